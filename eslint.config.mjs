@@ -1,0 +1,25 @@
+// Lint for the TypeScript sources and the plain build scripts.
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["dist/**", "node_modules/**", "coverage/**", "nodes/**/*.html"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ["**/*.ts"],
+    rules: {
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
+      // `const node = this` is the Node-RED idiom for node constructors.
+      "@typescript-eslint/no-this-alias": ["error", { allowedNames: ["node"] }],
+    },
+  },
+  {
+    files: ["scripts/**/*.js", "**/*.cjs"],
+    languageOptions: {
+      sourceType: "commonjs",
+      globals: { require: "readonly", module: "writable", __dirname: "readonly", process: "readonly", console: "readonly" },
+    },
+    rules: { "@typescript-eslint/no-require-imports": "off" },
+  },
+);

@@ -1,0 +1,30 @@
+/** Parsing and validation of extension numbers and lists, shared by the nodes and the editor's rules. */
+
+/** A bare extension number, as `subscribe` wants it. */
+export const BARE_EXTENSION = /^\d{1,15}$/;
+/** An extension with an optional technology prefix (`101`, `SIP/101`), as `answer` accepts it. */
+export const DIALABLE_EXTENSION = /^(?:[A-Za-z][A-Za-z0-9]*\/)?\d{1,15}$/;
+
+export class InvalidExtensionsError extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = "InvalidExtensionsError";
+  }
+}
+
+/**
+ * Parses `"400, 410,400"` into `["400", "410"]`: whitespace tolerated, duplicates removed, order kept.
+ * Throws InvalidExtensionsError naming the first bad item.
+ */
+export function parseExtensionList(input: unknown): string[] {
+  if (typeof input !== "string" || input.trim() === "") {
+    throw new InvalidExtensionsError("no extension given");
+  }
+  const result: string[] = [];
+  for (const item of input.split(",").map((s) => s.trim())) {
+    if (item === "") throw new InvalidExtensionsError("empty item in the list");
+    if (!BARE_EXTENSION.test(item)) throw new InvalidExtensionsError(`"${item}" is not an extension number`);
+    if (!result.includes(item)) result.push(item);
+  }
+  return result;
+}

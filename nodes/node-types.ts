@@ -1,0 +1,27 @@
+/** Types shared by the node files: the config node as the other nodes see it. */
+import type { Node, NodeDef } from "node-red";
+import type { NoojeeClient } from "./lib/api-client";
+import type { SubscriptionHub } from "./lib/subscription-hub";
+
+export interface NoojeeConfigDef extends NodeDef {
+  host: string;
+  verifyTls: boolean;
+}
+
+export interface NoojeeCredentials {
+  apiKey?: string;
+}
+
+/** What other nodes use from a config node. */
+export interface NoojeeConnection {
+  client: NoojeeClient;
+  hub: SubscriptionHub;
+}
+
+export interface NoojeeConfigNode extends Node<NoojeeCredentials> {
+  host: string;
+  verifyTls: boolean;
+  /** The shared connection; throws an Error with a user-facing message when the node is misconfigured. */
+  connection(): NoojeeConnection;
+}
+

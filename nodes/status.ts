@@ -1,0 +1,48 @@
+/** Node status helpers: the dot colours our nodes use, and a throttle so a busy PBX cannot flood the editor. */
+import type { Node, NodeStatus } from "node-red";
+
+/** Status texts stay short in the editor. */
+export function shortText(text: string, max = 40): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+export const statusOf = {
+  connecting: (text: string): NodeStatus => ({ fill: "yellow", shape: "ring", text }),
+  busy: (text: string): NodeStatus => ({ fill: "blue", shape: "dot", text }),
+  ok: (text: string): NodeStatus => ({ fill: "green", shape: "dot", text: shortText(text) }),
+  failing: (text: string): NodeStatus => ({ fill: "red", shape: "ring", text: shortText(text) }),
+};
+
+/**
+ * Shows a status at once, or at most every `intervalMs` when updates come faster: the last one always wins.
+ * `clear()` must be called on close.
+ */
+export class ThrottledStatus {
+  private pending: NodeStatus | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private lastShown = 0;
+
+  constructor(private readonly node: Pick<Node, "status">, private readonly intervalMs = 500) {}
+
+  show(status: NodeStatus): void {
+    const now = Date.now();
+    if (this.timer === undefined && now - this.lastShown >= this.intervalMs) {
+      this.lastShown = now;
+      this.node.status(status);
+      return;
+    }
+    this.pending = status;
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      this.lastShown = Date.now();
+      if (this.pending) this.node.status(this.pending);
+      this.pending = undefined;
+    }, Math.max(0, this.intervalMs - (now - this.lastShown)));
+  }
+
+  clear(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.pending = undefined;
+  }
+}
