@@ -1,0 +1,256 @@
+/**
+ * The long-poll state machine alone, against a scripted API: each subscribe call waits until the test answers it.
+ * Backoff schedules run on sinon's fake clock. (The same loop over real HTTP is covered in test/nodes.)
+ */
+import assert from "node:assert/strict";
+import sinon from "sinon";
+import { NoojeeError } from "../../nodes/lib/errors";
+import { CallEvent, LoopStatus, PollLoop, SubscribeApi } from "../../nodes/lib/poll-loop";
+import type { CallData, SubscribeResponse } from "../../nodes/lib/types";
+
+interface Call {
+  extensions: string[];
+  last: number;
+  timeOut: number;
+  signal: AbortSignal | undefined;
+  resolve(response: SubscribeResponse): void;
+  reject(error: unknown): void;
+}
+
+class ScriptedApi implements SubscribeApi {
+  readonly calls: Call[] = [];
+  private waiters: Array<() => void> = [];
+
+  subscribe(extensions: readonly string[], last: number, timeOut: number, signal?: AbortSignal): Promise<SubscribeResponse> {
+    return new Promise((resolve, reject) => {
+      signal?.addEventListener("abort", () => reject(new NoojeeError("aborted", "request cancelled")));
+      this.calls.push({ extensions: [...extensions], last, timeOut, signal, resolve, reject });
+      this.waiters.splice(0).forEach((w) => w());
+    });
+  }
+
+  /** The n-th call (0-based), waiting for it to be made. */
+  async call(n: number): Promise<Call> {
+    while (this.calls.length <= n) await new Promise<void>((r) => this.waiters.push(r));
+    return this.calls[n];
+  }
+}
+
+const entry = (uniqueCallId: string, status: string, callId = 1) => ({
+  CallData: { uniqueCallId, status, callerId: "400", inbound: true } as CallData,
+  CallID: callId,
+  Code: 0,
+});
+const answer = (seq: number, data: SubscribeResponse["Data"] = {}): SubscribeResponse => ({ Code: 0, seq, Data: data });
+
+function setup(options: { timeoutSec?: number } = {}) {
+  const api = new ScriptedApi();
+  const events: CallEvent[] = [];
+  const statuses: LoopStatus[] = [];
+  const warnings: string[] = [];
+  const loop = new PollLoop({
+    api,
+    timeoutSec: options.timeoutSec ?? 30,
+    onEvents: (batch) => events.push(...batch),
+    onStatus: (status) => statuses.push(status),
+    onWarning: (message) => warnings.push(message),
+    random: () => 0,
+  });
+  return { api, loop, events, statuses, warnings };
+}
+
+describe("PollLoop", () => {
+  let clock: sinon.SinonFakeTimers | undefined;
+  afterEach(() => clock?.restore());
+
+  it("reads the current state, then polls from exactly the seq of each answer", async () => {
+    const { api, loop, events, statuses } = setup();
+    loop.setExtensions(["410", "400"]);
+    loop.start();
+    const first = await api.call(0);
+    assert.deepEqual([first.extensions, first.last, first.timeOut], [["410", "400"], 0, 0]);
+    first.resolve(answer(32, { "410": [entry("1.1", "Ringing", 10)] }));
+    const second = await api.call(1);
+    assert.deepEqual([second.last, second.timeOut], [32, 30]);
+    assert.deepEqual(events.map((e) => [e.extension, e.data.status, e.seq, e.initial, e.callId]), [["410", "Ringing", 32, true, 10]]);
+    assert.deepEqual(statuses.map((s) => s.state), ["connecting", "listening"]);
+    // seq is global: it may jump by more than the entries we see.
+    second.resolve(answer(57, { "410": [entry("1.1", "Connected", 10)], "400": [entry("2.1", "Dialing Out", 11), entry("2.1", "Connected", 11)] }));
+    const third = await api.call(2);
+    assert.equal(third.last, 57);
+    assert.deepEqual(events.slice(1).map((e) => `${e.extension}:${e.data.status}:${e.initial}`).sort(),
+      ["400:Connected:false", "400:Dialing Out:false", "410:Connected:false"]);
+    await loop.stop();
+    assert.equal(third.signal?.aborted, true, "stop aborts the poll in flight");
+  });
+
+  it("keeps its seq through failures and backs off 1, 2, 4 s... then recovers", async () => {
+    clock = sinon.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const { api, loop, statuses } = setup();
+    loop.setExtensions(["410"]);
+    loop.start();
+    (await api.call(0)).resolve(answer(5));
+    const failures = [
+      new NoojeeError("network", "connection refused"),
+      new NoojeeError("http", "HTTP 502"),
+      new NoojeeError("badBody", "malformed JSON answer"),
+      new NoojeeError("api", "Expired TimeStamp (Code -1)", { code: -1 }),
+    ];
+    for (let i = 0; i < failures.length; i++) {
+      const call = await api.call(1 + i);
+      assert.equal(call.last, 5, "a failure never moves the seq");
+      call.reject(failures[i]);
+      await clock.tickAsync(0);
+      const status = statuses.at(-1) as Extract<LoopStatus, { state: "failing" }>;
+      assert.equal(status.state, "failing");
+      assert.equal(status.retryInMs, 1000 * 2 ** i);
+      assert.equal(api.calls.length, 2 + i, "no retry before the delay");
+      await clock.tickAsync(status.retryInMs - 1);
+      assert.equal(api.calls.length, 2 + i, "still waiting 1 ms before the delay ends");
+      await clock.tickAsync(1);
+    }
+    const recovered = await api.call(1 + failures.length);
+    assert.equal(recovered.last, 5);
+    recovered.resolve(answer(6, { "410": [entry("1.1", "Ringing")] }));
+    await api.call(2 + failures.length);
+    assert.equal(statuses.at(-1)?.state, "listening");
+    // After a success the schedule starts again at 1 s.
+    api.calls.at(-1)?.reject(new NoojeeError("network", "connection reset"));
+    await clock.tickAsync(0);
+    assert.equal((statuses.at(-1) as { retryInMs: number }).retryInMs, 1000);
+    await loop.stop();
+  });
+
+  it("caps the backoff at 60 s and waits at least 60 s after a key rejection", async () => {
+    clock = sinon.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const { api, loop, statuses } = setup();
+    loop.setExtensions(["410"]);
+    loop.start();
+    for (let i = 0; i < 9; i++) {
+      (await api.call(i)).reject(new NoojeeError("network", "connection refused"));
+      await clock.tickAsync(0);
+      await clock.tickAsync((statuses.at(-1) as { retryInMs: number }).retryInMs);
+    }
+    const delays = statuses.filter((s) => s.state === "failing").map((s) => (s as { retryInMs: number }).retryInMs);
+    assert.deepEqual(delays, [1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000]);
+    await loop.stop();
+
+    const auth = setup();
+    auth.loop.setExtensions(["410"]);
+    auth.loop.start();
+    (await auth.api.call(0)).reject(new NoojeeError("auth", "authentication failed: Invalid API Key (Code -3)", { code: -3 }));
+    await clock.tickAsync(0);
+    const status = auth.statuses.at(-1) as Extract<LoopStatus, { state: "failing" }>;
+    assert.equal(status.error.kind, "auth");
+    assert.equal(status.retryInMs, 60_000);
+    await auth.loop.stop();
+  });
+
+  it("treats a lower seq as a PBX restart: reads the state again and emits only what changed", async () => {
+    const { api, loop, events, warnings } = setup();
+    loop.setExtensions(["410"]);
+    loop.start();
+    (await api.call(0)).resolve(answer(900, { "410": [entry("1.1", "Connected"), entry("1.2", "Ringing")] }));
+    const poll = await api.call(1);
+    poll.resolve(answer(3));
+    const resync = await api.call(2);
+    assert.deepEqual([resync.last, resync.timeOut], [0, 0]);
+    assert.match(warnings.join("\n"), /went back from 900 to 3/);
+    // After the restart: 1.1 is still connected (no msg), 1.2 became connected (a msg), 1.3 is new.
+    resync.resolve(answer(4, { "410": [entry("1.1", "Connected"), entry("1.2", "Connected"), entry("1.3", "Ringing")] }));
+    const next = await api.call(3);
+    assert.equal(next.last, 4);
+    assert.deepEqual(events.slice(2).map((e) => `${e.data.uniqueCallId}:${e.data.status}:${e.initial}`), ["1.2:Connected:false", "1.3:Ringing:false"]);
+    await loop.stop();
+  });
+
+  it("after a client-side timeout, checks whether the PBX restarted before polling on", async () => {
+    clock = sinon.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const { api, loop, events } = setup();
+    loop.setExtensions(["410"]);
+    loop.start();
+    (await api.call(0)).resolve(answer(500));
+    (await api.call(1)).reject(new NoojeeError("timeout", "no answer within 40 s"));
+    await clock.tickAsync(1000);
+    const probe = await api.call(2);
+    assert.deepEqual([probe.last, probe.timeOut], [0, 0]);
+    probe.resolve(answer(7, { "410": [entry("3.1", "Ringing")] }));
+    const next = await api.call(3);
+    assert.equal(next.last, 7, "the probe's lower seq is taken as a restart");
+    assert.deepEqual(events.map((e) => e.data.uniqueCallId), ["3.1"]);
+    // A probe that finds no restart resumes from the old cursor and emits nothing.
+    next.reject(new NoojeeError("timeout", "no answer within 40 s"));
+    await clock.tickAsync(1000);
+    (await api.call(4)).resolve(answer(9, { "410": [entry("3.1", "Connected")] }));
+    const resumed = await api.call(5);
+    assert.equal(resumed.last, 7);
+    assert.equal(events.length, 1);
+    await loop.stop();
+  });
+
+  it("reads the current state of added extensions without losing the others' cursor", async () => {
+    const { api, loop, events } = setup();
+    loop.setExtensions(["410"]);
+    loop.start();
+    (await api.call(0)).resolve(answer(10));
+    const held = await api.call(1);
+    loop.setExtensions(["410", "420"]);
+    assert.equal(held.signal?.aborted, true, "the held poll is cut short");
+    const read = await api.call(2);
+    assert.deepEqual([read.extensions, read.last, read.timeOut], [["420"], 0, 0]);
+    read.resolve(answer(14, { "420": [entry("4.1", "Connected")] }));
+    const poll = await api.call(3);
+    assert.deepEqual([poll.extensions, poll.last], [["410", "420"], 10]);
+    // Entries for 420 up to seq 14 predate its current-state read: stale, dropped. 410's are not.
+    poll.resolve(answer(14, { "410": [entry("1.1", "Ringing")], "420": [entry("4.1", "Ringing"), entry("4.1", "Connected")] }));
+    const after = await api.call(4);
+    after.resolve(answer(15, { "420": [entry("4.1", "Hungup")] }));
+    await api.call(5);
+    assert.deepEqual(events.map((e) => `${e.extension}:${e.data.status}:${e.initial}`),
+      ["420:Connected:true", "410:Ringing:false", "420:Hungup:false"]);
+    await loop.stop();
+  });
+
+  it("waits before the next poll only when an empty answer came back long before its timeOut", async () => {
+    clock = sinon.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const { api, loop } = setup({ timeoutSec: 30 });
+    loop.setExtensions(["410"]);
+    loop.start();
+    (await api.call(0)).resolve(answer(1));
+    (await api.call(1)).resolve(answer(2)); // empty, at once: a server ignoring timeOut
+    await clock.tickAsync(999);
+    assert.equal(api.calls.length, 2, "no hot loop");
+    await clock.tickAsync(1);
+    (await api.call(2)).resolve(answer(3, { "410": [entry("1.1", "Ringing")] }));
+    await api.call(3); // entries: re-poll at once, no clock tick needed
+    assert.equal(api.calls.length, 4);
+    await loop.stop();
+  });
+
+  it("skips malformed entries but keeps the valid ones and the seq", async () => {
+    const { api, loop, events, warnings } = setup();
+    loop.setExtensions(["410"]);
+    loop.start();
+    (await api.call(0)).resolve(answer(1));
+    const data = { "410": [{ CallData: null }, { nope: 1 }, entry("1.1", "Ringing"), { ...entry("1.2", "Ringing"), Code: -2 }], "999": [entry("9.9", "Ringing")] };
+    (await api.call(1)).resolve(answer(8, data as unknown as SubscribeResponse["Data"]));
+    assert.equal((await api.call(2)).last, 8);
+    assert.deepEqual(events.map((e) => e.data.uniqueCallId), ["1.1"], "unrequested extensions are ignored too");
+    assert.equal(warnings.length, 3);
+    await loop.stop();
+  });
+
+  it("stop() resolves while a backoff is pending, and leaves no timer behind", async () => {
+    clock = sinon.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const { api, loop } = setup();
+    loop.setExtensions(["410"]);
+    loop.start();
+    (await api.call(0)).reject(new NoojeeError("network", "connection refused"));
+    await clock.tickAsync(0);
+    assert.equal(clock.countTimers(), 1);
+    await loop.stop();
+    assert.equal(clock.countTimers(), 0);
+    await clock.tickAsync(120_000);
+    assert.equal(api.calls.length, 1, "no request after stop");
+  });
+});
