@@ -12,6 +12,8 @@ export default tseslint.config(
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
       // `const node = this` is the Node-RED idiom for node constructors.
       "@typescript-eslint/no-this-alias": ["error", { allowedNames: ["node"] }],
+      // `import x = require()` is how TypeScript imports our `export =` node modules.
+      "@typescript-eslint/no-require-imports": ["error", { allowAsImport: true }],
     },
   },
   {

@@ -1,0 +1,126 @@
+/** Shared set-up for the node tests: the Node-RED test helper, our three nodes, and flow builders. */
+import helper from "node-red-node-test-helper";
+import type sinon from "sinon";
+import type { Node, NodeMessage, NodeStatus } from "node-red";
+import type { FakePbx } from "../fake-pbx";
+import configNode = require("../../nodes/noojee-config");
+import subscribeNode = require("../../nodes/noojee-subscribe");
+import answerNode = require("../../nodes/noojee-answer");
+
+helper.init(require.resolve("node-red"));
+
+export { helper };
+export const nodes = [configNode, subscribeNode, answerNode];
+export const API_KEY = "test-key-123e4567-e89b";
+
+export type FlowNode = Record<string, unknown> & { id: string; type: string };
+
+export function configFlowNode(host: string, extra: Record<string, unknown> = {}): FlowNode {
+  return { id: "cfg", type: "noojee-config", name: "pbx", host, verifyTls: true, ...extra };
+}
+
+export function credentials(apiKey = API_KEY): Record<string, { apiKey: string }> {
+  return { cfg: { apiKey } };
+}
+
+/** A subscribe node wired to a helper node `out-<id>`. */
+export function subscribeFlowNodes(id: string, extensions: string, extra: Record<string, unknown> = {}): FlowNode[] {
+  return [
+    { id, type: "noojee-subscribe", server: "cfg", extensions, timeout: 30, wires: [[`out-${id}`]], ...extra },
+    { id: `out-${id}`, type: "helper" },
+  ];
+}
+
+/** The test helper's spies on Node.prototype: they see calls made in a node's constructor too. */
+function prototypeSpy(method: "status" | "send" | "error" | "warn" | "log"): sinon.SinonSpy {
+  return (helper as unknown as { _NodePrototype: Record<string, sinon.SinonSpy> })._NodePrototype[method];
+}
+
+/** Every call a node made to one of its methods (first argument), and a way to await one. */
+class NodeCalls<T> {
+  private readonly node: Node & NodeJS.EventEmitter;
+
+  constructor(node: Node, private readonly method: "status" | "send" | "error" | "warn" | "log") {
+    this.node = node as Node & NodeJS.EventEmitter;
+  }
+
+  get all(): T[] {
+    return prototypeSpy(this.method)
+      .getCalls()
+      .filter((call) => call.thisValue === this.node)
+      .map((call) => call.args[0] as T);
+  }
+
+  get last(): T | undefined {
+    return this.all.at(-1);
+  }
+
+  /** The first call at index >= `from` (already made or future) whose argument matches. */
+  waitFor(pred: (value: T) => boolean, timeoutMs = 5000, from = 0): Promise<T> {
+    const event = `call:${this.method}`;
+    return new Promise((resolve, reject) => {
+      const check = (): boolean => {
+        const found = this.all.slice(from).find(pred);
+        if (found === undefined) return false;
+        clearTimeout(timer);
+        this.node.removeListener(event, check);
+        resolve(found);
+        return true;
+      };
+      const timer = setTimeout(() => {
+        this.node.removeListener(event, check);
+        reject(new Error(`no matching ${this.method} call; saw ${JSON.stringify(this.all)}`));
+      }, timeoutMs);
+      if (!check()) this.node.on(event, check);
+    });
+  }
+
+  /** Resolves with the first `n` calls once they have been made. */
+  async count(n: number, timeoutMs = 5000): Promise<T[]> {
+    await this.waitFor(() => this.all.length >= n, timeoutMs).catch((err: Error) => {
+      throw new Error(`expected ${n} ${this.method} calls, got ${this.all.length}: ${err.message}`);
+    });
+    return this.all.slice(0, n);
+  }
+}
+
+/** Statuses a node has shown. */
+export class Statuses extends NodeCalls<NodeStatus> {
+  constructor(node: Node) {
+    super(node, "status");
+  }
+}
+
+/** Msgs a node has sent (our nodes send one msg per call). */
+export class Sent extends NodeCalls<NodeMessage> {
+  constructor(node: Node) {
+    super(node, "send");
+  }
+
+  payloads(): Array<Record<string, unknown>> {
+    return this.all.map((m) => m.payload as Record<string, unknown>);
+  }
+}
+
+/** What a node passed to node.error / node.warn / node.log. */
+export class Logged extends NodeCalls<unknown> {}
+
+/** Resolves once the fake PBX holds a long poll (not a current-state read) and nothing else. */
+export async function heldLongPoll(pbx: FakePbx, timeoutMs = 5000): Promise<void> {
+  await until(() => {
+    const last = pbx.subscribeRequests().at(-1);
+    return pbx.openPolls() === 1 && last !== undefined && last.query.lastSequenceNumber !== "0";
+  }, "a held long poll", timeoutMs);
+}
+
+export const isGreen = (s: NodeStatus): boolean => s.fill === "green";
+export const isRed = (s: NodeStatus): boolean => s.fill === "red";
+
+/** Resolves when `check` is true, polling cheaply; for conditions with no event to await (e.g. a count in the fake PBX). */
+export async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
