@@ -59,7 +59,8 @@ export = function (RED: NodeAPI): void {
         lastFailure = undefined;
         status.show(statusOf.ok(lastEvent ?? t("status.listening")));
       } else {
-        const reason = loop.error.kind === "auth" ? t("status.authFailed") : loop.error.message;
+        // The status stays short: the detail in brackets goes to the log and the Catch node only.
+        const reason = loop.error.kind === "auth" ? t("status.authFailed") : loop.error.message.replace(/\s*\(.*\)$/, "");
         const seconds = Math.max(1, Math.round(loop.retryInMs / 1000));
         status.show(statusOf.failing(t("status.retrying", { reason, seconds })));
         // One error per failure streak (or change of reason): a Catch node hears it, the log is not flooded.

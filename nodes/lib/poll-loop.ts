@@ -63,6 +63,8 @@ export class PollLoop {
   private needFullSnapshot = true;
   private firstSnapshot = true;
   private probeForRestart = false;
+  /** After a failure the next poll asks with timeOut=0, so recovery shows at once rather than after a held poll. */
+  private quickCheck = false;
   private readonly pendingAdded = new Set<string>();
   /** Extension → seq of its own current-state read: older entries for it are stale. */
   private readonly fences = new Map<string, number>();
@@ -176,6 +178,7 @@ export class PollLoop {
     if (error.kind === "auth") delay = Math.max(delay, this.options.authRetryMs);
     // A PBX that restarted may hold polls whose lastSequenceNumber is above its counter: check before the next poll.
     if (error.kind === "timeout") this.probeForRestart = true;
+    this.quickCheck = true;
     this.setStatus({ state: "failing", error, attempt: this.attempt, retryInMs: delay });
     await this.sleep(delay, false);
   }
@@ -224,7 +227,8 @@ export class PollLoop {
   private async poll(): Promise<void> {
     const sent = this.seq;
     const started = this.options.now();
-    const timeoutSec = this.options.timeoutSec;
+    const timeoutSec = this.quickCheck ? 0 : this.options.timeoutSec;
+    this.quickCheck = false;
     const response = await this.request([...this.extensions], sent, timeoutSec);
     if (response.seq < sent) {
       this.warn(`PBX sequence went back from ${sent} to ${response.seq}: the PBX restarted, resynchronising`);

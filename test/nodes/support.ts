@@ -1,7 +1,7 @@
 /** Shared set-up for the node tests: the Node-RED test helper, our three nodes, and flow builders. */
 import helper from "node-red-node-test-helper";
 import type sinon from "sinon";
-import type { Node, NodeMessage, NodeStatus } from "node-red";
+import type { Node, NodeAPI, NodeMessage, NodeStatus } from "node-red";
 import type { FakePbx } from "../fake-pbx";
 import configNode = require("../../nodes/noojee-config");
 import subscribeNode = require("../../nodes/noojee-subscribe");
@@ -10,7 +10,19 @@ import answerNode = require("../../nodes/noojee-answer");
 helper.init(require.resolve("node-red"));
 
 export { helper };
-export const nodes = [configNode, subscribeNode, answerNode];
+/**
+ * The test helper's RED._ returns the bare key and drops the values; ours keeps them visible
+ * (`key {"reason":"..."}`), so tests can check what reaches statuses and logs, the API key's absence included.
+ */
+function withVisibleValues(module: (RED: NodeAPI) => void): (RED: NodeAPI) => void {
+  return (RED) => {
+    const red = Object.create(RED) as NodeAPI;
+    red._ = ((key: string, values?: Record<string, unknown>) => (values ? `${key} ${JSON.stringify(values)}` : key)) as NodeAPI["_"];
+    module(red);
+  };
+}
+
+export const nodes = [configNode, subscribeNode, answerNode].map(withVisibleValues);
 export const API_KEY = "test-key-123e4567-e89b";
 
 export type FlowNode = Record<string, unknown> & { id: string; type: string };
