@@ -1,0 +1,450 @@
+/**
+ * A real Node-RED process with this package installed from its packed tarball, for end-to-end tests.
+ *
+ *   const nr = await startNodeRed();          // packs once per test run, installs, starts, waits for the admin API
+ *   await nr.deploy(flows, { cfg: { apiKey } });
+ *   ...
+ *   await nr.stop();                          // SIGINT, then SIGKILL after a grace period; removes the user dir
+ *
+ * The package is packed from the repo root with `npm pack` (the test command builds first; this does not build).
+ * Several test files share one tarball through a module-level promise. `nodeRedEntry` / `nodeBinary` let a version
+ * matrix run another Node-RED install under another node binary.
+ *
+ * Every started process is tracked: `stopAllNodeRed()` stops the ones still running (for after hooks), and a
+ * synchronous process "exit" handler SIGKILLs any survivor so a crashed test run leaves no Node-RED behind.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+
+/** The repository root (this file is compiled to dist/test/harness/). */
+export const REPO_ROOT = path.resolve(__dirname, "..", "..", "..");
+
+/** The fixed credential secret of the test user dirs (flows_cred.json is encrypted with it). */
+export const CREDENTIAL_SECRET = "e2e-credential-secret-do-not-use-elsewhere";
+
+export interface NodeRedOptions {
+  /** Node-RED's red.js. Default: the repo's devDependency (require.resolve("node-red/red.js")). */
+  nodeRedEntry?: string;
+  /** The node binary that runs Node-RED. Default: process.execPath. */
+  nodeBinary?: string;
+  /** The package tarball to install. Default: packPackage() (one pack per test run). */
+  tarball?: string;
+  /** Extra settings, shallow-merged over the defaults. */
+  settings?: Record<string, unknown>;
+  /** Extra environment variables for the Node-RED process. */
+  env?: Record<string, string>;
+  /** Bound for the admin API to answer after spawning. Default 60 s. */
+  startTimeoutMs?: number;
+  /** Bound for `npm install` of the tarball. Default 120 s. */
+  installTimeoutMs?: number;
+}
+
+export interface StopResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** True when the process ignored SIGINT/SIGTERM and had to be SIGKILLed. */
+  forced: boolean;
+}
+
+export interface FlowNode {
+  id: string;
+  type: string;
+  [key: string]: unknown;
+}
+
+export interface NodeSetInfo {
+  id: string;
+  name: string;
+  types: string[];
+  enabled: boolean;
+  module: string;
+  version?: string;
+  err?: unknown;
+  [key: string]: unknown;
+}
+
+// ------------------------------------------------------------------ packing
+
+let packed: Promise<string> | undefined;
+let packDir: string | undefined;
+
+/**
+ * Packs the repo root once per test run and resolves with the tarball's absolute path.
+ * The build must have run (`npm run build`); this only checks that its output is there.
+ */
+export function packPackage(): Promise<string> {
+  packed ??= doPack().catch((err: unknown) => {
+    packed = undefined; // let a later caller retry instead of inheriting a stale failure
+    throw err;
+  });
+  return packed;
+}
+
+async function doPack(): Promise<string> {
+  const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as {
+    "node-red"?: { nodes?: Record<string, string> };
+  };
+  for (const file of Object.values(pkg["node-red"]?.nodes ?? {})) {
+    if (!fs.existsSync(path.join(REPO_ROOT, file))) {
+      throw new Error(`packPackage: ${file} is missing; run \`npm run build\` before the end-to-end tests`);
+    }
+  }
+  packDir ??= fs.mkdtempSync(path.join(os.tmpdir(), "noojee-pack-"));
+  const out = await run("npm", ["pack", "--json", "--pack-destination", packDir], { cwd: REPO_ROOT, timeoutMs: 120_000 });
+  let filename: string | undefined;
+  try {
+    const parsed = JSON.parse(out.stdout) as Array<{ filename?: string }>;
+    filename = parsed[0]?.filename;
+  } catch {
+    // fall through to the directory listing
+  }
+  filename ??= fs.readdirSync(packDir).find((f) => f.endsWith(".tgz"));
+  if (!filename) throw new Error(`packPackage: npm pack produced no tarball\n${out.stdout}\n${out.stderr}`);
+  // --json gives the bare file name (scoped packages become "scope-name-1.0.0.tgz"); basename() guards anyway.
+  const tarball = path.join(packDir, path.basename(filename));
+  if (!fs.existsSync(tarball)) throw new Error(`packPackage: ${tarball} not found after npm pack\n${out.stderr}`);
+  return tarball;
+}
+
+/** The entries of a tarball, as `tar -tzf` lists them (e.g. "package/dist/nodes/noojee-config.js"). */
+export async function listTarball(tarball: string): Promise<string[]> {
+  const out = await run("tar", ["-tzf", tarball], { timeoutMs: 30_000 });
+  return out.stdout.split("\n").filter((line) => line !== "");
+}
+
+/** One file of a tarball as text (`tar -xzOf`). */
+export async function readFromTarball(tarball: string, entry: string): Promise<string> {
+  return (await run("tar", ["-xzOf", tarball, entry], { timeoutMs: 30_000 })).stdout;
+}
+
+// ------------------------------------------------------------------ processes
+
+const live = new Set<NodeRedProcess>();
+/** Helper commands (npm pack/install, tar) still running. */
+const helpers = new Set<ChildProcess>();
+const tempDirs = new Set<string>();
+
+/** Synchronous last-resort cleanup: SIGKILL every child still running, remove every temp dir. */
+function cleanUpNow(): void {
+  for (const nr of live) nr.killNow();
+  for (const child of helpers) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+  if (packDir) fs.rmSync(packDir, { recursive: true, force: true });
+}
+
+process.on("exit", cleanUpNow);
+
+// A signal (Ctrl-C on a mocha run) ends node without "exit" handlers: clean up, then let the signal do what it
+// would have done. Mocha's serial runner installs no SIGINT handler of its own.
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  const onSignal = (): void => {
+    cleanUpNow();
+    process.removeListener(signal, onSignal);
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+  };
+  process.on(signal, onSignal);
+}
+
+/** Stops every Node-RED this module started that is still running (for mocha after hooks). */
+export async function stopAllNodeRed(): Promise<void> {
+  await Promise.all([...live].map((nr) => nr.stop()));
+}
+
+/** A free TCP port on 127.0.0.1 (asked from the OS, then released). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address() as net.AddressInfo;
+      server.close(() => resolve(address.port));
+    });
+  });
+}
+
+/** Packs (once), creates a user dir, installs the tarball, starts Node-RED and waits for its admin API. */
+export async function startNodeRed(options: NodeRedOptions = {}): Promise<NodeRedProcess> {
+  const tarball = options.tarball ?? (await packPackage());
+  const userDir = fs.mkdtempSync(path.join(os.tmpdir(), "noojee-nr-"));
+  tempDirs.add(userDir);
+  try {
+    fs.writeFileSync(path.join(userDir, "package.json"), JSON.stringify({ name: "nr-user", private: true }, null, 2));
+    await run("npm", ["install", "--no-audit", "--no-fund", "--offline-first", "--prefix", userDir, tarball], {
+      cwd: userDir,
+      timeoutMs: options.installTimeoutMs ?? 120_000,
+    });
+    const port = await freePort();
+    const settings = {
+      uiHost: "127.0.0.1",
+      uiPort: port,
+      flowFile: "flows.json",
+      credentialSecret: CREDENTIAL_SECRET,
+      telemetry: { enabled: false },
+      editorTheme: { tours: false, palette: { catalogues: [] } },
+      logging: { console: { level: "info", metrics: false, audit: false } },
+      ...options.settings,
+    };
+    const settingsFile = path.join(userDir, "settings.js");
+    fs.writeFileSync(settingsFile, `module.exports = ${JSON.stringify(settings, null, 2)};\n`);
+
+    const entry = options.nodeRedEntry ?? require.resolve("node-red/red.js", { paths: [REPO_ROOT] });
+    const nr = new NodeRedProcess({
+      nodeBinary: options.nodeBinary ?? process.execPath,
+      entry,
+      userDir,
+      settingsFile,
+      port,
+      env: options.env ?? {},
+    });
+    live.add(nr);
+    try {
+      await nr.waitUntilReady(options.startTimeoutMs ?? 60_000);
+    } catch (err) {
+      await nr.stop();
+      throw err;
+    }
+    return nr;
+  } catch (err) {
+    removeDir(userDir);
+    throw err;
+  }
+}
+
+function removeDir(dir: string): void {
+  fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+  tempDirs.delete(dir);
+}
+
+interface ProcessSpec {
+  nodeBinary: string;
+  entry: string;
+  userDir: string;
+  settingsFile: string;
+  port: number;
+  env: Record<string, string>;
+}
+
+export class NodeRedProcess {
+  readonly userDir: string;
+  readonly port: number;
+  readonly url: string;
+  private readonly child: ChildProcess;
+  private readonly output: string[] = [];
+  private readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  private stopping: Promise<StopResult> | undefined;
+
+  constructor(spec: ProcessSpec) {
+    this.userDir = spec.userDir;
+    this.port = spec.port;
+    this.url = `http://127.0.0.1:${spec.port}`;
+    this.child = spawn(spec.nodeBinary, [spec.entry, "-u", spec.userDir, "-s", spec.settingsFile], {
+      cwd: spec.userDir,
+      // Node-RED under test only talks to loopback fakes: never through a proxy from the environment.
+      env: { ...process.env, NO_PROXY: loopbackNoProxy(process.env.NO_PROXY), no_proxy: loopbackNoProxy(process.env.no_proxy), ...spec.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    this.child.stdout?.setEncoding("utf8").on("data", (chunk: string) => this.output.push(chunk));
+    this.child.stderr?.setEncoding("utf8").on("data", (chunk: string) => this.output.push(chunk));
+    this.exited = new Promise((resolve) => {
+      this.child.once("error", (err) => {
+        this.output.push(`[harness] spawn failed: ${err.message}\n`);
+        this.exitInfo ??= { code: null, signal: null };
+        resolve(this.exitInfo);
+      });
+      // "close": the process has exited and its stdio is drained, so log() is complete.
+      this.child.once("close", (code, signal) => {
+        this.exitInfo ??= { code, signal };
+        resolve(this.exitInfo);
+      });
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Whether the process is still running. */
+  get running(): boolean {
+    return this.exitInfo === undefined;
+  }
+
+  /** Everything the process wrote to stdout and stderr so far, interleaved in arrival order. */
+  log(): string {
+    return this.output.join("");
+  }
+
+  /** Polls GET /settings until it answers 200; fails early if the process exits. */
+  async waitUntilReady(timeoutMs: number): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    let lastError = "no attempt yet";
+    while (Date.now() < end) {
+      if (!this.running) {
+        throw new Error(`Node-RED exited before its admin API answered (${describeExit(this.exitInfo)})\n${this.log()}`);
+      }
+      try {
+        const res = await fetch(`${this.url}/settings`, {
+          headers: { Accept: "application/json" },
+          signal: AbortSignal.timeout(2000),
+        });
+        await res.arrayBuffer();
+        if (res.ok) return;
+        lastError = `HTTP ${res.status}`;
+      } catch (err) {
+        lastError = (err as Error).message;
+      }
+      await new Promise<void>((resolve) => {
+        // Wake at once when the process exits instead of sleeping out the interval.
+        const timer = setTimeout(resolve, 150);
+        void this.exited.then(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    throw new Error(`Node-RED admin API did not answer within ${timeoutMs} ms (last: ${lastError})\n${this.log()}`);
+  }
+
+  /** Full deployment of `flows`; `credentials` maps a node id to its credentials, sent inline on that node. */
+  async deploy(flows: FlowNode[], credentials: Record<string, Record<string, string>> = {}): Promise<void> {
+    const known = new Set(flows.map((n) => n.id));
+    for (const id of Object.keys(credentials)) {
+      if (!known.has(id)) throw new Error(`deploy: credentials for unknown node ${id}`);
+    }
+    const body = flows.map((n) => (credentials[n.id] ? { ...n, credentials: credentials[n.id] } : n));
+    const res = await this.request("POST", "/flows", {
+      body: JSON.stringify(body),
+      headers: { "Content-Type": "application/json", "Node-RED-Deployment-Type": "full" },
+    });
+    if (res.status !== 204 && res.status !== 200) {
+      throw new Error(`deploy: HTTP ${res.status}: ${res.text}\n${this.log()}`);
+    }
+  }
+
+  /** GET /nodes: the registered node sets. */
+  async getNodes(): Promise<NodeSetInfo[]> {
+    return this.getJson<NodeSetInfo[]>("/nodes");
+  }
+
+  /** GET /icons: an object mapping each module name to its icon file names. */
+  async getIcons(): Promise<Record<string, string[]>> {
+    return this.getJson<Record<string, string[]>>("/icons");
+  }
+
+  /** GET /flows as raw text (to search it) and parsed. */
+  async getFlows(): Promise<{ text: string; flows: FlowNode[] }> {
+    const res = await this.request("GET", "/flows", { headers: { Accept: "application/json" } });
+    if (res.status !== 200) throw new Error(`GET /flows: HTTP ${res.status}: ${res.text}`);
+    return { text: res.text, flows: JSON.parse(res.text) as FlowNode[] };
+  }
+
+  /** Any admin API request; resolves with the status, content type and body text. */
+  async request(
+    method: string,
+    urlPath: string,
+    init: { body?: string; headers?: Record<string, string>; timeoutMs?: number } = {},
+  ): Promise<{ status: number; contentType: string; text: string }> {
+    const res = await fetch(`${this.url}${urlPath}`, {
+      method,
+      headers: init.headers ?? {},
+      body: init.body,
+      signal: AbortSignal.timeout(init.timeoutMs ?? 30_000),
+    });
+    return { status: res.status, contentType: res.headers.get("content-type") ?? "", text: await res.text() };
+  }
+
+  private async getJson<T>(urlPath: string): Promise<T> {
+    const res = await this.request("GET", urlPath, { headers: { Accept: "application/json" } });
+    if (res.status !== 200) throw new Error(`GET ${urlPath}: HTTP ${res.status}: ${res.text}`);
+    return JSON.parse(res.text) as T;
+  }
+
+  /**
+   * SIGINT (Node-RED closes its flows and exits), SIGTERM after `graceMs`, SIGKILL after as long again.
+   * Resolves once the process has exited; removes the user dir. Safe to call more than once.
+   */
+  stop(graceMs = 15_000): Promise<StopResult> {
+    this.stopping ??= this.doStop(graceMs);
+    return this.stopping;
+  }
+
+  private async doStop(graceMs: number): Promise<StopResult> {
+    let forced = false;
+    if (this.running) {
+      const steps: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGKILL"];
+      for (const signal of steps) {
+        if (!this.running) break;
+        this.child.kill(signal);
+        if (signal === "SIGKILL") forced = true;
+        const exitedInTime = await Promise.race([
+          this.exited.then(() => true),
+          new Promise<false>((resolve) => setTimeout(() => resolve(false), graceMs).unref()),
+        ]);
+        if (exitedInTime) break;
+        this.output.push(`[harness] Node-RED still running ${graceMs} ms after ${signal}\n`);
+      }
+    }
+    const info = await this.exited;
+    live.delete(this);
+    removeDir(this.userDir);
+    return { ...info, forced };
+  }
+
+  /** Synchronous last resort for the process "exit" handler. */
+  killNow(): void {
+    if (this.running) {
+      try {
+        this.child.kill("SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+function loopbackNoProxy(existing: string | undefined): string {
+  return [existing, "127.0.0.1", "localhost"].filter((v) => v !== undefined && v !== "").join(",");
+}
+
+function describeExit(info: { code: number | null; signal: NodeJS.Signals | null } | undefined): string {
+  if (!info) return "still running";
+  return info.signal ? `signal ${info.signal}` : `exit code ${info.code}`;
+}
+
+// ------------------------------------------------------------------ helpers
+
+/** Runs a command to completion; rejects with its output on a non-zero exit or after `timeoutMs`. */
+function run(
+  command: string,
+  args: string[],
+  opts: { cwd?: string; timeoutMs: number },
+): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: opts.cwd, stdio: ["ignore", "pipe", "pipe"] });
+    helpers.add(child);
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));
+    child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`${command} ${args.join(" ")}: no exit within ${opts.timeoutMs} ms\n${stdout}\n${stderr}`));
+    }, opts.timeoutMs);
+    child.once("error", (err) => {
+      clearTimeout(timer);
+      helpers.delete(child);
+      reject(new Error(`${command} ${args.join(" ")}: ${err.message}`));
+    });
+    child.once("close", (code, signal) => {
+      clearTimeout(timer);
+      helpers.delete(child);
+      if (code === 0) resolve({ stdout, stderr });
+      else reject(new Error(`${command} ${args.join(" ")} failed (${signal ?? `code ${code}`})\n${stdout}\n${stderr}`));
+    });
+  });
+}
+
