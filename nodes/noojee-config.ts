@@ -4,12 +4,23 @@
  */
 import type { NodeAPI } from "node-red";
 import type { NoojeeConfigDef, NoojeeConfigNode, NoojeeConnection, NoojeeCredentials } from "./node-types";
+import type { Request, Response } from "express";
 import { NoojeeClient } from "./lib/api-client";
+import { checkConnection } from "./lib/connection-check";
 import { parseHost, InvalidHostError } from "./lib/host";
 import { SubscriptionHub } from "./lib/subscription-hub";
 
 /** A `${NAME}` left as it is means Node-RED found no such environment variable. */
 const UNRESOLVED_ENV = /^\$\{(\S+)\}$/;
+/** What the editor sends for a password field the user did not touch. */
+const UNCHANGED_PASSWORD = "__PWRD__";
+
+interface TestRequestBody {
+  id?: unknown;
+  host?: unknown;
+  verifyTls?: unknown;
+  apiKey?: unknown;
+}
 
 export = function (RED: NodeAPI): void {
   function NoojeeConfig(this: NoojeeConfigNode, config: NoojeeConfigDef): void {
@@ -53,6 +64,25 @@ export = function (RED: NodeAPI): void {
         });
     });
   }
+
+  /**
+   * The dialog's "Test connection" button. Uses the typed key, or the stored credential of a saved node when the
+   * key field is untouched. Answers a status word and a redacted reason, never the key.
+   */
+  RED.httpAdmin.post("/noojee-config/test", RED.auth.needsPermission("noojee-config.write"), (req: Request, res: Response) => {
+    const body = (req.body ?? {}) as TestRequestBody;
+    const host = typeof body.host === "string" ? body.host : "";
+    let apiKey = typeof body.apiKey === "string" ? body.apiKey.trim() : "";
+    if ((apiKey === "" || apiKey === UNCHANGED_PASSWORD) && typeof body.id === "string") {
+      const stored = RED.nodes.getCredentials(body.id) as NoojeeCredentials | undefined;
+      apiKey = stored?.apiKey?.trim() ?? "";
+    }
+    const env = UNRESOLVED_ENV.exec(apiKey);
+    if (env) apiKey = process.env[env[1]] ?? "";
+    checkConnection(host, apiKey === UNCHANGED_PASSWORD ? "" : apiKey, body.verifyTls !== false)
+      .then((result) => res.json(result))
+      .catch(() => res.status(500).json({ ok: false, status: "unreachable", reason: "internal error" }));
+  });
 
   RED.nodes.registerType<NoojeeConfigNode, NoojeeConfigDef, object, NoojeeCredentials>("noojee-config", NoojeeConfig, {
     credentials: { apiKey: { type: "password" } },
