@@ -19,6 +19,7 @@ export interface HubOptions extends Partial<Omit<PollLoopOptions, "api" | "onEve
 export class SubscriptionHub {
   private readonly subscribers = new Map<string, Subscriber>();
   private readonly byExtension = new Map<string, Set<Subscriber>>();
+  private readonly pendingReplays = new Map<Subscriber, CallEvent[]>();
   private loop: PollLoop | undefined;
   private parkedAt: number | undefined;
   private status: LoopStatus = { state: "connecting" };
@@ -47,11 +48,17 @@ export class SubscriptionHub {
     }
     const loop = this.ensureLoop();
     // Extensions someone already watches: the table holds their current state; hand it to the newcomer.
+    const replay: CallEvent[] = [];
     for (const extension of subscriber.extensions) {
       if (!loop.isSettled(extension)) continue;
       for (const leg of loop.table.activeLegs(extension)) {
-        subscriber.onEvent({ extension, data: leg.data, callId: leg.callId, seq: loop.sequence, initial: true });
+        replay.push({ extension, data: leg.data, callId: leg.callId, seq: loop.sequence, initial: true });
       }
+    }
+    if (replay.length > 0) {
+      // Not from inside the node's constructor: the nodes it is wired to may not exist yet during a deploy.
+      this.pendingReplays.set(subscriber, replay);
+      setImmediate(() => this.flushReplay(subscriber));
     }
     if (loop.isRunning) subscriber.onStatus(this.status);
     this.reconfigure();
@@ -74,6 +81,7 @@ export class SubscriptionHub {
   async close(): Promise<void> {
     this.subscribers.clear();
     this.byExtension.clear();
+    this.pendingReplays.clear();
     const loop = this.loop;
     this.loop = undefined;
     await loop?.stop();
@@ -83,6 +91,7 @@ export class SubscriptionHub {
     const subscriber = this.subscribers.get(id);
     if (!subscriber) return false;
     this.subscribers.delete(id);
+    this.pendingReplays.delete(subscriber);
     for (const extension of subscriber.extensions) {
       const set = this.byExtension.get(extension);
       set?.delete(subscriber);
@@ -124,7 +133,17 @@ export class SubscriptionHub {
     for (const event of events) {
       const subscribers = this.byExtension.get(event.extension);
       if (!subscribers) continue;
-      for (const subscriber of subscribers) subscriber.onEvent(event);
+      for (const subscriber of subscribers) {
+        this.flushReplay(subscriber); // the current state first, then what changed since
+        subscriber.onEvent(event);
+      }
     }
+  }
+
+  private flushReplay(subscriber: Subscriber): void {
+    const replay = this.pendingReplays.get(subscriber);
+    if (!replay) return;
+    this.pendingReplays.delete(subscriber);
+    for (const event of replay) subscriber.onEvent(event);
   }
 }
