@@ -6,6 +6,8 @@ import type { SubscriptionHub } from "./lib/subscription-hub";
 export interface NoojeeConfigDef extends NodeDef {
   host: string;
   verifyTls: boolean;
+  /** "apiKey" (default) or "timestamp" for PBX releases before 4.9.0.10. */
+  authMode?: string;
 }
 
 export interface NoojeeCredentials {

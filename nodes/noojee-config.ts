@@ -20,6 +20,7 @@ interface TestRequestBody {
   host?: unknown;
   verifyTls?: unknown;
   apiKey?: unknown;
+  authMode?: unknown;
 }
 
 export = function (RED: NodeAPI): void {
@@ -27,6 +28,7 @@ export = function (RED: NodeAPI): void {
     RED.nodes.createNode(this, config);
     this.host = config.host;
     this.verifyTls = config.verifyTls !== false;
+    const authMode = config.authMode === "timestamp" ? "timestamp" : "apiKey";
     let connection: NoojeeConnection | undefined;
 
     this.connection = (): NoojeeConnection => {
@@ -43,7 +45,7 @@ export = function (RED: NodeAPI): void {
       if (apiKey === "") throw new Error(RED._("noojee-config.error.noApiKey"));
       const unresolved = UNRESOLVED_ENV.exec(apiKey);
       if (unresolved) throw new Error(RED._("noojee-config.error.unsetEnv", { name: unresolved[1] }));
-      const client = new NoojeeClient({ origin, apiKey, verifyTls: this.verifyTls });
+      const client = new NoojeeClient({ origin, apiKey, verifyTls: this.verifyTls, authMode });
       const hub = new SubscriptionHub(client, {
         onWarning: (message) => this.warn(client.redact(message)),
       });
@@ -79,7 +81,8 @@ export = function (RED: NodeAPI): void {
     }
     const env = UNRESOLVED_ENV.exec(apiKey);
     if (env) apiKey = process.env[env[1]] ?? "";
-    checkConnection(host, apiKey === UNCHANGED_PASSWORD ? "" : apiKey, body.verifyTls !== false)
+    const authMode = body.authMode === "timestamp" ? "timestamp" : "apiKey";
+    checkConnection(host, apiKey === UNCHANGED_PASSWORD ? "" : apiKey, body.verifyTls !== false, authMode)
       .then((result) => res.json(result))
       .catch(() => res.status(500).json({ ok: false, status: "unreachable", reason: "internal error" }));
   });

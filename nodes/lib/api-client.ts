@@ -4,6 +4,7 @@
  * Every method is a POST with its parameters percent-encoded in the query string and an empty body.
  * Whatever goes wrong comes out as a NoojeeError whose message never holds the key or a full URL.
  */
+import { createHash } from "node:crypto";
 import http from "node:http";
 import https from "node:https";
 import axios, { AxiosError, AxiosInstance } from "axios";
@@ -11,12 +12,39 @@ import { API_PATH } from "./host";
 import { NoojeeError, redact } from "./errors";
 import type { Envelope, SubscribeResponse } from "./types";
 
+export type AuthMode = "apiKey" | "timestamp";
+
 export interface ClientOptions {
   /** Origin of the PBX, e.g. `https://pbx.example.com:8443` (see parseHost). */
   origin: string;
   apiKey: string;
   /** false accepts self-signed certificates. */
   verifyTls: boolean;
+  /**
+   * `apiKey` sends the key with every call; `timestamp` (PBX releases before 4.9.0.10) sends a
+   * `timeStamp`/`hash` pair signed with the key and the PBX clock instead.
+   */
+  authMode?: AuthMode;
+  /** For tests of the pair's lifetime. */
+  now?: () => number;
+}
+
+export interface DialParams {
+  number: string;
+  /** The calling extension with its tech, e.g. `SIP/100`. */
+  extenOrUniqueId: string;
+  autoAnswer?: string;
+  callerId?: string;
+  phoneCaption?: string;
+  monitored?: boolean;
+  record?: boolean;
+  tag?: string;
+}
+
+export interface RecordingParams {
+  extenOrUniqueId: string;
+  agentLoginName?: string;
+  tag?: string;
 }
 
 export interface RequestOptions {
@@ -26,6 +54,19 @@ export interface RequestOptions {
 }
 
 export type Params = Record<string, string | number | boolean | undefined>;
+
+export const TIME_PATH = "/servicemanager/rest/Time";
+/** A signed pair must be used within 10 s and then lasts an hour: renew well inside both. */
+const PAIR_FIRST_USE_MS = 8_000;
+const PAIR_LIFETIME_MS = 50 * 60_000;
+const EXPIRED_TIMESTAMP = /expired\s*time\s*stamp/i;
+
+interface SignedPair {
+  timeStamp: string;
+  hash: string;
+  createdAt: number;
+  firstUsedAt: number | undefined;
+}
 
 /** Some PBX answers for a rejected key; anything else negative is an ordinary API error. */
 const AUTH_MESSAGE = /api ?key|auth|unauthori[sz]ed|forbidden|permission|access denied|invalid key|not allowed/i;
@@ -52,6 +93,9 @@ export class NoojeeClient {
   private readonly http: AxiosInstance;
   private readonly httpAgent = new http.Agent({ keepAlive: true });
   private readonly httpsAgent: https.Agent;
+  /** The timestamp/hash pair in use (timestamp auth only), and the clock read in progress. */
+  private pair: SignedPair | undefined;
+  private pairPending: Promise<SignedPair> | undefined;
 
   constructor(private readonly options: ClientOptions) {
     this.httpsAgent = new https.Agent({ keepAlive: true, rejectUnauthorized: options.verifyTls });
@@ -75,8 +119,57 @@ export class NoojeeClient {
 
   /** Calls `method` and returns its envelope when Code >= 0; throws NoojeeError otherwise. */
   async call(method: string, params: Params, request: RequestOptions): Promise<Envelope> {
-    const query = encodeQuery({ ...params, apiKey: this.options.apiKey });
-    const url = `${this.options.origin}${API_PATH}${encodeURIComponent(method)}?${query}`;
+    if (this.options.authMode !== "timestamp") {
+      return this.post(`${API_PATH}${encodeURIComponent(method)}`, { ...params, apiKey: this.options.apiKey }, request);
+    }
+    try {
+      return await this.post(`${API_PATH}${encodeURIComponent(method)}`, { ...params, ...(await this.signedPair(request)) }, request);
+    } catch (err) {
+      // The PBX decides when a pair has expired: sign a fresh one and try once more.
+      if (!(err instanceof NoojeeError) || !EXPIRED_TIMESTAMP.test(err.detail ?? "")) throw err;
+      this.pair = undefined;
+      return this.post(`${API_PATH}${encodeURIComponent(method)}`, { ...params, ...(await this.signedPair(request)) }, request);
+    }
+  }
+
+  /** The current timeStamp/hash pair, fetching the PBX clock and signing a new one when needed. */
+  private async signedPair(request: RequestOptions): Promise<Params> {
+    const now = (this.options.now ?? Date.now)();
+    const pair = this.pair;
+    const fresh = pair && (pair.firstUsedAt === undefined ? now - pair.createdAt < PAIR_FIRST_USE_MS : now - pair.firstUsedAt < PAIR_LIFETIME_MS);
+    let current = fresh ? pair : undefined;
+    if (!current) {
+      // Concurrent calls share one clock read.
+      this.pairPending ??= this.signNewPair(request).finally(() => (this.pairPending = undefined));
+      current = await this.pairPending;
+      this.pair = current;
+    }
+    current.firstUsedAt ??= (this.options.now ?? Date.now)();
+    return { timeStamp: current.timeStamp, hash: current.hash };
+  }
+
+  private async signNewPair(request: RequestOptions): Promise<SignedPair> {
+    let status: number;
+    let body: unknown;
+    try {
+      const response = await this.http.post<string>(`${this.options.origin}${TIME_PATH}`, null, {
+        timeout: Math.min(request.timeoutMs, 15_000),
+        signal: request.signal,
+      });
+      status = response.status;
+      body = response.data;
+    } catch (err) {
+      throw this.describeTransportError(err, request);
+    }
+    const text = typeof body === "string" ? body.trim() : "";
+    if (status < 200 || status > 299) throw new NoojeeError("http", `HTTP ${status} from the PBX clock`, { httpStatus: status });
+    if (!/^\d{9,16}$/.test(text)) throw new NoojeeError("badBody", "the PBX clock answered something other than milliseconds");
+    const hash = createHash("sha256").update(`${this.options.apiKey}:${text}`).digest("hex");
+    return { timeStamp: text, hash, createdAt: (this.options.now ?? Date.now)(), firstUsedAt: undefined };
+  }
+
+  private async post(path: string, params: Params, request: RequestOptions): Promise<Envelope> {
+    const url = `${this.options.origin}${path}?${encodeQuery(params)}`;
     let status: number;
     let body: unknown;
     try {
@@ -120,6 +213,45 @@ export class NoojeeClient {
     return this.call(
       "answer",
       { uniqueId, exten, answerString: answerString || undefined },
+      { timeoutMs: 15_000, signal },
+    );
+  }
+
+  /** Click-to-dial: `extenOrUniqueId` (with tech) rings first, then `number` is called. Answers with a SessionID. */
+  dial(params: DialParams, signal?: AbortSignal): Promise<Envelope> {
+    return this.call(
+      "dial",
+      {
+        number: params.number,
+        extenOrUniqueId: params.extenOrUniqueId,
+        autoAnswer: params.autoAnswer || undefined,
+        callerId: params.callerId || undefined,
+        phoneCaption: params.phoneCaption || undefined,
+        monitored: params.monitored === undefined ? undefined : params.monitored ? "yes" : "no",
+        record: params.record ? "true" : undefined,
+        tag: params.tag || undefined,
+      },
+      { timeoutMs: 15_000, signal },
+    );
+  }
+
+  /** Hangs up a leg by uniqueCallId (preferred) or whatever call an extension has. */
+  hangup(extenOrUniqueId: string, signal?: AbortSignal): Promise<Envelope> {
+    return this.call("hangup", { extenOrUniqueId }, { timeoutMs: 15_000, signal });
+  }
+
+  startRecording(params: RecordingParams, signal?: AbortSignal): Promise<Envelope> {
+    return this.call(
+      "start",
+      { extenOrUniqueId: params.extenOrUniqueId, agentLoginName: params.agentLoginName || undefined, tag: params.tag || undefined },
+      { timeoutMs: 15_000, signal },
+    );
+  }
+
+  stopRecording(params: RecordingParams, signal?: AbortSignal): Promise<Envelope> {
+    return this.call(
+      "stop",
+      { extenOrUniqueId: params.extenOrUniqueId, agentLoginName: params.agentLoginName || undefined },
       { timeoutMs: 15_000, signal },
     );
   }

@@ -2,7 +2,7 @@
  * "Test connection" for the config node's dialog: one current-state read (timeOut=0) against the PBX.
  * Knows nothing of Node-RED; the result never carries the key.
  */
-import { NoojeeClient } from "./api-client";
+import { AuthMode, NoojeeClient } from "./api-client";
 import { isNoojeeError } from "./errors";
 import { InvalidHostError, parseHost } from "./host";
 
@@ -13,7 +13,12 @@ export type ConnectionCheck =
 /** Extension asked for: any will do, the read only proves that the host answers and accepts the key. */
 const PROBE_EXTENSION = "0";
 
-export async function checkConnection(host: string, apiKey: string, verifyTls: boolean): Promise<ConnectionCheck> {
+export async function checkConnection(
+  host: string,
+  apiKey: string,
+  verifyTls: boolean,
+  authMode: AuthMode = "apiKey",
+): Promise<ConnectionCheck> {
   let origin: string;
   try {
     origin = parseHost(host);
@@ -21,7 +26,7 @@ export async function checkConnection(host: string, apiKey: string, verifyTls: b
     return { ok: false, status: "invalidHost", reason: err instanceof InvalidHostError ? err.reason : String(err) };
   }
   if (!apiKey) return { ok: false, status: "noKey" };
-  const client = new NoojeeClient({ origin, apiKey, verifyTls });
+  const client = new NoojeeClient({ origin, apiKey, verifyTls, authMode });
   try {
     await client.subscribe([PROBE_EXTENSION], 0, 0);
     return { ok: true, status: "connected" };

@@ -252,6 +252,18 @@ describe("noojee-subscribe", function () {
     assert.equal(pbx.requests.length, 0);
   });
 
+  it("follows calls on an older PBX with timestamp/hash sign-in, never sending the key", async () => {
+    await helper.load(nodes, [configFlowNode(pbx.url, { authMode: "timestamp" }), ...subscribeFlowNodes("sub", "410")], credentials());
+    const sent = new Sent(helper.getNode("sub"));
+    await heldLongPoll(pbx);
+    pbx.startCall("410");
+    await sent.count(1);
+    const subscribes = pbx.subscribeRequests();
+    assert.ok(subscribes.length >= 2);
+    assert.ok(subscribes.every((r) => r.query.apiKey === undefined && /^[0-9a-f]{64}$/.test(r.query.hash)));
+    assert.ok(pbx.requests.every((r) => !r.rawQuery.includes(API_KEY)));
+  });
+
   it("takes the API key from an environment variable", async () => {
     process.env.NOOJEE_TEST_KEY = API_KEY;
     try {
