@@ -16,6 +16,10 @@
  * - Events emitted in one tick reach a held poll in one answer (wakes are batched on setImmediate).
  * - Faults replace the next subscribe answers before any key or parameter check, and ignore minPollMs.
  * - The counter starts at `initialSeq` (1) and restart() puts it back there; CallIDs restart at 1 too.
+ * - hangup/start/stop take a uniqueCallId, or an extension (bare or with tech) meaning its newest leg in progress.
+ *   start/stop only check that such a leg exists (a stop without a start is accepted) and log it in `recordings`.
+ * - dial ignores `monitored`, `record` and the other optional parameters (they are in `dialed[].query`) and always
+ *   creates a Dialing Out leg on the calling extension.
  */
 import * as http from "node:http";
 import * as https from "node:https";
@@ -85,6 +89,24 @@ export interface RecordedRequest {
   query: Record<string, string>;
   headers: http.IncomingHttpHeaders;
   at: number;
+}
+
+/** A dial the fake accepted: the leg it created on the calling extension, and the parameters as decoded. */
+export interface DialRecord {
+  sessionId: string;
+  /** The calling extension without its tech, where the Dialing Out leg was created. */
+  exten: string;
+  uniqueCallId: string;
+  query: Record<string, string>;
+}
+
+/** A start/stop (recording) the fake accepted, with the leg the target resolved to. */
+export interface RecordingRecord {
+  action: "start" | "stop";
+  extenOrUniqueId: string;
+  uniqueCallId: string;
+  tag: string | undefined;
+  agentLoginName: string | undefined;
 }
 
 export interface PbxEvent {
@@ -256,6 +278,8 @@ export class FakePbx {
   private readonly faults: Array<{ kind: FaultKind; remaining: number }> = [];
   private readonly requestLog: RecordedRequest[] = [];
   private readonly answeredLog: Array<{ uniqueId: string; exten: string; answerString: string | undefined }> = [];
+  private readonly dialedLog: DialRecord[] = [];
+  private readonly recordingLog: RecordingRecord[] = [];
   private readonly hashFirstUse = new Map<string, number>();
 
   private pollWaiters: Array<Waiter<number>> = [];
@@ -350,6 +374,16 @@ export class FakePbx {
 
   get answered(): Array<{ uniqueId: string; exten: string; answerString: string | undefined }> {
     return this.answeredLog;
+  }
+
+  /** Successful dial requests, oldest first. */
+  get dialed(): DialRecord[] {
+    return this.dialedLog;
+  }
+
+  /** Successful start/stop (recording) requests, oldest first. */
+  get recordings(): RecordingRecord[] {
+    return this.recordingLog;
   }
 
   // ---------------------------------------------------------------- call legs
@@ -881,22 +915,31 @@ export class FakePbx {
     if (!/^[A-Za-z0-9]+\/./.test(from)) {
       return { Message: `extenOrUniqueId must carry a technology, e.g. SIP/100 (got ${from})`, Code: CODE_BAD_PARAM };
     }
-    this.startCall(stripTech(from), {
+    const exten = stripTech(from);
+    const uniqueCallId = this.startCall(exten, {
       canAnswer: false,
       callerId: number,
       inbound: false,
       isClickToDialCall: true,
       status: "Dialing Out",
     });
-    return { SessionID: randomUUID(), Message: "Dialing", Code: 0 };
+    const sessionId = randomUUID();
+    this.dialedLog.push({ sessionId, exten, uniqueCallId, query: { ...q } });
+    return { SessionID: sessionId, Message: "Dialing", Code: 0 };
   }
 
   private recording(method: "start" | "stop", q: Record<string, string>): object {
     const target = q.extenOrUniqueId;
     if (!target) return { Message: "Missing parameter: extenOrUniqueId", Code: CODE_BAD_PARAM };
-    if (!this.legs.has(target) && !this.latestLeg(stripTech(target))) {
-      return { Message: `No channel found for ${target}`, Code: CODE_NOT_FOUND };
-    }
+    const leg = this.legs.get(target) ?? this.latestLeg(stripTech(target));
+    if (!leg) return { Message: `No channel found for ${target}`, Code: CODE_NOT_FOUND };
+    this.recordingLog.push({
+      action: method,
+      extenOrUniqueId: target,
+      uniqueCallId: leg.data.uniqueCallId,
+      tag: q.tag,
+      agentLoginName: q.agentLoginName,
+    });
     return { Message: method === "start" ? "Recording started" : "Recording stopped", Code: 0 };
   }
 }
