@@ -15,6 +15,7 @@
  *   to subscribe simply never hears about 410, as it presumably would on the real PBX.
  * - Events emitted in one tick reach a held poll in one answer (wakes are batched on setImmediate).
  * - Faults replace the next subscribe answers before any key or parameter check, and ignore minPollMs.
+ *   refuseNext(method) makes the next request of another method answer a negative Code, after the key check.
  * - The counter starts at `initialSeq` (1) and restart() puts it back there; CallIDs restart at 1 too.
  * - hangup/start/stop take a uniqueCallId, or an extension (bare or with tech) meaning its newest leg in progress.
  *   start/stop only check that such a leg exists (a stop without a start is accepted) and log it in `recordings`.
@@ -179,6 +180,7 @@ const CODE_REFUSED = -5;
 
 const BAD_KEY = { Message: "Invalid API Key", Code: CODE_BAD_KEY } as const;
 const EXPIRED = { Message: "Expired TimeStamp", Code: CODE_EXPIRED } as const;
+const REFUSED = { Message: "Request refused", Code: CODE_REFUSED } as const;
 
 // setTimeout fires at once beyond this; longer waits are re-armed.
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -276,6 +278,7 @@ export class FakePbx {
   private wakeHandle: NodeJS.Immediate | undefined;
 
   private readonly faults: Array<{ kind: FaultKind; remaining: number }> = [];
+  private readonly refusals = new Map<string, Array<{ Message: string; Code: number }>>();
   private readonly requestLog: RecordedRequest[] = [];
   private readonly answeredLog: Array<{ uniqueId: string; exten: string; answerString: string | undefined }> = [];
   private readonly dialedLog: DialRecord[] = [];
@@ -473,6 +476,18 @@ export class FakePbx {
 
   fault(kind: FaultKind, count = 1): void {
     if (count > 0) this.faults.push({ kind, remaining: count });
+  }
+
+  /**
+   * The next request of `method` (answer, dial, hangup, start, stop) that passes the key check is refused with this
+   * negative-Code envelope instead of being carried out; several calls queue in order. For refusals the fake has no
+   * natural reason for (e.g. a dial the real PBX refuses for its own reasons).
+   */
+  refuseNext(method: "answer" | "dial" | "hangup" | "start" | "stop", envelope: { Message: string; Code: number } = REFUSED): void {
+    if (envelope.Code >= 0) throw new Error("FakePbx.refuseNext: a refusal has a negative Code");
+    let queue = this.refusals.get(method);
+    if (!queue) this.refusals.set(method, (queue = []));
+    queue.push(envelope);
   }
 
   /** Faults queued and not yet served. */
@@ -758,6 +773,11 @@ export class FakePbx {
     const authError = this.checkAuth(query);
     if (authError) {
       sendJson(res, 200, authError);
+      return;
+    }
+    const refusal = this.refusals.get(method)?.shift();
+    if (refusal) {
+      sendJson(res, 200, refusal);
       return;
     }
     switch (method) {

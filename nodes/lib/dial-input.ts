@@ -14,7 +14,7 @@ import { extensionFrom, InputProblem, isOneLine, isPresent, Msg, show, textFrom 
 /** A number the PBX can dial, once spaces, dashes, dots and parentheses are removed. */
 export const PHONE_NUMBER = /^\+?[0-9*#]{1,32}$/;
 /** What normalisation removes: whitespace, ASCII and typographic dashes, dots, parentheses. */
-const NUMBER_PUNCTUATION = /[\s.()\-\u2010-\u2015]/g;
+export const NUMBER_PUNCTUATION = /[\s.()\-\u2010-\u2015]/g;
 /** A channel technology such as SIP, PJSIP or IAX2, put before a bare extension: `SIP/100`. */
 export const TECH = /^[A-Za-z][A-Za-z0-9]{0,19}$/;
 export const DEFAULT_TECH = "SIP";
