@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
+import vm from "node:vm";
 import { AUTO_ANSWER_PRESETS, MAX_AUTO_ANSWER } from "../../nodes/lib/auto-answer";
 import { DIAL_TEXT_MAX, NUMBER_PUNCTUATION, PHONE_NUMBER, TECH } from "../../nodes/lib/dial-input";
 import { DIALABLE_EXTENSION } from "../../nodes/lib/extensions";
@@ -50,6 +51,53 @@ function presetsIn(html: string): Array<{ id: string; value: string }> {
 
 const TYPES = ["noojee-dial", "noojee-hangup", "noojee-record"];
 
+type Validate = (this: unknown, value: unknown, opt?: object) => boolean | string;
+interface EditorDef {
+  defaults: Record<string, { value: unknown; validate?: Validate }>;
+  label(this: Record<string, unknown>): string;
+}
+
+/** Runs an editor file's script with a stub RED and returns what it registered; messages come back as "L:<key>". */
+function registered(html: string): EditorDef {
+  const script = /<script type="text\/javascript">([\s\S]*?)<\/script>/.exec(html);
+  assert.ok(script);
+  let def: EditorDef | undefined;
+  const translate = (key: string, values?: object): string => `L:${key}${values ? JSON.stringify(values) : ""}`;
+  const RED = {
+    _: translate,
+    nodes: { registerType: (_type: string, d: EditorDef) => (def = d), getType: () => ({ _: translate }) },
+  };
+  vm.runInNewContext(script[1], { RED, $: () => undefined });
+  assert.ok(def);
+  return def;
+}
+
+/** Good and bad values of each validated property, per node type. */
+const VALUES: Record<string, Record<string, { good: unknown[]; bad: unknown[] }>> = {
+  "noojee-dial": {
+    extension: { good: ["", undefined, "100", "SIP/100", "PJSIP/100 "], bad: ["10a", "SIP/", "100/SIP", 100] },
+    tech: { good: ["SIP", "PJSIP", "IAX2"], bad: ["", "SIP/", "1SIP", undefined] },
+    number: { good: ["", undefined, "+61 2 9999 0000", "(02) 9999-0000", "*72#"], bad: ["call me", "++61", "1".repeat(33)] },
+    autoAnswer: { good: ["", "Call-info:answer-after=0"], bad: ["a\nb", "x".repeat(201), 5] },
+    callerId: { good: ["", "Sales <0299990000>"], bad: ["a\tb", "x".repeat(81), 5] },
+    phoneCaption: { good: ["", "Jo & Co"], bad: ["x".repeat(81)] },
+    tag: { good: ["", "a&b c"], bad: ["x".repeat(101), "a\u0000"] },
+    monitored: { good: [true, false, undefined], bad: ["yes", 1] },
+    record: { good: [true, false, undefined], bad: ["true"] },
+  },
+  "noojee-hangup": {
+    by: { good: ["call", "extension", undefined], bad: ["all", ""] },
+    extension: { good: ["", "410", "SIP/410"], bad: ["4 10", "SIP/"] },
+  },
+  "noojee-record": {
+    action: { good: ["start", "stop", "msg", undefined], bad: ["pause", ""] },
+    by: { good: ["call", "extension"], bad: ["leg"] },
+    extension: { good: ["", "410", "SIP/410"], bad: ["x"] },
+    tag: { good: ["", "Sales & support"], bad: ["x".repeat(101), "a\nb"] },
+    agentLoginName: { good: ["", "jo.bloggs"], bad: ["x".repeat(65), "a\rb"] },
+  },
+};
+
 describe("editor files of dial, hangup and record", () => {
   for (const type of TYPES) {
     describe(type, () => {
@@ -91,6 +139,27 @@ describe("editor files of dial, hangup and record", () => {
         for (const key of ["status.failed", "status.notConfigured", "error.noServer", "error.rejected", "error.requestFailed"]) {
           assert.equal(typeof lookup(cat, key), "string", key);
         }
+      });
+
+      it("validates every property: true when good; a message from its catalogue with opt, false without", () => {
+        const def = registered(html);
+        const validated = Object.entries(def.defaults).filter(([, d]) => d.validate).map(([name]) => name);
+        assert.deepEqual(validated.sort(), Object.keys(VALUES[type]).sort(), "every property but name and server is validated");
+        for (const [name, { good, bad }] of Object.entries(VALUES[type])) {
+          const validate = def.defaults[name].validate!;
+          assert.equal(validate.call({}, def.defaults[name].value, {}), true, `${name} default`);
+          for (const v of good) assert.equal(validate.call({}, v, {}), true, `${name} ${JSON.stringify(v)}`);
+          for (const v of bad) {
+            assert.equal(validate.call({}, v), false, `${name} ${JSON.stringify(v)} without opt`);
+            const message = validate.call({}, v, {});
+            assert.equal(typeof message, "string", `${name} ${JSON.stringify(v)} with opt`);
+            const key = /^L:([^{]+)/.exec(message as string)![1];
+            assert.ok(key.startsWith(`${type}.validation.`), key);
+            assert.equal(typeof lookup(cat, key.slice(type.length + 1)), "string", key);
+          }
+        }
+        assert.equal(def.label.call({ name: "mine" }), "mine");
+        assert.match(def.label.call({}), new RegExp(`^L:${type}\\.label\\.node`));
       });
 
       it("checks extensions with the runtime's rule", () => {
