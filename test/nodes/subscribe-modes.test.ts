@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import type { NodeMessage } from "node-red";
 import { FakePbx } from "../fake-pbx";
-import { API_KEY, configFlowNode, credentials, helper, heldLongPoll, nodes, Sent, subscribeFlowNodes } from "./support";
+import { configFlowNode, credentials, helper, heldLongPoll, nodes, Sent, subscribeFlowNodes, startFakePbx, unloadAndStop, until } from "./support";
 
 type Outputs = Array<NodeMessage | null>;
 const payloadOf = (msg: NodeMessage) => msg.payload as Record<string, unknown>;
@@ -13,15 +13,8 @@ const payloadOf = (msg: NodeMessage) => msg.payload as Record<string, unknown>;
 describe("noojee-subscribe modes and runtime control", function () {
   let pbx: FakePbx;
 
-  beforeEach(async () => {
-    pbx = new FakePbx({ apiKey: API_KEY });
-    await pbx.start();
-  });
-
-  afterEach(async () => {
-    await helper.unload();
-    await pbx.stop();
-  });
+  beforeEach(async () => (pbx = await startFakePbx()));
+  afterEach(() => unloadAndStop(pbx));
 
   async function load(extensions: string, extra: Record<string, unknown> = {}) {
     await helper.load(nodes, [configFlowNode(pbx.url), ...subscribeFlowNodes("sub", extensions, extra)], credentials());
@@ -41,14 +34,14 @@ describe("noojee-subscribe modes and runtime control", function () {
 
     node.receive({ action: "remove", extensions: "410, 420" });
     await heldLongPoll(pbx);
-    await until(() => pbx.subscribeRequests().at(-1)?.query.exten === "430");
+    await until(() => pbx.subscribeRequests().at(-1)?.query.exten === "430", "a poll for 430 only");
     pbx.startCall("410");
     pbx.startCall("430");
     const [, only] = await sent.count(2);
     assert.equal(only.topic, "430", "a removed extension sends nothing");
 
     node.receive({ action: "replace", extensions: "410" });
-    await until(() => pbx.subscribeRequests().at(-1)?.query.exten === "410" && pbx.openPolls() === 1);
+    await until(() => pbx.subscribeRequests().at(-1)?.query.exten === "410" && pbx.openPolls() === 1, "a poll for 410 only");
     const polls = pbx.subscribeRequests();
     assert.ok(polls.filter((r) => r.query.lastSequenceNumber === "0").length <= 3, "the cursor is kept; only added extensions are read from 0");
   });
@@ -60,7 +53,7 @@ describe("noojee-subscribe modes and runtime control", function () {
     (node as unknown as NodeJS.EventEmitter).on("call:error", (call: { args: unknown[] }) => errors.push(String(call.args[0])));
     node.receive({ action: "explode", extensions: "420" });
     node.receive({ action: "add", extensions: "4a0" });
-    await until(() => errors.length === 2);
+    await until(() => errors.length === 2, "two errors");
     assert.match(errors[0], /error.badAction/);
     assert.match(errors[1], /error.invalidExtensions/);
     await heldLongPoll(pbx);
@@ -73,10 +66,10 @@ describe("noojee-subscribe modes and runtime control", function () {
       await helper.load(nodes, flow(persist), credentials());
       await heldLongPoll(pbx);
       helper.getNode("sub").receive({ action: "replace", extensions: "499" });
-      await until(() => pbx.subscribeRequests().at(-1)?.query.exten === "499" && pbx.openPolls() === 1);
+      await until(() => pbx.subscribeRequests().at(-1)?.query.exten === "499" && pbx.openPolls() === 1, "a poll for 499");
       await helper.setFlows([...flow(persist).slice(0, 1), ...subscribeFlowNodes("sub", "410", { persistChanges: persist, name: "changed" })], "nodes", credentials());
       const expected = persist ? "499" : "410";
-      await until(() => pbx.subscribeRequests().at(-1)?.query.exten === expected && pbx.openPolls() === 1);
+      await until(() => pbx.subscribeRequests().at(-1)?.query.exten === expected && pbx.openPolls() === 1, `a poll for ${expected} after the redeploy`);
       await helper.unload();
     }
   });
@@ -122,10 +115,3 @@ describe("noojee-subscribe modes and runtime control", function () {
   });
 });
 
-async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}

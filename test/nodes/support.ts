@@ -2,12 +2,13 @@
 import helper from "node-red-node-test-helper";
 import type sinon from "sinon";
 import type { Node, NodeAPI, NodeMessage, NodeStatus } from "node-red";
-import type { FakePbx } from "../fake-pbx";
+import { FakePbx, FakePbxOptions } from "../fake-pbx";
 import configNode = require("../../nodes/noojee-config");
 import subscribeNode = require("../../nodes/noojee-subscribe");
 import answerNode = require("../../nodes/noojee-answer");
+import { nodeRedPath } from "../harness/node-red-under-test";
 
-helper.init(require.resolve("node-red"));
+helper.init(nodeRedPath());
 
 export { helper };
 /**
@@ -135,4 +136,17 @@ export async function until(check: () => boolean, what: string, timeoutMs = 5000
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/** A started fake PBX that accepts API_KEY. */
+export async function startFakePbx(options: FakePbxOptions = {}): Promise<FakePbx> {
+  const pbx = new FakePbx({ apiKey: API_KEY, ...options });
+  await pbx.start();
+  return pbx;
+}
+
+/** After each test: stop the flows (closing every node), then the fake PBX. */
+export async function unloadAndStop(pbx: FakePbx | undefined): Promise<void> {
+  await helper.unload();
+  await pbx?.stop();
 }
