@@ -16,6 +16,7 @@ import {
   type FlowNode, listTarball, type NodeRedProcess, packPackage, readFromTarball, REPO_ROOT, startNodeRed,
   stopAllNodeRed,
 } from "../harness/node-red-process";
+import { nodeBinary, nodeRedEntry } from "../harness/node-red-under-test";
 
 const MODULE = "node-red-contrib-noojee";
 /** Every node type the package declares. */
@@ -154,7 +155,7 @@ describe("packed package in a real Node-RED process", function () {
     collector = new Collector();
     await collector.start();
     tarball = await packPackage();
-    nr = await startNodeRed();
+    nr = await startNodeRed({ nodeRedEntry: nodeRedEntry(), nodeBinary: nodeBinary() });
   });
 
   after(async () => {

@@ -3,22 +3,15 @@
  */
 import assert from "node:assert/strict";
 import { API_BASE, FakePbx } from "../fake-pbx";
-import { API_KEY, caughtMessage, helper, isRed, loadSingleNode } from "./support";
+import { API_KEY, caughtMessage, helper, isRed, loadSingleNode, startFakePbx, unloadAndStop } from "./support";
 
 const DIAL = `${API_BASE}dial`;
 
 describe("noojee-dial", function () {
   let pbx: FakePbx;
 
-  beforeEach(async () => {
-    pbx = new FakePbx({ apiKey: API_KEY });
-    await pbx.start();
-  });
-
-  afterEach(async () => {
-    await helper.unload();
-    await pbx.stop();
-  });
+  beforeEach(async () => (pbx = await startFakePbx()));
+  afterEach(() => unloadAndStop(pbx));
 
   function load(settings: Record<string, unknown> = {}, apiKey = API_KEY) {
     return loadSingleNode(pbx.url, { type: "noojee-dial", extension: "", tech: "SIP", number: "", autoAnswer: "", ...settings }, apiKey);

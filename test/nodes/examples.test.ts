@@ -7,15 +7,15 @@ import fs from "node:fs";
 import path from "node:path";
 import type { NodeAPI } from "node-red";
 import { FakePbx } from "../fake-pbx";
-import { API_KEY, catchNode, FlowNode, helper, nodes, Sent, until } from "./support";
+import { requireFromNodeRed } from "../harness/node-red-under-test";
+import { API_KEY, catchNode, FlowNode, helper, nodes, Sent, until, startFakePbx, unloadAndStop } from "./support";
 
-/* eslint-disable @typescript-eslint/no-require-imports */
+// Core nodes of the Node-RED under test (see node-red-under-test.ts), as the examples use them.
 const core = [
-  require("@node-red/nodes/core/common/20-inject.js"),
-  require("@node-red/nodes/core/function/10-switch.js"),
-  require("@node-red/nodes/core/common/90-comment.js"),
-] as Array<(RED: NodeAPI) => void>;
-/* eslint-enable @typescript-eslint/no-require-imports */
+  "@node-red/nodes/core/common/20-inject.js",
+  "@node-red/nodes/core/function/10-switch.js",
+  "@node-red/nodes/core/common/90-comment.js",
+].map((id) => requireFromNodeRed<(RED: NodeAPI) => void>(id));
 
 // Compiled to dist/test/nodes/, the examples stay in the repository root.
 const root = path.join(__dirname, "..", "..", "..");
@@ -45,15 +45,8 @@ function byName(flow: FlowNode[], type: string, name: string): string {
 describe("example flows of dial, hangup and record", function () {
   let pbx: FakePbx;
 
-  beforeEach(async () => {
-    pbx = new FakePbx({ apiKey: API_KEY });
-    await pbx.start();
-  });
-
-  afterEach(async () => {
-    await helper.unload();
-    await pbx.stop();
-  });
+  beforeEach(async () => (pbx = await startFakePbx()));
+  afterEach(() => unloadAndStop(pbx));
 
   it("ship without credentials, with the placeholder host, and use every call-control node type", () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { "node-red": { nodes: Record<string, string> } };

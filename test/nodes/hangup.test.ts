@@ -3,22 +3,15 @@
  */
 import assert from "node:assert/strict";
 import { API_BASE, FakePbx } from "../fake-pbx";
-import { API_KEY, caughtMessage, helper, isGreen, isRed, loadSingleNode } from "./support";
+import { API_KEY, caughtMessage, helper, isGreen, isRed, loadSingleNode, startFakePbx, unloadAndStop } from "./support";
 
 const HANGUP = `${API_BASE}hangup`;
 
 describe("noojee-hangup", function () {
   let pbx: FakePbx;
 
-  beforeEach(async () => {
-    pbx = new FakePbx({ apiKey: API_KEY });
-    await pbx.start();
-  });
-
-  afterEach(async () => {
-    await helper.unload();
-    await pbx.stop();
-  });
+  beforeEach(async () => (pbx = await startFakePbx()));
+  afterEach(() => unloadAndStop(pbx));
 
   function load(settings: Record<string, unknown> = {}) {
     return loadSingleNode(pbx.url, { type: "noojee-hangup", by: "call", extension: "", ...settings });

@@ -3,20 +3,13 @@
  */
 import assert from "node:assert/strict";
 import { FakePbx } from "../fake-pbx";
-import { API_KEY, caughtMessage, helper, isRed, loadSingleNode } from "./support";
+import { API_KEY, caughtMessage, helper, isRed, loadSingleNode, startFakePbx, unloadAndStop } from "./support";
 
 describe("noojee-record", function () {
   let pbx: FakePbx;
 
-  beforeEach(async () => {
-    pbx = new FakePbx({ apiKey: API_KEY });
-    await pbx.start();
-  });
-
-  afterEach(async () => {
-    await helper.unload();
-    await pbx.stop();
-  });
+  beforeEach(async () => (pbx = await startFakePbx()));
+  afterEach(() => unloadAndStop(pbx));
 
   function load(settings: Record<string, unknown> = {}) {
     return loadSingleNode(pbx.url, { type: "noojee-record", action: "start", by: "call", extension: "", tag: "", agentLoginName: "", ...settings });

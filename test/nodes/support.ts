@@ -2,15 +2,16 @@
 import helper from "node-red-node-test-helper";
 import type sinon from "sinon";
 import type { Node, NodeAPI, NodeMessage, NodeStatus } from "node-red";
-import type { FakePbx } from "../fake-pbx";
+import { FakePbx, FakePbxOptions } from "../fake-pbx";
 import configNode = require("../../nodes/noojee-config");
 import subscribeNode = require("../../nodes/noojee-subscribe");
 import answerNode = require("../../nodes/noojee-answer");
 import dialNode = require("../../nodes/noojee-dial");
 import hangupNode = require("../../nodes/noojee-hangup");
 import recordNode = require("../../nodes/noojee-record");
+import { nodeRedPath, requireFromNodeRed } from "../harness/node-red-under-test";
 
-helper.init(require.resolve("node-red"));
+helper.init(nodeRedPath());
 
 export { helper };
 /**
@@ -140,9 +141,22 @@ export async function until(check: () => boolean, what: string, timeoutMs = 5000
   }
 }
 
-// The core Catch node, to see errors the way a user's flow does.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-export const catchNode = require("@node-red/nodes/core/common/25-catch.js") as (RED: NodeAPI) => void;
+/** A started fake PBX that accepts API_KEY. */
+export async function startFakePbx(options: FakePbxOptions = {}): Promise<FakePbx> {
+  const pbx = new FakePbx({ apiKey: API_KEY, ...options });
+  await pbx.start();
+  return pbx;
+}
+
+/** After each test: stop the flows (closing every node), then the fake PBX. */
+export async function unloadAndStop(pbx: FakePbx | undefined): Promise<void> {
+  await helper.unload();
+  await pbx?.stop();
+}
+
+// The core Catch node, to see errors the way a user's flow does. It must be the very module of the Node-RED under
+// test: the helper loads that one itself for a flow with a catch node, and skips ours only when it is the same.
+export const catchNode = requireFromNodeRed<(RED: NodeAPI) => void>("@node-red/nodes/core/common/25-catch.js");
 
 /** What a Catch node passed on: every msg, and a way to await the next one. */
 export interface Caught {
