@@ -76,8 +76,10 @@ export = function (RED: NodeAPI): void {
     const host = typeof body.host === "string" ? body.host : "";
     let apiKey = typeof body.apiKey === "string" ? body.apiKey.trim() : "";
     if ((apiKey === "" || apiKey === UNCHANGED_PASSWORD) && typeof body.id === "string") {
+      // The stored key goes only to the host it was deployed with: a typed-in host must come with a typed-in key.
+      const deployed = RED.nodes.getNode(body.id) as NoojeeConfigNode | null;
       const stored = RED.nodes.getCredentials(body.id) as NoojeeCredentials | undefined;
-      apiKey = stored?.apiKey?.trim() ?? "";
+      apiKey = deployed && deployed.host?.trim() === host.trim() ? (stored?.apiKey?.trim() ?? "") : "";
     }
     const env = UNRESOLVED_ENV.exec(apiKey);
     if (env) apiKey = process.env[env[1]] ?? "";

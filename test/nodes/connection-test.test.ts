@@ -36,6 +36,8 @@ describe("noojee-config: Test connection", function () {
     assert.deepEqual(await test({ id: "cfg", host: pbx.url, apiKey: "__PWRD__" }), { ok: true, status: "connected" });
     assert.equal(pbx.subscribeRequests()[0].query.apiKey, API_KEY);
     assert.deepEqual(await test({ id: "unknown", host: pbx.url, apiKey: "__PWRD__" }), { ok: false, status: "noKey" });
+    assert.deepEqual(await test({ id: "cfg", host: "http://127.0.0.1:9", apiKey: "__PWRD__" }), { ok: false, status: "noKey" },
+      "the stored key is never sent to another host than the deployed one");
   });
 
   it("says authentication failed for a wrong key", async () => {
