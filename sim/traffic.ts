@@ -339,8 +339,10 @@ export class TrafficGenerator {
       case "inbound":
       case "missed":
       case "transfer": {
-        const target = this.pickExtension(rng);
-        if (!this.isIdle(target)) return this.launch(rng, "busy", outside, target, (call) => this.busyInbound(call, target));
+        // People mostly call someone who is free; when nobody is, the caller hears busy.
+        const idle = this.pickExtension(rng, (e) => this.isIdle(e));
+        const target = idle ?? this.pickExtension(rng);
+        if (idle === undefined) return this.launch(rng, "busy", outside, target, (call) => this.busyInbound(call, target));
         if (kind === "transfer") return this.launch(rng, kind, outside, target, (call) => this.transfer(call, target));
         return this.launch(rng, kind, outside, target, (call) => this.inbound(call, target, kind === "missed"));
       }

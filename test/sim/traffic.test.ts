@@ -248,11 +248,17 @@ describe("simulator: TrafficGenerator", function () {
     assert.notDeepEqual(describeRun(c), describeRun(a));
   });
 
-  it("sends the focus share of the calls to the focus extensions", async function () {
-    const r = await runOnFakeClock({ focus: ["400", "410"], focusShare: 0.6, mix: { inbound: 1, missed: 0, busy: 0, outbound: 0, internal: 0, queue: 0, transfer: 0 } }, 60);
+  it("sends the focus share of the calls to the focus extensions while they are free", async function () {
+    const inboundOnly = { inbound: 1, missed: 0, busy: 0, outbound: 0, internal: 0, queue: 0, transfer: 0 };
+    const short = { answerMs: { min: 500, max: 1000 }, talkMs: { min: 500, max: 1000 } };
+    const r = await runOnFakeClock({ focus: ["400", "410"], focusShare: 0.6, mix: inboundOnly, timing: short, callsPerMinute: 2 }, 300);
     const first = r.calls.map((c) => c.path[0]);
     const share = first.filter((e) => e === "400").length / first.length;
-    assert.ok(share > 0.5, `400 got ${Math.round(share * 100)} %`); // 60 % focus + its share of the rest, minus busy calls
+    // 60 % focus, plus 400's tenth of the rest (410 is not an extension here).
+    assert.ok(share > 0.55 && share < 0.73, `400 got ${Math.round(share * 100)} %`);
+    // A busy focus extension does not turn the calls meant for it into busy calls: they go to a free extension.
+    const busy = await runOnFakeClock({ focus: ["400"], focusShare: 0.9, mix: inboundOnly, callsPerMinute: 10 }, 60);
+    assert.ok(busy.calls.filter((c) => c.kind === "busy").length < busy.calls.length * 0.1);
   });
 
   it("places no calls of its own at 0 calls per minute", async function () {
