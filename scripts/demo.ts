@@ -463,16 +463,16 @@ async function main(): Promise<void> {
   const options = parseCommandLine(process.argv.slice(2));
   let demo: Demo | undefined;
   let interrupted = false;
-  const onSignal = (signal: NodeJS.Signals): void => {
+  const onSignal = (reason: string): void => {
     if (interrupted) return;
     interrupted = true;
     if (!demo) {
       // Still starting: end whatever runs (npm, the simulator, Node-RED) and leave.
-      process.stdout.write(`\n${signal}: stopping the demo while it starts\n`);
+      process.stdout.write(`\n${reason}: stopping the demo while it starts\n`);
       for (const child of children) child.kill("SIGKILL");
       process.exit(130);
     }
-    process.stdout.write(`\n${signal}: stopping Node-RED and the PBX simulator ...\n`);
+    process.stdout.write(`\n${reason}: stopping Node-RED and the PBX simulator ...\n`);
     void demo.stop().then(() => {
       process.stdout.write("Demo stopped.\n");
       process.exit(0);
@@ -481,6 +481,12 @@ async function main(): Promise<void> {
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   process.on("SIGHUP", onSignal);
+  // `npm start` runs this through a shell that does not pass on a SIGTERM sent to npm alone: when the parent goes
+  // away, stop as on Ctrl-C rather than leave Node-RED and the simulator running.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) onSignal("parent process gone");
+  }, 500).unref();
 
   try {
     demo = await startDemo(options);

@@ -56,6 +56,8 @@ async function main(): Promise<void> {
     await editor.goto(demo.editorUrl);
     await editor.locator('a.red-ui-tab-link-button[href="#debug"]').click();
     await waitUntil(editor, "6 messages in the Debug sidebar", () => document.querySelectorAll(".red-ui-debug-msg").length >= 6, 120_000);
+    await editor.mouse.move(560, 560); // no tooltip over the sidebar
+    await editor.waitForTimeout(800);
     await editor.screenshot({ path: path.join(OUT, "editor-debug.png") });
     process.stdout.write(`Screenshots written to ${path.relative(process.cwd(), OUT)}/\n`);
   } finally {
