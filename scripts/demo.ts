@@ -25,9 +25,8 @@ export const DASHBOARD_PACKAGE = "@flowfuse/node-red-dashboard";
 /** The Dashboard 2 release the live board example was made with. */
 export const DASHBOARD_VERSION = "~1.31.0";
 export const DEMO_API_KEY = "demo";
-export const DEMO_EXTENSIONS = "400-410";
-/** Extensions the examples watch: they get half of the calls so the Debug sidebar fills quickly. */
-export const DEMO_FOCUS = "400,410";
+/** The simulator's extensions besides those the examples name (the live board shows 400 to 410). */
+const BASE_EXTENSIONS = ["400", "401", "402", "403", "404", "405", "406", "407", "408", "409", "410"];
 const CREDENTIAL_SECRET = "noojee-demo-credential-secret";
 
 export interface DemoOptions {
@@ -60,6 +59,8 @@ export interface Demo {
   boardUrl: string | undefined;
   pbxUrl: string;
   apiKey: string;
+  /** The simulator's extensions, e.g. "100,400-410". */
+  extensions: string;
   userDir: string;
   nodeRedLog: string;
   timings: DemoTimings;
@@ -220,6 +221,43 @@ interface FlowNode {
   [key: string]: unknown;
 }
 
+/** "100,400,401,402,410" -> "100,400-402,410" (numeric order). */
+export function formatExtensionRanges(extensions: readonly string[]): string {
+  const sorted = [...new Set(extensions)].sort((a, b) => Number(a) - Number(b) || a.localeCompare(b));
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    // Extend the run while the numbers follow each other and keep their width (so 099-100 is not one range).
+    while (j + 1 < sorted.length && Number(sorted[j + 1]) === Number(sorted[j]) + 1 && sorted[j + 1].length === sorted[i].length) j++;
+    parts.push(j > i + 1 ? `${sorted[i]}-${sorted[j]}` : sorted.slice(i, j + 1).join(","));
+    i = j + 1;
+  }
+  return parts.join(",");
+}
+
+/**
+ * The extensions the examples name (in subscribe nodes' lists and other nodes' Extension fields), added to 400-410,
+ * and those the examples other than the live board watch, which get half of the calls so their debug nodes fill
+ * quickly.
+ */
+export function demoExtensions(examplesDir: string): { extensions: string[]; focus: string[] } {
+  const all = new Set(BASE_EXTENSIONS);
+  const focus = new Set<string>();
+  for (const file of fs.readdirSync(examplesDir).filter((f) => f.endsWith(".json"))) {
+    for (const node of JSON.parse(fs.readFileSync(path.join(examplesDir, file), "utf8")) as FlowNode[]) {
+      if (!node.type.startsWith("noojee-")) continue;
+      const named = [node.extensions, node.extension].filter((v): v is string => typeof v === "string");
+      for (const ext of named.flatMap((v) => v.split(",")).map((e) => e.trim())) {
+        if (!/^\d{1,15}$/.test(ext)) continue;
+        all.add(ext);
+        if (node.type === "noojee-subscribe" && file !== "live-board.json") focus.add(ext);
+      }
+    }
+  }
+  const order = (a: string, b: string): number => Number(a) - Number(b) || a.localeCompare(b);
+  return { extensions: [...all].sort(order), focus: [...focus].sort(order) };
+}
+
 /** The package's example flows, with every PBX configuration node pointed at the simulator. */
 export function demoFlows(examplesDir: string, pbxUrl: string, apiKey: string, withBoard: boolean): FlowNode[] {
   // The simplest example first: its tab is the one the editor opens on.
@@ -298,6 +336,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const tPbx = Date.now();
   const pbxPort = await choosePort(options.pbxPort, 8089);
   const rate = options.callsPerMinute ?? 12;
+  const { extensions, focus } = demoExtensions(path.join(installed, "examples"));
   const simArgs = [
     path.join(installed, installedPkg.bin["noojee-pbx-sim"]),
     "--port",
@@ -305,9 +344,9 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     "--api-key",
     DEMO_API_KEY,
     "--extensions",
-    DEMO_EXTENSIONS,
+    formatExtensionRanges(extensions),
     "--focus",
-    DEMO_FOCUS,
+    formatExtensionRanges(focus),
     "--calls-per-minute",
     String(rate),
     "--talk-seconds",
@@ -403,6 +442,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       boardUrl,
       pbxUrl,
       apiKey: DEMO_API_KEY,
+      extensions: formatExtensionRanges(extensions),
       userDir,
       nodeRedLog,
       pids: { nodeRed: nodeRed.pid ?? -1, pbx: pbx.pid ?? -1 },
@@ -501,7 +541,7 @@ async function main(): Promise<void> {
     "Noojee demo running:",
     `  Node-RED editor  ${demo.editorUrl}   (open the Debug sidebar: calls appear within seconds)`,
     demo.boardUrl ? `  Live board       ${demo.boardUrl}` : "  Live board       not available (Dashboard 2 is not installed)",
-    `  PBX simulator    ${demo.pbxUrl}   API key "${demo.apiKey}", extensions ${DEMO_EXTENSIONS}`,
+    `  PBX simulator    ${demo.pbxUrl}   API key "${demo.apiKey}", extensions ${demo.extensions}`,
     `  Node-RED log     ${path.relative(process.cwd(), demo.nodeRedLog) || demo.nodeRedLog}`,
     `  Ready in ${s(t.totalMs)} s (pack ${s(t.packMs)} s, install ${s(t.installMs)} s, Node-RED ${s(t.nodeRedStartMs)} s, deploy ${s(t.deployMs)} s)`,
     "Each call the simulator finishes is shown below. Ctrl-C stops everything.",

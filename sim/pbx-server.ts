@@ -1,7 +1,7 @@
 /**
  * A Noojee PBX Call Management API server: the core of the `noojee-pbx-sim` simulator and of the tests' fake PBX.
  *
- * It is a real HTTP(S) server that follows /work/shared/noojee-api.md as closely as the public material allows:
+ * It is a real HTTP(S) server that follows the vendor's public API documentation as closely as it allows:
  * subscribe (long poll, one global `seq`, current state with `lastSequenceNumber=0`), answer, hangup, dial, start and
  * stop (recording), the `apiKey` and the older `timeStamp`/`hash` sign-in, and the PBX clock at
  * `/servicemanager/rest/Time`. Call legs are driven through the public methods (`startCall`, `update`, `emit`); the
@@ -20,8 +20,13 @@
  * - `Hungup`, `Busy` and `No Answer` end a leg (it leaves the current state). A later change reported for a leg that
  *   ended recently (e.g. `Hungup` after `No Answer`) keeps that leg's CallID.
  * - The counter starts at `initialSeq` (1) and restart() puts it back there; CallIDs restart at 1 too.
+ * - hangup/start/stop take a uniqueCallId, or an extension (bare or with tech) meaning its newest leg in progress.
+ *   start/stop only check that such a leg exists (a stop without a start is accepted) and log it in `recordings`.
+ * - dial ignores `monitored`, `record` and the other optional parameters (they are in `dialed[].query`) and always
+ *   creates a Dialing Out leg on the calling extension.
  *
- * Subclasses may take over requests before authentication (`intercept`), which is how the tests inject faults.
+ * Subclasses may take over requests before authentication (`intercept`) or refuse them after it (`refusal`), which
+ * is how the tests inject faults and refusals.
  */
 import * as http from "node:http";
 import * as https from "node:https";
@@ -47,7 +52,7 @@ export interface PbxServerOptions {
   restartMode?: "answer" | "hold";
   /** Event log bound: the log keeps at least the newest `maxEvents` events (trimmed in batches). Default 100000. */
   maxEvents?: number;
-  /** Request log bound (also bounds the `answered` log), same trimming rule as `maxEvents`. Default 100000. */
+  /** Request log bound (also bounds the answered, dialed and recordings logs), same trimming rule as `maxEvents`. Default 100000. */
   maxRequests?: number;
   /** lastSequenceNumber=0, nothing in progress, timeOut>0: "hold" like a normal poll (default) or "answer" at once. */
   idleSnapshot?: "hold" | "answer";
@@ -66,6 +71,24 @@ export interface RecordedRequest {
   query: Record<string, string>;
   headers: http.IncomingHttpHeaders;
   at: number;
+}
+
+/** A dial the server accepted: the leg it created on the calling extension, and the parameters as decoded. */
+export interface DialRecord {
+  sessionId: string;
+  /** The calling extension without its tech, where the Dialing Out leg was created. */
+  exten: string;
+  uniqueCallId: string;
+  query: Record<string, string>;
+}
+
+/** A start/stop (recording) the server accepted, with the leg the target resolved to. */
+export interface RecordingRecord {
+  action: "start" | "stop";
+  extenOrUniqueId: string;
+  uniqueCallId: string;
+  tag: string | undefined;
+  agentLoginName: string | undefined;
 }
 
 export interface PbxEvent {
@@ -256,6 +279,8 @@ export class PbxServer {
 
   private readonly requestLog: RecordedRequest[] = [];
   private readonly answeredLog: AnsweredCall[] = [];
+  private readonly dialedLog: DialRecord[] = [];
+  private readonly recordingLog: RecordingRecord[] = [];
   private readonly hashFirstUse = new Map<string, number>();
 
   private readonly changeListeners = new Set<(ev: PbxEvent) => void>();
@@ -360,6 +385,16 @@ export class PbxServer {
 
   get answered(): AnsweredCall[] {
     return this.answeredLog;
+  }
+
+  /** Successful dial requests, oldest first. */
+  get dialed(): DialRecord[] {
+    return this.dialedLog;
+  }
+
+  /** Successful start/stop (recording) requests, oldest first. */
+  get recordings(): RecordingRecord[] {
+    return this.recordingLog;
   }
 
   // ---------------------------------------------------------------- listeners
@@ -523,6 +558,14 @@ export class PbxServer {
    */
   protected intercept(_method: ApiMethod, _req: http.IncomingMessage, _res: http.ServerResponse): boolean {
     return false;
+  }
+
+  /**
+   * Called for every authenticated request of a method other than subscribe and Time, before it is carried out.
+   * A subclass returns a negative-Code envelope to refuse it instead. The default refuses nothing.
+   */
+  protected refusal(_method: ApiMethod, _query: Record<string, string>): object | undefined {
+    return undefined;
   }
 
   /** Keeps a request open without ever answering it; it counts as an open poll until the client, restart() or stop() ends it. */
@@ -768,6 +811,11 @@ export class PbxServer {
       sendJson(res, 200, authError);
       return;
     }
+    const refused = method === "subscribe" ? undefined : this.refusal(method, query);
+    if (refused) {
+      sendJson(res, 200, refused);
+      return;
+    }
     switch (method) {
       case "subscribe":
         this.subscribe(res, query);
@@ -907,6 +955,8 @@ export class PbxServer {
       status: "Dialing Out",
     });
     const sessionId = randomUUID();
+    this.dialedLog.push({ sessionId, exten, uniqueCallId, query: { ...q } });
+    trimBatch(this.dialedLog, this.opts.maxRequests);
     return {
       body: { SessionID: sessionId, Message: "Dialing", Code: 0 },
       action: { method: "dial", uniqueCallId, exten, number, sessionId },
@@ -916,9 +966,16 @@ export class PbxServer {
   private recording(method: "start" | "stop", q: Record<string, string>): object {
     const target = q.extenOrUniqueId;
     if (!target) return { Message: "Missing parameter: extenOrUniqueId", Code: CODE_BAD_PARAM };
-    if (!this.legs.has(target) && !this.latestLeg(stripTech(target))) {
-      return { Message: `No channel found for ${target}`, Code: CODE_NOT_FOUND };
-    }
+    const leg = this.legs.get(target) ?? this.latestLeg(stripTech(target));
+    if (!leg) return { Message: `No channel found for ${target}`, Code: CODE_NOT_FOUND };
+    this.recordingLog.push({
+      action: method,
+      extenOrUniqueId: target,
+      uniqueCallId: leg.data.uniqueCallId,
+      tag: q.tag,
+      agentLoginName: q.agentLoginName,
+    });
+    trimBatch(this.recordingLog, this.opts.maxRequests);
     return { Message: method === "start" ? "Recording started" : "Recording stopped", Code: 0 };
   }
 }

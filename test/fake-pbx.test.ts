@@ -104,6 +104,23 @@ describe("FakePbx: injected faults", function () {
     });
   });
 
+  describe("refusals", function () {
+    it("refuseNext refuses the next requests of one method, after the key check, in order", async function () {
+      const pbx = await startPbx();
+      pbx.refuseNext("dial", { Message: "Extension busy", Code: -7 });
+      pbx.refuseNext("dial");
+      const wrongKey = { number: "1", extenOrUniqueId: "SIP/100", apiKey: "wrong" };
+      assert.equal((await envelope(pbx, "dial", wrongKey)).Code, -3, "the key is checked first");
+      const id = pbx.startCall("410");
+      assert.equal((await envelope(pbx, "hangup", { extenOrUniqueId: id })).Code, 0, "other methods are not refused");
+      assert.deepEqual(await envelope(pbx, "dial", { number: "1", extenOrUniqueId: "SIP/100" }), { Message: "Extension busy", Code: -7 });
+      assert.deepEqual(await envelope(pbx, "dial", { number: "1", extenOrUniqueId: "SIP/100" }), { Message: "Request refused", Code: -5 });
+      assert.equal(pbx.dialed.length, 0);
+      assert.equal((await envelope(pbx, "dial", { number: "1", extenOrUniqueId: "SIP/100" })).Code, 0);
+      assert.throws(() => pbx.refuseNext("stop", { Message: "x", Code: 0 }));
+    });
+  });
+
   describe("stop", function () {
       it("stop() ends held and hung polls, closes the server and can be called twice", async function () {
         const pbx = new FakePbx();

@@ -6,6 +6,7 @@
  * Fault choices (documented here so tests can rely on them):
  * - Faults replace the next subscribe answers before any key or parameter check, and ignore minPollMs.
  * - Other methods (answer, hangup, ...) never consume a fault.
+ * - refuseNext(method) makes the next request of another method answer a negative Code, after the key check.
  * See sim/pbx-server.ts for the choices the server itself makes where the real PBX is unknown.
  */
 import type * as http from "node:http";
@@ -34,7 +35,9 @@ export {
   pbxTimestamp,
   stripTech,
   type ApiAction,
+  type DialRecord,
   type PbxEvent,
+  type RecordingRecord,
   type RecordedRequest,
 } from "../sim/pbx-server";
 
@@ -78,6 +81,10 @@ export function loadTestTls(): { key: Buffer; cert: Buffer } {
   };
 }
 
+const REFUSED = { Message: "Request refused", Code: -5 } as const;
+
+type RefusableMethod = "answer" | "dial" | "hangup" | "start" | "stop";
+
 const UNAUTHORIZED_PAGE = htmlErrorPage(401, "Unauthorized", "The request lacks valid authentication credentials.");
 const NGINX_502_PAGE =
   "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n" +
@@ -87,6 +94,7 @@ const STACK_TRACE_500 =
 
 export class FakePbx extends PbxServer {
   private readonly faults: Array<{ kind: FaultKind; remaining: number }> = [];
+  private readonly refusals = new Map<string, Array<{ Message: string; Code: number }>>();
 
   constructor(options: FakePbxOptions = {}) {
     super({ ...options, apiKey: options.apiKey ?? "test-key-123e4567-e89b" });
@@ -94,6 +102,18 @@ export class FakePbx extends PbxServer {
 
   fault(kind: FaultKind, count = 1): void {
     if (count > 0) this.faults.push({ kind, remaining: count });
+  }
+
+  /**
+   * The next request of `method` (answer, dial, hangup, start, stop) that passes the key check is refused with this
+   * negative-Code envelope instead of being carried out; several calls queue in order. For refusals the fake has no
+   * natural reason for (e.g. a dial the real PBX refuses for its own reasons).
+   */
+  refuseNext(method: RefusableMethod, envelope: { Message: string; Code: number } = REFUSED): void {
+    if (envelope.Code >= 0) throw new Error("FakePbx.refuseNext: a refusal has a negative Code");
+    let queue = this.refusals.get(method);
+    if (!queue) this.refusals.set(method, (queue = []));
+    queue.push(envelope);
   }
 
   /** Faults queued and not yet served. */
@@ -107,6 +127,10 @@ export class FakePbx extends PbxServer {
     if (--f.remaining <= 0) this.faults.shift();
     this.serveFault(f.kind, req, res);
     return true;
+  }
+
+  protected override refusal(method: ApiMethod): object | undefined {
+    return this.refusals.get(method)?.shift();
   }
 
   private serveFault(kind: FaultKind, req: http.IncomingMessage, res: http.ServerResponse): void {

@@ -515,8 +515,27 @@ export function describePbxContract(title: string, create: (options: PbxServerOp
         assert.equal(leg.status, "Dialing Out");
         assert.equal(leg.inbound, false);
         assert.equal(leg.callerId, "0299998888");
+        assert.deepEqual(pbx.dialed, [
+          { sessionId: env.SessionID, exten: "100", uniqueCallId: leg.uniqueCallId, query: { number: "0299998888", extenOrUniqueId: "SIP/100", apiKey: pbx.apiKey } },
+        ]);
         assert.ok((await envelope(pbx, "dial", { number: "0299998888", extenOrUniqueId: "100" })).Code < 0);
         assert.ok((await envelope(pbx, "dial", { extenOrUniqueId: "SIP/100" })).Code < 0);
+        assert.equal(pbx.dialed.length, 1, "refused dials are not logged");
+      });
+
+      it("start/stop record the leg their target resolves to (uniqueCallId, or the extension's newest leg)", async function () {
+        const pbx = await startPbx();
+        const a = pbx.startCall("410");
+        const b = pbx.startCall("410");
+        const start = await envelope(pbx, "start", { extenOrUniqueId: a, tag: "x&y z", agentLoginName: "jo" });
+        assert.deepEqual(start, { Message: "Recording started", Code: 0 });
+        assert.deepEqual(await envelope(pbx, "stop", { extenOrUniqueId: "SIP/410" }), { Message: "Recording stopped", Code: 0 });
+        assert.ok((await envelope(pbx, "start", { extenOrUniqueId: "499" })).Code < 0);
+        assert.ok((await envelope(pbx, "stop", {})).Code < 0);
+        assert.deepEqual(pbx.recordings, [
+          { action: "start", extenOrUniqueId: a, uniqueCallId: a, tag: "x&y z", agentLoginName: "jo" },
+          { action: "stop", extenOrUniqueId: "SIP/410", uniqueCallId: b, tag: undefined, agentLoginName: undefined },
+        ]);
       });
 
       it("update throws for a leg that is not in progress; terminal statuses end legs", async function () {

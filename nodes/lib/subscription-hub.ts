@@ -40,6 +40,28 @@ export class SubscriptionHub {
 
   register(id: string, subscriber: Subscriber): void {
     if (this.subscribers.has(id)) this.detach(id);
+    this.attach(id, subscriber, subscriber.extensions);
+    this.reconfigure();
+    this.loop?.start();
+  }
+
+  /**
+   * Changes a subscriber's extensions at runtime: extensions it gains get their current state,
+   * the others carry on from the shared cursor.
+   */
+  updateExtensions(id: string, extensions: readonly string[]): void {
+    const current = this.subscribers.get(id);
+    if (!current) return;
+    const gained = extensions.filter((e) => !current.extensions.includes(e));
+    this.detach(id);
+    const next = Object.assign(Object.create(Object.getPrototypeOf(current) as object) as Subscriber, current, {
+      extensions: [...extensions],
+    });
+    this.attach(id, next, gained);
+    this.reconfigure();
+  }
+
+  private attach(id: string, subscriber: Subscriber, replayFor: readonly string[]): void {
     this.subscribers.set(id, subscriber);
     for (const extension of subscriber.extensions) {
       let set = this.byExtension.get(extension);
@@ -49,7 +71,7 @@ export class SubscriptionHub {
     const loop = this.ensureLoop();
     // Extensions someone already watches: the table holds their current state; hand it to the newcomer.
     const replay: CallEvent[] = [];
-    for (const extension of subscriber.extensions) {
+    for (const extension of replayFor) {
       if (!loop.isSettled(extension)) continue;
       for (const leg of loop.table.activeLegs(extension)) {
         replay.push({ extension, data: leg.data, callId: leg.callId, seq: loop.sequence, initial: true });
@@ -61,8 +83,6 @@ export class SubscriptionHub {
       setImmediate(() => this.flushReplay(subscriber));
     }
     if (loop.isRunning) subscriber.onStatus(this.status);
-    this.reconfigure();
-    loop.start();
   }
 
   /** Resolves once the shared poll no longer serves this subscriber (at once when others remain). */
