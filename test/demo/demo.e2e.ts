@@ -128,6 +128,14 @@ describe("npm start: the live demo", function () {
     pbxPort = await freePort();
   });
 
+  // A failed test must not leave its demo running (and holding the ports) for the next one.
+  afterEach(async function () {
+    for (const run of [...runs]) {
+      if (run.npm.pid) process.kill(-run.npm.pid, "SIGINT");
+      await Promise.race([run.closed, new Promise((r) => setTimeout(r, 20_000))]);
+    }
+  });
+
   after(function () {
     for (const run of runs) if (run.npm.pid) process.kill(-run.npm.pid, "SIGKILL");
     fs.rmSync(dir, { recursive: true, force: true });
@@ -160,7 +168,8 @@ describe("npm start: the live demo", function () {
     const configs = flows.filter((n) => n.type === "noojee-config");
     assert.ok(configs.length >= 2);
     for (const c of configs) assert.equal(c.host, pbx);
-    assert.ok(!flowsText.includes("apiKey"), "no credentials in the flows");
+    assert.ok(!/"credentials"|"apiKey"\s*:\s*"demo"/.test(flowsText), "no credentials in the flows");
+    assert.ok(fs.existsSync(path.join(dir, "node-red", "flows_cred.json")), "the key is stored as a credential");
 
     const nodes = (await (await fetch(`${editor}nodes`, { headers: { Accept: "application/json" } })).json()) as Array<{ module: string; err?: unknown }>;
     assert.ok(nodes.some((n) => n.module === "node-red-contrib-noojee" && !n.err), "the packed package is loaded");
