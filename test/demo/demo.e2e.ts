@@ -5,7 +5,8 @@
  * the process group) and a SIGTERM to npm alone both stop everything; a second start reuses the installed modules.
  *
  * Not part of `npm test` (it needs the npm registry once for Dashboard 2, and takes a minute or two):
- * run it with `npm run test:demo`.
+ * run it with `npm run test:demo`. Chromium: CHROMIUM_PATH (default /usr/bin/chromium); without it the board is not
+ * checked in a browser, unless NOOJEE_REQUIRE_BROWSER=1, which makes that a failure.
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -190,6 +191,8 @@ describe("npm start: the live demo", function () {
       await run.waitFor(new RegExp(`pbx {2}\\d\\d:\\d\\d:\\d\\d #\\d+ \\S+ +\\S+ -> (queue -> )?${ext}: answered via the API`), 120_000);
       timings.push(`answered from the board on ${ext}, call finished ${seconds(Date.now() - tBoard)} later`);
     } else {
+      // CI sets NOOJEE_REQUIRE_BROWSER=1: there a missing browser or board is a failure, not a skip.
+      if (process.env.NOOJEE_REQUIRE_BROWSER === "1") assert.fail(board ? `no Chromium at ${CHROMIUM}` : "the live board was not installed");
       timings.push(board ? `board not checked in a browser (no ${CHROMIUM})` : "no live board (Dashboard 2 not installed)");
     }
 
