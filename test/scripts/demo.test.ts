@@ -1,0 +1,46 @@
+/** The pure parts of `npm start` (scripts/demo.ts): which extensions the simulator gets, and the flows it deploys. */
+import assert from "node:assert/strict";
+import * as path from "node:path";
+import { demoExtensions, demoFlows, formatExtensionRanges } from "../../scripts/demo";
+import { parseExtensionSpec } from "../../sim/options";
+
+const EXAMPLES = path.join(__dirname, "..", "..", "..", "examples");
+
+describe("npm start: demo set-up", function () {
+  it("formats extension lists as ranges the simulator's --extensions reads back", function () {
+    assert.equal(formatExtensionRanges(["410", "400", "401", "402", "100"]), "100,400-402,410");
+    assert.equal(formatExtensionRanges(["400", "401"]), "400,401");
+    assert.equal(formatExtensionRanges(["099", "100", "101", "102"]), "099-102");
+    assert.equal(formatExtensionRanges(["98", "99", "100", "101", "102"]), "98,99,100-102", "a range keeps one width");
+    assert.equal(formatExtensionRanges(["7"]), "7");
+    for (const list of [["100", "400", "401", "402", "403", "410", "411"], ["099", "100", "101", "102"], ["98", "99", "100", "101", "102"]]) {
+      assert.deepEqual(parseExtensionSpec(formatExtensionRanges(list)), list);
+    }
+  });
+
+  it("gives the simulator 400-410 and every extension the examples name, and focuses on those they watch", function () {
+    const { extensions, focus } = demoExtensions(EXAMPLES);
+    for (const e of ["100", "400", "405", "410"]) assert.ok(extensions.includes(e), e);
+    assert.ok(focus.includes("400") && focus.includes("410"));
+    assert.ok(!focus.includes("405"), "the live board's extensions are not all focused");
+    assert.ok(focus.every((e) => extensions.includes(e)));
+  });
+
+  it("deploys every example with its PBX pointed at the simulator and the key as a credential", function () {
+    const flows = demoFlows(EXAMPLES, "http://127.0.0.1:8089", "demo", true);
+    const tabs = flows.filter((n) => n.type === "tab").map((n) => n.label);
+    assert.deepEqual(tabs.slice(0, 3), ["Noojee: incoming calls", "Noojee: answer ringing calls", "Noojee: live board"]);
+    const configs = flows.filter((n) => n.type === "noojee-config");
+    assert.equal(configs.length, tabs.length, "one PBX per example");
+    for (const c of configs) {
+      assert.equal(c.host, "http://127.0.0.1:8089");
+      assert.deepEqual(c.credentials, { apiKey: "demo" });
+      assert.match(String(c.name), /\(simulator\)$/);
+    }
+    assert.equal(new Set(flows.map((n) => n.id)).size, flows.length, "ids stay unique across examples");
+
+    const withoutBoard = demoFlows(EXAMPLES, "http://127.0.0.1:8089", "demo", false);
+    assert.ok(!withoutBoard.some((n) => n.type.startsWith("ui-")));
+    assert.equal(withoutBoard.filter((n) => n.type === "tab").length, tabs.length - 1);
+  });
+});
