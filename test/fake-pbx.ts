@@ -16,6 +16,10 @@
  * - Events emitted in one tick reach a held poll in one answer (wakes are batched on setImmediate).
  * - Faults replace the next subscribe answers before any key or parameter check, and ignore minPollMs.
  * - The counter starts at `initialSeq` (1) and restart() puts it back there; CallIDs restart at 1 too.
+ *   `restart({ keepCalls: true })` models a restart of the API service alone: the calls go on (renumbered CallIDs),
+ *   but the counter, the event log and the held polls are gone, as they live in the service's memory.
+ * - Every subscribe answer is recorded in `answers` (bounded like `requests`), and `onEvent` sees every event of every
+ *   server lifetime (`epoch`, 0 before the first restart): the soak test's accounting reads both.
  */
 import * as http from "node:http";
 import * as https from "node:https";
@@ -76,6 +80,21 @@ export interface FakePbxOptions {
   initialSeq?: number;
 }
 
+/** One subscribe answer that the fake PBX wrote (an answer to a poll the client had already dropped is not one). */
+export interface RecordedAnswer {
+  epoch: number;
+  /** The `exten` list as the request gave it, joined with ",". */
+  exten: string;
+  /** The request's lastSequenceNumber. */
+  last: number;
+  /** The answer's seq. */
+  seq: number;
+  /** A current-state read (lastSequenceNumber=0). */
+  snapshot: boolean;
+  entries: number;
+  at: number;
+}
+
 export interface RecordedRequest {
   method: string;
   path: string;
@@ -88,6 +107,8 @@ export interface RecordedRequest {
 }
 
 export interface PbxEvent {
+  /** Server lifetime: 0 before the first restart, +1 per restart. */
+  epoch: number;
   seq: number;
   exten: string;
   entry: SubscribeEntry;
@@ -183,6 +204,8 @@ interface Poll {
   mode: PollMode;
   /** Answer events with seq > baseline. */
   baseline: number;
+  /** The request's lastSequenceNumber. */
+  requestedLast: number;
   readyAt: number;
   deadline: number;
   timer: NodeJS.Timeout | undefined;
@@ -239,6 +262,10 @@ export class FakePbx {
   private readonly sockets = new Set<Socket>();
 
   private counter: number;
+  private lifetime = 0;
+  private readonly answerLog: RecordedAnswer[] = [];
+  /** Called for every event, in every server lifetime (the event log itself is cleared by restart()). */
+  onEvent: ((event: PbxEvent) => void) | undefined;
   private nextCallId = 1;
   private nextUniqueN = 1;
 
@@ -336,6 +363,16 @@ export class FakePbx {
     return `${this.url}${API_BASE}${method}`;
   }
 
+  /** Server lifetime: 0 until the first restart(). */
+  get epoch(): number {
+    return this.lifetime;
+  }
+
+  /** Subscribe answers written, oldest first (bounded like `requests`). */
+  get answers(): RecordedAnswer[] {
+    return this.answerLog;
+  }
+
   get seq(): number {
     return this.counter;
   }
@@ -407,8 +444,9 @@ export class FakePbx {
     leg.data = callData;
 
     this.counter++;
-    const ev: PbxEvent = { seq: this.counter, exten, entry: { CallData: callData, CallID: leg.callId, Code: 0 } };
+    const ev: PbxEvent = { epoch: this.lifetime, seq: this.counter, exten, entry: { CallData: callData, CallID: leg.callId, Code: 0 } };
     this.appendEvent(ev);
+    this.onEvent?.(ev);
     if (TERMINAL_STATUSES.has(callData.status)) this.removeLeg(leg);
 
     const waiting = this.pollsByExten.get(exten);
@@ -422,11 +460,17 @@ export class FakePbx {
     this.counterMoved();
   }
 
-  restart(): void {
+  /** The server forgets its counter, event log and polls; with `keepCalls` the calls in progress go on. */
+  restart(options: { keepCalls?: boolean } = {}): void {
+    this.lifetime += 1;
     this.counter = this.opts.initialSeq;
     this.nextCallId = 1;
-    this.legs.clear();
-    this.legsByExten.clear();
+    if (options.keepCalls) {
+      for (const leg of this.legs.values()) leg.callId = this.nextCallId++;
+    } else {
+      this.legs.clear();
+      this.legsByExten.clear();
+    }
     this.eventLog.length = 0;
     this.logByExten.clear();
     this.hashFirstUse.clear();
@@ -657,6 +701,19 @@ export class FakePbx {
     body.seq = this.counter;
     body.Code = 0;
     this.closePoll(p);
+    if (p.res.writableEnded || p.res.destroyed) return;
+    let entries = 0;
+    for (const list of Object.values(data ?? {})) entries += list.length;
+    this.answerLog.push({
+      epoch: this.lifetime,
+      exten: p.extens.join(","),
+      last: p.mode === "snapshot" ? 0 : p.requestedLast,
+      seq: this.counter,
+      snapshot: p.mode === "snapshot",
+      entries,
+      at: Date.now(),
+    });
+    trimBatch(this.answerLog, this.opts.maxRequests);
     sendJson(p.res, 200, body);
   }
 
@@ -754,6 +811,7 @@ export class FakePbx {
           extens: [],
           mode: "hang",
           baseline: 0,
+          requestedLast: 0,
           readyAt: 0,
           deadline: Infinity,
           timer: undefined,
@@ -834,6 +892,7 @@ export class FakePbx {
       extens,
       mode: "events",
       baseline: last,
+      requestedLast: last,
       readyAt: now + this.opts.minPollMs,
       deadline: now + timeOut * this.opts.timeOutUnitMs,
       timer: undefined,

@@ -35,6 +35,8 @@ export interface SubscribeApi {
     timeOutSec: number,
     signal?: AbortSignal,
   ): Promise<SubscribeResponse>;
+  /** Bytes the percent-encoded `exten` value of one request may take, so the whole URL stays short enough. */
+  subscribeExtenBudget?(): number;
 }
 
 export interface PollLoopOptions {
