@@ -9,6 +9,7 @@ import { NoojeeClient } from "./lib/api-client";
 import { checkConnection } from "./lib/connection-check";
 import { parseHost, InvalidHostError } from "./lib/host";
 import { SubscriptionHub } from "./lib/subscription-hub";
+import { authRetryMs } from "./lib/settings";
 
 /** A `${NAME}` left as it is means Node-RED found no such environment variable. */
 const UNRESOLVED_ENV = /^\$\{(\S+)\}$/;
@@ -47,6 +48,7 @@ export = function (RED: NodeAPI): void {
       if (unresolved) throw new Error(RED._("noojee-config.error.unsetEnv", { name: unresolved[1] }));
       const client = new NoojeeClient({ origin, apiKey, verifyTls: this.verifyTls, authMode });
       const hub = new SubscriptionHub(client, {
+        authRetryMs: authRetryMs(RED.settings),
         onWarning: (message) => this.warn(client.redact(message)),
       });
       connection = { client, hub };

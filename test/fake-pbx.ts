@@ -104,6 +104,9 @@ export interface RecordedRequest {
   query: Record<string, string>;
   headers: http.IncomingHttpHeaders;
   at: number;
+  /** Server lifetime and counter when the request arrived. */
+  epoch: number;
+  seqAtArrival: number;
 }
 
 export interface PbxEvent {
@@ -266,6 +269,8 @@ export class FakePbx {
   private readonly answerLog: RecordedAnswer[] = [];
   /** Called for every event, in every server lifetime (the event log itself is cleared by restart()). */
   onEvent: ((event: PbxEvent) => void) | undefined;
+  /** Called with the number of open polls whenever a poll opens or closes (the soak test watches for two at once). */
+  onPollsChanged: ((open: number) => void) | undefined;
   private nextCallId = 1;
   private nextUniqueN = 1;
 
@@ -483,6 +488,11 @@ export class FakePbx {
 
   fault(kind: FaultKind, count = 1): void {
     if (count > 0) this.faults.push({ kind, remaining: count });
+  }
+
+  /** Drops the faults queued and not yet served. */
+  clearFaults(): void {
+    this.faults.length = 0;
   }
 
   /** Faults queued and not yet served. */
@@ -718,6 +728,7 @@ export class FakePbx {
   }
 
   private pollsChanged(): void {
+    this.onPollsChanged?.(this.polls.size);
     if (this.pollWaiters.length === 0) return;
     const n = this.polls.size;
     const ready = this.pollWaiters.filter((w) => w.test(n));
@@ -751,7 +762,16 @@ export class FakePbx {
     const pathname = qi < 0 ? target : target.slice(0, qi);
     const rawQuery = qi < 0 ? "" : target.slice(qi + 1);
     const query = parseServletQuery(rawQuery);
-    this.record({ method: req.method ?? "", path: pathname, rawQuery, query, headers: req.headers, at: Date.now() });
+    this.record({
+      method: req.method ?? "",
+      path: pathname,
+      rawQuery,
+      query,
+      headers: req.headers,
+      at: Date.now(),
+      epoch: this.lifetime,
+      seqAtArrival: this.counter,
+    });
 
     let method: string | undefined;
     if (pathname === TIME_PATH) method = "Time";
