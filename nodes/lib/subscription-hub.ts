@@ -9,6 +9,12 @@
  * `seq` of its own previous answer). Chunks are stable: an extension stays in its chunk while it is watched, a new one
  * goes into the first chunk with room, and a chunk left empty is stopped. So adding or removing a subscribe node never
  * throws away the cursor of the extensions that stay.
+ *
+ * An extension whose last subscriber leaves lingers in its poll for `parkMs` (60 s): a deploy stops the old nodes
+ * and starts the new ones one by one, often with the extensions split differently between them, and dropping an
+ * extension for the moment in between would throw away its cursor and so the changes made meanwhile. While it lingers,
+ * its changes are kept (up to MAX_BUFFERED) for the subscriber that takes it back: that subscriber gets the calls that
+ * were in progress when the extension was left (initial: true), then every change since, as if it had never left.
  */
 import { CallStateTable } from "./call-state-table";
 import { CallEvent, LoopStatus, PollLoop, PollLoopOptions, SubscribeApi } from "./poll-loop";
@@ -41,6 +47,17 @@ export function extenBytes(extensions: Iterable<string>): number {
   return n === 0 ? 0 : bytes + 3 * (n - 1);
 }
 
+/** Changes kept per hub for lingering extensions; past it the oldest are dropped, with a warning. */
+export const MAX_BUFFERED = 10_000;
+
+interface Lingering {
+  since: number;
+  /** The calls in progress when the last subscriber left. */
+  replay: CallEvent[];
+  /** Changes since. */
+  buffered: CallEvent[];
+}
+
 interface Chunk {
   loop: PollLoop;
   /** In the order they joined: the order of the `exten` parameter. */
@@ -55,6 +72,10 @@ export class SubscriptionHub {
   private readonly pendingReplays = new Map<Subscriber, CallEvent[]>();
   private chunks: Chunk[] = [];
   private readonly owner = new Map<string, Chunk>();
+  private readonly lingering = new Map<string, Lingering>();
+  private buffered = 0;
+  private dropWarned = false;
+  private lingerTimer: ReturnType<typeof setTimeout> | undefined;
   /** One table for all chunks: their extensions are disjoint, and the bound on legs holds per config node. */
   private table: CallStateTable;
   private parkedAt: number | undefined;
@@ -92,9 +113,18 @@ export class SubscriptionHub {
       if (!set) this.byExtension.set(extension, (set = new Set()));
       set.add(subscriber);
     }
-    // Extensions someone already watches: the table holds their current state; hand it to the newcomer.
+    // Extensions someone already watches: the table holds their current state; hand it to the newcomer. A lingering
+    // extension: the state when it was left, then the changes since.
     const replay: CallEvent[] = [];
     for (const extension of subscriber.extensions) {
+      const left = this.lingering.get(extension);
+      if (left) {
+        this.lingering.delete(extension);
+        this.buffered -= left.buffered.length;
+        this.dropWarned = false;
+        replay.push(...left.replay, ...left.buffered);
+        continue;
+      }
       const loop = this.owner.get(extension)?.loop;
       if (!loop?.isSettled(extension)) continue;
       for (const leg of this.table.activeLegs(extension)) {
@@ -127,6 +157,10 @@ export class SubscriptionHub {
 
   /** Stops everything: the config node is closing. */
   async close(): Promise<void> {
+    if (this.lingerTimer !== undefined) clearTimeout(this.lingerTimer);
+    this.lingerTimer = undefined;
+    this.lingering.clear();
+    this.buffered = 0;
     this.subscribers.clear();
     this.byExtension.clear();
     this.pendingReplays.clear();
@@ -145,9 +179,42 @@ export class SubscriptionHub {
     for (const extension of subscriber.extensions) {
       const set = this.byExtension.get(extension);
       set?.delete(subscriber);
-      if (set?.size === 0) this.byExtension.delete(extension);
+      if (set?.size !== 0) continue;
+      this.byExtension.delete(extension);
+      const loop = this.owner.get(extension)?.loop;
+      const replay: CallEvent[] = [];
+      if (loop?.isSettled(extension)) {
+        for (const leg of this.table.activeLegs(extension)) {
+          replay.push({ extension, data: leg.data, callId: leg.callId, seq: loop.sequence, initial: true });
+        }
+      }
+      this.lingering.set(extension, { since: this.now(), replay, buffered: [] });
     }
+    this.armLingerTimer();
     return true;
+  }
+
+  private armLingerTimer(): void {
+    if (this.lingerTimer !== undefined || this.lingering.size === 0) return;
+    this.lingerTimer = setTimeout(() => {
+      this.lingerTimer = undefined;
+      this.expireLingering();
+    }, this.options.parkMs ?? 60_000);
+    this.lingerTimer.unref?.();
+  }
+
+  /** Lingering extensions nobody took back within parkMs leave the polls. */
+  private expireLingering(): void {
+    const parkMs = this.options.parkMs ?? 60_000;
+    let expired = false;
+    for (const [extension, left] of this.lingering) {
+      if (this.now() - left.since < parkMs) continue;
+      this.lingering.delete(extension);
+      this.buffered -= left.buffered.length;
+      expired = true;
+    }
+    if (expired && this.running) this.reconfigure();
+    this.armLingerTimer();
   }
 
   /** After a long park the cursors and states may be stale: start afresh. */
@@ -156,6 +223,8 @@ export class SubscriptionHub {
     if (!this.running && this.parkedAt !== undefined && this.now() - this.parkedAt > parkMs) {
       this.chunks = []; // all stopped while parked
       this.owner.clear();
+      this.lingering.clear();
+      this.buffered = 0;
       this.table = new CallStateTable({ now: this.now });
       this.status = { state: "connecting" };
     }
@@ -180,7 +249,7 @@ export class SubscriptionHub {
   private reconfigure(): void {
     const touched = new Set<Chunk>();
     for (const [extension, chunk] of this.owner) {
-      if (this.byExtension.has(extension)) continue;
+      if (this.byExtension.has(extension) || this.lingering.has(extension)) continue;
       chunk.extensions.delete(extension);
       chunk.bytes = extenBytes(chunk.extensions);
       this.owner.delete(extension);
@@ -230,12 +299,31 @@ export class SubscriptionHub {
   private dispatch(events: CallEvent[]): void {
     for (const event of events) {
       const subscribers = this.byExtension.get(event.extension);
-      if (!subscribers) continue;
+      if (!subscribers) {
+        this.buffer(event);
+        continue;
+      }
       for (const subscriber of subscribers) {
         this.flushReplay(subscriber); // the current state first, then what changed since
         subscriber.onEvent(event);
       }
     }
+  }
+
+  private buffer(event: CallEvent): void {
+    const left = this.lingering.get(event.extension);
+    if (!left) return;
+    left.buffered.push(event);
+    this.buffered += 1;
+    if (this.buffered <= MAX_BUFFERED) return;
+    // Drop the oldest change of the longest buffer.
+    let longest: Lingering | undefined;
+    for (const l of this.lingering.values()) if (!longest || l.buffered.length > longest.buffered.length) longest = l;
+    longest?.buffered.shift();
+    this.buffered -= 1;
+    if (this.dropWarned) return;
+    this.dropWarned = true;
+    this.options.onWarning?.(`more than ${MAX_BUFFERED} changes on extensions no subscribe node listens to: dropping the oldest`);
   }
 
   private flushReplay(subscriber: Subscriber): void {

@@ -70,6 +70,23 @@ export function udpOutNode(id: string, z: string, port: number): FlowNode {
   };
 }
 
+/**
+ * A function node that sends JSON.stringify(msg.payload) to the sink through a socket made in settings.js
+ * (UDP_SEND_SETTINGS). Unlike `udp out`, which only starts taking msgs 75 ms after it is (re)started, it is ready at
+ * once: the soak redeploys every few seconds and must not count msgs a restarting sink drops.
+ */
+export function udpFunctionSinkNode(id: string, z: string, port: number): FlowNode {
+  return {
+    id, type: "function", z, name: "udp sink", outputs: 0, noerr: 0, initialize: "", finalize: "", libs: [],
+    func: `global.get('udpSend')(JSON.stringify(msg.payload), ${port});\nreturn null;`, x: 500, y: 100, wires: [],
+  };
+}
+
+export const UDP_SEND_SETTINGS =
+  "{ const udp = require('node:dgram').createSocket('udp4'); udp.unref();\n" +
+  "  module.exports.functionGlobalContext = Object.assign(module.exports.functionGlobalContext || {}, {\n" +
+  "    udpSend: (text, port) => udp.send(text, port, '127.0.0.1') }); }";
+
 /** GET /perf/mem on the Node-RED port: process.memoryUsage() after a full GC (needs MEMORY_PROBE_OPTIONS). */
 export function memoryProbeNodes(z: string): FlowNode[] {
   return [

@@ -6,7 +6,8 @@
  * answers subscribe with connection resets, hangs, HTTP 500, HTML 502/404 pages, empty bodies, malformed JSON,
  * negative Codes and key rejections (HTTP 200 envelope and HTTP 401), and the flow is redeployed every few seconds
  * (full, modified-flows and modified-nodes deploys, with the extensions split differently between 1 to 4 subscribe
- * nodes). Msgs leave Node-RED through a json and a udp out node to a socket of this process.
+ * nodes). Msgs leave Node-RED through a function node that sends them over UDP to a socket of this process (not
+ * `udp out`: after each restart it ignores msgs for 75 ms, which would count as losses here).
  *
  * The accounting is made from the fake PBX's own records: every state change (pbx.onEvent, all server lifetimes),
  * every subscribe request and every subscribe answer it wrote. Definitions (per server lifetime E, "epoch"):
@@ -38,11 +39,12 @@
  *
  * Prints the tallies; exits 1 on any violation.
  */
+import * as fs from "node:fs";
 import { FakePbx, FaultKind, PbxEvent, RecordedAnswer, TERMINAL_STATUSES } from "../fake-pbx";
 import { type FlowNode, startNodeRed, stopAllNodeRed } from "../harness/node-red-process";
 import {
-  configNode, jsonNode, MB, MEMORY_PROBE_OPTIONS, memoryProbeNodes, parseArgs, probeMemory, procStats, seededRandom, sleep,
-  subscribeNode, UdpSink, udpOutNode,
+  configNode, MB, MEMORY_PROBE_OPTIONS, memoryProbeNodes, parseArgs, probeMemory, procStats, seededRandom, sleep,
+  subscribeNode, UDP_SEND_SETTINGS, udpFunctionSinkNode, UdpSink,
 } from "./common";
 
 const API_KEY = "soak-key-7d1e2f3a-4b5c";
@@ -104,6 +106,7 @@ async function main(): Promise<number> {
   const restarts: Array<{ epoch: number; keepCalls: boolean; at: number }> = [];
   const faults = new Map<string, number>();
   const deploys = new Map<string, number>();
+  const deployLog: Array<{ at: number; type: string; done?: number }> = [];
   let overlapStart: number | undefined;
   const overlaps: number[] = [];
   let maxOpen = 0;
@@ -124,6 +127,7 @@ async function main(): Promise<number> {
 
   const nr = await startNodeRed({
     ...MEMORY_PROBE_OPTIONS,
+    settingsCode: `${MEMORY_PROBE_OPTIONS.settingsCode}\n${UDP_SEND_SETTINGS}`,
     settings: { noojeeConfigAuthRetryMs: 2000, logging: { console: { level: "warn", metrics: false, audit: false } } },
   });
   current = nr;
@@ -134,9 +138,8 @@ async function main(): Promise<number> {
     return [
       { id: TAB, type: "tab", label: "soak", disabled: false, info: "" },
       configNode("cfg", pbx.url),
-      ...parts.map((exts, i) => subscribeNode(`sub-${i}`, TAB, "cfg", exts, TIMEOUT_SEC, ["json"])),
-      jsonNode("json", TAB, ["udp"]),
-      udpOutNode("udp", TAB, sink.port),
+      ...parts.map((exts, i) => subscribeNode(`sub-${i}`, TAB, "cfg", exts, TIMEOUT_SEC, ["udp"])),
+      udpFunctionSinkNode("udp", TAB, sink.port),
       ...memoryProbeNodes(TAB),
     ];
   }
@@ -180,6 +183,7 @@ async function main(): Promise<number> {
   let nextRestart = Date.now() + between(8_000, 15_000);
   let nextDeploy = Date.now() + between(2_000, 5_000);
   let nextFault = Date.now() + between(200, 1_200);
+  let answersAtFault = 0;
   let deploying: Promise<void> | undefined;
   const callTimer = setInterval(callTick, 20);
   const rssTimer = setInterval(() => rss.push(procStats(nr.pid ?? 0).rssBytes), 1000);
@@ -189,9 +193,10 @@ async function main(): Promise<number> {
       await sleep(50);
       if (!nr.running) throw new Error("Node-RED exited during the soak");
       const now = Date.now();
-      // One fault at a time, so the loop meets some and recovers in between (a fault per request would keep it in
-      // backoff for good and test nothing but the backoff).
-      if (now >= nextFault && pbx.pendingFaults() === 0) {
+      // One fault at a time, and only after a few good answers, so the loop meets faults and recovers in between (a
+      // fault for every request would keep it in backoff for good and test nothing but the backoff).
+      if (now >= nextFault && pbx.pendingFaults() === 0 && pbx.answers.length >= answersAtFault + 3) {
+        answersAtFault = pbx.answers.length;
         nextFault = now + between(500, 2_500);
         const total = FAULT_WEIGHTS.reduce((n, [, w]) => n + w, 0);
         let r = random() * total;
@@ -214,7 +219,12 @@ async function main(): Promise<number> {
         const type = pick(["full", "flows", "nodes"] as const);
         const parts = randomPartition();
         deploys.set(type, (deploys.get(type) ?? 0) + 1);
-        deploying = nr.deploy(flow(parts), {}, type).finally(() => (deploying = undefined));
+        const entry: { at: number; type: string; done?: number } = { at: Date.now(), type };
+        deployLog.push(entry);
+        deploying = nr.deploy(flow(parts), {}, type).finally(() => {
+          entry.done = Date.now();
+          deploying = undefined;
+        });
       }
       if (now - lastMemory > 10_000) {
         lastMemory = now;
@@ -257,6 +267,15 @@ async function main(): Promise<number> {
 
   // ---------------------------------------------------------------- accounting
   const answers = pbx.answers;
+  if (args.get("trace")) {
+    const trace = [
+      ...pbx.subscribeRequests().map((r) => ({ at: r.at, what: `REQ e${r.epoch} last=${r.query.lastSequenceNumber} to=${r.query.timeOut} ctr=${r.seqAtArrival} n=${r.query.exten?.split(",").length}` })),
+      ...pbx.answers.map((a) => ({ at: a.at, what: `ANS e${a.epoch} ${a.snapshot ? "SNAP" : "poll"} last=${a.last} seq=${a.seq} entries=${a.entries}` })),
+      ...restarts.map((r) => ({ at: r.at, what: `RESTART -> e${r.epoch} keep=${r.keepCalls}` })),
+      ...deployLog.map((d) => ({ at: d.at, what: `DEPLOY ${d.type} done+${(d.done ?? 0) - d.at}` })),
+    ].sort((a, b) => a.at - b.at);
+    fs.writeFileSync(String(args.get("trace")), trace.map((x) => `${x.at} ${x.what}`).join("\n"));
+  }
   const subscribeRequests = pbx.subscribeRequests();
   const key = (id: string, step: number): string => `${id}#${step}`;
   const pbxStates = new Set(events.map((e) => key(e.entry.CallData.uniqueCallId, Number(e.entry.CallData.step))));
@@ -332,7 +351,12 @@ async function main(): Promise<number> {
         required += 1;
         if (!deliveredAny.has(k)) {
           lost += 1;
-          if (lostExamples.length < 8) lostExamples.push(`epoch ${epoch} seq ${e.seq} ${k} ${data.status}`);
+          if (lostExamples.length < 8) {
+            const t = Number(data.t);
+            const deploy = deployLog.filter((d) => d.at <= t + 2000).at(-1);
+            const near = deploy ? ` (${t - deploy.at} ms after a ${deploy.type} deploy)` : "";
+            lostExamples.push(`epoch ${epoch} seq ${e.seq} ${k} ${data.status}${near}`);
+          }
         }
       } else if (resync === undefined || e.seq <= resync) blindHead += 1;
       else blindTail += 1;

@@ -227,7 +227,7 @@ describe("SubscriptionHub: chunks of extensions", () => {
 
   it("keeps chunks stable when subscribers come and go, and stops a chunk left empty", async () => {
     const api = new LogApi(27); // five 3-digit extensions per chunk: 5 × 3 + 4 × 3 (the "%2C" commas) = 27 bytes
-    const hub = new SubscriptionHub(api);
+    const hub = new SubscriptionHub(api, { parkMs: 20 });
     const a = subscriber(range(100, 5));
     const b = subscriber(range(200, 5));
     hub.register("a", a);
@@ -240,9 +240,13 @@ describe("SubscriptionHub: chunks of extensions", () => {
     const [loopA, loopB] = hub.pollLoops;
     const cursorB = loopB.sequence;
 
-    // a leaves: its chunk is empty and stops; b's chunk keeps polling from its own cursor, no new read from 0.
+    // a leaves: once its extensions stop lingering, its chunk is empty and stops; b's chunk keeps polling from its
+    // own cursor, no new read from 0.
     const callsBefore = api.calls.length;
     await hub.deregister("a");
+    assert.equal(hub.pollLoops.length, 2, "a's extensions linger for a while");
+    await settle(() => hub.pollLoops.length === 1, "a's chunk stopped");
+    await new Promise((r) => setTimeout(r, 30));
     assert.deepEqual(hub.pollLoops, [loopB]);
     assert.equal(loopA.isRunning, false);
     await settle(() => api.heldPolls().length === 1, "one held poll");
@@ -278,6 +282,39 @@ describe("SubscriptionHub: chunks of extensions", () => {
     api.failFor.clear();
     await settle(() => s.statuses.at(-1)?.state === "listening", "listening again");
     assert.deepEqual(describeEvents(s.events), ["200:y1:Ringing:false", "100:x1:Ringing:false"]);
+    await hub.close();
+  });
+});
+
+describe("SubscriptionHub: a redeploy that splits the extensions differently", () => {
+  it("keeps the extensions of a node that left in the poll, and hands their changes to the node that takes them", async () => {
+    const api = new LogApi();
+    const hub = new SubscriptionHub(api);
+    const a = subscriber(["400", "410"]);
+    const b = subscriber(["420"]);
+    hub.register("a", a);
+    hub.register("b", b);
+    await settle(() => api.heldPolls().length === 1, "a held poll");
+    api.emit("410", "x1", "Ringing");
+    await settle(() => a.events.length === 1 && api.heldPolls().length === 1, "the event, the poll held again");
+
+    // A "modified nodes" deploy: b keeps running, a is replaced by a2 (400) and a3 (410).
+    await hub.deregister("a");
+    assert.deepEqual(hub.pollLoop?.watched, ["400", "410", "420"], "410 lingers: its cursor is kept");
+    api.emit("410", "x1", "Connected"); // happens between the old node leaving and the new one arriving
+    api.emit("400", "y1", "Ringing");
+    await settle(() => api.heldPolls().length === 1 && api.calls.at(-1)?.last === api.seq, "polled on");
+    const a2 = subscriber(["400"]);
+    const a3 = subscriber(["410"]);
+    hub.register("a2", a2);
+    hub.register("a3", a3);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(describeEvents(a3.events), ["410:x1:Ringing:true", "410:x1:Connected:false"], "state when left, then the change");
+    assert.deepEqual(describeEvents(a2.events), ["400:y1:Ringing:false"]);
+    assert.ok(api.calls.every((c) => c.last !== 0 || c === api.calls[0]), "no read from 0 after the first");
+    api.emit("410", "x1", "Hungup");
+    await settle(() => a3.events.length === 3, "live again");
+    assert.deepEqual(b.events, []);
     await hub.close();
   });
 });
