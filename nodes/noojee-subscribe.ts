@@ -2,7 +2,7 @@
  * noojee-subscribe: one msg per call-state change on the watched extensions.
  * The long poll itself lives in the config node's SubscriptionHub, shared with every other subscribe node.
  */
-import type { Node, NodeAPI, NodeDef } from "node-red";
+import type { Node, NodeAPI, NodeDef, NodeStatus } from "node-red";
 import { parseExtensionList } from "./lib/extensions";
 import type { LoopStatus } from "./lib/poll-loop";
 import { MAX_TIMEOUT, MIN_TIMEOUT, toMessage } from "./messages";
@@ -48,7 +48,8 @@ export = function (RED: NodeAPI): void {
     }
 
     const status = new ThrottledStatus(node);
-    let lastEvent: string | undefined;
+    let lastEvent: { extension: string; status: string } | undefined;
+    const lastEventText = (): string | undefined => lastEvent && t("status.event", lastEvent);
     let lastFailure: string | undefined;
 
     const onStatus = (loop: LoopStatus): void => {
@@ -57,7 +58,7 @@ export = function (RED: NodeAPI): void {
       } else if (loop.state === "listening") {
         if (lastFailure !== undefined) node.log(t("log.recovered"));
         lastFailure = undefined;
-        status.show(statusOf.ok(lastEvent ?? t("status.listening")));
+        status.show(statusOf.ok(lastEventText() ?? t("status.listening")));
       } else {
         // The status stays short: the detail in brackets goes to the log and the Catch node only.
         const reason = loop.error.kind === "auth" ? t("status.authFailed") : loop.error.message.replace(/\s*\(.*\)$/, "");
@@ -72,14 +73,16 @@ export = function (RED: NodeAPI): void {
       }
     };
 
+    const showLastEvent = (): NodeStatus => statusOf.ok(lastEventText() ?? t("status.listening"));
+
     hub.register(node.id, {
       extensions,
       timeoutSec: rawTimeout,
       onStatus,
       onEvent: (event) => {
         node.send(toMessage(event));
-        lastEvent = t("status.event", { extension: event.extension, status: event.data.status });
-        status.show(statusOf.ok(lastEvent));
+        lastEvent = { extension: event.extension, status: event.data.status };
+        status.show(showLastEvent);
       },
     });
 

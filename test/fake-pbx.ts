@@ -269,6 +269,8 @@ export class FakePbx {
   private readonly answerLog: RecordedAnswer[] = [];
   /** Called for every event, in every server lifetime (the event log itself is cleared by restart()). */
   onEvent: ((event: PbxEvent) => void) | undefined;
+  /** Called for every request as it arrives (the benchmark counts requests without keeping them). */
+  onRequest: ((request: RecordedRequest) => void) | undefined;
   /** Called with the number of open polls whenever a poll opens or closes (the soak test watches for two at once). */
   onPollsChanged: ((open: number) => void) | undefined;
   private nextCallId = 1;
@@ -743,6 +745,7 @@ export class FakePbx {
   // ---------------------------------------------------------------- HTTP
 
   private record(r: RecordedRequest): void {
+    this.onRequest?.(r);
     this.requestLog.push(r);
     trimBatch(this.requestLog, this.opts.maxRequests);
     if (this.requestWaiters.length === 0) return;
