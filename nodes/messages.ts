@@ -1,5 +1,6 @@
 /** The msgs our nodes send: the public contract that users' flows depend on. */
 import type { NodeMessage } from "node-red";
+import type { CallSummary } from "./lib/call-tracker";
 import type { CallEvent } from "./lib/poll-loop";
 
 /** Range of the subscribe node's long-poll timeout, in seconds (the editor enforces the same). */
@@ -8,12 +9,19 @@ export const MAX_TIMEOUT = 120;
 
 /**
  * topic = the extension; payload = every CallData field as received, plus extension, callId, seq,
- * and initial: true for calls already in progress when the extension was first read.
+ * initial: true for calls already in progress when the extension was first read, and on a msg that ends a leg
+ * `missed` (true for an inbound call that never connected).
  * A fresh payload object per msg: flows may change it without touching our state table.
  */
-export function toMessage(event: CallEvent): NodeMessage {
+export function toMessage(event: CallEvent, missed?: boolean): NodeMessage {
   const payload: Record<string, unknown> = { ...event.data, extension: event.extension, seq: event.seq };
   if (event.callId !== undefined) payload.callId = event.callId;
   if (event.initial) payload.initial = true;
+  if (missed !== undefined) payload.missed = missed;
   return { topic: event.extension, payload };
+}
+
+/** A finished leg's summary (see CallTracker), topic = the extension. */
+export function toSummaryMessage(summary: CallSummary): NodeMessage {
+  return { topic: summary.extension, payload: { ...summary } };
 }

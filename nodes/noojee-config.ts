@@ -97,7 +97,12 @@ export = function (RED: NodeAPI): void {
       return connection;
     };
 
+    // Extensions that subscribe nodes left during a deploy linger in the polls until the deploy is over.
+    const onFlowsStarted = (): void => connection?.hub.releaseLingering();
+    RED.events.on("flows:started", onFlowsStarted);
+
     this.on("close", (removed: boolean, done: () => void) => {
+      RED.events.removeListener("flows:started", onFlowsStarted);
       const closing = connection;
       connection = undefined;
       if (!closing) return done();

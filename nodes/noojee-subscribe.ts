@@ -1,27 +1,42 @@
 /**
- * noojee-subscribe: one msg per call-state change on the watched extensions.
+ * noojee-subscribe: one msg per call-state change on the watched extensions (or per finished call, or both).
  * The long poll itself lives in the config node's SubscriptionHub, shared with every other subscribe node.
  */
-import type { Node, NodeAPI, NodeDef, NodeStatus } from "node-red";
-import { parseExtensionList } from "./lib/extensions";
-import type { LoopStatus } from "./lib/poll-loop";
-import { MAX_TIMEOUT, MIN_TIMEOUT, toMessage } from "./messages";
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from "node-red";
+import { CallTracker, KIND_OUTPUTS, kindOf } from "./lib/call-tracker";
+import { parseExtensionInput, parseExtensionList } from "./lib/extensions";
+import type { CallEvent, LoopStatus } from "./lib/poll-loop";
+import { MAX_TIMEOUT, MIN_TIMEOUT, toMessage, toSummaryMessage } from "./messages";
 import type { NoojeeConfigNode } from "./node-types";
 import { statusOf, ThrottledStatus } from "./status";
+
+/** events: 1 output; byKind: one per kind (KIND_OUTPUTS); summaries: 1 output; both: events then summaries. */
+type OutputMode = "events" | "byKind" | "summaries" | "both";
 
 interface SubscribeDef extends NodeDef {
   server: string;
   extensions: string;
   timeout: number | string;
+  outputMode?: OutputMode;
+  persistChanges?: boolean;
 }
 
 const DEFAULT_TIMEOUT = 30;
+const CONTEXT_KEY = "noojee-extensions";
+/**
+ * Lists changed by msg, by node id, for "keep across redeploys". Node-RED wipes a node's in-memory context when it
+ * restarts, so the process keeps its own copy; the node context also gets one, which a persistent context store
+ * carries across Node-RED restarts.
+ */
+const changedLists = new Map<string, string[]>();
 
 export = function (RED: NodeAPI): void {
   function NoojeeSubscribe(this: Node, config: SubscribeDef): void {
     RED.nodes.createNode(this, config);
     const node = this;
     const t = (key: string, values?: Record<string, string | number>): string => RED._(`noojee-subscribe.${key}`, values);
+    const mode: OutputMode = ["byKind", "summaries", "both"].includes(config.outputMode ?? "") ? config.outputMode! : "events";
+    const persist = config.persistChanges === true;
 
     const fail = (statusKey: string, message: string): void => {
       node.status(statusOf.failing(t(`status.${statusKey}`)));
@@ -33,6 +48,20 @@ export = function (RED: NodeAPI): void {
       extensions = parseExtensionList(config.extensions);
     } catch (err) {
       return fail("invalidConfig", t("error.invalidExtensions", { reason: (err as Error).message }));
+    }
+    // Changes made by msg survive a redeploy only when the user asked for it.
+    const context = node.context();
+    const saved: unknown = persist ? (changedLists.get(node.id) ?? context.get(CONTEXT_KEY)) : undefined;
+    if (!persist) {
+      changedLists.delete(node.id);
+      context.set(CONTEXT_KEY, undefined);
+    }
+    if (Array.isArray(saved)) {
+      try {
+        extensions = saved.length === 0 ? [] : parseExtensionInput(saved);
+      } catch {
+        node.warn(t("error.badSavedExtensions"));
+      }
     }
     const rawTimeout = config.timeout === undefined || config.timeout === "" ? DEFAULT_TIMEOUT : Number(config.timeout);
     if (!Number.isInteger(rawTimeout) || rawTimeout < MIN_TIMEOUT || rawTimeout > MAX_TIMEOUT) {
@@ -48,9 +77,35 @@ export = function (RED: NodeAPI): void {
     }
 
     const status = new ThrottledStatus(node);
+    // The status text is built only when shown (at most every 500 ms), not for every event.
     let lastEvent: { extension: string; status: string } | undefined;
     const lastEventText = (): string | undefined => lastEvent && t("status.event", lastEvent);
+    const showLastEvent = (): NodeStatus => statusOf.ok(lastEventText() ?? t("status.listening"));
     let lastFailure: string | undefined;
+
+    /** Puts a msg on the right output for the mode (`summary` selects the summaries output). */
+    const emit = (msg: NodeMessage, output: number): void => {
+      const width = mode === "byKind" ? KIND_OUTPUTS.length : mode === "both" ? 2 : 1;
+      if (width === 1) return node.send(msg);
+      const outputs: Array<NodeMessage | null> = new Array<NodeMessage | null>(width).fill(null);
+      outputs[output] = msg;
+      node.send(outputs);
+    };
+
+    const tracker = new CallTracker({
+      onSummary: (summary) => {
+        if (mode === "summaries") emit(toSummaryMessage(summary), 0);
+        else if (mode === "both") emit(toSummaryMessage(summary), 1);
+      },
+    });
+
+    const onEvent = (event: CallEvent): void => {
+      const missed = tracker.observe(event);
+      if (mode === "events" || mode === "both") emit(toMessage(event, missed), 0);
+      else if (mode === "byKind") emit(toMessage(event, missed), KIND_OUTPUTS.indexOf(kindOf(event.data.status)));
+      lastEvent = { extension: event.extension, status: event.data.status };
+      status.show(showLastEvent);
+    };
 
     const onStatus = (loop: LoopStatus): void => {
       if (loop.state === "connecting") {
@@ -58,7 +113,7 @@ export = function (RED: NodeAPI): void {
       } else if (loop.state === "listening") {
         if (lastFailure !== undefined) node.log(t("log.recovered"));
         lastFailure = undefined;
-        status.show(statusOf.ok(lastEventText() ?? t("status.listening")));
+        status.show(showLastEvent);
       } else {
         // The status stays short: the detail in brackets goes to the log and the Catch node only.
         const reason = loop.error.kind === "auth" ? t("status.authFailed") : loop.error.message.replace(/\s*\(.*\)$/, "");
@@ -73,21 +128,37 @@ export = function (RED: NodeAPI): void {
       }
     };
 
-    const showLastEvent = (): NodeStatus => statusOf.ok(lastEventText() ?? t("status.listening"));
+    hub.register(node.id, { extensions, timeoutSec: rawTimeout, onStatus, onEvent });
+    if (extensions.length === 0) status.show(statusOf.connecting(t("status.noExtensions")));
 
-    hub.register(node.id, {
-      extensions,
-      timeoutSec: rawTimeout,
-      onStatus,
-      onEvent: (event) => {
-        node.send(toMessage(event));
-        lastEvent = { extension: event.extension, status: event.data.status };
-        status.show(showLastEvent);
-      },
+    // msg.action add / remove / replace with msg.extensions: change what this node watches, without a redeploy.
+    node.on("input", (msg: NodeMessageInFlow, _send, done) => {
+      const action = (msg as { action?: unknown }).action;
+      if (action !== "add" && action !== "remove" && action !== "replace") {
+        return done(new Error(t("error.badAction", { value: String(action) })));
+      }
+      let list: string[];
+      try {
+        list = parseExtensionInput((msg as { extensions?: unknown }).extensions);
+      } catch (err) {
+        return done(new Error(t("error.invalidExtensions", { reason: (err as Error).message })));
+      }
+      if (action === "replace") extensions = list;
+      else if (action === "add") extensions = [...extensions, ...list.filter((e) => !extensions.includes(e))];
+      else extensions = extensions.filter((e) => !list.includes(e));
+      hub.updateExtensions(node.id, extensions);
+      if (persist) {
+        changedLists.set(node.id, extensions);
+        context.set(CONTEXT_KEY, extensions);
+      }
+      if (extensions.length === 0) status.show(statusOf.connecting(t("status.noExtensions")));
+      done();
     });
 
-    node.on("close", (_removed: boolean, done: () => void) => {
+    node.on("close", (removed: boolean, done: () => void) => {
       status.clear();
+      tracker.close();
+      if (removed) changedLists.delete(node.id);
       hub
         .deregister(node.id)
         .catch((err: unknown) => node.warn(String(err)))

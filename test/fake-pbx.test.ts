@@ -589,8 +589,42 @@ describe("FakePbx", function () {
       assert.equal(leg.status, "Dialing Out");
       assert.equal(leg.inbound, false);
       assert.equal(leg.callerId, "0299998888");
+      assert.deepEqual(pbx.dialed, [
+        { sessionId: env.SessionID, exten: "100", uniqueCallId: leg.uniqueCallId, query: { number: "0299998888", extenOrUniqueId: "SIP/100", apiKey: pbx.apiKey } },
+      ]);
       assert.ok((await envelope(pbx, "dial", { number: "0299998888", extenOrUniqueId: "100" })).Code < 0);
       assert.ok((await envelope(pbx, "dial", { extenOrUniqueId: "SIP/100" })).Code < 0);
+      assert.equal(pbx.dialed.length, 1, "refused dials are not logged");
+    });
+
+    it("start/stop record the leg their target resolves to (uniqueCallId, or the extension's newest leg)", async function () {
+      const pbx = await startPbx();
+      const a = pbx.startCall("410");
+      const b = pbx.startCall("410");
+      const start = await envelope(pbx, "start", { extenOrUniqueId: a, tag: "x&y z", agentLoginName: "jo" });
+      assert.deepEqual(start, { Message: "Recording started", Code: 0 });
+      assert.deepEqual(await envelope(pbx, "stop", { extenOrUniqueId: "SIP/410" }), { Message: "Recording stopped", Code: 0 });
+      assert.ok((await envelope(pbx, "start", { extenOrUniqueId: "499" })).Code < 0);
+      assert.ok((await envelope(pbx, "stop", {})).Code < 0);
+      assert.deepEqual(pbx.recordings, [
+        { action: "start", extenOrUniqueId: a, uniqueCallId: a, tag: "x&y z", agentLoginName: "jo" },
+        { action: "stop", extenOrUniqueId: "SIP/410", uniqueCallId: b, tag: undefined, agentLoginName: undefined },
+      ]);
+    });
+
+    it("refuseNext refuses the next requests of one method, after the key check, in order", async function () {
+      const pbx = await startPbx();
+      pbx.refuseNext("dial", { Message: "Extension busy", Code: -7 });
+      pbx.refuseNext("dial");
+      const wrongKey = { number: "1", extenOrUniqueId: "SIP/100", apiKey: "wrong" };
+      assert.equal((await envelope(pbx, "dial", wrongKey)).Code, -3, "the key is checked first");
+      const id = pbx.startCall("410");
+      assert.equal((await envelope(pbx, "hangup", { extenOrUniqueId: id })).Code, 0, "other methods are not refused");
+      assert.deepEqual(await envelope(pbx, "dial", { number: "1", extenOrUniqueId: "SIP/100" }), { Message: "Extension busy", Code: -7 });
+      assert.deepEqual(await envelope(pbx, "dial", { number: "1", extenOrUniqueId: "SIP/100" }), { Message: "Request refused", Code: -5 });
+      assert.equal(pbx.dialed.length, 0);
+      assert.equal((await envelope(pbx, "dial", { number: "1", extenOrUniqueId: "SIP/100" })).Code, 0);
+      assert.throws(() => pbx.refuseNext("stop", { Message: "x", Code: 0 }));
     });
 
     it("update throws for a leg that is not in progress; terminal statuses end legs", async function () {

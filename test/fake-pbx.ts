@@ -15,11 +15,16 @@
  *   to subscribe simply never hears about 410, as it presumably would on the real PBX.
  * - Events emitted in one tick reach a held poll in one answer (wakes are batched on setImmediate).
  * - Faults replace the next subscribe answers before any key or parameter check, and ignore minPollMs.
+ *   refuseNext(method) makes the next request of another method answer a negative Code, after the key check.
  * - The counter starts at `initialSeq` (1) and restart() puts it back there; CallIDs restart at 1 too.
  *   `restart({ keepCalls: true })` models a restart of the API service alone: the calls go on (renumbered CallIDs),
  *   but the counter, the event log and the held polls are gone, as they live in the service's memory.
  * - Every subscribe answer is recorded in `answers` (bounded like `requests`), and `onEvent` sees every event of every
  *   server lifetime (`epoch`, 0 before the first restart): the soak test's accounting reads both.
+ * - hangup/start/stop take a uniqueCallId, or an extension (bare or with tech) meaning its newest leg in progress.
+ *   start/stop only check that such a leg exists (a stop without a start is accepted) and log it in `recordings`.
+ * - dial ignores `monitored`, `record` and the other optional parameters (they are in `dialed[].query`) and always
+ *   creates a Dialing Out leg on the calling extension.
  */
 import * as http from "node:http";
 import * as https from "node:https";
@@ -109,6 +114,24 @@ export interface RecordedRequest {
   seqAtArrival: number;
 }
 
+/** A dial the fake accepted: the leg it created on the calling extension, and the parameters as decoded. */
+export interface DialRecord {
+  sessionId: string;
+  /** The calling extension without its tech, where the Dialing Out leg was created. */
+  exten: string;
+  uniqueCallId: string;
+  query: Record<string, string>;
+}
+
+/** A start/stop (recording) the fake accepted, with the leg the target resolved to. */
+export interface RecordingRecord {
+  action: "start" | "stop";
+  extenOrUniqueId: string;
+  uniqueCallId: string;
+  tag: string | undefined;
+  agentLoginName: string | undefined;
+}
+
 export interface PbxEvent {
   /** Server lifetime: 0 before the first restart, +1 per restart. */
   epoch: number;
@@ -181,6 +204,7 @@ const CODE_REFUSED = -5;
 
 const BAD_KEY = { Message: "Invalid API Key", Code: CODE_BAD_KEY } as const;
 const EXPIRED = { Message: "Expired TimeStamp", Code: CODE_EXPIRED } as const;
+const REFUSED = { Message: "Request refused", Code: CODE_REFUSED } as const;
 
 // setTimeout fires at once beyond this; longer waits are re-armed.
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -288,8 +312,11 @@ export class FakePbx {
   private wakeHandle: NodeJS.Immediate | undefined;
 
   private readonly faults: Array<{ kind: FaultKind; remaining: number }> = [];
+  private readonly refusals = new Map<string, Array<{ Message: string; Code: number }>>();
   private readonly requestLog: RecordedRequest[] = [];
   private readonly answeredLog: Array<{ uniqueId: string; exten: string; answerString: string | undefined }> = [];
+  private readonly dialedLog: DialRecord[] = [];
+  private readonly recordingLog: RecordingRecord[] = [];
   private readonly hashFirstUse = new Map<string, number>();
 
   private pollWaiters: Array<Waiter<number>> = [];
@@ -396,6 +423,16 @@ export class FakePbx {
     return this.answeredLog;
   }
 
+  /** Successful dial requests, oldest first. */
+  get dialed(): DialRecord[] {
+    return this.dialedLog;
+  }
+
+  /** Successful start/stop (recording) requests, oldest first. */
+  get recordings(): RecordingRecord[] {
+    return this.recordingLog;
+  }
+
   // ---------------------------------------------------------------- call legs
 
   startCall(exten: string, init: Partial<CallData> = {}): string {
@@ -495,6 +532,18 @@ export class FakePbx {
   /** Drops the faults queued and not yet served. */
   clearFaults(): void {
     this.faults.length = 0;
+  }
+
+  /**
+   * The next request of `method` (answer, dial, hangup, start, stop) that passes the key check is refused with this
+   * negative-Code envelope instead of being carried out; several calls queue in order. For refusals the fake has no
+   * natural reason for (e.g. a dial the real PBX refuses for its own reasons).
+   */
+  refuseNext(method: "answer" | "dial" | "hangup" | "start" | "stop", envelope: { Message: string; Code: number } = REFUSED): void {
+    if (envelope.Code >= 0) throw new Error("FakePbx.refuseNext: a refusal has a negative Code");
+    let queue = this.refusals.get(method);
+    if (!queue) this.refusals.set(method, (queue = []));
+    queue.push(envelope);
   }
 
   /** Faults queued and not yet served. */
@@ -806,6 +855,11 @@ export class FakePbx {
       sendJson(res, 200, authError);
       return;
     }
+    const refusal = this.refusals.get(method)?.shift();
+    if (refusal) {
+      sendJson(res, 200, refusal);
+      return;
+    }
     switch (method) {
       case "subscribe":
         this.subscribe(res, query);
@@ -963,22 +1017,31 @@ export class FakePbx {
     if (!/^[A-Za-z0-9]+\/./.test(from)) {
       return { Message: `extenOrUniqueId must carry a technology, e.g. SIP/100 (got ${from})`, Code: CODE_BAD_PARAM };
     }
-    this.startCall(stripTech(from), {
+    const exten = stripTech(from);
+    const uniqueCallId = this.startCall(exten, {
       canAnswer: false,
       callerId: number,
       inbound: false,
       isClickToDialCall: true,
       status: "Dialing Out",
     });
-    return { SessionID: randomUUID(), Message: "Dialing", Code: 0 };
+    const sessionId = randomUUID();
+    this.dialedLog.push({ sessionId, exten, uniqueCallId, query: { ...q } });
+    return { SessionID: sessionId, Message: "Dialing", Code: 0 };
   }
 
   private recording(method: "start" | "stop", q: Record<string, string>): object {
     const target = q.extenOrUniqueId;
     if (!target) return { Message: "Missing parameter: extenOrUniqueId", Code: CODE_BAD_PARAM };
-    if (!this.legs.has(target) && !this.latestLeg(stripTech(target))) {
-      return { Message: `No channel found for ${target}`, Code: CODE_NOT_FOUND };
-    }
+    const leg = this.legs.get(target) ?? this.latestLeg(stripTech(target));
+    if (!leg) return { Message: `No channel found for ${target}`, Code: CODE_NOT_FOUND };
+    this.recordingLog.push({
+      action: method,
+      extenOrUniqueId: target,
+      uniqueCallId: leg.data.uniqueCallId,
+      tag: q.tag,
+      agentLoginName: q.agentLoginName,
+    });
     return { Message: method === "start" ? "Recording started" : "Recording stopped", Code: 0 };
   }
 }

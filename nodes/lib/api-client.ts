@@ -248,7 +248,8 @@ export class NoojeeClient {
         autoAnswer: params.autoAnswer || undefined,
         callerId: params.callerId || undefined,
         phoneCaption: params.phoneCaption || undefined,
-        monitored: params.monitored === undefined ? undefined : params.monitored ? "yes" : "no",
+        // Only `monitored=yes` is documented; a PBX that tests the parameter's presence would read "no" as yes.
+        monitored: params.monitored ? "yes" : undefined,
         record: params.record ? "true" : undefined,
         tag: params.tag || undefined,
       },

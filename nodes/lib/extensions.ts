@@ -28,3 +28,18 @@ export function parseExtensionList(input: unknown): string[] {
   }
   return result;
 }
+
+/** A list from a msg: `"400, 410"`, `["400", 410]` or a single number. */
+export function parseExtensionInput(input: unknown): string[] {
+  if (typeof input === "number" && Number.isInteger(input) && input >= 0) return parseExtensionList(String(input));
+  if (Array.isArray(input)) {
+    if (input.length === 0) throw new InvalidExtensionsError("no extension given");
+    const items = input.map((item) => {
+      if (typeof item === "number" && Number.isInteger(item) && item >= 0) return String(item);
+      if (typeof item === "string" && !item.includes(",")) return item;
+      throw new InvalidExtensionsError(`${JSON.stringify(item) ?? String(item)} is not an extension number`);
+    });
+    return parseExtensionList(items.join(","));
+  }
+  return parseExtensionList(input);
+}

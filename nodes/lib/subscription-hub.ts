@@ -10,11 +10,13 @@
  * goes into the first chunk with room, and a chunk left empty is stopped. So adding or removing a subscribe node never
  * throws away the cursor of the extensions that stay.
  *
- * An extension whose last subscriber leaves lingers in its poll for `parkMs` (60 s): a deploy stops the old nodes
- * and starts the new ones one by one, often with the extensions split differently between them, and dropping an
- * extension for the moment in between would throw away its cursor and so the changes made meanwhile. While it lingers,
- * its changes are kept (up to MAX_BUFFERED) for the subscriber that takes it back: that subscriber gets the calls that
- * were in progress when the extension was left (initial: true), then every change since, as if it had never left.
+ * An extension whose last subscriber leaves (deregister) lingers in its poll until the deploy is over
+ * (`releaseLingering()`, which the config node calls on Node-RED's flows:started) or at most `parkMs` (60 s): a deploy
+ * stops the old nodes and starts the new ones one by one, often with the extensions split differently between them,
+ * and dropping an extension for the moment in between would throw away its cursor and so the changes made meanwhile.
+ * While it lingers, its changes are kept (up to MAX_BUFFERED) for the subscriber that takes it back: that subscriber
+ * gets the calls that were in progress when the extension was left (initial: true), then every change since, as if it
+ * had never left. An extension removed at runtime (updateExtensions) leaves at once.
  */
 import { CallStateTable } from "./call-state-table";
 import { CallEvent, LoopStatus, PollLoop, PollLoopOptions, SubscribeApi } from "./poll-loop";
@@ -107,6 +109,29 @@ export class SubscriptionHub {
   register(id: string, subscriber: Subscriber): void {
     if (this.subscribers.has(id)) this.detach(id);
     this.resumeOrReset();
+    this.attach(id, subscriber, subscriber.extensions);
+    this.reconfigure();
+    this.running = true;
+    for (const chunk of this.chunks) chunk.loop.start();
+  }
+
+  /**
+   * Changes a subscriber's extensions at runtime: extensions it gains get their current state,
+   * the others carry on from the shared cursor.
+   */
+  updateExtensions(id: string, extensions: readonly string[]): void {
+    const current = this.subscribers.get(id);
+    if (!current) return;
+    const gained = extensions.filter((e) => !current.extensions.includes(e));
+    this.detach(id, false);
+    const next = Object.assign(Object.create(Object.getPrototypeOf(current) as object) as Subscriber, current, {
+      extensions: [...extensions],
+    });
+    this.attach(id, next, gained);
+    this.reconfigure();
+  }
+
+  private attach(id: string, subscriber: Subscriber, replayFor: readonly string[]): void {
     this.subscribers.set(id, subscriber);
     for (const extension of subscriber.extensions) {
       let set = this.byExtension.get(extension);
@@ -117,14 +142,16 @@ export class SubscriptionHub {
     // extension: the state when it was left, then the changes since.
     const replay: CallEvent[] = [];
     for (const extension of subscriber.extensions) {
+      const wanted = replayFor.includes(extension);
       const left = this.lingering.get(extension);
       if (left) {
         this.lingering.delete(extension);
         this.buffered -= left.buffered.length;
         this.dropWarned = false;
-        replay.push(...left.replay, ...left.buffered);
+        if (wanted) replay.push(...left.replay, ...left.buffered);
         continue;
       }
+      if (!wanted) continue;
       const loop = this.owner.get(extension)?.loop;
       if (!loop?.isSettled(extension)) continue;
       for (const leg of this.table.activeLegs(extension)) {
@@ -137,9 +164,6 @@ export class SubscriptionHub {
       setImmediate(() => this.flushReplay(subscriber));
     }
     if (this.running) subscriber.onStatus(this.status);
-    this.reconfigure();
-    this.running = true;
-    for (const chunk of this.chunks) chunk.loop.start();
   }
 
   /** Resolves once the shared polls no longer serve this subscriber (at once when others remain). */
@@ -171,7 +195,16 @@ export class SubscriptionHub {
     await Promise.all(chunks.map((c) => c.loop.stop()));
   }
 
-  private detach(id: string): boolean {
+  /** Drops the lingering extensions nobody took back: the deploy that left them is over. */
+  releaseLingering(): void {
+    if (this.lingering.size === 0) return;
+    this.lingering.clear();
+    this.buffered = 0;
+    this.dropWarned = false;
+    if (this.running) this.reconfigure();
+  }
+
+  private detach(id: string, linger = true): boolean {
     const subscriber = this.subscribers.get(id);
     if (!subscriber) return false;
     this.subscribers.delete(id);
@@ -181,6 +214,7 @@ export class SubscriptionHub {
       set?.delete(subscriber);
       if (set?.size !== 0) continue;
       this.byExtension.delete(extension);
+      if (!linger) continue;
       const loop = this.owner.get(extension)?.loop;
       const replay: CallEvent[] = [];
       if (loop?.isSettled(extension)) {

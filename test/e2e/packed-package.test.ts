@@ -16,9 +16,13 @@ import {
   type FlowNode, listTarball, type NodeRedProcess, packPackage, readFromTarball, REPO_ROOT, startNodeRed,
   stopAllNodeRed,
 } from "../harness/node-red-process";
+import { nodeBinary, nodeRedEntry } from "../harness/node-red-under-test";
 
 const MODULE = "node-red-contrib-noojee";
-const TYPES = ["noojee-config", "noojee-subscribe", "noojee-answer"];
+/** Every node type the package declares. */
+const TYPES = Object.keys(
+  (JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as { "node-red": { nodes: Record<string, string> } })["node-red"].nodes,
+);
 
 interface Collected {
   path: string;
@@ -151,7 +155,7 @@ describe("packed package in a real Node-RED process", function () {
     collector = new Collector();
     await collector.start();
     tarball = await packPackage();
-    nr = await startNodeRed();
+    nr = await startNodeRed({ nodeRedEntry: nodeRedEntry(), nodeBinary: nodeBinary() });
   });
 
   after(async () => {
@@ -161,7 +165,7 @@ describe("packed package in a real Node-RED process", function () {
     for (const r of results) if (r.status === "rejected") throw r.reason;
   });
 
-  it("registers the three node types from the installed module, enabled and without error", async () => {
+  it("registers every declared node type from the installed module, enabled and without error", async () => {
     const sets = await nr.getNodes();
     const ours = sets.filter((s) => s.module === MODULE);
     const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as { version: string };

@@ -4,7 +4,8 @@
 import assert from "node:assert/strict";
 import type { Node } from "node-red";
 import { FakePbx } from "../fake-pbx";
-import { API_KEY, configFlowNode, credentials, FlowNode, helper, isGreen, isRed, nodes, Sent, Statuses } from "./support";
+import { requireFromNodeRed } from "../harness/node-red-under-test";
+import { API_KEY, configFlowNode, credentials, FlowNode, helper, isGreen, isRed, nodes, Sent, Statuses, startFakePbx, unloadAndStop } from "./support";
 
 interface CatchResult {
   msgs: Array<Record<string, unknown>>;
@@ -26,22 +27,15 @@ function catcher(node: Node): CatchResult {
   };
 }
 
-// The core Catch node, to see errors the way a user's flow does.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const catchNode = require("@node-red/nodes/core/common/25-catch.js");
+// The core Catch node, to see errors the way a user's flow does. It must be the very module of the Node-RED under
+// test: the helper loads that one itself for a flow with a catch node, and skips ours only when it is the same.
+const catchNode = requireFromNodeRed<(RED: unknown) => void>("@node-red/nodes/core/common/25-catch.js");
 
 describe("noojee-answer", function () {
   let pbx: FakePbx;
 
-  beforeEach(async () => {
-    pbx = new FakePbx({ apiKey: API_KEY });
-    await pbx.start();
-  });
-
-  afterEach(async () => {
-    await helper.unload();
-    await pbx.stop();
-  });
+  beforeEach(async () => (pbx = await startFakePbx()));
+  afterEach(() => unloadAndStop(pbx));
 
   async function load(answer: Record<string, unknown> = {}, extra: FlowNode[] = []) {
     await helper.load([...nodes, catchNode], [

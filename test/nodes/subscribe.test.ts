@@ -7,20 +7,14 @@ import type { NodeMessage } from "node-red";
 import { FakePbx } from "../fake-pbx";
 import {
   API_KEY, configFlowNode, credentials, helper, isGreen, isRed, nodes, Sent, Statuses, subscribeFlowNodes, heldLongPoll,
+  startFakePbx, unloadAndStop,
 } from "./support";
 
 describe("noojee-subscribe", function () {
   let pbx: FakePbx;
 
-  beforeEach(async () => {
-    pbx = new FakePbx({ apiKey: API_KEY });
-    await pbx.start();
-  });
-
-  afterEach(async () => {
-    await helper.unload();
-    await pbx.stop();
-  });
+  beforeEach(async () => (pbx = await startFakePbx()));
+  afterEach(() => unloadAndStop(pbx));
 
   async function load(extensions = "410", extra: Record<string, unknown> = {}) {
     await helper.load(nodes, [configFlowNode(pbx.url), ...subscribeFlowNodes("sub", extensions, extra)], credentials());

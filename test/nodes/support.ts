@@ -1,13 +1,17 @@
-/** Shared set-up for the node tests: the Node-RED test helper, our three nodes, and flow builders. */
+/** Shared set-up for the node tests: the Node-RED test helper, our nodes, and flow builders. */
 import helper from "node-red-node-test-helper";
 import type sinon from "sinon";
 import type { Node, NodeAPI, NodeMessage, NodeStatus } from "node-red";
-import type { FakePbx } from "../fake-pbx";
+import { FakePbx, FakePbxOptions } from "../fake-pbx";
 import configNode = require("../../nodes/noojee-config");
 import subscribeNode = require("../../nodes/noojee-subscribe");
 import answerNode = require("../../nodes/noojee-answer");
+import dialNode = require("../../nodes/noojee-dial");
+import hangupNode = require("../../nodes/noojee-hangup");
+import recordNode = require("../../nodes/noojee-record");
+import { nodeRedPath, requireFromNodeRed } from "../harness/node-red-under-test";
 
-helper.init(require.resolve("node-red"));
+helper.init(nodeRedPath());
 
 export { helper };
 /**
@@ -22,7 +26,7 @@ function withVisibleValues(module: (RED: NodeAPI) => void): (RED: NodeAPI) => vo
   };
 }
 
-export const nodes = [configNode, subscribeNode, answerNode].map(withVisibleValues);
+export const nodes = [configNode, subscribeNode, answerNode, dialNode, hangupNode, recordNode].map(withVisibleValues);
 export const API_KEY = "test-key-123e4567-e89b";
 
 export type FlowNode = Record<string, unknown> & { id: string; type: string };
@@ -135,4 +139,70 @@ export async function until(check: () => boolean, what: string, timeoutMs = 5000
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/** A started fake PBX that accepts API_KEY. */
+export async function startFakePbx(options: FakePbxOptions = {}): Promise<FakePbx> {
+  const pbx = new FakePbx({ apiKey: API_KEY, ...options });
+  await pbx.start();
+  return pbx;
+}
+
+/** After each test: stop the flows (closing every node), then the fake PBX. */
+export async function unloadAndStop(pbx: FakePbx | undefined): Promise<void> {
+  await helper.unload();
+  await pbx?.stop();
+}
+
+// The core Catch node, to see errors the way a user's flow does. It must be the very module of the Node-RED under
+// test: the helper loads that one itself for a flow with a catch node, and skips ours only when it is the same.
+export const catchNode = requireFromNodeRed<(RED: NodeAPI) => void>("@node-red/nodes/core/common/25-catch.js");
+
+/** What a Catch node passed on: every msg, and a way to await the next one. */
+export interface Caught {
+  msgs: Array<Record<string, unknown>>;
+  next(): Promise<Record<string, unknown>>;
+}
+
+/** Collects the msgs that reach a helper node wired to a Catch node. */
+export function catcher(node: Node): Caught {
+  const msgs: Array<Record<string, unknown>> = [];
+  let waiting: ((m: Record<string, unknown>) => void) | undefined;
+  node.on("input", (msg: Record<string, unknown>) => {
+    msgs.push(msg);
+    waiting?.(msg);
+    waiting = undefined;
+  });
+  return {
+    msgs,
+    next: () => new Promise((resolve) => (waiting = resolve)),
+  };
+}
+
+/** A flow with one node under test (`id` "n") wired to helper "out", a Catch node scoped to it wired to "caught". */
+export function singleNodeFlow(pbxUrl: string, node: Record<string, unknown> & { type: string }): FlowNode[] {
+  return [
+    { id: "f1", type: "tab", label: node.type },
+    configFlowNode(pbxUrl),
+    { id: "n", z: "f1", server: "cfg", wires: [["out"]], ...node },
+    { id: "out", z: "f1", type: "helper" },
+    { id: "catcher", z: "f1", type: "catch", scope: ["n"], uncaught: false, wires: [["caught"]] },
+    { id: "caught", z: "f1", type: "helper" },
+  ];
+}
+
+/** Loads such a flow and returns the node under test with its sent msgs, statuses and caught errors. */
+export async function loadSingleNode(
+  pbxUrl: string,
+  node: Record<string, unknown> & { type: string },
+  apiKey = API_KEY,
+): Promise<{ node: Node; sent: Sent; statuses: Statuses; caught: Caught }> {
+  await helper.load([...nodes, catchNode], singleNodeFlow(pbxUrl, node), credentials(apiKey));
+  const n = helper.getNode("n");
+  return { node: n, sent: new Sent(n), statuses: new Statuses(n), caught: catcher(helper.getNode("caught")) };
+}
+
+/** The message of the error a Catch node received. */
+export function caughtMessage(msg: Record<string, unknown>): string {
+  return (msg.error as { message: string }).message;
 }

@@ -12,7 +12,7 @@
  * per-event number `n`.
  *
  * Measured: latency p50/p95/p99 at 100 and 1,000 events/s and at the highest sustainable rate; the highest rate with
- * no loss (steps of 5 s / 3 s, passing when nothing is lost or duplicated, p99 < 500 ms and the generator kept up);
+ * no loss (steps of 5 s / 3 s, passing when nothing is lost or duplicated, p99 < 100 ms and the generator kept up);
  * PBX requests per event, and per idle minute per config node (50 subscribe nodes on one config node, timeout 10 s);
  * CPU while idle; heap growth over 1,000,000 events (fewer in --quick, extrapolated, said so); and one config node
  * watching 2,000 extensions in 200 subscribe nodes (latency, requests, chunks, memory).
@@ -148,8 +148,13 @@ interface PhaseResult {
 }
 
 let runCounter = 0;
-/** A step passes below this p99: the user flow polls once a second, so its latency is up to a second by design. */
+/**
+ * A step is sustained when nothing is lost or duplicated, the generator kept the rate, and p99 stays under 100 ms (a
+ * client that falls behind shows a p99 that grows with the step's length). The user flow polls once a second, so its
+ * latency is up to a second by design: 2 s for it.
+ */
 const P99_LIMIT: Record<string, number> = { user: 2_000 };
+const DEFAULT_P99_LIMIT = 100;
 
 async function phase(subject: string, extens: readonly string[], rate: number, ms: number): Promise<PhaseResult> {
   const name = `${subject}-${rate}-${++runCounter}`;
@@ -168,7 +173,7 @@ async function phase(subject: string, extens: readonly string[], rate: number, m
     max: sorted.at(-1) ?? Number.NaN, requests: requests(subject) - before,
     requestsPerEvent: (requests(subject) - before) / Math.max(1, sent), passed: false,
   };
-  result.passed = result.lost === 0 && result.duplicates === 0 && result.p99 < (P99_LIMIT[subject] ?? 500) && achieved >= rate * 0.95;
+  result.passed = result.lost === 0 && result.duplicates === 0 && result.p99 < (P99_LIMIT[subject] ?? DEFAULT_P99_LIMIT) && achieved >= rate * 0.95;
   log(`${subject} @ ${rate}/s: sent ${sent} (${Math.round(achieved)}/s), lost ${result.lost}, dup ${result.duplicates}, ` +
     `p50 ${result.p50.toFixed(2)} p95 ${result.p95.toFixed(2)} p99 ${result.p99.toFixed(2)} ms, ${result.requestsPerEvent.toFixed(3)} req/event`);
   return result;
@@ -318,6 +323,7 @@ async function main(): Promise<void> {
   const libSearch = await search("lib", LIB_EXTS, RATES);
   const oursSearch = await search("ours", OURS_EXTS, RATES);
 
+  await sleep(5_000); // let the last overloaded step's garbage be collected before measuring idle CPU
   const libCpuBefore = lib.pid ? procStats(lib.pid).cpuMs : 0;
   log(`idle ${IDLE_MS / 1000} s: 50 subscribe nodes on one config node, timeout ${IDLE_TIMEOUT_SEC} s`);
   const idle = await idleWindow(nr, floor, IDLE_MS, ["ours", "floor", "lib"]);

@@ -177,11 +177,11 @@ class LogApi implements SubscribeApi {
 }
 
 async function settle(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 5000; i++) {
-    if (check()) return;
+  const end = Date.now() + 3000;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`never happened: ${what}`);
     await new Promise((r) => setImmediate(r));
   }
-  throw new Error(`never happened: ${what}`);
 }
 
 const range = (from: number, n: number): string[] => Array.from({ length: n }, (_, i) => String(from + i));
@@ -315,6 +315,14 @@ describe("SubscriptionHub: a redeploy that splits the extensions differently", (
     api.emit("410", "x1", "Hungup");
     await settle(() => a3.events.length === 3, "live again");
     assert.deepEqual(b.events, []);
+
+    // Once the deploy is over, extensions nobody took back leave the poll; runtime removals leave at once.
+    await hub.deregister("a2");
+    assert.deepEqual(hub.pollLoop?.watched, ["400", "410", "420"]);
+    hub.releaseLingering();
+    assert.deepEqual(hub.pollLoop?.watched, ["410", "420"]);
+    hub.updateExtensions("a3", []);
+    assert.deepEqual(hub.pollLoop?.watched, ["420"]);
     await hub.close();
   });
 });

@@ -1,0 +1,194 @@
+/**
+ * Follows each call leg from its first state to its end, for two things a flow often wants without a function
+ * node: a `missed` flag on the end of an inbound call that never connected, and one summary per finished leg.
+ * Knows nothing of Node-RED. Memory is bounded; the only timer is the grace after Busy / No Answer.
+ */
+import type { CallEvent } from "./poll-loop";
+
+/** Statuses that end a leg; Busy and No Answer may still be followed by a Hungup carrying the cause. */
+const FINAL = "Hungup";
+const ENDING: ReadonlySet<string> = new Set(["Busy", "No Answer"]);
+
+export interface CallSummary {
+  extension: string;
+  uniqueCallId: string;
+  callId: number | undefined;
+  direction: "inbound" | "outbound";
+  /** The other party's number, from this extension's point of view. */
+  callerId: string;
+  isQueueCall: boolean;
+  isClickToDialCall: boolean;
+  /** ISO times as this node saw them; `startedAt` is the first state seen (the ring, unless `partial`). */
+  startedAt: string;
+  connectedAt: string | null;
+  endedAt: string;
+  ringSeconds: number;
+  talkSeconds: number;
+  durationSeconds: number;
+  /** The status that ended the leg (Hungup, Busy, No Answer) and the PBX's cause when it gave one. */
+  endStatus: string;
+  hangupCause: string | null;
+  answered: boolean;
+  missed: boolean;
+  /** True when the leg was already in progress when this node started watching it. */
+  partial: boolean;
+}
+
+export interface TrackerOptions {
+  onSummary: (summary: CallSummary) => void;
+  now?: () => number;
+  /** How long to wait for a Hungup after Busy / No Answer before summarising. */
+  graceMs?: number;
+  maxLegs?: number;
+}
+
+interface Leg {
+  extension: string;
+  uniqueCallId: string;
+  callId: number | undefined;
+  inbound: boolean;
+  callerId: string;
+  isQueueCall: boolean;
+  isClickToDialCall: boolean;
+  startedAt: number;
+  connectedAt: number | undefined;
+  endingStatus: string | undefined;
+  endingAt: number | undefined;
+  partial: boolean;
+  grace: ReturnType<typeof setTimeout> | undefined;
+}
+
+export class CallTracker {
+  private readonly legs = new Map<string, Leg>();
+  private readonly now: () => number;
+  private readonly graceMs: number;
+  private readonly maxLegs: number;
+
+  constructor(private readonly options: TrackerOptions) {
+    this.now = options.now ?? Date.now;
+    this.graceMs = options.graceMs ?? 5000;
+    this.maxLegs = options.maxLegs ?? 10_000;
+  }
+
+  get size(): number {
+    return this.legs.size;
+  }
+
+  /**
+   * Records an event. Returns the `missed` flag for a msg that ends a leg (true: inbound, never connected),
+   * or undefined for any other msg.
+   */
+  observe(event: CallEvent): boolean | undefined {
+    const { data } = event;
+    const key = `${event.extension}\u0000${data.uniqueCallId}`;
+    const now = this.now();
+    let leg = this.legs.get(key);
+    if (!leg) {
+      leg = {
+        extension: event.extension,
+        uniqueCallId: data.uniqueCallId,
+        callId: event.callId,
+        inbound: data.inbound !== false,
+        callerId: typeof data.callerId === "string" ? data.callerId : "",
+        isQueueCall: data.isQueueCall === true,
+        isClickToDialCall: data.isClickToDialCall === true,
+        startedAt: now,
+        connectedAt: undefined,
+        endingStatus: undefined,
+        endingAt: undefined,
+        // A leg first seen in a state other than its first (Ringing / Dialing Out) started before we looked.
+        partial: event.initial || !(data.status === "Ringing" || data.status === "Dialing Out"),
+        grace: undefined,
+      };
+      this.legs.set(key, leg);
+      this.bound();
+    }
+    if (typeof data.callerId === "string" && data.callerId !== "") leg.callerId = data.callerId;
+    if (data.status === "Connected" && leg.connectedAt === undefined) leg.connectedAt = now;
+
+    if (data.status === FINAL) {
+      const missed = this.isMissed(leg);
+      this.finish(key, leg, leg.endingStatus ?? FINAL, typeof data.hangupCause === "string" ? data.hangupCause : null, leg.endingAt ?? now);
+      return missed;
+    }
+    if (ENDING.has(data.status)) {
+      leg.endingStatus = data.status;
+      leg.endingAt = now;
+      if (leg.grace === undefined) {
+        leg.grace = setTimeout(() => {
+          leg.grace = undefined;
+          if (this.legs.get(key) === leg) this.finish(key, leg, data.status, null, leg.endingAt ?? now);
+        }, this.graceMs);
+      }
+      return this.isMissed(leg);
+    }
+    return undefined;
+  }
+
+  /** Clears the grace timers: the node is closing. Unfinished legs are dropped without a summary. */
+  close(): void {
+    for (const leg of this.legs.values()) if (leg.grace !== undefined) clearTimeout(leg.grace);
+    this.legs.clear();
+  }
+
+  private isMissed(leg: Leg): boolean {
+    return leg.inbound && leg.connectedAt === undefined && !leg.partial;
+  }
+
+  private finish(key: string, leg: Leg, endStatus: string, hangupCause: string | null, endedAt: number): void {
+    if (leg.grace !== undefined) clearTimeout(leg.grace);
+    this.legs.delete(key);
+    const seconds = (ms: number) => Math.max(0, Math.round(ms / 100) / 10);
+    const ringEnd = leg.connectedAt ?? endedAt;
+    this.options.onSummary({
+      extension: leg.extension,
+      uniqueCallId: leg.uniqueCallId,
+      callId: leg.callId,
+      direction: leg.inbound ? "inbound" : "outbound",
+      callerId: leg.callerId,
+      isQueueCall: leg.isQueueCall,
+      isClickToDialCall: leg.isClickToDialCall,
+      startedAt: new Date(leg.startedAt).toISOString(),
+      connectedAt: leg.connectedAt === undefined ? null : new Date(leg.connectedAt).toISOString(),
+      endedAt: new Date(endedAt).toISOString(),
+      ringSeconds: seconds(ringEnd - leg.startedAt),
+      talkSeconds: leg.connectedAt === undefined ? 0 : seconds(endedAt - leg.connectedAt),
+      durationSeconds: seconds(endedAt - leg.startedAt),
+      endStatus,
+      hangupCause,
+      answered: leg.connectedAt !== undefined,
+      missed: this.isMissed(leg),
+      partial: leg.partial,
+    });
+  }
+
+  private bound(): void {
+    // Legs whose end we never saw (e.g. lost in a PBX restart) must not pile up.
+    while (this.legs.size > this.maxLegs) {
+      const [oldestKey, oldest] = this.legs.entries().next().value as [string, Leg];
+      if (oldest.grace !== undefined) clearTimeout(oldest.grace);
+      this.legs.delete(oldestKey);
+    }
+  }
+}
+
+/** The output a msg goes to in "one output per kind" mode. */
+export const KIND_OUTPUTS = ["ringing", "outgoing", "connected", "ended", "other"] as const;
+export type EventKind = (typeof KIND_OUTPUTS)[number];
+
+export function kindOf(status: string): EventKind {
+  switch (status) {
+    case "Ringing":
+      return "ringing";
+    case "Dialing Out":
+      return "outgoing";
+    case "Connected":
+      return "connected";
+    case "Hungup":
+    case "Busy":
+    case "No Answer":
+      return "ended";
+    default:
+      return "other";
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * The example flows of dial, hangup and record: importable as shipped (no credentials, the placeholder host, only
+ * known node types), and doing what their comments say when deployed against the fake PBX.
+ */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import type { NodeAPI } from "node-red";
+import { FakePbx } from "../fake-pbx";
+import { requireFromNodeRed } from "../harness/node-red-under-test";
+import { API_KEY, catchNode, FlowNode, helper, nodes, Sent, until, startFakePbx, unloadAndStop } from "./support";
+
+// Core nodes of the Node-RED under test (see node-red-under-test.ts), as the examples use them.
+const core = [
+  "@node-red/nodes/core/common/20-inject.js",
+  "@node-red/nodes/core/function/10-switch.js",
+  "@node-red/nodes/core/common/90-comment.js",
+].map((id) => requireFromNodeRed<(RED: NodeAPI) => void>(id));
+
+// Compiled to dist/test/nodes/, the examples stay in the repository root.
+const root = path.join(__dirname, "..", "..", "..");
+const EXAMPLES = ["click-to-dial", "hang-up-calls", "record-calls"];
+
+function readExample(name: string): FlowNode[] {
+  return JSON.parse(fs.readFileSync(path.join(root, "examples", `${name}.json`), "utf8")) as FlowNode[];
+}
+
+/** The example with its config node pointed at the fake PBX and its debug nodes replaced by helper nodes. */
+function deployable(name: string, pbxUrl: string): { flow: FlowNode[]; credentials: Record<string, { apiKey: string }> } {
+  const flow = readExample(name).map((n) => {
+    if (n.type === "noojee-config") return { ...n, host: pbxUrl };
+    if (n.type === "debug") return { id: n.id, z: n.z, type: "helper", name: n.name, wires: [] } as FlowNode;
+    return n;
+  });
+  const cfg = flow.find((n) => n.type === "noojee-config")!;
+  return { flow, credentials: { [cfg.id]: { apiKey: API_KEY } } };
+}
+
+function byName(flow: FlowNode[], type: string, name: string): string {
+  const found = flow.find((n) => n.type === type && n.name === name);
+  assert.ok(found, `${type} "${name}"`);
+  return found.id;
+}
+
+describe("example flows of dial, hangup and record", function () {
+  let pbx: FakePbx;
+
+  beforeEach(async () => (pbx = await startFakePbx()));
+  afterEach(() => unloadAndStop(pbx));
+
+  it("ship without credentials, with the placeholder host, and use every call-control node type", () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { "node-red": { nodes: Record<string, string> } };
+    const used = new Set<string>();
+    for (const name of EXAMPLES) {
+      const flow = readExample(name);
+      const configs = flow.filter((n) => n.type === "noojee-config");
+      assert.equal(configs.length, 1, name);
+      assert.equal(configs[0].host, "pbx.example.com", name);
+      assert.ok(!JSON.stringify(flow).includes('"credentials"'), name);
+      assert.ok(!/apiKey"\s*:/.test(JSON.stringify(flow)), name);
+      assert.equal(new Set(flow.map((n) => n.id)).size, flow.length, `${name}: unique ids`);
+      for (const n of flow) {
+        used.add(n.type);
+        if (n.type.startsWith("noojee-")) assert.ok(n.type in pkg["node-red"].nodes, `${name}: ${n.type} is declared`);
+        if (n.type !== "tab" && n.type !== "noojee-config") assert.equal(n.z, flow[0].id, `${name}: ${n.id} on the tab`);
+      }
+    }
+    for (const type of ["noojee-dial", "noojee-hangup", "noojee-record"]) assert.ok(used.has(type), type);
+  });
+
+  it("click-to-dial: the inject button makes 100 call the number, and the subscribe node sees the call", async () => {
+    const { flow, credentials } = deployable("click-to-dial", pbx.url);
+    await helper.load([...nodes, ...core, catchNode], flow, credentials);
+    const responses = new Sent(helper.getNode(byName(flow, "noojee-dial", "")));
+    const calls: Array<Record<string, unknown>> = [];
+    helper.getNode(byName(flow, "helper", "calls on 100")).on("input", (msg: Record<string, unknown>) => calls.push(msg.payload as Record<string, unknown>));
+
+    helper.getNode(byName(flow, "inject", "call +61 2 9999 0000")).receive({});
+    const [out] = await responses.count(1);
+    assert.equal((out.payload as { SessionID: string }).SessionID, pbx.dialed[0].sessionId);
+    const query = pbx.dialed[0].query;
+    assert.equal(query.number, "+61299990000");
+    assert.equal(query.extenOrUniqueId, "SIP/100");
+    assert.equal(query.autoAnswer, "Call-info:answer-after=0");
+    assert.equal(query.monitored, "yes");
+    await until(() => calls.some((c) => c.status === "Dialing Out" && c.isClickToDialCall === true), "the dialed call on 100");
+  });
+
+  it("hang-up-calls: ends calls from 400 to 19xx numbers only, and hangs up 410 on demand", async () => {
+    const { flow, credentials } = deployable("hang-up-calls", pbx.url);
+    await helper.load([...nodes, ...core, catchNode], flow, credentials);
+    const response = helper.getNode(byName(flow, "helper", "PBX response"));
+    const responses: unknown[] = [];
+    response.on("input", (msg: Record<string, unknown>) => responses.push(msg.payload));
+    await until(() => pbx.openPolls() === 1, "the subscribe node's poll");
+
+    const ordinary = pbx.startCall("400", { status: "Dialing Out", inbound: false, canAnswer: false, callerId: "0299990000" });
+    const premium = pbx.startCall("400", { status: "Dialing Out", inbound: false, canAnswer: false, callerId: "1900123456" });
+    await until(() => pbx.leg(premium) === undefined, "the 19xx call hung up");
+    assert.equal(pbx.leg(ordinary)?.status, "Dialing Out", "the ordinary call goes on");
+
+    const on410 = pbx.startCall("410", { status: "Connected" });
+    helper.getNode(byName(flow, "inject", "hang up 410")).receive({});
+    await until(() => pbx.leg(on410) === undefined, "410 hung up");
+    await until(() => responses.length === 2, "two PBX responses");
+    assert.deepEqual(responses, [
+      { Message: "Channel Hungup", Code: 0 },
+      { Message: "Channel Hungup", Code: 0 },
+    ]);
+  });
+
+  it("record-calls: records every answered call on 410, and starts/stops 411 from the inject buttons", async () => {
+    const { flow, credentials } = deployable("record-calls", pbx.url);
+    await helper.load([...nodes, ...core, catchNode], flow, credentials);
+    await until(() => pbx.openPolls() === 1, "the subscribe node's poll");
+
+    const id = pbx.startCall("410");
+    pbx.update("410", id, { status: "Connected", canAnswer: false });
+    await until(() => pbx.recordings.length === 1, "recording started");
+    assert.deepEqual(pbx.recordings[0], { action: "start", extenOrUniqueId: id, uniqueCallId: id, tag: "ext-410", agentLoginName: undefined });
+
+    const other = pbx.startCall("411", { status: "Connected" });
+    helper.getNode(byName(flow, "inject", "start recording 411")).receive({});
+    await until(() => pbx.recordings.length === 2, "411 started");
+    helper.getNode(byName(flow, "inject", "stop recording 411")).receive({});
+    await until(() => pbx.recordings.length === 3, "411 stopped");
+    assert.deepEqual(
+      pbx.recordings.slice(1).map((r) => [r.action, r.extenOrUniqueId, r.uniqueCallId]),
+      [
+        ["start", "411", other],
+        ["stop", "411", other],
+      ],
+    );
+  });
+});

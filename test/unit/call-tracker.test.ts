@@ -1,0 +1,90 @@
+import assert from "node:assert/strict";
+import sinon from "sinon";
+import { CallSummary, CallTracker, kindOf } from "../../nodes/lib/call-tracker";
+import type { CallEvent } from "../../nodes/lib/poll-loop";
+import type { CallData } from "../../nodes/lib/types";
+
+const event = (uniqueCallId: string, status: string, extra: Partial<CallData> = {}, initial = false): CallEvent => ({
+  extension: "410",
+  data: { uniqueCallId, status, inbound: true, callerId: "0412345678", ...extra },
+  callId: 7,
+  seq: 1,
+  initial,
+});
+
+describe("CallTracker", () => {
+  let clock: sinon.SinonFakeTimers;
+  let summaries: CallSummary[];
+  let tracker: CallTracker;
+
+  beforeEach(() => {
+    clock = sinon.useFakeTimers({ now: Date.parse("2026-11-23T10:00:00Z"), toFake: ["setTimeout", "clearTimeout", "Date"] });
+    summaries = [];
+    tracker = new CallTracker({ onSummary: (s) => summaries.push(s) });
+  });
+  afterEach(() => {
+    tracker.close();
+    clock.restore();
+  });
+
+  it("summarises an answered inbound call with ring and talk times", () => {
+    assert.equal(tracker.observe(event("1.1", "Ringing")), undefined);
+    clock.tick(4000);
+    assert.equal(tracker.observe(event("1.1", "Connected")), undefined);
+    clock.tick(62_500);
+    assert.equal(tracker.observe(event("1.1", "Hungup")), false, "not missed");
+    assert.deepEqual(summaries, [{
+      extension: "410", uniqueCallId: "1.1", callId: 7, direction: "inbound", callerId: "0412345678",
+      isQueueCall: false, isClickToDialCall: false,
+      startedAt: "2026-11-23T10:00:00.000Z", connectedAt: "2026-11-23T10:00:04.000Z", endedAt: "2026-11-23T10:01:06.500Z",
+      ringSeconds: 4, talkSeconds: 62.5, durationSeconds: 66.5, endStatus: "Hungup", hangupCause: null,
+      answered: true, missed: false, partial: false,
+    }]);
+    assert.equal(tracker.size, 0);
+  });
+
+  it("flags a missed call on No Answer and on the Hungup that follows, and summarises once with the cause", () => {
+    tracker.observe(event("1.2", "Ringing"));
+    clock.tick(20_000);
+    assert.equal(tracker.observe(event("1.2", "No Answer")), true);
+    clock.tick(300);
+    assert.equal(tracker.observe(event("1.2", "Hungup", { hangupCause: "NO_ANSWER" })), true);
+    clock.tick(10_000);
+    assert.equal(summaries.length, 1);
+    assert.deepEqual([summaries[0].endStatus, summaries[0].hangupCause, summaries[0].missed, summaries[0].ringSeconds],
+      ["No Answer", "NO_ANSWER", true, 20]);
+  });
+
+  it("summarises Busy after the grace period when no Hungup follows", () => {
+    tracker.observe(event("1.3", "Ringing"));
+    assert.equal(tracker.observe(event("1.3", "Busy")), true);
+    clock.tick(4999);
+    assert.equal(summaries.length, 0);
+    clock.tick(1);
+    assert.equal(summaries[0].endStatus, "Busy");
+    assert.equal(clock.countTimers(), 0);
+  });
+
+  it("never calls an outbound or a partial call missed", () => {
+    tracker.observe(event("2.1", "Dialing Out", { inbound: false }));
+    assert.equal(tracker.observe(event("2.1", "Hungup", { inbound: false })), false);
+    tracker.observe(event("2.2", "Ringing", {}, true));
+    assert.equal(tracker.observe(event("2.2", "Hungup")), false);
+    assert.deepEqual(summaries.map((s) => [s.direction, s.partial, s.missed]), [["outbound", false, false], ["inbound", true, false]]);
+  });
+
+  it("bounds its memory and clears its timers on close", () => {
+    const small = new CallTracker({ onSummary: () => undefined, maxLegs: 10 });
+    for (let i = 0; i < 100; i++) small.observe(event(`3.${i}`, i % 2 ? "Busy" : "Ringing"));
+    assert.equal(small.size, 10);
+    small.close();
+    assert.equal(small.size, 0);
+    tracker.close();
+    assert.equal(clock.countTimers(), 0);
+  });
+
+  it("sorts statuses into the five kinds", () => {
+    assert.deepEqual(["Ringing", "Dialing Out", "Connected", "Hungup", "Busy", "No Answer", "Unlinked", "Parked"].map(kindOf),
+      ["ringing", "outgoing", "connected", "ended", "ended", "ended", "other", "other"]);
+  });
+});

@@ -1,0 +1,204 @@
+/**
+ * The editor files of the call-control nodes against the runtime: the rules the forms check are the runtime's,
+ * every message key they use exists, the help has its sections, and the auto-answer presets are the catalogue's.
+ */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import vm from "node:vm";
+import { AUTO_ANSWER_PRESETS, MAX_AUTO_ANSWER } from "../../nodes/lib/auto-answer";
+import { DIAL_TEXT_MAX, NUMBER_PUNCTUATION, PHONE_NUMBER, TECH } from "../../nodes/lib/dial-input";
+import { DIALABLE_EXTENSION } from "../../nodes/lib/extensions";
+import { RECORD_TEXT_MAX } from "../../nodes/lib/record-input";
+
+// Compiled to dist/test/unit/, the sources stay in the repository root.
+const root = path.join(__dirname, "..", "..", "..");
+const read = (...parts: string[]): string => fs.readFileSync(path.join(root, ...parts), "utf8");
+
+type Catalogue = Record<string, unknown>;
+
+function catalogue(type: string): Catalogue {
+  return (JSON.parse(read("nodes", "locales", "en-US", `${type}.json`)) as Record<string, Catalogue>)[type];
+}
+
+function lookup(cat: Catalogue, key: string): unknown {
+  return key.split(".").reduce<unknown>((node, part) => (typeof node === "object" && node !== null ? (node as Catalogue)[part] : undefined), cat);
+}
+
+/** `var NAME = /.../flags;` in an editor file, as a RegExp. */
+function regexIn(html: string, name: string): RegExp {
+  const m = new RegExp(`var ${name} = /(.+)/([a-z]*);`).exec(html);
+  assert.ok(m, `${name} not found`);
+  return new RegExp(m[1], m[2]);
+}
+
+/** `var NAME = <JSON-ish literal>;` in an editor file. */
+function valueIn(html: string, name: string): unknown {
+  const m = new RegExp(`var ${name} = ([^;]+);`).exec(html);
+  assert.ok(m, `${name} not found`);
+  return JSON.parse(m[1].replace(/([{,]\s*)([A-Za-z]+):/g, '$1"$2":'));
+}
+
+/** The `{ id: "...", value: "..." }` entries of `var PRESETS = [...]`. */
+function presetsIn(html: string): Array<{ id: string; value: string }> {
+  const block = /var PRESETS = \[([\s\S]*?)\];/.exec(html);
+  assert.ok(block, "PRESETS not found");
+  return [...block[1].matchAll(/\{ id: ("[^"]*"), value: ("(?:[^"\\]|\\.)*") \}/g)].map((m) => ({
+    id: JSON.parse(m[1]) as string,
+    value: JSON.parse(m[2]) as string,
+  }));
+}
+
+const TYPES = ["noojee-dial", "noojee-hangup", "noojee-record"];
+
+type Validate = (this: unknown, value: unknown, opt?: object) => boolean | string;
+interface EditorDef {
+  defaults: Record<string, { value: unknown; validate?: Validate }>;
+  label(this: Record<string, unknown>): string;
+}
+
+/** Runs an editor file's script with a stub RED and returns what it registered; messages come back as "L:<key>". */
+function registered(html: string): EditorDef {
+  const script = /<script type="text\/javascript">([\s\S]*?)<\/script>/.exec(html);
+  assert.ok(script);
+  let def: EditorDef | undefined;
+  const translate = (key: string, values?: object): string => `L:${key}${values ? JSON.stringify(values) : ""}`;
+  const RED = {
+    _: translate,
+    nodes: { registerType: (_type: string, d: EditorDef) => (def = d), getType: () => ({ _: translate }) },
+  };
+  vm.runInNewContext(script[1], { RED, $: () => undefined });
+  assert.ok(def);
+  return def;
+}
+
+/** Good and bad values of each validated property, per node type. */
+const VALUES: Record<string, Record<string, { good: unknown[]; bad: unknown[] }>> = {
+  "noojee-dial": {
+    extension: { good: ["", undefined, "100", "SIP/100", "PJSIP/100 "], bad: ["10a", "SIP/", "100/SIP", 100] },
+    tech: { good: ["SIP", "PJSIP", "IAX2"], bad: ["", "SIP/", "1SIP", undefined] },
+    number: { good: ["", undefined, "+61 2 9999 0000", "(02) 9999-0000", "*72#"], bad: ["call me", "++61", "1".repeat(33)] },
+    autoAnswer: { good: ["", "Call-info:answer-after=0"], bad: ["a\nb", "x".repeat(201), 5] },
+    callerId: { good: ["", "Sales <0299990000>"], bad: ["a\tb", "x".repeat(81), 5] },
+    phoneCaption: { good: ["", "Jo & Co"], bad: ["x".repeat(81)] },
+    tag: { good: ["", "a&b c"], bad: ["x".repeat(101), "a\u0000"] },
+    monitored: { good: [true, false, undefined], bad: ["yes", 1] },
+    record: { good: [true, false, undefined], bad: ["true"] },
+  },
+  "noojee-hangup": {
+    by: { good: ["call", "extension", undefined], bad: ["all", ""] },
+    extension: { good: ["", "410", "SIP/410"], bad: ["4 10", "SIP/"] },
+  },
+  "noojee-record": {
+    action: { good: ["start", "stop", "msg", undefined], bad: ["pause", ""] },
+    by: { good: ["call", "extension"], bad: ["leg"] },
+    extension: { good: ["", "410", "SIP/410"], bad: ["x"] },
+    tag: { good: ["", "Sales & support"], bad: ["x".repeat(101), "a\nb"] },
+    agentLoginName: { good: ["", "jo.bloggs"], bad: ["x".repeat(65), "a\rb"] },
+  },
+};
+
+describe("editor files of dial, hangup and record", () => {
+  for (const type of TYPES) {
+    describe(type, () => {
+      const html = read("nodes", `${type}.html`);
+      const cat = catalogue(type);
+
+      it("registers the type literally, in the noojee category, with the package colour and icon", () => {
+        assert.ok(html.includes(`RED.nodes.registerType('${type}', {`));
+        assert.ok(html.includes("category: 'noojee'"));
+        assert.ok(html.includes("color: '#3FADB5'"));
+        assert.ok(html.includes('icon: "noojee.svg"'));
+        assert.ok(html.includes(`data-template-name="${type}"`));
+      });
+
+      it("uses only message keys that exist in its catalogue", () => {
+        const keys = new Set([...html.matchAll(new RegExp(`${type}\\.([A-Za-z][A-Za-z.]*[A-Za-z])`, "g"))].map((m) => m[1]));
+        assert.ok(keys.size > 10);
+        keys.delete("json"); // the comment naming the catalogue file
+        for (const key of keys) {
+          // Prefixes of keys built at run time ("validation." + name) are objects.
+          assert.notEqual(lookup(cat, key), undefined, `${type}.${key}`);
+        }
+        for (const field of [...html.matchAll(/id="node-input-([A-Za-z]+)"/g)].map((m) => m[1])) {
+          if (field === "server" || field === "name") continue;
+          if (lookup(cat, `validation.${field}`) === undefined) {
+            // Fields whose rule has several messages (autoAnswerType, ...) or none (a select of fixed options).
+            assert.ok(/by|action|autoAnswer/.test(field), `no validation message for ${field}`);
+          }
+        }
+      });
+
+      it("has help with Inputs, Outputs and Details", () => {
+        const help = read("nodes", "locales", "en-US", `${type}.html`);
+        assert.ok(help.includes(`data-help-name="${type}"`));
+        for (const section of ["<h3>Inputs</h3>", "<h3>Outputs</h3>", "<h3>Details</h3>"]) assert.ok(help.includes(section), section);
+      });
+
+      it("has every status and error text the runtime uses", () => {
+        for (const key of ["status.failed", "status.notConfigured", "error.noServer", "error.rejected", "error.requestFailed"]) {
+          assert.equal(typeof lookup(cat, key), "string", key);
+        }
+      });
+
+      it("validates every property: true when good; a message from its catalogue with opt, false without", () => {
+        const def = registered(html);
+        const validated = Object.entries(def.defaults).filter(([, d]) => d.validate).map(([name]) => name);
+        assert.deepEqual(validated.sort(), Object.keys(VALUES[type]).sort(), "every property but name and server is validated");
+        for (const [name, { good, bad }] of Object.entries(VALUES[type])) {
+          const validate = def.defaults[name].validate!;
+          assert.equal(validate.call({}, def.defaults[name].value, {}), true, `${name} default`);
+          for (const v of good) assert.equal(validate.call({}, v, {}), true, `${name} ${JSON.stringify(v)}`);
+          for (const v of bad) {
+            assert.equal(validate.call({}, v), false, `${name} ${JSON.stringify(v)} without opt`);
+            const message = validate.call({}, v, {});
+            assert.equal(typeof message, "string", `${name} ${JSON.stringify(v)} with opt`);
+            const key = /^L:([^{]+)/.exec(message as string)![1];
+            assert.ok(key.startsWith(`${type}.validation.`), key);
+            assert.equal(typeof lookup(cat, key.slice(type.length + 1)), "string", key);
+          }
+        }
+        assert.equal(def.label.call({ name: "mine" }), "mine");
+        assert.match(def.label.call({}), new RegExp(`^L:${type}\\.label\\.node`));
+      });
+
+      it("checks extensions with the runtime's rule", () => {
+        assert.equal(regexIn(html, "DIALABLE_EXTENSION").source, DIALABLE_EXTENSION.source);
+      });
+    });
+  }
+
+  it("dial: the number, technology and text rules are the runtime's", () => {
+    const html = read("nodes", "noojee-dial.html");
+    assert.equal(regexIn(html, "PHONE_NUMBER").source, PHONE_NUMBER.source);
+    assert.equal(regexIn(html, "TECH").source, TECH.source);
+    const punctuation = regexIn(html, "NUMBER_PUNCTUATION");
+    assert.equal(punctuation.source, NUMBER_PUNCTUATION.source);
+    assert.equal(punctuation.flags, NUMBER_PUNCTUATION.flags);
+    assert.deepEqual(valueIn(html, "TEXT_MAX"), DIAL_TEXT_MAX);
+    assert.equal(valueIn(html, "AUTO_ANSWER_MAX"), MAX_AUTO_ANSWER);
+  });
+
+  it("record: the text limits are the runtime's", () => {
+    assert.deepEqual(valueIn(read("nodes", "noojee-record.html"), "TEXT_MAX"), RECORD_TEXT_MAX);
+  });
+
+  it("the editors' control-character rule matches the runtime's \\p{Cc}", () => {
+    for (const type of ["noojee-dial", "noojee-record"]) {
+      const control = regexIn(read("nodes", `${type}.html`), "CONTROL");
+      for (let c = 0; c < 0x3000; c++) {
+        const ch = String.fromCharCode(c);
+        assert.equal(control.test(ch), /\p{Cc}/u.test(ch), `${type} U+${c.toString(16)}`);
+      }
+    }
+  });
+
+  it("answer and dial offer exactly the auto-answer catalogue, each preset with a label", () => {
+    for (const type of ["noojee-answer", "noojee-dial"]) {
+      assert.deepEqual(presetsIn(read("nodes", `${type}.html`)), AUTO_ANSWER_PRESETS, type);
+      for (const id of [...AUTO_ANSWER_PRESETS.map((p) => p.id), "custom"]) {
+        assert.equal(typeof lookup(catalogue(type), `preset.${id}`), "string", `${type} preset.${id}`);
+      }
+    }
+  });
+});
