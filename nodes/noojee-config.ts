@@ -2,6 +2,7 @@
  * noojee-config: the PBX host and API key, and the connection every other node shares:
  * one HTTP client and one subscription hub (a single long poll) per config node.
  */
+import { createHash } from "node:crypto";
 import type { NodeAPI } from "node-red";
 import type { NoojeeConfigDef, NoojeeConfigNode, NoojeeConnection, NoojeeCredentials } from "./node-types";
 import type { Request, Response } from "express";
@@ -9,11 +10,34 @@ import { NoojeeClient } from "./lib/api-client";
 import { checkConnection } from "./lib/connection-check";
 import { parseHost, InvalidHostError } from "./lib/host";
 import { SubscriptionHub } from "./lib/subscription-hub";
+import { authRetryMs } from "./lib/settings";
 
 /** A `${NAME}` left as it is means Node-RED found no such environment variable. */
 const UNRESOLVED_ENV = /^\$\{(\S+)\}$/;
 /** What the editor sends for a password field the user did not touch. */
 const UNCHANGED_PASSWORD = "__PWRD__";
+
+/**
+ * Connections of config nodes that were stopped for a deploy (not deleted). A full deploy, or one that changes the
+ * config node's flow, closes every node and creates them again: the new instance with the same id and the same
+ * settings takes the connection over, so its polls resume from their cursors instead of reading the current state
+ * again (which would lose the changes made during the deploy). Unclaimed connections are closed after PARK_MS.
+ */
+const PARK_MS = 60_000;
+interface ParkedConnection {
+  fingerprint: string;
+  connection: NoojeeConnection;
+  owner: { warn(message: string): void };
+  timer: ReturnType<typeof setTimeout>;
+}
+const parked = new Map<string, ParkedConnection>();
+
+function closeConnection(closing: NoojeeConnection, warn: (message: string) => void): Promise<void> {
+  return closing.hub
+    .close()
+    .catch((err: unknown) => warn(closing.client.redact(String(err))))
+    .finally(() => closing.client.close());
+}
 
 interface TestRequestBody {
   id?: unknown;
@@ -30,6 +54,9 @@ export = function (RED: NodeAPI): void {
     this.verifyTls = config.verifyTls !== false;
     const authMode = config.authMode === "timestamp" ? "timestamp" : "apiKey";
     let connection: NoojeeConnection | undefined;
+    let fingerprint: string | undefined;
+    // Warnings of the shared hub go to whichever instance of this config node currently owns it.
+    let owner: { warn(message: string): void } = { warn: (message) => this.warn(message) };
 
     this.connection = (): NoojeeConnection => {
       if (connection) return connection;
@@ -45,25 +72,59 @@ export = function (RED: NodeAPI): void {
       if (apiKey === "") throw new Error(RED._("noojee-config.error.noApiKey"));
       const unresolved = UNRESOLVED_ENV.exec(apiKey);
       if (unresolved) throw new Error(RED._("noojee-config.error.unsetEnv", { name: unresolved[1] }));
+      const retryMs = authRetryMs(RED.settings);
+      fingerprint = createHash("sha256")
+        .update(JSON.stringify([origin, apiKey, this.verifyTls, authMode, retryMs]))
+        .digest("hex");
+      const previous = parked.get(this.id);
+      if (previous) {
+        parked.delete(this.id);
+        clearTimeout(previous.timer);
+        if (previous.fingerprint === fingerprint) {
+          previous.owner.warn = (message) => this.warn(message);
+          owner = previous.owner;
+          connection = previous.connection;
+          return connection;
+        }
+        void closeConnection(previous.connection, (message) => this.warn(message));
+      }
       const client = new NoojeeClient({ origin, apiKey, verifyTls: this.verifyTls, authMode });
       const hub = new SubscriptionHub(client, {
-        onWarning: (message) => this.warn(client.redact(message)),
+        authRetryMs: retryMs,
+        onWarning: (message) => owner.warn(client.redact(message)),
       });
       connection = { client, hub };
       return connection;
     };
 
-    this.on("close", (_removed: boolean, done: () => void) => {
+    // Extensions that subscribe nodes left during a deploy linger in the polls until the deploy is over.
+    const onFlowsStarted = (): void => connection?.hub.releaseLingering();
+    RED.events.on("flows:started", onFlowsStarted);
+
+    this.on("close", (removed: boolean, done: () => void) => {
+      RED.events.removeListener("flows:started", onFlowsStarted);
       const closing = connection;
       connection = undefined;
       if (!closing) return done();
-      closing.hub
-        .close()
-        .catch((err: unknown) => this.warn(closing.client.redact(String(err))))
-        .finally(() => {
-          closing.client.close();
-          done();
-        });
+      if (removed || fingerprint === undefined) {
+        closeConnection(closing, (message) => this.warn(message)).finally(() => done());
+        return;
+      }
+      // Stopped for a deploy (or a shutdown): the subscribe nodes have left, the polls are parked with their cursors.
+      const stale = parked.get(this.id);
+      if (stale) {
+        clearTimeout(stale.timer);
+        void closeConnection(stale.connection, () => undefined);
+      }
+      const timer = setTimeout(() => {
+        if (parked.get(this.id)?.connection !== closing) return;
+        parked.delete(this.id);
+        void closeConnection(closing, () => undefined);
+      }, PARK_MS);
+      timer.unref();
+      parked.set(this.id, { fingerprint, connection: closing, owner, timer });
+      closing.client.close(); // idle keep-alive sockets; the next request opens a new one
+      done();
     });
   }
 

@@ -2,7 +2,7 @@
  * noojee-subscribe: one msg per call-state change on the watched extensions (or per finished call, or both).
  * The long poll itself lives in the config node's SubscriptionHub, shared with every other subscribe node.
  */
-import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "node-red";
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from "node-red";
 import { CallTracker, KIND_OUTPUTS, kindOf } from "./lib/call-tracker";
 import { parseExtensionInput, parseExtensionList } from "./lib/extensions";
 import type { CallEvent, LoopStatus } from "./lib/poll-loop";
@@ -77,7 +77,10 @@ export = function (RED: NodeAPI): void {
     }
 
     const status = new ThrottledStatus(node);
-    let lastEvent: string | undefined;
+    // The status text is built only when shown (at most every 500 ms), not for every event.
+    let lastEvent: { extension: string; status: string } | undefined;
+    const lastEventText = (): string | undefined => lastEvent && t("status.event", lastEvent);
+    const showLastEvent = (): NodeStatus => statusOf.ok(lastEventText() ?? t("status.listening"));
     let lastFailure: string | undefined;
 
     /** Puts a msg on the right output for the mode (`summary` selects the summaries output). */
@@ -100,8 +103,8 @@ export = function (RED: NodeAPI): void {
       const missed = tracker.observe(event);
       if (mode === "events" || mode === "both") emit(toMessage(event, missed), 0);
       else if (mode === "byKind") emit(toMessage(event, missed), KIND_OUTPUTS.indexOf(kindOf(event.data.status)));
-      lastEvent = t("status.event", { extension: event.extension, status: event.data.status });
-      status.show(statusOf.ok(lastEvent));
+      lastEvent = { extension: event.extension, status: event.data.status };
+      status.show(showLastEvent);
     };
 
     const onStatus = (loop: LoopStatus): void => {
@@ -110,7 +113,7 @@ export = function (RED: NodeAPI): void {
       } else if (loop.state === "listening") {
         if (lastFailure !== undefined) node.log(t("log.recovered"));
         lastFailure = undefined;
-        status.show(statusOf.ok(lastEvent ?? t("status.listening")));
+        status.show(showLastEvent);
       } else {
         // The status stays short: the detail in brackets goes to the log and the Catch node only.
         const reason = loop.error.kind === "auth" ? t("status.authFailed") : loop.error.message.replace(/\s*\(.*\)$/, "");

@@ -15,27 +15,29 @@ export const statusOf = {
 
 /**
  * Shows a status at once, or at most every `intervalMs` when updates come faster: the last one always wins.
- * `clear()` must be called on close.
+ * A status may be given as a function, called only when it is shown: at thousands of events a second, translating a
+ * status text per event costs more than the rest of the node's work. `clear()` must be called on close.
  */
 export class ThrottledStatus {
-  private pending: NodeStatus | undefined;
+  private pending: NodeStatus | (() => NodeStatus) | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private lastShown = 0;
 
   constructor(private readonly node: Pick<Node, "status">, private readonly intervalMs = 500) {}
 
-  show(status: NodeStatus): void {
+  show(status: NodeStatus | (() => NodeStatus)): void {
     const now = Date.now();
     if (this.timer === undefined && now - this.lastShown >= this.intervalMs) {
       this.lastShown = now;
-      this.node.status(status);
+      this.node.status(typeof status === "function" ? status() : status);
       return;
     }
     this.pending = status;
     this.timer ??= setTimeout(() => {
       this.timer = undefined;
       this.lastShown = Date.now();
-      if (this.pending) this.node.status(this.pending);
+      const pending = this.pending;
+      if (pending) this.node.status(typeof pending === "function" ? pending() : pending);
       this.pending = undefined;
     }, Math.max(0, this.intervalMs - (now - this.lastShown)));
   }

@@ -71,6 +71,24 @@ export interface RecordedRequest {
   query: Record<string, string>;
   headers: http.IncomingHttpHeaders;
   at: number;
+  /** Server lifetime (restarts so far) and counter when the request arrived. */
+  epoch: number;
+  seqAtArrival: number;
+}
+
+/** One subscribe answer the server wrote (an answer to a poll the client had already dropped is not one). */
+export interface RecordedAnswer {
+  epoch: number;
+  /** The `exten` list as the request gave it, joined with ",". */
+  exten: string;
+  /** The request's lastSequenceNumber. */
+  last: number;
+  /** The answer's seq. */
+  seq: number;
+  /** A current-state read (lastSequenceNumber=0). */
+  snapshot: boolean;
+  entries: number;
+  at: number;
 }
 
 /** A dial the server accepted: the leg it created on the calling extension, and the parameters as decoded. */
@@ -92,6 +110,8 @@ export interface RecordingRecord {
 }
 
 export interface PbxEvent {
+  /** Server lifetime: 0 before the first restart. */
+  epoch: number;
   seq: number;
   exten: string;
   entry: SubscribeEntry;
@@ -282,6 +302,12 @@ export class PbxServer {
   private readonly dialedLog: DialRecord[] = [];
   private readonly recordingLog: RecordingRecord[] = [];
   private readonly hashFirstUse = new Map<string, number>();
+  private lifetime = 0;
+  private readonly answerLog: RecordedAnswer[] = [];
+  /** Observers for load and soak accounting: every event of every lifetime, every request, every open/close. */
+  onEvent: ((event: PbxEvent) => void) | undefined;
+  onRequest: ((request: RecordedRequest) => void) | undefined;
+  onPollsChanged: ((open: number) => void) | undefined;
 
   private readonly changeListeners = new Set<(ev: PbxEvent) => void>();
   private readonly actionListeners = new Set<(action: ApiAction) => void>();
@@ -474,8 +500,9 @@ export class PbxServer {
     leg.data = callData;
 
     this.counter++;
-    const ev: PbxEvent = { seq: this.counter, exten, entry: { CallData: callData, CallID: leg.callId, Code: 0 }, at: Date.now() };
+    const ev: PbxEvent = { epoch: this.lifetime, seq: this.counter, exten, entry: { CallData: callData, CallID: leg.callId, Code: 0 }, at: Date.now() };
     this.appendEvent(ev);
+    this.onEvent?.(ev);
     if (TERMINAL_STATUSES.has(callData.status)) this.endLeg(leg);
 
     const waiting = this.pollsByExten.get(exten);
@@ -490,11 +517,20 @@ export class PbxServer {
     this.counterMoved();
   }
 
-  restart(): void {
+  /**
+   * PBX restart: counter back to initialSeq, event log and held polls gone. `keepCalls` models a restart of the API
+   * service alone: the calls go on, renumbered.
+   */
+  restart(options: { keepCalls?: boolean } = {}): void {
+    this.lifetime += 1;
     this.counter = this.opts.initialSeq;
     this.nextCallId = 1;
-    this.legs.clear();
-    this.legsByExten.clear();
+    if (options.keepCalls) {
+      for (const leg of this.legs.values()) leg.callId = this.nextCallId++;
+    } else {
+      this.legs.clear();
+      this.legsByExten.clear();
+    }
     this.endedLegs.clear();
     this.eventLog.length = 0;
     this.logByExten.clear();
@@ -507,6 +543,14 @@ export class PbxServer {
   }
 
   // ---------------------------------------------------------------- observation helpers
+
+  get epoch(): number {
+    return this.lifetime;
+  }
+
+  get answers(): RecordedAnswer[] {
+    return this.answerLog;
+  }
 
   openPolls(): number {
     return this.polls.size;
@@ -750,10 +794,24 @@ export class PbxServer {
     body.seq = this.counter;
     body.Code = 0;
     this.closePoll(p);
+    if (p.res.writableEnded || p.res.destroyed) return;
+    let entries = 0;
+    for (const list of Object.values(data ?? {})) entries += list.length;
+    this.answerLog.push({
+      epoch: this.lifetime,
+      exten: p.extens.join(","),
+      last: p.baseline,
+      seq: this.counter,
+      snapshot: p.mode === "snapshot",
+      entries,
+      at: Date.now(),
+    });
+    trimBatch(this.answerLog, this.opts.maxRequests);
     sendJson(p.res, 200, body);
   }
 
   private pollsChanged(): void {
+    this.onPollsChanged?.(this.polls.size);
     if (this.pollWaiters.length === 0) return;
     const n = this.polls.size;
     const ready = this.pollWaiters.filter((w) => w.test(n));
@@ -770,6 +828,7 @@ export class PbxServer {
   private record(r: RecordedRequest): void {
     this.requestLog.push(r);
     trimBatch(this.requestLog, this.opts.maxRequests);
+    this.onRequest?.(r);
     if (this.requestWaiters.length === 0) return;
     const ready = this.requestWaiters.filter((w) => w.test(r));
     if (ready.length === 0) return;
@@ -787,7 +846,16 @@ export class PbxServer {
     const pathname = qi < 0 ? target : target.slice(0, qi);
     const rawQuery = qi < 0 ? "" : target.slice(qi + 1);
     const query = parseServletQuery(rawQuery);
-    this.record({ method: req.method ?? "", path: pathname, rawQuery, query, headers: req.headers, at: Date.now() });
+    this.record({
+      method: req.method ?? "",
+      path: pathname,
+      rawQuery,
+      query,
+      headers: req.headers,
+      at: Date.now(),
+      epoch: this.lifetime,
+      seqAtArrival: this.counter,
+    });
 
     let method: ApiMethod | undefined;
     if (pathname === TIME_PATH) method = "Time";

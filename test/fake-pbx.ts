@@ -38,6 +38,7 @@ export {
   type DialRecord,
   type PbxEvent,
   type RecordingRecord,
+  type RecordedAnswer,
   type RecordedRequest,
 } from "../sim/pbx-server";
 
@@ -117,6 +118,11 @@ export class FakePbx extends PbxServer {
   }
 
   /** Faults queued and not yet served. */
+  /** Drops every fault not yet served. */
+  clearFaults(): void {
+    this.faults.length = 0;
+  }
+
   pendingFaults(): number {
     return this.faults.reduce((n, f) => n + f.remaining, 0);
   }

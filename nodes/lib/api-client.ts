@@ -56,6 +56,12 @@ export interface RequestOptions {
 export type Params = Record<string, string | number | boolean | undefined>;
 
 export const TIME_PATH = "/servicemanager/rest/Time";
+/**
+ * Longest request URL the client sends. Servlet containers and proxies commonly refuse request lines past 8 KB
+ * (Tomcat's default header buffer, nginx's large_client_header_buffers); a subscribe for thousands of extensions is
+ * split into several polls below this.
+ */
+export const MAX_URL_LENGTH = 6000;
 /** A signed pair must be used within 10 s and then lasts an hour: renew well inside both. */
 const PAIR_FIRST_USE_MS = 8_000;
 const PAIR_LIFETIME_MS = 50 * 60_000;
@@ -206,6 +212,21 @@ export class NoojeeClient {
       throw new NoojeeError("badBody", "answer with a malformed Data field");
     }
     return envelope as SubscribeResponse;
+  }
+
+  /**
+   * Bytes left for the percent-encoded `exten` value of a subscribe URL under MAX_URL_LENGTH, counting the origin,
+   * the path, the credentials and the largest `lastSequenceNumber` and `timeOut`.
+   */
+  subscribeExtenBudget(): number {
+    const credentials: Params =
+      this.options.authMode === "timestamp"
+        ? { timeStamp: "9".repeat(16), hash: "f".repeat(64) }
+        : { apiKey: this.options.apiKey };
+    const params = { exten: "", lastSequenceNumber: Number.MAX_SAFE_INTEGER, timeOut: 999, ...credentials };
+    const longest = `${this.options.origin}${API_PATH}subscribe?${encodeQuery(params)}`;
+    // Never less than one long extension, even with an absurdly long host or key.
+    return Math.max(64, MAX_URL_LENGTH - longest.length);
   }
 
   /** Answers a ringing leg on `exten` (bare or with tech) with an optional auto-answer header. */

@@ -26,13 +26,27 @@ export function isPresent(value: unknown): boolean {
   return value !== undefined && value !== null && value !== "";
 }
 
-/** A short, printable rendering of a rejected value for an error message. */
+/** String(value), or "[object Type]" for values that refuse (an object without prototype, a broken toString). */
+function safeString(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
+/**
+ * A short, printable rendering of a rejected value for an error message. Never throws: msgs may hold anything a
+ * function node can make (BigInt, circular objects, objects without a prototype).
+ */
 export function show(value: unknown): string {
   let text: string;
   try {
-    text = typeof value === "string" ? value : JSON.stringify(value) ?? String(value);
+    text = typeof value === "string"
+      ? value
+      : JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? `${v}n` : v)) ?? safeString(value);
   } catch {
-    text = String(value);
+    text = safeString(value);
   }
   text = text.replace(/\p{Cc}/gu, "?");
   return text.length > 40 ? `${text.slice(0, 40)}…` : text;

@@ -35,6 +35,8 @@ export interface SubscribeApi {
     timeOutSec: number,
     signal?: AbortSignal,
   ): Promise<SubscribeResponse>;
+  /** Bytes the percent-encoded `exten` value of one request may take, so the whole URL stays short enough. */
+  subscribeExtenBudget?(): number;
 }
 
 export interface PollLoopOptions {
@@ -136,6 +138,9 @@ export class PollLoop {
     if (!this.stopped) return;
     this.stopped = false;
     this.attempt = 0;
+    // Resuming a kept cursor (after a redeploy): ask with timeOut=0 first, so "listening" shows at once
+    // rather than after a held poll.
+    if (!this.needFullSnapshot) this.quickCheck = true;
     this.setStatus({ state: "connecting" });
     this.running = this.run();
   }

@@ -1,7 +1,24 @@
 /**
- * One long poll per config node, shared by every subscribe node that uses it (the register/deregister pattern of
- * Node-RED's MQTT broker node). Each subscriber gets only its own extensions' events. Knows nothing of Node-RED.
+ * One owner of the long polls of a config node, shared by every subscribe node that uses it (the register/deregister
+ * pattern of Node-RED's MQTT broker node). Each subscriber gets only its own extensions' events. Knows nothing of
+ * Node-RED.
+ *
+ * The extensions of all subscribers are polled in as few long polls as the URL length allows: usually one. When the
+ * `exten` list would make a request URL too long (thousands of extensions), it is split into chunks, each polled by
+ * its own PollLoop with its own `seq` (never shared: `seq` is global on the PBX and each poll must send back exactly the
+ * `seq` of its own previous answer). Chunks are stable: an extension stays in its chunk while it is watched, a new one
+ * goes into the first chunk with room, and a chunk left empty is stopped. So adding or removing a subscribe node never
+ * throws away the cursor of the extensions that stay.
+ *
+ * An extension whose last subscriber leaves (deregister) lingers in its poll until the deploy is over
+ * (`releaseLingering()`, which the config node calls on Node-RED's flows:started) or at most `parkMs` (60 s): a deploy
+ * stops the old nodes and starts the new ones one by one, often with the extensions split differently between them,
+ * and dropping an extension for the moment in between would throw away its cursor and so the changes made meanwhile.
+ * While it lingers, its changes are kept (up to MAX_BUFFERED) for the subscriber that takes it back: that subscriber
+ * gets the calls that were in progress when the extension was left (initial: true), then every change since, as if it
+ * had never left. An extension removed at runtime (updateExtensions) leaves at once.
  */
+import { CallStateTable } from "./call-state-table";
 import { CallEvent, LoopStatus, PollLoop, PollLoopOptions, SubscribeApi } from "./poll-loop";
 
 export interface Subscriber {
@@ -11,27 +28,78 @@ export interface Subscriber {
   onStatus(status: LoopStatus): void;
 }
 
-export interface HubOptions extends Partial<Omit<PollLoopOptions, "api" | "onEvents" | "onStatus" | "timeoutSec">> {
+export interface HubOptions extends Partial<Omit<PollLoopOptions, "api" | "onEvents" | "onStatus" | "timeoutSec" | "table">> {
   /** How long a loop with no subscriber keeps its cursor, so a redeployed node resumes without a gap. */
   parkMs?: number;
+  /**
+   * Most bytes the percent-encoded `exten` value of one request may take. Default: what the API says its URLs leave
+   * for it (`subscribeExtenBudget()`), else unlimited.
+   */
+  maxExtenBytes?: number;
+}
+
+/** Bytes an extension list takes in a query string: the commas are percent-encoded (`%2C`). */
+export function extenBytes(extensions: Iterable<string>): number {
+  let bytes = 0;
+  let n = 0;
+  for (const extension of extensions) {
+    bytes += encodeURIComponent(extension).length;
+    n += 1;
+  }
+  return n === 0 ? 0 : bytes + 3 * (n - 1);
+}
+
+/** Changes kept per hub for lingering extensions; past it the oldest are dropped, with a warning. */
+export const MAX_BUFFERED = 10_000;
+
+interface Lingering {
+  since: number;
+  /** The calls in progress when the last subscriber left. */
+  replay: CallEvent[];
+  /** Changes since. */
+  buffered: CallEvent[];
+}
+
+interface Chunk {
+  loop: PollLoop;
+  /** In the order they joined: the order of the `exten` parameter. */
+  extensions: Set<string>;
+  bytes: number;
+  status: LoopStatus;
 }
 
 export class SubscriptionHub {
   private readonly subscribers = new Map<string, Subscriber>();
   private readonly byExtension = new Map<string, Set<Subscriber>>();
   private readonly pendingReplays = new Map<Subscriber, CallEvent[]>();
-  private loop: PollLoop | undefined;
+  private chunks: Chunk[] = [];
+  private readonly owner = new Map<string, Chunk>();
+  private readonly lingering = new Map<string, Lingering>();
+  private buffered = 0;
+  private dropWarned = false;
+  private lingerTimer: ReturnType<typeof setTimeout> | undefined;
+  /** One table for all chunks: their extensions are disjoint, and the bound on legs holds per config node. */
+  private table: CallStateTable;
   private parkedAt: number | undefined;
   private status: LoopStatus = { state: "connecting" };
+  private running = false;
   private readonly now: () => number;
+  private readonly maxExtenBytes: number;
 
   constructor(private readonly api: SubscribeApi, private readonly options: HubOptions = {}) {
     this.now = options.now ?? Date.now;
+    this.table = new CallStateTable({ now: this.now });
+    this.maxExtenBytes = options.maxExtenBytes ?? api.subscribeExtenBudget?.() ?? Infinity;
   }
 
-  /** The running loop, if any (for tests and diagnostics). */
+  /** The loop of the first chunk, if any (for tests and diagnostics). */
   get pollLoop(): PollLoop | undefined {
-    return this.loop;
+    return this.chunks[0]?.loop;
+  }
+
+  /** One loop per chunk of extensions (for tests and diagnostics). */
+  get pollLoops(): readonly PollLoop[] {
+    return this.chunks.map((c) => c.loop);
   }
 
   get size(): number {
@@ -40,9 +108,11 @@ export class SubscriptionHub {
 
   register(id: string, subscriber: Subscriber): void {
     if (this.subscribers.has(id)) this.detach(id);
+    this.resumeOrReset();
     this.attach(id, subscriber, subscriber.extensions);
     this.reconfigure();
-    this.loop?.start();
+    this.running = true;
+    for (const chunk of this.chunks) chunk.loop.start();
   }
 
   /**
@@ -53,7 +123,7 @@ export class SubscriptionHub {
     const current = this.subscribers.get(id);
     if (!current) return;
     const gained = extensions.filter((e) => !current.extensions.includes(e));
-    this.detach(id);
+    this.detach(id, false);
     const next = Object.assign(Object.create(Object.getPrototypeOf(current) as object) as Subscriber, current, {
       extensions: [...extensions],
     });
@@ -68,12 +138,23 @@ export class SubscriptionHub {
       if (!set) this.byExtension.set(extension, (set = new Set()));
       set.add(subscriber);
     }
-    const loop = this.ensureLoop();
-    // Extensions someone already watches: the table holds their current state; hand it to the newcomer.
+    // Extensions someone already watches: the table holds their current state; hand it to the newcomer. A lingering
+    // extension: the state when it was left, then the changes since.
     const replay: CallEvent[] = [];
-    for (const extension of replayFor) {
-      if (!loop.isSettled(extension)) continue;
-      for (const leg of loop.table.activeLegs(extension)) {
+    for (const extension of subscriber.extensions) {
+      const wanted = replayFor.includes(extension);
+      const left = this.lingering.get(extension);
+      if (left) {
+        this.lingering.delete(extension);
+        this.buffered -= left.buffered.length;
+        this.dropWarned = false;
+        if (wanted) replay.push(...left.replay, ...left.buffered);
+        continue;
+      }
+      if (!wanted) continue;
+      const loop = this.owner.get(extension)?.loop;
+      if (!loop?.isSettled(extension)) continue;
+      for (const leg of this.table.activeLegs(extension)) {
         replay.push({ extension, data: leg.data, callId: leg.callId, seq: loop.sequence, initial: true });
       }
     }
@@ -82,32 +163,48 @@ export class SubscriptionHub {
       this.pendingReplays.set(subscriber, replay);
       setImmediate(() => this.flushReplay(subscriber));
     }
-    if (loop.isRunning) subscriber.onStatus(this.status);
+    if (this.running) subscriber.onStatus(this.status);
   }
 
-  /** Resolves once the shared poll no longer serves this subscriber (at once when others remain). */
+  /** Resolves once the shared polls no longer serve this subscriber (at once when others remain). */
   async deregister(id: string): Promise<void> {
     if (!this.detach(id)) return;
     if (this.subscribers.size > 0) {
       this.reconfigure();
       return;
     }
-    const loop = this.loop;
+    // Parked: the loops keep their cursors and the table for a while, in case the nodes come back (a redeploy).
     this.parkedAt = this.now();
-    await loop?.stop();
+    this.running = false;
+    await Promise.all(this.chunks.map((c) => c.loop.stop()));
   }
 
   /** Stops everything: the config node is closing. */
   async close(): Promise<void> {
+    if (this.lingerTimer !== undefined) clearTimeout(this.lingerTimer);
+    this.lingerTimer = undefined;
+    this.lingering.clear();
+    this.buffered = 0;
     this.subscribers.clear();
     this.byExtension.clear();
     this.pendingReplays.clear();
-    const loop = this.loop;
-    this.loop = undefined;
-    await loop?.stop();
+    const chunks = this.chunks;
+    this.chunks = [];
+    this.owner.clear();
+    this.running = false;
+    await Promise.all(chunks.map((c) => c.loop.stop()));
   }
 
-  private detach(id: string): boolean {
+  /** Drops the lingering extensions nobody took back: the deploy that left them is over. */
+  releaseLingering(): void {
+    if (this.lingering.size === 0) return;
+    this.lingering.clear();
+    this.buffered = 0;
+    this.dropWarned = false;
+    if (this.running) this.reconfigure();
+  }
+
+  private detach(id: string, linger = true): boolean {
     const subscriber = this.subscribers.get(id);
     if (!subscriber) return false;
     this.subscribers.delete(id);
@@ -115,49 +212,152 @@ export class SubscriptionHub {
     for (const extension of subscriber.extensions) {
       const set = this.byExtension.get(extension);
       set?.delete(subscriber);
-      if (set?.size === 0) this.byExtension.delete(extension);
+      if (set?.size !== 0) continue;
+      this.byExtension.delete(extension);
+      if (!linger) continue;
+      const loop = this.owner.get(extension)?.loop;
+      const replay: CallEvent[] = [];
+      if (loop?.isSettled(extension)) {
+        for (const leg of this.table.activeLegs(extension)) {
+          replay.push({ extension, data: leg.data, callId: leg.callId, seq: loop.sequence, initial: true });
+        }
+      }
+      this.lingering.set(extension, { since: this.now(), replay, buffered: [] });
     }
+    this.armLingerTimer();
     return true;
   }
 
-  private ensureLoop(): PollLoop {
-    const parkMs = this.options.parkMs ?? 60_000;
-    if (this.loop && !this.loop.isRunning && this.parkedAt !== undefined && this.now() - this.parkedAt > parkMs) {
-      this.loop = undefined; // parked too long: its cursor and states may be stale, start afresh
-    }
-    this.parkedAt = undefined;
-    if (!this.loop) {
-      this.loop = new PollLoop({
-        ...this.options,
-        api: this.api,
-        timeoutSec: 30,
-        onEvents: (events) => this.dispatch(events),
-        onStatus: (status) => {
-          this.status = status;
-          for (const subscriber of this.subscribers.values()) subscriber.onStatus(status);
-        },
-      });
-    }
-    return this.loop;
+  private armLingerTimer(): void {
+    if (this.lingerTimer !== undefined || this.lingering.size === 0) return;
+    this.lingerTimer = setTimeout(() => {
+      this.lingerTimer = undefined;
+      this.expireLingering();
+    }, this.options.parkMs ?? 60_000);
+    this.lingerTimer.unref?.();
   }
 
+  /** Lingering extensions nobody took back within parkMs leave the polls. */
+  private expireLingering(): void {
+    const parkMs = this.options.parkMs ?? 60_000;
+    let expired = false;
+    for (const [extension, left] of this.lingering) {
+      if (this.now() - left.since < parkMs) continue;
+      this.lingering.delete(extension);
+      this.buffered -= left.buffered.length;
+      expired = true;
+    }
+    if (expired && this.running) this.reconfigure();
+    this.armLingerTimer();
+  }
+
+  /** After a long park the cursors and states may be stale: start afresh. */
+  private resumeOrReset(): void {
+    const parkMs = this.options.parkMs ?? 60_000;
+    if (!this.running && this.parkedAt !== undefined && this.now() - this.parkedAt > parkMs) {
+      this.chunks = []; // all stopped while parked
+      this.owner.clear();
+      this.lingering.clear();
+      this.buffered = 0;
+      this.table = new CallStateTable({ now: this.now });
+      this.status = { state: "connecting" };
+    }
+    this.parkedAt = undefined;
+  }
+
+  private newChunk(): Chunk {
+    const chunk: Chunk = { loop: undefined as unknown as PollLoop, extensions: new Set(), bytes: 0, status: { state: "connecting" } };
+    chunk.loop = new PollLoop({
+      ...this.options,
+      api: this.api,
+      table: this.table,
+      timeoutSec: 30,
+      onEvents: (events) => this.dispatch(events),
+      onStatus: (status) => this.onChunkStatus(chunk, status),
+    });
+    this.chunks.push(chunk);
+    return chunk;
+  }
+
+  /** Brings the chunks in line with the extensions watched now; extensions that stay never move. */
   private reconfigure(): void {
-    if (!this.loop) return;
+    const touched = new Set<Chunk>();
+    for (const [extension, chunk] of this.owner) {
+      if (this.byExtension.has(extension) || this.lingering.has(extension)) continue;
+      chunk.extensions.delete(extension);
+      chunk.bytes = extenBytes(chunk.extensions);
+      this.owner.delete(extension);
+      touched.add(chunk);
+    }
+    for (const extension of this.byExtension.keys()) {
+      if (this.owner.has(extension)) continue;
+      const cost = encodeURIComponent(extension).length;
+      // A chunk always takes at least one extension, whatever the budget.
+      let chunk = this.chunks.find((c) => c.extensions.size > 0 && c.bytes + 3 + cost <= this.maxExtenBytes);
+      chunk ??= this.chunks.find((c) => c.extensions.size === 0) ?? this.newChunk();
+      chunk.extensions.add(extension);
+      chunk.bytes = extenBytes(chunk.extensions);
+      this.owner.set(extension, chunk);
+      touched.add(chunk);
+    }
     let timeoutSec = Infinity;
     for (const subscriber of this.subscribers.values()) timeoutSec = Math.min(timeoutSec, subscriber.timeoutSec);
-    if (Number.isFinite(timeoutSec)) this.loop.setTimeoutSec(timeoutSec);
-    this.loop.setExtensions([...this.byExtension.keys()]);
+    for (const chunk of [...this.chunks]) {
+      if (Number.isFinite(timeoutSec)) chunk.loop.setTimeoutSec(timeoutSec);
+      if (chunk.extensions.size === 0) {
+        // Its extensions are gone: its cursor is of no use to anyone.
+        this.chunks = this.chunks.filter((c) => c !== chunk);
+        chunk.loop.setExtensions([]);
+        void chunk.loop.stop();
+      } else if (touched.has(chunk)) {
+        chunk.loop.setExtensions([...chunk.extensions]);
+      }
+    }
+  }
+
+  /** Failing as soon as any chunk fails; connecting while any chunk connects; else listening. */
+  private onChunkStatus(chunk: Chunk, status: LoopStatus): void {
+    chunk.status = status;
+    if (!this.chunks.includes(chunk)) return;
+    let aggregate: LoopStatus = status;
+    if (status.state !== "failing") {
+      const failing = this.chunks.find((c) => c.status.state === "failing");
+      if (failing) return; // still failing elsewhere: that chunk's reports stand
+      aggregate = this.chunks.some((c) => c.status.state === "connecting") ? { state: "connecting" } : { state: "listening" };
+      if (aggregate.state === this.status.state) return;
+    }
+    this.status = aggregate;
+    for (const subscriber of this.subscribers.values()) subscriber.onStatus(aggregate);
   }
 
   private dispatch(events: CallEvent[]): void {
     for (const event of events) {
       const subscribers = this.byExtension.get(event.extension);
-      if (!subscribers) continue;
+      if (!subscribers) {
+        this.buffer(event);
+        continue;
+      }
       for (const subscriber of subscribers) {
         this.flushReplay(subscriber); // the current state first, then what changed since
         subscriber.onEvent(event);
       }
     }
+  }
+
+  private buffer(event: CallEvent): void {
+    const left = this.lingering.get(event.extension);
+    if (!left) return;
+    left.buffered.push(event);
+    this.buffered += 1;
+    if (this.buffered <= MAX_BUFFERED) return;
+    // Drop the oldest change of the longest buffer.
+    let longest: Lingering | undefined;
+    for (const l of this.lingering.values()) if (!longest || l.buffered.length > longest.buffered.length) longest = l;
+    longest?.buffered.shift();
+    this.buffered -= 1;
+    if (this.dropWarned) return;
+    this.dropWarned = true;
+    this.options.onWarning?.(`more than ${MAX_BUFFERED} changes on extensions no subscribe node listens to: dropping the oldest`);
   }
 
   private flushReplay(subscriber: Subscriber): void {

@@ -34,8 +34,15 @@ export interface NodeRedOptions {
   tarball?: string;
   /** Extra settings, shallow-merged over the defaults. */
   settings?: Record<string, unknown>;
+  /**
+   * JavaScript appended to the settings file after `module.exports = {...}`, for settings JSON cannot hold
+   * (functions in functionGlobalContext, e.g. `module.exports.functionGlobalContext = { mem: () => process.memoryUsage() }`).
+   */
+  settingsCode?: string;
   /** Extra environment variables for the Node-RED process. */
   env?: Record<string, string>;
+  /** Node.js options before red.js, e.g. ["--expose-gc"]. */
+  nodeArgs?: string[];
   /** Bound for the admin API to answer after spawning. Default 60 s. */
   startTimeoutMs?: number;
   /** Bound for `npm install` of the tarball. Default 120 s. */
@@ -189,7 +196,7 @@ export async function startNodeRed(options: NodeRedOptions = {}): Promise<NodeRe
       ...options.settings,
     };
     const settingsFile = path.join(userDir, "settings.js");
-    fs.writeFileSync(settingsFile, `module.exports = ${JSON.stringify(settings, null, 2)};\n`);
+    fs.writeFileSync(settingsFile, `module.exports = ${JSON.stringify(settings, null, 2)};\n${options.settingsCode ?? ""}\n`);
 
     const entry = options.nodeRedEntry ?? require.resolve("node-red/red.js", { paths: [REPO_ROOT] });
     const nr = new NodeRedProcess({
@@ -199,6 +206,7 @@ export async function startNodeRed(options: NodeRedOptions = {}): Promise<NodeRe
       settingsFile,
       port,
       env: options.env ?? {},
+      nodeArgs: options.nodeArgs ?? [],
     });
     live.add(nr);
     try {
@@ -226,6 +234,7 @@ interface ProcessSpec {
   settingsFile: string;
   port: number;
   env: Record<string, string>;
+  nodeArgs: string[];
 }
 
 export class NodeRedProcess {
@@ -242,7 +251,7 @@ export class NodeRedProcess {
     this.userDir = spec.userDir;
     this.port = spec.port;
     this.url = `http://127.0.0.1:${spec.port}`;
-    this.child = spawn(spec.nodeBinary, [spec.entry, "-u", spec.userDir, "-s", spec.settingsFile], {
+    this.child = spawn(spec.nodeBinary, [...spec.nodeArgs, spec.entry, "-u", spec.userDir, "-s", spec.settingsFile], {
       cwd: spec.userDir,
       // Node-RED under test only talks to loopback fakes: never through a proxy from the environment.
       env: { ...process.env, NO_PROXY: loopbackNoProxy(process.env.NO_PROXY), no_proxy: loopbackNoProxy(process.env.no_proxy), ...spec.env },
@@ -309,8 +318,15 @@ export class NodeRedProcess {
     throw new Error(`Node-RED admin API did not answer within ${timeoutMs} ms (last: ${lastError})\n${this.log()}`);
   }
 
-  /** Full deployment of `flows`; `credentials` maps a node id to its credentials, sent inline on that node. */
-  async deploy(flows: FlowNode[], credentials: Record<string, Record<string, string>> = {}): Promise<void> {
+  /**
+   * Deployment of `flows` (`full` by default; `flows` or `nodes` restart only what changed, like the editor's other
+   * deploy modes); `credentials` maps a node id to its credentials, sent inline on that node.
+   */
+  async deploy(
+    flows: FlowNode[],
+    credentials: Record<string, Record<string, string>> = {},
+    type: "full" | "flows" | "nodes" = "full",
+  ): Promise<void> {
     const known = new Set(flows.map((n) => n.id));
     for (const id of Object.keys(credentials)) {
       if (!known.has(id)) throw new Error(`deploy: credentials for unknown node ${id}`);
@@ -318,7 +334,7 @@ export class NodeRedProcess {
     const body = flows.map((n) => (credentials[n.id] ? { ...n, credentials: credentials[n.id] } : n));
     const res = await this.request("POST", "/flows", {
       body: JSON.stringify(body),
-      headers: { "Content-Type": "application/json", "Node-RED-Deployment-Type": "full" },
+      headers: { "Content-Type": "application/json", "Node-RED-Deployment-Type": type },
     });
     if (res.status !== 204 && res.status !== 200) {
       throw new Error(`deploy: HTTP ${res.status}: ${res.text}\n${this.log()}`);

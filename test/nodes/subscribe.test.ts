@@ -219,6 +219,41 @@ describe("noojee-subscribe", function () {
     assert.equal(pbx.openPolls(), 1);
   });
 
+  it("a full redeploy resumes from the cursor: a change made while the nodes restart reaches the new node as a change", async () => {
+    const flow = [configFlowNode(pbx.url), ...subscribeFlowNodes("a", "410")];
+    await helper.load(nodes, flow, credentials());
+    await heldLongPoll(pbx);
+    const id = pbx.startCall("410");
+    await new Sent(helper.getNode("a")).count(1);
+    await heldLongPoll(pbx);
+    // The moment the old poll is aborted by the deploy, before the new nodes run, the call is answered.
+    let changed = false;
+    pbx.onPollsChanged = (open) => {
+      if (open !== 0 || changed) return;
+      changed = true;
+      pbx.update("410", id, { status: "Connected", canAnswer: false });
+    };
+    await helper.setFlows(flow, "full", credentials());
+    pbx.onPollsChanged = undefined;
+    assert.ok(changed, "the change was made during the deploy");
+    const after = new Sent(helper.getNode("a"));
+    const msgs = await after.count(2);
+    assert.deepEqual(msgs.map((m) => [(m.payload as { status: string }).status, (m.payload as { initial?: boolean }).initial ?? false]),
+      [["Ringing", true], ["Connected", false]], "the call as it was when the node left, then the change");
+    await heldLongPoll(pbx);
+    const reads = pbx.subscribeRequests().filter((r) => r.query.lastSequenceNumber === "0");
+    assert.equal(reads.length, 1, "no current-state read after the first: the new config node took the cursor over");
+  });
+
+  it("a config node deleted by a deploy closes its polls at once", async () => {
+    await helper.load(nodes, [configFlowNode(pbx.url), ...subscribeFlowNodes("a", "410")], credentials());
+    await heldLongPoll(pbx);
+    await helper.setFlows([{ id: "other", type: "helper" }], "full");
+    await pbx.waitForPolls(0);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(pbx.openPolls(), 0);
+  });
+
   it("rejects a bad configuration with a red status and an error, sending nothing", async () => {
     await helper.load(nodes, [configFlowNode(pbx.url), ...subscribeFlowNodes("sub", "4a0,,")], credentials());
     const sub = helper.getNode("sub");

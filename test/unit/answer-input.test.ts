@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { isValidAnswerString, resolveAnswerInput } from "../../nodes/lib/answer-input";
+import { show } from "../../nodes/lib/msg-input";
 
 describe("resolveAnswerInput", () => {
   it("takes msg.uniqueCallId before msg.payload.uniqueCallId before a string payload", () => {
@@ -36,6 +37,22 @@ describe("resolveAnswerInput", () => {
     const bad = resolveAnswerInput({ payload: "1.1", topic: "call\nme" }, "");
     assert.deepEqual(bad, { ok: false, problem: "badExtension", value: "call?me" });
     assert.equal((resolveAnswerInput({ payload: "1.1", topic: "410&x=1" }, "") as { problem: string }).problem, "badExtension");
+  });
+});
+
+describe("show (rejected values in error messages)", () => {
+  it("never throws, whatever a function node put in the msg", () => {
+    const noProto = Object.assign(Object.create(null) as object, { "": 0n });
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    assert.equal(show(noProto), '{"":"0n"}');
+    assert.equal(show(12n), '"12n"');
+    assert.equal(show(circular), "[object Object]");
+    assert.equal(show({ toString: null, big: 1n }), '{"toString":null,"big":"1n"}');
+    const refuses = Object.assign(Object.create(null) as object, { a: 1n, self: undefined as unknown });
+    (refuses as { self: unknown }).self = refuses;
+    assert.equal(show(refuses), "[object Object]");
+    assert.equal(resolveAnswerInput({ uniqueCallId: noProto }, "").ok, false);
   });
 });
 

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { backoffDelay, DEFAULT_BACKOFF } from "../../nodes/lib/backoff";
 import { redact } from "../../nodes/lib/errors";
 import { encodeQuery } from "../../nodes/lib/api-client";
+import { authRetryMs } from "../../nodes/lib/settings";
 
 describe("backoffDelay", () => {
   it("doubles from 1 s to a 60 s cap without jitter", () => {
@@ -35,5 +36,17 @@ describe("encodeQuery", () => {
       encodeQuery({ exten: "400,410", number: "+61 2", answerString: "Call-Info:\\; answer-after=0", skip: undefined }),
       "exten=400%2C410&number=%2B61%202&answerString=Call-Info%3A%5C%3B%20answer-after%3D0",
     );
+  });
+});
+
+describe("authRetryMs (settings.js noojeeConfigAuthRetryMs)", () => {
+  it("is 60 s unless settings.js sets it, and never below 1 s", () => {
+    assert.equal(authRetryMs(undefined), 60_000);
+    assert.equal(authRetryMs({}), 60_000);
+    assert.equal(authRetryMs({ noojeeConfigAuthRetryMs: "5" }), 60_000);
+    assert.equal(authRetryMs({ noojeeConfigAuthRetryMs: Number.NaN }), 60_000);
+    assert.equal(authRetryMs({ noojeeConfigAuthRetryMs: 2500 }), 2500);
+    assert.equal(authRetryMs({ noojeeConfigAuthRetryMs: 0 }), 1000);
+    assert.equal(authRetryMs({ noojeeConfigAuthRetryMs: -5 }), 1000);
   });
 });

@@ -1,0 +1,15 @@
+/** Runtime settings our nodes read from Node-RED's settings.js. */
+
+/** Default least wait after the PBX refuses the key, and the lowest value settings.js may set. */
+const AUTH_RETRY_MS = 60_000;
+const MIN_AUTH_RETRY_MS = 1000;
+
+/**
+ * settings.js `noojeeConfigAuthRetryMs`: the least wait after the PBX refuses the key. Only for test set-ups (the soak
+ * test injects short key rejections); absent, invalid or below 1 s it is 60 s / 1 s.
+ */
+export function authRetryMs(settings: unknown): number {
+  const value = (settings as Record<string, unknown> | undefined)?.noojeeConfigAuthRetryMs;
+  if (typeof value !== "number" || !Number.isFinite(value)) return AUTH_RETRY_MS;
+  return Math.max(MIN_AUTH_RETRY_MS, Math.round(value));
+}

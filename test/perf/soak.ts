@@ -1,0 +1,436 @@
+/**
+ * Fault soak: `npm run soak -- --minutes N [--seed S]`.
+ *
+ * A real Node-RED (the packed package installed in a fresh user dir) follows 20 extensions on the fake PBX while
+ * calls keep flowing and, at random, the PBX restarts (its counter back to 1; with or without the calls surviving),
+ * answers subscribe with connection resets, hangs, HTTP 500, HTML 502/404 pages, empty bodies, malformed JSON,
+ * negative Codes and key rejections (HTTP 200 envelope and HTTP 401), and the flow is redeployed every few seconds
+ * (full, modified-flows and modified-nodes deploys, with the extensions split differently between 1 to 4 subscribe
+ * nodes). Msgs leave Node-RED through a function node that sends them over UDP to a socket of this process (not
+ * `udp out`: after each restart it ignores msgs for 75 ms, which would count as losses here).
+ *
+ * The accounting is made from the fake PBX's own records: every state change (pbx.onEvent, all server lifetimes),
+ * every subscribe request and every subscribe answer it wrote. Definitions (per server lifetime E, "epoch"):
+ *
+ * - R(E), the resync point: for E = 0 the seq of the first current-state read (the start); after a restart the seq of
+ *   the first current-state read answered in E, which is the read the client resynchronises from. If the client's
+ *   first poll in E carried a lastSequenceNumber the new counter had already passed, no client can tell the PBX
+ *   restarted (the seq did not go down): R(E) is that lastSequenceNumber, and the restart is counted "undetectable".
+ * - H(E), what was handed out: the highest seq of an answer the PBX wrote in E (polls, and R(E) itself). For the last
+ *   epoch everything counts: the run ends with a quiet drain until all is delivered (or a bound expires).
+ * - Required: every state change of E with R(E) < seq <= H(E). Each must reach the flow (any msg with that leg and
+ *   step); as a change (initial: false) at most once. Missing ones are LOST.
+ * - Blind windows (excused, counted): changes of E above H(E) when E ended with a restart (the PBX forgot them before
+ *   anyone could read them), and changes of E at or below R(E) (made by the restarted PBX before the client's
+ *   resynchronising read, which reports only the calls then in progress). The API cannot replay either.
+ * - Calls that survive a restart are checked by final state: for every call in progress at R(E), its state at R(E)
+ *   must have reached the flow. A call that ended inside a blind window simply disappears (no client can see it).
+ * - DUPLICATED: a change (initial: false) for a leg and step that already reached the flow (as a change, or as a
+ *   current state). Replays with initial: true to a redeployed node are by design and only counted.
+ * - PHANTOM: a msg for a leg and step the PBX never had.
+ * - Two polls: the fake PBX reports every poll opened and closed. Two polls open at once for more than 20 ms is a
+ *   violation (a poll the client aborted stays open on the PBX until the socket's close reaches it; that is < 1 ms on
+ *   loopback and is not two polls from the client's side). The run uses 20 extensions, one poll's worth.
+ * - Node-RED must not crash, log an unhandled rejection or uncaught exception, and its heap after a forced GC must
+ *   not grow by more than 32 MB from the first to the last sample.
+ *
+ * Key rejections make the loop wait at least 60 s by default; this run sets settings.js `noojeeConfigAuthRetryMs` to
+ * 2000 (a documented setting for test set-ups) so that rejections stay short.
+ *
+ * Prints the tallies; exits 1 on any violation.
+ */
+import * as fs from "node:fs";
+import { FakePbx, FaultKind, PbxEvent, RecordedAnswer, TERMINAL_STATUSES } from "../fake-pbx";
+import { type FlowNode, startNodeRed, stopAllNodeRed } from "../harness/node-red-process";
+import {
+  configNode, MB, MEMORY_PROBE_OPTIONS, memoryProbeNodes, parseArgs, probeMemory, procStats, seededRandom, sleep,
+  subscribeNode, UDP_SEND_SETTINGS, udpFunctionSinkNode, UdpSink,
+} from "./common";
+
+const API_KEY = "soak-key-7d1e2f3a-4b5c";
+const EXTENSIONS = Array.from({ length: 20 }, (_, i) => String(400 + i));
+const TAB = "soak-tab";
+const TIMEOUT_SEC = 2;
+const OVERLAP_LIMIT_MS = 20;
+const HEAP_GROWTH_LIMIT = 32 * MB;
+
+const args = parseArgs(process.argv.slice(2));
+const minutes = Number(args.get("minutes") ?? 1);
+const seed = Number(args.get("seed") ?? Date.now() % 1_000_000);
+const random = seededRandom(seed);
+const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
+const between = (lo: number, hi: number): number => lo + random() * (hi - lo);
+
+interface Received {
+  id: string;
+  step: number;
+  status: string;
+  initial: boolean;
+  at: number;
+}
+
+interface Leg {
+  exten: string;
+  id: string;
+  step: number;
+  script: string[];
+}
+
+const FAULT_WEIGHTS: Array<[FaultKind, number]> = [
+  ["hang", 1], ["reset", 3], ["http500", 2], ["html502", 2], ["empty200", 2], ["malformed", 2], ["negativeCode", 2],
+  ["badKey200", 1], ["badKey401", 1], ["html404", 1],
+];
+const SCRIPTS: string[][] = [
+  ["Ringing", "Connected", "Hungup"],
+  ["Ringing", "No Answer"],
+  ["Dialing Out", "Busy"],
+  ["Ringing", "Connected", "Unlinked", "Connected", "Hungup"],
+  ["Dialing Out", "Connected", "Hungup"],
+  ["Ringing", "Hungup"],
+];
+
+function log(line: string): void {
+  process.stdout.write(`[soak ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+}
+
+let current: { log(): string } | undefined;
+
+async function main(): Promise<number> {
+  log(`${minutes} minute(s), seed ${seed}`);
+  const pbx = new FakePbx({ apiKey: API_KEY, minPollMs: 5, maxEvents: 2_000_000, maxRequests: 2_000_000 });
+  await pbx.start();
+
+  // ---------------------------------------------------------------- records
+  const events: PbxEvent[] = [];
+  pbx.onEvent = (event) => events.push(event);
+  const restarts: Array<{ epoch: number; keepCalls: boolean; at: number }> = [];
+  const faults = new Map<string, number>();
+  const deploys = new Map<string, number>();
+  const deployLog: Array<{ at: number; type: string; done?: number }> = [];
+  let overlapStart: number | undefined;
+  const overlaps: number[] = [];
+  let maxOpen = 0;
+  pbx.onPollsChanged = (open) => {
+    maxOpen = Math.max(maxOpen, open);
+    const now = performance.now();
+    if (open >= 2 && overlapStart === undefined) overlapStart = now;
+    if (open < 2 && overlapStart !== undefined) {
+      overlaps.push(now - overlapStart);
+      overlapStart = undefined;
+    }
+  };
+  const received: Received[] = [];
+  const sink = new UdpSink((m, at) => {
+    received.push({ id: String(m.uniqueCallId), step: Number(m.step), status: String(m.status), initial: m.initial === true, at });
+  });
+  await sink.start();
+
+  const nr = await startNodeRed({
+    ...MEMORY_PROBE_OPTIONS,
+    settingsCode: `${MEMORY_PROBE_OPTIONS.settingsCode}\n${UDP_SEND_SETTINGS}`,
+    settings: { noojeeConfigAuthRetryMs: 2000, logging: { console: { level: "warn", metrics: false, audit: false } } },
+  });
+  current = nr;
+  log(`Node-RED pid ${nr.pid} on ${nr.url}`);
+
+  // ---------------------------------------------------------------- flow and deploys
+  function flow(parts: string[][]): FlowNode[] {
+    return [
+      { id: TAB, type: "tab", label: "soak", disabled: false, info: "" },
+      configNode("cfg", pbx.url),
+      ...parts.map((exts, i) => subscribeNode(`sub-${i}`, TAB, "cfg", exts, TIMEOUT_SEC, ["udp"])),
+      udpFunctionSinkNode("udp", TAB, sink.port),
+      ...memoryProbeNodes(TAB),
+    ];
+  }
+  function randomPartition(): string[][] {
+    const n = 1 + Math.floor(random() * 4);
+    const parts: string[][] = Array.from({ length: n }, () => []);
+    for (const exten of EXTENSIONS) parts[Math.floor(random() * n)].push(exten);
+    return parts.filter((p) => p.length > 0);
+  }
+  await nr.deploy(flow([EXTENSIONS]), { cfg: { apiKey: API_KEY } });
+  await pbx.waitForRequest((r) => r.path.endsWith("/subscribe") && r.query.lastSequenceNumber !== "0", 30_000);
+  const memory = [await probeMemory(nr)];
+  const rss = [procStats(nr.pid ?? 0).rssBytes];
+
+  // ---------------------------------------------------------------- calls
+  const legs = new Map<string, Leg>();
+  let legCounter = 0;
+  function advance(leg: Leg): void {
+    leg.step += 1;
+    const status = leg.script[leg.step];
+    if (!pbx.leg(leg.id)) {
+      legs.delete(leg.id); // died with a restart that did not keep the calls
+      return;
+    }
+    pbx.update(leg.exten, leg.id, { status, step: leg.step, t: Date.now(), canAnswer: status === "Ringing" });
+    if (leg.step === leg.script.length - 1) legs.delete(leg.id);
+  }
+  function callTick(): void {
+    if (legs.size < 60 && random() < 0.6) {
+      const exten = pick(EXTENSIONS);
+      const script = pick(SCRIPTS);
+      const id = `soak.${++legCounter}`;
+      pbx.startCall(exten, { uniqueCallId: id, status: script[0], step: 0, t: Date.now(), inbound: script[0] === "Ringing" });
+      legs.set(id, { exten, id, step: 0, script });
+    }
+    for (const leg of [...legs.values()]) if (random() < 0.08) advance(leg);
+  }
+
+  // ---------------------------------------------------------------- chaos
+  const endAt = Date.now() + minutes * 60_000;
+  let nextRestart = Date.now() + between(8_000, 15_000);
+  let nextDeploy = Date.now() + between(2_000, 5_000);
+  let nextFault = Date.now() + between(200, 1_200);
+  let answersAtFault = 0;
+  let deploying: Promise<void> | undefined;
+  const callTimer = setInterval(callTick, 20);
+  const rssTimer = setInterval(() => rss.push(procStats(nr.pid ?? 0).rssBytes), 1000);
+  let lastMemory = Date.now();
+  try {
+    while (Date.now() < endAt) {
+      await sleep(50);
+      if (!nr.running) throw new Error("Node-RED exited during the soak");
+      const now = Date.now();
+      // One fault at a time, and only after a few good answers, so the loop meets faults and recovers in between (a
+      // fault for every request would keep it in backoff for good and test nothing but the backoff).
+      if (now >= nextFault && pbx.pendingFaults() === 0 && pbx.answers.length >= answersAtFault + 3) {
+        answersAtFault = pbx.answers.length;
+        nextFault = now + between(500, 2_500);
+        const total = FAULT_WEIGHTS.reduce((n, [, w]) => n + w, 0);
+        let r = random() * total;
+        const kind = FAULT_WEIGHTS.find(([, w]) => (r -= w) < 0)?.[0] ?? "reset";
+        const count = kind === "hang" ? 1 : 1 + Math.floor(random() * 2);
+        pbx.fault(kind, count);
+        faults.set(kind, (faults.get(kind) ?? 0) + count);
+        if (random() < 0.3) pbx.bumpSeq(Math.floor(random() * 50)); // other extensions' traffic
+      }
+      if (now >= nextRestart) {
+        nextRestart = now + between(10_000, 20_000);
+        const keepCalls = random() < 0.7;
+        pbx.restart({ keepCalls });
+        restarts.push({ epoch: pbx.epoch, keepCalls, at: now });
+        if (!keepCalls) legs.clear();
+        log(`PBX restart -> epoch ${pbx.epoch}${keepCalls ? " (calls kept)" : " (calls dropped)"}`);
+      }
+      if (now >= nextDeploy && !deploying) {
+        nextDeploy = now + between(2_000, 5_000);
+        const type = pick(["full", "flows", "nodes"] as const);
+        const parts = randomPartition();
+        deploys.set(type, (deploys.get(type) ?? 0) + 1);
+        const entry: { at: number; type: string; done?: number } = { at: Date.now(), type };
+        deployLog.push(entry);
+        deploying = nr.deploy(flow(parts), {}, type).finally(() => {
+          entry.done = Date.now();
+          deploying = undefined;
+        });
+      }
+      if (now - lastMemory > 10_000) {
+        lastMemory = now;
+        memory.push(await probeMemory(nr));
+      }
+    }
+  } finally {
+    clearInterval(callTimer);
+  }
+  await deploying;
+
+  // ---------------------------------------------------------------- drain
+  const queuedAtEnd = pbx.pendingFaults();
+  pbx.clearFaults();
+  log("chaos over: ending the calls in progress and draining");
+  for (const leg of [...legs.values()]) {
+    if (!pbx.leg(leg.id)) continue;
+    leg.step += 1;
+    pbx.update(leg.exten, leg.id, { status: "Hungup", step: leg.step, t: Date.now(), canAnswer: false });
+  }
+  legs.clear();
+  const finalEpoch = pbx.epoch;
+  const lastSeq = events.filter((e) => e.epoch === finalEpoch).reduce((m, e) => Math.max(m, e.seq), 0);
+  const drainEnd = Date.now() + 40_000;
+  while (Date.now() < drainEnd) {
+    const handedOut = pbx.answers.some((a) => a.epoch === finalEpoch && !a.snapshot && a.seq >= lastSeq && a.seq >= a.last);
+    const resynced = finalEpoch === 0 || pbx.answers.some((a) => a.epoch === finalEpoch && a.snapshot && a.seq >= lastSeq);
+    if (handedOut || resynced) break;
+    await sleep(100);
+  }
+  await sleep(500); // the last msgs through Node-RED and the UDP socket
+  clearInterval(rssTimer);
+  memory.push(await probeMemory(nr));
+  rss.push(procStats(nr.pid ?? 0).rssBytes);
+
+  const stop = await nr.stop();
+  const nrLog = nr.log();
+  await sink.stop();
+  await pbx.stop();
+
+  // ---------------------------------------------------------------- accounting
+  const answers = pbx.answers;
+  if (args.get("trace")) {
+    const trace = [
+      ...pbx.subscribeRequests().map((r) => ({ at: r.at, what: `REQ e${r.epoch} last=${r.query.lastSequenceNumber} to=${r.query.timeOut} ctr=${r.seqAtArrival} n=${r.query.exten?.split(",").length}` })),
+      ...pbx.answers.map((a) => ({ at: a.at, what: `ANS e${a.epoch} ${a.snapshot ? "SNAP" : "poll"} last=${a.last} seq=${a.seq} entries=${a.entries}` })),
+      ...restarts.map((r) => ({ at: r.at, what: `RESTART -> e${r.epoch} keep=${r.keepCalls}` })),
+      ...deployLog.map((d) => ({ at: d.at, what: `DEPLOY ${d.type} done+${(d.done ?? 0) - d.at}` })),
+    ].sort((a, b) => a.at - b.at);
+    fs.writeFileSync(String(args.get("trace")), trace.map((x) => `${x.at} ${x.what}`).join("\n"));
+  }
+  const subscribeRequests = pbx.subscribeRequests();
+  const key = (id: string, step: number): string => `${id}#${step}`;
+  const pbxStates = new Set(events.map((e) => key(e.entry.CallData.uniqueCallId, Number(e.entry.CallData.step))));
+  const deliveredAny = new Set<string>();
+  let duplicated = 0;
+  let phantom = 0;
+  let initialMsgs = 0;
+  const duplicateExamples: string[] = [];
+  for (const m of received) {
+    const k = key(m.id, m.step);
+    if (!pbxStates.has(k)) phantom += 1;
+    if (m.initial) initialMsgs += 1;
+    else if (deliveredAny.has(k)) {
+      duplicated += 1;
+      if (duplicateExamples.length < 5) duplicateExamples.push(`${k} ${m.status}`);
+    }
+    deliveredAny.add(k);
+  }
+
+  const epochs = [...new Set(events.map((e) => e.epoch)).add(finalEpoch)].sort((a, b) => a - b);
+  let required = 0;
+  let lost = 0;
+  const lostExamples: string[] = [];
+  let blindTail = 0;
+  let blindHead = 0;
+  let undetectable = 0;
+  let survivorsChecked = 0;
+  let survivorsLost = 0;
+  // Legs in progress, replayed over the epochs, to know the calls alive at each resync point.
+  let alive = new Map<string, { step: number; status: string }>();
+  let eventIndex = 0;
+  for (const epoch of epochs) {
+    const inEpoch = (a: { epoch: number }): boolean => a.epoch === epoch;
+    const epochAnswers: RecordedAnswer[] = answers.filter(inEpoch);
+    const firstSnapshot = epochAnswers.find((a) => a.snapshot);
+    let resync = firstSnapshot?.seq;
+    if (epoch > 0) {
+      // Did the client notice the restart? Its polls after the resynchronising read carry that read's seq.
+      const polls = subscribeRequests.filter((r) => r.epoch === epoch && r.query.lastSequenceNumber !== "0");
+      const firstPoll = polls[0];
+      const afterSnapshot = firstSnapshot ? polls.find((r) => r.at >= firstSnapshot.at) : undefined;
+      const staleOf = (r: { query: Record<string, string> }): number => Number(r.query.lastSequenceNumber);
+      if (firstPoll && (!firstSnapshot || firstPoll.at < firstSnapshot.at) && staleOf(firstPoll) <= firstPoll.seqAtArrival) {
+        undetectable += 1; // polled on with a cursor the new counter had already passed: the seq never went down
+        resync = staleOf(firstPoll);
+      } else if (firstSnapshot && afterSnapshot && staleOf(afterSnapshot) !== firstSnapshot.seq &&
+        staleOf(afterSnapshot) <= afterSnapshot.seqAtArrival) {
+        undetectable += 1; // the read did not show a lower seq either: the client kept its cursor
+        resync = staleOf(afterSnapshot);
+      }
+    }
+    const isLast = epoch === finalEpoch;
+    const handedOut = Math.max(
+      resync ?? -1,
+      ...epochAnswers.filter((a) => !a.snapshot && a.seq >= a.last).map((a) => a.seq),
+    );
+    const restart = restarts.find((r) => r.epoch === epoch);
+    if (epoch > 0 && !restart?.keepCalls) alive = new Map();
+    let checkedSurvivors = resync === undefined;
+    for (; eventIndex < events.length && events[eventIndex].epoch === epoch; eventIndex++) {
+      const e = events[eventIndex];
+      const data = e.entry.CallData;
+      const k = key(data.uniqueCallId, Number(data.step));
+      if (!checkedSurvivors && resync !== undefined && e.seq > resync) {
+        checkedSurvivors = true;
+        if (epoch > 0) for (const [id, s] of alive) {
+          survivorsChecked += 1;
+          if (!deliveredAny.has(key(id, s.step))) survivorsLost += 1;
+        }
+      }
+      const inWindow = resync !== undefined && e.seq > resync && (isLast || e.seq <= handedOut);
+      if (inWindow) {
+        required += 1;
+        if (!deliveredAny.has(k)) {
+          lost += 1;
+          if (lostExamples.length < 8) {
+            const t = Number(data.t);
+            const deploy = deployLog.filter((d) => d.at <= t + 2000).at(-1);
+            const near = deploy ? ` (${t - deploy.at} ms after a ${deploy.type} deploy)` : "";
+            lostExamples.push(`epoch ${epoch} seq ${e.seq} ${k} ${data.status}${near}`);
+          }
+        }
+      } else if (resync === undefined || e.seq <= resync) blindHead += 1;
+      else blindTail += 1;
+      if (TERMINAL_STATUSES.has(data.status)) alive.delete(data.uniqueCallId);
+      else alive.set(data.uniqueCallId, { step: Number(data.step), status: data.status });
+    }
+    if (!checkedSurvivors && epoch > 0 && resync !== undefined) {
+      for (const [id, s] of alive) {
+        survivorsChecked += 1;
+        if (!deliveredAny.has(key(id, s.step))) survivorsLost += 1;
+      }
+    }
+  }
+
+  const crashed = stop.code !== 0 && stop.code !== null ? `exit code ${stop.code}` : stop.forced ? "had to be killed" : "";
+  const unhandled = /unhandled (promise )?rejection|uncaught exception/i.test(nrLog);
+  const longOverlaps = overlaps.filter((ms) => ms > OVERLAP_LIMIT_MS);
+  const heapGrowth = memory[memory.length - 1].heapUsed - memory[0].heapUsed;
+
+  const violations: string[] = [];
+  if (lost > 0) violations.push(`${lost} state changes lost`);
+  if (survivorsLost > 0) violations.push(`${survivorsLost} surviving calls whose state at the resync never reached the flow`);
+  if (duplicated > 0) violations.push(`${duplicated} state changes duplicated`);
+  if (phantom > 0) violations.push(`${phantom} msgs for states the PBX never had`);
+  if (longOverlaps.length > 0) violations.push(`two polls open at once for ${longOverlaps.map((ms) => ms.toFixed(1)).join(", ")} ms`);
+  if (crashed) violations.push(`Node-RED ${crashed}`);
+  if (unhandled) violations.push("unhandled rejection or uncaught exception in the Node-RED log");
+  if (heapGrowth > HEAP_GROWTH_LIMIT) violations.push(`heap grew by ${(heapGrowth / MB).toFixed(1)} MB`);
+  if (sink.malformed > 0) violations.push(`${sink.malformed} malformed datagrams`);
+
+  const line = (label: string, value: string | number): void => {
+    process.stdout.write(`  ${label.padEnd(44)} ${value}\n`);
+  };
+  process.stdout.write(`\nSoak tallies (seed ${seed}, ${minutes} min)\n`);
+  line("state changes made by the PBX", events.length);
+  line("  required (outside blind windows)", required);
+  line("  lost", lost);
+  line("  blind: restarted PBX before resync (excused)", blindHead);
+  line("  blind: forgotten by a restart (excused)", blindTail);
+  line("  restarts the client could not detect", undetectable);
+  line("surviving calls checked by final state", `${survivorsChecked} (${survivorsLost} missing)`);
+  line("msgs received", received.length);
+  line("  duplicated changes", duplicated);
+  line("  current-state replays (initial: true)", initialMsgs);
+  line("  phantom", phantom);
+  line("PBX restarts", `${restarts.length} (${restarts.filter((r) => r.keepCalls).length} keeping calls)`);
+  line("faults injected", [...faults].map(([k, n]) => `${k} ${n}`).join(", "));
+  line("faults still queued at the end (dropped)", queuedAtEnd);
+  line("redeploys", [...deploys].map(([k, n]) => `${k} ${n}`).join(", "));
+  line("subscribe requests", subscribeRequests.length);
+  line("most polls open at once", maxOpen);
+  line("two polls open at once (count, longest ms)", `${overlaps.length}, ${overlaps.length ? Math.max(...overlaps).toFixed(2) : "-"}`);
+  line("heap after GC first / last (MB)", `${(memory[0].heapUsed / MB).toFixed(1)} / ${(memory[memory.length - 1].heapUsed / MB).toFixed(1)}`);
+  line("RSS first / max / last (MB)", `${(rss[0] / MB).toFixed(0)} / ${(Math.max(...rss) / MB).toFixed(0)} / ${(rss[rss.length - 1] / MB).toFixed(0)}`);
+  line("Node-RED exit", stop.forced ? "killed" : `code ${stop.code} signal ${stop.signal}`);
+  if (lostExamples.length) line("lost, e.g.", lostExamples.join("; "));
+  if (duplicateExamples.length) line("duplicated, e.g.", duplicateExamples.join("; "));
+  if (violations.length > 0) {
+    process.stdout.write(`\nSOAK FAILED: ${violations.join("; ")}\n`);
+    const errors = nrLog.split("\n").filter((l) => /error|unhandled|uncaught/i.test(l)).slice(0, 20);
+    if (errors.length) process.stdout.write(`Node-RED log (errors):\n${errors.join("\n")}\n`);
+    return 1;
+  }
+  process.stdout.write("\nSOAK PASSED\n");
+  return 0;
+}
+
+main()
+  .then((code) => {
+    process.exitCode = code;
+  })
+  .catch(async (err: unknown) => {
+    process.stdout.write(`SOAK ERROR: ${err instanceof Error ? err.stack : String(err)}\n`);
+    if (current) process.stdout.write(`--- Node-RED output ---\n${current.log().slice(-5000)}\n`);
+    await stopAllNodeRed();
+    process.exitCode = 2;
+  });
