@@ -1,5 +1,5 @@
 /**
- * The request-and-report cycle shared by the call-control nodes (dial, hangup, record): one API request per msg,
+ * The request-and-report cycle shared by the call-control nodes (answer, dial, hangup, record): one API request per msg,
  * blue while it is on its way, green when the PBX accepted it (the msg goes on with the envelope as its payload),
  * red and an error for Catch otherwise. Requests still open when the node closes are cancelled silently.
  *

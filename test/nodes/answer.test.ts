@@ -2,30 +2,9 @@
  * noojee-answer inside Node-RED's test helper, over real HTTP to the fake PBX.
  */
 import assert from "node:assert/strict";
-import type { Node } from "node-red";
 import { FakePbx } from "../fake-pbx";
 import { requireFromNodeRed } from "../harness/node-red-under-test";
-import { API_KEY, configFlowNode, credentials, FlowNode, helper, isGreen, isRed, nodes, Sent, Statuses, startFakePbx, unloadAndStop } from "./support";
-
-interface CatchResult {
-  msgs: Array<Record<string, unknown>>;
-  next(): Promise<Record<string, unknown>>;
-}
-
-/** A catch node scoped to the answer node, wired to a helper: what a user's Catch node would see. */
-function catcher(node: Node): CatchResult {
-  const msgs: Array<Record<string, unknown>> = [];
-  let waiting: ((m: Record<string, unknown>) => void) | undefined;
-  node.on("input", (msg: Record<string, unknown>) => {
-    msgs.push(msg);
-    waiting?.(msg);
-    waiting = undefined;
-  });
-  return {
-    msgs,
-    next: () => new Promise((resolve) => (waiting = resolve)),
-  };
-}
+import { API_KEY, configFlowNode, credentials, FlowNode, helper, isGreen, isRed, nodes, Sent, Statuses, startFakePbx, unloadAndStop, catcher } from "./support";
 
 // The core Catch node, to see errors the way a user's flow does. It must be the very module of the Node-RED under
 // test: the helper loads that one itself for a flow with a catch node, and skips ours only when it is the same.
