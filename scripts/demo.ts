@@ -163,14 +163,25 @@ function eachLine(stream: NodeJS.ReadableStream | null, onLine: (line: string) =
 
 // ------------------------------------------------------------------ steps
 
+/**
+ * The tarball to install: a copy of NOOJEE_TARBALL when set (CI's one tarball, packed before any build), else a pack
+ * of the tree that `npm start` has just built (--ignore-scripts: prepack would only build it a second time).
+ */
 async function pack(packDir: string): Promise<string> {
   fs.mkdirSync(packDir, { recursive: true });
   for (const old of fs.readdirSync(packDir)) if (old.endsWith(".tgz")) fs.rmSync(path.join(packDir, old));
-  const out = await run("npm", ["pack", "--json", "--pack-destination", packDir], ROOT, 120_000);
-  const start = out.indexOf("[");
-  const filename = (JSON.parse(out.slice(start)) as Array<{ filename: string }>)[0].filename;
+  let packed: string;
+  const given = process.env.NOOJEE_TARBALL;
+  if (given) {
+    packed = path.join(packDir, path.basename(given));
+    fs.copyFileSync(given, packed);
+  } else {
+    const out = await run("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", packDir], ROOT, 120_000);
+    const start = out.indexOf("[");
+    const filename = (JSON.parse(out.slice(start)) as Array<{ filename: string }>)[0].filename;
+    packed = path.join(packDir, path.basename(filename));
+  }
   // A name that changes with the content, so npm installs a rebuilt package instead of trusting its lockfile.
-  const packed = path.join(packDir, path.basename(filename));
   const hash = createHash("sha256").update(fs.readFileSync(packed)).digest("hex").slice(0, 12);
   const named = packed.replace(/\.tgz$/, `-${hash}.tgz`);
   fs.renameSync(packed, named);

@@ -6,8 +6,10 @@
  *   ...
  *   await nr.stop();                          // SIGINT, then SIGKILL after a grace period; removes the user dir
  *
- * The package is packed from the repo root with `npm pack` (the test command builds first; this does not build).
- * Several test files share one tarball through a module-level promise. `nodeRedEntry` / `nodeBinary` let a version
+ * The tarball is the one named by NOOJEE_TARBALL (CI packs once, before anything is built, and every end-to-end test,
+ * the demo and the version matrix install that same file); otherwise the repo root is packed with `npm pack`, which
+ * builds the package through its "prepack" script exactly as a release does. Several test files share one tarball
+ * through a module-level promise. `nodeRedEntry` / `nodeBinary` let a version
  * matrix run another Node-RED install under another node binary.
  *
  * Every started process is tracked: `stopAllNodeRed()` stops the ones still running (for after hooks), and a
@@ -18,6 +20,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { nodeBinary, nodeRedEntry } from "./node-red-under-test";
 
 /** The repository root (this file is compiled to dist/test/harness/). */
 export const REPO_ROOT = path.resolve(__dirname, "..", "..", "..");
@@ -26,9 +29,9 @@ export const REPO_ROOT = path.resolve(__dirname, "..", "..", "..");
 export const CREDENTIAL_SECRET = "e2e-credential-secret-do-not-use-elsewhere";
 
 export interface NodeRedOptions {
-  /** Node-RED's red.js. Default: the repo's devDependency (require.resolve("node-red/red.js")). */
+  /** Node-RED's red.js. Default: the Node-RED under test (the version matrix's, else the repo's devDependency). */
   nodeRedEntry?: string;
-  /** The node binary that runs Node-RED. Default: process.execPath. */
+  /** The node binary that runs Node-RED. Default: the matrix's NOOJEE_NODE_BINARY, else process.execPath. */
   nodeBinary?: string;
   /** The package tarball to install. Default: packPackage() (one pack per test run). */
   tarball?: string;
@@ -79,31 +82,30 @@ let packed: Promise<string> | undefined;
 let packDir: string | undefined;
 
 /**
- * Packs the repo root once per test run and resolves with the tarball's absolute path.
- * The build must have run (`npm run build`); this only checks that its output is there.
+ * The tarball under test, once per test run: NOOJEE_TARBALL when set, else a fresh `npm pack` of the repo root
+ * (prepack builds the package). Resolves with the tarball's absolute path.
  */
 export function packPackage(): Promise<string> {
-  packed ??= doPack().catch((err: unknown) => {
+  packed ??= tarballUnderTest().catch((err: unknown) => {
     packed = undefined; // let a later caller retry instead of inheriting a stale failure
     throw err;
   });
   return packed;
 }
 
-async function doPack(): Promise<string> {
-  const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as {
-    "node-red"?: { nodes?: Record<string, string> };
-  };
-  for (const file of Object.values(pkg["node-red"]?.nodes ?? {})) {
-    if (!fs.existsSync(path.join(REPO_ROOT, file))) {
-      throw new Error(`packPackage: ${file} is missing; run \`npm run build\` before the end-to-end tests`);
-    }
+async function tarballUnderTest(): Promise<string> {
+  const given = process.env.NOOJEE_TARBALL;
+  if (given) {
+    const tarball = path.resolve(given);
+    if (!fs.existsSync(tarball)) throw new Error(`packPackage: NOOJEE_TARBALL names ${tarball}, which does not exist`);
+    return tarball;
   }
   packDir ??= fs.mkdtempSync(path.join(os.tmpdir(), "noojee-pack-"));
-  const out = await run("npm", ["pack", "--json", "--pack-destination", packDir], { cwd: REPO_ROOT, timeoutMs: 120_000 });
+  const out = await run("npm", ["pack", "--json", "--pack-destination", packDir], { cwd: REPO_ROOT, timeoutMs: 300_000 });
   let filename: string | undefined;
   try {
-    const parsed = JSON.parse(out.stdout) as Array<{ filename?: string }>;
+    // prepack's build prints before npm's JSON: take the JSON array at the end of stdout.
+    const parsed = JSON.parse(out.stdout.slice(out.stdout.lastIndexOf("\n[") + 1)) as Array<{ filename?: string }>;
     filename = parsed[0]?.filename;
   } catch {
     // fall through to the directory listing
@@ -198,9 +200,9 @@ export async function startNodeRed(options: NodeRedOptions = {}): Promise<NodeRe
     const settingsFile = path.join(userDir, "settings.js");
     fs.writeFileSync(settingsFile, `module.exports = ${JSON.stringify(settings, null, 2)};\n${options.settingsCode ?? ""}\n`);
 
-    const entry = options.nodeRedEntry ?? require.resolve("node-red/red.js", { paths: [REPO_ROOT] });
+    const entry = options.nodeRedEntry ?? nodeRedEntry();
     const nr = new NodeRedProcess({
-      nodeBinary: options.nodeBinary ?? process.execPath,
+      nodeBinary: options.nodeBinary ?? nodeBinary(),
       entry,
       userDir,
       settingsFile,
