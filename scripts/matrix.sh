@@ -1,69 +1,42 @@
 #!/usr/bin/env bash
 # Version matrix: the node tests (Node-RED's test helper, in-process), the end-to-end tests (the packed package in a
 # real Node-RED process) and, where marked, the editor tests in Chromium, on every Node-RED / Node.js pair the package
-# claims. package.json "engines.node" and "node-red.version" claim exactly these: the oldest pair is their floor.
+# claims.
 #
-#   entry        Node-RED   Node.js    browser tests
-#   nr3-node20   3.1.15     20.19.0    yes   (the floor of both claims)
-#   nr4-node20   4.1.x      20.20.2          (4.1 is the repo's devDependency)
-#   nr4-node22   4.1.x      22.23.3
-#   nr4-node24   4.1.x      24.x
-#   nr5-node22   5.0.7      22.23.3    yes
-#   nr5-node24   5.0.7      24.x
+# The pairs are in scripts/matrix.json (package.json's claims and the README's Requirements are checked against it by
+# test/unit/claims.test.ts). Node.js binaries come from the npm package `node` (a real binary per version); Node-RED
+# installs from npm, except the release that is the repo's devDependency. Installs go to .matrix/<name>/ (gitignored)
+# and are reused while their version matches. The Node-RED under test is chosen through NOOJEE_NODE_RED_DIR /
+# NOOJEE_NODE_BINARY (test/harness/node-red-under-test.ts); the tarball through NOOJEE_TARBALL (CI's one tarball;
+# unset, the harness packs the tree once per entry).
 #
-# Node.js binaries come from the npm package `node` (a real binary per version); Node-RED installs from npm. Both go to
-# .matrix/<name>/ (gitignored) and are reused while their version matches. The Node-RED under test is chosen through
-# NOOJEE_NODE_RED_DIR / NOOJEE_NODE_BINARY (test/harness/node-red-under-test.ts); the tarball through NOOJEE_TARBALL
-# (CI's one tarball; unset, the harness packs the tree once per entry).
-#
-# Usage: npm run build && bash scripts/matrix.sh [entry...]      (default: every entry)
-# Versions can be overridden: NOOJEE_MATRIX_NR3, NOOJEE_MATRIX_NR5, NOOJEE_MATRIX_NODE20_FLOOR, NOOJEE_MATRIX_NODE20,
-# NOOJEE_MATRIX_NODE22, NOOJEE_MATRIX_NODE24.
+# Usage: npm run build && bash scripts/matrix.sh [entry...]      (default: every entry; names in scripts/matrix.json)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 MATRIX=$ROOT/.matrix
-
-NR3_VERSION=${NOOJEE_MATRIX_NR3:-3.1.15}
-NR5_VERSION=${NOOJEE_MATRIX_NR5:-5.0.7}
-NODE20_FLOOR=${NOOJEE_MATRIX_NODE20_FLOOR:-20.19.0}
-NODE20_VERSION=${NOOJEE_MATRIX_NODE20:-20.20.2}
-NODE22_VERSION=${NOOJEE_MATRIX_NODE22:-22.23.3}
-NODE24_VERSION=${NOOJEE_MATRIX_NODE24:-24.21.0}
-
-# name | Node-RED install (.matrix dir, or "repo" for the devDependency) | node install (.matrix dir) | browser tests
-ALL_ENTRIES=(
-  "nr3-node20|nr3|node20.19|yes"
-  "nr4-node20|repo|node20|no"
-  "nr4-node22|repo|node22|no"
-  "nr4-node24|repo|node24|no"
-  "nr5-node22|nr5|node22|yes"
-  "nr5-node24|nr5|node24|no"
-)
-declare -A WANT_VERSION=(
-  [nr3]="node-red@$NR3_VERSION" [nr5]="node-red@$NR5_VERSION"
-  [node20.19]="node@$NODE20_FLOOR" [node20]="node@$NODE20_VERSION" [node22]="node@$NODE22_VERSION" [node24]="node@$NODE24_VERSION"
-)
 
 if [ ! -d dist/test/nodes ] || [ ! -d dist/test/e2e ]; then
   echo "matrix: dist/test is missing or incomplete; run \`npm run build\` first" >&2
   exit 2
 fi
 
-SELECTED=()
-if [ $# -eq 0 ]; then
-  SELECTED=("${ALL_ENTRIES[@]}")
-else
-  for want in "$@"; do
-    found=""
-    for e in "${ALL_ENTRIES[@]}"; do [ "${e%%|*}" = "$want" ] && found=$e; done
-    if [ -z "$found" ]; then
-      echo "matrix: unknown entry '$want' (entries: $(for e in "${ALL_ENTRIES[@]}"; do printf '%s ' "${e%%|*}"; done))" >&2
-      exit 2
-    fi
-    SELECTED+=("$found")
-  done
-fi
+# "name nodeRedInstall nodeInstall browser" per selected entry; nodeRedInstall is "repo" for the devDependency.
+mapfile -t SELECTED < <(node -e '
+  const m = require("./scripts/matrix.json");
+  const repoNr = require("./node_modules/node-red/package.json").version;
+  const wanted = process.argv.slice(1);
+  const names = m.entries.map((e) => e.name);
+  for (const w of wanted) if (!names.includes(w)) { console.error(`matrix: unknown entry "${w}" (entries: ${names.join(" ")})`); process.exit(2); }
+  for (const e of m.entries) {
+    if (wanted.length && !wanted.includes(e.name)) continue;
+    const nr = m.installs[e.nodeRed] === `node-red@${repoNr}` ? "repo" : e.nodeRed;
+    console.log([e.name, nr, e.node, e.browser ? "yes" : "no"].join(" "));
+  }' "$@") || exit 2
+[ ${#SELECTED[@]} -gt 0 ] || exit 2
+declare -A WANT_VERSION=()
+while read -r name spec; do WANT_VERSION[$name]=$spec; done < <(node -e '
+  for (const [k, v] of Object.entries(require("./scripts/matrix.json").installs)) console.log(k, v)')
 
 # Same timeout and reporter as .mocharc.json; --no-config because its "spec" would add every other test file.
 TIMEOUT=$(node -p 'require("./.mocharc.json").timeout' 2>/dev/null || echo 20000)
@@ -106,7 +79,7 @@ ensure() {
 failed_installs=0
 declare -A ENSURED=()
 for e in "${SELECTED[@]}"; do
-  IFS='|' read -r _ nr nodeinst _ <<<"$e"
+  read -r _ nr nodeinst _ <<<"$e"
   for inst in $nr $nodeinst; do
     [ "$inst" = repo ] && continue
     [ -n "${ENSURED[$inst]:-}" ] && continue
@@ -134,7 +107,9 @@ run_entry() {
   local specs=("${SPECS[@]}")
   [ "$browser" = yes ] && specs+=("${BROWSER_SPECS[@]}")
   echo
-  echo "== $name: Node-RED $version on Node $nodever${browser/#yes/ (with the editor tests)}${browser/#no/} =="
+  local what=""
+  [ "$browser" = yes ] && what=" (with the editor tests)"
+  echo "== $name: Node-RED $version on Node $nodever$what =="
   log=$(mktemp)
   start=$SECONDS
   NOOJEE_NODE_RED_DIR=$nrdir NOOJEE_NODE_BINARY=$bin \
@@ -165,7 +140,7 @@ run_entry() {
 }
 
 for e in "${SELECTED[@]}"; do
-  IFS='|' read -r name nr nodeinst browser <<<"$e"
+  read -r name nr nodeinst browser <<<"$e"
   run_entry "$name" "$nr" "$nodeinst" "$browser"
 done
 
