@@ -66,7 +66,7 @@ describe("claims: package.json, the README and the version matrix agree", functi
     const section = requirementsSection();
     assert.ok(section.includes(`Node.js ${oldest(pairs.map((p) => p.node))} or later`), "Node.js floor in the README");
     assert.ok(section.includes(`Node-RED ${oldest(pairs.map((p) => p.nodeRed))} or later`), "Node-RED floor in the README");
-    const rows = section.split("\n").filter((line) => /^\|\s*\d/.test(line));
+    const rows = section.split("\n").filter((line) => /^\s*\|\s*\d/.test(line));
     const listed = rows.map((row) => row.split("|").map((c) => c.trim()).filter((c) => c !== ""));
     const expected = pairs.map((p) => [p.nodeRed, p.node]);
     assert.deepEqual(
