@@ -253,7 +253,7 @@ export class PbxServer {
   restart(options: { keepCalls?: boolean } = {}): void {
     this.lifetime += 1;
     this.log.reset();
-    this.legs.restart(options.keepCalls === true);
+    this.legs.restart(Boolean(options.keepCalls));
     this.signIn.forget();
     // A restarting server drops its connections: held polls see their socket close without an answer.
     this.polls.closeAll(true);
