@@ -4,6 +4,8 @@
  * recovery that loses nothing.
  */
 import assert from "node:assert/strict";
+import * as net from "node:net";
+import { NoojeeClient } from "../../nodes/lib/api-client";
 import { checkConnection } from "../../nodes/lib/connection-check";
 import type { FakePbx } from "../fake-pbx";
 import { caughtMessage, helper, heldLongPoll, isGreen, isRed, startFakePbx, until, visibleText } from "../nodes/support";
@@ -62,6 +64,29 @@ describe("proxy failures", function () {
       }
     });
   }
+
+  it("a proxy that never answers the CONNECT: the request times out, and close ends the CONNECT still waiting", async () => {
+    const sockets = new Set<net.Socket>();
+    const silent = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.resume(); // read, so that the client's close is seen
+      socket.on("close", () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    try {
+      env.set({ https_proxy: `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}` });
+      const client = new NoojeeClient({ origin: "https://pbx.example.com", apiKey: KEY, verifyTls: true });
+      await assert.rejects(client.call("subscribe", { exten: "410" }, { timeoutMs: 300 }), (err: Error) => {
+        assert.match(err.message, /^no answer within \d+ s \(via proxy http:\/\/127\.0\.0\.1:\d+\)$/);
+        return true;
+      });
+      assert.equal(sockets.size, 1, "the CONNECT is still waiting for the proxy");
+      client.close();
+      await until(() => sockets.size === 0, "the waiting CONNECT to end", 2000);
+    } finally {
+      silent.close();
+    }
+  });
 
   describe("a proxy that dies mid-poll (tinyproxy)", function () {
     let proxy: Tinyproxy;

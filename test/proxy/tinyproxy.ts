@@ -16,7 +16,7 @@ export function requireTinyproxy(context: Mocha.Context): void {
   if (spawnSync(TINYPROXY, ["-v"], { stdio: "ignore" }).error === undefined) return;
   const message = "tinyproxy is not installed (apt-get install -y tinyproxy)";
   if (process.env.NOOJEE_REQUIRE_PROXY === "1") throw new Error(`${message}; NOOJEE_REQUIRE_PROXY=1 requires it`);
-  console.log(`    SKIPPED: ${message}: the proxy tests did not run`);
+  console.log(`    SKIPPED: ${message}: these tests did not run`);
   context.skip();
 }
 
