@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { checkConnection } from "../../nodes/lib/connection-check";
 import { FakePbx, loadTestTls } from "../fake-pbx";
-import { API_KEY, helper, heldLongPoll, isGreen, isRed, startFakePbx } from "../nodes/support";
+import { API_KEY, configFlowNode, credentials, helper, heldLongPoll, isGreen, isRed, nodes, Sent, startFakePbx, Statuses, subscribeFlowNodes } from "../nodes/support";
 import { proxyEnv } from "./proxy-env";
 import { assertAbsent, loadSubscribe } from "./support";
 import { requireTinyproxy, Tinyproxy } from "./tinyproxy";
@@ -119,6 +119,22 @@ describe("through a real proxy (tinyproxy)", function () {
     const response = await helper.request().post("/noojee-config/test").send({ host: pbx.url, verifyTls: true, apiKey: API_KEY }).expect(200);
     assert.deepEqual(response.body, { ok: true, status: "connected" });
     assert.equal(proxy.connects().length, before + 1, "the check opened its own tunnel");
+  });
+
+  it("keeps tunnelling after a full redeploy, when the new config node takes over the parked connection", async () => {
+    pbx = await startFakePbx();
+    env.set({ http_proxy: proxy.url });
+    const flow = [configFlowNode(pbx.url), ...subscribeFlowNodes("sub", "410")];
+    await helper.load(nodes, flow, credentials());
+    await heldLongPoll(pbx);
+    const tunnels = proxy.connects().length;
+    await helper.setFlows(flow, "full", credentials());
+    const sent = new Sent(helper.getNode("sub"));
+    await heldLongPoll(pbx);
+    pbx.startCall("410");
+    await sent.count(1);
+    assert.ok(!new Statuses(helper.getNode("sub")).all.some(isRed));
+    assert.ok(proxy.connects().length > tunnels, "the close ended the old tunnel; the next poll opened a new one");
   });
 
   it("ends the long poll held through the tunnel when the flow stops", async () => {
