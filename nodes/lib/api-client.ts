@@ -313,7 +313,7 @@ export class NoojeeClient {
     const refusal = err instanceof ProxyRefusedError ? err : err instanceof AxiosError ? err.cause : undefined;
     if (refusal instanceof ProxyRefusedError) return new NoojeeError("network", refusal.message);
     const described = this.describeFailure(err, request);
-    if (this.proxy.kind !== "proxy" || described.kind === "aborted") return described;
+    if (this.proxy.kind !== "proxy") return described;
     // Say where the failure was: the proxy's address never holds its credentials.
     const code = err instanceof AxiosError ? err.code : (err as NodeJS.ErrnoException)?.code;
     const message = PROXY_CONNECT_CODES.has(code ?? "")
