@@ -5,11 +5,10 @@
  * Whatever goes wrong comes out as a NoojeeError whose message never holds the key or a full URL.
  */
 import { createHash } from "node:crypto";
-import http from "node:http";
-import https from "node:https";
 import axios, { AxiosError, AxiosInstance } from "axios";
 import { API_PATH } from "./host";
 import { NoojeeError, redact } from "./errors";
+import { createAgents, PbxAgents, ProxyChoice, proxyFor, ProxyRefusedError } from "./proxy";
 import type { Envelope, SubscribeResponse } from "./types";
 
 export type AuthMode = "apiKey" | "timestamp";
@@ -95,32 +94,38 @@ export function encodeQuery(params: Params): string {
     .join("&");
 }
 
+/** Failures to reach the proxy itself: with a tunnel, the PBX's own reachability comes back as a CONNECT status. */
+const PROXY_CONNECT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
+
 export class NoojeeClient {
   private readonly http: AxiosInstance;
-  private readonly httpAgent = new http.Agent({ keepAlive: true });
-  private readonly httpsAgent: https.Agent;
+  /** Read from the environment once, like every other setting of this client. */
+  private readonly proxy: ProxyChoice;
+  private readonly agents: PbxAgents;
   /** The timestamp/hash pair in use (timestamp auth only), and the clock read in progress. */
   private pair: SignedPair | undefined;
   private pairPending: Promise<SignedPair> | undefined;
 
   constructor(private readonly options: ClientOptions) {
-    this.httpsAgent = new https.Agent({ keepAlive: true, rejectUnauthorized: options.verifyTls });
+    this.proxy = proxyFor(options.origin);
+    this.agents = createAgents(this.proxy, options.verifyTls);
     this.http = axios.create({
-      httpAgent: this.httpAgent,
-      httpsAgent: this.httpsAgent,
+      httpAgent: this.agents.http,
+      httpsAgent: this.agents.https,
       headers: { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" },
       // We parse and judge every answer ourselves: an HTML 502 or an empty 200 must not look like success.
       responseType: "text",
       transformResponse: [(data: unknown) => data],
       validateStatus: () => true,
       maxRedirects: 0,
+      // Our agents tunnel through the proxy (see proxy.ts); axios must not apply the environment a second time.
       proxy: false,
     });
   }
 
   /** Removes the key from a text before it is shown or logged. */
   redact(text: string): string {
-    return redact(text, [this.options.apiKey]);
+    return redact(text, [this.options.apiKey, ...(this.proxy.kind === "proxy" ? this.proxy.secrets : [])]);
   }
 
   /** Calls `method` and returns its envelope when Code >= 0; throws NoojeeError otherwise. */
@@ -155,18 +160,8 @@ export class NoojeeClient {
   }
 
   private async signNewPair(request: RequestOptions): Promise<SignedPair> {
-    let status: number;
-    let body: unknown;
-    try {
-      const response = await this.http.post<string>(`${this.options.origin}${TIME_PATH}`, null, {
-        timeout: Math.min(request.timeoutMs, 15_000),
-        signal: request.signal,
-      });
-      status = response.status;
-      body = response.data;
-    } catch (err) {
-      throw this.describeTransportError(err, request);
-    }
+    const clockRequest = { ...request, timeoutMs: Math.min(request.timeoutMs, 15_000) };
+    const { status, body } = await this.exchange(`${this.options.origin}${TIME_PATH}`, clockRequest);
     const text = typeof body === "string" ? body.trim() : "";
     if (status < 200 || status > 299) throw new NoojeeError("http", `HTTP ${status} from the PBX clock`, { httpStatus: status });
     if (!/^\d{9,16}$/.test(text)) throw new NoojeeError("badBody", "the PBX clock answered something other than milliseconds");
@@ -175,20 +170,20 @@ export class NoojeeClient {
   }
 
   private async post(path: string, params: Params, request: RequestOptions): Promise<Envelope> {
-    const url = `${this.options.origin}${path}?${encodeQuery(params)}`;
-    let status: number;
-    let body: unknown;
+    const { status, body } = await this.exchange(`${this.options.origin}${path}?${encodeQuery(params)}`, request);
+    return this.judge(status, body);
+  }
+
+  /** One POST with an empty body; transport failures come out as a key-free NoojeeError. */
+  private async exchange(url: string, request: RequestOptions): Promise<{ status: number; body: unknown }> {
+    // Never bypass a proxy that was asked for but cannot be used.
+    if (this.proxy.kind === "invalid") throw new NoojeeError("network", this.proxy.reason);
     try {
-      const response = await this.http.post<string>(url, null, {
-        timeout: request.timeoutMs,
-        signal: request.signal,
-      });
-      status = response.status;
-      body = response.data;
+      const response = await this.http.post<string>(url, null, { timeout: request.timeoutMs, signal: request.signal });
+      return { status: response.status, body: response.data };
     } catch (err) {
       throw this.describeTransportError(err, request);
     }
-    return this.judge(status, body);
   }
 
   /** One long poll. `timeOutSec` is how long the PBX may hold it; the client waits 10 s more. */
@@ -280,8 +275,7 @@ export class NoojeeClient {
 
   /** Closes kept-alive sockets so nothing outlives the config node. */
   close(): void {
-    this.httpAgent.destroy();
-    this.httpsAgent.destroy();
+    this.agents.destroy();
   }
 
   private judge(status: number, body: unknown): Envelope {
@@ -316,6 +310,19 @@ export class NoojeeClient {
 
   private describeTransportError(err: unknown, request: RequestOptions): NoojeeError {
     if (axios.isCancel(err) || request.signal?.aborted) return new NoojeeError("aborted", "request cancelled");
+    const refusal = err instanceof ProxyRefusedError ? err : err instanceof AxiosError ? err.cause : undefined;
+    if (refusal instanceof ProxyRefusedError) return new NoojeeError("network", refusal.message);
+    const described = this.describeFailure(err, request);
+    if (this.proxy.kind !== "proxy") return described;
+    // Say where the failure was: the proxy's address never holds its credentials.
+    const code = err instanceof AxiosError ? err.code : (err as NodeJS.ErrnoException)?.code;
+    const message = PROXY_CONNECT_CODES.has(code ?? "")
+      ? `proxy: ${described.message} (${this.proxy.label})`
+      : `${described.message} (via proxy ${this.proxy.label})`;
+    return new NoojeeError(described.kind, message);
+  }
+
+  private describeFailure(err: unknown, request: RequestOptions): NoojeeError {
     const code = err instanceof AxiosError ? err.code : (err as NodeJS.ErrnoException)?.code;
     if (code === "ECONNABORTED" || code === "ETIMEDOUT" || code === "ERR_TIMEOUT") {
       return new NoojeeError("timeout", `no answer within ${Math.round(request.timeoutMs / 1000)} s`);

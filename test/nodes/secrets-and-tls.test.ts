@@ -7,21 +7,10 @@ import axios, { AxiosError } from "axios";
 import sinon from "sinon";
 import { NoojeeClient } from "../../nodes/lib/api-client";
 import { FakePbx, loadTestTls } from "../fake-pbx";
-import { configFlowNode, credentials, helper, isGreen, isRed, nodes, Sent, Statuses, subscribeFlowNodes, heldLongPoll } from "./support";
+import { configFlowNode, credentials, helper, isGreen, isRed, nodes, Sent, Statuses, subscribeFlowNodes, heldLongPoll, visibleText } from "./support";
 
 // Distinctive, and with characters that change when percent-encoded.
 const SECRET = "s3cr3t+key/with=odd&chars-42";
-
-/** Everything the tests can see from Node-RED: log calls (every level), statuses, msgs, node errors. */
-function visibleText(): string {
-  const log = helper.log() as unknown as sinon.SinonSpy;
-  const proto = (helper as unknown as { _NodePrototype: Record<string, sinon.SinonSpy> })._NodePrototype;
-  const seen = [
-    ...log.getCalls().map((c) => c.args),
-    ...["status", "send", "error", "warn", "log", "debug", "trace"].flatMap((m) => proto[m].getCalls().map((c) => c.args)),
-  ];
-  return JSON.stringify(seen, (_k, v: unknown) => (v instanceof Error ? { message: v.message, stack: v.stack } : v));
-}
 
 function assertNoSecret(text: string): void {
   for (const form of [SECRET, encodeURIComponent(SECRET)]) {

@@ -202,6 +202,17 @@ export async function loadSingleNode(
   return { node: n, sent: new Sent(n), statuses: new Statuses(n), caught: catcher(helper.getNode("caught")) };
 }
 
+/** Everything the tests can see from Node-RED: log calls (every level), statuses, msgs, node errors. */
+export function visibleText(): string {
+  const log = helper.log() as unknown as sinon.SinonSpy;
+  const proto = (helper as unknown as { _NodePrototype: Record<string, sinon.SinonSpy> })._NodePrototype;
+  const seen = [
+    ...log.getCalls().map((c) => c.args),
+    ...["status", "send", "error", "warn", "log", "debug", "trace"].flatMap((m) => proto[m].getCalls().map((c) => c.args)),
+  ];
+  return JSON.stringify(seen, (_k, v: unknown) => (v instanceof Error ? { message: v.message, stack: v.stack } : v));
+}
+
 /** The message of the error a Catch node received. */
 export function caughtMessage(msg: Record<string, unknown>): string {
   return (msg.error as { message: string }).message;
