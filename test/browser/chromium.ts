@@ -54,11 +54,12 @@ export async function openEditorPage(browser: Browser, url: string): Promise<Pag
   page.setDefaultTimeout(20_000);
   await page.goto(url);
   await page.locator("#red-ui-workspace-chart").waitFor();
-  // The editor has loaded its flows once the "loaded" node list is in RED.nodes and the tips are off for stable shots.
+  // The editor sets the flows' revision and imports them in one task: once RED.nodes.version() is set, they are in.
   await page.waitForFunction(() => {
     const RED = (window as unknown as { RED?: { nodes?: { version(): string | null } } }).RED;
     return RED?.nodes?.version?.() != null;
   });
+  // No rotating tips in the info sidebar, so screenshots do not depend on a random one.
   await page.evaluate(() => (window as unknown as { RED: { actions: { invoke(a: string, v: boolean): void } } }).RED.actions.invoke("core:toggle-show-tips", false));
   return page;
 }
