@@ -50,6 +50,13 @@ export interface NodeRedOptions {
   startTimeoutMs?: number;
   /** Bound for `npm install` of the tarball. Default 120 s. */
   installTimeoutMs?: number;
+  /** false: start without the package (a user dir with only its package.json), e.g. to install it through the editor. */
+  installPackage?: boolean;
+  /**
+   * Flows (and clear-text credentials by node id) to write as the user dir's flows.json / flows_cred.json before
+   * starting, as a saved flow file an upgraded install finds; Node-RED encrypts the credentials on its next save.
+   */
+  savedFlows?: { flows: unknown[]; credentials?: Record<string, Record<string, string>> };
 }
 
 export interface StopResult {
@@ -177,15 +184,22 @@ export function freePort(): Promise<number> {
 
 /** Packs (once), creates a user dir, installs the tarball, starts Node-RED and waits for its admin API. */
 export async function startNodeRed(options: NodeRedOptions = {}): Promise<NodeRedProcess> {
-  const tarball = options.tarball ?? (await packPackage());
+  const install = options.installPackage ?? true;
+  const tarball = install ? (options.tarball ?? (await packPackage())) : undefined;
   const userDir = fs.mkdtempSync(path.join(os.tmpdir(), "noojee-nr-"));
   tempDirs.add(userDir);
   try {
     fs.writeFileSync(path.join(userDir, "package.json"), JSON.stringify({ name: "nr-user", private: true }, null, 2));
-    await run("npm", ["install", "--no-audit", "--no-fund", "--offline-first", "--prefix", userDir, tarball], {
-      cwd: userDir,
-      timeoutMs: options.installTimeoutMs ?? 120_000,
-    });
+    if (tarball) {
+      await run("npm", ["install", "--no-audit", "--no-fund", "--offline-first", "--prefix", userDir, tarball], {
+        cwd: userDir,
+        timeoutMs: options.installTimeoutMs ?? 120_000,
+      });
+    }
+    if (options.savedFlows) {
+      fs.writeFileSync(path.join(userDir, "flows.json"), JSON.stringify(options.savedFlows.flows));
+      fs.writeFileSync(path.join(userDir, "flows_cred.json"), JSON.stringify(options.savedFlows.credentials ?? {}));
+    }
     const port = await freePort();
     const settings = {
       uiHost: "127.0.0.1",

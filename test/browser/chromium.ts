@@ -1,0 +1,65 @@
+/**
+ * Chromium for the browser tests that do not share editor.test.ts's session: where it is, the launch flags, the
+ * skip-or-fail rule when it is missing, and where screenshots go.
+ *
+ * Without Chromium a suite is skipped with a message, unless NOOJEE_REQUIRE_BROWSER=1, which makes that a failure.
+ * Screenshots go to docs/screenshots/ only when NOOJEE_SCREENSHOTS=1 (otherwise to a temp dir removed afterwards), so
+ * a CI run never rewrites the committed images.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { REPO_ROOT } from "../harness/node-red-process";
+
+export const CHROMIUM = process.env.NOOJEE_CHROMIUM || "/usr/bin/chromium";
+export const VIEWPORT = { width: 1280, height: 800 };
+const REQUIRE_BROWSER = process.env.NOOJEE_REQUIRE_BROWSER === "1";
+const WRITE_DOC_SCREENSHOTS = process.env.NOOJEE_SCREENSHOTS === "1";
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+/** Call first in a before hook: skips the suite (or fails it under NOOJEE_REQUIRE_BROWSER=1) without Chromium. */
+export function requireChromium(ctx: Mocha.Context): void {
+  if (fs.existsSync(CHROMIUM)) return;
+  const why = `no Chromium at ${CHROMIUM} (apt-get install chromium, or set NOOJEE_CHROMIUM to its path)`;
+  if (REQUIRE_BROWSER) throw new Error(`NOOJEE_REQUIRE_BROWSER=1 but there is ${why}`);
+  console.log(`      skipping the browser tests: ${why}; set NOOJEE_REQUIRE_BROWSER=1 to make this a failure`);
+  ctx.skip();
+}
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+}
+
+/** Where a suite's screenshots go; `done()` removes the directory unless it is docs/screenshots. */
+export function screenshotDir(): { dir: string; done(): void } {
+  const dir = WRITE_DOC_SCREENSHOTS ? path.join(REPO_ROOT, "docs", "screenshots") : fs.mkdtempSync(path.join(os.tmpdir(), "noojee-shots-"));
+  fs.mkdirSync(dir, { recursive: true });
+  return { dir, done: () => (WRITE_DOC_SCREENSHOTS ? undefined : fs.rmSync(dir, { recursive: true, force: true })) };
+}
+
+/** Opens the editor on a new page of a new context and waits until the workspace is drawn. */
+export async function openEditorPage(browser: Browser, url: string): Promise<Page> {
+  const context = await browser.newContext({ viewport: VIEWPORT });
+  const page = await context.newPage();
+  page.setDefaultTimeout(20_000);
+  await page.goto(url);
+  await page.locator("#red-ui-workspace-chart").waitFor();
+  // The editor sets the flows' revision and imports them in one task: once RED.nodes.version() is set, they are in.
+  await page.waitForFunction(() => {
+    const RED = (window as unknown as { RED?: { nodes?: { version(): string | null } } }).RED;
+    return RED?.nodes?.version?.() != null;
+  });
+  // No rotating tips in the info sidebar, so screenshots do not depend on a random one.
+  await page.evaluate(() => (window as unknown as { RED: { actions: { invoke(a: string, v: boolean): void } } }).RED.actions.invoke("core:toggle-show-tips", false));
+  return page;
+}
