@@ -6,8 +6,8 @@
  * - A `seq` below the one sent means the PBX restarted: read the current state again from 0.
  * - Extensions added while running get a current-state read of their own; the main cursor is kept.
  * - Only a state that differs from the last one emitted for a leg is emitted (CallStateTable).
- * - Failures retry with exponential backoff; an answer that comes back empty long before its timeOut waits a
- *   little, so a server that ignores timeOut cannot drive a hot loop.
+ * - Failures retry with exponential backoff; an answer that comes back without entries, at the same seq, long before
+ *   its timeOut waits a little, so a server that ignores timeOut cannot drive a hot loop.
  */
 import { backoffDelay, BackoffOptions, DEFAULT_BACKOFF } from "./backoff";
 import { CallStateTable } from "./call-state-table";
@@ -56,6 +56,10 @@ export interface PollLoopOptions {
 }
 
 const TECH_PREFIX = /^[A-Za-z][A-Za-z0-9]*\//;
+
+function hasEntries(response: SubscribeResponse): boolean {
+  return Object.values(response.Data ?? {}).some((entries) => Array.isArray(entries) && entries.length > 0);
+}
 
 export class PollLoop {
   readonly table: CallStateTable;
@@ -245,7 +249,10 @@ export class PollLoop {
     const events = this.collect(response, false, (extension) => this.passesFence(extension, response.seq));
     this.seq = response.seq;
     this.emit(events);
-    if (events.length === 0 && this.options.now() - started < (timeoutSec * 1000) / 2) {
+    // Only an answer without entries, at an unchanged seq and early is a server ignoring timeOut. One whose seq moved
+    // on, or that carried entries (even ones that only repeat states already sent), is a PBX at work: poll at once.
+    const idle = response.seq === sent && !hasEntries(response);
+    if (idle && this.options.now() - started < (timeoutSec * 1000) / 2) {
       await this.sleep(this.options.idleGapMs, true);
     }
   }

@@ -211,19 +211,39 @@ describe("PollLoop", () => {
     await loop.stop();
   });
 
-  it("waits before the next poll only when an empty answer came back long before its timeOut", async () => {
+  it("waits before the next poll only when an answer without entries and at the same seq came back early", async () => {
     clock = sinon.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     const { api, loop } = setup({ timeoutSec: 30 });
     loop.setExtensions(["410"]);
     loop.start();
     (await api.call(0)).resolve(answer(1));
-    (await api.call(1)).resolve(answer(2)); // empty, at once: a server ignoring timeOut
-    await clock.tickAsync(999);
-    assert.equal(api.calls.length, 2, "no hot loop");
-    await clock.tickAsync(1);
-    (await api.call(2)).resolve(answer(3, { "410": [entry("1.1", "Ringing")] }));
-    await api.call(3); // entries: re-poll at once, no clock tick needed
-    assert.equal(api.calls.length, 4);
+    // A server ignoring timeOut: every poll comes back at once, empty, at the same seq.
+    for (let n = 1; n <= 5; n++) {
+      (await api.call(n)).resolve(answer(1));
+      await clock.tickAsync(999);
+      assert.equal(api.calls.length, n + 1, "no hot loop: the next poll waits for the idle gap");
+      await clock.tickAsync(1);
+    }
+    (await api.call(6)).resolve(answer(3, { "410": [entry("1.1", "Ringing")] }));
+    await api.call(7); // entries: re-poll at once, no clock tick needed
+    assert.equal(api.calls.length, 8);
+    await loop.stop();
+  });
+
+  it("polls again at once after an answer that only repeats a state already sent, or whose seq moved on", async () => {
+    clock = sinon.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const { api, loop, events } = setup({ timeoutSec: 30 });
+    loop.setExtensions(["410"]);
+    loop.start();
+    (await api.call(0)).resolve(answer(1));
+    (await api.call(1)).resolve(answer(2, { "410": [entry("1.1", "Ringing")] }));
+    (await api.call(2)).resolve(answer(3, { "410": [entry("1.1", "Ringing")] })); // a repeat: nothing new to emit
+    const afterRepeat = await api.call(3); // no clock tick: no pause
+    assert.equal(afterRepeat.last, 3);
+    afterRepeat.resolve(answer(7)); // no entries, but other extensions' events moved the seq: a PBX at work
+    assert.equal((await api.call(4)).last, 7);
+    assert.equal(clock.now, 0, "no time passed between the polls");
+    assert.deepEqual(events.map((e) => e.data.status), ["Ringing"]);
     await loop.stop();
   });
 
