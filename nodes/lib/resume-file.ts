@@ -118,13 +118,7 @@ export class ResumeFile implements PositionStore {
     this.closed = true;
     this.clearTimer();
     await this.writing;
-    for (const file of [this.options.file, `${this.options.file}.tmp`]) {
-      try {
-        await fs.promises.rm(file, { force: true });
-      } catch (err) {
-        this.options.onWarning(`could not delete ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-      }
-    }
+    await deleteResumeFile(this.options.file, this.options.onWarning);
   }
 
   /** Stops writing; the file stays for the next start. */
@@ -212,6 +206,32 @@ export class ResumeFile implements PositionStore {
       // best effort
     }
   }
+}
+
+/** The config node's "resume within" bound, in minutes: 1 to a week; anything else (or nothing) is 60. */
+export const RESUME_MAX_AGE_MINUTES = { default: 60, min: 1, max: 7 * 24 * 60 } as const;
+
+export function resumeMaxAgeMs(minutes: unknown): number {
+  const value = typeof minutes === "string" && minutes.trim() !== "" ? Number(minutes) : minutes;
+  const ok = typeof value === "number" && Number.isInteger(value) &&
+    value >= RESUME_MAX_AGE_MINUTES.min && value <= RESUME_MAX_AGE_MINUTES.max;
+  return (ok ? value : RESUME_MAX_AGE_MINUTES.default) * 60_000;
+}
+
+/** Deletes a resume file and its temp file, if there; a failure is a warning. */
+export async function deleteResumeFile(file: string, onWarning: (message: string) => void): Promise<void> {
+  for (const name of [file, `${file}.tmp`]) {
+    try {
+      await fs.promises.rm(name, { force: true });
+    } catch (err) {
+      onWarning(`could not delete ${name}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+  }
+}
+
+/** The resume file of a config node in a Node-RED user directory. */
+export function resumeFilePath(userDir: string, nodeId: string): string {
+  return path.join(userDir, "noojee-resume", `${nodeId.replace(/[^A-Za-z0-9_-]/g, "_")}.json`);
 }
 
 // ------------------------------------------------------------------ validation of what is read
