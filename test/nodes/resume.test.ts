@@ -85,6 +85,24 @@ describe("noojee-config: resume after a restart", function () {
     assert.ok(new Logged(helper.getNode("cfg"), "log").all.some((m) => /noojee-config.resume.resuming/.test(String(m))));
   });
 
+  it("a PBX that restarted meanwhile and holds a poll above its counter: resynchronised after the poll's timeout, nothing sent twice", async function () {
+    this.timeout(30_000);
+    await pbx!.stop();
+    pbx = await startFakePbx({ restartMode: "hold" });
+    pbx.startCall("410", { uniqueCallId: "kept" });
+    writeState(pbx.seq + 500, [{ extension: "410", data: { ...pbx.leg("kept")! } }]); // a cursor from before its restart
+    await helper.load(nodes, [configFlowNode(pbx.url), ...subscribeFlowNodes("a", "410")], credentials());
+    const sent = new Sent(helper.getNode("a"));
+    const warnings = new Logged(helper.getNode("cfg"), "warn");
+    await warnings.waitFor((m) => /went back/.test(String(m)), 20_000);
+    await heldLongPoll(pbx);
+    pbx.update("410", "kept", { status: "Connected" });
+    await sent.waitFor(() => true);
+    assert.deepEqual(pbx.subscribeRequests().map((r) => `${r.query.lastSequenceNumber}/${r.query.timeOut}`).slice(0, 2),
+      [`${pbx.seq + 499}/0`, "0/0"]);
+    assert.deepEqual(payloads(sent).map((p) => `${p.uniqueCallId} ${p.status}`), ["kept Connected"], "the call in progress is not sent again");
+  });
+
   it("off, or with a position too old, another host's or a damaged one: the current-state read as before", async () => {
     pbx!.startCall("410", { uniqueCallId: "in-progress" });
     const cases: Array<[string, () => void, Record<string, unknown>, RegExp | undefined]> = [

@@ -246,7 +246,7 @@ async function main(): Promise<number> {
         rss = [];
         lastMemory = Date.now(); // the next sample once its flows run
       }
-      if (now - lastMemory > 10_000) {
+      if (now - lastMemory > 10_000 && !deploying) { // not while a deploy re-creates the probe's http-in node
         lastMemory = now;
         memory.push(await probeMemory(nr));
       }
