@@ -1,6 +1,7 @@
 /** Types shared by the node files: the config node as the other nodes see it. */
 import type { Node, NodeDef } from "node-red";
 import type { NoojeeClient } from "./lib/api-client";
+import type { ResumeFile } from "./lib/resume-file";
 import type { SubscriptionHub } from "./lib/subscription-hub";
 
 export interface NoojeeConfigDef extends NodeDef {
@@ -8,6 +9,10 @@ export interface NoojeeConfigDef extends NodeDef {
   verifyTls: boolean;
   /** "apiKey" (default) or "timestamp" for PBX releases before 4.9.0.10. */
   authMode?: string;
+  /** Carry on from the saved position after a Node-RED restart; missing (flows saved before it existed) means on. */
+  resumeAfterRestart?: boolean;
+  /** Minutes a saved position stays usable; default 60. */
+  resumeMaxAge?: number | string;
 }
 
 export interface NoojeeCredentials {
@@ -18,6 +23,8 @@ export interface NoojeeCredentials {
 export interface NoojeeConnection {
   client: NoojeeClient;
   hub: SubscriptionHub;
+  /** Where the hub's position is saved, when resuming after a restart is on. */
+  resume?: ResumeFile;
 }
 
 export interface NoojeeConfigNode extends Node<NoojeeCredentials> {

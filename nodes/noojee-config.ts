@@ -9,7 +9,8 @@ import type { Request, Response } from "express";
 import { NoojeeClient } from "./lib/api-client";
 import { checkConnection } from "./lib/connection-check";
 import { parseHost, InvalidHostError } from "./lib/host";
-import { SubscriptionHub } from "./lib/subscription-hub";
+import { deleteResumeFile, ResumeFile, resumeFilePath, resumeMaxAgeMs } from "./lib/resume-file";
+import { HubPosition, SubscriptionHub } from "./lib/subscription-hub";
 import { authRetryMs } from "./lib/settings";
 
 /** A `${NAME}` left as it is means Node-RED found no such environment variable. */
@@ -33,6 +34,7 @@ interface ParkedConnection {
 const parked = new Map<string, ParkedConnection>();
 
 function closeConnection(closing: NoojeeConnection, warn: (message: string) => void): Promise<void> {
+  closing.resume?.close();
   return closing.hub
     .close()
     .catch((err: unknown) => warn(closing.client.redact(String(err))))
@@ -53,6 +55,13 @@ export = function (RED: NodeAPI): void {
     this.host = config.host;
     this.verifyTls = config.verifyTls !== false;
     const authMode = config.authMode === "timestamp" ? "timestamp" : "apiKey";
+    // On unless turned off: flows saved before the option existed have no such property.
+    const resume = config.resumeAfterRestart !== false;
+    const resumeMaxAge = resumeMaxAgeMs(config.resumeMaxAge);
+    const userDir = (RED.settings as { userDir?: unknown }).userDir;
+    const resumePath = typeof userDir === "string" && userDir !== "" ? resumeFilePath(userDir, this.id) : undefined;
+    // Turned off: the saved position is forgotten, so that turning it on again never starts from a stale one.
+    if (!resume && resumePath) void deleteResumeFile(resumePath, (message) => this.warn(message));
     let connection: NoojeeConnection | undefined;
     let fingerprint: string | undefined;
     // Warnings of the shared hub go to whichever instance of this config node currently owns it.
@@ -74,7 +83,7 @@ export = function (RED: NodeAPI): void {
       if (unresolved) throw new Error(RED._("noojee-config.error.unsetEnv", { name: unresolved[1] }));
       const retryMs = authRetryMs(RED.settings);
       fingerprint = createHash("sha256")
-        .update(JSON.stringify([origin, apiKey, this.verifyTls, authMode, retryMs]))
+        .update(JSON.stringify([origin, apiKey, this.verifyTls, authMode, retryMs, resume, resumeMaxAge]))
         .digest("hex");
       const previous = parked.get(this.id);
       if (previous) {
@@ -89,12 +98,30 @@ export = function (RED: NodeAPI): void {
         void closeConnection(previous.connection, (message) => this.warn(message));
       }
       const client = new NoojeeClient({ origin, apiKey, verifyTls: this.verifyTls, authMode });
+      const file = resume && resumePath
+        ? new ResumeFile({ file: resumePath, host: origin, authMode, onWarning: (message) => owner.warn(message) })
+        : undefined;
       const hub = new SubscriptionHub(client, {
         authRetryMs: retryMs,
         onWarning: (message) => owner.warn(client.redact(message)),
+        position: file && loadPosition(file),
+        store: file,
       });
-      connection = { client, hub };
+      connection = { client, hub, resume: file };
       return connection;
+    };
+
+    /** The saved position to carry on from, if usable; otherwise the polls start with a current-state read. */
+    const loadPosition = (file: ResumeFile): HubPosition | undefined => {
+      const loaded = file.load(resumeMaxAge);
+      if (loaded.position) {
+        this.log(RED._("noojee-config.resume.resuming", { seconds: Math.round(loaded.ageMs / 1000) }));
+        return loaded.position;
+      }
+      const values = { file: file.path, reason: loaded.detail };
+      if (loaded.reason === "corrupt" || loaded.reason === "unreadable") this.warn(RED._("noojee-config.resume.badFile", values));
+      else this.log(RED._("noojee-config.resume.notResuming", values));
+      return undefined;
     };
 
     // Extensions that subscribe nodes left during a deploy linger in the polls until the deploy is over.
@@ -105,8 +132,18 @@ export = function (RED: NodeAPI): void {
       RED.events.removeListener("flows:started", onFlowsStarted);
       const closing = connection;
       connection = undefined;
+      if (removed) {
+        // Deleted: its saved position goes with it.
+        const deleteFile = (): Promise<void> => {
+          if (closing?.resume) return closing.resume.remove(); // after its write in progress, if any
+          return resumePath ? deleteResumeFile(resumePath, (m) => this.warn(m)) : Promise.resolve();
+        };
+        const closed = closing ? closeConnection(closing, (message) => this.warn(message)) : Promise.resolve();
+        void closed.then(deleteFile).finally(() => done());
+        return;
+      }
       if (!closing) return done();
-      if (removed || fingerprint === undefined) {
+      if (fingerprint === undefined) {
         closeConnection(closing, (message) => this.warn(message)).finally(() => done());
         return;
       }
@@ -124,7 +161,8 @@ export = function (RED: NodeAPI): void {
       timer.unref();
       parked.set(this.id, { fingerprint, connection: closing, owner, timer });
       closing.client.close(); // idle keep-alive sockets; the next request opens a new one
-      done();
+      // A deploy or a shutdown: the position as it is now, for a restart.
+      void (closing.resume?.flush() ?? Promise.resolve()).finally(() => done());
     });
   }
 

@@ -15,6 +15,13 @@ export interface CallStateTableOptions {
   now: () => number;
 }
 
+/** A leg's last emitted state, as saved for a restart (see resume-file.ts). */
+export interface SavedLeg {
+  extension: string;
+  data: CallData;
+  callId: number | undefined;
+}
+
 interface Leg {
   extension: string;
   fingerprint: string;
@@ -66,6 +73,17 @@ export class CallStateTable {
     });
     this.prune();
     return true;
+  }
+
+  /** Every leg's last emitted state, oldest update first. */
+  export(): SavedLeg[] {
+    this.prune();
+    return [...this.legs.values()].map((leg) => ({ extension: leg.extension, data: leg.data, callId: leg.callId }));
+  }
+
+  /** Takes saved states back (after a restart) as if they had just been emitted, so repeats of them are not. */
+  restore(legs: readonly SavedLeg[]): void {
+    for (const leg of legs) this.update(leg.extension, leg.data, leg.callId);
   }
 
   /** Legs in progress on an extension, oldest update first (to replay the current state to a new listener). */

@@ -55,6 +55,8 @@ interface Leg {
   endingStatus: string | undefined;
   endingAt: number | undefined;
   partial: boolean;
+  /** First seen as a change that ends it, never connected (callStartTime ""): it rang and ended unseen. */
+  endedUnanswered: boolean;
   grace: ReturnType<typeof setTimeout> | undefined;
 }
 
@@ -98,6 +100,8 @@ export class CallTracker {
         endingAt: undefined,
         // A leg first seen in a state other than its first (Ringing / Dialing Out) started before we looked.
         partial: event.initial || !(data.status === "Ringing" || data.status === "Dialing Out"),
+        // E.g. a call that rang and ended while Node-RED was down, reported once it resumed: still a missed call.
+        endedUnanswered: !event.initial && (data.status === FINAL || ENDING.has(data.status)) && data.callStartTime === "",
         grace: undefined,
       };
       this.legs.set(key, leg);
@@ -132,7 +136,7 @@ export class CallTracker {
   }
 
   private isMissed(leg: Leg): boolean {
-    return leg.inbound && leg.connectedAt === undefined && !leg.partial;
+    return leg.inbound && leg.connectedAt === undefined && (!leg.partial || leg.endedUnanswered);
   }
 
   private finish(key: string, leg: Leg, endStatus: string, hangupCause: string | null, endedAt: number): void {

@@ -6,8 +6,12 @@
  * - A `seq` below the one sent means the PBX restarted: read the current state again from 0.
  * - Extensions added while running get a current-state read of their own; the main cursor is kept.
  * - Only a state that differs from the last one emitted for a leg is emitted (CallStateTable).
- * - Failures retry with exponential backoff; an answer that comes back empty long before its timeOut waits a
- *   little, so a server that ignores timeOut cannot drive a hot loop.
+ * - Given saved positions (`resumeFrom`, after a Node-RED restart), it carries on from the `seq` of the one that covers
+ *   most of its extensions instead of reading the current state: the PBX then answers with every change since. The
+ *   extensions that position does not cover get a current-state read. A PBX that restarted meanwhile is detected as
+ *   for any poll (its `seq` below ours, or a poll it holds past its timeOut).
+ * - Failures retry with exponential backoff; an answer that comes back without entries, at the same seq, long before
+ *   its timeOut waits a little, so a server that ignores timeOut cannot drive a hot loop.
  */
 import { backoffDelay, BackoffOptions, DEFAULT_BACKOFF } from "./backoff";
 import { CallStateTable } from "./call-state-table";
@@ -21,6 +25,15 @@ export interface CallEvent {
   seq: number;
   /** True for calls already in progress when the extension was first read. */
   initial: boolean;
+}
+
+/** Where a poll stood: enough to carry on from there in another process (see resume-file.ts). */
+export interface ResumePoint {
+  seq: number;
+  /** The extensions whose changes up to `seq` have been emitted. */
+  extensions: string[];
+  /** Extension → seq of its own current-state read, when above `seq`. */
+  fences: Record<string, number>;
 }
 
 export type LoopStatus =
@@ -53,13 +66,25 @@ export interface PollLoopOptions {
   random?: () => number;
   now?: () => number;
   table?: CallStateTable;
+  /** Saved positions to carry on from instead of a first current-state read. */
+  resumeFrom?: readonly ResumePoint[];
+  /** Called once the events of an answer have been handed to onEvents (the position moved). */
+  onAnswer?: () => void;
 }
 
 const TECH_PREFIX = /^[A-Za-z][A-Za-z0-9]*\//;
 
+function hasEntries(response: SubscribeResponse): boolean {
+  return Object.values(response.Data ?? {}).some((entries) => Array.isArray(entries) && entries.length > 0);
+}
+
 export class PollLoop {
   readonly table: CallStateTable;
-  private readonly options: Required<Omit<PollLoopOptions, "table" | "onWarning">> & Pick<PollLoopOptions, "onWarning">;
+  private readonly options: Required<Omit<PollLoopOptions, "table" | "onWarning" | "resumeFrom" | "onAnswer">> &
+    Pick<PollLoopOptions, "onWarning" | "onAnswer">;
+  private resumeFrom: readonly ResumePoint[] | undefined;
+  /** The saved position carried on from, while the cursor has not moved past it. */
+  private resumed: ResumePoint | undefined;
   private extensions: string[] = [];
   private seq = 0;
   private needFullSnapshot = true;
@@ -90,6 +115,23 @@ export class PollLoop {
       ...options,
     };
     this.table = options.table ?? new CallStateTable({ now: this.options.now });
+    this.resumeFrom = options.resumeFrom;
+  }
+
+  /** Where this poll stands, or undefined while it has no position worth keeping (before its first read). */
+  resumePoint(): ResumePoint | undefined {
+    if (this.needFullSnapshot) return undefined;
+    const extensions = this.extensions.filter((e) => !this.pendingAdded.has(e));
+    if (extensions.length === 0) return undefined;
+    const fences: Record<string, number> = {};
+    for (const [extension, seq] of this.fences) if (seq > this.seq) fences[extension] = seq;
+    return { seq: this.seq, extensions, fences };
+  }
+
+  /** Saved positions no longer apply (the start is over): extensions added from now on get a current-state read. */
+  forgetResumePoints(): void {
+    this.resumeFrom = undefined;
+    this.resumed = undefined;
   }
 
   /** The cursor: the `seq` of the last successful answer. */
@@ -126,7 +168,9 @@ export class PollLoop {
       this.fences.delete(extension);
       this.pendingAdded.delete(extension);
     }
-    if (!this.needFullSnapshot) for (const extension of added) this.pendingAdded.add(extension);
+    if (!this.needFullSnapshot) {
+      for (const extension of added) if (!this.joinResumed(extension)) this.pendingAdded.add(extension);
+    }
     if (this.controller) {
       this.restartRequested = true;
       this.controller.abort();
@@ -189,6 +233,7 @@ export class PollLoop {
   }
 
   private async step(): Promise<void> {
+    if (this.needFullSnapshot && this.resumeFrom) this.resume();
     if (this.needFullSnapshot || this.probeForRestart) {
       await this.readAll();
     } else if (this.pendingAdded.size > 0) {
@@ -196,6 +241,34 @@ export class PollLoop {
     } else {
       await this.poll();
     }
+  }
+
+  /** Carries on from the saved position that covers most of the watched extensions; the others are read. */
+  private resume(): void {
+    const candidates = this.resumeFrom ?? [];
+    this.resumeFrom = undefined;
+    let best: ResumePoint | undefined;
+    let covered = 0;
+    for (const point of candidates) {
+      const n = this.extensions.filter((e) => point.extensions.includes(e)).length;
+      if (n > covered) [best, covered] = [point, n];
+    }
+    if (!best) return;
+    this.resumed = best;
+    this.seq = best.seq;
+    this.needFullSnapshot = false;
+    this.firstSnapshot = false; // what comes back are changes, not calls found in progress
+    this.quickCheck = true;
+    for (const extension of this.extensions) if (!this.joinResumed(extension)) this.pendingAdded.add(extension);
+  }
+
+  /** An extension the resumed position covers joins at that position, while the cursor is still there. */
+  private joinResumed(extension: string): boolean {
+    const point = this.resumed;
+    if (!point || point.seq !== this.seq || !point.extensions.includes(extension)) return false;
+    const fence = point.fences[extension];
+    if (fence !== undefined) this.fences.set(extension, fence);
+    return true;
   }
 
   /** Current state of every watched extension: at start, after a restart, or to check for one. */
@@ -215,6 +288,7 @@ export class PollLoop {
     this.fences.clear();
     this.seq = response.seq;
     this.applySnapshot(extensions, response, initial);
+    this.options.onAnswer?.();
   }
 
   /** Current state of extensions added since the last read; the cursor of the others is kept. */
@@ -227,14 +301,22 @@ export class PollLoop {
       this.fences.set(extension, response.seq);
     }
     this.applySnapshot(still, response, true);
+    this.options.onAnswer?.();
   }
 
   private async poll(): Promise<void> {
     const sent = this.seq;
     const started = this.options.now();
     const timeoutSec = this.quickCheck ? 0 : this.options.timeoutSec;
+    const quick = this.quickCheck;
     this.quickCheck = false;
-    const response = await this.request([...this.extensions], sent, timeoutSec);
+    let response: SubscribeResponse;
+    try {
+      response = await this.request([...this.extensions], sent, timeoutSec);
+    } catch (err) {
+      this.quickCheck = quick; // cut short (new extensions) or failed: the quick check is still to do
+      throw err;
+    }
     if (response.seq < sent) {
       this.warn(`PBX sequence went back from ${sent} to ${response.seq}: the PBX restarted, resynchronising`);
       // Entries of the restarted PBX are newer than anything we had: pass them on before the fresh read.
@@ -245,7 +327,11 @@ export class PollLoop {
     const events = this.collect(response, false, (extension) => this.passesFence(extension, response.seq));
     this.seq = response.seq;
     this.emit(events);
-    if (events.length === 0 && this.options.now() - started < (timeoutSec * 1000) / 2) {
+    this.options.onAnswer?.();
+    // Only an answer without entries, at an unchanged seq and early is a server ignoring timeOut. One whose seq moved
+    // on, or that carried entries (even ones that only repeat states already sent), is a PBX at work: poll at once.
+    const idle = response.seq === sent && !hasEntries(response);
+    if (idle && this.options.now() - started < (timeoutSec * 1000) / 2) {
       await this.sleep(this.options.idleGapMs, true);
     }
   }

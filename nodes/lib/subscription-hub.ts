@@ -17,9 +17,25 @@
  * While it lingers, its changes are kept (up to MAX_BUFFERED) for the subscriber that takes it back: that subscriber
  * gets the calls that were in progress when the extension was left (initial: true), then every change since, as if it
  * had never left. An extension removed at runtime (updateExtensions) leaves at once.
+ *
+ * After each answer the hub's position (each poll's `seq` and the last state sent for each leg) goes to a
+ * PositionStore; a hub given such a position at start carries on from it (see PollLoop's `resumeFrom`). The saved
+ * positions apply to the polls made while the flows start; once they have (`releaseLingering()`), extensions added
+ * later get a current-state read as usual.
  */
-import { CallStateTable } from "./call-state-table";
-import { CallEvent, LoopStatus, PollLoop, PollLoopOptions, SubscribeApi } from "./poll-loop";
+import { CallStateTable, type SavedLeg } from "./call-state-table";
+import { CallEvent, LoopStatus, PollLoop, PollLoopOptions, ResumePoint, SubscribeApi } from "./poll-loop";
+
+/** Where a hub's polls stand and the last state sent for each leg. */
+export interface HubPosition {
+  polls: ResumePoint[];
+  legs: SavedLeg[];
+}
+
+/** Takes the hub's position after each answer, e.g. to a file (resume-file.ts). */
+export interface PositionStore {
+  save(capture: () => HubPosition): void;
+}
 
 export interface Subscriber {
   extensions: readonly string[];
@@ -28,7 +44,13 @@ export interface Subscriber {
   onStatus(status: LoopStatus): void;
 }
 
-export interface HubOptions extends Partial<Omit<PollLoopOptions, "api" | "onEvents" | "onStatus" | "timeoutSec" | "table">> {
+type LoopOptions = Omit<PollLoopOptions, "api" | "onEvents" | "onStatus" | "timeoutSec" | "table" | "resumeFrom" | "onAnswer">;
+
+export interface HubOptions extends Partial<LoopOptions> {
+  /** A saved position to carry on from (after a Node-RED restart). */
+  position?: HubPosition;
+  /** Where the position goes after each answer. */
+  store?: PositionStore;
   /** How long a loop with no subscriber keeps its cursor, so a redeployed node resumes without a gap. */
   parkMs?: number;
   /**
@@ -85,11 +107,28 @@ export class SubscriptionHub {
   private running = false;
   private readonly now: () => number;
   private readonly maxExtenBytes: number;
+  private resumePoints: readonly ResumePoint[] | undefined;
+  private readonly capture = (): HubPosition => this.position();
 
   constructor(private readonly api: SubscribeApi, private readonly options: HubOptions = {}) {
     this.now = options.now ?? Date.now;
     this.table = new CallStateTable({ now: this.now });
     this.maxExtenBytes = options.maxExtenBytes ?? api.subscribeExtenBudget?.() ?? Infinity;
+    if (options.position) {
+      // The states already sent, so that the PBX repeating one of them does not send it again.
+      this.table.restore(options.position.legs);
+      this.resumePoints = options.position.polls;
+    }
+  }
+
+  /** Where the polls stand now (what a PositionStore is given). */
+  position(): HubPosition {
+    const polls: ResumePoint[] = [];
+    for (const chunk of this.chunks) {
+      const point = chunk.loop.resumePoint();
+      if (point) polls.push(point);
+    }
+    return { polls, legs: this.table.export() };
   }
 
   /** The loop of the first chunk, if any (for tests and diagnostics). */
@@ -195,8 +234,10 @@ export class SubscriptionHub {
     await Promise.all(chunks.map((c) => c.loop.stop()));
   }
 
-  /** Drops the lingering extensions nobody took back: the deploy that left them is over. */
+  /** Drops the lingering extensions nobody took back and the saved positions: the deploy or start is over. */
   releaseLingering(): void {
+    this.resumePoints = undefined;
+    for (const chunk of this.chunks) chunk.loop.forgetResumePoints();
     if (this.lingering.size === 0) return;
     this.lingering.clear();
     this.buffered = 0;
@@ -261,6 +302,7 @@ export class SubscriptionHub {
       this.buffered = 0;
       this.table = new CallStateTable({ now: this.now });
       this.status = { state: "connecting" };
+      this.resumePoints = undefined;
     }
     this.parkedAt = undefined;
   }
@@ -272,6 +314,8 @@ export class SubscriptionHub {
       api: this.api,
       table: this.table,
       timeoutSec: 30,
+      resumeFrom: this.resumePoints,
+      onAnswer: () => this.options.store?.save(this.capture),
       onEvents: (events) => this.dispatch(events),
       onStatus: (status) => this.onChunkStatus(chunk, status),
     });

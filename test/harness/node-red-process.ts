@@ -262,8 +262,10 @@ export class NodeRedProcess {
   private readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   private stopping: Promise<StopResult> | undefined;
+  private readonly spec: ProcessSpec;
 
   constructor(spec: ProcessSpec) {
+    this.spec = spec;
     this.userDir = spec.userDir;
     this.port = spec.port;
     this.url = `http://127.0.0.1:${spec.port}`;
@@ -424,6 +426,32 @@ export class NodeRedProcess {
     live.delete(this);
     removeDir(this.userDir);
     return { ...info, forced };
+  }
+
+  /**
+   * SIGKILL, as a crash or a power cut would end it: no close handler runs. The user dir stays, for restart(); this
+   * instance's stop() then does nothing.
+   */
+  async kill(): Promise<StopResult> {
+    this.killNow();
+    const result: StopResult = { ...(await this.exited), forced: true };
+    live.delete(this);
+    this.stopping ??= Promise.resolve(result);
+    return result;
+  }
+
+  /** A new Node-RED process on the same user dir, settings and port (after kill() or stop-less exit). */
+  async restart(startTimeoutMs = 60_000): Promise<NodeRedProcess> {
+    if (this.running) throw new Error("restart: this Node-RED is still running; kill() it first");
+    const next = new NodeRedProcess(this.spec);
+    live.add(next);
+    try {
+      await next.waitUntilReady(startTimeoutMs);
+    } catch (err) {
+      await next.stop();
+      throw err;
+    }
+    return next;
   }
 
   /** Synchronous last resort for the process "exit" handler. */

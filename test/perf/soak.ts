@@ -6,7 +6,8 @@
  * answers subscribe with connection resets, hangs, HTTP 500, HTML 502/404 pages, empty bodies, malformed JSON,
  * negative Codes and key rejections (HTTP 200 envelope and HTTP 401), and the flow is redeployed every few seconds
  * (full, modified-flows and modified-nodes deploys, with the extensions split differently between 1 to 4 subscribe
- * nodes). Msgs leave Node-RED through a function node that sends them over UDP to a socket of this process (not
+ * nodes), and Node-RED itself is killed with SIGKILL every 20 to 40 s and started again on the same user dir a few
+ * seconds later (its config node resumes from the position it saved). Msgs leave Node-RED through a function node that sends them over UDP to a socket of this process (not
  * `udp out`: after each restart it ignores msgs for 75 ms, which would count as losses here).
  *
  * The accounting is made from the fake PBX's own records: every state change (pbx.onEvent, all server lifetimes),
@@ -25,14 +26,18 @@
  *   resynchronising read, which reports only the calls then in progress). The API cannot replay either.
  * - Calls that survive a restart are checked by final state: for every call in progress at R(E), its state at R(E)
  *   must have reached the flow. A call that ended inside a blind window simply disappears (no client can see it).
+ * - Node-RED kills excuse nothing: the changes made while Node-RED was down are required like any other (the resumed
+ *   poll brings them), and the calls of a restart's resume are checked like all others.
  * - DUPLICATED: a change (initial: false) for a leg and step that already reached the flow (as a change, or as a
- *   current state). Replays with initial: true to a redeployed node are by design and only counted.
+ *   current state). Replays with initial: true to a redeployed node are by design and only counted. A change that
+ *   first reached the flow less than 1 s before a Node-RED kill and again after it is counted apart (its position on
+ *   disk is written a few times a second at most); anything older is a duplicate. See soak-accounting.ts.
  * - PHANTOM: a msg for a leg and step the PBX never had.
  * - Two polls: the fake PBX reports every poll opened and closed. Two polls open at once for more than 20 ms is a
  *   violation (a poll the client aborted stays open on the PBX until the socket's close reaches it; that is < 1 ms on
  *   loopback and is not two polls from the client's side). The run uses 20 extensions, one poll's worth.
- * - Node-RED must not crash, log an unhandled rejection or uncaught exception, and its heap after a forced GC must
- *   not grow by more than 32 MB from the first to the last sample.
+ * - Node-RED must not crash, log an unhandled rejection or uncaught exception (in any of its processes), and the heap
+ *   of its last process after a forced GC must not grow by more than 32 MB from the first to the last sample.
  *
  * Key rejections make the loop wait at least 60 s by default; this run sets settings.js `noojeeConfigAuthRetryMs` to
  * 2000 (a documented setting for test set-ups) so that rejections stay short.
@@ -40,8 +45,9 @@
  * Prints the tallies; exits 1 on any violation.
  */
 import * as fs from "node:fs";
-import { FakePbx, FaultKind, PbxEvent, RecordedAnswer, TERMINAL_STATUSES } from "../fake-pbx";
+import { FakePbx, FaultKind, PbxEvent } from "../fake-pbx";
 import { type FlowNode, startNodeRed, stopAllNodeRed } from "../harness/node-red-process";
+import { account, type Received } from "./soak-accounting";
 import {
   configNode, MB, MEMORY_PROBE_OPTIONS, memoryProbeNodes, parseArgs, probeMemory, procStats, seededRandom, sleep,
   subscribeNode, UDP_SEND_SETTINGS, udpFunctionSinkNode, UdpSink,
@@ -60,14 +66,6 @@ const seed = Number(args.get("seed") ?? Date.now() % 1_000_000);
 const random = seededRandom(seed);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
 const between = (lo: number, hi: number): number => lo + random() * (hi - lo);
-
-interface Received {
-  id: string;
-  step: number;
-  status: string;
-  initial: boolean;
-  at: number;
-}
 
 interface Leg {
   exten: string;
@@ -125,7 +123,7 @@ async function main(): Promise<number> {
   });
   await sink.start();
 
-  const nr = await startNodeRed({
+  let nr = await startNodeRed({
     ...MEMORY_PROBE_OPTIONS,
     settingsCode: `${MEMORY_PROBE_OPTIONS.settingsCode}\n${UDP_SEND_SETTINGS}`,
     settings: { noojeeConfigAuthRetryMs: 2000, logging: { console: { level: "warn", metrics: false, audit: false } } },
@@ -151,8 +149,11 @@ async function main(): Promise<number> {
   }
   await nr.deploy(flow([EXTENSIONS]), { cfg: { apiKey: API_KEY } });
   await pbx.waitForRequest((r) => r.path.endsWith("/subscribe") && r.query.lastSequenceNumber !== "0", 30_000);
-  const memory = [await probeMemory(nr)];
-  const rss = [procStats(nr.pid ?? 0).rssBytes];
+  let memory = [await probeMemory(nr)];
+  let rss = [procStats(nr.pid ?? 0).rssBytes];
+  const kills: number[] = [];
+  const nrLogs: string[] = [];
+  const downtimes: number[] = [];
 
   // ---------------------------------------------------------------- calls
   const legs = new Map<string, Leg>();
@@ -183,10 +184,13 @@ async function main(): Promise<number> {
   let nextRestart = Date.now() + between(8_000, 15_000);
   let nextDeploy = Date.now() + between(2_000, 5_000);
   let nextFault = Date.now() + between(200, 1_200);
+  let nextKill = Date.now() + between(20_000, 40_000);
   let answersAtFault = 0;
   let deploying: Promise<void> | undefined;
   const callTimer = setInterval(callTick, 20);
-  const rssTimer = setInterval(() => rss.push(procStats(nr.pid ?? 0).rssBytes), 1000);
+  const rssTimer = setInterval(() => {
+    if (nr.running) rss.push(procStats(nr.pid ?? 0).rssBytes);
+  }, 1000);
   let lastMemory = Date.now();
   try {
     while (Date.now() < endAt) {
@@ -226,7 +230,23 @@ async function main(): Promise<number> {
           deploying = undefined;
         });
       }
-      if (now - lastMemory > 10_000) {
+      if (now >= nextKill && !deploying) {
+        // SIGKILL: no close handler runs. The PBX goes on (calls, faults, restarts) while Node-RED is down.
+        nextKill = now + between(20_000, 40_000);
+        kills.push(performance.now());
+        await nr.kill();
+        nrLogs.push(nr.log());
+        const down = Date.now();
+        await sleep(between(1_000, 4_000));
+        nr = await nr.restart();
+        current = nr;
+        downtimes.push(Date.now() - down);
+        log(`Node-RED killed and restarted (pid ${nr.pid}, down ${Date.now() - down} ms)`);
+        memory = []; // heap and RSS are compared within the last process
+        rss = [];
+        lastMemory = Date.now(); // the next sample once its flows run
+      }
+      if (now - lastMemory > 10_000 && !deploying) { // not while a deploy re-creates the probe's http-in node
         lastMemory = now;
         memory.push(await probeMemory(nr));
       }
@@ -261,7 +281,7 @@ async function main(): Promise<number> {
   rss.push(procStats(nr.pid ?? 0).rssBytes);
 
   const stop = await nr.stop();
-  const nrLog = nr.log();
+  const nrLog = [...nrLogs, nr.log()].join("\n");
   await sink.stop();
   await pbx.stop();
 
@@ -276,105 +296,16 @@ async function main(): Promise<number> {
     ].sort((a, b) => a.at - b.at);
     fs.writeFileSync(String(args.get("trace")), trace.map((x) => `${x.at} ${x.what}`).join("\n"));
   }
-  const subscribeRequests = pbx.subscribeRequests();
-  const key = (id: string, step: number): string => `${id}#${step}`;
-  const pbxStates = new Set(events.map((e) => key(e.entry.CallData.uniqueCallId, Number(e.entry.CallData.step))));
-  const deliveredAny = new Set<string>();
-  let duplicated = 0;
-  let phantom = 0;
-  let initialMsgs = 0;
-  const duplicateExamples: string[] = [];
-  for (const m of received) {
-    const k = key(m.id, m.step);
-    if (!pbxStates.has(k)) phantom += 1;
-    if (m.initial) initialMsgs += 1;
-    else if (deliveredAny.has(k)) {
-      duplicated += 1;
-      if (duplicateExamples.length < 5) duplicateExamples.push(`${k} ${m.status}`);
-    }
-    deliveredAny.add(k);
-  }
-
-  const epochs = [...new Set(events.map((e) => e.epoch)).add(finalEpoch)].sort((a, b) => a - b);
-  let required = 0;
-  let lost = 0;
-  const lostExamples: string[] = [];
-  let blindTail = 0;
-  let blindHead = 0;
-  let undetectable = 0;
-  let survivorsChecked = 0;
-  let survivorsLost = 0;
-  // Legs in progress, replayed over the epochs, to know the calls alive at each resync point.
-  let alive = new Map<string, { step: number; status: string }>();
-  let eventIndex = 0;
-  for (const epoch of epochs) {
-    const inEpoch = (a: { epoch: number }): boolean => a.epoch === epoch;
-    const epochAnswers: RecordedAnswer[] = answers.filter(inEpoch);
-    const firstSnapshot = epochAnswers.find((a) => a.snapshot);
-    let resync = firstSnapshot?.seq;
-    if (epoch > 0) {
-      // Did the client notice the restart? Its polls after the resynchronising read carry that read's seq.
-      const polls = subscribeRequests.filter((r) => r.epoch === epoch && r.query.lastSequenceNumber !== "0");
-      const firstPoll = polls[0];
-      const afterSnapshot = firstSnapshot ? polls.find((r) => r.at >= firstSnapshot.at) : undefined;
-      const staleOf = (r: { query: Record<string, string> }): number => Number(r.query.lastSequenceNumber);
-      if (firstPoll && (!firstSnapshot || firstPoll.at < firstSnapshot.at) && staleOf(firstPoll) <= firstPoll.seqAtArrival) {
-        undetectable += 1; // polled on with a cursor the new counter had already passed: the seq never went down
-        resync = staleOf(firstPoll);
-      } else if (firstSnapshot && afterSnapshot && staleOf(afterSnapshot) !== firstSnapshot.seq &&
-        staleOf(afterSnapshot) <= afterSnapshot.seqAtArrival) {
-        undetectable += 1; // the read did not show a lower seq either: the client kept its cursor
-        resync = staleOf(afterSnapshot);
-      }
-    }
-    const isLast = epoch === finalEpoch;
-    const handedOut = Math.max(
-      resync ?? -1,
-      ...epochAnswers.filter((a) => !a.snapshot && a.seq >= a.last).map((a) => a.seq),
-    );
-    const restart = restarts.find((r) => r.epoch === epoch);
-    if (epoch > 0 && !restart?.keepCalls) alive = new Map();
-    let checkedSurvivors = resync === undefined;
-    for (; eventIndex < events.length && events[eventIndex].epoch === epoch; eventIndex++) {
-      const e = events[eventIndex];
-      const data = e.entry.CallData;
-      const k = key(data.uniqueCallId, Number(data.step));
-      if (!checkedSurvivors && resync !== undefined && e.seq > resync) {
-        checkedSurvivors = true;
-        if (epoch > 0) for (const [id, s] of alive) {
-          survivorsChecked += 1;
-          if (!deliveredAny.has(key(id, s.step))) survivorsLost += 1;
-        }
-      }
-      const inWindow = resync !== undefined && e.seq > resync && (isLast || e.seq <= handedOut);
-      if (inWindow) {
-        required += 1;
-        if (!deliveredAny.has(k)) {
-          lost += 1;
-          if (lostExamples.length < 8) {
-            const t = Number(data.t);
-            const deploy = deployLog.filter((d) => d.at <= t + 2000).at(-1);
-            const near = deploy ? ` (${t - deploy.at} ms after a ${deploy.type} deploy)` : "";
-            lostExamples.push(`epoch ${epoch} seq ${e.seq} ${k} ${data.status}${near}`);
-          }
-        }
-      } else if (resync === undefined || e.seq <= resync) blindHead += 1;
-      else blindTail += 1;
-      if (TERMINAL_STATUSES.has(data.status)) alive.delete(data.uniqueCallId);
-      else alive.set(data.uniqueCallId, { step: Number(data.step), status: data.status });
-    }
-    if (!checkedSurvivors && epoch > 0 && resync !== undefined) {
-      for (const [id, s] of alive) {
-        survivorsChecked += 1;
-        if (!deliveredAny.has(key(id, s.step))) survivorsLost += 1;
-      }
-    }
-  }
+  const tallies = account({
+    events, answers, subscribeRequests: pbx.subscribeRequests(), restarts, deployLog, received, finalEpoch, kills,
+  });
+  const { required, lost, lostExamples, blindHead, blindTail, undetectable, survivorsChecked, survivorsLost } = tallies;
+  const { duplicated, duplicateExamples, resentAfterKill, phantom, initialMsgs } = tallies;
 
   const crashed = stop.code !== 0 && stop.code !== null ? `exit code ${stop.code}` : stop.forced ? "had to be killed" : "";
   const unhandled = /unhandled (promise )?rejection|uncaught exception/i.test(nrLog);
   const longOverlaps = overlaps.filter((ms) => ms > OVERLAP_LIMIT_MS);
-  const heapGrowth = memory[memory.length - 1].heapUsed - memory[0].heapUsed;
+  const heapGrowth = memory.length > 1 ? memory[memory.length - 1].heapUsed - memory[0].heapUsed : 0;
 
   const violations: string[] = [];
   if (lost > 0) violations.push(`${lost} state changes lost`);
@@ -400,17 +331,19 @@ async function main(): Promise<number> {
   line("surviving calls checked by final state", `${survivorsChecked} (${survivorsLost} missing)`);
   line("msgs received", received.length);
   line("  duplicated changes", duplicated);
+  line("  re-sent after a kill (sent < 1 s before it)", resentAfterKill);
   line("  current-state replays (initial: true)", initialMsgs);
   line("  phantom", phantom);
+  line("Node-RED kills (SIGKILL) and restarts", `${kills.length} (down ${downtimes.length ? `${Math.min(...downtimes)}-${Math.max(...downtimes)}` : "-"} ms)`);
   line("PBX restarts", `${restarts.length} (${restarts.filter((r) => r.keepCalls).length} keeping calls)`);
   line("faults injected", [...faults].map(([k, n]) => `${k} ${n}`).join(", "));
   line("faults still queued at the end (dropped)", queuedAtEnd);
   line("redeploys", [...deploys].map(([k, n]) => `${k} ${n}`).join(", "));
-  line("subscribe requests", subscribeRequests.length);
+  line("subscribe requests", pbx.subscribeRequests().length);
   line("most polls open at once", maxOpen);
   line("two polls open at once (count, longest ms)", `${overlaps.length}, ${overlaps.length ? Math.max(...overlaps).toFixed(2) : "-"}`);
-  line("heap after GC first / last (MB)", `${(memory[0].heapUsed / MB).toFixed(1)} / ${(memory[memory.length - 1].heapUsed / MB).toFixed(1)}`);
-  line("RSS first / max / last (MB)", `${(rss[0] / MB).toFixed(0)} / ${(Math.max(...rss) / MB).toFixed(0)} / ${(rss[rss.length - 1] / MB).toFixed(0)}`);
+  line("heap after GC first / last, last process (MB)", `${(memory[0].heapUsed / MB).toFixed(1)} / ${(memory[memory.length - 1].heapUsed / MB).toFixed(1)}`);
+  line("RSS first / max / last, last process (MB)", `${(rss[0] / MB).toFixed(0)} / ${(Math.max(...rss) / MB).toFixed(0)} / ${(rss[rss.length - 1] / MB).toFixed(0)}`);
   line("Node-RED exit", stop.forced ? "killed" : `code ${stop.code} signal ${stop.signal}`);
   if (lostExamples.length) line("lost, e.g.", lostExamples.join("; "));
   if (duplicateExamples.length) line("duplicated, e.g.", duplicateExamples.join("; "));

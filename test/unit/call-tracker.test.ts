@@ -73,6 +73,16 @@ describe("CallTracker", () => {
     assert.deepEqual(summaries.map((s) => [s.direction, s.partial, s.missed]), [["outbound", false, false], ["inbound", true, false]]);
   });
 
+  it("calls an inbound leg first seen ended, never connected, missed (a call that ended while Node-RED was down)", () => {
+    assert.equal(tracker.observe(event("4.1", "Hungup", { callStartTime: "" })), true);
+    assert.equal(tracker.observe(event("4.2", "No Answer", { callStartTime: "" })), true);
+    assert.equal(tracker.observe(event("4.3", "Hungup", { callStartTime: "2026/11/23 10:00:00" })), false, "it had connected");
+    assert.equal(tracker.observe(event("4.4", "Hungup", { callStartTime: "" }, true)), false, "a current-state read is not a change");
+    assert.equal(tracker.observe(event("4.5", "Hungup", { callStartTime: "", inbound: false })), false, "outbound");
+    assert.deepEqual(summaries.map((s) => [s.uniqueCallId, s.missed, s.partial]),
+      [["4.1", true, true], ["4.3", false, true], ["4.4", false, true], ["4.5", false, true]]);
+  });
+
   it("bounds its memory and clears its timers on close", () => {
     const small = new CallTracker({ onSummary: () => undefined, maxLegs: 10 });
     for (let i = 0; i < 100; i++) small.observe(event(`3.${i}`, i % 2 ? "Busy" : "Ringing"));

@@ -5,43 +5,9 @@
 import assert from "node:assert/strict";
 import sinon from "sinon";
 import { NoojeeError } from "../../nodes/lib/errors";
-import { CallEvent, LoopStatus, PollLoop, SubscribeApi } from "../../nodes/lib/poll-loop";
-import type { CallData, SubscribeResponse } from "../../nodes/lib/types";
-
-interface Call {
-  extensions: string[];
-  last: number;
-  timeOut: number;
-  signal: AbortSignal | undefined;
-  resolve(response: SubscribeResponse): void;
-  reject(error: unknown): void;
-}
-
-class ScriptedApi implements SubscribeApi {
-  readonly calls: Call[] = [];
-  private waiters: Array<() => void> = [];
-
-  subscribe(extensions: readonly string[], last: number, timeOut: number, signal?: AbortSignal): Promise<SubscribeResponse> {
-    return new Promise((resolve, reject) => {
-      signal?.addEventListener("abort", () => reject(new NoojeeError("aborted", "request cancelled")));
-      this.calls.push({ extensions: [...extensions], last, timeOut, signal, resolve, reject });
-      this.waiters.splice(0).forEach((w) => w());
-    });
-  }
-
-  /** The n-th call (0-based), waiting for it to be made. */
-  async call(n: number): Promise<Call> {
-    while (this.calls.length <= n) await new Promise<void>((r) => this.waiters.push(r));
-    return this.calls[n];
-  }
-}
-
-const entry = (uniqueCallId: string, status: string, callId = 1) => ({
-  CallData: { uniqueCallId, status, callerId: "400", inbound: true } as CallData,
-  CallID: callId,
-  Code: 0,
-});
-const answer = (seq: number, data: SubscribeResponse["Data"] = {}): SubscribeResponse => ({ Code: 0, seq, Data: data });
+import { CallEvent, LoopStatus, PollLoop } from "../../nodes/lib/poll-loop";
+import type { SubscribeResponse } from "../../nodes/lib/types";
+import { answer, entry, ScriptedApi } from "./scripted-api";
 
 function setup(options: { timeoutSec?: number } = {}) {
   const api = new ScriptedApi();
@@ -211,19 +177,39 @@ describe("PollLoop", () => {
     await loop.stop();
   });
 
-  it("waits before the next poll only when an empty answer came back long before its timeOut", async () => {
+  it("waits before the next poll only when an answer without entries and at the same seq came back early", async () => {
     clock = sinon.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     const { api, loop } = setup({ timeoutSec: 30 });
     loop.setExtensions(["410"]);
     loop.start();
     (await api.call(0)).resolve(answer(1));
-    (await api.call(1)).resolve(answer(2)); // empty, at once: a server ignoring timeOut
-    await clock.tickAsync(999);
-    assert.equal(api.calls.length, 2, "no hot loop");
-    await clock.tickAsync(1);
-    (await api.call(2)).resolve(answer(3, { "410": [entry("1.1", "Ringing")] }));
-    await api.call(3); // entries: re-poll at once, no clock tick needed
-    assert.equal(api.calls.length, 4);
+    // A server ignoring timeOut: every poll comes back at once, empty, at the same seq.
+    for (let n = 1; n <= 5; n++) {
+      (await api.call(n)).resolve(answer(1));
+      await clock.tickAsync(999);
+      assert.equal(api.calls.length, n + 1, "no hot loop: the next poll waits for the idle gap");
+      await clock.tickAsync(1);
+    }
+    (await api.call(6)).resolve(answer(3, { "410": [entry("1.1", "Ringing")] }));
+    await api.call(7); // entries: re-poll at once, no clock tick needed
+    assert.equal(api.calls.length, 8);
+    await loop.stop();
+  });
+
+  it("polls again at once after an answer that only repeats a state already sent, or whose seq moved on", async () => {
+    clock = sinon.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const { api, loop, events } = setup({ timeoutSec: 30 });
+    loop.setExtensions(["410"]);
+    loop.start();
+    (await api.call(0)).resolve(answer(1));
+    (await api.call(1)).resolve(answer(2, { "410": [entry("1.1", "Ringing")] }));
+    (await api.call(2)).resolve(answer(3, { "410": [entry("1.1", "Ringing")] })); // a repeat: nothing new to emit
+    const afterRepeat = await api.call(3); // no clock tick: no pause
+    assert.equal(afterRepeat.last, 3);
+    afterRepeat.resolve(answer(7)); // no entries, but other extensions' events moved the seq: a PBX at work
+    assert.equal((await api.call(4)).last, 7);
+    assert.equal(clock.now, 0, "no time passed between the polls");
+    assert.deepEqual(events.map((e) => e.data.status), ["Ringing"]);
     await loop.stop();
   });
 

@@ -1,0 +1,138 @@
+/**
+ * "Resume after a restart" in the test helper's Node-RED, over HTTP to the fake PBX: the file in the user dir, what a
+ * start with a saved position sends, and the ways it falls back to the current-state read. A real Node-RED killed
+ * with SIGKILL and started again is in test/resume/.
+ */
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { FakePbx } from "../fake-pbx";
+import {
+  API_KEY, configFlowNode, credentials, heldLongPoll, helper, Logged, nodes, Sent, startFakePbx, subscribeFlowNodes,
+  unloadAndStop, until,
+} from "./support";
+
+describe("noojee-config: resume after a restart", function () {
+  let pbx: FakePbx | undefined;
+  let userDir: string;
+  const stateFile = () => path.join(userDir, "noojee-resume", "cfg.json");
+  const payloads = (sent: Sent) => sent.all.map((m) => m.payload as Record<string, unknown>);
+
+  beforeEach(async () => {
+    userDir = fs.mkdtempSync(path.join(os.tmpdir(), "noojee-resume-nodes-"));
+    helper.settings({ userDir });
+    pbx = await startFakePbx();
+  });
+  afterEach(async () => {
+    await unloadAndStop(pbx);
+    helper.settings({});
+    fs.rmSync(userDir, { recursive: true, force: true });
+  });
+
+  /** A file as the config node writes it, for the fake PBX of this test. */
+  function writeState(seq: number, legs: Array<{ extension: string; data: Record<string, unknown> }> = [], savedAt = Date.now()): void {
+    fs.mkdirSync(path.dirname(stateFile()), { recursive: true });
+    const content = {
+      format: "node-red-contrib-noojee/resume", version: 1, host: pbx!.url, authMode: "apiKey", savedAt,
+      polls: [{ seq, extensions: ["410"], fences: {} }], legs,
+    };
+    fs.writeFileSync(stateFile(), JSON.stringify(content));
+  }
+
+  it("saves the position in the user dir while calls flow (host and sign-in mode, never the key); deleting the config node deletes it", async () => {
+    await helper.load(nodes, [configFlowNode(pbx!.url), ...subscribeFlowNodes("a", "410")], credentials());
+    await heldLongPoll(pbx!);
+    const sent = new Sent(helper.getNode("a"));
+    pbx!.startCall("410", { uniqueCallId: "1.1" });
+    await sent.waitFor(() => true);
+    const seq = pbx!.seq;
+    let saved: Record<string, unknown> = {};
+    await until(() => {
+      if (!fs.existsSync(stateFile())) return false;
+      saved = JSON.parse(fs.readFileSync(stateFile(), "utf8")) as Record<string, unknown>;
+      return (saved.polls as Array<{ seq: number }>)[0]?.seq === seq;
+    }, "the position after the call");
+    assert.equal(saved.host, pbx!.url);
+    assert.equal(saved.authMode, "apiKey");
+    assert.deepEqual((saved.legs as Array<{ data: { uniqueCallId: string } }>).map((l) => l.data.uniqueCallId), ["1.1"]);
+    assert.equal(fs.readFileSync(stateFile(), "utf8").includes(API_KEY), false);
+
+    await helper.setFlows([{ id: "other", type: "helper" }], "full");
+    await until(() => !fs.existsSync(stateFile()), "the file deleted with its config node");
+  });
+
+  it("carries on from a saved position: what changed meanwhile arrives once, as changes, a call that rang and ended as missed", async () => {
+    pbx!.startCall("410", { uniqueCallId: "before", callStartTime: "" });
+    const before = pbx!.leg("before")!;
+    writeState(pbx!.seq, [{ extension: "410", data: { ...before } }]);
+    // Node-RED is "down": the call that was ringing ends unanswered, another rings and ends.
+    pbx!.update("410", "before", { status: "Hungup", canAnswer: false });
+    pbx!.startCall("410", { uniqueCallId: "during", callStartTime: "" });
+    pbx!.update("410", "during", { status: "Hungup", canAnswer: false });
+    const last = pbx!.seq;
+
+    await helper.load(nodes, [configFlowNode(pbx!.url), ...subscribeFlowNodes("a", "410")], credentials());
+    const sent = new Sent(helper.getNode("a"));
+    await until(() => sent.all.length >= 3, "the three changes");
+    await heldLongPoll(pbx!);
+    const first = pbx!.subscribeRequests()[0];
+    assert.deepEqual([first.query.lastSequenceNumber, first.query.timeOut], [String(last - 3), "0"]);
+    assert.deepEqual(
+      payloads(sent).map((p) => `${p.uniqueCallId} ${p.status} initial=${p.initial === true} missed=${p.missed}`),
+      ["before Hungup initial=false missed=true", "during Ringing initial=false missed=undefined", "during Hungup initial=false missed=true"],
+    );
+    assert.ok(new Logged(helper.getNode("cfg"), "log").all.some((m) => /noojee-config.resume.resuming/.test(String(m))));
+  });
+
+  it("a PBX that restarted meanwhile and holds a poll above its counter: resynchronised after the poll's timeout, nothing sent twice", async function () {
+    this.timeout(30_000);
+    await pbx!.stop();
+    pbx = await startFakePbx({ restartMode: "hold" });
+    pbx.startCall("410", { uniqueCallId: "kept" });
+    writeState(pbx.seq + 500, [{ extension: "410", data: { ...pbx.leg("kept")! } }]); // a cursor from before its restart
+    await helper.load(nodes, [configFlowNode(pbx.url), ...subscribeFlowNodes("a", "410")], credentials());
+    const sent = new Sent(helper.getNode("a"));
+    const warnings = new Logged(helper.getNode("cfg"), "warn");
+    await warnings.waitFor((m) => /went back/.test(String(m)), 20_000);
+    await heldLongPoll(pbx);
+    pbx.update("410", "kept", { status: "Connected" });
+    await sent.waitFor(() => true);
+    assert.deepEqual(pbx.subscribeRequests().map((r) => `${r.query.lastSequenceNumber}/${r.query.timeOut}`).slice(0, 2),
+      [`${pbx.seq + 499}/0`, "0/0"]);
+    assert.deepEqual(payloads(sent).map((p) => `${p.uniqueCallId} ${p.status}`), ["kept Connected"], "the call in progress is not sent again");
+  });
+
+  it("off, or with a position too old, another host's or a damaged one: the current-state read as before", async () => {
+    pbx!.startCall("410", { uniqueCallId: "in-progress" });
+    const cases: Array<[string, () => void, Record<string, unknown>, RegExp | undefined]> = [
+      ["off", () => writeState(1), { resumeAfterRestart: false }, undefined],
+      ["too old", () => writeState(1, [], Date.now() - 2 * 3_600_000), {}, undefined],
+      ["too old for a shorter bound", () => writeState(1, [], Date.now() - 10 * 60_000), { resumeMaxAge: 5 }, undefined],
+      ["another host's", () => {
+        writeState(1);
+        const content = JSON.parse(fs.readFileSync(stateFile(), "utf8")) as Record<string, unknown>;
+        fs.writeFileSync(stateFile(), JSON.stringify({ ...content, host: "https://other-pbx.example.com:443" }));
+      }, {}, undefined],
+      ["damaged", () => fs.writeFileSync(stateFile(), "{ not json"), {}, /noojee-config.resume.badFile/],
+    ];
+    for (const [what, prepare, extra, warning] of cases) {
+      prepare();
+      const requestsBefore = pbx!.subscribeRequests().length;
+      await helper.load(nodes, [configFlowNode(pbx!.url, extra), ...subscribeFlowNodes("a", "410")], credentials());
+      const sent = new Sent(helper.getNode("a"));
+      await sent.waitFor(() => true);
+      const first = pbx!.subscribeRequests()[requestsBefore];
+      assert.equal(first.query.lastSequenceNumber, "0", what);
+      assert.equal((sent.all[0].payload as Record<string, unknown>).initial, true, what);
+      const warnings = new Logged(helper.getNode("cfg"), "warn").all.map(String);
+      if (warning) assert.ok(warnings.length === 1 && warning.test(warnings[0]), `${what}: ${warnings.join("; ")}`);
+      else assert.deepEqual(warnings, [], what);
+      if (what === "off") await until(() => !fs.existsSync(stateFile()), "turning it off forgets the position");
+      await heldLongPoll(pbx!); // so that no request of this case reaches the PBX during the next
+      // Deleted, not stopped: a stopped config node's connection would be taken over by the next case's.
+      await helper.setFlows([{ id: "other", type: "helper" }], "full");
+      await helper.unload();
+    }
+  });
+});

@@ -1,0 +1,142 @@
+/**
+ * The resume file alone, on a real temp folder: round trip, what it records, throttled and atomic writes, its bound,
+ * and what happens with a missing, corrupt, unreadable, foreign, old or unwritable file.
+ */
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import sinon from "sinon";
+import { parseContent, ResumeFile } from "../../nodes/lib/resume-file";
+import type { HubPosition } from "../../nodes/lib/subscription-hub";
+
+const HOST = "https://pbx.example.com:443";
+const HOUR = 3_600_000;
+
+const position = (seq: number, legs = 1): HubPosition => ({
+  polls: [{ seq, extensions: ["400", "410"], fences: { "410": seq + 2 } }],
+  legs: Array.from({ length: legs }, (_, i) => ({
+    extension: "400",
+    data: { uniqueCallId: `1.${i}`, status: "Ringing", callerId: "0400000000", inbound: true },
+    callId: i + 1,
+  })),
+});
+
+describe("ResumeFile", () => {
+  let dir: string;
+  let warnings: string[];
+  const file = (name = "cfg.json") => path.join(dir, "noojee-resume", name);
+  const make = (extra: Partial<ConstructorParameters<typeof ResumeFile>[0]> = {}) =>
+    new ResumeFile({ file: file(), host: HOST, authMode: "apiKey", onWarning: (m) => warnings.push(m), ...extra });
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "noojee-resume-test-"));
+    warnings = [];
+  });
+  afterEach(() => {
+    sinon.restore();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("writes the position with its host and sign-in mode (never a key) and reads it back", async () => {
+    const store = make();
+    store.save(() => position(42));
+    await store.flush();
+    const saved = JSON.parse(fs.readFileSync(file(), "utf8")) as Record<string, unknown>;
+    assert.equal(saved.host, HOST);
+    assert.equal(saved.authMode, "apiKey");
+    assert.deepEqual(Object.keys(saved).sort(), ["authMode", "format", "host", "legs", "polls", "savedAt", "version"]);
+    assert.equal(fs.statSync(file()).mode & 0o077, 0, "only the owner may read it");
+    assert.equal(fs.existsSync(`${file()}.tmp`), false, "the temp file was renamed");
+    const loaded = make().load(HOUR);
+    assert.deepEqual(loaded.position, position(42));
+    assert.deepEqual(warnings, []);
+  });
+
+  it("writes at most once per minIntervalMs under load, the latest position each time", async () => {
+    const rename = sinon.spy(fs.promises, "rename");
+    const store = make({ minIntervalMs: 200 });
+    let seq = 1;
+    const end = Date.now() + 1000;
+    while (Date.now() < end) {
+      seq += 1;
+      const now = seq;
+      store.save(() => position(now));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await store.flush();
+    assert.ok(rename.callCount >= 3 && rename.callCount <= 8, `${rename.callCount} writes in about 1 s`);
+    assert.equal(make().load(HOUR).position?.polls[0].seq, seq, "the last write has the latest position");
+  });
+
+  it("stays within maxBytes by leaving out the oldest legs", async () => {
+    const store = make({ maxBytes: 4000 });
+    store.save(() => position(7, 200));
+    await store.flush();
+    assert.ok(fs.statSync(file()).size <= 4000);
+    const legs = make().load(HOUR).position?.legs ?? [];
+    assert.ok(legs.length > 0 && legs.length < 200);
+    assert.equal(legs.at(-1)?.data.uniqueCallId, "1.199", "the newest leg is kept");
+  });
+
+  it("returns no position for a missing, corrupt, unreadable, foreign or old file, saying why", () => {
+    assert.equal(make().load(HOUR).position, undefined);
+    assert.equal((make().load(HOUR) as { reason: string }).reason, "missing");
+    fs.mkdirSync(path.dirname(file()), { recursive: true });
+    fs.writeFileSync(file(), '{"format":"node-red-contrib-noojee/resume","version":1,"host"');
+    assert.equal((make().load(HOUR) as { reason: string }).reason, "corrupt");
+    const good = { format: "node-red-contrib-noojee/resume", version: 1, host: HOST, authMode: "apiKey", savedAt: Date.now(), ...position(5) };
+    fs.writeFileSync(file(), JSON.stringify({ ...good, polls: [{ seq: -1, extensions: ["400"], fences: {} }] }));
+    assert.equal((make().load(HOUR) as { reason: string }).reason, "corrupt");
+    fs.writeFileSync(file(), JSON.stringify({ ...good, host: "https://other:443" }));
+    assert.equal((make().load(HOUR) as { reason: string }).reason, "otherHost");
+    fs.writeFileSync(file(), JSON.stringify({ ...good, savedAt: Date.now() - 2 * HOUR }));
+    assert.equal((make().load(HOUR) as { reason: string }).reason, "tooOld");
+    fs.writeFileSync(file(), JSON.stringify(good));
+    assert.equal(make().load(HOUR).position?.polls[0].seq, 5);
+    fs.rmSync(file());
+    fs.mkdirSync(file()); // a folder where the file should be: unreadable
+    assert.equal((make().load(HOUR) as { reason: string }).reason, "unreadable");
+  });
+
+  it("rejects whatever it would not have written", () => {
+    const good = { format: "node-red-contrib-noojee/resume", version: 1, host: HOST, authMode: "apiKey", savedAt: 1, ...position(5) };
+    assert.doesNotThrow(() => parseContent(good));
+    for (const bad of [
+      null, [], { ...good, format: "x" }, { ...good, version: 2 }, { ...good, savedAt: "1" }, { ...good, polls: {} },
+      { ...good, polls: [{ seq: 1.5, extensions: [], fences: {} }] }, { ...good, polls: [{ seq: 1, extensions: [3], fences: {} }] },
+      { ...good, polls: [{ seq: 1, extensions: [], fences: { "400": 0 } }] }, { ...good, legs: [{ extension: "400", data: { status: 1 } }] },
+      { ...good, legs: [{ extension: "400", data: { status: "Ringing", uniqueCallId: "1" }, callId: "9" }] },
+    ]) {
+      assert.throws(() => parseContent(bad), /invalid/, JSON.stringify(bad));
+    }
+  });
+
+  it("an unwritable file gives one warning and a slow retry, never a hot loop of writes", async () => {
+    fs.writeFileSync(path.join(dir, "noojee-resume"), "a file where the folder should be");
+    const open = sinon.spy(fs.promises, "mkdir");
+    const store = make({ minIntervalMs: 10, retryMs: 60_000 });
+    for (let i = 0; i < 50; i++) {
+      store.save(() => position(i + 1));
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal(open.callCount, 1, "one attempt, then the retry pause");
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /cannot write the resume file .*(ENOTDIR|EEXIST)/);
+    await store.flush(); // a close still tries once more, quietly
+    assert.equal(warnings.length, 1);
+    store.close();
+  });
+
+  it("remove() deletes the file and stops writing", async () => {
+    const store = make();
+    store.save(() => position(3));
+    await store.flush();
+    assert.ok(fs.existsSync(file()));
+    await store.remove();
+    assert.equal(fs.existsSync(file()), false);
+    store.save(() => position(4));
+    await store.flush();
+    assert.equal(fs.existsSync(file()), false);
+  });
+});

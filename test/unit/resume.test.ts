@@ -1,0 +1,125 @@
+/**
+ * Carrying on from a saved position (after a Node-RED restart): the loop and the hub, against a scripted API.
+ * The file that holds the position is tested in resume-file.test.ts; a real Node-RED killed and restarted in
+ * test/resume/.
+ */
+import assert from "node:assert/strict";
+import { CallStateTable } from "../../nodes/lib/call-state-table";
+import { CallEvent, PollLoop, ResumePoint } from "../../nodes/lib/poll-loop";
+import { HubPosition, SubscriptionHub } from "../../nodes/lib/subscription-hub";
+import { answer, entry, ScriptedApi } from "./scripted-api";
+
+const describeEvents = (events: CallEvent[]) => events.map((e) => `${e.extension}:${e.data.uniqueCallId}:${e.data.status}:${e.initial}`);
+
+function loopWith(resumeFrom: ResumePoint[], table?: CallStateTable) {
+  const api = new ScriptedApi();
+  const events: CallEvent[] = [];
+  const warnings: string[] = [];
+  let answers = 0;
+  const loop = new PollLoop({
+    api, timeoutSec: 30, resumeFrom, table, random: () => 0,
+    onEvents: (batch) => events.push(...batch),
+    onStatus: () => undefined,
+    onWarning: (m) => warnings.push(m),
+    onAnswer: () => (answers += 1),
+  });
+  return { api, loop, events, warnings, answers: () => answers };
+}
+
+describe("Resuming from a saved position", () => {
+  it("polls from the saved seq at once; the changes since are ordinary changes; uncovered extensions are read", async () => {
+    const { api, loop, events, answers } = loopWith([{ seq: 50, extensions: ["410", "420"], fences: {} }]);
+    assert.equal(loop.resumePoint(), undefined, "no position before the loop has one");
+    loop.setExtensions(["410", "420", "430"]);
+    loop.start();
+    const read = await api.call(0);
+    assert.deepEqual([read.extensions, read.last, read.timeOut], [["430"], 0, 0], "only the extension the position does not cover");
+    read.resolve(answer(60, { "430": [entry("3.1", "Ringing")] }));
+    const resumed = await api.call(1);
+    assert.deepEqual([resumed.extensions, resumed.last, resumed.timeOut], [["410", "420", "430"], 50, 0]);
+    // The call that rang and ended while Node-RED was down, and an entry of 430 older than its read (dropped).
+    resumed.resolve(answer(60, { "410": [entry("1.1", "Ringing"), entry("1.1", "Hungup")], "430": [entry("3.1", "Dialing Out")] }));
+    const next = await api.call(2);
+    assert.deepEqual([next.last, next.timeOut], [60, 30]);
+    assert.deepEqual(describeEvents(events), ["430:3.1:Ringing:true", "410:1.1:Ringing:false", "410:1.1:Hungup:false"]);
+    assert.deepEqual(loop.resumePoint(), { seq: 60, extensions: ["410", "420", "430"], fences: {} });
+    assert.equal(answers(), 2);
+    await loop.stop();
+  });
+
+  it("does not send again a state it had sent before the restart", async () => {
+    const table = new CallStateTable();
+    table.restore([{ extension: "410", data: entry("1.1", "Ringing").CallData, callId: 1 }]);
+    const { api, loop, events } = loopWith([{ seq: 50, extensions: ["410"], fences: {} }], table);
+    loop.setExtensions(["410"]);
+    loop.start();
+    (await api.call(0)).resolve(answer(52, { "410": [entry("1.1", "Ringing"), entry("1.1", "Connected")] }));
+    await api.call(1);
+    assert.deepEqual(describeEvents(events), ["410:1.1:Connected:false"]);
+    await loop.stop();
+  });
+
+  it("detects a PBX that restarted meanwhile and resynchronises from its current state", async () => {
+    const table = new CallStateTable();
+    table.restore([{ extension: "410", data: entry("1.1", "Connected").CallData, callId: 1 }]);
+    const { api, loop, events, warnings } = loopWith([{ seq: 500, extensions: ["410"], fences: {} }], table);
+    loop.setExtensions(["410"]);
+    loop.start();
+    const first = await api.call(0);
+    assert.equal(first.last, 500);
+    first.resolve(answer(3)); // the counter started again
+    const read = await api.call(1);
+    assert.deepEqual([read.last, read.timeOut], [0, 0]);
+    read.resolve(answer(4, { "410": [entry("1.1", "Connected"), entry("9.1", "Ringing")] }));
+    assert.equal((await api.call(2)).last, 4);
+    assert.deepEqual(describeEvents(events), ["410:9.1:Ringing:false"], "the call still in progress is not sent twice");
+    assert.match(warnings[0], /went back from 500 to 3/);
+    await loop.stop();
+  });
+
+  it("a position covering none of the extensions gives the usual current-state read", async () => {
+    const { api, loop, events } = loopWith([{ seq: 50, extensions: ["999"], fences: {} }]);
+    loop.setExtensions(["410"]);
+    loop.start();
+    const read = await api.call(0);
+    assert.deepEqual([read.last, read.timeOut], [0, 0]);
+    read.resolve(answer(70, { "410": [entry("1.1", "Ringing")] }));
+    await api.call(1);
+    assert.deepEqual(describeEvents(events), ["410:1.1:Ringing:true"]);
+    await loop.stop();
+  });
+});
+
+describe("SubscriptionHub with a saved position", () => {
+  const saved: HubPosition = {
+    polls: [{ seq: 50, extensions: ["410", "420"], fences: {} }],
+    legs: [{ extension: "410", data: entry("1.1", "Ringing").CallData, callId: 1 }],
+  };
+
+  it("carries on from it for the subscribers of the start, and hands its position to the store after each answer", async () => {
+    const api = new ScriptedApi();
+    const positions: HubPosition[] = [];
+    const hub = new SubscriptionHub(api, { position: saved, store: { save: (capture) => positions.push(capture()) } });
+    const a: CallEvent[] = [];
+    const b: CallEvent[] = [];
+    hub.register("a", { extensions: ["410"], timeoutSec: 30, onEvent: (e) => a.push(e), onStatus: () => undefined });
+    hub.register("b", { extensions: ["420"], timeoutSec: 30, onEvent: (e) => b.push(e), onStatus: () => undefined });
+    // The first request was cut short when b joined; the next asks for both from the saved seq.
+    const poll = await api.call(1);
+    assert.deepEqual([poll.extensions, poll.last, poll.timeOut], [["410", "420"], 50, 0]);
+    poll.resolve(answer(55, { "410": [entry("1.1", "Ringing"), entry("1.1", "No Answer")], "420": [entry("2.1", "Ringing")] }));
+    await api.call(2);
+    assert.deepEqual(describeEvents(a), ["410:1.1:No Answer:false"]);
+    assert.deepEqual(describeEvents(b), ["420:2.1:Ringing:false"]);
+    assert.deepEqual(positions.at(-1)?.polls, [{ seq: 55, extensions: ["410", "420"], fences: {} }]);
+    assert.deepEqual(positions.at(-1)?.legs.map((l) => `${l.data.uniqueCallId}:${l.data.status}`), ["1.1:No Answer", "2.1:Ringing"]);
+
+    // Once the flows have started, an extension added later gets its current state, as without a saved position.
+    hub.releaseLingering();
+    hub.updateExtensions("b", ["420", "410"]);
+    hub.updateExtensions("a", ["410", "400"]);
+    const read = await api.call(3);
+    assert.deepEqual([read.extensions, read.last], [["400"], 0]);
+    await hub.close();
+  });
+});
