@@ -11,12 +11,12 @@
  * or a free port), --calls-per-minute <n> (default 12), --seed <text>, --dir <path> (default .demo),
  * --no-dashboard. Exit code 0 after Ctrl-C / SIGTERM, 1 when something fails, 2 for bad arguments.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
+import { describeExit, freePort, killAllChildren, LongRunning, nodeRedSettings, run, startNodeRedProcess } from "./lib/processes";
 
 /** The repository root (this file runs as dist/scripts/demo.js). */
 export const ROOT = path.resolve(__dirname, "..", "..");
@@ -72,54 +72,7 @@ export interface Demo {
   stop(): Promise<void>;
 }
 
-// ------------------------------------------------------------------ child processes
-
-const children = new Set<ChildProcess>();
-
-/** Last resort when the demo itself exits: no child may outlive it. */
-process.on("exit", () => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-});
-
-function track(child: ChildProcess): ChildProcess {
-  children.add(child);
-  child.once("exit", () => children.delete(child));
-  return child;
-}
-
-function exitOf(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once("exit", () => resolve()));
-}
-
-/** SIGINT, then SIGKILL after `graceMs`. */
-async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill("SIGINT");
-  const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
-  await exitOf(child);
-  clearTimeout(timer);
-}
-
-/** Runs a command to completion; rejects with its output on failure. */
-function run(command: string, args: string[], cwd: string, timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = track(spawn(command, args, { cwd, stdio: ["ignore", "pipe", "pipe"] }));
-    let output = "";
-    child.stdout?.setEncoding("utf8").on("data", (c: string) => (output += c));
-    child.stderr?.setEncoding("utf8").on("data", (c: string) => (output += c));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.once("error", (err) => {
-      clearTimeout(timer);
-      reject(new Error(`${command} ${args.join(" ")}: ${err.message}`, { cause: err }));
-    });
-    child.once("close", (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(output);
-      else reject(new Error(`${command} ${args.join(" ")} failed (${signal ?? `exit code ${code}`}):\n${output.trim()}`));
-    });
-  });
-}
+// ------------------------------------------------------------------ ports
 
 function portIsFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -129,36 +82,10 @@ function portIsFree(port: number): Promise<boolean> {
   });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 async function choosePort(wanted: number | undefined, preferred: number): Promise<number> {
   if (wanted !== undefined && wanted !== 0) return wanted;
   if (wanted === undefined && (await portIsFree(preferred))) return preferred;
   return freePort();
-}
-
-/** Calls `onLine` for each complete line of a stream. */
-function eachLine(stream: NodeJS.ReadableStream | null, onLine: (line: string) => void): void {
-  if (!stream) return;
-  let rest = "";
-  stream.setEncoding("utf8");
-  stream.on("data", (chunk: string) => {
-    rest += chunk;
-    let nl;
-    while ((nl = rest.indexOf("\n")) >= 0) {
-      onLine(rest.slice(0, nl));
-      rest = rest.slice(nl + 1);
-    }
-  });
 }
 
 // ------------------------------------------------------------------ steps
@@ -176,7 +103,7 @@ async function pack(packDir: string): Promise<string> {
     packed = path.join(packDir, path.basename(given));
     fs.copyFileSync(given, packed);
   } else {
-    const out = await run("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", packDir], ROOT, 120_000);
+    const out = (await run("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", packDir], { cwd: ROOT, timeoutMs: 120_000 })).stdout;
     const start = out.indexOf("[");
     const filename = (JSON.parse(out.slice(start)) as Array<{ filename: string }>)[0].filename;
     packed = path.join(packDir, path.basename(filename));
@@ -195,7 +122,7 @@ async function install(userDir: string, tarball: string, dashboard: boolean): Pr
   if (dashboard) dependencies[DASHBOARD_PACKAGE] = DASHBOARD_VERSION;
   const pkg = { name: "noojee-demo-user-dir", private: true, description: "Node-RED user dir of `npm start`", dependencies };
   fs.writeFileSync(path.join(userDir, "package.json"), `${JSON.stringify(pkg, null, 2)}\n`);
-  await run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--prefix", userDir], userDir, 300_000);
+  await run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--prefix", userDir], { cwd: userDir, timeoutMs: 300_000 });
 }
 
 /** Removes what a previous run left (flows, credentials, context, runtime config) but keeps the installed modules. */
@@ -208,19 +135,9 @@ function freshUserDir(userDir: string): void {
 }
 
 function writeSettings(userDir: string, port: number): string {
-  const settings = {
-    uiHost: "127.0.0.1",
-    uiPort: port,
-    flowFile: "flows.json",
-    credentialSecret: CREDENTIAL_SECRET,
-    telemetry: { enabled: false },
-    editorTheme: {
-      tours: false,
-      palette: { catalogues: [] },
-      page: { title: "Noojee demo · Node-RED" },
-    },
-    logging: { console: { level: "info", metrics: false, audit: false } },
-  };
+  const settings = nodeRedSettings(port, CREDENTIAL_SECRET, {
+    editorTheme: { tours: false, palette: { catalogues: [] }, page: { title: "Noojee demo · Node-RED" } },
+  });
   const file = path.join(userDir, "settings.js");
   fs.writeFileSync(file, `// Written by \`npm start\` (scripts/demo.ts) on each run.\nmodule.exports = ${JSON.stringify(settings, null, 2)};\n`);
   return file;
@@ -292,26 +209,6 @@ export function demoFlows(examplesDir: string, pbxUrl: string, apiKey: string, w
   return flows;
 }
 
-async function waitForHttp(url: string, timeoutMs: number, failed: Promise<string>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError = "";
-  let gone: string | undefined;
-  void failed.then((reason) => (gone = reason));
-  while (Date.now() < deadline) {
-    if (gone !== undefined) throw new Error(gone);
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
-      await res.arrayBuffer();
-      if (res.ok) return;
-      lastError = `HTTP ${res.status}`;
-    } catch (err) {
-      lastError = (err as Error).message;
-    }
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error(`${url} did not answer within ${timeoutMs} ms (${lastError})`);
-}
-
 // ------------------------------------------------------------------ the demo
 
 export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
@@ -364,26 +261,28 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     "5-40",
   ];
   if (options.seed !== undefined) simArgs.push("--seed", options.seed);
-  const pbx = track(spawn(process.execPath, simArgs, { cwd: dir, stdio: ["ignore", "pipe", "pipe"] }));
   let stopping = false;
   let ready = false;
   let reportFailure: (reason: string) => void = () => undefined;
   const failed = new Promise<string>((resolve) => (reportFailure = resolve));
   const pbxOutput: string[] = [];
-  const pbxUrl = await new Promise<string>((resolve, reject) => {
-    eachLine(pbx.stdout, (line) => {
+  let onListening: (url: string) => void = () => undefined;
+  const pbx = new LongRunning(process.execPath, simArgs, {
+    cwd: dir,
+    keepOutput: false,
+    onLine: (line) => {
       pbxOutput.push(line);
+      if (pbxOutput.length > 50) pbxOutput.shift();
       const m = /listening on (\S+)$/.exec(line);
-      if (m) resolve(m[1]);
+      if (m) onListening(m[1]);
       // After the start: the simulator's line per call (and its stop lines, up to the demo's own "stopped").
       if (ready && !line.startsWith(" ")) print(`pbx  ${line}`);
-    });
-    eachLine(pbx.stderr, (line) => {
-      pbxOutput.push(line);
-      print(`pbx  ${line}`);
-    });
-    pbx.once("exit", (code, signal) => {
-      const reason = `the PBX simulator exited (${signal ?? `exit code ${code}`})\n${pbxOutput.slice(-20).join("\n")}`;
+    },
+  });
+  const pbxUrl = await new Promise<string>((resolve, reject) => {
+    onListening = resolve;
+    void pbx.exited.then((info) => {
+      const reason = `the PBX simulator exited (${describeExit(info)})\n${pbxOutput.slice(-20).join("\n")}`;
       reject(new Error(reason));
       if (!stopping) reportFailure(reason);
     });
@@ -397,24 +296,21 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const nodeRedLog = path.join(dir, "node-red.log");
   const log = fs.createWriteStream(nodeRedLog, { flags: "w" });
   const logTail: string[] = [];
-  const redJs = require.resolve("node-red/red.js", { paths: [ROOT] });
-  const nodeRed = track(
-    spawn(process.execPath, [redJs, "--userDir", userDir, "--settings", settingsFile], {
-      cwd: userDir,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, NO_PROXY: "127.0.0.1,localhost", no_proxy: "127.0.0.1,localhost" },
-    }),
-  );
-  const onNodeRedLine = (line: string): void => {
-    log.write(`${line}\n`);
-    logTail.push(line);
-    if (logTail.length > 50) logTail.shift();
-    if (ready && !stopping && /\[error\]/.test(line)) print(`node-red  ${line}`);
-  };
-  eachLine(nodeRed.stdout, onNodeRedLine);
-  eachLine(nodeRed.stderr, onNodeRedLine);
-  nodeRed.once("exit", (code, signal) => {
-    if (!stopping) reportFailure(`Node-RED exited (${signal ?? `exit code ${code}`}); see ${nodeRedLog}\n${logTail.slice(-20).join("\n")}`);
+  const nodeRed = startNodeRedProcess({
+    nodeBinary: process.execPath,
+    entry: require.resolve("node-red/red.js", { paths: [ROOT] }),
+    userDir,
+    settingsFile,
+    keepOutput: false,
+    onLine: (line) => {
+      log.write(`${line}\n`);
+      logTail.push(line);
+      if (logTail.length > 50) logTail.shift();
+      if (ready && !stopping && /\[error\]/.test(line)) print(`node-red  ${line}`);
+    },
+  });
+  void nodeRed.exited.then((info) => {
+    if (!stopping) reportFailure(`Node-RED exited (${describeExit(info)}); see ${nodeRedLog}\n${logTail.slice(-20).join("\n")}`);
   });
 
   let stopped: Promise<void> | undefined;
@@ -422,8 +318,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     stopping = true;
     stopped ??= (async () => {
       // Node-RED first, so its subscribe nodes do not report the simulator going away.
-      await stopChild(nodeRed, 15_000);
-      await stopChild(pbx, 5_000);
+      await nodeRed.stop(15_000);
+      await pbx.stop(5_000);
       await new Promise<void>((resolve) => log.end(resolve));
     })();
     return stopped;
@@ -431,7 +327,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
 
   try {
     const editorUrl = `http://127.0.0.1:${port}/`;
-    await waitForHttp(editorUrl, 60_000, failed);
+    await nodeRed.waitForHttp(editorUrl, 60_000);
     const nodeRedStartMs = Date.now() - tNodeRed;
 
     const tDeploy = Date.now();
@@ -446,7 +342,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     const deployMs = Date.now() - tDeploy;
 
     const boardUrl = dashboard ? `http://127.0.0.1:${port}/dashboard/calls` : undefined;
-    if (boardUrl) await waitForHttp(boardUrl, 30_000, failed);
+    if (boardUrl) await nodeRed.waitForHttp(boardUrl, 30_000);
     ready = true;
     return {
       editorUrl,
@@ -520,7 +416,7 @@ async function main(): Promise<void> {
     if (!demo) {
       // Still starting: end whatever runs (npm, the simulator, Node-RED) and leave.
       process.stdout.write(`\n${reason}: stopping the demo while it starts\n`);
-      for (const child of children) child.kill("SIGKILL");
+      killAllChildren();
       process.exit(130);
     }
     process.stdout.write(`\n${reason}: stopping Node-RED and the PBX simulator ...\n`);

@@ -13,14 +13,18 @@
  * matrix run another Node-RED install under another node binary.
  *
  * Every started process is tracked: `stopAllNodeRed()` stops the ones still running (for after hooks), and a
- * synchronous process "exit" handler SIGKILLs any survivor so a crashed test run leaves no Node-RED behind.
+ * synchronous process "exit" handler SIGKILLs any survivor so a crashed test run leaves no Node-RED behind. Starting,
+ * watching and stopping the process is scripts/lib/processes.ts, which `npm start` uses too.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import {
+  describeExit, freePort, killAllChildren, type LongRunning, nodeRedSettings, run, startNodeRedProcess, type StopResult,
+} from "../../scripts/lib/processes";
 import { nodeBinary, nodeRedEntry } from "./node-red-under-test";
+
+export { freePort, type StopResult };
 
 /** The repository root (this file is compiled to dist/test/harness/). */
 export const REPO_ROOT = path.resolve(__dirname, "..", "..", "..");
@@ -57,13 +61,6 @@ export interface NodeRedOptions {
    * starting, as a saved flow file an upgraded install finds; Node-RED encrypts the credentials on its next save.
    */
   savedFlows?: { flows: unknown[]; credentials?: Record<string, Record<string, string>> };
-}
-
-export interface StopResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  /** True when the process ignored SIGINT/SIGTERM and had to be SIGKILLed. */
-  forced: boolean;
 }
 
 export interface FlowNode {
@@ -139,14 +136,11 @@ export async function readFromTarball(tarball: string, entry: string): Promise<s
 // ------------------------------------------------------------------ processes
 
 const live = new Set<NodeRedProcess>();
-/** Helper commands (npm pack/install, tar) still running. */
-const helpers = new Set<ChildProcess>();
 const tempDirs = new Set<string>();
 
 /** Synchronous last-resort cleanup: SIGKILL every child still running, remove every temp dir. */
 function cleanUpNow(): void {
-  for (const nr of live) nr.killNow();
-  for (const child of helpers) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  killAllChildren();
   for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
   if (packDir) fs.rmSync(packDir, { recursive: true, force: true });
 }
@@ -169,19 +163,6 @@ export async function stopAllNodeRed(): Promise<void> {
   await Promise.all([...live].map((nr) => nr.stop()));
 }
 
-/** A free TCP port on 127.0.0.1 (asked from the OS, then released). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address() as net.AddressInfo;
-      server.close(() => resolve(address.port));
-    });
-  });
-}
-
 /** Packs (once), creates a user dir, installs the tarball, starts Node-RED and waits for its admin API. */
 export async function startNodeRed(options: NodeRedOptions = {}): Promise<NodeRedProcess> {
   const install = options.installPackage ?? true;
@@ -201,37 +182,21 @@ export async function startNodeRed(options: NodeRedOptions = {}): Promise<NodeRe
       fs.writeFileSync(path.join(userDir, "flows_cred.json"), JSON.stringify(options.savedFlows.credentials ?? {}));
     }
     const port = await freePort();
-    const settings = {
-      uiHost: "127.0.0.1",
-      uiPort: port,
-      flowFile: "flows.json",
-      credentialSecret: CREDENTIAL_SECRET,
-      telemetry: { enabled: false },
-      editorTheme: { tours: false, palette: { catalogues: [] } },
-      logging: { console: { level: "info", metrics: false, audit: false } },
-      ...options.settings,
-    };
+    const settings = nodeRedSettings(port, CREDENTIAL_SECRET, options.settings);
     const settingsFile = path.join(userDir, "settings.js");
     fs.writeFileSync(settingsFile, `module.exports = ${JSON.stringify(settings, null, 2)};\n${options.settingsCode ?? ""}\n`);
-
-    const entry = options.nodeRedEntry ?? nodeRedEntry();
-    const nr = new NodeRedProcess({
-      nodeBinary: options.nodeBinary ?? nodeBinary(),
-      entry,
-      userDir,
-      settingsFile,
-      port,
-      env: options.env ?? {},
-      nodeArgs: options.nodeArgs ?? [],
-    });
-    live.add(nr);
-    try {
-      await nr.waitUntilReady(options.startTimeoutMs ?? 60_000);
-    } catch (err) {
-      await nr.stop();
-      throw err;
-    }
-    return nr;
+    return await NodeRedProcess.start(
+      {
+        nodeBinary: options.nodeBinary ?? nodeBinary(),
+        entry: options.nodeRedEntry ?? nodeRedEntry(),
+        userDir,
+        settingsFile,
+        port,
+        env: options.env ?? {},
+        nodeArgs: options.nodeArgs ?? [],
+      },
+      options.startTimeoutMs ?? 60_000,
+    );
   } catch (err) {
     removeDir(userDir);
     throw err;
@@ -253,87 +218,54 @@ interface ProcessSpec {
   nodeArgs: string[];
 }
 
+/** One Node-RED process, with the admin API calls the tests make. */
 export class NodeRedProcess {
   readonly userDir: string;
   readonly port: number;
   readonly url: string;
-  private readonly child: ChildProcess;
-  private readonly output: string[] = [];
-  private readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  private stopping: Promise<StopResult> | undefined;
-  private readonly spec: ProcessSpec;
+  private readonly process: LongRunning;
 
-  constructor(spec: ProcessSpec) {
-    this.spec = spec;
+  private constructor(private readonly spec: ProcessSpec) {
     this.userDir = spec.userDir;
     this.port = spec.port;
     this.url = `http://127.0.0.1:${spec.port}`;
-    this.child = spawn(spec.nodeBinary, [...spec.nodeArgs, spec.entry, "-u", spec.userDir, "-s", spec.settingsFile], {
-      cwd: spec.userDir,
-      // Node-RED under test only talks to loopback fakes: never through a proxy from the environment.
-      env: { ...process.env, NO_PROXY: loopbackNoProxy(process.env.NO_PROXY), no_proxy: loopbackNoProxy(process.env.no_proxy), ...spec.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    this.child.stdout?.setEncoding("utf8").on("data", (chunk: string) => this.output.push(chunk));
-    this.child.stderr?.setEncoding("utf8").on("data", (chunk: string) => this.output.push(chunk));
-    this.exited = new Promise((resolve) => {
-      this.child.once("error", (err) => {
-        this.output.push(`[harness] spawn failed: ${err.message}\n`);
-        this.exitInfo ??= { code: null, signal: null };
-        resolve(this.exitInfo);
-      });
-      // "close": the process has exited and its stdio is drained, so log() is complete.
-      this.child.once("close", (code, signal) => {
-        this.exitInfo ??= { code, signal };
-        resolve(this.exitInfo);
-      });
-    });
+    this.process = startNodeRedProcess(spec);
+    live.add(this);
+  }
+
+  /** Spawns Node-RED and resolves once its admin API answers; stops it again when that fails. */
+  static async start(spec: ProcessSpec, startTimeoutMs: number): Promise<NodeRedProcess> {
+    const nr = new NodeRedProcess(spec);
+    try {
+      await nr.waitUntilReady(startTimeoutMs);
+    } catch (err) {
+      await nr.stop();
+      throw err;
+    }
+    return nr;
   }
 
   get pid(): number | undefined {
-    return this.child.pid;
+    return this.process.pid;
   }
 
   /** Whether the process is still running. */
   get running(): boolean {
-    return this.exitInfo === undefined;
+    return this.process.running;
   }
 
   /** Everything the process wrote to stdout and stderr so far, interleaved in arrival order. */
   log(): string {
-    return this.output.join("");
+    return this.process.log();
   }
 
   /** Polls GET /settings until it answers 200; fails early if the process exits. */
   async waitUntilReady(timeoutMs: number): Promise<void> {
-    const end = Date.now() + timeoutMs;
-    let lastError = "no attempt yet";
-    while (Date.now() < end) {
-      if (!this.running) {
-        throw new Error(`Node-RED exited before its admin API answered (${describeExit(this.exitInfo)})\n${this.log()}`);
-      }
-      try {
-        const res = await fetch(`${this.url}/settings`, {
-          headers: { Accept: "application/json" },
-          signal: AbortSignal.timeout(2000),
-        });
-        await res.arrayBuffer();
-        if (res.ok) return;
-        lastError = `HTTP ${res.status}`;
-      } catch (err) {
-        lastError = (err as Error).message;
-      }
-      await new Promise<void>((resolve) => {
-        // Wake at once when the process exits instead of sleeping out the interval.
-        const timer = setTimeout(resolve, 150);
-        void this.exited.then(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+    try {
+      await this.process.waitForHttp(`${this.url}/settings`, timeoutMs, { Accept: "application/json" });
+    } catch (err) {
+      throw new Error(`Node-RED admin API: ${(err as Error).message}`, { cause: err });
     }
-    throw new Error(`Node-RED admin API did not answer within ${timeoutMs} ms (last: ${lastError})\n${this.log()}`);
   }
 
   /**
@@ -401,110 +333,29 @@ export class NodeRedProcess {
    * SIGINT (Node-RED closes its flows and exits), SIGTERM after `graceMs`, SIGKILL after as long again.
    * Resolves once the process has exited; removes the user dir. Safe to call more than once.
    */
-  stop(graceMs = 15_000): Promise<StopResult> {
-    this.stopping ??= this.doStop(graceMs);
-    return this.stopping;
+  async stop(graceMs = 15_000): Promise<StopResult> {
+    const result = await this.process.stop(graceMs);
+    live.delete(this);
+    if (!this.killed) removeDir(this.userDir);
+    return result;
   }
 
-  private async doStop(graceMs: number): Promise<StopResult> {
-    let forced = false;
-    if (this.running) {
-      const steps: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGKILL"];
-      for (const signal of steps) {
-        if (!this.running) break;
-        this.child.kill(signal);
-        if (signal === "SIGKILL") forced = true;
-        const exitedInTime = await Promise.race([
-          this.exited.then(() => true),
-          new Promise<false>((resolve) => setTimeout(() => resolve(false), graceMs).unref()),
-        ]);
-        if (exitedInTime) break;
-        this.output.push(`[harness] Node-RED still running ${graceMs} ms after ${signal}\n`);
-      }
-    }
-    const info = await this.exited;
-    live.delete(this);
-    removeDir(this.userDir);
-    return { ...info, forced };
-  }
+  private killed = false;
 
   /**
    * SIGKILL, as a crash or a power cut would end it: no close handler runs. The user dir stays, for restart(); this
-   * instance's stop() then does nothing.
+   * instance's stop() then does nothing more.
    */
   async kill(): Promise<StopResult> {
-    this.killNow();
-    const result: StopResult = { ...(await this.exited), forced: true };
+    this.killed = true;
+    const result = await this.process.kill();
     live.delete(this);
-    this.stopping ??= Promise.resolve(result);
     return result;
   }
 
   /** A new Node-RED process on the same user dir, settings and port (after kill() or stop-less exit). */
   async restart(startTimeoutMs = 60_000): Promise<NodeRedProcess> {
-    if (this.running) throw new Error("restart: this Node-RED is still running; kill() it first");
-    const next = new NodeRedProcess(this.spec);
-    live.add(next);
-    try {
-      await next.waitUntilReady(startTimeoutMs);
-    } catch (err) {
-      await next.stop();
-      throw err;
-    }
-    return next;
-  }
-
-  /** Synchronous last resort for the process "exit" handler. */
-  killNow(): void {
-    if (this.running) {
-      try {
-        this.child.kill("SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
+    if (this.running) throw new Error(`restart: this Node-RED is still running (${describeExit(this.process.exit)}); kill() it first`);
+    return NodeRedProcess.start(this.spec, startTimeoutMs);
   }
 }
-
-function loopbackNoProxy(existing: string | undefined): string {
-  return [existing, "127.0.0.1", "localhost"].filter((v) => v !== undefined && v !== "").join(",");
-}
-
-function describeExit(info: { code: number | null; signal: NodeJS.Signals | null } | undefined): string {
-  if (!info) return "still running";
-  return info.signal ? `signal ${info.signal}` : `exit code ${info.code}`;
-}
-
-// ------------------------------------------------------------------ helpers
-
-/** Runs a command to completion; rejects with its output on a non-zero exit or after `timeoutMs`. */
-function run(
-  command: string,
-  args: string[],
-  opts: { cwd?: string; timeoutMs: number },
-): Promise<{ stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: opts.cwd, stdio: ["ignore", "pipe", "pipe"] });
-    helpers.add(child);
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));
-    child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`${command} ${args.join(" ")}: no exit within ${opts.timeoutMs} ms\n${stdout}\n${stderr}`));
-    }, opts.timeoutMs);
-    child.once("error", (err) => {
-      clearTimeout(timer);
-      helpers.delete(child);
-      reject(new Error(`${command} ${args.join(" ")}: ${err.message}`));
-    });
-    child.once("close", (code, signal) => {
-      clearTimeout(timer);
-      helpers.delete(child);
-      if (code === 0) resolve({ stdout, stderr });
-      else reject(new Error(`${command} ${args.join(" ")} failed (${signal ?? `code ${code}`})\n${stdout}\n${stderr}`));
-    });
-  });
-}
-
