@@ -94,8 +94,11 @@ describe("editor in a real browser: saved flows", function () {
       await closeNodeDialog(page, "ok");
     }
     assert.deepEqual(await invalidNodes(page), [], "no node is marked invalid after Done");
+    // The editor's flows are dirty until a deployment succeeds (its button is disabled while one runs, too).
+    const dirty = (): Promise<boolean> => page.evaluate(() => (window as unknown as { RED: { nodes: { dirty(): boolean } } }).RED.nodes.dirty());
+    assert.equal(await dirty(), true, "the edits wait to be deployed");
     await page.locator("#red-ui-header-button-deploy").click();
-    await page.locator("#red-ui-header-button-deploy.disabled").waitFor();
+    await page.waitForFunction(() => !(window as unknown as { RED: { nodes: { dirty(): boolean } } }).RED.nodes.dirty());
     assert.deepEqual(editor.pageErrors(page), []);
 
     const { flows } = await editor.nr.getFlows();

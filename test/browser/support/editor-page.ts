@@ -17,9 +17,12 @@ export async function openNodeDialog(page: Page, id: string): Promise<void> {
   await trayOpen(page, "#node-dialog-ok");
 }
 
-/** From an open node dialog, the pencil next to PBX (edits the selected config node) or the + (a new one). */
+/**
+ * From an open node dialog, the pencil next to PBX (edits the selected config node) or the + (a new one). Node-RED 3
+ * has one pencil for both (#node-input-lookup-server), which adds a new one while the PBX select shows "Add new...".
+ */
 export async function openConfigDialog(page: Page, button: "edit" | "add" = "edit"): Promise<void> {
-  await page.locator(`#node-input-btn-server-${button}`).click();
+  await page.locator(`#node-input-btn-server-${button}, #node-input-lookup-server`).click();
   await trayOpen(page, "#node-config-dialog-ok");
 }
 
