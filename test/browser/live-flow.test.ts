@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { API_BASE } from "../fake-pbx";
 import { msg } from "./support/catalogue";
-import { clearTooltips } from "./support/editor-page";
+import { clearTooltips, showSidebar } from "./support/editor-page";
 import { CREDENTIALS, liveFlow, SUB } from "./support/flows";
 import { useEditorSession } from "./support/session";
 
@@ -26,7 +26,7 @@ describe("editor in a real browser: live flow", function () {
       (r) => editor.pbx.requests.indexOf(r) >= before && r.path === `${API_BASE}subscribe` && r.query.lastSequenceNumber !== "0",
       15_000,
     ).catch((err: Error) => assert.fail(`${err.message}\n${editor.nrLog()}`));
-    await page.locator("#red-ui-tab-debug-link-button").click();
+    await showSidebar(page, "debug");
     editor.pbx.startCall("410", { callerId: "0412345678" });
 
     const message = page.locator(".red-ui-debug-msg", { hasText: "0412345678" }).first();

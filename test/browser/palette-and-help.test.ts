@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { REPO_ROOT } from "../harness/node-red-process";
 import { msg } from "./support/catalogue";
-import { clearTooltips, workspaceNode } from "./support/editor-page";
+import { clearTooltips, showSidebar, workspaceNode } from "./support/editor-page";
 import { ANS, CREDENTIALS, demoFlow, MODULE, PALETTE_TYPES, SUB, TYPES } from "./support/flows";
 import { useEditorSession } from "./support/session";
 
@@ -59,12 +59,17 @@ describe("editor in a real browser: palette and help", function () {
     await clearTooltips(page);
     await editor.screenshot(page, "palette");
     assert.deepEqual(editor.pageErrors(page), [], "no script error in the editor");
+
+    // The forms' shared code came from the package's resources/ folder, where each node file's <script src> points.
+    const loaded = await page.evaluate((m) => performance.getEntriesByType("resource").filter((e) => e.name.endsWith(`/resources/${m}/noojee-editor.js`)).length, MODULE);
+    assert.ok(loaded > 0, "the editor loaded resources/noojee-editor.js");
+    assert.equal(await page.evaluate(() => typeof (window as unknown as { NoojeeEditor?: { form?: unknown } }).NoojeeEditor?.form), "function");
   });
 
   it("shows each node's help in the help sidebar with its sections", async () => {
     await editor.deploy(demoFlow(editor.pbx.url), CREDENTIALS);
     const page = await editor.openEditor(SUB);
-    await page.locator("#red-ui-tab-help-link-button").click();
+    await showSidebar(page, "help");
     // The help tab's content: a toolbar with a search box, then the topics tree and the help text.
     const sidebar = page.locator(".red-ui-sidebar-info", { has: page.locator(".red-ui-sidebar-help-stack") });
     const help = sidebar.locator(".red-ui-sidebar-help-stack");

@@ -242,6 +242,11 @@ const MESSAGES: Record<string, Record<string, { good: unknown[]; bad: Array<[unk
 };
 
 describe("editor files of answer, subscribe and config", () => {
+  it("the shared editor script is shipped: package.json files lists resources/", () => {
+    const pkg = JSON.parse(read("package.json")) as { files: string[] };
+    assert.ok(pkg.files.includes("resources/"), JSON.stringify(pkg.files));
+  });
+
   for (const [type, fields] of Object.entries(MESSAGES)) {
     it(`${type}: every validator passes good values and names the catalogue's message for bad ones`, () => {
       const def = registered(read("nodes", `${type}.html`));

@@ -26,6 +26,14 @@ export async function openConfigDialog(page: Page, button: "edit" | "add" = "edi
   await trayOpen(page, "#node-config-dialog-ok");
 }
 
+/**
+ * Shows a sidebar tab through the action its keyboard shortcut runs: Node-RED 5 moved the tab buttons
+ * (#red-ui-tab-<id>-link-button up to 4.x), the actions stayed.
+ */
+export async function showSidebar(page: Page, tab: "help" | "debug"): Promise<void> {
+  await page.evaluate((action) => (window as unknown as { RED: { actions: { invoke(a: string): void } } }).RED.actions.invoke(action), `core:show-${tab}-tab`);
+}
+
 /** Closes the open node dialog with `button` and waits until it is gone. */
 export async function closeNodeDialog(page: Page, button: "ok" | "cancel"): Promise<void> {
   await page.locator(`#node-dialog-${button}`).click();
