@@ -24,4 +24,9 @@ export default tseslint.config(
     },
     rules: { "@typescript-eslint/no-require-imports": "off" },
   },
+  {
+    // Editor code shared by the node forms: a plain script in the Node-RED editor page.
+    files: ["resources/**/*.js"],
+    languageOptions: { sourceType: "script", globals: { RED: "readonly", $: "readonly" } },
+  },
 );

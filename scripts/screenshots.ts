@@ -1,26 +1,18 @@
 /**
  * `npm run screenshots`: regenerates the README's screenshots in docs/screenshots/ from a running demo
- * (scripts/demo.ts) in headless Chromium (playwright-core; CHROMIUM_PATH, default /usr/bin/chromium).
+ * (scripts/demo.ts) in headless Chromium (test/harness/browser.ts: NOOJEE_CHROMIUM or CHROMIUM_PATH, default
+ * /usr/bin/chromium).
  *
  *   live-board.png    the Dashboard 2 live board, once it shows a ringing call, a conversation and a missed call
  *   editor-debug.png  the editor on the incoming-calls example with call messages in the Debug sidebar
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { chromium, type Page } from "playwright-core";
+import { type Page } from "playwright-core";
+import { launchChromium } from "../test/harness/browser";
 import { ROOT, startDemo } from "./demo";
 
 const OUT = path.join(ROOT, "docs", "screenshots");
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 /** Polls `check` in the page until it is true. */
 async function waitUntil(page: Page, what: string, check: () => boolean, timeoutMs: number): Promise<void> {
@@ -35,7 +27,7 @@ async function waitUntil(page: Page, what: string, check: () => boolean, timeout
 async function main(): Promise<void> {
   fs.mkdirSync(OUT, { recursive: true });
   const demo = await startDemo({ seed: "readme", callsPerMinute: 20, print: (line) => process.stdout.write(`${line}\n`) });
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", args: CHROMIUM_ARGS });
+  const browser = await launchChromium();
   try {
     if (!demo.boardUrl) throw new Error("the live board needs Dashboard 2, which could not be installed");
     const board = await browser.newPage({ viewport: { width: 1280, height: 720 } });

@@ -1,6 +1,7 @@
 /**
  * The editor files of the call-control nodes against the runtime: the rules the forms check are the runtime's,
  * every message key they use exists, the help has its sections, and the auto-answer presets are the catalogue's.
+ * The rules shared by several forms live in resources/noojee-editor.js, which each node's .html loads first.
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -14,6 +15,8 @@ import { RECORD_TEXT_MAX } from "../../nodes/lib/record-input";
 // Compiled to dist/test/unit/, the sources stay in the repository root.
 const root = path.join(__dirname, "..", "..", "..");
 const read = (...parts: string[]): string => fs.readFileSync(path.join(root, ...parts), "utf8");
+const SHARED = read("resources", "noojee-editor.js");
+const SHARED_SRC = '<script src="resources/node-red-contrib-noojee/noojee-editor.js"></script>';
 
 type Catalogue = Record<string, unknown>;
 
@@ -25,7 +28,7 @@ function lookup(cat: Catalogue, key: string): unknown {
   return key.split(".").reduce<unknown>((node, part) => (typeof node === "object" && node !== null ? (node as Catalogue)[part] : undefined), cat);
 }
 
-/** `var NAME = /.../flags;` in an editor file, as a RegExp. */
+/** `var NAME = /.../flags;` in an editor file or the shared editor script, as a RegExp. */
 function regexIn(html: string, name: string): RegExp {
   const m = new RegExp(`var ${name} = /(.+)/([a-z]*);`).exec(html);
   assert.ok(m, `${name} not found`);
@@ -54,20 +57,27 @@ const TYPES = ["noojee-dial", "noojee-hangup", "noojee-record"];
 type Validate = (this: unknown, value: unknown, opt?: object) => boolean | string;
 interface EditorDef {
   defaults: Record<string, { value: unknown; validate?: Validate }>;
+  credentials?: Record<string, { validate?: Validate }>;
   label(this: Record<string, unknown>): string;
 }
 
-/** Runs an editor file's script with a stub RED and returns what it registered; messages come back as "L:<key>". */
+/**
+ * Runs the shared editor script, then an editor file's script, with a stub RED (as the editor does: the file's
+ * `<script src>` first) and returns what it registered; messages come back as "L:<key>".
+ */
 function registered(html: string): EditorDef {
   const script = /<script type="text\/javascript">([\s\S]*?)<\/script>/.exec(html);
   assert.ok(script);
+  assert.ok(html.indexOf(SHARED_SRC) !== -1 && html.indexOf(SHARED_SRC) < script.index, "the shared script is loaded first");
   let def: EditorDef | undefined;
   const translate = (key: string, values?: object): string => `L:${key}${values ? JSON.stringify(values) : ""}`;
   const RED = {
     _: translate,
     nodes: { registerType: (_type: string, d: EditorDef) => (def = d), getType: () => ({ _: translate }) },
   };
-  vm.runInNewContext(script[1], { RED, $: () => undefined });
+  const context = vm.createContext({ RED, $: () => undefined });
+  vm.runInContext(SHARED, context);
+  vm.runInContext(script[1], context);
   assert.ok(def);
   return def;
 }
@@ -163,20 +173,21 @@ describe("editor files of dial, hangup and record", () => {
       });
 
       it("checks extensions with the runtime's rule", () => {
-        assert.equal(regexIn(html, "DIALABLE_EXTENSION").source, DIALABLE_EXTENSION.source);
+        assert.equal(regexIn(SHARED, "DIALABLE_EXTENSION").source, DIALABLE_EXTENSION.source);
+        assert.match(html, /extension: \{ [^}]*validate: form\.extension\(\) \}/);
       });
     });
   }
 
   it("dial: the number, technology and text rules are the runtime's", () => {
     const html = read("nodes", "noojee-dial.html");
-    assert.equal(regexIn(html, "PHONE_NUMBER").source, PHONE_NUMBER.source);
-    assert.equal(regexIn(html, "TECH").source, TECH.source);
-    const punctuation = regexIn(html, "NUMBER_PUNCTUATION");
+    assert.equal(regexIn(SHARED, "PHONE_NUMBER").source, PHONE_NUMBER.source);
+    assert.equal(regexIn(SHARED, "TECH").source, TECH.source);
+    const punctuation = regexIn(SHARED, "NUMBER_PUNCTUATION");
     assert.equal(punctuation.source, NUMBER_PUNCTUATION.source);
     assert.equal(punctuation.flags, NUMBER_PUNCTUATION.flags);
     assert.deepEqual(valueIn(html, "TEXT_MAX"), DIAL_TEXT_MAX);
-    assert.equal(valueIn(html, "AUTO_ANSWER_MAX"), MAX_AUTO_ANSWER);
+    assert.equal(valueIn(SHARED, "AUTO_ANSWER_MAX"), MAX_AUTO_ANSWER);
   });
 
   it("record: the text limits are the runtime's", () => {
@@ -184,21 +195,81 @@ describe("editor files of dial, hangup and record", () => {
   });
 
   it("the editors' control-character rule matches the runtime's \\p{Cc}", () => {
-    for (const type of ["noojee-dial", "noojee-record"]) {
-      const control = regexIn(read("nodes", `${type}.html`), "CONTROL");
-      for (let c = 0; c < 0x3000; c++) {
-        const ch = String.fromCharCode(c);
-        assert.equal(control.test(ch), /\p{Cc}/u.test(ch), `${type} U+${c.toString(16)}`);
-      }
+    const control = regexIn(SHARED, "CONTROL");
+    for (let c = 0; c < 0x3000; c++) {
+      const ch = String.fromCharCode(c);
+      assert.equal(control.test(ch), /\p{Cc}/u.test(ch), `U+${c.toString(16)}`);
     }
   });
 
   it("answer and dial offer exactly the auto-answer catalogue, each preset with a label", () => {
-    for (const type of ["noojee-answer", "noojee-dial"]) {
-      assert.deepEqual(presetsIn(read("nodes", `${type}.html`)), AUTO_ANSWER_PRESETS, type);
+    assert.deepEqual(presetsIn(SHARED), AUTO_ANSWER_PRESETS);
+    for (const [type, field] of [["noojee-answer", "answerString"], ["noojee-dial", "autoAnswer"]]) {
+      assert.ok(read("nodes", `${type}.html`).includes(`form.presetPicker("${field}", this.${field});`), `${type} uses the preset picker`);
       for (const id of [...AUTO_ANSWER_PRESETS.map((p) => p.id), "custom"]) {
         assert.equal(typeof lookup(catalogue(type), `preset.${id}`), "string", `${type} preset.${id}`);
       }
     }
+  });
+});
+
+/** Good values, and bad ones with the key of the message each gets, for the forms of answer, subscribe and config. */
+const MESSAGES: Record<string, Record<string, { good: unknown[]; bad: Array<[unknown, string]> }>> = {
+  "noojee-answer": {
+    extension: { good: ["", undefined, "101", "SIP/101"], bad: [["4a0", "validation.extension"], ["SIP/101 ", "validation.extension"]] },
+    answerString: {
+      good: ["", undefined, "Call-info:answer-after=0", "x".repeat(200)],
+      bad: [[5, "validation.answerStringType"], ["a\nb", "validation.answerStringLine"], ["x".repeat(201), "validation.answerStringLength"]],
+    },
+  },
+  "noojee-subscribe": {
+    extensions: {
+      good: ["410", "400, 410", " 400 ,410 "],
+      bad: [["", "error.invalidExtensions"], ["4a0", "error.invalidExtensions"], ["400,,410", "error.invalidExtensions"], [undefined, "error.invalidExtensions"]],
+    },
+    timeout: { good: [1, 30, "120", " 5 "], bad: [[0, "validation.timeout"], [121, "validation.timeout"], ["1.5", "validation.timeout"], ["", "validation.timeout"]] },
+    outputMode: { good: [undefined, "events", "byKind", "summaries", "both"], bad: [["all", "validation.outputMode"], ["", "validation.outputMode"]] },
+  },
+  "noojee-config": {
+    host: {
+      good: ["pbx.example.com", "pbx.example.com:8443", "https://pbx.example.com/", "http://127.0.0.1:8080", "[::1]:8443", "${PBX_HOST}"],
+      bad: [["", "validation.invalidHost"], ["pbx.example.com/x", "validation.invalidHost"], ["pbx example.com", "validation.invalidHost"], ["ftp://pbx", "validation.invalidHost"], ["pbx:70000", "validation.invalidHost"]],
+    },
+    verifyTls: { good: [true, false, undefined], bad: [["yes", "validation.verifyTls"]] },
+    authMode: { good: [undefined, "apiKey", "timestamp"], bad: [["basic", "validation.authMode"], ["", "validation.authMode"]] },
+    apiKey: { good: ["abc", "a-b_c.1"], bad: [["", "validation.apiKey"], ["a b", "validation.apiKey"], [undefined, "validation.apiKey"]] },
+  },
+};
+
+describe("editor files of answer, subscribe and config", () => {
+  it("the shared editor script is shipped: package.json files lists resources/", () => {
+    const pkg = JSON.parse(read("package.json")) as { files: string[] };
+    assert.ok(pkg.files.includes("resources/"), JSON.stringify(pkg.files));
+  });
+
+  for (const [type, fields] of Object.entries(MESSAGES)) {
+    it(`${type}: every validator passes good values and names the catalogue's message for bad ones`, () => {
+      const def = registered(read("nodes", `${type}.html`));
+      const cat = catalogue(type);
+      for (const [name, { good, bad }] of Object.entries(fields)) {
+        const validate = (def.defaults[name] ?? def.credentials?.[name])?.validate;
+        assert.ok(validate, `${name} is validated`);
+        for (const v of good) assert.equal(validate.call({}, v, {}), true, `${name} ${JSON.stringify(v)}`);
+        for (const [v, key] of bad) {
+          assert.equal(validate.call({}, v), false, `${name} ${JSON.stringify(v)} without opt`);
+          const message: boolean | string = validate.call({}, v, {});
+          assert.equal(/^L:([^{]+)/.exec(String(message))?.[1], `${type}.${key}`, `${name} ${JSON.stringify(v)} with opt`);
+          assert.equal(typeof lookup(cat, key), "string", key);
+        }
+      }
+    });
+  }
+
+  it("subscribe: the label of a node without a name comes from the catalogue", () => {
+    const def = registered(read("nodes", "noojee-subscribe.html"));
+    assert.equal(def.label.call({ extensions: "400, 410" }), 'L:noojee-subscribe.label.nodeWithExtensions{"extensions":"400, 410"}');
+    assert.equal(lookup(catalogue("noojee-subscribe"), "label.nodeWithExtensions"), "noojee __extensions__");
+    assert.equal(def.label.call({ name: "Reception", extensions: "410" }), "Reception");
+    assert.equal(def.label.call({}), "L:noojee-subscribe.paletteLabel");
   });
 });

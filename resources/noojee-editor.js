@@ -1,0 +1,192 @@
+/**
+ * Editor code shared by the noojee edit dialogs (nodes/*.html): message lookup, the field rules and their validators,
+ * label helpers and the auto-answer preset picker, as `NoojeeEditor.form("<type>")`.
+ *
+ * Node-RED (1.3+) serves this package's resources/ folder at resources/node-red-contrib-noojee/, and every node's .html
+ * loads this file with `<script src>` ahead of its own script. The editor appends a node file's scripts only once the
+ * src scripts it names have loaded, so NoojeeEditor exists when each registerType runs; every file names it so that
+ * none depends on the order in which the others load. Each load replaces the namespace with an identical one.
+ *
+ * The rules are the runtime's (nodes/lib/*.ts); test/unit/editor-files.test.ts keeps them in step.
+ */
+(function(global) {
+    "use strict";
+
+    // nodes/lib/extensions.ts
+    var DIALABLE_EXTENSION = /^(?:[A-Za-z][A-Za-z0-9]*\/)?\d{1,15}$/;
+    // nodes/lib/dial-input.ts
+    var PHONE_NUMBER = /^\+?[0-9*#]{1,32}$/;
+    var NUMBER_PUNCTUATION = /[\s.()\-\u2010-\u2015]/g;
+    var TECH = /^[A-Za-z][A-Za-z0-9]{0,19}$/;
+    // The control characters (\p{Cc}) that no one-line text field may hold.
+    // eslint-disable-next-line no-control-regex -- matching control characters is the point
+    var CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+    // nodes/lib/auto-answer.ts: auto-answer SIP headers by handset vendor; the property stores the header text itself.
+    var AUTO_ANSWER_MAX = 200;
+    var PRESETS = [
+        { id: "none", value: "" },
+        { id: "yealink", value: "Call-info:answer-after=0" },
+        { id: "grandstream", value: "Call-Info:\\; answer-after=0" },
+        { id: "polycom", value: "Alert-Info: Ring Answer" }
+    ];
+    var CUSTOM = "custom";
+
+    function presetFor(value) {
+        for (var i = 0; i < PRESETS.length; i++) {
+            if (PRESETS[i].value === (value || "")) {
+                return PRESETS[i];
+            }
+        }
+        return null;
+    }
+
+    /** The helpers of one node type's form; message keys are full keys ("noojee-dial.validation.tech"). */
+    function form(type) {
+        // Looks up a message in the type's catalogue (nodes/locales/<lang>/<type>.json).
+        function t(key, substitutions) {
+            var def = RED.nodes.getType(type);
+            if (def && typeof def._ === "function") {
+                return def._(key, substitutions);
+            }
+            return RED._(key, substitutions);
+        }
+
+        /**
+         * A validator from `problem(v)`, which returns null when v is usable, else a message key (or
+         * { key, substitutions }). Node-RED 3.1+ passes opt and shows a returned string; older editors want a boolean.
+         */
+        function rule(problem) {
+            return function(v, opt) {
+                var p = problem(v);
+                if (p === null) { return true; }
+                if (!opt) { return false; }
+                return typeof p === "string" ? t(p) : t(p.key, p.substitutions);
+            };
+        }
+
+        function key(name) {
+            return type + ".validation." + name;
+        }
+
+        function message(name) {
+            return function() {
+                return t(type + "." + name);
+            };
+        }
+
+        return {
+            t: t,
+            rule: rule,
+
+            /** Empty, or an extension the call methods take (101, SIP/101); `untrimmed` refuses surrounding spaces. */
+            extension: function(untrimmed) {
+                return rule(function(v) {
+                    var ok = v === undefined || v === "" ||
+                        (typeof v === "string" && DIALABLE_EXTENSION.test(untrimmed ? v : v.trim()));
+                    return ok ? null : key("extension");
+                });
+            },
+
+            tech: function() {
+                return rule(function(v) {
+                    return typeof v === "string" && TECH.test(v.trim()) ? null : key("tech");
+                });
+            },
+
+            /** Empty, or a phone number once spaces, dots, brackets and dashes are taken out. */
+            number: function() {
+                return rule(function(v) {
+                    var ok = v === undefined || v === "" ||
+                        (typeof v === "string" && PHONE_NUMBER.test(v.replace(NUMBER_PUNCTUATION, "")));
+                    return ok ? null : key("number");
+                });
+            },
+
+            /** Empty, or one header line of at most AUTO_ANSWER_MAX characters (messages <name>Type/Line/Length). */
+            header: function(name) {
+                return rule(function(v) {
+                    if (v === undefined || v === "") { return null; }
+                    var problem = null;
+                    if (typeof v !== "string") {
+                        problem = "Type";
+                    } else if (/[\r\n]/.test(v)) {
+                        problem = "Line";
+                    } else if (v.length > AUTO_ANSWER_MAX) {
+                        problem = "Length";
+                    }
+                    return problem && { key: key(name + problem), substitutions: { max: AUTO_ANSWER_MAX } };
+                });
+            },
+
+            /** One line of text of at most `max` characters. */
+            text: function(name, max) {
+                return rule(function(v) {
+                    var ok = v === undefined || (typeof v === "string" && !CONTROL.test(v) && v.trim().length <= max);
+                    return ok ? null : { key: key(name), substitutions: { max: max } };
+                });
+            },
+
+            /** A checkbox: true, false or not yet saved. */
+            flag: function(name) {
+                return rule(function(v) {
+                    return v === undefined || v === true || v === false ? null : key(name);
+                });
+            },
+
+            /** One of a select's values, or not yet saved (nodes saved before the option existed). */
+            oneOf: function(name, values) {
+                return rule(function(v) {
+                    return v === undefined || values.indexOf(v) !== -1 ? null : key(name);
+                });
+            },
+
+            paletteLabel: message("paletteLabel"),
+            message: message,
+            labelStyle: function() {
+                return this.name ? "node_label_italic" : "";
+            },
+
+            /**
+             * Fills the select #node-input-<field>-preset with the auto-answer presets (labels from <type>.preset.*)
+             * and "custom", selects the one matching `value`, and shows the row .node-input-<field>-row with the
+             * header field #node-input-<field> only for a custom header. Choosing a preset writes its header there.
+             */
+            presetPicker: function(field, value) {
+                var select = $("#node-input-" + field + "-preset");
+                var input = $("#node-input-" + field);
+                var customRow = $(".node-input-" + field + "-row");
+                PRESETS.concat([{ id: CUSTOM }]).forEach(function(p) {
+                    var text = t(type + ".preset." + p.id);
+                    if (p.value) {
+                        text += " (" + p.value + ")";
+                    }
+                    $("<option>").val(p.id).text(text).appendTo(select);
+                });
+
+                var current = presetFor(value);
+                select.val(current ? current.id : CUSTOM);
+                if (!current) {
+                    customRow.removeClass("hide");
+                }
+
+                select.on("change", function() {
+                    var id = select.val();
+                    if (id === CUSTOM) {
+                        customRow.removeClass("hide");
+                        input.trigger("focus");
+                    } else {
+                        customRow.addClass("hide");
+                        for (var i = 0; i < PRESETS.length; i++) {
+                            if (PRESETS[i].id === id) {
+                                input.val(PRESETS[i].value);
+                            }
+                        }
+                    }
+                    input.trigger("change");
+                });
+            }
+        };
+    }
+
+    global.NoojeeEditor = { form: form };
+})(this);

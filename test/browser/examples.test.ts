@@ -1,0 +1,112 @@
+/**
+ * The example flows in a real browser (see support/session.ts): listed under Import → Examples, and each imports
+ * with every node drawn, our icon, and no node marked invalid.
+ */
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { Locator, Page } from "playwright-core";
+import { type FlowNode, REPO_ROOT } from "../harness/node-red-process";
+import { clickTab, hasClass, openConfigDialog, openNodeDialog } from "./support/editor-page";
+import { MODULE } from "./support/flows";
+import { useEditorSession } from "./support/session";
+
+describe("editor in a real browser: examples", function () {
+  this.timeout(60_000);
+  const editor = useEditorSession();
+
+  const exampleNames = fs
+    .readdirSync(path.join(REPO_ROOT, "examples"))
+    .filter((f) => f.endsWith(".json"))
+    .map((f) => f.slice(0, -".json".length))
+    .sort();
+
+  /** Menu → Import → Examples, then our module's folder, which it resolves with (its entries are loaded). */
+  async function openExamples(page: Page): Promise<Locator> {
+    await page.locator("#red-ui-header-button-sidemenu").click();
+    await page.locator("#menu-item-import").click();
+    // The dialog opens on its Clipboard tab and focuses the text box 100 ms later; switch tabs after that.
+    await page.waitForFunction(() => document.activeElement?.id === "red-ui-clipboard-dialog-import-text");
+    const tree = page.locator("#red-ui-clipboard-dialog-import-tab-examples");
+    await clickTab(page.locator("#red-ui-tab-red-ui-clipboard-dialog-import-tab-examples"));
+    await tree.waitFor();
+    const moduleLabel = page.locator(".red-ui-treeList-label-text", { hasText: new RegExp(`^${MODULE}$`) });
+    await tree.locator(".red-ui-treeList-label-text", { hasText: new RegExp(`^${MODULE}$`) }).click();
+    // A tree item holds its label and a list of its children; the module's item is the innermost holding its label.
+    const folder = tree.locator(".red-ui-editableList-item-content", { has: moduleLabel }).last();
+    // The entries load from the library API when the folder opens.
+    await folder.locator(".red-ui-editableList .red-ui-treeList-label-text").first().waitFor();
+    return folder;
+  }
+
+  it("lists our examples under Import → Examples", async () => {
+    assert.ok(exampleNames.length >= 2, `the repo has example flows: ${JSON.stringify(exampleNames)}`);
+    await editor.deploy([]);
+    const page = await editor.openEditor();
+    const folder = await openExamples(page);
+    const listed = await folder.locator(".red-ui-editableList .red-ui-treeList-label-text").allInnerTexts();
+    assert.deepEqual(listed.map((t) => t.trim()).sort(), exampleNames);
+    await page.keyboard.press("Escape");
+  });
+
+  it("imports each example without invalid nodes; the example's config node then asks for a key", async function () {
+    this.timeout(180_000);
+    // One page for all examples (a page load costs seconds); each example comes on its own tab.
+    await editor.deploy([]);
+    const page = await editor.openEditor();
+    for (const name of exampleNames) {
+      const example = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "examples", `${name}.json`), "utf8")) as FlowNode[];
+      const tab = example.find((n) => n.type === "tab");
+      assert.ok(tab, `${name} has its own tab`);
+      const onTab = example.filter((n) => n.z === tab.id);
+      const ours = onTab.filter((n) => n.type.startsWith("noojee-"));
+      assert.ok(ours.length > 0, `${name} uses our nodes`);
+      assert.ok(example.every((n) => n.credentials === undefined), `${name} carries no credentials`);
+
+      const folder = await openExamples(page);
+      await folder.locator(".red-ui-editableList .red-ui-treeList-label-text", { hasText: new RegExp(`^${name}$`) }).click();
+      await page.locator("#red-ui-clipboard-dialog-ok").click();
+      await page.locator("#red-ui-clipboard-dialog").waitFor({ state: "hidden" });
+
+      // Every node of the example is drawn on its tab.
+      const tabLabel = page.getByText(String(tab.label), { exact: true });
+      await clickTab(page.locator("#red-ui-workspace-tabs .red-ui-tab", { has: tabLabel }));
+      const chart = page.locator("#red-ui-workspace-chart");
+      await page
+        .waitForFunction((n) => document.querySelectorAll("#red-ui-workspace-chart g.red-ui-flow-node-group").length === n, onTab.length)
+        .catch(() => assert.fail(`${name}: ${onTab.length} nodes drawn on its tab`));
+      const icons = await chart.locator("image.red-ui-flow-node-icon").evaluateAll((els) => els.map((e) => (e as SVGImageElement).href.baseVal));
+      assert.equal(icons.filter((i) => i === `icons/${MODULE}/noojee.svg`).length, ours.length, `${name}: our nodes carry our icon`);
+
+      // No red triangle. The examples ship without an API key (a key is never exported), but Node-RED validates a
+      // node's credentials only once its edit dialog has loaded them, so an imported example is all valid; the
+      // missing key shows as soon as the user opens the config node, which is checked next.
+      const invalid = await chart.locator("g.red-ui-flow-node-group:has(> g.red-ui-flow-node-error:not(.hide))").evaluateAll((els) => els.map((e) => e.id));
+      assert.deepEqual(invalid, [], `${name}: no imported node is marked invalid`);
+
+      // The first example's config node, opened through the first of our nodes with a PBX field: the key field is
+      // empty and marked (the same holds for every example, as none carries credentials).
+      if (name !== exampleNames[0]) continue;
+      const withServer = ours.find((n) => typeof n.server === "string");
+      assert.ok(withServer, `${name}: one of our nodes has a PBX`);
+      const target = await page.evaluate((type) => {
+        const RED = (window as unknown as {
+          RED: { workspaces: { active(): string }; nodes: { filterNodes(f: object): Array<{ id: string }> } };
+        }).RED;
+        return RED.nodes.filterNodes({ z: RED.workspaces.active(), type })[0]?.id;
+      }, withServer.type);
+      assert.ok(target, `${name}: the imported ${withServer.type}`);
+      await openNodeDialog(page, target);
+      await openConfigDialog(page);
+      assert.equal(await page.locator("#node-config-input-host").inputValue(), "pbx.example.com", `${name}: placeholder host`);
+      const key = page.locator("#node-config-input-apiKey");
+      assert.equal(await key.inputValue(), "", `${name}: no key came with the example`);
+      assert.equal(await hasClass(key, "input-error"), true, `${name}: the empty key is marked for the user to fill in`);
+      await page.locator("#node-config-dialog-cancel").click();
+      await page.locator("#node-config-dialog-cancel").waitFor({ state: "detached" });
+      await page.locator("#node-dialog-cancel").click();
+      await page.locator("#node-dialog-cancel").waitFor({ state: "detached" });
+    }
+    assert.deepEqual(editor.pageErrors(page), []);
+  });
+});
