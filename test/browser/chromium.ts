@@ -1,6 +1,7 @@
 /**
- * Chromium for the browser tests that do not share editor.test.ts's session: where it is, the launch flags, the
- * skip-or-fail rule when it is missing, and where screenshots go.
+ * For the browser tests that start a Node-RED of their own instead of sharing support/session.ts's (the palette
+ * manager, the 0.1.0 flow file, the resume option): the skip-or-fail rule when Chromium is missing, where screenshots
+ * go, and opening the editor. Chromium itself is launched by test/harness/browser.ts.
  *
  * Without Chromium a suite is skipped with a message, unless NOOJEE_REQUIRE_BROWSER=1, which makes that a failure.
  * Screenshots go to docs/screenshots/ only when NOOJEE_SCREENSHOTS=1 (otherwise to a temp dir removed afterwards), so
@@ -9,35 +10,22 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
+import { chromiumMissing, launchChromium } from "../harness/browser";
 import { REPO_ROOT } from "../harness/node-red-process";
 
-export const CHROMIUM = process.env.NOOJEE_CHROMIUM || "/usr/bin/chromium";
+export { launchChromium };
 export const VIEWPORT = { width: 1280, height: 800 };
 const REQUIRE_BROWSER = process.env.NOOJEE_REQUIRE_BROWSER === "1";
 const WRITE_DOC_SCREENSHOTS = process.env.NOOJEE_SCREENSHOTS === "1";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 /** Call first in a before hook: skips the suite (or fails it under NOOJEE_REQUIRE_BROWSER=1) without Chromium. */
 export function requireChromium(ctx: Mocha.Context): void {
-  if (fs.existsSync(CHROMIUM)) return;
-  const why = `no Chromium at ${CHROMIUM} (apt-get install chromium, or set NOOJEE_CHROMIUM to its path)`;
+  const why = chromiumMissing();
+  if (why === undefined) return;
   if (REQUIRE_BROWSER) throw new Error(`NOOJEE_REQUIRE_BROWSER=1 but there is ${why}`);
   console.log(`      skipping the browser tests: ${why}; set NOOJEE_REQUIRE_BROWSER=1 to make this a failure`);
   ctx.skip();
-}
-
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
 }
 
 /** Where a suite's screenshots go; `done()` removes the directory unless it is docs/screenshots. */
