@@ -121,6 +121,10 @@ describe("Resume after a restart: a real Node-RED killed with SIGKILL while call
     await sleep(1500);
     nr = await nr.restart();
     // After a PBX restart, what it did before Node-RED's resynchronising read cannot come back: wait for the rest.
+    if (drainFrom === "restart") {
+      for (let waited = 0; waited < 15_000 && !/went back/.test(nr.log()); waited += 50) await sleep(50);
+      await sleep(200);
+    }
     const from = drainFrom === "restart" ? events.length : 0;
     await sleep(2000);
     traffic.stop();
