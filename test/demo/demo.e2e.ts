@@ -5,7 +5,7 @@
  * the process group) and a SIGTERM to npm alone both stop everything; a second start reuses the installed modules.
  *
  * Not part of `npm test` (it needs the npm registry once for Dashboard 2, and takes a minute or two):
- * run it with `npm run test:demo`. Chromium: CHROMIUM_PATH (default /usr/bin/chromium); without it the board is not
+ * run it with `npm run test:demo`. Chromium: as test/harness/browser.ts finds it; without it the board is not
  * checked in a browser, unless NOOJEE_REQUIRE_BROWSER=1, which makes that a failure.
  */
 import assert from "node:assert/strict";
@@ -14,10 +14,9 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { chromium } from "playwright-core";
+import { chromiumMissing, launchChromium } from "../harness/browser";
 import { REPO_ROOT, freePort } from "../harness/node-red-process";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 interface DemoRun {
   npm: ChildProcess;
@@ -184,7 +183,8 @@ describe("npm start: the live demo", function () {
     const [, answeredAfter] = await run.waitFor(/pbx {2}\d\d:\d\d:\d\d #\d+ \S+ +\S+ -> 410: answered via the API after (\d+\.\d) s/, 180_000);
     timings.push(`first call on 410 answered by the example ${answeredAfter} s after it rang; that call finished ${seconds(Date.now() - t0)} after ready`);
 
-    if (board && fs.existsSync(CHROMIUM)) {
+    const noChromium = chromiumMissing();
+    if (board && noChromium === undefined) {
       const tBoard = Date.now();
       const ext = await answerFromTheBoard(board);
       // The simulator's line for that call, when it ends, says who answered it.
@@ -192,8 +192,8 @@ describe("npm start: the live demo", function () {
       timings.push(`answered from the board on ${ext}, call finished ${seconds(Date.now() - tBoard)} later`);
     } else {
       // CI sets NOOJEE_REQUIRE_BROWSER=1: there a missing browser or board is a failure, not a skip.
-      if (process.env.NOOJEE_REQUIRE_BROWSER === "1") assert.fail(board ? `no Chromium at ${CHROMIUM}` : "the live board was not installed");
-      timings.push(board ? `board not checked in a browser (no ${CHROMIUM})` : "no live board (Dashboard 2 not installed)");
+      if (process.env.NOOJEE_REQUIRE_BROWSER === "1") assert.fail(board ? String(noChromium) : "the live board was not installed");
+      timings.push(board ? `board not checked in a browser (${noChromium})` : "no live board (Dashboard 2 not installed)");
     }
 
     // Ctrl-C: SIGINT to npm's whole process group, as a terminal sends it.
@@ -235,10 +235,7 @@ describe("npm start: the live demo", function () {
 
 /** Opens the board, waits for every extension, answers a ringing call with its Answer button; returns its extension. */
 async function answerFromTheBoard(boardUrl: string): Promise<string> {
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     await page.goto(boardUrl);
