@@ -13,6 +13,7 @@ import { FakePbx } from "../fake-pbx";
 import { type FlowNode, type NodeRedProcess, REPO_ROOT, startNodeRed, stopAllNodeRed } from "../harness/node-red-process";
 import { fixtureFor, OLD } from "../e2e/flows-0.1.0-fixture";
 import { launchChromium, openEditorPage, requireChromium } from "./chromium";
+import { closeNodeDialog, openConfigDialog, openNodeDialog } from "./support/editor-page";
 
 interface EditorNode {
   id: string;
@@ -114,21 +115,18 @@ describe("flows saved by 0.1.0 in the current editor (Chromium)", function () {
 
   /** Opens the node's dialog, checks no field is marked, presses Done, and returns the node's properties after. */
   async function doneWithoutChange(id: string): Promise<Record<string, unknown>> {
-    await page.locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${id}"] rect.red-ui-flow-node`).dblclick();
-    await page.locator("#node-dialog-ok").click({ trial: true });
+    await openNodeDialog(page, id);
     const marked = await page.locator("#dialog-form .input-error").evaluateAll((els) => els.map((e) => e.id || e.outerHTML));
     assert.deepEqual(marked, [], `${id}: no field marked invalid`);
     if (id === OLD.subscribe) {
       // Its PBX, through the pencil: the config node's dialog, Done too.
-      await page.locator("#node-input-btn-server-edit").click();
-      await page.locator("#node-config-dialog-ok").click({ trial: true });
+      await openConfigDialog(page);
       const cfgMarked = await page.locator("#node-config-dialog-edit-form .input-error").evaluateAll((els) => els.map((e) => e.id));
       assert.deepEqual(cfgMarked, [], "config node: no field marked invalid");
       await page.locator("#node-config-dialog-ok").click();
       await page.locator("#node-config-dialog-ok").waitFor({ state: "detached" });
     }
-    await page.locator("#node-dialog-ok").click();
-    await page.locator("#node-dialog-ok").waitFor({ state: "detached" });
+    await closeNodeDialog(page, "ok");
     return deployedForm(id);
   }
 
