@@ -17,6 +17,7 @@ import type { Browser, Page } from "playwright-core";
 import { API_BASE, FakePbx } from "../fake-pbx";
 import { type NodeRedProcess, packPackage, REPO_ROOT, startNodeRed, stopAllNodeRed } from "../harness/node-red-process";
 import { launchChromium, openEditorPage, requireChromium, screenshotDir, VIEWPORT } from "./chromium";
+import { showSidebar } from "./support/editor-page";
 
 const MODULE = "node-red-contrib-noojee";
 const API_KEY = "palette-secret-3e0b1c7d-51aa-4f0e-9d6c-8b2f4a1e7c90";
@@ -200,7 +201,7 @@ describe("install and remove through the palette manager (Chromium)", function (
       .catch((err: Error) => assert.fail(`${err.message}\n${nrLog()}`));
     await node.locator("rect.red-ui-flow-node-status-dot-green").waitFor();
 
-    await page.locator("#red-ui-tab-debug-link-button").click();
+    await showSidebar(page, "debug");
     await page.locator("#red-ui-workspace-chart").click({ position: { x: 500, y: 450 } }); // nothing selected in the picture
     const id = pbx.startCall("410", { callerId: "0412345678" });
     const message = page.locator(".red-ui-debug-msg", { hasText: "0412345678" }).first();
