@@ -92,32 +92,40 @@ if [ $failed_installs -ne 0 ]; then
   exit 1
 fi
 
-TOTAL_PASSED=0
-TOTAL_FAILED=0
-RESULTS=()
-STATUS=0
+# One tarball for every entry: CI's, or one packed now (entries running side by side must not each run prepack).
+if [ -z "${NOOJEE_TARBALL:-}" ]; then
+  pack_dir=$(mktemp -d)
+  trap 'rm -rf "$pack_dir"' EXIT
+  echo "matrix: packing the package (npm pack builds it through prepack)"
+  npm pack --pack-destination "$pack_dir" >"$pack_dir/pack.log" 2>&1 || { cat "$pack_dir/pack.log" >&2; exit 1; }
+  NOOJEE_TARBALL=$(ls "$pack_dir"/*.tgz)
+fi
+export NOOJEE_TARBALL
+echo "matrix: every entry installs $(basename "$NOOJEE_TARBALL")"
 
-# run_entry <name> <Node-RED install or "repo"> <node install> <browser yes/no>
+# Entries can run in NOOJEE_MATRIX_JOBS lanes side by side (default 1). Two lanes halve the matrix's time (the two
+# entries with the editor tests take ~5 minutes each, the others ~30 s, so they go first, one per lane), but on a
+# 2-core machine Node-RED 5's editor then showed timing races in the browser tests, so CI keeps one lane. Each entry's
+# output is kept in a file and printed, whole, once every lane is done.
+JOBS=${NOOJEE_MATRIX_JOBS:-1}
+OUT=$(mktemp -d)
+
+# run_entry <name> <Node-RED install or "repo"> <node install> <browser yes/no>: writes $OUT/<name>.log and .result
 run_entry() {
-  local name=$1 nr=$2 nodeinst=$3 browser=$4 nrdir nrpkg bin version nodever log start rc summary passed failed
+  local name=$1 nr=$2 nodeinst=$3 browser=$4 nrdir nrpkg bin version nodever start rc summary passed failed
   if [ "$nr" = repo ]; then nrdir=""; nrpkg=$ROOT/node_modules/node-red; else nrdir=$MATRIX/$nr; nrpkg=$nrdir/node_modules/node-red; fi
   bin=$MATRIX/$nodeinst/node_modules/.bin/node
   version=$(node -p "require('$nrpkg/package.json').version")
   nodever=$("$bin" --version)
-  local specs=("${SPECS[@]}")
-  [ "$browser" = yes ] && specs+=("${BROWSER_SPECS[@]}")
-  echo
-  local what=""
-  [ "$browser" = yes ] && what=" (with the editor tests)"
-  echo "== $name: Node-RED $version on Node $nodever$what =="
-  log=$(mktemp)
+  local specs=("${SPECS[@]}") what=""
+  if [ "$browser" = yes ]; then specs+=("${BROWSER_SPECS[@]}"); what=" (with the editor tests)"; fi
+  local log=$OUT/$name.log
+  echo "== $name: Node-RED $version on Node $nodever$what ==" >"$log"
   start=$SECONDS
   NOOJEE_NODE_RED_DIR=$nrdir NOOJEE_NODE_BINARY=$bin \
-    "$bin" node_modules/mocha/bin/mocha.js --no-config --reporter "$REPORTER" --timeout "$TIMEOUT" "${specs[@]}" 2>&1 |
-    tee "$log"
-  rc=${PIPESTATUS[0]}
+    "$bin" node_modules/mocha/bin/mocha.js --no-config --reporter "$REPORTER" --timeout "$TIMEOUT" "${specs[@]}" >>"$log" 2>&1
+  rc=$?
   summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
-  rm -f "$log"
   if [ -n "$summary" ]; then
     passed=${summary%% passed*}
     failed=${summary#*passed, }
@@ -129,23 +137,50 @@ run_entry() {
   fi
   # A non-zero exit with no failed test (e.g. a crash after the run) still fails the entry.
   if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
-  TOTAL_PASSED=$((TOTAL_PASSED + passed))
-  TOTAL_FAILED=$((TOTAL_FAILED + failed))
   local verdict=ok
-  if [ "$rc" -ne 0 ] || [ "$failed" -ne 0 ]; then
-    verdict="FAILED (exit $rc)"
-    STATUS=1
-  fi
-  RESULTS+=("$(printf '%-11s Node-RED %-7s Node %-9s %4s passed, %s failed, %4s s, %s' "$name" "$version" "$nodever" "$passed" "$failed" "$((SECONDS - start))" "$verdict")")
+  if [ "$rc" -ne 0 ] || [ "$failed" -ne 0 ]; then verdict="FAILED (exit $rc)"; fi
+  printf '%s %s %s\n' "$passed" "$failed" \
+    "$(printf '%-11s Node-RED %-7s Node %-9s %4s passed, %s failed, %4s s, %s' "$name" "$version" "$nodever" "$passed" "$failed" "$((SECONDS - start))" "$verdict")" \
+    >"$OUT/$name.result"
 }
 
-for e in "${SELECTED[@]}"; do
-  read -r name nr nodeinst browser <<<"$e"
-  run_entry "$name" "$nr" "$nodeinst" "$browser"
+# Lanes: the entries with browser tests first, then the rest, dealt round-robin.
+ORDERED=()
+for e in "${SELECTED[@]}"; do [[ $e == *" yes" ]] && ORDERED+=("$e"); done
+for e in "${SELECTED[@]}"; do [[ $e == *" no" ]] && ORDERED+=("$e"); done
+start=$SECONDS
+for ((lane = 0; lane < JOBS; lane++)); do
+  (
+    for ((i = lane; i < ${#ORDERED[@]}; i += JOBS)); do
+      read -r name nr nodeinst browser <<<"${ORDERED[$i]}"
+      echo "matrix: lane $((lane + 1)): $name"
+      run_entry "$name" "$nr" "$nodeinst" "$browser"
+    done
+  ) &
 done
+wait
+echo "matrix: all entries done in $((SECONDS - start)) s ($JOBS lanes)"
+
+TOTAL_PASSED=0
+TOTAL_FAILED=0
+RESULTS=()
+for e in "${SELECTED[@]}"; do
+  read -r name _ <<<"$e"
+  echo
+  cat "$OUT/$name.log"
+  if [ -f "$OUT/$name.result" ]; then
+    read -r passed failed result <"$OUT/$name.result"
+  else
+    passed=0 failed=1 result="$name: no result (the lane died)"
+  fi
+  TOTAL_PASSED=$((TOTAL_PASSED + passed))
+  TOTAL_FAILED=$((TOTAL_FAILED + failed))
+  RESULTS+=("$result")
+done
+rm -rf "$OUT"
 
 echo
 echo "== Matrix results =="
 for r in "${RESULTS[@]}"; do echo "  $r"; done
 echo "matrix: $TOTAL_PASSED passed, $TOTAL_FAILED failed"
-exit $STATUS
+[ "$TOTAL_FAILED" -eq 0 ]

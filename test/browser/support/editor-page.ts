@@ -85,6 +85,8 @@ export async function labelOf(page: Page, inputId: string): Promise<string> {
 
 export async function expectFields(page: Page, fields: Array<[string, string]>): Promise<void> {
   for (const [id, label] of fields) {
+    // The tray may still be sliding in on a loaded machine: wait for the field, then check it is shown.
+    await page.locator(`#${id}`).waitFor({ state: "visible", timeout: 5_000 }).catch(() => undefined);
     assert.equal(await page.locator(`#${id}`).isVisible(), true, `#${id} is shown`);
     assert.equal(await labelOf(page, id), label, `label of #${id}`);
   }
