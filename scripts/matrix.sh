@@ -155,6 +155,8 @@ for ((lane = 0; lane < JOBS; lane++)); do
       read -r name nr nodeinst browser <<<"${ORDERED[$i]}"
       echo "matrix: lane $((lane + 1)): $name"
       run_entry "$name" "$nr" "$nodeinst" "$browser"
+      # One lane: show each entry as soon as it is done, rather than all at the end.
+      if [ "$JOBS" -eq 1 ]; then echo; cat "$OUT/$name.log"; touch "$OUT/$name.shown"; fi
     done
   ) &
 done
@@ -166,8 +168,7 @@ TOTAL_FAILED=0
 RESULTS=()
 for e in "${SELECTED[@]}"; do
   read -r name _ <<<"$e"
-  echo
-  cat "$OUT/$name.log"
+  if [ ! -f "$OUT/$name.shown" ]; then echo; cat "$OUT/$name.log"; fi
   if [ -f "$OUT/$name.result" ]; then
     read -r passed failed result <"$OUT/$name.result"
   else
