@@ -7,10 +7,6 @@
  *   Hand-written rather than write-file-atomic: its current release needs Node 22.22 or later.
  * - Throttled: at most one write every `minIntervalMs`, of the position as it is when the write starts; flush() writes
  *   at once (on close).
- * - Settled: a position taken from the hub is written `settleMs` later, not at once. The msgs of the answers it includes
- *   were handed to the flow when it was taken; Node-RED delivers them asynchronously, so a crash right after a prompt
- *   write could leave the file ahead of what the flow got, and those changes would never come again. Written later,
- *   a crash re-sends at most the last fraction of a second instead of losing it.
  * - Bounded: past `maxBytes` the oldest legs are left out (they only keep repeats from being sent again).
  * - Never the API key: the file records the host, the sign-in mode, the polls and the legs.
  * - Any failure is one warning and no resume (reading) or a longer pause (writing): never a throw, never a hot loop.
@@ -33,8 +29,6 @@ export interface ResumeFileOptions {
   onWarning: (message: string) => void;
   /** Least time between two writes. Default 300 ms. */
   minIntervalMs?: number;
-  /** How long after it was taken a position is written (flush() does not wait). Default 250 ms. */
-  settleMs?: number;
   /** Pause after a failed write before the next attempt. Default 30 s. */
   retryMs?: number;
   /** Most bytes a file may take. Default 1 MiB. */
@@ -56,7 +50,6 @@ interface FileContent extends HubPosition {
 
 export class ResumeFile implements PositionStore {
   private readonly minIntervalMs: number;
-  private readonly settleMs: number;
   private readonly retryMs: number;
   private readonly maxBytes: number;
   private readonly now: () => number;
@@ -70,7 +63,6 @@ export class ResumeFile implements PositionStore {
 
   constructor(private readonly options: ResumeFileOptions) {
     this.minIntervalMs = options.minIntervalMs ?? 300;
-    this.settleMs = options.settleMs ?? 250;
     this.retryMs = options.retryMs ?? 30_000;
     this.maxBytes = options.maxBytes ?? 1024 * 1024;
     this.now = options.now ?? Date.now;
@@ -118,7 +110,7 @@ export class ResumeFile implements PositionStore {
   async flush(): Promise<void> {
     this.clearTimer();
     await this.writing;
-    if (this.dirty && !this.closed) await this.write(false);
+    if (this.dirty && !this.closed) await this.write();
   }
 
   /** Stops writing and deletes the file: the config node was deleted, or resuming turned off. */
@@ -150,18 +142,12 @@ export class ResumeFile implements PositionStore {
     this.timer = undefined;
   }
 
-  private write(settle = true): Promise<void> {
+  private write(): Promise<void> {
     const capture = this.capture;
     if (!capture || this.writing) return this.writing ?? Promise.resolve();
     this.dirty = false;
     const started = this.now();
-    const position = capture();
-    const settled =
-      settle && this.settleMs > 0
-        ? new Promise<void>((resolve) => setTimeout(resolve, this.settleMs)) // not unref'd: a close waits for it
-        : Promise.resolve();
-    this.writing = settled
-      .then(() => this.writeFile(this.serialise(position, started)))
+    this.writing = this.writeFile(this.serialise(capture(), started))
       .then(() => {
         this.notBefore = started + this.minIntervalMs;
         this.failing = false;

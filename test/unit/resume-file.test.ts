@@ -69,28 +69,6 @@ describe("ResumeFile", () => {
     assert.equal(make().load(HOUR).position?.polls[0].seq, seq, "the last write has the latest position");
   });
 
-  it("writes a position settleMs after taking it, so that a crash re-sends the last changes rather than loses them", async () => {
-    const clock = sinon.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
-    const mkdir = sinon.spy(fs.promises, "mkdir"); // the first step of every write, called when the write begins
-    const store = make({ settleMs: 250 });
-    let taken = 0;
-    store.save(() => {
-      taken += 1;
-      return position(9);
-    });
-    await clock.tickAsync(0);
-    assert.equal(taken, 1, "the position is taken when the write starts");
-    store.save(() => position(10)); // a later answer: the next write's business
-    await clock.tickAsync(249);
-    assert.equal(mkdir.callCount, 0, "no write begun before the position settled");
-    await clock.tickAsync(1);
-    assert.equal(mkdir.callCount, 1, "the write begins once it settled");
-    clock.restore();
-    await store.flush();
-    assert.equal(make().load(HOUR).position?.polls[0].seq, 10, "flush writes the latest position at once");
-    store.close();
-  });
-
   it("stays within maxBytes by leaving out the oldest legs", async () => {
     const store = make({ maxBytes: 4000 });
     store.save(() => position(7, 200));
