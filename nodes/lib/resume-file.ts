@@ -53,7 +53,7 @@ export class ResumeFile implements PositionStore {
   private readonly retryMs: number;
   private readonly maxBytes: number;
   private readonly now: () => number;
-  private capture: (() => HubPosition) | undefined;
+  private capture: (() => HubPosition | undefined) | undefined;
   private dirty = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private writing: Promise<void> | undefined;
@@ -98,8 +98,11 @@ export class ResumeFile implements PositionStore {
     return { position: { polls: content.polls, legs: content.legs }, ageMs };
   }
 
-  /** The position changed (an answer reached the flow): write it soon, at most every minIntervalMs. */
-  save(capture: () => HubPosition): void {
+  /**
+   * The position changed (an answer reached the flow): write it soon, at most every minIntervalMs. `capture` is called
+   * when the write starts; undefined then means there is nothing safe to write yet (the caller saves again later).
+   */
+  save(capture: () => HubPosition | undefined): void {
     if (this.closed) return;
     this.capture = capture;
     this.dirty = true;
@@ -110,6 +113,7 @@ export class ResumeFile implements PositionStore {
   async flush(): Promise<void> {
     this.clearTimer();
     await this.writing;
+    this.clearTimer(); // armed by the write that just ended: this one takes its place
     if (this.dirty && !this.closed) await this.write();
   }
 
@@ -132,7 +136,7 @@ export class ResumeFile implements PositionStore {
     const delay = Math.max(0, this.notBefore - this.now());
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      void this.write();
+      if (this.dirty) void this.write();
     }, delay);
     this.timer.unref?.();
   }
@@ -146,8 +150,10 @@ export class ResumeFile implements PositionStore {
     const capture = this.capture;
     if (!capture || this.writing) return this.writing ?? Promise.resolve();
     this.dirty = false;
+    const position = capture();
+    if (!position) return Promise.resolve(); // the file keeps the last position that is safe to resume from
     const started = this.now();
-    this.writing = this.writeFile(this.serialise(capture(), started))
+    this.writing = this.writeFile(this.serialise(position, started))
       .then(() => {
         this.notBefore = started + this.minIntervalMs;
         this.failing = false;

@@ -21,7 +21,9 @@
  * After each answer the hub's position (each poll's `seq` and the last state sent for each leg) goes to a
  * PositionStore; a hub given such a position at start carries on from it (see PollLoop's `resumeFrom`). The saved
  * positions apply to the polls made while the flows start; once they have (`releaseLingering()`), extensions added
- * later get a current-state read as usual.
+ * later get a current-state read as usual. A position is only stored once every change it covers has reached a
+ * subscriber: while changes wait for one (a lingering extension's buffer, a replay not yet flushed), storing it would
+ * lose them if Node-RED died before they were handed on, so the store keeps the previous one until they have been.
  */
 import { CallStateTable, type SavedLeg } from "./call-state-table";
 import { CallEvent, LoopStatus, PollLoop, PollLoopOptions, ResumePoint, SubscribeApi } from "./poll-loop";
@@ -32,9 +34,13 @@ export interface HubPosition {
   legs: SavedLeg[];
 }
 
-/** Takes the hub's position after each answer, e.g. to a file (resume-file.ts). */
+/**
+ * Takes the hub's position after each answer, e.g. to a file (resume-file.ts). `capture` gives the position as it is
+ * when called, or undefined while changes it covers have not reached a subscriber yet (the hub calls save again once
+ * they have).
+ */
 export interface PositionStore {
-  save(capture: () => HubPosition): void;
+  save(capture: () => HubPosition | undefined): void;
 }
 
 export interface Subscriber {
@@ -108,7 +114,9 @@ export class SubscriptionHub {
   private readonly now: () => number;
   private readonly maxExtenBytes: number;
   private resumePoints: readonly ResumePoint[] | undefined;
-  private readonly capture = (): HubPosition => this.position();
+  private readonly capture = (): HubPosition | undefined => (this.holdsChanges() ? undefined : this.position());
+  /** An answer came while changes were held back: store the position once they are handed on. */
+  private saveWhenDelivered = false;
 
   constructor(private readonly api: SubscribeApi, private readonly options: HubOptions = {}) {
     this.now = options.now ?? Date.now;
@@ -243,12 +251,16 @@ export class SubscriptionHub {
     this.buffered = 0;
     this.dropWarned = false;
     if (this.running) this.reconfigure();
+    this.savePositionIfDelivered();
   }
 
   private detach(id: string, linger = true): boolean {
     const subscriber = this.subscribers.get(id);
     if (!subscriber) return false;
     this.subscribers.delete(id);
+    // A replay it was never handed (it left within the tick it came): it has had nothing since it arrived, so the
+    // replay is what the next subscriber must get, changes included.
+    const pending = this.pendingReplays.get(subscriber);
     this.pendingReplays.delete(subscriber);
     for (const extension of subscriber.extensions) {
       const set = this.byExtension.get(extension);
@@ -257,15 +269,21 @@ export class SubscriptionHub {
       this.byExtension.delete(extension);
       if (!linger) continue;
       const loop = this.owner.get(extension)?.loop;
-      const replay: CallEvent[] = [];
-      if (loop?.isSettled(extension)) {
+      let replay: CallEvent[] = [];
+      let buffered: CallEvent[] = [];
+      if (pending) {
+        replay = pending.filter((event) => event.extension === extension && event.initial);
+        buffered = pending.filter((event) => event.extension === extension && !event.initial);
+      } else if (loop?.isSettled(extension)) {
         for (const leg of this.table.activeLegs(extension)) {
           replay.push({ extension, data: leg.data, callId: leg.callId, seq: loop.sequence, initial: true });
         }
       }
-      this.lingering.set(extension, { since: this.now(), replay, buffered: [] });
+      this.lingering.set(extension, { since: this.now(), replay, buffered });
+      this.buffered += buffered.length;
     }
     this.armLingerTimer();
+    this.savePositionIfDelivered();
     return true;
   }
 
@@ -290,6 +308,7 @@ export class SubscriptionHub {
     }
     if (expired && this.running) this.reconfigure();
     this.armLingerTimer();
+    this.savePositionIfDelivered();
   }
 
   /** After a long park the cursors and states may be stale: start afresh. */
@@ -315,7 +334,7 @@ export class SubscriptionHub {
       table: this.table,
       timeoutSec: 30,
       resumeFrom: this.resumePoints,
-      onAnswer: () => this.options.store?.save(this.capture),
+      onAnswer: () => this.savePosition(),
       onEvents: (events) => this.dispatch(events),
       onStatus: (status) => this.onChunkStatus(chunk, status),
     });
@@ -409,5 +428,24 @@ export class SubscriptionHub {
     if (!replay) return;
     this.pendingReplays.delete(subscriber);
     for (const event of replay) subscriber.onEvent(event);
+    this.savePositionIfDelivered();
+  }
+
+  /** Changes (not replays of a current state) that the loops passed on and no subscriber has had yet. */
+  private holdsChanges(): boolean {
+    if (this.buffered > 0) return true;
+    for (const replay of this.pendingReplays.values()) if (replay.some((event) => !event.initial)) return true;
+    return false;
+  }
+
+  /** The position not stored for changes held back: store it now if they have all been handed on (or dropped). */
+  private savePositionIfDelivered(): void {
+    if (this.saveWhenDelivered) this.savePosition();
+  }
+
+  private savePosition(): void {
+    if (!this.options.store) return;
+    this.saveWhenDelivered = this.holdsChanges();
+    if (!this.saveWhenDelivered) this.options.store.save(this.capture);
   }
 }

@@ -69,6 +69,33 @@ describe("ResumeFile", () => {
     assert.equal(make().load(HOUR).position?.polls[0].seq, seq, "the last write has the latest position");
   });
 
+  it("keeps the last safe position while the capture has none, and writes the next one it has", async () => {
+    const store = make({ minIntervalMs: 0 });
+    store.save(() => position(5));
+    await store.flush();
+    store.save(() => undefined); // changes still on their way to a subscriber
+    await store.flush();
+    assert.equal(make().load(HOUR).position?.polls[0].seq, 5);
+    store.save(() => position(9));
+    await store.flush();
+    assert.equal(make().load(HOUR).position?.polls[0].seq, 9);
+  });
+
+  it("a flush after a write in progress leaves no timer to write the same position again", async () => {
+    const clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ["setTimeout", "clearTimeout", "Date"] });
+    const started = sinon.spy(fs.promises, "mkdir"); // the first step of every write, taken at once
+    const store = make({ now: () => Date.now() });
+    store.save(() => position(1));
+    await clock.tickAsync(0); // the first write starts
+    store.save(() => position(2)); // arrives while it is in progress
+    await store.flush();
+    const writes = started.callCount;
+    assert.equal(make().load(HOUR).position?.polls[0].seq, 2);
+    await clock.tickAsync(1000);
+    assert.equal(started.callCount, writes, "no second write of the same position");
+    store.close();
+  });
+
   it("stays within maxBytes by leaving out the oldest legs", async () => {
     const store = make({ maxBytes: 4000 });
     store.save(() => position(7, 200));

@@ -98,7 +98,7 @@ describe("SubscriptionHub with a saved position", () => {
 
   it("carries on from it for the subscribers of the start, and hands its position to the store after each answer", async () => {
     const api = new ScriptedApi();
-    const positions: HubPosition[] = [];
+    const positions: Array<HubPosition | undefined> = [];
     const hub = new SubscriptionHub(api, { position: saved, store: { save: (capture) => positions.push(capture()) } });
     const a: CallEvent[] = [];
     const b: CallEvent[] = [];

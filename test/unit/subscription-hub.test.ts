@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { NoojeeError } from "../../nodes/lib/errors";
 import type { CallEvent, LoopStatus, SubscribeApi } from "../../nodes/lib/poll-loop";
-import { extenBytes, Subscriber, SubscriptionHub } from "../../nodes/lib/subscription-hub";
+import { extenBytes, type HubPosition, type PositionStore, Subscriber, SubscriptionHub } from "../../nodes/lib/subscription-hub";
 import type { SubscribeResponse } from "../../nodes/lib/types";
 
 /** Answers current-state reads from `state`; holds long polls until aborted or released with events. */
@@ -327,6 +327,42 @@ describe("SubscriptionHub: a redeploy that splits the extensions differently", (
     assert.deepEqual(hub.pollLoop?.watched, ["410", "420"]);
     hub.updateExtensions("a3", []);
     assert.deepEqual(hub.pollLoop?.watched, ["420"]);
+    await hub.close();
+  });
+
+  it("stores no position while changes wait for a subscriber, and stores it once they have reached one", async () => {
+    const api = new LogApi();
+    const stored: Array<HubPosition | undefined> = [];
+    const store: PositionStore = { save: (capture) => stored.push(capture()) };
+    const hub = new SubscriptionHub(api, { store });
+    const a = subscriber(["410"]);
+    const b = subscriber(["420"]);
+    hub.register("a", a);
+    hub.register("b", b);
+    await settle(() => api.heldPolls().length === 1, "a held poll");
+    const afterStart = stored.length;
+    assert.ok(afterStart > 0 && stored.every((p) => p !== undefined), "the start's position is stored");
+
+    // A deploy replaces a: the change on 410 waits in its buffer, one on 420 reaches b meanwhile.
+    await hub.deregister("a");
+    api.emit("410", "x1", "Ringing");
+    await settle(() => api.heldPolls().length === 1 && api.calls.at(-1)?.last === api.seq, "polled on");
+    api.emit("420", "y1", "Ringing");
+    await settle(() => b.events.length === 1 && api.heldPolls().length === 1 && api.calls.at(-1)?.last === api.seq, "b has its change");
+    assert.equal(stored.length, afterStart, "a Node-RED killed now must poll again from before the held change");
+
+    // The new node takes 410 but leaves before its replay is flushed (a second quick deploy): the change is kept.
+    hub.register("a2", subscriber(["410"]));
+    await hub.deregister("a2");
+    await new Promise((r) => setImmediate(r));
+    assert.equal(stored.length, afterStart);
+
+    const a3 = subscriber(["410"]);
+    hub.register("a3", a3);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(describeEvents(a3.events), ["410:x1:Ringing:false"], "the held change, once");
+    assert.equal(stored.length, afterStart + 1, "stored once the change was handed on");
+    assert.equal(stored.at(-1)?.polls[0]?.seq, api.seq);
     await hub.close();
   });
 });
