@@ -1,7 +1,7 @@
 /**
- * For the browser tests that start a Node-RED of their own instead of sharing support/session.ts's (the palette
- * manager, the 0.1.0 flow file, the resume option): the skip-or-fail rule when Chromium is missing, where screenshots
- * go, and opening the editor. Chromium itself is launched by test/harness/browser.ts.
+ * What every browser test uses, whether it shares support/session.ts's Node-RED or starts one of its own (the palette
+ * manager, the 0.1.0 flow file, the resume option): the skip-or-fail rule when Chromium is missing, the viewport, where
+ * screenshots go, and opening the editor. Chromium itself is launched by test/harness/browser.ts.
  *
  * Without Chromium a suite is skipped with a message, unless NOOJEE_REQUIRE_BROWSER=1, which makes that a failure.
  * Screenshots go to docs/screenshots/ only when NOOJEE_SCREENSHOTS=1 (otherwise to a temp dir removed afterwards), so

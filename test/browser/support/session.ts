@@ -7,7 +7,7 @@
  * Each test deploys the flow it needs (a full deployment replaces the previous one) and opens its own browser context,
  * so tests do not depend on each other or on the order of the files.
  *
- * Without Chromium the tests are skipped with a message, unless NOOJEE_REQUIRE_BROWSER=1, which makes that a failure.
+ * Without Chromium the tests are skipped, or fail under NOOJEE_REQUIRE_BROWSER=1 (../chromium.ts's requireChromium).
  * Screenshots for the README are written to docs/screenshots/ only when NOOJEE_SCREENSHOTS=1 (otherwise to a temp dir
  * that is removed afterwards). When a test fails, a screenshot of each of its pages is kept in a temp dir named in
  * the output.
@@ -18,15 +18,13 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { FakePbx } from "../../fake-pbx";
-import { chromiumMissing, launchChromium } from "../../harness/browser";
+import { launchChromium, requireChromium, VIEWPORT } from "../chromium";
 import { type FlowNode, type NodeRedProcess, REPO_ROOT, startNodeRed } from "../../harness/node-red-process";
 import { nodeBinary, nodeRedEntry } from "../../harness/node-red-under-test";
 import { workspaceNode } from "./editor-page";
 import { API_KEY } from "./flows";
 
-const REQUIRE_BROWSER = process.env.NOOJEE_REQUIRE_BROWSER === "1";
 const WRITE_DOC_SCREENSHOTS = process.env.NOOJEE_SCREENSHOTS === "1";
-export const VIEWPORT = { width: 1280, height: 800 };
 
 /** What is running; each field is set as soon as that part has started, so the root hook stops what did. */
 const running: { pbx?: FakePbx; nr?: NodeRedProcess; browser?: Browser; shotDir?: string } = {};
@@ -93,12 +91,7 @@ export function useEditorSession(): EditorSession {
 
   before(async function () {
     this.timeout(180_000);
-    const missing = chromiumMissing();
-    if (missing) {
-      if (REQUIRE_BROWSER) throw new Error(`NOOJEE_REQUIRE_BROWSER=1 but there is ${missing}`);
-      console.log(`      skipping the browser tests: ${missing}; set NOOJEE_REQUIRE_BROWSER=1 to make this a failure`);
-      this.skip();
-    }
+    requireChromium(this);
     starting = startAll();
     await starting;
   });
