@@ -76,17 +76,21 @@ ensure() {
   echo "matrix: installed $spec in $((SECONDS - start)) s"
 }
 
+# The installs side by side: each mostly waits on the registry.
 failed_installs=0
 declare -A ENSURED=()
+install_pids=()
 for e in "${SELECTED[@]}"; do
   read -r _ nr nodeinst _ <<<"$e"
   for inst in $nr $nodeinst; do
     [ "$inst" = repo ] && continue
     [ -n "${ENSURED[$inst]:-}" ] && continue
     ENSURED[$inst]=1
-    ensure "$inst" || failed_installs=1
+    ensure "$inst" &
+    install_pids+=($!)
   done
 done
+for pid in "${install_pids[@]}"; do wait "$pid" || failed_installs=1; done
 if [ $failed_installs -ne 0 ]; then
   echo "matrix: an install failed; nothing was run" >&2
   exit 1
@@ -103,11 +107,10 @@ fi
 export NOOJEE_TARBALL
 echo "matrix: every entry installs $(basename "$NOOJEE_TARBALL")"
 
-# Entries can run in NOOJEE_MATRIX_JOBS lanes side by side (default 1). Two lanes halve the matrix's time (the two
-# entries with the editor tests take ~5 minutes each, the others ~30 s, so they go first, one per lane), but on a
-# 2-core machine Node-RED 5's editor then showed timing races in the browser tests, so CI keeps one lane. Each entry's
-# output is kept in a file and printed, whole, once every lane is done.
-JOBS=${NOOJEE_MATRIX_JOBS:-1}
+# The entries without the editor tests run in NOOJEE_MATRIX_JOBS lanes side by side (default 2: each is mostly
+# waiting on Node-RED processes); the entries with them run afterwards, one at a time. With one lane each entry's
+# output is printed as soon as it is done; otherwise it is kept in a file and printed, whole, once every lane is done.
+JOBS=${NOOJEE_MATRIX_JOBS:-2}
 OUT=$(mktemp -d)
 
 # run_entry <name> <Node-RED install or "repo"> <node install> <browser yes/no>: writes $OUT/<name>.log and .result
@@ -144,24 +147,36 @@ run_entry() {
     >"$OUT/$name.result"
 }
 
-# Lanes: the entries with browser tests first, then the rest, dealt round-robin.
-ORDERED=()
-for e in "${SELECTED[@]}"; do [[ $e == *" yes" ]] && ORDERED+=("$e"); done
-for e in "${SELECTED[@]}"; do [[ $e == *" no" ]] && ORDERED+=("$e"); done
-start=$SECONDS
-for ((lane = 0; lane < JOBS; lane++)); do
-  (
-    for ((i = lane; i < ${#ORDERED[@]}; i += JOBS)); do
-      read -r name nr nodeinst browser <<<"${ORDERED[$i]}"
-      echo "matrix: lane $((lane + 1)): $name"
-      run_entry "$name" "$nr" "$nodeinst" "$browser"
-      # One lane: show each entry as soon as it is done, rather than all at the end.
-      if [ "$JOBS" -eq 1 ]; then echo; cat "$OUT/$name.log"; touch "$OUT/$name.shown"; fi
-    done
-  ) &
+# Lanes: the entries without browser tests side by side (JOBS lanes), then those with them one at a time, alone on
+# the machine (two Node-RED editors racing in Chromium on two cores made Node-RED 5's editor tests flaky).
+run_lanes() {
+  local jobs=$1 lane i
+  shift
+  local entries=("$@")
+  [ ${#entries[@]} -gt 0 ] || return 0
+  [ "$jobs" -gt ${#entries[@]} ] && jobs=${#entries[@]}
+  for ((lane = 0; lane < jobs; lane++)); do
+    (
+      for ((i = lane; i < ${#entries[@]}; i += jobs)); do
+        read -r name nr nodeinst browser <<<"${entries[$i]}"
+        echo "matrix: lane $((lane + 1)) of $jobs: $name"
+        run_entry "$name" "$nr" "$nodeinst" "$browser"
+        # One lane: show each entry as soon as it is done, rather than all at the end.
+        if [ "$jobs" -eq 1 ]; then echo; cat "$OUT/$name.log"; touch "$OUT/$name.shown"; fi
+      done
+    ) &
+  done
+  wait
+}
+PLAIN=()
+WITH_BROWSER=()
+for e in "${SELECTED[@]}"; do
+  if [[ $e == *" yes" ]]; then WITH_BROWSER+=("$e"); else PLAIN+=("$e"); fi
 done
-wait
-echo "matrix: all entries done in $((SECONDS - start)) s ($JOBS lanes)"
+start=$SECONDS
+run_lanes "$JOBS" "${PLAIN[@]}"
+run_lanes 1 "${WITH_BROWSER[@]}"
+echo "matrix: all entries done in $((SECONDS - start)) s ($JOBS lanes without the browser, 1 with it)"
 
 TOTAL_PASSED=0
 TOTAL_FAILED=0

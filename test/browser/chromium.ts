@@ -10,7 +10,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { Browser, Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { chromiumMissing, launchChromium } from "../harness/browser";
 import { REPO_ROOT } from "../harness/node-red-process";
 
@@ -35,9 +35,32 @@ export function screenshotDir(): { dir: string; done(): void } {
   return { dir, done: () => (WRITE_DOC_SCREENSHOTS ? undefined : fs.rmSync(dir, { recursive: true, force: true })) };
 }
 
+/**
+ * Node-RED's notifications ("Successfully deployed", "Imported …") lie over the tab bar and the dialogs' buttons for
+ * seconds; Playwright's click waits until nothing covers its target, so each one cost a test up to 5 s of waiting. They
+ * stay visible (and in screenshots) but let clicks through, except on their own buttons (the palette manager's
+ * confirmations are notifications).
+ */
+const NOTIFICATIONS_LET_CLICKS_THROUGH = `
+  .red-ui-notification { pointer-events: none !important; }
+  .red-ui-notification button, .red-ui-notification a { pointer-events: auto !important; }`;
+
+/** A new browser context for the editor: the tests' viewport, and notifications that let clicks through. */
+export async function newEditorContext(browser: Browser): Promise<BrowserContext> {
+  const context = await browser.newContext({ viewport: VIEWPORT });
+  await context.addInitScript((css: string) => {
+    document.addEventListener("DOMContentLoaded", () => {
+      const style = document.createElement("style");
+      style.textContent = css;
+      document.head.appendChild(style);
+    });
+  }, NOTIFICATIONS_LET_CLICKS_THROUGH);
+  return context;
+}
+
 /** Opens the editor on a new page of a new context and waits until the workspace is drawn. */
 export async function openEditorPage(browser: Browser, url: string): Promise<Page> {
-  const context = await browser.newContext({ viewport: VIEWPORT });
+  const context = await newEditorContext(browser);
   const page = await context.newPage();
   page.setDefaultTimeout(20_000);
   await page.goto(url);

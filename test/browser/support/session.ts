@@ -18,7 +18,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { FakePbx } from "../../fake-pbx";
-import { launchChromium, requireChromium, VIEWPORT } from "../chromium";
+import { launchChromium, newEditorContext, requireChromium, VIEWPORT } from "../chromium";
 import { type FlowNode, type NodeRedProcess, REPO_ROOT, startNodeRed } from "../../harness/node-red-process";
 import { nodeBinary, nodeRedEntry } from "../../harness/node-red-under-test";
 import { workspaceNode } from "./editor-page";
@@ -124,7 +124,7 @@ export function useEditorSession(): EditorSession {
     deploy: (flows, credentials = {}) => session.nr.deploy(flows, credentials),
     async newPage() {
       assert.ok(running.browser, "Chromium is running");
-      const context = await running.browser.newContext({ viewport: VIEWPORT });
+      const context = await newEditorContext(running.browser);
       contexts.push(context);
       const page = await context.newPage();
       page.setDefaultTimeout(15_000);
