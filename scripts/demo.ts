@@ -8,14 +8,15 @@
  *   5. prints the editor and board URLs, then the simulator's line per call, until Ctrl-C stops both.
  *
  * Options (after `npm start --`): --port <n> (Node-RED, default 1880 or a free port), --pbx-port <n> (default 8089
- * or a free port), --calls-per-minute <n> (default 12), --seed <text>, --dir <path> (default .demo),
- * --no-dashboard. Exit code 0 after Ctrl-C / SIGTERM, 1 when something fails, 2 for bad arguments.
+ * or a free port), --calls-per-minute <n> (default 12), --talk-seconds <a-b> (default 5-40), --seed <text>,
+ * --dir <path> (default .demo), --no-dashboard. Exit code 0 after Ctrl-C / SIGTERM, 1 when something fails, 2 for bad arguments.
  */
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
+import { parseSecondsRange } from "../sim/options";
 import { describeExit, freePort, killAllChildren, LongRunning, nodeRedSettings, run, startNodeRedProcess } from "./lib/processes";
 
 /** The repository root (this file runs as dist/scripts/demo.js). */
@@ -35,6 +36,8 @@ export interface DemoOptions {
   /** The simulator's port; default 8089, or a free port when 8089 is taken. 0: any free port. */
   pbxPort?: number;
   callsPerMinute?: number;
+  /** How long answered calls last, as the simulator's --talk-seconds takes it (default "5-40"). */
+  talkSeconds?: string;
   seed?: string;
   /** The demo directory; default <repo>/.demo. */
   dir?: string;
@@ -258,7 +261,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     "--calls-per-minute",
     String(rate),
     "--talk-seconds",
-    "5-40",
+    options.talkSeconds ?? "5-40",
   ];
   if (options.seed !== undefined) simArgs.push("--seed", options.seed);
   let stopping = false;
@@ -366,7 +369,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
 // ------------------------------------------------------------------ command line
 
 function usage(message: string): never {
-  process.stderr.write(`npm start: ${message}\nOptions: --port <n> --pbx-port <n> --calls-per-minute <n> --seed <text> --dir <path> --no-dashboard\n`);
+  process.stderr.write(`npm start: ${message}\nOptions: --port <n> --pbx-port <n> --calls-per-minute <n> --talk-seconds <a-b> --seed <text> --dir <path> --no-dashboard\n`);
   process.exit(2);
 }
 
@@ -381,6 +384,7 @@ function parseCommandLine(argv: string[]): DemoOptions {
         port: { type: "string" },
         "pbx-port": { type: "string" },
         "calls-per-minute": { type: "string" },
+        "talk-seconds": { type: "string" },
         seed: { type: "string" },
         dir: { type: "string" },
         "no-dashboard": { type: "boolean" },
@@ -396,10 +400,19 @@ function parseCommandLine(argv: string[]): DemoOptions {
   };
   const rate = values["calls-per-minute"];
   if (rate !== undefined && !/^\d+(\.\d+)?$/.test(rate)) usage(`--calls-per-minute: "${rate}" is not a number`);
+  const talk = values["talk-seconds"];
+  if (talk !== undefined) {
+    try {
+      parseSecondsRange("--talk-seconds", talk);
+    } catch (err) {
+      usage((err as Error).message);
+    }
+  }
   return {
     port: port("--port", values.port),
     pbxPort: port("--pbx-port", values["pbx-port"]),
     callsPerMinute: rate === undefined ? undefined : Number(rate),
+    talkSeconds: talk,
     seed: values.seed,
     dir: values.dir,
     dashboard: !values["no-dashboard"],

@@ -143,7 +143,7 @@ describe("npm start: the live demo", function () {
   });
 
   async function start(): Promise<{ run: DemoRun; editor: string; board: string | undefined; pbx: string }> {
-    const run = startNpm(["--dir", dir, "--port", String(nrPort), "--pbx-port", String(pbxPort), "--calls-per-minute", "30", "--seed", "e2e"]);
+    const run = startNpm(["--dir", dir, "--port", String(nrPort), "--pbx-port", String(pbxPort), "--calls-per-minute", "30", "--talk-seconds", "3-6", "--seed", "e2e"]);
     const [, editor] = await run.waitFor(/Node-RED editor {2}(http:\/\/127\.0\.0\.1:\d+\/)/, 300_000);
     const [, pbx] = await run.waitFor(/PBX simulator {4}(http:\/\/127\.0\.0\.1:\d+)/, 5_000);
     const [, board] = await run.waitFor(/Live board {7}(http:\/\/\S+|not available)/, 5_000);
