@@ -170,11 +170,18 @@ export class SubscriptionHub {
     const current = this.subscribers.get(id);
     if (!current) return;
     const gained = extensions.filter((e) => !current.extensions.includes(e));
+    // A replay not yet flushed still belongs to the extensions it keeps.
+    const kept = (this.pendingReplays.get(current) ?? []).filter((event) => extensions.includes(event.extension));
     this.detach(id, false);
     const next = Object.assign(Object.create(Object.getPrototypeOf(current) as object) as Subscriber, current, {
       extensions: [...extensions],
     });
     this.attach(id, next, gained);
+    if (kept.length > 0) {
+      const fresh = this.pendingReplays.get(next);
+      this.pendingReplays.set(next, [...kept, ...(fresh ?? [])]);
+      if (!fresh) setImmediate(() => this.flushReplay(next));
+    }
     this.reconfigure();
   }
 

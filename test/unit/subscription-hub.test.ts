@@ -365,4 +365,21 @@ describe("SubscriptionHub: a redeploy that splits the extensions differently", (
     assert.equal(stored.at(-1)?.polls[0]?.seq, api.seq);
     await hub.close();
   });
+
+  it("keeps a replay not yet flushed when the subscriber changes its extensions in the same tick", async () => {
+    const api = new LogApi();
+    const hub = new SubscriptionHub(api);
+    hub.register("a", subscriber(["410"]));
+    hub.register("b", subscriber(["420"]));
+    await settle(() => api.heldPolls().length === 1, "a held poll");
+    await hub.deregister("a");
+    api.emit("410", "x1", "Ringing");
+    await settle(() => api.heldPolls().length === 1 && api.calls.at(-1)?.last === api.seq, "polled on");
+    const a2 = subscriber(["410"]);
+    hub.register("a2", a2);
+    hub.updateExtensions("a2", ["410", "430"]); // an msg.action "add" before the replay went out
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(describeEvents(a2.events), ["410:x1:Ringing:false"]);
+    await hub.close();
+  });
 });
