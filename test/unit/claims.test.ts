@@ -76,6 +76,19 @@ describe("claims: package.json, the README and the version matrix agree", functi
     );
   });
 
+  it("CONTRIBUTING.md's Commands list every step .ci/run takes, and .ci/run runs the README's test command", function () {
+    const ci = read(".ci/run");
+    const steps = [...ci.matchAll(/^step (?!bash -c)(.+?)(?: \|\|.*)?$/gm)].map((m) => m[1].replace(/\s+"\$[A-Za-z_]+"$/, "").replace(/ --pack-destination.*$/, "").replace(/ --no-audit --no-fund$/, ""));
+    assert.ok(steps.length >= 8, `steps found in .ci/run: ${JSON.stringify(steps)}`);
+    const commands = read("CONTRIBUTING.md").split(/^## Commands\s*$/m)[1]?.split(/^## /m)[0] ?? "";
+    const listed = [...commands.matchAll(/^\| `([^`]+)`/gm)].map((m) => m[1]);
+    for (const step of steps) {
+      assert.ok(listed.some((command) => command.startsWith(step)), `CONTRIBUTING.md's Commands table lists \`${step}\``);
+    }
+    assert.ok(steps.includes("npm test"), ".ci/run runs npm test");
+    assert.match(read("README.md"), /^npm test\b/m, "the README tells a new user to run npm test");
+  });
+
   it("the CHANGELOG has an entry for the package's version", function () {
     assert.match(read("CHANGELOG.md"), new RegExp(`^## \\[${pkg.version.replace(/\./g, "\\.")}\\] - \\d{4}-\\d{2}-\\d{2}$`, "m"));
   });
