@@ -36,13 +36,13 @@ export function screenshotDir(): { dir: string; done(): void } {
 }
 
 /**
- * Node-RED's notifications ("Successfully deployed", "Imported …") lie over the tab bar and the dialogs' buttons for
- * seconds; Playwright's click waits until nothing covers its target, so each one cost a test up to 5 s of waiting. They
+ * Node-RED's notifications ("Successfully deployed", "Imported …") and the box that holds them lie over the tab bar and
+ * the dialogs' buttons for seconds; Playwright's click waits until nothing covers its target, so each one cost a test up to 5 s of waiting. They
  * stay visible (and in screenshots) but let clicks through, except on their own buttons (the palette manager's
  * confirmations are notifications).
  */
 const NOTIFICATIONS_LET_CLICKS_THROUGH = `
-  .red-ui-notification { pointer-events: none !important; }
+  #red-ui-notifications, .red-ui-notification { pointer-events: none !important; }
   .red-ui-notification button, .red-ui-notification a { pointer-events: auto !important; }`;
 
 /** A new browser context for the editor: the tests' viewport, and notifications that let clicks through. */

@@ -68,20 +68,9 @@ describe("editor in a real browser: examples", function () {
       await page.locator("#red-ui-clipboard-dialog-ok").click();
       await page.locator("#red-ui-clipboard-dialog").waitFor({ state: "hidden" });
 
-      // Every node of the example is drawn on its tab. Shown through the editor's API rather than a click: the
-      // "imported" notification covers the tab bar for seconds, and a click would wait for it to go.
+      // Every node of the example is drawn on its tab.
       const tabLabel = page.getByText(String(tab.label), { exact: true });
-      await page.locator("#red-ui-workspace-tabs .red-ui-tab", { has: tabLabel }).waitFor();
-      await page.evaluate((label) => {
-        const RED = (window as unknown as {
-          RED: { nodes: { eachWorkspace(f: (ws: { id: string; label: string }) => void): void }; workspaces: { show(id: string): void } };
-        }).RED;
-        let id: string | undefined;
-        RED.nodes.eachWorkspace((ws) => {
-          if (ws.label === label) id = ws.id;
-        });
-        if (id) RED.workspaces.show(id);
-      }, String(tab.label));
+      await clickTab(page.locator("#red-ui-workspace-tabs .red-ui-tab", { has: tabLabel }));
       const chart = page.locator("#red-ui-workspace-chart");
       await page
         .waitForFunction((n) => document.querySelectorAll("#red-ui-workspace-chart g.red-ui-flow-node-group").length === n, onTab.length)
