@@ -136,7 +136,7 @@ export class ResumeFile implements PositionStore {
     const delay = Math.max(0, this.notBefore - this.now());
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      if (this.dirty) void this.write();
+      void this.write();
     }, delay);
     this.timer.unref?.();
   }
