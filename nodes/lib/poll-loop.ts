@@ -1,22 +1,27 @@
 /**
  * The subscribe long-poll state machine for one set of extensions. Knows nothing of Node-RED.
  *
- * Rules it keeps (see the API notes in the README):
- * - `lastSequenceNumber` is always the `seq` of the previous successful answer; a failure never moves it.
- * - A `seq` below the one sent means the PBX restarted: read the current state again from 0.
- * - Extensions added while running get a current-state read of their own; the main cursor is kept.
+ * Rules it keeps (docs/design.md explains them):
+ * - `lastSequenceNumber` is always the `seq` of the previous successful answer for the same extensions; a failure
+ *   never moves it. Any answer whose `seq` is below a cursor this loop holds means the PBX restarted: read the current
+ *   state again from 0.
+ * - Extensions added while running get a current-state read of their own, and are polled from that read's `seq`
+ *   until they can join the others without a change being lost or repeated (see cursor-groups.ts): the other
+ *   extensions keep their cursor.
  * - Only a state that differs from the last one emitted for a leg is emitted (CallStateTable).
- * - Given saved positions (`resumeFrom`, after a Node-RED restart), it carries on from the `seq` of the one that covers
- *   most of its extensions instead of reading the current state: the PBX then answers with every change since. The
- *   extensions that position does not cover get a current-state read. A PBX that restarted meanwhile is detected as
- *   for any poll (its `seq` below ours, or a poll it holds past its timeOut).
+ * - Given saved positions (`resumeFrom`, after a Node-RED restart), each extension a position covers carries on from
+ *   its `seq` instead of being read: the PBX then answers with every change since. The others get a current-state read.
  * - Failures retry with exponential backoff; an answer that comes back without entries, at the same seq, long before
  *   its timeOut waits a little, so a server that ignores timeOut cannot drive a hot loop.
  */
 import { backoffDelay, BackoffOptions, DEFAULT_BACKOFF } from "./backoff";
 import { CallStateTable } from "./call-state-table";
+import { CursorGroup, CursorGroups } from "./cursor-groups";
 import { isNoojeeError, NoojeeError } from "./errors";
+import { ResumePoint, ResumeSource } from "./resume-points";
 import type { CallData, SubscribeResponse } from "./types";
+
+export type { ResumePoint } from "./resume-points";
 
 export interface CallEvent {
   extension: string;
@@ -26,16 +31,6 @@ export interface CallEvent {
   /** True for calls already in progress when the extension was first read. */
   initial: boolean;
 }
-
-/** Where a poll stood: enough to carry on from there in another process (see resume-file.ts). */
-export interface ResumePoint {
-  seq: number;
-  /** The extensions whose changes up to `seq` have been emitted. */
-  extensions: string[];
-  /** Extension → seq of its own current-state read, when above `seq`. */
-  fences: Record<string, number>;
-}
-
 export type LoopStatus =
   | { state: "connecting" }
   | { state: "listening" }
@@ -66,8 +61,8 @@ export interface PollLoopOptions {
   random?: () => number;
   now?: () => number;
   table?: CallStateTable;
-  /** Saved positions to carry on from instead of a first current-state read. */
-  resumeFrom?: readonly ResumePoint[];
+  /** Saved positions to carry on from instead of a current-state read (shared by the loops of a hub). */
+  resumeFrom?: ResumeSource | readonly ResumePoint[];
   /** Called once the events of an answer have been handed to onEvents (the position moved). */
   onAnswer?: () => void;
 }
@@ -82,25 +77,25 @@ export class PollLoop {
   readonly table: CallStateTable;
   private readonly options: Required<Omit<PollLoopOptions, "table" | "onWarning" | "resumeFrom" | "onAnswer">> &
     Pick<PollLoopOptions, "onWarning" | "onAnswer">;
-  private resumeFrom: readonly ResumePoint[] | undefined;
-  /** The saved position carried on from, while the cursor has not moved past it. */
-  private resumed: ResumePoint | undefined;
+  private resumeFrom: ResumeSource | undefined;
   private extensions: string[] = [];
-  private seq = 0;
+  /** The cursors of the extensions read (or resumed); see cursor-groups.ts. */
+  private readonly groups = new CursorGroups();
+  /** Watched extensions still to be read (added, or not covered by a saved position). */
+  private readonly pending = new Set<string>();
   private needFullSnapshot = true;
   private firstSnapshot = true;
   private probeForRestart = false;
   /** After a failure the next poll asks with timeOut=0, so recovery shows at once rather than after a held poll. */
   private quickCheck = false;
-  private readonly pendingAdded = new Set<string>();
-  /** Extension → seq of its own current-state read: older entries for it are stale. */
-  private readonly fences = new Map<string, number>();
   private controller: AbortController | undefined;
   private restartRequested = false;
   private wake: (() => void) | undefined;
   private wakeOnChange = false;
   private sleepTimer: ReturnType<typeof setTimeout> | undefined;
   private running: Promise<void> | undefined;
+  /** Bumped by every start and stop: a run of an older generation returns at its next turn. */
+  private generation = 0;
   private stopped = true;
   private attempt = 0;
   private lastState: LoopStatus["state"] | undefined;
@@ -111,32 +106,36 @@ export class PollLoop {
       authRetryMs: 60_000,
       idleGapMs: 1000,
       random: Math.random,
-      now: Date.now,
+      // Intervals only: a wall clock stepped back must not stretch them.
+      now: () => performance.now(),
       ...options,
     };
     this.table = options.table ?? new CallStateTable({ now: this.options.now });
-    this.resumeFrom = options.resumeFrom;
+    const from = options.resumeFrom;
+    this.resumeFrom = from === undefined || from instanceof ResumeSource ? from : new ResumeSource(from);
   }
 
-  /** Where this poll stands, or undefined while it has no position worth keeping (before its first read). */
-  resumePoint(): ResumePoint | undefined {
-    if (this.needFullSnapshot) return undefined;
-    const extensions = this.extensions.filter((e) => !this.pendingAdded.has(e));
-    if (extensions.length === 0) return undefined;
-    const fences: Record<string, number> = {};
-    for (const [extension, seq] of this.fences) if (seq > this.seq) fences[extension] = seq;
-    return { seq: this.seq, extensions, fences };
+  /** Where this loop's polls stand (one point per cursor); none before its first read. */
+  resumePoints(): ResumePoint[] {
+    if (this.needFullSnapshot) return [];
+    return this.groups.list
+      .map((group) => ({ seq: group.cursor, extensions: this.extensions.filter((e) => group.extensions.has(e)), fences: {} }))
+      .filter((point) => point.extensions.length > 0);
   }
 
   /** Saved positions no longer apply (the start is over): extensions added from now on get a current-state read. */
   forgetResumePoints(): void {
     this.resumeFrom = undefined;
-    this.resumed = undefined;
   }
 
-  /** The cursor: the `seq` of the last successful answer. */
+  /** The highest cursor: the `seq` of the latest successful answer. */
   get sequence(): number {
-    return this.seq;
+    return this.groups.maxCursor();
+  }
+
+  /** How many cursors the loop holds (1 once added extensions have joined the others). */
+  get cursorCount(): number {
+    return this.groups.size;
   }
 
   get isRunning(): boolean {
@@ -147,9 +146,9 @@ export class PollLoop {
     return this.extensions;
   }
 
-  /** True when the current state of `extension` has been read, so the table holds it. */
+  /** True when the current state of `extension` has been read (or resumed), so the table holds it. */
   isSettled(extension: string): boolean {
-    return !this.needFullSnapshot && this.extensions.includes(extension) && !this.pendingAdded.has(extension);
+    return !this.needFullSnapshot && this.groups.groupOf(extension) !== undefined;
   }
 
   setTimeoutSec(seconds: number): void {
@@ -165,12 +164,11 @@ export class PollLoop {
     this.extensions = next;
     for (const extension of removed) {
       this.table.forgetExtension(extension);
-      this.fences.delete(extension);
-      this.pendingAdded.delete(extension);
+      this.groups.remove(extension);
+      this.pending.delete(extension);
     }
-    if (!this.needFullSnapshot) {
-      for (const extension of added) if (!this.joinResumed(extension)) this.pendingAdded.add(extension);
-    }
+    // Placed at the next turn of the loop, never under an answer being handled.
+    if (!this.needFullSnapshot) for (const extension of added) this.pending.add(extension);
     if (this.controller) {
       this.restartRequested = true;
       this.controller.abort();
@@ -182,35 +180,45 @@ export class PollLoop {
     if (!this.stopped) return;
     this.stopped = false;
     this.attempt = 0;
+    const generation = ++this.generation;
     // Resuming a kept cursor (after a redeploy): ask with timeOut=0 first, so "listening" shows at once
     // rather than after a held poll.
     if (!this.needFullSnapshot) this.quickCheck = true;
+    this.lastState = undefined;
     this.setStatus({ state: "connecting" });
-    this.running = this.run();
+    // A stop still in progress first finishes its run: never two runs, never two polls.
+    const previous = this.running;
+    this.running = previous
+      ? previous.then(() => (generation === this.generation ? this.run(generation) : undefined))
+      : this.run(generation);
   }
 
   /** Aborts the request in flight, clears the timer, and resolves once the loop has returned. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.generation += 1;
     this.controller?.abort();
     this.wakeUp();
-    await this.running;
-    this.running = undefined;
-    this.lastState = undefined;
+    const running = this.running;
+    await running;
+    if (this.running === running) this.running = undefined;
   }
 
-  private async run(): Promise<void> {
-    while (!this.stopped) {
+  private async run(generation: number): Promise<void> {
+    const current = (): boolean => !this.stopped && generation === this.generation;
+    while (current()) {
       if (this.extensions.length === 0) {
         await this.sleep(undefined, true);
         continue;
       }
       try {
         await this.step();
+        if (!current()) break;
         this.attempt = 0;
+        this.quickCheck = false; // any answer shows the PBX is back: the next long poll may be held
         this.setStatus({ state: "listening" });
       } catch (err) {
-        if (this.stopped) break;
+        if (!current()) break;
         if (this.restartRequested) {
           this.restartRequested = false;
           continue;
@@ -233,42 +241,41 @@ export class PollLoop {
   }
 
   private async step(): Promise<void> {
-    if (this.needFullSnapshot && this.resumeFrom) this.resume();
-    if (this.needFullSnapshot || this.probeForRestart) {
-      await this.readAll();
-    } else if (this.pendingAdded.size > 0) {
-      await this.readAdded();
-    } else {
-      await this.poll();
+    if (this.needFullSnapshot && this.firstSnapshot) this.resume();
+    if (this.needFullSnapshot || this.probeForRestart) return this.readAll();
+    this.placeResumed();
+    if (this.pending.size > 0) return this.readAdded();
+    const oldest = this.groups.oldest();
+    if (!oldest) {
+      this.needFullSnapshot = true; // nothing read and nothing to read: cannot happen, but never stay deaf
+      return;
     }
+    if (this.groups.size > 1) return this.catchUp(oldest);
+    return this.poll(oldest);
   }
 
-  /** Carries on from the saved position that covers most of the watched extensions; the others are read. */
+  /** At start: carries on from the saved positions if any covers a watched extension; the others are read. */
   private resume(): void {
-    const candidates = this.resumeFrom ?? [];
-    this.resumeFrom = undefined;
-    let best: ResumePoint | undefined;
-    let covered = 0;
-    for (const point of candidates) {
-      const n = this.extensions.filter((e) => point.extensions.includes(e)).length;
-      if (n > covered) [best, covered] = [point, n];
-    }
-    if (!best) return;
-    this.resumed = best;
-    this.seq = best.seq;
+    const source = this.resumeFrom;
+    if (!source || !this.extensions.some((e) => source.has(e))) return;
     this.needFullSnapshot = false;
     this.firstSnapshot = false; // what comes back are changes, not calls found in progress
     this.quickCheck = true;
-    for (const extension of this.extensions) if (!this.joinResumed(extension)) this.pendingAdded.add(extension);
+    for (const extension of this.extensions) this.pending.add(extension);
   }
 
-  /** An extension the resumed position covers joins at that position, while the cursor is still there. */
-  private joinResumed(extension: string): boolean {
-    const point = this.resumed;
-    if (!point || point.seq !== this.seq || !point.extensions.includes(extension)) return false;
-    const fence = point.fences[extension];
-    if (fence !== undefined) this.fences.set(extension, fence);
-    return true;
+  /** Extensions to be read that a saved position covers (while the flows start) join at that position instead. */
+  private placeResumed(): void {
+    const source = this.resumeFrom;
+    if (!source || source.size === 0) return;
+    const byCursor = new Map<number, string[]>();
+    for (const extension of this.pending) {
+      const cursor = source.take(extension);
+      if (cursor === undefined) continue;
+      this.pending.delete(extension);
+      byCursor.set(cursor, [...(byCursor.get(cursor) ?? []), extension]);
+    }
+    for (const [cursor, extensions] of byCursor) this.groups.add(extensions, cursor);
   }
 
   /** Current state of every watched extension: at start, after a restart, or to check for one. */
@@ -277,55 +284,69 @@ export class PollLoop {
     const response = await this.request(extensions, 0, 0);
     if (!this.needFullSnapshot) {
       this.probeForRestart = false;
-      if (response.seq >= this.seq) return; // no restart: resume the long poll where it was
-      this.warn(`PBX sequence went back from ${this.seq} to ${response.seq}: resynchronising`);
+      if (response.seq >= this.groups.maxCursor()) return; // no restart: carry on from the cursors
+      this.warn(`PBX sequence went back from ${this.groups.maxCursor()} to ${response.seq}: resynchronising`);
+      this.resumeFrom?.forget(); // positions of the PBX's previous life
     }
     const initial = this.firstSnapshot;
     this.needFullSnapshot = false;
     this.firstSnapshot = false;
     this.probeForRestart = false;
-    this.pendingAdded.clear();
-    this.fences.clear();
-    this.seq = response.seq;
-    this.applySnapshot(extensions, response, initial);
+    this.pending.clear();
+    const read = extensions.filter((e) => this.extensions.includes(e));
+    this.groups.reset(read, response.seq);
+    // Added while the answer was on its way (too late to cut it short): they get a read of their own.
+    for (const extension of this.extensions) if (!read.includes(extension)) this.pending.add(extension);
+    this.applySnapshot(read, response, initial);
     this.options.onAnswer?.();
   }
 
-  /** Current state of extensions added since the last read; the cursor of the others is kept. */
+  /** Current state of extensions added since the last read: they get a cursor of their own (see cursor-groups.ts). */
   private async readAdded(): Promise<void> {
-    const added = [...this.pendingAdded];
+    const added = [...this.pending];
     const response = await this.request(added, 0, 0);
-    const still = added.filter((e) => this.extensions.includes(e));
-    for (const extension of still) {
-      this.pendingAdded.delete(extension);
-      this.fences.set(extension, response.seq);
-    }
+    if (response.seq < this.groups.maxCursor()) return this.restarted(response.seq);
+    const still = added.filter((e) => this.pending.has(e));
+    for (const extension of still) this.pending.delete(extension);
+    this.groups.add(still, response.seq);
     this.applySnapshot(still, response, true);
     this.options.onAnswer?.();
   }
 
-  private async poll(): Promise<void> {
-    const sent = this.seq;
+  /**
+   * With several cursors: the lowest one, at once (timeOut=0). Its changes are passed on; an answer without any lets
+   * it join the others (see cursor-groups.ts).
+   */
+  private async catchUp(group: CursorGroup): Promise<void> {
+    const sent = group.cursor;
+    const response = await this.request(this.members(group), sent, 0);
+    if (response.seq < this.groups.maxCursor()) return this.restartedWith(response, sent);
+    const events = this.collect(response, false, (extension) => group.extensions.has(extension));
+    const before = this.groups.size;
+    this.groups.advance(group, response.seq, hasEntries(response));
+    this.emit(events);
+    this.options.onAnswer?.();
+    // An empty answer always merges; should it not (a PBX whose counter moves oddly), never spin.
+    if (!hasEntries(response) && this.groups.size >= before) await this.sleep(this.options.idleGapMs, true);
+  }
+
+  /** The long poll of a single cursor. */
+  private async poll(group: CursorGroup): Promise<void> {
+    const sent = group.cursor;
     const started = this.options.now();
     const timeoutSec = this.quickCheck ? 0 : this.options.timeoutSec;
     const quick = this.quickCheck;
     this.quickCheck = false;
     let response: SubscribeResponse;
     try {
-      response = await this.request([...this.extensions], sent, timeoutSec);
+      response = await this.request(this.members(group), sent, timeoutSec);
     } catch (err) {
       this.quickCheck = quick; // cut short (new extensions) or failed: the quick check is still to do
       throw err;
     }
-    if (response.seq < sent) {
-      this.warn(`PBX sequence went back from ${sent} to ${response.seq}: the PBX restarted, resynchronising`);
-      // Entries of the restarted PBX are newer than anything we had: pass them on before the fresh read.
-      this.emit(this.collect(response, false, () => true));
-      this.needFullSnapshot = true;
-      return;
-    }
-    const events = this.collect(response, false, (extension) => this.passesFence(extension, response.seq));
-    this.seq = response.seq;
+    if (response.seq < sent) return this.restartedWith(response, sent);
+    const events = this.collect(response, false, (extension) => group.extensions.has(extension));
+    this.groups.advance(group, response.seq, hasEntries(response));
     this.emit(events);
     this.options.onAnswer?.();
     // Only an answer without entries, at an unchanged seq and early is a server ignoring timeOut. One whose seq moved
@@ -336,12 +357,25 @@ export class PollLoop {
     }
   }
 
-  private passesFence(extension: string, seq: number): boolean {
-    const fence = this.fences.get(extension);
-    if (fence === undefined) return true;
-    if (seq <= fence) return false; // everything in this answer predates that extension's current-state read
-    this.fences.delete(extension);
-    return true;
+  /** A group's extensions in the order they are watched (the order of `exten`). */
+  private members(group: CursorGroup): string[] {
+    return this.extensions.filter((e) => group.extensions.has(e));
+  }
+
+  /** A poll's answer came from a PBX whose counter went back: pass its entries on, then read everything again. */
+  private restartedWith(response: SubscribeResponse, sent: number): void {
+    this.warn(`PBX sequence went back from ${sent} to ${response.seq}: the PBX restarted, resynchronising`);
+    // Entries of the restarted PBX are newer than anything we had: pass them on before the fresh read.
+    this.emit(this.collect(response, false, (extension) => this.groups.groupOf(extension) !== undefined));
+    this.needFullSnapshot = true;
+    this.resumeFrom?.forget();
+  }
+
+  /** A current-state read came from a PBX whose counter went back: read everything again. */
+  private restarted(seq: number): void {
+    this.warn(`PBX sequence went back from ${this.groups.maxCursor()} to ${seq}: the PBX restarted, resynchronising`);
+    this.needFullSnapshot = true;
+    this.resumeFrom?.forget();
   }
 
   private applySnapshot(extensions: readonly string[], response: SubscribeResponse, initial: boolean): void {

@@ -165,13 +165,19 @@ describe("PollLoop", () => {
     const read = await api.call(2);
     assert.deepEqual([read.extensions, read.last, read.timeOut], [["420"], 0, 0]);
     read.resolve(answer(14, { "420": [entry("4.1", "Connected")] }));
-    const poll = await api.call(3);
-    assert.deepEqual([poll.extensions, poll.last], [["410", "420"], 10]);
-    // Entries for 420 up to seq 14 predate its current-state read: stale, dropped. 410's are not.
-    poll.resolve(answer(14, { "410": [entry("1.1", "Ringing")], "420": [entry("4.1", "Ringing"), entry("4.1", "Connected")] }));
-    const after = await api.call(4);
-    after.resolve(answer(15, { "420": [entry("4.1", "Hungup")] }));
-    await api.call(5);
+    // 410 catches up from its own cursor at once; 420's changes before its read never come back.
+    const catchUp = await api.call(3);
+    assert.deepEqual([catchUp.extensions, catchUp.last, catchUp.timeOut], [["410"], 10, 0]);
+    catchUp.resolve(answer(16, { "410": [entry("1.1", "Ringing")] }));
+    // 420 is now the lower cursor: quiet since its read, it joins 410 at 16.
+    const quiet = await api.call(4);
+    assert.deepEqual([quiet.extensions, quiet.last, quiet.timeOut], [["420"], 14, 0]);
+    quiet.resolve(answer(17));
+    const poll = await api.call(5);
+    assert.deepEqual([poll.extensions, poll.last, poll.timeOut], [["410", "420"], 16, 30]);
+    poll.resolve(answer(18, { "420": [entry("4.1", "Hungup")] }));
+    await api.call(6);
+    assert.equal(loop.cursorCount, 1);
     assert.deepEqual(events.map((e) => `${e.extension}:${e.data.status}:${e.initial}`),
       ["420:Connected:true", "410:Ringing:false", "420:Hungup:false"]);
     await loop.stop();
