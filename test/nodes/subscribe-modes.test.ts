@@ -46,6 +46,40 @@ describe("noojee-subscribe modes and runtime control", function () {
     assert.ok(polls.filter((r) => r.query.lastSequenceNumber === "0").length <= 3, "the cursor is kept; only added extensions are read from 0");
   });
 
+  it("polls again after its extensions were all removed by msg and one added back (1.0.0 stayed green without polling)", async () => {
+    const statuses = new Map<string, string>();
+    const { node, sent } = await load("410");
+    (node as unknown as NodeJS.EventEmitter).on("call:status", (call: { args: Array<{ fill?: string; text?: string }> }) => statuses.set("last", `${call.args[0].fill}`));
+    await heldLongPoll(pbx);
+    node.receive({ action: "remove", extensions: "410" });
+    await until(() => pbx.openPolls() === 0, "no poll");
+    node.receive({ action: "add", extensions: "410" });
+    await heldLongPoll(pbx);
+    assert.equal(pbx.subscribeRequests().at(-1)?.query.exten, "410");
+    const id = pbx.startCall("410");
+    const [msg] = await sent.count(1);
+    assert.deepEqual([msg.topic, payloadOf(msg).uniqueCallId, payloadOf(msg).status], ["410", id, "Ringing"]);
+    await until(() => statuses.get("last") === "green", "a green status");
+  });
+
+  it("an extension added with a call in progress on a busy PBX gives that state once, then only its later changes", async () => {
+    // Other extensions' traffic moves the counter on before each poll is answered (the PBX lists every change).
+    pbx.onRequest = (r) => {
+      if (r.path.endsWith("/subscribe") && r.query.lastSequenceNumber !== "0") pbx.bumpSeq(1);
+    };
+    const { node, sent } = await load("400");
+    await heldLongPoll(pbx);
+    const id = pbx.startCall("410");
+    pbx.update("410", id, { status: "Connected", canAnswer: false });
+    node.receive({ action: "add", extensions: "410" });
+    const [initial] = await sent.count(1);
+    assert.deepEqual([payloadOf(initial).status, payloadOf(initial).initial], ["Connected", true]);
+    await until(() => pbx.openPolls() === 1 && pbx.subscribeRequests().at(-1)?.query.exten === "400,410", "one poll for both");
+    pbx.update("410", id, { status: "Hungup" });
+    await sent.count(2);
+    assert.deepEqual(sent.payloads().map((p) => `${p.status}:${p.initial === true}`), ["Connected:true", "Hungup:false"]);
+  });
+
   it("sends a bad runtime change to Catch and keeps the extensions it had", async () => {
     const { node } = await load("410");
     await heldLongPoll(pbx);
