@@ -41,7 +41,7 @@ export interface TrackerOptions {
   onSummary: (summary: CallSummary) => void;
   /** Wall clock, for the ISO times of a summary. */
   now?: () => number;
-  /** The clock durations, the grace and the memory of finished legs are measured on. Default monotonic. */
+  /** The clock durations and the memory of finished legs are measured on. Default monotonic. */
   monotonic?: () => number;
   /** How long to wait for a Hungup after Busy / No Answer before summarising. */
   graceMs?: number;
@@ -59,7 +59,7 @@ interface Stamp {
   mono: number;
 }
 
-/** A leg already summarised: what its end msgs said, until when it is remembered (monotonic). */
+/** A leg already summarised: what its end msgs said, and when it was summarised (monotonic). */
 interface Finished {
   missed: boolean;
   at: number;
