@@ -115,12 +115,17 @@ export = function (RED: NodeAPI): void {
     const loadPosition = (file: ResumeFile): HubPosition | undefined => {
       const loaded = file.load(resumeMaxAge);
       if (loaded.position) {
-        this.log(RED._("noojee-config.resume.resuming", { seconds: Math.round(loaded.ageMs / 1000) }));
+        // A negative age is the saving clock running ahead of this one (within a minute: see MAX_CLOCK_AHEAD_MS).
+        const seconds = Math.round(Math.abs(loaded.ageMs) / 1000);
+        this.log(RED._(loaded.ageMs < 0 ? "noojee-config.resume.resumingAhead" : "noojee-config.resume.resuming", { seconds }));
         return loaded.position;
       }
       const values = { file: file.path, reason: loaded.detail };
       if (loaded.reason === "corrupt" || loaded.reason === "unreadable") this.warn(RED._("noojee-config.resume.badFile", values));
-      else this.log(RED._("noojee-config.resume.notResuming", values));
+      else if (loaded.reason === "tooOld" || loaded.reason === "clockAhead") {
+        const minutes = Math.max(1, Math.round(Math.abs(loaded.ageMs) / 60_000));
+        this.log(RED._(`noojee-config.resume.${loaded.reason}`, { minutes, max: Math.round(resumeMaxAge / 60_000) }));
+      } else this.log(RED._("noojee-config.resume.notResuming", values));
       return undefined;
     };
 

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import type { NodeMessage } from "node-red";
+import sinon from "sinon";
 import { FakePbx } from "../fake-pbx";
 import { configFlowNode, credentials, helper, heldLongPoll, nodes, Sent, subscribeFlowNodes, startFakePbx, unloadAndStop, until } from "./support";
 
@@ -123,6 +124,32 @@ describe("noojee-subscribe modes and runtime control", function () {
     assert.ok(all.every((outputs) => outputs.length === 5));
     const ended = all.filter((o) => o[3]).map((o) => payloadOf(o[3] as NodeMessage));
     assert.deepEqual(ended.map((p) => [p.status, p.missed]), [["No Answer", true], ["Hungup", false]]);
+  });
+
+  it("summaries: a Hungup after the grace that followed No Answer gives no second summary", async () => {
+    // Real speed, but the 5 s grace can be skipped. Installed first, so that no real timer is cleared by a fake.
+    const clock = sinon.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"], shouldAdvanceTime: true, shouldClearNativeTimers: true });
+    try {
+      const { sent } = await load("410", { outputMode: "summaries" });
+      await heldLongPoll(pbx);
+      const read = () => until(() => pbx.subscribeRequests().at(-1)?.query.lastSequenceNumber === String(pbx.seq), "the change read");
+      const missed = pbx.startCall("410", { callStartTime: "" });
+      await read();
+      const ringing = pbx.leg(missed)!;
+      pbx.update("410", missed, { status: "No Answer", canAnswer: false });
+      await read();
+      await clock.tickAsync(5000); // the grace: summarised as No Answer
+      const [first] = await sent.count(1);
+      assert.deepEqual([payloadOf(first).uniqueCallId, payloadOf(first).endStatus, payloadOf(first).missed], [missed, "No Answer", true]);
+      pbx.emit("410", { ...ringing, status: "Hungup", canAnswer: false, hangupCause: "NO_ANSWER" }); // late
+      const next = pbx.startCall("410");
+      pbx.update("410", next, { status: "Hungup" });
+      await until(() => sent.all.some((m) => payloadOf(m).uniqueCallId === next), "the next call's summary");
+      assert.deepEqual(sent.all.map((m) => [payloadOf(m).uniqueCallId, payloadOf(m).endStatus]), [[missed, "No Answer"], [next, "Hungup"]],
+        "one summary per call");
+    } finally {
+      clock.restore();
+    }
   });
 
   it("sends one summary per finished call leg, ready for a CRM", async () => {
