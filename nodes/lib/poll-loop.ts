@@ -18,6 +18,7 @@ import { backoffDelay, BackoffOptions, DEFAULT_BACKOFF } from "./backoff";
 import { CallStateTable } from "./call-state-table";
 import { CursorGroup, CursorGroups } from "./cursor-groups";
 import { isNoojeeError, NoojeeError } from "./errors";
+import { monotonicNow } from "./monotonic";
 import { ResumePoint, ResumeSource } from "./resume-points";
 import type { CallData, SubscribeResponse } from "./types";
 
@@ -107,7 +108,7 @@ export class PollLoop {
       idleGapMs: 1000,
       random: Math.random,
       // Intervals only: a wall clock stepped back must not stretch them.
-      now: () => performance.now(),
+      now: monotonicNow,
       ...options,
     };
     this.table = options.table ?? new CallStateTable({ now: this.options.now });

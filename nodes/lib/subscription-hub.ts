@@ -27,6 +27,7 @@
  */
 import { CallStateTable, type SavedLeg } from "./call-state-table";
 import { CallEvent, LoopStatus, PollLoop, PollLoopOptions, SubscribeApi } from "./poll-loop";
+import { monotonicNow } from "./monotonic";
 import { ResumePoint, ResumeSource } from "./resume-points";
 
 /** Where a hub's polls stand and the last state sent for each leg. */
@@ -122,7 +123,7 @@ export class SubscriptionHub {
 
   constructor(private readonly api: SubscribeApi, private readonly options: HubOptions = {}) {
     // Intervals only (parking, lingering): a wall clock stepped back must not stretch them.
-    this.now = options.now ?? (() => performance.now());
+    this.now = options.now ?? monotonicNow;
     this.table = new CallStateTable({ now: this.now });
     this.maxExtenBytes = options.maxExtenBytes ?? api.subscribeExtenBudget?.() ?? Infinity;
     if (options.position) {
