@@ -3,7 +3,8 @@
  *
  * A key typed in the dialog is tried as typed, with the dialog's host, Verify TLS and Sign-in: the user is sending
  * their own input. It is never read as an environment variable: `${NAME}` would otherwise hand any editor user the
- * value of any variable of the Node-RED process, at a host of their choice.
+ * value of any variable of the Node-RED process, at a host of their choice. A `${NAME}` host is only understood as
+ * the deployed node's own (the value Node-RED gave it at deploy time).
  *
  * The stored key (key field left untouched) belongs to a deployed noojee-config node and is sent only as that node
  * sends it: to its own host, with its own TLS check and sign-in, and resolved from the environment as Node-RED
@@ -25,8 +26,11 @@ export interface TestRequestBody {
 
 export type TestResult =
   | ConnectionCheck
-  /** otherHost, otherSettings: the stored key is withheld; envKey: a typed `${NAME}`; unsetEnv: reason is the name. */
-  | { ok: false; status: "otherHost" | "otherSettings" | "envKey" | "unsetEnv"; reason?: string };
+  /**
+   * otherHost, otherSettings: the stored key is withheld; envKey, envHost: a typed `${NAME}` that is not the deployed
+   * node's; unsetEnv: the stored key's variable is not set (reason: its name).
+   */
+  | { ok: false; status: "otherHost" | "otherSettings" | "envKey" | "envHost" | "unsetEnv"; reason?: string };
 
 /** What the editor sends for a password field the user did not touch. */
 const UNCHANGED_PASSWORD = "__PWRD__";
@@ -34,24 +38,26 @@ const UNCHANGED_PASSWORD = "__PWRD__";
 const ENV_REFERENCE = /^\$\{(\S+)\}$/;
 
 export async function testConnection(RED: NodeAPI, body: TestRequestBody): Promise<TestResult> {
-  const host = typeof body.host === "string" ? body.host.trim() : "";
+  const dialogHost = typeof body.host === "string" ? body.host.trim() : "";
   const verifyTls = body.verifyTls !== false;
   const authMode: AuthMode = body.authMode === "timestamp" ? "timestamp" : "apiKey";
   const typed = typeof body.apiKey === "string" ? body.apiKey.trim() : "";
+  const found = typeof body.id === "string" && body.id !== "" ? (RED.nodes.getNode(body.id) as NoojeeConfigNode | null) : null;
+  // Any other node's credentials stay where they are, whatever they are called.
+  const deployed = found && found.type === "noojee-config" ? found : null;
+  // A `${PBX_HOST}` host is the deployed node's host when it was deployed so; no other variable is read.
+  const onDeployedHost = deployed !== null && sameHost(RED, deployed, dialogHost);
+  if (ENV_REFERENCE.test(dialogHost) && !onDeployedHost) return { ok: false, status: "envHost" };
+  const host = onDeployedHost ? deployed.host : dialogHost;
+
   if (typed !== "" && typed !== UNCHANGED_PASSWORD) {
     if (ENV_REFERENCE.test(typed)) return { ok: false, status: "envKey" };
     return checkConnection(host, typed, verifyTls, authMode);
   }
-
-  const id = typeof body.id === "string" ? body.id : "";
-  const found = id === "" ? null : (RED.nodes.getNode(id) as NoojeeConfigNode | null);
-  // Any other node's credentials stay where they are, whatever they are called.
-  const deployed = found && found.type === "noojee-config" ? found : null;
-  // A `${PBX_HOST}` is checked once resolved, as the deployed node's host.
-  const problem = ENV_REFERENCE.test(host) ? undefined : hostProblem(host);
+  const problem = hostProblem(host);
   if (problem) return problem;
   if (!deployed) return { ok: false, status: "noKey" };
-  if (!sameHost(RED, deployed, host)) return { ok: false, status: "otherHost" };
+  if (!onDeployedHost) return { ok: false, status: "otherHost" };
   if (deployed.verifyTls !== verifyTls || deployed.authMode !== authMode) return { ok: false, status: "otherSettings" };
   // Node-RED put the environment variable's value in at deploy time, for this node's flow; left as it is, it is unset.
   const apiKey = deployed.credentials?.apiKey?.trim() ?? "";

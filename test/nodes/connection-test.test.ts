@@ -83,6 +83,7 @@ describe("noojee-config: Test connection never sends a secret where it should no
     await Promise.all([deployedPbx.stop(), typedPbx.stop()]);
     delete process.env.NOOJEE_TEST_SECRET;
     delete process.env.NOOJEE_TEST_PBX_HOST;
+    delete process.env.NOOJEE_TEST_OTHER_HOST;
   });
 
   /** No request at all reached `pbx`, so no key either. */
@@ -179,8 +180,16 @@ describe("noojee-config: Test connection never sends a secret where it should no
     assert.deepEqual(await test({ id: "cfg", host: "${NOOJEE_TEST_PBX_HOST}", verifyTls: true, apiKey: STORED }), { ok: true, status: "connected" });
     assert.deepEqual(await test({ id: "cfg", host: deployedPbx.url, verifyTls: true, apiKey: STORED }), { ok: true, status: "connected" },
       "or typed as the variable's value");
-    assert.deepEqual(await test({ id: "cfg", host: "${NOOJEE_TEST_OTHER_HOST}", verifyTls: true, apiKey: STORED }), { ok: false, status: "otherHost" });
-    assert.equal(deployedPbx.subscribeRequests().length, 2);
+    // With a typed key too, the variable is the deployed node's host.
+    assert.deepEqual(await test({ id: "cfg", host: "${NOOJEE_TEST_PBX_HOST}", verifyTls: true, apiKey: API_KEY }), { ok: true, status: "connected" });
+    assert.equal(deployedPbx.subscribeRequests().length, 3);
+    // No other variable is read, with either key: not the deployed node's host, or no deployed node at all.
+    process.env.NOOJEE_TEST_OTHER_HOST = typedPbx.url;
+    for (const body of [{ id: "cfg", apiKey: STORED }, { id: "cfg", apiKey: API_KEY }, { id: "new-node", apiKey: API_KEY }]) {
+      assert.deepEqual(await test({ ...body, host: "${NOOJEE_TEST_OTHER_HOST}", verifyTls: true }), { ok: false, status: "envHost" });
+    }
+    assert.deepEqual(await test({ id: "new-node", host: "${NOOJEE_TEST_PBX_HOST}", verifyTls: true, apiKey: API_KEY }), { ok: false, status: "envHost" });
+    assert.equal(deployedPbx.subscribeRequests().length, 3);
     untouched(typedPbx, "nothing elsewhere");
   });
 
