@@ -7,16 +7,14 @@ import type { NodeAPI } from "node-red";
 import type { NoojeeConfigDef, NoojeeConfigNode, NoojeeConnection, NoojeeCredentials } from "./node-types";
 import type { Request, Response } from "express";
 import { NoojeeClient } from "./lib/api-client";
-import { checkConnection } from "./lib/connection-check";
-import { parseHost, InvalidHostError } from "./lib/host";
+import { testConnection, TestRequestBody } from "./test-connection";
+import { parseHost, InvalidHostError, maskUserinfo } from "./lib/host";
 import { deleteResumeFile, ResumeFile, resumeFilePath, resumeMaxAgeMs } from "./lib/resume-file";
 import { HubPosition, SubscriptionHub } from "./lib/subscription-hub";
 import { authRetryMs } from "./lib/settings";
 
 /** A `${NAME}` left as it is means Node-RED found no such environment variable. */
 const UNRESOLVED_ENV = /^\$\{(\S+)\}$/;
-/** What the editor sends for a password field the user did not touch. */
-const UNCHANGED_PASSWORD = "__PWRD__";
 
 /**
  * Connections of config nodes that were stopped for a deploy (not deleted). A full deploy, or one that changes the
@@ -41,20 +39,13 @@ function closeConnection(closing: NoojeeConnection, warn: (message: string) => v
     .finally(() => closing.client.close());
 }
 
-interface TestRequestBody {
-  id?: unknown;
-  host?: unknown;
-  verifyTls?: unknown;
-  apiKey?: unknown;
-  authMode?: unknown;
-}
-
 export = function (RED: NodeAPI): void {
   function NoojeeConfig(this: NoojeeConfigNode, config: NoojeeConfigDef): void {
     RED.nodes.createNode(this, config);
     this.host = config.host;
     this.verifyTls = config.verifyTls !== false;
     const authMode = config.authMode === "timestamp" ? "timestamp" : "apiKey";
+    this.authMode = authMode;
     // On unless turned off: flows saved before the option existed have no such property.
     const resume = config.resumeAfterRestart !== false;
     const resumeMaxAge = resumeMaxAgeMs(config.resumeMaxAge);
@@ -75,7 +66,9 @@ export = function (RED: NodeAPI): void {
       } catch (err) {
         if (!this.host?.trim()) throw new Error(RED._("noojee-config.error.noHost"), { cause: err });
         const reason = err instanceof InvalidHostError ? err.reason : String(err);
-        throw new Error(RED._("noojee-config.error.invalidHost", { host: this.host, reason }), { cause: err });
+        // A user name and password typed into the field must not reach the log, the status or the Debug sidebar.
+        const host = maskUserinfo(this.host);
+        throw new Error(RED._("noojee-config.error.invalidHost", { host, reason }), { cause: err });
       }
       const apiKey = this.credentials?.apiKey?.trim() ?? "";
       if (apiKey === "") throw new Error(RED._("noojee-config.error.noApiKey"));
@@ -171,24 +164,9 @@ export = function (RED: NodeAPI): void {
     });
   }
 
-  /**
-   * The dialog's "Test connection" button. Uses the typed key, or the stored credential of a saved node when the
-   * key field is untouched. Answers a status word and a redacted reason, never the key.
-   */
+  /** The dialog's "Test connection" button: see test-connection.ts for which key is sent where. */
   RED.httpAdmin.post("/noojee-config/test", RED.auth.needsPermission("noojee-config.write"), (req: Request, res: Response) => {
-    const body = (req.body ?? {}) as TestRequestBody;
-    const host = typeof body.host === "string" ? body.host : "";
-    let apiKey = typeof body.apiKey === "string" ? body.apiKey.trim() : "";
-    if ((apiKey === "" || apiKey === UNCHANGED_PASSWORD) && typeof body.id === "string") {
-      // The stored key goes only to the host it was deployed with: a typed-in host must come with a typed-in key.
-      const deployed = RED.nodes.getNode(body.id) as NoojeeConfigNode | null;
-      const stored = RED.nodes.getCredentials(body.id) as NoojeeCredentials | undefined;
-      apiKey = deployed && deployed.host?.trim() === host.trim() ? (stored?.apiKey?.trim() ?? "") : "";
-    }
-    const env = UNRESOLVED_ENV.exec(apiKey);
-    if (env) apiKey = process.env[env[1]] ?? "";
-    const authMode = body.authMode === "timestamp" ? "timestamp" : "apiKey";
-    checkConnection(host, apiKey === UNCHANGED_PASSWORD ? "" : apiKey, body.verifyTls !== false, authMode)
+    testConnection(RED, (req.body ?? {}) as TestRequestBody)
       .then((result) => res.json(result))
       .catch(() => res.status(500).json({ ok: false, status: "unreachable", reason: "internal error" }));
   });
