@@ -123,6 +123,8 @@ export class NoojeeClient {
     this.proxy = proxyFor(options.origin);
     this.agents = createAgents(this.proxy, options.verifyTls);
     this.maxAnswerBytes = options.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES;
+    // axios reads -1 as no limit at all: only a real cap is accepted.
+    if (!Number.isSafeInteger(this.maxAnswerBytes) || this.maxAnswerBytes < 1) throw new RangeError("maxAnswerBytes must be a positive integer");
     this.http = axios.create({
       httpAgent: this.agents.http,
       httpsAgent: this.agents.https,
@@ -133,7 +135,7 @@ export class NoojeeClient {
       validateStatus: () => true,
       maxRedirects: 0,
       // The Node adapter counts the bytes as they arrive and destroys the response past the cap, with or without a
-      // Content-Length (test/lib/answer-limits.test.ts streams a chunked one); describeFailure names it.
+      // Content-Length (test/lib/answer-shapes.test.ts streams a chunked one); describeFailure names it.
       maxContentLength: this.maxAnswerBytes,
       // Our agents tunnel through the proxy (see proxy.ts); axios must not apply the environment a second time.
       proxy: false,

@@ -10,8 +10,9 @@
  *
  * Windows are measured on a monotonic clock (`performance.now()`, injectable), so a step of the system clock
  * neither freezes nor floods them. One timer runs while any window is open; it is unref'd (it never keeps the
- * process alive) and close() clears it after passing on what is still held. A closed limiter passes every warning
- * straight through: it can no longer promise a later count, and its owner has stopped producing floods.
+ * process alive) and close() clears it after passing on what is still held. close() is not final: a warning after it
+ * starts afresh (passes at once, opens a window), so an owner that is stopped and started again (a poll loop) keeps
+ * one limiter and calls close() at each stop.
  *
  * Kinds should be a small fixed set (e.g. "malformed-entry"): each open window is kept until it closes.
  */
@@ -54,7 +55,6 @@ export class WarningLimiter {
   private readonly now: () => number;
   private readonly summarise: (latest: string, held: number, intervalMs: number) => string;
   private timer: NodeJS.Timeout | undefined;
-  private closed = false;
 
   constructor(private readonly options: WarningLimiterOptions) {
     this.intervalMs = options.intervalMs ?? DEFAULT_WARNING_INTERVAL_MS;
@@ -64,10 +64,6 @@ export class WarningLimiter {
 
   /** Passes `message` on now, or holds it back and counts it when a line of this kind went out within the interval. */
   warn(kind: string, message: string): void {
-    if (this.closed) {
-      this.options.emit(message);
-      return;
-    }
     // A timer that fired late (a busy event loop) must not let a window outlive its interval.
     this.closeEndedWindows();
     const window = this.windows.get(kind);
@@ -81,10 +77,8 @@ export class WarningLimiter {
     this.arm();
   }
 
-  /** Passes on every count still held back and clears the timer; later warnings pass straight through. */
+  /** Passes on every count still held back and clears the timer; a later warning starts afresh. */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     for (const window of this.windows.values()) {

@@ -59,13 +59,17 @@ describe("WarningLimiter", () => {
     assert.equal(lines.at(-1), "again", "after a quiet minute the next warning passes at once");
   });
 
-  it("close() passes on what is held, clears its timer, and lets later warnings through", () => {
+  it("close() passes on what is held and clears its timer; a warning after it starts afresh", () => {
     flood(4);
     limiter.close();
     assert.equal(clock.countTimers(), 0);
     assert.deepEqual(lines.slice(1), ["ignored a malformed entry for extension 411 (and 2 more like it in the last minute)"]);
-    limiter.warn(MALFORMED, "late");
-    assert.equal(lines.at(-1), "late");
+    limiter.close();
+    assert.equal(lines.length, 2, "a second close() has nothing to say");
+    flood(3, MALFORMED, (i) => `restarted ${i}`);
+    assert.deepEqual(lines.slice(2), ["restarted 0"], "once started again, it limits again");
+    limiter.close();
+    assert.deepEqual(lines.slice(3), ["restarted 2 (and 1 more like it in the last minute)"]);
     assert.equal(clock.countTimers(), 0);
   });
 
