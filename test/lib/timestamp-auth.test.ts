@@ -58,6 +58,38 @@ describe("NoojeeClient with timestamp/hash authentication", function () {
     assert.equal(pbx.subscribeRequests().length, 2);
   });
 
+  it("a poll cut short while the shared clock read is in flight does not cancel a concurrent hangup", async () => {
+    const id = pbx.startCall("410");
+    pbx.holdClock();
+    const controller = new AbortController();
+    const poll = client.subscribe(["410"], 0, 0, controller.signal);
+    const hangup = client.hangup(id);
+    await pbx.waitForRequest((r) => r.path === "/servicemanager/rest/Time");
+    controller.abort();
+    await assert.rejects(poll, (err: unknown) => err instanceof NoojeeError && err.kind === "aborted");
+    pbx.releaseClock();
+    const answer = await hangup;
+    assert.equal(answer.Code, 0);
+    assert.equal(timeReads(), 1, "the hangup used the one clock read the poll started");
+    assert.equal(pbx.leg(id), undefined, "the leg was hung up");
+  });
+
+  it("each caller stops waiting for the clock when its own signal aborts, and a read nobody waits for is dropped", async () => {
+    pbx.holdClock();
+    const first = new AbortController();
+    const poll = client.subscribe(["410"], 0, 0, first.signal);
+    await pbx.waitForRequest((r) => r.path === "/servicemanager/rest/Time");
+    first.abort();
+    await assert.rejects(poll, (err: unknown) => err instanceof NoojeeError && err.kind === "aborted");
+    pbx.releaseClock();
+    // The abandoned read is not reused: the next call reads the clock afresh and succeeds.
+    assert.equal((await client.subscribe(["410"], 0, 0)).Code, 0);
+    assert.equal(timeReads(), 2);
+    const aborted = new AbortController();
+    aborted.abort();
+    await assert.rejects(client.hangup("410", aborted.signal), (err: unknown) => err instanceof NoojeeError && err.kind === "aborted");
+  });
+
   it("reports a wrong key as an authentication failure, without key or hash in the message", async () => {
     const wrong = new NoojeeClient({ origin: pbx.url, apiKey: "not-the-key", verifyTls: true, authMode: "timestamp" });
     try {
