@@ -20,6 +20,7 @@ import { CursorGroup, CursorGroups } from "./cursor-groups";
 import { isNoojeeError, NoojeeError } from "./errors";
 import { monotonicNow } from "./monotonic";
 import { ResumePoint, ResumeSource } from "./resume-points";
+import { WarningLimiter } from "./warning-limiter";
 import type { CallData, SubscribeResponse } from "./types";
 
 export type { ResumePoint } from "./resume-points";
@@ -100,6 +101,7 @@ export class PollLoop {
   private stopped = true;
   private attempt = 0;
   private lastState: LoopStatus["state"] | undefined;
+  private readonly entryWarnings: WarningLimiter;
 
   constructor(options: PollLoopOptions) {
     this.options = {
@@ -112,6 +114,8 @@ export class PollLoop {
       ...options,
     };
     this.table = options.table ?? new CallStateTable({ now: this.options.now });
+    // A PBX that sends the same bad entry in every answer must not write a log line per poll.
+    this.entryWarnings = new WarningLimiter({ emit: (line) => this.warn(line), now: this.options.now });
     const from = options.resumeFrom;
     this.resumeFrom = from === undefined || from instanceof ResumeSource ? from : new ResumeSource(from);
   }
@@ -200,6 +204,7 @@ export class PollLoop {
     this.generation += 1;
     this.controller?.abort();
     this.wakeUp();
+    this.entryWarnings.close();
     const running = this.running;
     await running;
     if (this.running === running) this.running = undefined;
@@ -407,18 +412,23 @@ export class PollLoop {
       const extension = key.replace(TECH_PREFIX, "");
       if (!this.extensions.includes(extension) || !accept(extension)) continue;
       if (!Array.isArray(entries)) {
-        this.warn(`ignored malformed entries for extension ${extension}`);
+        this.entryWarnings.warn("entries", `ignored malformed entries for extension ${extension}`);
         continue;
       }
       for (const entry of entries) {
         const callData = entry?.CallData;
         if (typeof callData !== "object" || callData === null || typeof callData.status !== "string" ||
           (typeof callData.uniqueCallId !== "string" && typeof callData.uniqueCallId !== "number")) {
-          this.warn(`ignored a malformed entry for extension ${extension}`);
+          this.entryWarnings.warn("entry", `ignored a malformed entry for extension ${extension}`);
+          continue;
+        }
+        // The client turned integer strings into numbers: anything else in Code is not a Code.
+        if (entry.Code !== undefined && entry.Code !== null && typeof entry.Code !== "number") {
+          this.entryWarnings.warn("entry", `ignored a malformed entry for extension ${extension}`);
           continue;
         }
         if (typeof entry.Code === "number" && entry.Code < 0) {
-          this.warn(`ignored an entry with Code ${entry.Code} for extension ${extension}`);
+          this.entryWarnings.warn("code", `ignored an entry with Code ${entry.Code} for extension ${extension}`);
           continue;
         }
         const data: CallData = { ...callData, uniqueCallId: String(callData.uniqueCallId) };

@@ -228,7 +228,27 @@ describe("PollLoop", () => {
     (await api.call(1)).resolve(answer(8, data as unknown as SubscribeResponse["Data"]));
     assert.equal((await api.call(2)).last, 8);
     assert.deepEqual(events.map((e) => e.data.uniqueCallId), ["1.1"], "unrequested extensions are ignored too");
-    assert.equal(warnings.length, 3);
+    assert.deepEqual(warnings, ["ignored a malformed entry for extension 410", "ignored an entry with Code -2 for extension 410"],
+      "the second malformed entry is held back (rate limit)");
+    await loop.stop();
+    assert.equal(warnings.length, 3, "stopping passes on what was held back");
+  });
+
+  it("writes one line a minute per kind of bad entry, with the count of those held back", async () => {
+    clock = sinon.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
+    const { api, loop, events, warnings } = setup();
+    loop.setExtensions(["410"]);
+    loop.start();
+    (await api.call(0)).resolve(answer(1));
+    for (let i = 0; i < 40; i++) {
+      const bad = { "410": [{ CallData: null }, { ...entry(`1.${i}`, "Ringing"), Code: "x" }, entry(`2.${i}`, "Ringing")] };
+      (await api.call(i + 1)).resolve(answer(2 + i, bad as unknown as SubscribeResponse["Data"]));
+    }
+    await api.call(41);
+    assert.equal(events.length, 40, "the good entries all pass");
+    assert.deepEqual(warnings, ["ignored a malformed entry for extension 410"]);
+    await clock.tickAsync(60_000);
+    assert.deepEqual(warnings.slice(1), ["ignored a malformed entry for extension 410 (and 78 more like it in the last minute)"]);
     await loop.stop();
   });
 
