@@ -25,8 +25,9 @@
  * before (a restarted PBX may hold polls whose lastSequenceNumber is above its counter): the loop checks for a
  * restart, as after a timeout.
  *
- * The learned timeOut lasts as long as this object: the config node keeps one per connection, so it is forgotten when
- * Node-RED restarts or the connection's settings change.
+ * The learned timeOut is tried without after RETRY_MS (an hour), so a limit raised meanwhile is used without a restart;
+ * a cut then learns it again, silently unless lower than the one said. The config node keeps one per connection (all
+ * its polls share it); it is forgotten when Node-RED restarts or the connection's settings change.
  */
 import type { NoojeeError } from "./errors";
 
@@ -41,6 +42,8 @@ export interface HoldLimitOptions {
 export const MIN_HOLD = 5;
 /** Lowest timeOut to learn; past it, cuts are failures. */
 export const FLOOR = 5;
+/** How long a learned timeOut is kept before the configured one is tried again. */
+export const RETRY_MS = 3_600_000;
 /** A hold this far past the requested timeOut still counts as ended at it (the proxy and the PBX racing). */
 const RACE = 1;
 
@@ -80,6 +83,9 @@ export class HoldLimit {
   readonly unitMs: number;
   private readonly now: () => number;
   private learned: number | undefined;
+  private learnedAt = 0;
+  /** The lowest timeOut said in the log. */
+  private said: number | undefined;
   private gaveUp = false;
 
   constructor(options: HoldLimitOptions = {}) {
@@ -94,6 +100,7 @@ export class HoldLimit {
 
   /** The timeOut to ask for: the configured one, or the learned one when lower. */
   timeOut(configuredSec: number): number {
+    if (this.learned !== undefined && !this.gaveUp && this.now() - this.learnedAt >= RETRY_MS) this.learned = undefined;
     return this.learned === undefined ? configuredSec : Math.min(configuredSec, this.learned);
   }
 
@@ -119,6 +126,9 @@ export class HoldLimit {
       return { cut: true, timeOutSec: this.learned, notice: undefined };
     }
     this.learned = target;
+    this.learnedAt = this.now();
+    if (this.said !== undefined && target >= this.said) return { cut: true, timeOutSec: target, notice: undefined };
+    this.said = target;
     return { cut: true, timeOutSec: target, notice: { kind: "learned", heldSec, timeOutSec: target, reason: error.message } };
   }
 }

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import sinon from "sinon";
 import { NoojeeError } from "../../nodes/lib/errors";
-import { FLOOR, HoldLimit, holdNoticeText, looksLikeCut } from "../../nodes/lib/hold-limit";
+import { FLOOR, HoldLimit, holdNoticeText, looksLikeCut, RETRY_MS } from "../../nodes/lib/hold-limit";
 import { LoopStatus, PollLoop } from "../../nodes/lib/poll-loop";
 import { answer, entry, ScriptedApi } from "./scripted-api";
 
@@ -127,6 +127,25 @@ describe("HoldLimit", () => {
     held(7);
     assert.deepEqual(hold.judge(poll, http(504)), { cut: false, overdue: false, notice: undefined });
     assert.equal(hold.timeOut(120), 7);
+  });
+
+  it("tries the configured timeOut again after an hour: a raised limit is used, the same one relearnt silently", () => {
+    const { hold, held } = limit();
+    let poll = hold.start(90);
+    held(60);
+    hold.judge(poll, http(504));
+    held(RETRY_MS / 1000 - 1);
+    assert.equal(hold.timeOut(90), 47, "kept for an hour");
+    held(1);
+    assert.equal(hold.timeOut(90), 90, "then the configured one again");
+    poll = hold.start(90);
+    held(60);
+    assert.deepEqual(hold.judge(poll, http(504)), { cut: true, timeOutSec: 47, notice: undefined }, "the same limit: not said again");
+    assert.equal(hold.timeOut(90), 47);
+    held(RETRY_MS / 1000);
+    poll = hold.start(hold.timeOut(90));
+    held(50);
+    assert.equal(hold.judge(poll, http(504)).notice?.timeOutSec, 39, "a lower one is said");
   });
 
   it("counts the hold in timeOut units (tests shrink them)", () => {
