@@ -9,9 +9,10 @@ import type { Request, Response } from "express";
 import { NoojeeClient } from "./lib/api-client";
 import { testConnection, TestRequestBody } from "./test-connection";
 import { parseHost, InvalidHostError, maskUserinfo } from "./lib/host";
+import { HoldLimit } from "./lib/hold-limit";
 import { deleteResumeFile, ResumeFile, resumeFilePath, resumeMaxAgeMs } from "./lib/resume-file";
 import { HubPosition, SubscriptionHub } from "./lib/subscription-hub";
-import { authRetryMs } from "./lib/settings";
+import { authRetryMs, timeOutUnitMs } from "./lib/settings";
 
 /** A `${NAME}` left as it is means Node-RED found no such environment variable. */
 const UNRESOLVED_ENV = /^\$\{(\S+)\}$/;
@@ -75,8 +76,9 @@ export = function (RED: NodeAPI): void {
       const unresolved = UNRESOLVED_ENV.exec(apiKey);
       if (unresolved) throw new Error(RED._("noojee-config.error.unsetEnv", { name: unresolved[1] }));
       const retryMs = authRetryMs(RED.settings);
+      const unitMs = timeOutUnitMs(RED.settings);
       fingerprint = createHash("sha256")
-        .update(JSON.stringify([origin, apiKey, this.verifyTls, authMode, retryMs, resume, resumeMaxAge]))
+        .update(JSON.stringify([origin, apiKey, this.verifyTls, authMode, retryMs, unitMs, resume, resumeMaxAge]))
         .digest("hex");
       const previous = parked.get(this.id);
       if (previous) {
@@ -96,6 +98,8 @@ export = function (RED: NodeAPI): void {
         : undefined;
       const hub = new SubscriptionHub(client, {
         authRetryMs: retryMs,
+        // One for all the polls of this connection: a proxy's idle limit is learned, and said, once.
+        holdLimit: new HoldLimit({ unitMs }),
         onWarning: (message) => owner.warn(client.redact(message)),
         position: file && loadPosition(file),
         store: file,

@@ -18,6 +18,7 @@ import { backoffDelay, BackoffOptions, DEFAULT_BACKOFF } from "./backoff";
 import { CallStateTable } from "./call-state-table";
 import { CursorGroup, CursorGroups } from "./cursor-groups";
 import { isNoojeeError, NoojeeError } from "./errors";
+import { Hold, HoldLimit, holdNoticeText } from "./hold-limit";
 import { monotonicNow } from "./monotonic";
 import { ResumePoint, ResumeSource } from "./resume-points";
 import { WarningLimiter } from "./warning-limiter";
@@ -67,6 +68,11 @@ export interface PollLoopOptions {
   resumeFrom?: ResumeSource | readonly ResumePoint[];
   /** Called once the events of an answer have been handed to onEvents (the position moved). */
   onAnswer?: () => void;
+  /**
+   * Tells a proxy's idle cut of a held poll from a failure and learns the limit (hold-limit.ts); its `unitMs` is the
+   * length of one timeOut unit. Share one between the loops of a connection so that they learn, and say it, once.
+   */
+  holdLimit?: HoldLimit;
 }
 
 const TECH_PREFIX = /^[A-Za-z][A-Za-z0-9]*\//;
@@ -77,8 +83,9 @@ function hasEntries(response: SubscribeResponse): boolean {
 
 export class PollLoop {
   readonly table: CallStateTable;
-  private readonly options: Required<Omit<PollLoopOptions, "table" | "onWarning" | "resumeFrom" | "onAnswer">> &
+  private readonly options: Required<Omit<PollLoopOptions, "table" | "onWarning" | "resumeFrom" | "onAnswer" | "holdLimit">> &
     Pick<PollLoopOptions, "onWarning" | "onAnswer">;
+  private readonly holdLimit: HoldLimit;
   private resumeFrom: ResumeSource | undefined;
   private extensions: string[] = [];
   /** The cursors of the extensions read (or resumed); see cursor-groups.ts. */
@@ -118,6 +125,7 @@ export class PollLoop {
     this.entryWarnings = new WarningLimiter({ emit: (line) => this.warn(line), now: this.options.now });
     const from = options.resumeFrom;
     this.resumeFrom = from === undefined || from instanceof ResumeSource ? from : new ResumeSource(from);
+    this.holdLimit = options.holdLimit ?? new HoldLimit();
   }
 
   /** Where this loop's polls stand (one point per cursor); none before its first read. */
@@ -340,14 +348,16 @@ export class PollLoop {
   private async poll(group: CursorGroup): Promise<void> {
     const sent = group.cursor;
     const started = this.options.now();
-    const timeoutSec = this.quickCheck ? 0 : this.options.timeoutSec;
+    const timeoutSec = this.quickCheck ? 0 : this.holdLimit.timeOut(this.options.timeoutSec);
     const quick = this.quickCheck;
     this.quickCheck = false;
+    const hold = this.holdLimit.start(timeoutSec);
     let response: SubscribeResponse;
     try {
       response = await this.request(this.members(group), sent, timeoutSec);
     } catch (err) {
       this.quickCheck = quick; // cut short (new extensions) or failed: the quick check is still to do
+      if (this.idleCut(hold, err)) return;
       throw err;
     }
     if (response.seq < sent) return this.restartedWith(response, sent);
@@ -358,9 +368,21 @@ export class PollLoop {
     // Only an answer without entries, at an unchanged seq and early is a server ignoring timeOut. One whose seq moved
     // on, or that carried entries (even ones that only repeat states already sent), is a PBX at work: poll at once.
     const idle = response.seq === sent && !hasEntries(response);
-    if (idle && this.options.now() - started < (timeoutSec * 1000) / 2) {
+    if (idle && this.options.now() - started < (timeoutSec * this.holdLimit.unitMs) / 2) {
       await this.sleep(this.options.idleGapMs, true);
     }
+  }
+
+  /**
+   * A held poll cut by a proxy's idle limit is no failure: true to poll again at once (at the learned timeOut), without
+   * a failing status or backoff. A cut-shaped failure after a hold past the timeOut is one, like a client timeout.
+   */
+  private idleCut(hold: Hold, err: unknown): boolean {
+    if (this.stopped || this.restartRequested || !isNoojeeError(err)) return false;
+    const verdict = this.holdLimit.judge(hold, err);
+    if (verdict.notice) this.warn(holdNoticeText(verdict.notice, this.options.timeoutSec));
+    if (!verdict.cut && verdict.overdue) this.probeForRestart = true;
+    return verdict.cut;
   }
 
   /** A group's extensions in the order they are watched (the order of `exten`). */
