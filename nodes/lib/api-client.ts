@@ -9,6 +9,7 @@ import axios, { AxiosError, AxiosInstance } from "axios";
 import { API_PATH } from "./host";
 import { normaliseCode, normaliseSubscribe } from "./answer-shape";
 import { NoojeeError, redact } from "./errors";
+import { monotonicNow } from "./monotonic";
 import { createAgents, PbxAgents, ProxyChoice, proxyFor, ProxyRefusedError } from "./proxy";
 import type { Envelope, SubscribeResponse } from "./types";
 
@@ -25,7 +26,7 @@ export interface ClientOptions {
    * `timeStamp`/`hash` pair signed with the key and the PBX clock instead.
    */
   authMode?: AuthMode;
-  /** For tests of the pair's lifetime. */
+  /** Monotonic milliseconds, for tests of the pair's lifetime (a wall clock stepped back must not stretch it). */
   now?: () => number;
   /** Largest answer the client reads, in bytes (after any decompression); default DEFAULT_MAX_ANSWER_BYTES. */
   maxAnswerBytes?: number;
@@ -164,7 +165,7 @@ export class NoojeeClient {
 
   /** The current timeStamp/hash pair, fetching the PBX clock and signing a new one when needed. */
   private async signedPair(request: RequestOptions): Promise<Params> {
-    const now = (this.options.now ?? Date.now)();
+    const now = (this.options.now ?? monotonicNow)();
     const pair = this.pair;
     const fresh = pair && (pair.firstUsedAt === undefined ? now - pair.createdAt < PAIR_FIRST_USE_MS : now - pair.firstUsedAt < PAIR_LIFETIME_MS);
     let current = fresh ? pair : undefined;
@@ -172,7 +173,7 @@ export class NoojeeClient {
       current = await this.sharedClockRead(request.signal);
       this.pair = current;
     }
-    current.firstUsedAt ??= (this.options.now ?? Date.now)();
+    current.firstUsedAt ??= (this.options.now ?? monotonicNow)();
     return { timeStamp: current.timeStamp, hash: current.hash };
   }
 
@@ -221,7 +222,7 @@ export class NoojeeClient {
     if (status < 200 || status > 299) throw new NoojeeError("http", `HTTP ${status} from the PBX clock`, { httpStatus: status });
     if (!/^\d{9,16}$/.test(text)) throw new NoojeeError("badBody", "the PBX clock answered something other than milliseconds");
     const hash = createHash("sha256").update(`${this.options.apiKey}:${text}`).digest("hex");
-    return { timeStamp: text, hash, createdAt: (this.options.now ?? Date.now)(), firstUsedAt: undefined };
+    return { timeStamp: text, hash, createdAt: (this.options.now ?? monotonicNow)(), firstUsedAt: undefined };
   }
 
   private async post(path: string, params: Params, request: RequestOptions): Promise<Envelope> {

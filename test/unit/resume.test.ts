@@ -77,6 +77,34 @@ describe("Resuming from a saved position", () => {
     await loop.stop();
   });
 
+  it("a position at seq 0 (a PBX whose counter had not moved) is no position: the usual current-state read", async () => {
+    const { api, loop, events, warnings } = loopWith([{ seq: 0, extensions: ["410"], fences: {} }]);
+    loop.setExtensions(["410"]);
+    loop.start();
+    const read = await api.call(0);
+    assert.deepEqual([read.extensions, read.last, read.timeOut], [["410"], 0, 0]);
+    read.resolve(answer(3, { "410": [entry("1.1", "Ringing")] }));
+    assert.equal((await api.call(1)).last, 3);
+    assert.deepEqual(describeEvents(events), ["410:1.1:Ringing:true"]);
+    assert.deepEqual(warnings, []);
+    await loop.stop();
+  });
+
+  it("carries on from a 1.0.0 file's fence: an extension read above the poll's seq resumes from its read", async () => {
+    const { api, loop } = loopWith([{ seq: 50, extensions: ["410", "420"], fences: { "420": 58 } }]);
+    loop.setExtensions(["410", "420"]);
+    loop.start();
+    const first = await api.call(0);
+    assert.deepEqual([first.extensions, first.last], [["410"], 50], "the lower cursor first");
+    first.resolve(answer(61, { "410": [entry("1.1", "Ringing")] }));
+    const second = await api.call(1);
+    assert.deepEqual([second.extensions, second.last], [["420"], 58]);
+    second.resolve(answer(62));
+    const joined = await api.call(2);
+    assert.deepEqual([joined.extensions, joined.last, joined.timeOut], [["410", "420"], 61, 30]);
+    await loop.stop();
+  });
+
   it("a position covering none of the extensions gives the usual current-state read", async () => {
     const { api, loop, events } = loopWith([{ seq: 50, extensions: ["999"], fences: {} }]);
     loop.setExtensions(["410"]);
