@@ -337,11 +337,13 @@ export class PollLoop {
     if (response.seq < this.groups.maxCursor()) return this.restartedWith(response, sent);
     const events = this.collect(response, false, (extension) => group.extensions.has(extension));
     const before = this.groups.size;
-    this.groups.advance(group, response.seq, hasEntries(response));
+    // Entries that only repeat states already sent are no change: a PBX that lists its calls again in every answer
+    // must not keep the groups apart.
+    this.groups.advance(group, response.seq, events.length > 0);
     this.emit(events);
     this.options.onAnswer?.();
-    // An empty answer always merges; should it not (a PBX whose counter moves oddly), never spin.
-    if (!hasEntries(response) && this.groups.size >= before) await this.sleep(this.options.idleGapMs, true);
+    // An answer without changes always merges; should it not (a PBX whose counter moves oddly), never spin.
+    if (events.length === 0 && this.groups.size >= before) await this.sleep(this.options.idleGapMs, true);
   }
 
   /** The long poll of a single cursor. */
@@ -362,7 +364,7 @@ export class PollLoop {
     }
     if (response.seq < sent) return this.restartedWith(response, sent);
     const events = this.collect(response, false, (extension) => group.extensions.has(extension));
-    this.groups.advance(group, response.seq, hasEntries(response));
+    this.groups.advance(group, response.seq, events.length > 0);
     this.emit(events);
     this.options.onAnswer?.();
     // Only an answer without entries, at an unchanged seq and early is a server ignoring timeOut. One whose seq moved
