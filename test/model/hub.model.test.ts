@@ -11,9 +11,9 @@
  *
  * Budget: NOOJEE_MODEL_RUNS sequences (default 60, about 30 s here) on every `npm test`; `npm run test:model` runs
  * 2,000 (or NOOJEE_MODEL_RUNS). A failure prints the shrunk sequence, the violations and how to replay it:
- *   npm run build && NOOJEE_MODEL_SEED=<seed> NOOJEE_MODEL_PATH=<path> npx mocha --no-config --timeout 0 \
- *     dist/test/model/hub.model.test.js
- * (the path replays the shrunk case directly; the seed alone replays the whole search).
+ *   npm run build && NOOJEE_MODEL_SEED=<seed> NOOJEE_MODEL_PATH=<path> NOOJEE_MODEL_REPLAY='<replay>' \
+ *     npx mocha --no-config --timeout 0 dist/test/model/hub.model.test.js
+ * (seed, path and replay as printed: they run the shrunk case alone; the seed alone repeats the whole search).
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
@@ -47,11 +47,21 @@ abstract class Step implements Cmd {
     checkAll(world);
     if (world.violations.length > 0) {
       const shown = world.violations.slice(0, 8).join("\n  ");
-      throw new Error(`after ${this.toString()}:\n  ${shown}${world.violations.length > 8 ? `\n  ... ${world.violations.length - 8} more` : ""}`);
+      const more = world.violations.length > 8 ? `\n  ... ${world.violations.length - 8} more` : "";
+      throw new Error(`after ${this.toString()}:\n  ${shown}${more}\n${trace(world)}`);
     }
   }
   abstract act(world: World): Promise<void>;
   abstract toString(): string;
+}
+
+/** The last requests and warnings, to read a counterexample by. */
+function trace(world: World): string {
+  const requests = world.pbx.requests.slice(-14).map((r) =>
+    `#${r.id} gen ${r.gen} [${r.extensions.join(" ")}] last=${r.last} timeOut=${r.timeOut} at ${r.openedAt}` +
+    (r.closedAt === undefined ? (r.hung ? " (hanging)" : " (open)") : ` -> ${r.outcome}${r.answerSeq === undefined ? "" : ` seq=${r.answerSeq}`} at ${r.closedAt}`));
+  return `  last requests (PBX seq now ${world.pbx.seq}, epoch ${world.pbx.epoch}):\n    ${requests.join("\n    ")}` +
+    (world.log.length > 0 ? `\n  warnings:\n    ${world.log.slice(-5).join("\n    ")}` : "");
 }
 
 const list = (extensions: readonly string[]): string => `[${extensions.join(" ")}]`;
@@ -263,7 +273,6 @@ async function runSequence(p: Params, cmds: Iterable<Cmd>): Promise<void> {
   world.pbx.setNoise(p.noiseMs);
   try {
     await fc.asyncModelRun(() => ({ model: {}, real: world }), cmds);
-    if (env("MODEL_DEBUG")) console.log(String(cmds), world.pbx.requests.length, world.violations);
   } finally {
     await world.wait(world.hub.close(), "close()");
     world.pbx.stop();
@@ -280,7 +289,8 @@ describe("model: SubscriptionHub and its PollLoops under random sequences", func
     const numRuns = Number(env("NOOJEE_MODEL_RUNS") ?? 60);
     const seed = env("NOOJEE_MODEL_SEED") === undefined ? undefined : Number(env("NOOJEE_MODEL_SEED"));
     const path = env("NOOJEE_MODEL_PATH");
-    const property = fc.asyncProperty(params, fc.commands(commands, { maxCommands: 30 }), runSequence);
+    const replayPath = env("NOOJEE_MODEL_REPLAY"); // fast-check's commands replay path, with the path
+    const property = fc.asyncProperty(params, fc.commands(commands, { maxCommands: 30, replayPath }), runSequence);
     const started = Date.now();
     const details = await fc.check(property, { numRuns, seed, path, endOnFailure: path !== undefined });
     if (!details.failed) {
@@ -288,12 +298,15 @@ describe("model: SubscriptionHub and its PollLoops under random sequences", func
       return;
     }
     const [p, cmds] = details.counterexample ?? [];
+    const shown = String(cmds);
+    const replay = /\/\*replayPath="([^"]*)"\*\//.exec(shown)?.[1];
     const message = [
       `model-based test failed after ${details.numRuns} sequence(s), shrunk ${details.numShrinks} time(s)`,
       `PBX: ${JSON.stringify(p)}`,
-      `sequence:\n    ${String(cmds).split(",").join("\n    ")}`,
+      `sequence:\n    ${shown.replace(/ ?\/\*replayPath=.*$/, "").split(",").join("\n    ")}`,
       `error: ${details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance)}`,
       `replay: npm run build && NOOJEE_MODEL_SEED=${details.seed} NOOJEE_MODEL_PATH=${details.counterexamplePath} ` +
+        `NOOJEE_MODEL_REPLAY='${replay ?? ""}' ` +
         "npx mocha --no-config --timeout 0 dist/test/model/hub.model.test.js",
     ].join("\n");
     assert.fail(message);

@@ -110,7 +110,7 @@ export class ModelPbx implements SubscribeApi {
   readonly requests: RequestRecord[] = [];
   private readonly open = new Map<number, Open>();
   private readonly deadGens = new Set<number>();
-  /** Seq values this epoch has answered with (a `last` the current epoch issued). */
+  /** Seq values this epoch has answered with, on a cursor of its own (see deliver). */
   private issued = new Set<number>();
   private answerFaults: Array<"reset" | "5xx"> = [];
   private hangs = 0;
@@ -205,7 +205,7 @@ export class ModelPbx implements SubscribeApi {
     for (const open of this.open.values()) this.consider(open);
   }
 
-  /** True when the current epoch has answered with `seq` (a cursor it issued). */
+  /** True when `seq` is a cursor the current epoch issued (see deliver). */
   issuedNow(seq: number): boolean {
     return this.issued.has(seq);
   }
@@ -343,7 +343,9 @@ export class ModelPbx implements SubscribeApi {
     else if (this.options.emptyShape === "object") response.Data = {};
     else if (this.options.emptyShape === "null") response.Data = null;
     r.answerSeq = this.seq;
-    this.issued.add(this.seq);
+    // A cursor this epoch vouches for: a current-state read's, or one answered on such a cursor. One answered on an
+    // older epoch's cursor (a restart whose counter has passed it: the client cannot tell) is not.
+    if (r.last === 0 || this.issued.has(r.last)) this.issued.add(this.seq);
     this.onAnswer?.(r, response);
     this.close(open, "answer", undefined, response);
   }

@@ -104,13 +104,17 @@ export class World {
 
   // ---- node lifecycle ----
 
-  register(layout: NodeLayout, continuation?: Map<string, Map<string, number>>): void {
+  register(layout: NodeLayout, continuation?: Map<string, Map<string, number>>, had?: Map<string, number>): void {
     const node: NodeInstance = {
       id: layout.id, gen: this.gen, configured: [...layout.extensions], watched: [], timeoutSec: layout.timeoutSec,
       alive: true, intervals: new Map(), max: new Map(), statuses: [], events: 0,
     };
     this.nodes.set(layout.id, node);
     this.join(node, layout.extensions, continuation);
+    for (const [leg, index] of had ?? []) {
+      const interval = node.intervals.get(this.pbx.legById(leg)?.extension ?? "");
+      if (interval) interval.prev.set(leg, Math.max(index, interval.prev.get(leg) ?? -1));
+    }
     this.hub.register(layout.id, {
       extensions: [...layout.extensions],
       timeoutSec: layout.timeoutSec,
@@ -139,6 +143,7 @@ export class World {
     this.leave(node, node.watched);
     node.watched = [];
     node.alive = false;
+    this.remember(node);
     this.nodes.delete(id);
     await this.wait(this.hub.deregister(id), `deregister(${id})`);
   }
@@ -167,16 +172,24 @@ export class World {
     // Only extensions the stored position covers carry on; the others start with a current-state read.
     const covered = new Set(stored?.polls.flatMap((p) => p.extensions) ?? []);
     const carried = this.continuation(covered);
-    this.pbx.kill(this.gen);
-    for (const node of this.nodes.values()) {
-      this.remember(node);
-      node.alive = false;
+    // What each node id's flow already had (earlier instances too) counts as had, on the extensions that resume.
+    const had = new Map<string, Map<string, number>>();
+    for (const node of this.nodes.values()) this.remember(node);
+    for (const layout of layouts) {
+      const legs = new Map<string, number>();
+      for (const [leg, index] of this.history.get(layout.id) ?? []) {
+        const extension = this.pbx.legById(leg)?.extension;
+        if (extension !== undefined && covered.has(extension)) legs.set(leg, index);
+      }
+      had.set(layout.id, legs);
     }
+    this.pbx.kill(this.gen);
+    for (const node of this.nodes.values()) node.alive = false;
     this.nodes = new Map();
     this.gen += 1;
     this.hubSync = new Map();
     this.hub = this.newHub(this.stored ? (JSON.parse(JSON.stringify(this.stored.position)) as HubPosition) : undefined);
-    for (const layout of layouts) this.register(layout, carried);
+    for (const layout of layouts) this.register(layout, carried, had.get(layout.id));
     this.hub.releaseLingering();
   }
 
