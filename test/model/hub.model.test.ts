@@ -42,6 +42,7 @@ abstract class Step implements Cmd {
     return true;
   }
   async run(_m: Model, world: World): Promise<void> {
+    world.commands += 1;
     await this.act(world);
     await settle(world);
     checkAll(world);
@@ -264,6 +265,9 @@ const params: fc.Arbitrary<Params> = fc.record({
   maxExtenBytes: fc.constantFrom(9, 15, Infinity), // 2 or 3 extensions per chunk, or one chunk
 });
 
+/** Summed over the runs, to show what the search exercised. */
+const totals = { runs: 0, commands: 0, requests: 0, events: 0, redelivered: 0, kills: 0, violations: 0 };
+
 async function runSequence(p: Params, cmds: Iterable<Cmd>): Promise<void> {
   const clock = sinon.useFakeTimers({
     now: 1_800_000_000_000,
@@ -274,6 +278,12 @@ async function runSequence(p: Params, cmds: Iterable<Cmd>): Promise<void> {
   try {
     await fc.asyncModelRun(() => ({ model: {}, real: world }), cmds);
   } finally {
+    totals.runs += 1;
+    totals.commands += world.commands;
+    totals.requests += world.stats.requests;
+    totals.events += world.stats.events;
+    totals.redelivered += world.stats.redelivered;
+    totals.kills += world.stats.kills;
     await world.wait(world.hub.close(), "close()");
     world.pbx.stop();
     clock.uninstall();
@@ -290,11 +300,13 @@ describe("model: SubscriptionHub and its PollLoops under random sequences", func
     const seed = env("NOOJEE_MODEL_SEED") === undefined ? undefined : Number(env("NOOJEE_MODEL_SEED"));
     const path = env("NOOJEE_MODEL_PATH");
     const replayPath = env("NOOJEE_MODEL_REPLAY"); // fast-check's commands replay path, with the path
-    const property = fc.asyncProperty(params, fc.commands(commands, { maxCommands: 30, replayPath }), runSequence);
+    const property = fc.asyncProperty(params, fc.commands(commands, { maxCommands: 40, size: "max", replayPath }), runSequence);
     const started = Date.now();
     const details = await fc.check(property, { numRuns, seed, path, endOnFailure: path !== undefined });
     if (!details.failed) {
-      console.log(`      ${details.numRuns} sequences in ${((Date.now() - started) / 1000).toFixed(1)} s (seed ${details.seed})`);
+      const seconds = ((Date.now() - started) / 1000).toFixed(1);
+      console.log(`      ${details.numRuns} sequences in ${seconds} s (seed ${details.seed}): ${totals.commands} commands, ` +
+        `${totals.requests} requests, ${totals.events} msgs (${totals.redelivered} re-delivered after a kill or deploy), ${totals.kills} kills`);
       return;
     }
     const [p, cmds] = details.counterexample ?? [];

@@ -62,6 +62,8 @@ export class World {
   /** Per node id, per leg: the highest index any earlier instance received (for counting re-deliveries). */
   private readonly history = new Map<string, Map<string, number>>();
   readonly log: string[] = [];
+  /** Commands run so far. */
+  commands = 0;
 
   constructor(readonly clock: SinonFakeTimers, options: ModelPbxOptions, readonly maxExtenBytes: number) {
     this.pbx = new ModelPbx(options);
