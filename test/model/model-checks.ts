@@ -125,8 +125,8 @@ function checkFinalStates(world: World, cover: Coverage): void {
         if (have === want) continue;
         // Busy / No Answer end a leg for the hub (CallStateTable's terminal states), so a newcomer served from the
         // table does not get a leg in that state, where a current-state read would list it: by design, the Hungup that
-        // follows still reaches it. Only a node that had the leg must have its latest state.
-        if (have === undefined && ENDING.has(leg.history[want].status)) continue;
+        // follows still reaches it. Only a node that had the leg since it joined must have its latest state.
+        if (got.length === 0 && ENDING.has(leg.history[want].status)) continue;
         const had = have === undefined ? "nothing" : leg.history[have].status;
         world.violation(`${node.id} has ${had} for ${extension}:${leg.id} but the PBX has ${leg.history[want].status} [got: ${names(leg, got)}; history: ${names(leg, leg.history.map((_, i) => i))}]`);
       }

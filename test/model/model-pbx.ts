@@ -68,6 +68,10 @@ export interface RequestRecord {
   closedAt?: number;
   outcome?: Outcome;
   answerSeq?: number;
+  /** The PBX's epoch when it answered. */
+  answerEpoch?: number;
+  /** Set by the world: the cursor this answer gives is one of the answering epoch's own (see model-world.ts). */
+  known?: boolean;
   hung: boolean;
   /** Set once the answer is scheduled (due). */
   due: boolean;
@@ -110,8 +114,6 @@ export class ModelPbx implements SubscribeApi {
   readonly requests: RequestRecord[] = [];
   private readonly open = new Map<number, Open>();
   private readonly deadGens = new Set<number>();
-  /** Seq values this epoch has answered with, on a cursor of its own (see deliver). */
-  private issued = new Set<number>();
   private answerFaults: Array<"reset" | "5xx"> = [];
   private hangs = 0;
   proxyIdleSec: number | undefined;
@@ -201,13 +203,7 @@ export class ModelPbx implements SubscribeApi {
     for (const leg of this.legs) if (leg.endedAt === undefined) leg.dropped = true;
     this.seq = Math.min(1 + back, this.seq - 1);
     this.log = [];
-    this.issued = new Set();
     for (const open of this.open.values()) this.consider(open);
-  }
-
-  /** True when `seq` is a cursor the current epoch issued (see deliver). */
-  issuedNow(seq: number): boolean {
-    return this.issued.has(seq);
   }
 
   // ---- faults ----
@@ -343,9 +339,7 @@ export class ModelPbx implements SubscribeApi {
     else if (this.options.emptyShape === "object") response.Data = {};
     else if (this.options.emptyShape === "null") response.Data = null;
     r.answerSeq = this.seq;
-    // A cursor this epoch vouches for: a current-state read's, or one answered on such a cursor. One answered on an
-    // older epoch's cursor (a restart whose counter has passed it: the client cannot tell) is not.
-    if (r.last === 0 || this.issued.has(r.last)) this.issued.add(this.seq);
+    r.answerEpoch = this.epoch;
     this.onAnswer?.(r, response);
     this.close(open, "answer", undefined, response);
   }

@@ -246,8 +246,15 @@ export class World {
 
   private answered(record: RequestRecord, seq: number): void {
     if (record.gen !== this.gen) return;
-    const knows = record.last === 0 || (seq >= record.last && this.pbx.issuedNow(record.last));
-    if (!knows) return; // a lower seq (the hub must read again) or a restart it cannot see
+    // The cursor this answer hands out is the epoch's own when it answers a current-state read, or when everything the
+    // hub had heard about these extensions came from this epoch. Otherwise the answer has a lower seq (the hub must
+    // read again) or comes after a restart whose counter has caught up with the hub's cursor, which the hub cannot
+    // see (the numbers alone do not say which epoch a cursor is from): either way it does not know this epoch's calls.
+    record.known = record.last === 0 || (seq >= record.last && record.extensions.every((e) => {
+      const before = this.lastAnswer(e, record);
+      return before?.known === true && before.answerEpoch === this.pbx.epoch;
+    }));
+    if (!record.known) return;
     const epoch = this.pbx.epoch;
     const at = now();
     for (const extension of record.extensions) {
@@ -259,6 +266,15 @@ export class World {
         if (interval && !interval.sync.has(epoch)) interval.sync.set(epoch, at);
       }
     }
+  }
+
+  /** The latest answer before `record` on a request that asked for `extension` (any generation). */
+  private lastAnswer(extension: string, record: RequestRecord): RequestRecord | undefined {
+    for (let i = this.pbx.requests.length - 1; i >= 0; i--) {
+      const q = this.pbx.requests[i];
+      if (q !== record && q.outcome === "answer" && q.extensions.includes(extension)) return q;
+    }
+    return undefined;
   }
 
   private received(node: NodeInstance, event: CallEvent): void {
