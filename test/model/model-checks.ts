@@ -86,7 +86,11 @@ export function checkAll(world: World): void {
     const why = last ? `its last request #${last.id} ended: ${last.outcome}` : "no request ever asked for it";
     world.violation(`${extension} is watched (by ${nodesOf(extension)}) but no request polls it (${why})`);
   }
-  for (const r of world.pbx.openRequests(world.gen)) {
+  const open = world.pbx.openRequests(world.gen);
+  if (open.length > world.hub.pollLoops.length) {
+    world.violation(`${open.length} requests in flight for ${world.hub.pollLoops.length} poll loop(s): ${open.map((r) => `#${r.id} [${r.extensions.join(" ")}]`).join(", ")}`);
+  }
+  for (const r of open) {
     const extra = r.extensions.filter((e) => !watched.has(e));
     if (extra.length > 0) world.violation(`request #${r.id} polls ${extra.join(",")}, which no node watches`);
   }
