@@ -61,7 +61,7 @@ function trace(world: World): string {
   const requests = world.pbx.requests.slice(-14).map((r) =>
     `#${r.id} gen ${r.gen} [${r.extensions.join(" ")}] last=${r.last} timeOut=${r.timeOut} at ${r.openedAt}` +
     (r.closedAt === undefined ? (r.hung ? " (hanging)" : " (open)") : ` -> ${r.outcome}${r.answerSeq === undefined ? "" : ` seq=${r.answerSeq}`} at ${r.closedAt}`));
-  return `  last requests (PBX seq now ${world.pbx.seq}, epoch ${world.pbx.epoch}):\n    ${requests.join("\n    ")}` +
+  return `  last requests (PBX seq now ${world.pbx.seq}, epoch ${world.pbx.epoch}):\n    ${requests.join("\n    ") || "(none)"}` +
     (world.log.length > 0 ? `\n  warnings:\n    ${world.log.slice(-5).join("\n    ")}` : "");
 }
 

@@ -36,12 +36,15 @@ export function coverage(world: World): Coverage {
   const open = world.pbx.openRequests(world.gen);
   const result: Coverage = { unpolled: [], backingOff: new Set(), stalled: new Set(), healthy: new Set(), hung: open.some((r) => r.hung) };
   const at = now();
-  const retrying = (r: RequestRecord | undefined): boolean =>
-    r !== undefined && (r.outcome === "fault" || r.outcome === "timeout") && at - (r.closedAt ?? at) <= MAX_RETRY_MS;
+  const recent = (r: RequestRecord | undefined): boolean => r !== undefined && at - (r.closedAt ?? at) <= MAX_RETRY_MS;
+  const retrying = (r: RequestRecord | undefined): boolean => recent(r) && (r?.outcome === "fault" || r?.outcome === "timeout");
+  // A poll an intermediary cut after holding it is not a PBX failure (issue 15, item 3): whether the hub retries at
+  // once or after a pause, and what status it shows meanwhile, is left to the hub; it must not stop polling.
+  const cut = (r: RequestRecord | undefined): boolean => recent(r) && r?.outcome === "cut";
   // A loop polls one request at a time: while one of its requests hangs, or it waits to retry a failed one (which may
   // have asked for only some of its extensions, e.g. a current-state read of one just added), its other extensions
   // wait too. Which loop made a request is not visible from outside, so any such wait excuses every extension.
-  const failed = world.pbx.requests.filter((r) => r.gen === world.gen && retrying(r) &&
+  const failed = world.pbx.requests.filter((r) => r.gen === world.gen && (retrying(r) || cut(r)) &&
     !world.pbx.requests.some((later) => later.gen === world.gen && later.openedAt >= (r.closedAt ?? 0) && later.id !== r.id &&
       later.extensions.some((e) => r.extensions.includes(e))));
   for (const extension of world.watchedUnion()) {
@@ -50,7 +53,8 @@ export function coverage(world: World): Coverage {
       if (mine.every((r) => !r.hung)) result.healthy.add(extension);
       continue;
     }
-    if (retrying(lastClosed(world, extension))) result.backingOff.add(extension);
+    const last = lastClosed(world, extension);
+    if (retrying(last)) result.backingOff.add(extension);
     else if (result.hung || failed.length > 0) result.stalled.add(extension);
     else result.unpolled.push(extension);
   }

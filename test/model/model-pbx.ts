@@ -55,7 +55,8 @@ export interface Leg {
   dropped: boolean;
 }
 
-export type Outcome = "answer" | "fault" | "timeout" | "aborted" | "killed";
+/** fault: a reset or 5xx; cut: the intermediary's 504 after its idle limit; timeout: the client's own limit. */
+export type Outcome = "answer" | "fault" | "cut" | "timeout" | "aborted" | "killed";
 
 export interface RequestRecord {
   id: number;
@@ -278,7 +279,7 @@ export class ModelPbx implements SubscribeApi {
       }
       if (this.proxyIdleSec !== undefined && this.proxyIdleSec < timeOut) {
         const cut = new NoojeeError("http", "HTTP 504", { httpStatus: 504 });
-        open.timers.push(setTimeout(() => this.close(open, "fault", cut), this.proxyIdleSec * 1000));
+        open.timers.push(setTimeout(() => this.close(open, "cut", cut), this.proxyIdleSec * 1000));
       }
       if (timeOut > 0) open.timers.push(setTimeout(() => this.schedule(open), timeOut * 1000));
       this.consider(open);
