@@ -11,6 +11,18 @@
  * joins an extension lists calls in progress, and a restarted PBX forgets what happened before it is read again.
  * A node that took over from earlier instances (a deploy; a kill with resume, on the extensions the stored position
  * covers) inherits their moment and what they had: changes made during a deploy or while Node-RED was down count.
+ *
+ * Relaxed on purpose (each is behaviour by design, or something no client can know):
+ * - a repeat is allowed as the first msg (initial: true) of a new watch of an extension: a re-add's current-state
+ *   read, a newcomer's replay from the table, a redeployed node's lingering replay (docs/design.md, "Lingering");
+ * - after a kill or a deploy, re-deliveries of states an earlier instance of the node got are allowed (counted in the
+ *   totals); what an earlier instance of the same node id had counts as had on the extensions that resume;
+ * - a leg that ended before its node could know it (above) may be missed; a restart whose counter has caught up with
+ *   the hub's cursor is invisible to the hub, so it excuses the legs of that epoch until a current-state read;
+ * - Busy / No Answer are terminal for the hub's table: a newcomer served from it need not get a leg in that state;
+ * - which loop made a request is invisible from outside, so while any request hangs or waits for a retry, every
+ *   watched extension may wait (coverage), and statuses are only checked where the truth is plain;
+ * - after an intermediary's cut (504 after its idle limit) the retry's timing and the status are the hub's choice.
  */
 import { now, type RequestRecord } from "./model-pbx";
 import { names, type World } from "./model-world";

@@ -42,6 +42,9 @@ export interface NodeLayout {
   timeoutSec: number;
 }
 
+/** Per extension: what the instances watching it had (per leg, the highest index) and when they could first know it. */
+export type Continuation = Map<string, { legs: Map<string, number>; since: number | undefined }>;
+
 export interface Stats {
   events: number;
   redelivered: number;
@@ -106,7 +109,7 @@ export class World {
 
   // ---- node lifecycle ----
 
-  register(layout: NodeLayout, continuation?: Map<string, Map<string, number>>, had?: Map<string, number>): void {
+  register(layout: NodeLayout, continuation?: Continuation, had?: Map<string, number>): void {
     const node: NodeInstance = {
       id: layout.id, gen: this.gen, configured: [...layout.extensions], watched: [], timeoutSec: layout.timeoutSec,
       alive: true, intervals: new Map(), max: new Map(), statuses: [], events: 0,
@@ -151,16 +154,18 @@ export class World {
   }
 
   /** What the instances watching each extension had, for the instances that take over (a deploy, a resume). */
-  continuation(extensions?: Set<string>): Map<string, Map<string, number>> {
-    const out = new Map<string, Map<string, number>>();
+  continuation(extensions?: Set<string>): Continuation {
+    const out: Continuation = new Map();
     for (const node of this.nodes.values()) {
       for (const [extension, interval] of node.intervals) {
         if (extensions && !extensions.has(extension)) continue;
-        const legs = out.get(extension) ?? new Map<string, number>();
+        const carried = out.get(extension) ?? { legs: new Map<string, number>(), since: undefined };
+        const { legs } = carried;
         for (const [leg, index] of interval.prev) legs.set(leg, Math.max(index, legs.get(leg) ?? -1));
         for (const [leg, got] of interval.got) legs.set(leg, Math.max(...got, legs.get(leg) ?? -1));
-        legs.set("\u0000sync", Math.min(...[...interval.sync.entries()].filter(([ep]) => ep === this.pbx.epoch).map(([, t]) => t), legs.get("\u0000sync") ?? Infinity));
-        out.set(extension, legs);
+        const since = interval.sync.get(this.pbx.epoch);
+        if (since !== undefined) carried.since = Math.min(since, carried.since ?? Infinity);
+        out.set(extension, carried);
       }
     }
     return out;
@@ -201,7 +206,7 @@ export class World {
     this.history.set(node.id, legs);
   }
 
-  private join(node: NodeInstance, extensions: readonly string[], continuation?: Map<string, Map<string, number>>): void {
+  private join(node: NodeInstance, extensions: readonly string[], continuation?: Continuation): void {
     for (const extension of extensions) {
       if (node.watched.includes(extension) && node.intervals.has(extension)) continue;
       const at = now();
@@ -210,10 +215,9 @@ export class World {
       const interval: Interval = { extension, t0: at, sync: new Map(), joinIndex, got: new Map(), prev: new Map() };
       const carried = continuation?.get(extension);
       if (carried) {
-        for (const [leg, index] of carried) if (leg !== "\u0000sync") interval.prev.set(leg, index);
-        const since = carried.get("\u0000sync");
+        for (const [leg, index] of carried.legs) interval.prev.set(leg, index);
         // A continuation must have had everything since its predecessors could first know it.
-        if (since !== undefined && Number.isFinite(since)) interval.sync.set(this.pbx.epoch, since);
+        if (carried.since !== undefined) interval.sync.set(this.pbx.epoch, carried.since);
       } else if (this.hubSync.get(extension)?.epoch === this.pbx.epoch && this.watchers(extension).length > 0) {
         interval.sync.set(this.pbx.epoch, at); // the hub polls it already and knows its calls: from now on
       }
