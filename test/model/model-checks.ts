@@ -32,6 +32,9 @@ export const MAX_RETRY_MS = 61_000;
 
 const ENDING = new Set(["Busy", "No Answer"]);
 
+/** The poll loop's pause after an early empty answer (1 s), and a little. */
+const IDLE_GAP_MS = 1_200;
+
 export interface Coverage {
   /** Watched extensions with no open request and no excuse. */
   unpolled: string[];
@@ -66,7 +69,11 @@ export function coverage(world: World): Coverage {
       continue;
     }
     const last = lastClosed(world, extension);
+    // After an empty answer that looked early the loop pauses 1 s (idleGapMs) by design, e.g. after the wall clock
+    // stepped back during a hold, for a loop that measures on it.
+    const pausing = last?.outcome === "answer" && at - (last.closedAt ?? at) <= IDLE_GAP_MS;
     if (retrying(last)) result.backingOff.add(extension);
+    else if (pausing) result.stalled.add(extension);
     else if (result.hung || failed.length > 0) result.stalled.add(extension);
     else result.unpolled.push(extension);
   }
