@@ -89,6 +89,11 @@ export class CallStateTable {
     for (const leg of legs) this.update(leg.extension, leg.data, leg.callId);
   }
 
+  /** True when a state of this leg has been emitted (and not yet forgotten). */
+  knows(extension: string, uniqueCallId: string): boolean {
+    return this.legs.has(`${extension}\u0000${uniqueCallId}`);
+  }
+
   /** Legs in progress on an extension, oldest update first (to replay the current state to a new listener). */
   activeLegs(extension: string): Array<{ data: CallData; callId: number | undefined }> {
     this.prune();

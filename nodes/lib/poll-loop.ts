@@ -95,6 +95,8 @@ export class PollLoop {
   private needFullSnapshot = true;
   private firstSnapshot = true;
   private probeForRestart = false;
+  /** A restart check's current-state read, to compare with the calls once the next poll has caught up with it. */
+  private probe: { extensions: string[]; response: SubscribeResponse } | undefined;
   /** After a failure the next poll asks with timeOut=0, so recovery shows at once rather than after a held poll. */
   private quickCheck = false;
   private controller: AbortController | undefined;
@@ -298,7 +300,12 @@ export class PollLoop {
     const response = await this.request(extensions, 0, 0);
     if (!this.needFullSnapshot) {
       this.probeForRestart = false;
-      if (response.seq >= this.groups.maxCursor()) return; // no restart: carry on from the cursors
+      if (response.seq >= this.groups.maxCursor()) {
+        // No restart that the seq shows; but one whose new counter has already passed ours would not. The next poll,
+        // at once, brings every change up to this read: then the calls must agree with it (see verifyProbe).
+        if (this.groups.size === 1) this.probe = { extensions, response };
+        return;
+      }
       this.warn(`PBX sequence went back from ${this.groups.maxCursor()} to ${response.seq}: resynchronising`);
       this.resumeFrom?.forget(); // positions of the PBX's previous life
     }
@@ -308,6 +315,8 @@ export class PollLoop {
     this.probeForRestart = false;
     this.pending.clear();
     const read = extensions.filter((e) => this.extensions.includes(e));
+    // A first read sends the calls in progress as such, whatever a restored position had sent (see readAdded).
+    if (initial) for (const extension of read) this.table.forgetExtension(extension);
     this.groups.reset(read, response.seq);
     // Added while the answer was on its way (too late to cut it short): they get a read of their own.
     for (const extension of this.extensions) if (!read.includes(extension)) this.pending.add(extension);
@@ -321,7 +330,12 @@ export class PollLoop {
     const response = await this.request(added, 0, 0);
     if (response.seq < this.groups.maxCursor()) return this.restarted(response.seq);
     const still = added.filter((e) => this.pending.has(e));
-    for (const extension of still) this.pending.delete(extension);
+    for (const extension of still) {
+      this.pending.delete(extension);
+      // What the table holds for an extension just read can only be a restored position's legs, sent to a node that
+      // is gone: this read's states go out as the current state (initial), not as repeats to suppress.
+      this.table.forgetExtension(extension);
+    }
     this.groups.add(still, response.seq);
     this.applySnapshot(still, response, true);
     this.options.onAnswer?.();
@@ -350,7 +364,9 @@ export class PollLoop {
   private async poll(group: CursorGroup): Promise<void> {
     const sent = group.cursor;
     const started = this.options.now();
-    const timeoutSec = this.quickCheck ? 0 : this.holdLimit.timeOut(this.options.timeoutSec);
+    const probe = this.probe;
+    this.probe = undefined;
+    const timeoutSec = this.quickCheck || probe ? 0 : this.holdLimit.timeOut(this.options.timeoutSec);
     const quick = this.quickCheck;
     this.quickCheck = false;
     const hold = this.holdLimit.start(timeoutSec);
@@ -367,12 +383,34 @@ export class PollLoop {
     this.groups.advance(group, response.seq, events.length > 0);
     this.emit(events);
     this.options.onAnswer?.();
+    if (probe && !this.agreesWith(probe)) {
+      this.warn("the PBX's calls differ from what its polls reported (it restarted?): resynchronising");
+      this.needFullSnapshot = true;
+      this.resumeFrom?.forget();
+      return;
+    }
     // Only an answer without entries, at an unchanged seq and early is a server ignoring timeOut. One whose seq moved
     // on, or that carried entries (even ones that only repeat states already sent), is a PBX at work: poll at once.
     const idle = response.seq === sent && !hasEntries(response);
     if (idle && this.options.now() - started < (timeoutSec * this.holdLimit.unitMs) / 2) {
       await this.sleep(this.options.idleGapMs, true);
     }
+  }
+
+  /**
+   * After a poll that brought every change up to a current-state read: true when the calls agree with that read. A
+   * call it lists that no poll ever reported, or one still in progress here that it no longer lists, means the PBX
+   * forgot what its polls would have said: it restarted, and its counter had already passed ours.
+   */
+  private agreesWith(probe: { extensions: string[]; response: SubscribeResponse }): boolean {
+    const listed = this.listedLegs(probe.response);
+    for (const extension of probe.extensions) {
+      if (!this.groups.groupOf(extension)) continue;
+      const ids = listed.get(extension) ?? new Set<string>();
+      for (const id of ids) if (!this.table.knows(extension, id)) return false;
+      for (const leg of this.table.activeLegs(extension)) if (!ids.has(leg.data.uniqueCallId)) return false;
+    }
+    return true;
   }
 
   /**
@@ -412,6 +450,13 @@ export class PollLoop {
     const wanted = new Set(extensions);
     const events = this.collect(response, initial, (extension) => wanted.has(extension));
     // Legs a current-state read no longer lists have ended (or died with a PBX restart): forget them.
+    const listed = this.listedLegs(response);
+    for (const extension of extensions) this.table.retainOnly(extension, listed.get(extension) ?? new Set());
+    this.emit(events);
+  }
+
+  /** Extension → uniqueCallIds a current-state read lists. */
+  private listedLegs(response: SubscribeResponse): Map<string, Set<string>> {
     const listed = new Map<string, Set<string>>();
     for (const [key, entries] of Object.entries(response.Data ?? {})) {
       if (!Array.isArray(entries)) continue;
@@ -423,8 +468,7 @@ export class PollLoop {
       }
       listed.set(extension, ids);
     }
-    for (const extension of extensions) this.table.retainOnly(extension, listed.get(extension) ?? new Set());
-    this.emit(events);
+    return listed;
   }
 
   /** Valid, changed, watched entries of an answer, in the PBX's order for each extension. */

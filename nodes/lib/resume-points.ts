@@ -44,7 +44,12 @@ export class ResumeSource {
     return cursor;
   }
 
-  /** The start is over: extensions added from now on get a current-state read. */
+  /** The flows have started: only `extensions` (watched then, not yet placed) may still carry on. */
+  retainOnly(extensions: ReadonlySet<string>): void {
+    for (const extension of [...this.cursors.keys()]) if (!extensions.has(extension)) this.cursors.delete(extension);
+  }
+
+  /** The positions are of no use any more (the PBX restarted): every extension gets a current-state read. */
   forget(): void {
     this.cursors.clear();
   }

@@ -20,8 +20,9 @@
  *
  * After each answer the hub's position (each poll's `seq` and the last state sent for each leg) goes to a
  * PositionStore; a hub given such a position at start carries on from it (see PollLoop's `resumeFrom`). The saved
- * positions apply to the polls made while the flows start; once they have (`releaseLingering()`), extensions added
- * later get a current-state read as usual. A position is only stored once every change it covers has reached a
+ * positions apply to the extensions the flows start with: once they have started (`releaseLingering()`), the
+ * extensions watched then may still carry on from them (their loops may not have made their first request yet), and
+ * extensions added later get a current-state read as usual. A position is only stored once every change it covers has reached a
  * subscriber: while changes wait for one (a lingering extension's buffer, a replay not yet flushed), storing it would
  * lose them if Node-RED died before they were handed on, so the store keeps the previous one until they have been.
  */
@@ -252,9 +253,8 @@ export class SubscriptionHub {
 
   /** Drops the lingering extensions nobody took back and the saved positions: the deploy or start is over. */
   releaseLingering(): void {
-    this.resumeSource?.forget();
-    this.resumeSource = undefined;
-    for (const chunk of this.chunks) chunk.loop.forgetResumePoints();
+    // flows:started comes before the loops have made their first request: what is watched now may still resume.
+    this.resumeSource?.retainOnly(new Set([...this.byExtension.keys(), ...this.lingering.keys()]));
     if (this.lingering.size === 0) return;
     this.lingering.clear();
     this.buffered = 0;
@@ -389,6 +389,9 @@ export class SubscriptionHub {
       }
     }
     this.refreshStatus();
+    // The stored position must not keep an extension nobody watches any more: after a restart, a node that watches it
+    // again must get its current state, not carry on from a position whose changes went to a node that has left.
+    if (touched.size > 0) this.savePosition();
   }
 
   /** Failing as soon as any chunk fails; connecting while any chunk connects; else listening. */
