@@ -5,10 +5,12 @@
  * either every change or each changed call's latest state; the model-based tests in test/model search for more.
  */
 import assert from "node:assert/strict";
+import sinon from "sinon";
 import { NoojeeError } from "../../nodes/lib/errors";
 import { CallEvent, LoopStatus, PollLoop, SubscribeApi } from "../../nodes/lib/poll-loop";
-import { Subscriber, SubscriptionHub } from "../../nodes/lib/subscription-hub";
+import { HubPosition, Subscriber, SubscriptionHub } from "../../nodes/lib/subscription-hub";
 import type { SubscribeResponse } from "../../nodes/lib/types";
+import { answer, entry, ScriptedApi } from "./scripted-api";
 
 type Style = "every" | "latest";
 interface Change { seq: number; extension: string; uniqueCallId: string; status: string }
@@ -200,6 +202,81 @@ describe("Sequences that broke 1.0.0", () => {
       });
     });
   }
+
+  describe("found by the model-based tests", () => {
+    it("a node that watches an extension again after a restart gets its current state", async () => {
+      const pbx = new BusyPbx("every");
+      let stored: HubPosition | undefined;
+      const store = { save: (capture: () => HubPosition | undefined) => (stored = capture() ?? stored) };
+      const hub = new SubscriptionHub(pbx, { store });
+      const s = subscriber(["405"]);
+      hub.register("s", s);
+      await settle(() => pbx.heldFor("405") === 1, "405 polled");
+      pbx.change("405", "c1", "Ringing");
+      await settle(() => s.events.length === 1 && pbx.heldFor("405") === 1, "the call");
+      assert.deepEqual(stored?.polls.map((p) => p.extensions), [["405"]]);
+      hub.updateExtensions("s", []); // by msg, not kept across restarts
+      assert.deepEqual(stored?.polls, [], "the stored position no longer carries 405");
+      await hub.close();
+      // Node-RED restarts: the node watches 405 again (its configured list).
+      const next = new SubscriptionHub(pbx, { position: stored });
+      const again = subscriber(["405"]);
+      next.register("s", again);
+      await settle(() => again.events.length === 1, "the current state");
+      assert.deepEqual(describeEvents(again.events), ["405:c1:Ringing:true"]);
+      await next.close();
+    });
+
+    it("extensions watched when the flows have started still resume, though their loops had not asked yet", async () => {
+      const pbx = new BusyPbx("every");
+      pbx.change("410", "a1", "Ringing");
+      const saved = pbx.seq;
+      pbx.change("410", "a1", "Hungup"); // while Node-RED was down
+      const hub = new SubscriptionHub(pbx, {
+        position: { polls: [{ seq: saved, extensions: ["400", "410"], fences: {} }], legs: [{ extension: "410", data: { uniqueCallId: "a1", status: "Ringing" } as never, callId: undefined }] },
+      });
+      const a = subscriber(["400"]);
+      const b = subscriber(["410"]);
+      hub.register("a", a);
+      hub.register("b", b);
+      hub.releaseLingering(); // Node-RED's flows:started, before the loop's next turn
+      await settle(() => b.events.length === 1, "the hang-up made while down");
+      assert.deepEqual(describeEvents(b.events), ["410:a1:Hungup:false"]);
+      assert.ok(pbx.requests.every((r) => r.last !== 0), "no current-state read");
+      await hub.close();
+    });
+
+    it("after a restart check whose seq did not go back, calls that disagree with its read mean a restart", async () => {
+      const clock = sinon.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
+      try {
+        const api = new ScriptedApi();
+        const events: CallEvent[] = [];
+        const warnings: string[] = [];
+        const loop = new PollLoop({ api, timeoutSec: 30, random: () => 0, onEvents: (e) => events.push(...e), onStatus: () => undefined, onWarning: (w) => warnings.push(w) });
+        loop.setExtensions(["402"]);
+        loop.start();
+        (await api.call(0)).resolve(answer(5, { "402": [entry("1.1", "Ringing")] }));
+        (await api.call(1)).reject(new NoojeeError("timeout", "no answer within 40 s")); // a hung poll
+        await clock.tickAsync(1000);
+        // The PBX restarted meanwhile and its counter is past ours again: the seq alone cannot tell.
+        const check = await api.call(2);
+        assert.deepEqual([check.last, check.timeOut], [0, 0]);
+        check.resolve(answer(6, { "402": [entry("2.2", "Ringing")] }));
+        const quick = await api.call(3);
+        assert.deepEqual([quick.last, quick.timeOut], [5, 0], "the next poll catches up at once");
+        quick.resolve(answer(6)); // nothing since 5: yet the read lists a call no poll reported, and not 1.1
+        const resync = await api.call(4);
+        assert.deepEqual([resync.last, resync.timeOut], [0, 0]);
+        resync.resolve(answer(6, { "402": [entry("2.2", "Ringing")] }));
+        await api.call(5);
+        assert.deepEqual(events.map((e) => `${e.data.uniqueCallId}:${e.data.status}:${e.initial}`), ["1.1:Ringing:true", "2.2:Ringing:false"]);
+        assert.match(warnings.join("\n"), /differ from what its polls reported/);
+        await loop.stop();
+      } finally {
+        clock.restore();
+      }
+    });
+  });
 
   it("a start while a stop is in progress leaves one run and one poll", async () => {
     const pbx = new BusyPbx("every");
