@@ -269,7 +269,9 @@ const params: fc.Arbitrary<Params> = fc.record({
 const totals = { runs: 0, commands: 0, requests: 0, events: 0, redelivered: 0, kills: 0, violations: 0 };
 
 async function runSequence(p: Params, cmds: Iterable<Cmd>): Promise<void> {
-  const clock = sinon.useFakeTimers({
+  // A sandbox of its own per sequence: the default one would keep every clock ever made (thousands per search).
+  const sandbox = sinon.createSandbox();
+  const clock = sandbox.useFakeTimers({
     now: 1_800_000_000_000,
     toFake: ["setTimeout", "clearTimeout", "setImmediate", "clearImmediate", "setInterval", "clearInterval", "Date", "hrtime", "performance"],
   });
@@ -286,7 +288,7 @@ async function runSequence(p: Params, cmds: Iterable<Cmd>): Promise<void> {
     totals.kills += world.stats.kills;
     await world.wait(world.hub.close(), "close()");
     world.pbx.stop();
-    clock.uninstall();
+    sandbox.restore();
   }
 }
 
