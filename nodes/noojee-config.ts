@@ -6,12 +6,12 @@ import { createHash } from "node:crypto";
 import type { NodeAPI } from "node-red";
 import type { NoojeeConfigDef, NoojeeConfigNode, NoojeeConnection, NoojeeCredentials } from "./node-types";
 import type { Request, Response } from "express";
-import { NoojeeClient } from "./lib/api-client";
+import { NoojeeClient } from "./lib/client/api-client";
 import { testConnection, TestRequestBody } from "./test-connection";
-import { parseHost, InvalidHostError, maskUserinfo } from "./lib/host";
-import { HoldLimit } from "./lib/hold-limit";
-import { deleteResumeFile, ResumeFile, resumeFilePath, resumeMaxAgeMs } from "./lib/resume-file";
-import { HubPosition, SubscriptionHub } from "./lib/subscription-hub";
+import { parseHost, InvalidHostError, maskUserinfo } from "./lib/client/host";
+import { HoldLimit } from "./lib/poll/hold-limit";
+import { deleteResumeFile, ResumeFile, resumeFilePath, resumeMaxAgeMs } from "./lib/poll/resume-file";
+import { HubPosition, SubscriptionHub } from "./lib/poll/subscription-hub";
 import { authRetryMs, timeOutUnitMs } from "./lib/settings";
 
 /** A `${NAME}` left as it is means Node-RED found no such environment variable. */

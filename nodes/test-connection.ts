@@ -12,8 +12,8 @@
  * used and the answer says why (retype the key to test them). The answer never carries the key.
  */
 import type { NodeAPI } from "node-red";
-import type { AuthMode } from "./lib/api-client";
-import { checkConnection, ConnectionCheck, hostProblem } from "./lib/connection-check";
+import type { AuthMode } from "./lib/client/api-client";
+import { checkConnection, ConnectionCheck, hostProblem } from "./lib/client/connection-check";
 import type { NoojeeConfigNode } from "./node-types";
 
 export interface TestRequestBody {

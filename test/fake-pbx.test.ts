@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { FakePbx, FakePbxOptions, FAULT_KINDS, FaultKind } from "./fake-pbx";
 import { call, describePbxContract, envelope, post, sleep, subscribe, type Reply } from "./pbx-contract";
-import type { Envelope } from "../nodes/lib/types";
+import type { Envelope } from "../nodes/lib/client/types";
 
 describePbxContract("FakePbx", (options) => new FakePbx(options));
 

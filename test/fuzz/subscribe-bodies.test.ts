@@ -10,7 +10,7 @@
  *   never moves it; after a bad body the next poll asks with timeOut=0;
  * - every valid entry of an accepted answer on a watched extension is emitted once, in order, and nothing else is.
  *
- * The oracle `accepts` restates the API notes and the client's rules (nodes/lib/answer-shape.ts): HTTP 2xx, a JSON
+ * The oracle `accepts` restates the API notes and the client's rules (nodes/lib/client/answer-shape.ts): HTTP 2xx, a JSON
  * object, a Code >= 0 and a seq >= 0 that are safe integers or decimal integer strings, and Data missing, null, an
  * empty array or an object. Valid answers come with their numbers as numbers or as strings.
  */
@@ -18,8 +18,8 @@ import assert from "node:assert/strict";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import fc from "fast-check";
-import { NoojeeClient } from "../../nodes/lib/api-client";
-import { CallEvent, PollLoop } from "../../nodes/lib/poll-loop";
+import { NoojeeClient } from "../../nodes/lib/client/api-client";
+import { CallEvent, PollLoop } from "../../nodes/lib/poll/poll-loop";
 
 const KEY = "fuzz-key-0b1c2d3e";
 const WATCHED = ["410", "400"];

@@ -1,11 +1,11 @@
 /**
  * What the client accepts from the PBX over real HTTP to the fake PBX: plausible shapes the API notes leave open
  * (`Data: []`, numbers as strings) are accepted and normalised; what is really malformed is rejected with a clear
- * reason; and an answer past the size cap is cut off while it streams (see nodes/lib/answer-shape.ts for the rules).
+ * reason; and an answer past the size cap is cut off while it streams (see nodes/lib/client/answer-shape.ts for the rules).
  */
 import assert from "node:assert/strict";
-import { DEFAULT_MAX_ANSWER_BYTES, NoojeeClient } from "../../nodes/lib/api-client";
-import { NoojeeError } from "../../nodes/lib/errors";
+import { DEFAULT_MAX_ANSWER_BYTES, NoojeeClient } from "../../nodes/lib/client/api-client";
+import { NoojeeError } from "../../nodes/lib/client/errors";
 import { FakePbx } from "../fake-pbx";
 
 const KEY = "shape-key-5e6f7a8b-9c0d";

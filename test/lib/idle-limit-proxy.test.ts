@@ -4,8 +4,8 @@
  */
 import assert from "node:assert/strict";
 import * as net from "node:net";
-import { NoojeeClient } from "../../nodes/lib/api-client";
-import { NoojeeError } from "../../nodes/lib/errors";
+import { NoojeeClient } from "../../nodes/lib/client/api-client";
+import { NoojeeError } from "../../nodes/lib/client/errors";
 import { FakePbx } from "../fake-pbx";
 import { IdleCutMode, IdleLimitProxy, startIdleLimitProxy } from "../harness/idle-limit-proxy";
 

@@ -3,8 +3,8 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { NoojeeClient } from "../../nodes/lib/api-client";
-import { NoojeeError } from "../../nodes/lib/errors";
+import { NoojeeClient } from "../../nodes/lib/client/api-client";
+import { NoojeeError } from "../../nodes/lib/client/errors";
 import { FakePbx } from "../fake-pbx";
 
 const KEY = "old-pbx-key-0001";

@@ -18,9 +18,9 @@
  * Everything runs on the (fake) timers of the test. Every request is recorded, so checks can see what is in flight.
  * Requests of a "killed" hub generation are closed and never answered.
  */
-import { NoojeeError } from "../../nodes/lib/errors";
-import type { SubscribeApi } from "../../nodes/lib/poll-loop";
-import type { CallData, SubscribeEntry, SubscribeResponse } from "../../nodes/lib/types";
+import { NoojeeError } from "../../nodes/lib/client/errors";
+import type { SubscribeApi } from "../../nodes/lib/poll/poll-loop";
+import type { CallData, SubscribeEntry, SubscribeResponse } from "../../nodes/lib/client/types";
 
 /** Test time: monotonic (the fake performance clock), so a step of the wall clock moves none of the model's times. */
 export const now = (): number => performance.now();

@@ -4,8 +4,8 @@
  * received. The checks on it are in model-checks.ts; the commands in hub.model.test.ts.
  */
 import type { SinonFakeTimers } from "sinon";
-import type { CallEvent, LoopStatus } from "../../nodes/lib/poll-loop";
-import { type HubPosition, SubscriptionHub } from "../../nodes/lib/subscription-hub";
+import type { CallEvent, LoopStatus } from "../../nodes/lib/poll/poll-loop";
+import { type HubPosition, SubscriptionHub } from "../../nodes/lib/poll/subscription-hub";
 import { type Leg, ModelPbx, type ModelPbxOptions, now, type RequestRecord } from "./model-pbx";
 
 /** One watch of one extension by one node instance: from a join to a leave. */

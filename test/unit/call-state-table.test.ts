@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import sinon from "sinon";
-import { CallStateTable } from "../../nodes/lib/call-state-table";
-import type { CallData } from "../../nodes/lib/types";
+import { CallStateTable } from "../../nodes/lib/poll/call-state-table";
+import type { CallData } from "../../nodes/lib/client/types";
 
 const leg = (uniqueCallId: string, status: string, extra: Partial<CallData> = {}): CallData => ({ uniqueCallId, status, ...extra });
 

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import sinon from "sinon";
-import { CallSummary, CallTracker, kindOf } from "../../nodes/lib/call-tracker";
-import type { CallEvent } from "../../nodes/lib/poll-loop";
-import type { CallData } from "../../nodes/lib/types";
+import { CallSummary, CallTracker, kindOf } from "../../nodes/lib/poll/call-tracker";
+import type { CallEvent } from "../../nodes/lib/poll/poll-loop";
+import type { CallData } from "../../nodes/lib/client/types";
 
 const event = (uniqueCallId: string, status: string, extra: Partial<CallData> = {}, initial = false): CallEvent => ({
   extension: "410",

@@ -1,7 +1,7 @@
 /** The cursors of a poll loop: when extensions polled from different cursors may share one. */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { CursorGroups } from "../../nodes/lib/cursor-groups";
+import { CursorGroups } from "../../nodes/lib/poll/cursor-groups";
 
 const shape = (groups: CursorGroups) =>
   groups.list.map((g) => `${[...g.extensions].sort().join("+")}@${g.cursor}(${g.quietFrom})`).sort();

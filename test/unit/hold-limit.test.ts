@@ -1,12 +1,12 @@
 /**
- * A proxy's idle cut of a held poll told from a failure (nodes/lib/hold-limit.ts), and the poll loop's use of it
+ * A proxy's idle cut of a held poll told from a failure (nodes/lib/poll/hold-limit.ts), and the poll loop's use of it
  * against a scripted API. The hold is measured on a clock the tests move by hand.
  */
 import assert from "node:assert/strict";
 import sinon from "sinon";
-import { NoojeeError } from "../../nodes/lib/errors";
-import { FLOOR, HoldLimit, holdNoticeText, looksLikeCut, RETRY_MS } from "../../nodes/lib/hold-limit";
-import { LoopStatus, PollLoop } from "../../nodes/lib/poll-loop";
+import { NoojeeError } from "../../nodes/lib/client/errors";
+import { FLOOR, HoldLimit, holdNoticeText, looksLikeCut, RETRY_MS } from "../../nodes/lib/poll/hold-limit";
+import { LoopStatus, PollLoop } from "../../nodes/lib/poll/poll-loop";
 import { answer, entry, ScriptedApi } from "./scripted-api";
 
 const http = (status: number) => new NoojeeError("http", `HTTP ${status}`, { httpStatus: status });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { parseHost, InvalidHostError, maskUserinfo } from "../../nodes/lib/host";
-import { parseExtensionList, InvalidExtensionsError } from "../../nodes/lib/extensions";
+import { parseHost, InvalidHostError, maskUserinfo } from "../../nodes/lib/client/host";
+import { parseExtensionList, InvalidExtensionsError } from "../../nodes/lib/input/extensions";
 
 describe("parseHost", () => {
   const valid: Array<[string, string]> = [

@@ -6,10 +6,10 @@
  */
 import assert from "node:assert/strict";
 import sinon from "sinon";
-import { NoojeeError } from "../../nodes/lib/errors";
-import { CallEvent, LoopStatus, PollLoop, SubscribeApi } from "../../nodes/lib/poll-loop";
-import { HubPosition, Subscriber, SubscriptionHub } from "../../nodes/lib/subscription-hub";
-import type { SubscribeResponse } from "../../nodes/lib/types";
+import { NoojeeError } from "../../nodes/lib/client/errors";
+import { CallEvent, LoopStatus, PollLoop, SubscribeApi } from "../../nodes/lib/poll/poll-loop";
+import { HubPosition, Subscriber, SubscriptionHub } from "../../nodes/lib/poll/subscription-hub";
+import type { SubscribeResponse } from "../../nodes/lib/client/types";
 import { answer, entry, ScriptedApi } from "./scripted-api";
 
 type Style = "every" | "latest";

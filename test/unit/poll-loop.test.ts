@@ -4,9 +4,9 @@
  */
 import assert from "node:assert/strict";
 import sinon from "sinon";
-import { NoojeeError } from "../../nodes/lib/errors";
-import { CallEvent, LoopStatus, PollLoop } from "../../nodes/lib/poll-loop";
-import type { SubscribeResponse } from "../../nodes/lib/types";
+import { NoojeeError } from "../../nodes/lib/client/errors";
+import { CallEvent, LoopStatus, PollLoop } from "../../nodes/lib/poll/poll-loop";
+import type { SubscribeResponse } from "../../nodes/lib/client/types";
 import { answer, entry, ScriptedApi } from "./scripted-api";
 
 function setup(options: { timeoutSec?: number } = {}) {

@@ -7,8 +7,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import sinon from "sinon";
-import { parseContent, ResumeFile } from "../../nodes/lib/resume-file";
-import type { HubPosition } from "../../nodes/lib/subscription-hub";
+import { parseContent, ResumeFile } from "../../nodes/lib/poll/resume-file";
+import type { HubPosition } from "../../nodes/lib/poll/subscription-hub";
 
 const HOST = "https://pbx.example.com:443";
 const HOUR = 3_600_000;

@@ -4,9 +4,9 @@
  * test/resume/.
  */
 import assert from "node:assert/strict";
-import { CallStateTable } from "../../nodes/lib/call-state-table";
-import { CallEvent, PollLoop, ResumePoint } from "../../nodes/lib/poll-loop";
-import { HubPosition, SubscriptionHub } from "../../nodes/lib/subscription-hub";
+import { CallStateTable } from "../../nodes/lib/poll/call-state-table";
+import { CallEvent, PollLoop, ResumePoint } from "../../nodes/lib/poll/poll-loop";
+import { HubPosition, SubscriptionHub } from "../../nodes/lib/poll/subscription-hub";
 import { answer, entry, ScriptedApi } from "./scripted-api";
 
 const describeEvents = (events: CallEvent[]) => events.map((e) => `${e.extension}:${e.data.uniqueCallId}:${e.data.status}:${e.initial}`);

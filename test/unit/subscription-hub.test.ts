@@ -2,10 +2,10 @@
  * The hub alone: one loop for many subscribers, dispatch by extension, replay of the current state to newcomers.
  */
 import assert from "node:assert/strict";
-import { NoojeeError } from "../../nodes/lib/errors";
-import type { CallEvent, LoopStatus, SubscribeApi } from "../../nodes/lib/poll-loop";
-import { extenBytes, type HubPosition, type PositionStore, Subscriber, SubscriptionHub } from "../../nodes/lib/subscription-hub";
-import type { SubscribeResponse } from "../../nodes/lib/types";
+import { NoojeeError } from "../../nodes/lib/client/errors";
+import type { CallEvent, LoopStatus, SubscribeApi } from "../../nodes/lib/poll/poll-loop";
+import { extenBytes, type HubPosition, type PositionStore, Subscriber, SubscriptionHub } from "../../nodes/lib/poll/subscription-hub";
+import type { SubscribeResponse } from "../../nodes/lib/client/types";
 
 /** Answers current-state reads from `state`; holds long polls until aborted or released with events. */
 class StubApi implements SubscribeApi {

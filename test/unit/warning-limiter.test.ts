@@ -3,7 +3,7 @@
  */
 import assert from "node:assert/strict";
 import sinon from "sinon";
-import { WarningLimiter } from "../../nodes/lib/warning-limiter";
+import { WarningLimiter } from "../../nodes/lib/poll/warning-limiter";
 
 const MALFORMED = "malformed-entry";
 

@@ -9,7 +9,7 @@ import axios, { AxiosError, AxiosInstance } from "axios";
 import { API_PATH } from "./host";
 import { normaliseCode, normaliseSubscribe } from "./answer-shape";
 import { NoojeeError, redact } from "./errors";
-import { monotonicNow } from "./monotonic";
+import { monotonicNow } from "../monotonic";
 import { createAgents, PbxAgents, ProxyChoice, proxyFor, ProxyRefusedError } from "./proxy";
 import type { Envelope, SubscribeResponse } from "./types";
 

@@ -28,7 +28,7 @@
  */
 import { CallStateTable, type SavedLeg } from "./call-state-table";
 import { CallEvent, LoopStatus, PollLoop, PollLoopOptions, SubscribeApi } from "./poll-loop";
-import { monotonicNow } from "./monotonic";
+import { monotonicNow } from "../monotonic";
 import { ResumePoint, ResumeSource } from "./resume-points";
 
 /** Where a hub's polls stand and the last state sent for each leg. */

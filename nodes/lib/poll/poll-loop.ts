@@ -17,12 +17,12 @@
 import { backoffDelay, BackoffOptions, DEFAULT_BACKOFF } from "./backoff";
 import { CallStateTable } from "./call-state-table";
 import { CursorGroup, CursorGroups } from "./cursor-groups";
-import { isNoojeeError, NoojeeError } from "./errors";
+import { isNoojeeError, NoojeeError } from "../client/errors";
 import { Hold, HoldLimit, holdNoticeText } from "./hold-limit";
-import { monotonicNow } from "./monotonic";
+import { monotonicNow } from "../monotonic";
 import { ResumePoint, ResumeSource } from "./resume-points";
 import { WarningLimiter } from "./warning-limiter";
-import type { CallData, SubscribeResponse } from "./types";
+import type { CallData, SubscribeResponse } from "../client/types";
 
 export type { ResumePoint } from "./resume-points";
 

@@ -13,9 +13,9 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { CallData } from "./types";
+import type { CallData } from "../client/types";
 import type { HubPosition, PositionStore } from "./subscription-hub";
-import { monotonicNow } from "./monotonic";
+import { monotonicNow } from "../monotonic";
 
 const FORMAT = "node-red-contrib-noojee/resume";
 const VERSION = 1;

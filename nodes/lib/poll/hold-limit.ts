@@ -29,7 +29,7 @@
  * a cut then learns it again, silently unless lower than the one said. The config node keeps one per connection (all
  * its polls share it); it is forgotten when Node-RED restarts or the connection's settings change.
  */
-import type { NoojeeError } from "./errors";
+import type { NoojeeError } from "../client/errors";
 
 export interface HoldLimitOptions {
   /** Length of one timeOut unit in ms: 1000 on a PBX; tests shrink it along with the fake PBX's timeOutUnitMs. */

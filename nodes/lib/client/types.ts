@@ -29,7 +29,7 @@ export interface Envelope {
 }
 
 /**
- * A successful subscribe response, as the client hands it on (nodes/lib/answer-shape.ts): `seq` and `Code` are
+ * A successful subscribe response, as the client hands it on (nodes/lib/client/answer-shape.ts): `seq` and `Code` are
  * numbers even when the PBX sent strings, and so are entries' integer-string `CallID` and `Code` (other odd entry
  * fields are left as sent). `Data` may be empty, null or missing on an idle timeout (an empty array becomes `{}`).
  */

@@ -6,7 +6,7 @@
  * during a call gives neither a negative nor an hour-long talk time.
  */
 import type { CallEvent } from "./poll-loop";
-import { monotonicNow } from "./monotonic";
+import { monotonicNow } from "../monotonic";
 
 /** Statuses that end a leg; Busy and No Answer may still be followed by a Hungup carrying the cause. */
 const FINAL = "Hungup";

@@ -4,8 +4,8 @@
  * Memory is bounded: ended legs are forgotten after `endedTtlMs`, silent legs after `idleTtlMs`,
  * and the table never holds more than `maxLegs`.
  */
-import type { CallData } from "./types";
-import { monotonicNow } from "./monotonic";
+import type { CallData } from "../client/types";
+import { monotonicNow } from "../monotonic";
 
 export const TERMINAL_STATUSES: ReadonlySet<string> = new Set(["Hungup", "Busy", "No Answer"]);
 
