@@ -9,8 +9,8 @@
  * node gets the calls in progress and then each change once, in order, nothing older than already sent, nothing for
  * extensions it does not watch; the last state it has is the PBX's; its status says what is true.
  *
- * Budget: NOOJEE_MODEL_RUNS sequences (default 2,000, about 20 s here) on every `npm test`; `npm run test:model` runs
- * 20,000 (about 3 min; or NOOJEE_MODEL_RUNS). A failure prints the shrunk sequence, the violations and how to replay it:
+ * Budget: NOOJEE_MODEL_RUNS sequences (default 5,000, about 11 s here) on every `npm test`; `npm run test:model` runs
+ * 100,000 (about 4 min; or NOOJEE_MODEL_RUNS). A failure prints the shrunk sequence, the violations and how to replay it:
  *   npm run build && NOOJEE_MODEL_SEED=<seed> NOOJEE_MODEL_PATH=<path> NOOJEE_MODEL_REPLAY='<replay>' \
  *     npx mocha --no-config --timeout 0 dist/test/model/hub.model.test.js
  * (seed, path and replay as printed: they run the shrunk case alone; the seed alone repeats the whole search).
@@ -298,7 +298,7 @@ describe("model: SubscriptionHub and its PollLoops under random sequences", func
   this.timeout(0);
 
   it("keeps every watched extension polled and every node's msgs complete, ordered and true", async function () {
-    const numRuns = Number(env("NOOJEE_MODEL_RUNS") ?? 2000);
+    const numRuns = Number(env("NOOJEE_MODEL_RUNS") ?? 5000);
     const seed = env("NOOJEE_MODEL_SEED") === undefined ? undefined : Number(env("NOOJEE_MODEL_SEED"));
     const path = env("NOOJEE_MODEL_PATH");
     const replayPath = env("NOOJEE_MODEL_REPLAY"); // fast-check's commands replay path, with the path
