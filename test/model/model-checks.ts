@@ -22,10 +22,11 @@
  * - Busy / No Answer are terminal for the hub's table: a newcomer served from it need not get a leg in that state;
  * - which loop made a request is invisible from outside, so while any request hangs or waits for a retry, every
  *   watched extension may wait (coverage), and statuses are only checked where the truth is plain;
- * - after an intermediary's cut (504 after its idle limit) the retry's timing and the status are the hub's choice.
+ * - an intermediary's cut (504 after its idle limit) after a short hold counts as a failure; after a long one, as
+ *   nothing at all: the hub must poll on at once and stay listening.
  */
 import { now, type RequestRecord } from "./model-pbx";
-import { names, type World } from "./model-world";
+import { LONG_CUT_MS, names, type World } from "./model-world";
 
 /** The longest backoff (60 s) and a little: a watched extension may wait that long after a failure. */
 export const MAX_RETRY_MS = 61_000;
@@ -34,6 +35,7 @@ const ENDING = new Set(["Busy", "No Answer"]);
 
 /** The poll loop's pause after an early empty answer (1 s), and a little. */
 const IDLE_GAP_MS = 1_200;
+
 
 export interface Coverage {
   /** Watched extensions with no open request and no excuse. */
@@ -52,14 +54,16 @@ export function coverage(world: World): Coverage {
   const result: Coverage = { unpolled: [], backingOff: new Set(), stalled: new Set(), healthy: new Set(), hung: open.some((r) => r.hung) };
   const at = now();
   const recent = (r: RequestRecord | undefined): boolean => r !== undefined && at - (r.closedAt ?? at) <= MAX_RETRY_MS;
-  const retrying = (r: RequestRecord | undefined): boolean => recent(r) && (r?.outcome === "fault" || r?.outcome === "timeout");
-  // A poll an intermediary cut after holding it is not a PBX failure (issue 15, item 3): whether the hub retries at
-  // once or after a pause, and what status it shows meanwhile, is left to the hub; it must not stop polling.
-  const cut = (r: RequestRecord | undefined): boolean => recent(r) && r?.outcome === "cut";
+  // A poll an intermediary cut after holding it long (7.5 s or more, so that a timeOut of at least 5 s can be learned
+  // below it) is no PBX failure (issue 15, item 3): the hub must poll again at once and stay listening, so such a cut
+  // excuses nothing. A cut after a short hold is a failure like any other: retried after a pause, shown as failing.
+  const longCut = (r: RequestRecord | undefined): boolean => r?.outcome === "cut" && (r.closedAt ?? 0) - r.openedAt >= LONG_CUT_MS;
+  const retrying = (r: RequestRecord | undefined): boolean =>
+    recent(r) && (r?.outcome === "fault" || r?.outcome === "timeout" || (r?.outcome === "cut" && !longCut(r)));
   // A loop polls one request at a time: while one of its requests hangs, or it waits to retry a failed one (which may
   // have asked for only some of its extensions, e.g. a current-state read of one just added), its other extensions
   // wait too. Which loop made a request is not visible from outside, so any such wait excuses every extension.
-  const failed = world.pbx.requests.filter((r) => r.gen === world.gen && (retrying(r) || cut(r)) &&
+  const failed = world.pbx.requests.filter((r) => r.gen === world.gen && retrying(r) &&
     !world.pbx.requests.some((later) => later.gen === world.gen && later.openedAt >= (r.closedAt ?? 0) && later.id !== r.id &&
       later.extensions.some((e) => r.extensions.includes(e))));
   for (const extension of world.watchedUnion()) {

@@ -8,6 +8,9 @@ import type { CallEvent, LoopStatus } from "../../nodes/lib/poll/poll-loop";
 import { type HubPosition, SubscriptionHub } from "../../nodes/lib/poll/subscription-hub";
 import { type Leg, ModelPbx, type ModelPbxOptions, now, type RequestRecord } from "./model-pbx";
 
+/** A cut after at least this hold is an idle limit the hub must learn and poll under (nodes/lib/poll/hold-limit.ts). */
+export const LONG_CUT_MS = 7_500;
+
 /** One watch of one extension by one node instance: from a join to a leave. */
 export interface Interval {
   extension: string;
@@ -125,7 +128,15 @@ export class World {
       timeoutSec: layout.timeoutSec,
       onEvent: (event) => this.received(node, event),
       onStatus: (status) => {
-        if (node.alive && node.gen === this.gen) node.statuses.push(status);
+        if (!node.alive || node.gen !== this.gen) return;
+        node.statuses.push(status);
+        // A poll an intermediary cut after a long hold is no failure (issue 15, item 3): it must never turn a node red.
+        if (status.state === "failing") {
+          const last = [...this.pbx.requests].reverse().find((r) => r.gen === this.gen && r.closedAt !== undefined);
+          if (last?.outcome === "cut" && (last.closedAt ?? 0) - last.openedAt >= LONG_CUT_MS) {
+            this.violation(`${node.id} shows failing (${status.error.message}) after a poll cut after ${(last.closedAt ?? 0) - last.openedAt} ms held`);
+          }
+        }
       },
     });
   }
