@@ -66,6 +66,7 @@ export function coverage(world: World): Coverage {
   const failed = world.pbx.requests.filter((r) => r.gen === world.gen && retrying(r) &&
     !world.pbx.requests.some((later) => later.gen === world.gen && later.openedAt >= (r.closedAt ?? 0) && later.id !== r.id &&
       later.extensions.some((e) => r.extensions.includes(e))));
+  const anyFailure = world.pbx.requests.some((r) => r.gen === world.gen && retrying(r));
   for (const extension of world.watchedUnion()) {
     const mine = open.filter((r) => r.extensions.includes(extension));
     if (mine.length > 0) {
@@ -76,9 +77,12 @@ export function coverage(world: World): Coverage {
     // After an empty answer that looked early the loop pauses 1 s (idleGapMs) by design, e.g. after the wall clock
     // stepped back during a hold, for a loop that measures on it.
     const pausing = last?.outcome === "answer" && at - (last.closedAt ?? at) <= IDLE_GAP_MS;
+    // A loop backing off keeps its extensions waiting, new ones too, whatever was polled since by other loops (a
+    // chunk made for an add): fine while the nodes say so (failing), never under a green dot.
+    const shownFailing = anyFailure && world.watchers(extension).some((n) => n.statuses.at(-1)?.state === "failing");
     if (retrying(last)) result.backingOff.add(extension);
     else if (pausing) result.stalled.add(extension);
-    else if (result.hung || failed.length > 0) result.stalled.add(extension);
+    else if (result.hung || failed.length > 0 || shownFailing) result.stalled.add(extension);
     else result.unpolled.push(extension);
   }
   return result;
