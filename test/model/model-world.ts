@@ -131,9 +131,9 @@ export class World {
         if (!node.alive || node.gen !== this.gen) return;
         node.statuses.push(status);
         // A poll an intermediary cut after a long hold is no failure (issue 15, item 3): it must never turn a node red.
-        if (status.state === "failing") {
-          const last = [...this.pbx.requests].reverse().find((r) => r.gen === this.gen && r.closedAt !== undefined);
-          if (last?.outcome === "cut" && (last.closedAt ?? 0) - last.openedAt >= LONG_CUT_MS) {
+        if (status.state === "failing" && status.error.httpStatus === 504) {
+          const last = [...this.pbx.requests].reverse().find((r) => r.gen === this.gen && r.outcome === "cut");
+          if (last && last.closedAt === now() && (last.closedAt ?? 0) - last.openedAt >= LONG_CUT_MS) {
             this.violation(`${node.id} shows failing (${status.error.message}) after a poll cut after ${(last.closedAt ?? 0) - last.openedAt} ms held`);
           }
         }

@@ -23,6 +23,7 @@ import { monotonicNow } from "../monotonic";
 import { ResumePoint, ResumeSource } from "./resume-points";
 import { WarningLimiter } from "./warning-limiter";
 import type { CallData, SubscribeResponse } from "../client/types";
+import { agreesWithRead, hasEntries, listedLegs, validEntries } from "./answer-entries";
 
 export type { ResumePoint } from "./resume-points";
 
@@ -73,12 +74,6 @@ export interface PollLoopOptions {
    * length of one timeOut unit. Share one between the loops of a connection so that they learn, and say it, once.
    */
   holdLimit?: HoldLimit;
-}
-
-const TECH_PREFIX = /^[A-Za-z][A-Za-z0-9]*\//;
-
-function hasEntries(response: SubscribeResponse): boolean {
-  return Object.values(response.Data ?? {}).some((entries) => Array.isArray(entries) && entries.length > 0);
 }
 
 export class PollLoop {
@@ -383,7 +378,7 @@ export class PollLoop {
     this.groups.advance(group, response.seq, events.length > 0);
     this.emit(events);
     this.options.onAnswer?.();
-    if (probe && !this.agreesWith(probe)) {
+    if (probe && !agreesWithRead(this.table, probe.response, probe.extensions.filter((e) => this.groups.groupOf(e)))) {
       this.warn("the PBX's calls differ from what its polls reported (it restarted?): resynchronising");
       this.needFullSnapshot = true;
       this.resumeFrom?.forget();
@@ -395,22 +390,6 @@ export class PollLoop {
     if (idle && this.options.now() - started < (timeoutSec * this.holdLimit.unitMs) / 2) {
       await this.sleep(this.options.idleGapMs, true);
     }
-  }
-
-  /**
-   * After a poll that brought every change up to a current-state read: true when the calls agree with that read. A
-   * call it lists that no poll ever reported, or one still in progress here that it no longer lists, means the PBX
-   * forgot what its polls would have said: it restarted, and its counter had already passed ours.
-   */
-  private agreesWith(probe: { extensions: string[]; response: SubscribeResponse }): boolean {
-    const listed = this.listedLegs(probe.response);
-    for (const extension of probe.extensions) {
-      if (!this.groups.groupOf(extension)) continue;
-      const ids = listed.get(extension) ?? new Set<string>();
-      for (const id of ids) if (!this.table.knows(extension, id)) return false;
-      for (const leg of this.table.activeLegs(extension)) if (!ids.has(leg.data.uniqueCallId)) return false;
-    }
-    return true;
   }
 
   /**
@@ -450,61 +429,17 @@ export class PollLoop {
     const wanted = new Set(extensions);
     const events = this.collect(response, initial, (extension) => wanted.has(extension));
     // Legs a current-state read no longer lists have ended (or died with a PBX restart): forget them.
-    const listed = this.listedLegs(response);
+    const listed = listedLegs(response);
     for (const extension of extensions) this.table.retainOnly(extension, listed.get(extension) ?? new Set());
     this.emit(events);
-  }
-
-  /** Extension → uniqueCallIds a current-state read lists. */
-  private listedLegs(response: SubscribeResponse): Map<string, Set<string>> {
-    const listed = new Map<string, Set<string>>();
-    for (const [key, entries] of Object.entries(response.Data ?? {})) {
-      if (!Array.isArray(entries)) continue;
-      const extension = key.replace(TECH_PREFIX, "");
-      const ids = listed.get(extension) ?? new Set<string>();
-      for (const entry of entries) {
-        const id = entry?.CallData?.uniqueCallId;
-        if (id !== undefined) ids.add(String(id));
-      }
-      listed.set(extension, ids);
-    }
-    return listed;
   }
 
   /** Valid, changed, watched entries of an answer, in the PBX's order for each extension. */
   private collect(response: SubscribeResponse, initial: boolean, accept: (extension: string) => boolean): CallEvent[] {
     const events: CallEvent[] = [];
-    const data = response.Data;
-    if (!data) return events;
-    for (const [key, entries] of Object.entries(data)) {
-      const extension = key.replace(TECH_PREFIX, "");
-      if (!this.extensions.includes(extension) || !accept(extension)) continue;
-      if (!Array.isArray(entries)) {
-        this.entryWarnings.warn("entries", `ignored malformed entries for extension ${extension}`);
-        continue;
-      }
-      for (const entry of entries) {
-        const callData = entry?.CallData;
-        if (typeof callData !== "object" || callData === null || typeof callData.status !== "string" ||
-          (typeof callData.uniqueCallId !== "string" && typeof callData.uniqueCallId !== "number")) {
-          this.entryWarnings.warn("entry", `ignored a malformed entry for extension ${extension}`);
-          continue;
-        }
-        // The client turned integer strings into numbers: anything else in Code is not a Code.
-        if (entry.Code !== undefined && entry.Code !== null && typeof entry.Code !== "number") {
-          this.entryWarnings.warn("entry", `ignored a malformed entry for extension ${extension}`);
-          continue;
-        }
-        if (typeof entry.Code === "number" && entry.Code < 0) {
-          this.entryWarnings.warn("code", `ignored an entry with Code ${entry.Code} for extension ${extension}`);
-          continue;
-        }
-        const data: CallData = { ...callData, uniqueCallId: String(callData.uniqueCallId) };
-        const callId = typeof entry.CallID === "number" ? entry.CallID : undefined;
-        if (this.table.update(extension, data, callId)) {
-          events.push({ extension, data, callId, seq: response.seq, initial });
-        }
-      }
+    const entries = validEntries(response, (e) => this.extensions.includes(e) && accept(e), (problem, message) => this.entryWarnings.warn(problem, message));
+    for (const { extension, data, callId } of entries) {
+      if (this.table.update(extension, data, callId)) events.push({ extension, data, callId, seq: response.seq, initial });
     }
     return events;
   }

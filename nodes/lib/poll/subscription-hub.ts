@@ -29,6 +29,7 @@
 import { CallStateTable, type SavedLeg } from "./call-state-table";
 import { CallEvent, LoopStatus, PollLoop, PollLoopOptions, SubscribeApi } from "./poll-loop";
 import { monotonicNow } from "../monotonic";
+import { HoldLimit } from "./hold-limit";
 import { ResumePoint, ResumeSource } from "./resume-points";
 
 /** Where a hub's polls stand and the last state sent for each leg. */
@@ -122,7 +123,11 @@ export class SubscriptionHub {
   /** An answer came while changes were held back: store the position once they are handed on. */
   private saveWhenDelivered = false;
 
+  /** One for all chunks: a proxy's idle limit is learned, and said, once. */
+  private readonly holdLimit: HoldLimit;
+
   constructor(private readonly api: SubscribeApi, private readonly options: HubOptions = {}) {
+    this.holdLimit = options.holdLimit ?? new HoldLimit();
     // Intervals only (parking, lingering): a wall clock stepped back must not stretch them.
     this.now = options.now ?? monotonicNow;
     this.table = new CallStateTable({ now: this.now });
@@ -339,6 +344,7 @@ export class SubscriptionHub {
     const chunk: Chunk = { loop: undefined as unknown as PollLoop, extensions: new Set(), bytes: 0, status: { state: "connecting" } };
     chunk.loop = new PollLoop({
       ...this.options,
+      holdLimit: this.holdLimit,
       api: this.api,
       table: this.table,
       timeoutSec: 30,
