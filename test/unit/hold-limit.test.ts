@@ -107,6 +107,20 @@ describe("HoldLimit", () => {
     });
   });
 
+  it("a reset just as a short Long poll ends is a plain failure, and does not stop a later proxy cut being learned", () => {
+    // Found by the model-based tests: a 5 s poll reset at 5 s gave up for good, so the 8 s cuts after it went red.
+    const { hold, held } = limit();
+    const short = hold.start(5);
+    held(5);
+    assert.deepEqual(hold.judge(short, reset), { cut: false, overdue: false, notice: undefined });
+    const long = hold.start(30);
+    held(8);
+    const verdict = hold.judge(long, http(504));
+    assert.equal(verdict.cut, true);
+    assert.equal(verdict.notice?.kind, "learned");
+    assert.equal(hold.timeOut(30), 5);
+  });
+
   it("does not shrink forever when every poll is cut at its own timeOut: below the floor, cuts are failures", () => {
     const { hold, held } = limit();
     const asked: number[] = [];

@@ -29,6 +29,7 @@
  * a cut then learns it again, silently unless lower than the one said. The config node keeps one per connection (all
  * its polls share it); it is forgotten when Node-RED restarts or the connection's settings change.
  */
+import { monotonicNow } from "../monotonic";
 import type { NoojeeError } from "../client/errors";
 
 export interface HoldLimitOptions {
@@ -86,11 +87,12 @@ export class HoldLimit {
   private learnedAt = 0;
   /** The lowest timeOut said in the log. */
   private said: number | undefined;
+  /** Said that cuts are treated as failures (the learned timeOut then stays). */
   private gaveUp = false;
 
   constructor(options: HoldLimitOptions = {}) {
     this.unitMs = options.unitMs ?? 1000;
-    this.now = options.now ?? (() => performance.now());
+    this.now = options.now ?? monotonicNow;
   }
 
   /** The timeOut learned so far, if any. */
@@ -113,10 +115,14 @@ export class HoldLimit {
     const held = (this.now() - hold.at) / this.unitMs;
     if (!looksLikeCut(error) || held < MIN_HOLD) return { cut: false, overdue: false, notice: undefined };
     if (held > hold.timeOutSec + RACE) return { cut: false, overdue: true, notice: undefined };
-    if (this.gaveUp) return { cut: false, overdue: false, notice: undefined };
     const heldSec = Math.floor(held);
     const target = Math.max(1, Math.floor(held * 0.8 - 1));
     if (target < FLOOR) {
+      // Too short a hold to learn from: a failure like any other (backoff, red). Said once, when it is plainly a cut
+      // (well before the timeOut asked, or while learning); a reset just as a short Long poll ends is no news.
+      // Not final: a later cut after a long hold is learned from again.
+      const plain = this.learned !== undefined || held < hold.timeOutSec - RACE;
+      if (!plain || this.gaveUp) return { cut: false, overdue: false, notice: undefined };
       this.gaveUp = true;
       const notice: HoldNotice = { kind: "gaveUp", heldSec, timeOutSec: hold.timeOutSec, reason: error.message };
       return { cut: false, overdue: false, notice };
