@@ -64,6 +64,8 @@ export interface RecordedAnswer {
   /** A current-state read (lastSequenceNumber=0). */
   snapshot: boolean;
   entries: number;
+  /** Date.now() when the request arrived, and when the answer was written. */
+  requestedAt: number;
   at: number;
 }
 

@@ -47,7 +47,10 @@
 import * as fs from "node:fs";
 import { FakePbx, FaultKind, PbxEvent } from "../fake-pbx";
 import { type FlowNode, startNodeRed, stopAllNodeRed } from "../harness/node-red-process";
+import { startIdleLimitProxy, type IdleLimitProxy } from "../harness/idle-limit-proxy";
 import { account, type Received } from "./soak-accounting";
+import { segments } from "./soak-coverage";
+import { EXT_PATH, extensionInputNodes, type ExtChange, WatchModel } from "./soak-extensions";
 import {
   configNode, MB, MEMORY_PROBE_OPTIONS, memoryProbeNodes, parseArgs, probeMemory, procStats, seededRandom, sleep,
   subscribeNode, UDP_SEND_SETTINGS, udpFunctionSinkNode, UdpSink,
@@ -56,7 +59,6 @@ import {
 const API_KEY = "soak-key-7d1e2f3a-4b5c";
 const EXTENSIONS = Array.from({ length: 20 }, (_, i) => String(400 + i));
 const TAB = "soak-tab";
-const TIMEOUT_SEC = 2;
 const OVERLAP_LIMIT_MS = 20;
 const HEAP_GROWTH_LIMIT = 32 * MB;
 
@@ -66,6 +68,15 @@ const seed = Number(args.get("seed") ?? Date.now() % 1_000_000);
 const random = seededRandom(seed);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
 const between = (lo: number, hi: number): number => lo + random() * (hi - lo);
+const answerStyleArg = String(args.get("answer-style") ?? "every");
+if (answerStyleArg !== "every" && answerStyleArg !== "latest") throw new Error(`--answer-style: "${answerStyleArg}" is not every or latest`);
+const answerStyle: "every" | "latest" = answerStyleArg;
+const idleLimitSec = args.has("idle-limit") ? Number(args.get("idle-limit")) : undefined;
+if (idleLimitSec !== undefined && !(idleLimitSec > 0 && idleLimitSec < 60)) throw new Error("--idle-limit: seconds, above 0 and below 60");
+const idleMode = idleLimitSec === undefined ? undefined : random() < 0.5 ? "504" : "reset";
+const extChanges = !args.has("no-ext-changes");
+// Long poll: above the proxy's idle limit when there is one (its cut is what the run is for), else 2 s.
+const TIMEOUT_SEC = idleLimitSec === undefined ? 2 : Math.floor(idleLimitSec) + 1;
 
 interface Leg {
   exten: string;
@@ -94,9 +105,16 @@ function log(line: string): void {
 let current: { log(): string } | undefined;
 
 async function main(): Promise<number> {
-  log(`${minutes} minute(s), seed ${seed}`);
-  const pbx = new FakePbx({ apiKey: API_KEY, minPollMs: 5, maxEvents: 2_000_000, maxRequests: 2_000_000 });
+  log(`${minutes} minute(s), seed ${seed}, answers list ${answerStyle === "every" ? "every change" : "each leg's latest state"}` +
+    `${extChanges ? ", msg-driven extension changes" : ""}` +
+    `${idleLimitSec === undefined ? "" : `, a proxy cutting idle polls after ${idleLimitSec} s (${idleMode}), Long poll ${TIMEOUT_SEC} s`}`);
+  const pbx = new FakePbx({ apiKey: API_KEY, minPollMs: 5, maxEvents: 2_000_000, maxRequests: 2_000_000, answerStyle });
   await pbx.start();
+  const proxy: IdleLimitProxy | undefined = idleLimitSec === undefined
+    ? undefined
+    : await startIdleLimitProxy({ target: pbx.url, idleLimitMs: idleLimitSec * 1000, mode: idleMode });
+  const pbxHost = proxy?.url ?? pbx.url;
+  const watch = new WatchModel(EXTENSIONS);
 
   // ---------------------------------------------------------------- records
   const events: PbxEvent[] = [];
@@ -119,7 +137,10 @@ async function main(): Promise<number> {
   };
   const received: Received[] = [];
   const sink = new UdpSink((m, at) => {
-    received.push({ id: String(m.uniqueCallId), step: Number(m.step), status: String(m.status), initial: m.initial === true, at });
+    received.push({
+      node: String(m.node), exten: String(m.topic), id: String(m.uniqueCallId), step: Number(m.step), status: String(m.status),
+      initial: m.initial === true, at, wall: Date.now(),
+    });
   });
   await sink.start();
 
@@ -132,14 +153,23 @@ async function main(): Promise<number> {
   log(`Node-RED pid ${nr.pid} on ${nr.url}`);
 
   // ---------------------------------------------------------------- flow and deploys
-  function flow(parts: string[][]): FlowNode[] {
+  function flow(parts: string[][], names: string[]): FlowNode[] {
     return [
       { id: TAB, type: "tab", label: "soak", disabled: false, info: "" },
-      configNode("cfg", pbx.url),
-      ...parts.map((exts, i) => subscribeNode(`sub-${i}`, TAB, "cfg", exts, TIMEOUT_SEC, ["udp"])),
-      udpFunctionSinkNode("udp", TAB, sink.port),
+      configNode("cfg", pbxHost),
+      ...parts.map((exts, i) => ({ ...subscribeNode(`sub-${i}`, TAB, "cfg", exts, TIMEOUT_SEC, [`udp-${i}`]), name: names[i] })),
+      ...parts.map((_, i) => udpFunctionSinkNode(`udp-${i}`, TAB, sink.port, `sub-${i}`)),
+      ...extensionInputNodes(TAB, parts.length),
       ...memoryProbeNodes(TAB),
     ];
+  }
+  /** Deploys `parts` and keeps the watch model in step (see soak-extensions.ts). */
+  async function deploy(parts: string[][], type: "full" | "flows" | "nodes", entry: { at: number; type: string; done?: number }): Promise<void> {
+    const names = watch.namesFor(parts);
+    watch.deployStarted(parts, names, entry.at);
+    await nr.deploy(flow(parts, names), entry.type === "initial" ? { cfg: { apiKey: API_KEY } } : {}, type);
+    entry.done = Date.now();
+    watch.deployDone(entry.done);
   }
   function randomPartition(): string[][] {
     const n = 1 + Math.floor(random() * 4);
@@ -147,13 +177,27 @@ async function main(): Promise<number> {
     for (const exten of EXTENSIONS) parts[Math.floor(random() * n)].push(exten);
     return parts.filter((p) => p.length > 0);
   }
-  await nr.deploy(flow([EXTENSIONS]), { cfg: { apiKey: API_KEY } });
+  await deploy([[...EXTENSIONS]], "full", { at: Date.now(), type: "initial" });
   await pbx.waitForRequest((r) => r.path.endsWith("/subscribe") && r.query.lastSequenceNumber !== "0", 30_000);
   let memory = [await probeMemory(nr)];
   let rss = [procStats(nr.pid ?? 0).rssBytes];
   const kills: number[] = [];
   const nrLogs: string[] = [];
   const downtimes: number[] = [];
+  const extSent = new Map<string, number>();
+  let extEmptied = 0;
+  let extRefilled = 0;
+  let extFailed = 0;
+  /** Sends one msg change through the flow's http-in path; the model takes it when it is sent. */
+  async function changeExtensions(change: ExtChange): Promise<void> {
+    watch.apply(change, Date.now());
+    const body = JSON.stringify({ node: Number(change.node.slice(4)), action: change.action, extensions: change.extensions });
+    const res = await nr.request("POST", EXT_PATH, { body, headers: { "Content-Type": "application/json" } });
+    if (res.status !== 200) extFailed += 1;
+    extSent.set(change.action, (extSent.get(change.action) ?? 0) + 1);
+    if (change.empties) extEmptied += 1;
+    if (change.refills) extRefilled += 1;
+  }
 
   // ---------------------------------------------------------------- calls
   const legs = new Map<string, Leg>();
@@ -168,7 +212,9 @@ async function main(): Promise<number> {
     pbx.update(leg.exten, leg.id, { status, step: leg.step, t: Date.now(), canAnswer: status === "Ringing" });
     if (leg.step === leg.script.length - 1) legs.delete(leg.id);
   }
+  let quietUntil = 0;
   function callTick(): void {
+    if (Date.now() < quietUntil) return; // no traffic: the polls are held until the proxy cuts them
     if (legs.size < 60 && random() < 0.6) {
       const exten = pick(EXTENSIONS);
       const script = pick(SCRIPTS);
@@ -185,6 +231,8 @@ async function main(): Promise<number> {
   let nextDeploy = Date.now() + between(2_000, 5_000);
   let nextFault = Date.now() + between(200, 1_200);
   let nextKill = Date.now() + between(20_000, 40_000);
+  let nextExtChange = Date.now() + between(1_000, 3_000);
+  let nextQuiet = Date.now() + between(5_000, 10_000);
   let answersAtFault = 0;
   let deploying: Promise<void> | undefined;
   const callTimer = setInterval(callTick, 20);
@@ -225,8 +273,7 @@ async function main(): Promise<number> {
         deploys.set(type, (deploys.get(type) ?? 0) + 1);
         const entry: { at: number; type: string; done?: number } = { at: Date.now(), type };
         deployLog.push(entry);
-        deploying = nr.deploy(flow(parts), {}, type).finally(() => {
-          entry.done = Date.now();
+        deploying = deploy(parts, type, entry).finally(() => {
           deploying = undefined;
         });
       }
@@ -238,6 +285,7 @@ async function main(): Promise<number> {
         nrLogs.push(nr.log());
         const down = Date.now();
         await sleep(between(1_000, 4_000));
+        watch.restarted(Date.now());
         nr = await nr.restart();
         current = nr;
         downtimes.push(Date.now() - down);
@@ -245,6 +293,16 @@ async function main(): Promise<number> {
         memory = []; // heap and RSS are compared within the last process
         rss = [];
         lastMemory = Date.now(); // the next sample once its flows run
+      }
+      if (extChanges && now >= nextExtChange && !deploying) {
+        nextExtChange = now + between(700, 2_500);
+        const change = watch.pick(random);
+        if (change) await changeExtensions(change);
+      }
+      if (proxy && now >= nextQuiet) {
+        // A quiet spell longer than the proxy's limit: held polls meet the cut.
+        nextQuiet = now + between(8_000, 15_000);
+        quietUntil = now + (idleLimitSec ?? 0) * 1000 + between(1_500, 3_000);
       }
       if (now - lastMemory > 10_000 && !deploying) { // not while a deploy re-creates the probe's http-in node
         lastMemory = now;
@@ -283,6 +341,8 @@ async function main(): Promise<number> {
   const stop = await nr.stop();
   const nrLog = [...nrLogs, nr.log()].join("\n");
   await sink.stop();
+  const proxyCuts = proxy?.cuts ?? 0;
+  await proxy?.close();
   await pbx.stop();
 
   // ---------------------------------------------------------------- accounting
@@ -296,8 +356,10 @@ async function main(): Promise<number> {
     ].sort((a, b) => a.at - b.at);
     fs.writeFileSync(String(args.get("trace")), trace.map((x) => `${x.at} ${x.what}`).join("\n"));
   }
+  const subscribeRequests = pbx.subscribeRequests();
   const tallies = account({
-    events, answers, subscribeRequests: pbx.subscribeRequests(), restarts, deployLog, received, finalEpoch, kills,
+    events, answers, subscribeRequests, restarts, deployLog, received, finalEpoch, kills, answerStyle,
+    segments: segments(EXTENSIONS, watch.transitions, subscribeRequests, answers, events, restarts), history: watch.history,
   });
   const { required, lost, lostExamples, blindHead, blindTail, undetectable, survivorsChecked, survivorsLost } = tallies;
   const { duplicated, duplicateExamples, resentAfterKill, phantom, initialMsgs } = tallies;
@@ -312,6 +374,12 @@ async function main(): Promise<number> {
   if (survivorsLost > 0) violations.push(`${survivorsLost} surviving calls whose state at the resync never reached the flow`);
   if (duplicated > 0) violations.push(`${duplicated} state changes duplicated`);
   if (phantom > 0) violations.push(`${phantom} msgs for states the PBX never had`);
+  if (tallies.outOfOrder > 0) violations.push(`${tallies.outOfOrder} changes OUT OF ORDER (older than a state already delivered)`);
+  if (tallies.staleInitial > 0) violations.push(`${tallies.staleInitial} STALE current states (initial: true, older than a state already delivered)`);
+  if (tallies.deafJoins > 0) violations.push(`${tallies.deafJoins} extensions added or watched again but never polled`);
+  if (tallies.joinStatesLost > 0) violations.push(`${tallies.joinStatesLost} calls in progress on a newly watched extension whose state never reached the flow`);
+  if (tallies.unwatchedMsgs > 0) violations.push(`${tallies.unwatchedMsgs} msgs for extensions their node did not watch`);
+  if (extFailed > 0) violations.push(`${extFailed} extension changes the flow refused`);
   if (longOverlaps.length > 0) violations.push(`two polls open at once for ${longOverlaps.map((ms) => ms.toFixed(1)).join(", ")} ms`);
   if (crashed) violations.push(`Node-RED ${crashed}`);
   if (unhandled) violations.push("unhandled rejection or uncaught exception in the Node-RED log");
@@ -334,6 +402,21 @@ async function main(): Promise<number> {
   line("  re-sent after a kill (sent < 1 s before it)", resentAfterKill);
   line("  current-state replays (initial: true)", initialMsgs);
   line("  phantom", phantom);
+  line("  OUT OF ORDER: older than delivered, as a change", tallies.outOfOrder);
+  line("  STALE: older than delivered, as initial: true", tallies.staleInitial);
+  line("  older state re-sent after a kill (< 1 s)", tallies.staleAfterKill);
+  line("  for an extension the node did not watch", tallies.unwatchedMsgs);
+  line("answers list", answerStyle === "every" ? "every change (every)" : "each changed leg's latest state (latest)");
+  if (answerStyle === "latest") line("  changes no taken answer listed (skipped)", tallies.notListed);
+  line("extension changes by msg", extChanges ? `${[...extSent].map(([k, n]) => `${k} ${n}`).join(", ") || "none"} (${extEmptied} emptied a node, ${extRefilled} added to an empty one)` : "off");
+  line("  changes in a join or leave window (excused)", tallies.joinLeaveExcused);
+  line("  changes while no node watched (not required)", tallies.notWatched);
+  line("  joins (add, deploy, restart) / never polled", `${tallies.joins} / ${tallies.deafJoins}`);
+  line("  calls in progress at a join checked", `${tallies.joinStatesChecked} (${tallies.joinStatesLost} missing)`);
+  const timeOuts = new Map<string, number>();
+  for (const r of subscribeRequests) timeOuts.set(r.query.timeOut ?? "-", (timeOuts.get(r.query.timeOut ?? "-") ?? 0) + 1);
+  line("idle-limit proxy", proxy ? `${idleLimitSec} s, ${idleMode}: ${proxyCuts} polls cut` : "none");
+  line("  subscribe timeOut asked (s: requests)", [...timeOuts].sort().map(([k, n]) => `${k}: ${n}`).join(", "));
   line("Node-RED kills (SIGKILL) and restarts", `${kills.length} (down ${downtimes.length ? `${Math.min(...downtimes)}-${Math.max(...downtimes)}` : "-"} ms)`);
   line("PBX restarts", `${restarts.length} (${restarts.filter((r) => r.keepCalls).length} keeping calls)`);
   line("faults injected", [...faults].map(([k, n]) => `${k} ${n}`).join(", "));
@@ -347,6 +430,9 @@ async function main(): Promise<number> {
   line("Node-RED exit", stop.forced ? "killed" : `code ${stop.code} signal ${stop.signal}`);
   if (lostExamples.length) line("lost, e.g.", lostExamples.join("; "));
   if (duplicateExamples.length) line("duplicated, e.g.", duplicateExamples.join("; "));
+  if (tallies.staleExamples.length) line("older than delivered, e.g.", tallies.staleExamples.join("; "));
+  if (tallies.deafExamples.length) line("never polled, e.g.", tallies.deafExamples.join("; "));
+  if (tallies.unwatchedExamples.length) line("not watched, e.g.", tallies.unwatchedExamples.join("; "));
   if (violations.length > 0) {
     process.stdout.write(`\nSOAK FAILED: ${violations.join("; ")}\n`);
     const errors = nrLog.split("\n").filter((l) => /error|unhandled|uncaught/i.test(l)).slice(0, 20);
