@@ -163,7 +163,9 @@ export function account(records: SoakRecords): Tallies {
         if (!seg || (seg.join?.fence && !fenceAtOrBefore(seg.join.fence, { epoch, seq: at }))) continue;
         if (seg.leave && read && seg.leave.at - LEAVE_GRACE_MS < read.at) continue;
         survivorsChecked += 1;
-        if (!deliveredAny.has(key(id, s.step))) survivorsLost += 1;
+        if (deliveredAny.has(key(id, s.step))) continue;
+        survivorsLost += 1;
+        if (lostExamples.length < 8) lostExamples.push(`survivor of restart ${epoch}: ${s.exten} ${key(id, s.step)} ${s.status}`);
       }
     };
     for (; eventIndex < events.length && events[eventIndex].epoch === epoch; eventIndex++) {
@@ -306,7 +308,10 @@ function joinStates(
       joins += 1;
       if (s.join.deaf) {
         deafJoins += 1;
-        if (deafExamples.length < 5) deafExamples.push(`${exten} (${s.join.cause}, no request for it within ${DEAF_LIMIT_MS / 1000} s)`);
+        if (deafExamples.length < 5) {
+          const how = s.join.node ? `added by msg to ${s.join.node}${s.join.refill ? ", which had been emptied" : ""}` : `watched again after a ${s.join.cause}`;
+          deafExamples.push(`${exten} (${how}; no request for it within ${DEAF_LIMIT_MS / 1000} s)`);
+        }
         continue;
       }
       const fence = s.join.fence;

@@ -7,7 +7,7 @@ import type { PbxEvent, RecordedAnswer, RecordedRequest } from "../fake-pbx";
 import type { WatchTransition } from "./soak-extensions";
 
 /** A join with no request for the extension within this long makes the node deaf (a failure). */
-export const DEAF_LIMIT_MS = 8000;
+export const DEAF_LIMIT_MS = 4000;
 /** What the PBX answered this long before a leave must still have reached the flow. */
 export const LEAVE_GRACE_MS = 200;
 
@@ -22,7 +22,7 @@ export interface Segment {
   from: number;
   to: number;
   /** Set when the segment began with a join: changes up to the fence are excused (undefined: none is required). */
-  join?: { at: number; cause: WatchTransition["cause"]; fence: Fence | undefined; deaf: boolean; read: RecordedAnswer | undefined };
+  join?: { at: number; cause: WatchTransition["cause"]; node?: string; refill?: boolean; fence: Fence | undefined; deaf: boolean; read: RecordedAnswer | undefined };
   /** Set when it ended with a leave: changes after the cut are excused (undefined: none is required). */
   leave?: { at: number; cut: Fence | undefined };
 }
@@ -51,7 +51,7 @@ export function segments(
     let open: Segment | undefined;
     for (const t of transitions.filter((x) => x.exten === exten).sort((a, b) => a.at - b.at)) {
       if (t.watched && !open) {
-        open = { exten, from: t.at, to: Infinity, join: { at: t.at, cause: t.cause, fence: undefined, deaf: false, read: undefined } };
+        open = { exten, from: t.at, to: Infinity, join: { at: t.at, cause: t.cause, node: t.node, refill: t.refill, fence: undefined, deaf: false, read: undefined } };
       } else if (!t.watched && open) {
         open.to = t.at;
         open.leave = { at: t.at, cut: undefined };

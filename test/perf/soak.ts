@@ -267,7 +267,8 @@ async function main(): Promise<number> {
         log(`PBX restart -> epoch ${pbx.epoch}${keepCalls ? " (calls kept)" : " (calls dropped)"}`);
       }
       if (now >= nextDeploy && !deploying) {
-        nextDeploy = now + between(2_000, 5_000);
+        // With msg changes, deploys come less often: each resets the lists, and a change needs time to be tested.
+        nextDeploy = now + (extChanges ? between(4_000, 9_000) : between(2_000, 5_000));
         const type = pick(["full", "flows", "nodes"] as const);
         const parts = randomPartition();
         deploys.set(type, (deploys.get(type) ?? 0) + 1);
@@ -353,6 +354,7 @@ async function main(): Promise<number> {
       ...pbx.answers.map((a) => ({ at: a.at, what: `ANS e${a.epoch} ${a.snapshot ? "SNAP" : "poll"} last=${a.last} seq=${a.seq} entries=${a.entries}` })),
       ...restarts.map((r) => ({ at: r.at, what: `RESTART -> e${r.epoch} keep=${r.keepCalls}` })),
       ...deployLog.map((d) => ({ at: d.at, what: `DEPLOY ${d.type} done+${(d.done ?? 0) - d.at}` })),
+      ...watch.history.map((h) => ({ at: h.at, what: `WATCH ${h.node} ${h.extensions.join(",")}` })),
     ].sort((a, b) => a.at - b.at);
     fs.writeFileSync(String(args.get("trace")), trace.map((x) => `${x.at} ${x.what}`).join("\n"));
   }
