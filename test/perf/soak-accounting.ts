@@ -104,7 +104,7 @@ export function account(records: SoakRecords): Tallies {
     if (first === undefined) firstAt.set(k, m.at);
   }
   const deliveredAny = new Set(firstAt.keys());
-  const stale = staleness(received, kills);
+  const stale = staleness(received, kills, records.segments);
   const unwatched = unwatchedMsgs(received, records.history);
 
   // "latest": a change is required only where an answer the client took listed it (its leg's newest state there).
@@ -214,7 +214,7 @@ export function account(records: SoakRecords): Tallies {
  * STALE as a current state (initial: true). Each extension is watched by one node at a time in the soak, so this is
  * also per node. A newer state delivered less than RESEND_WINDOW_MS before a kill excuses an older one after it.
  */
-function staleness(received: readonly Received[], kills: readonly number[]): Pick<Tallies, "outOfOrder" | "staleInitial" | "staleExamples" | "staleAfterKill"> {
+function staleness(received: readonly Received[], kills: readonly number[], segs: Map<string, Segment[]>): Pick<Tallies, "outOfOrder" | "staleInitial" | "staleExamples" | "staleAfterKill"> {
   const newest = new Map<string, Received>();
   let outOfOrder = 0;
   let staleInitial = 0;
@@ -228,7 +228,9 @@ function staleness(received: readonly Received[], kills: readonly number[]): Pic
         if (m.initial) staleInitial += 1;
         else outOfOrder += 1;
         if (staleExamples.length < 6) {
-          staleExamples.push(`${m.node} ${m.exten} ${m.id} ${m.status}#${m.step}${m.initial ? " (initial)" : ""} after ${top.status}#${top.step}`);
+          const join = segmentAt(segs.get(m.exten), m.wall)?.join;
+          const near = join ? `, ${m.wall - join.at} ms after ${join.node ? `a msg added it to ${join.node}` : `a ${join.cause} watched it again`}` : "";
+          staleExamples.push(`${m.node} ${m.exten} ${m.id} ${m.status}#${m.step}${m.initial ? " (initial)" : ""} after ${top.status}#${top.step}${near}`);
         }
       }
     }

@@ -73,7 +73,9 @@ if (answerStyleArg !== "every" && answerStyleArg !== "latest") throw new Error(`
 const answerStyle: "every" | "latest" = answerStyleArg;
 const idleLimitSec = args.has("idle-limit") ? Number(args.get("idle-limit")) : undefined;
 if (idleLimitSec !== undefined && !(idleLimitSec > 0 && idleLimitSec < 60)) throw new Error("--idle-limit: seconds, above 0 and below 60");
-const idleMode = idleLimitSec === undefined ? undefined : random() < 0.5 ? "504" : "reset";
+const idleModeArg = String(args.get("idle-mode") ?? (seed % 2 === 0 ? "504" : "reset"));
+if (idleModeArg !== "504" && idleModeArg !== "reset") throw new Error(`--idle-mode: "${idleModeArg}" is not 504 or reset`);
+const idleMode: "504" | "reset" | undefined = idleLimitSec === undefined ? undefined : idleModeArg;
 const extChanges = !args.has("no-ext-changes");
 // Long poll: above the proxy's idle limit when there is one (its cut is what the run is for), else 2 s.
 const TIMEOUT_SEC = idleLimitSec === undefined ? 2 : Math.floor(idleLimitSec) + 1;
