@@ -1,5 +1,6 @@
 /**
- * Fault soak: `npm run soak -- --minutes N [--seed S]`.
+ * Fault soak: `npm run soak -- --minutes N [--seed S] [--answer-style every|latest] [--idle-limit SECONDS]
+ * [--idle-mode 504|reset] [--no-ext-changes] [--trace FILE]`.
  *
  * A real Node-RED (the packed package installed in a fresh user dir) follows 20 extensions on the fake PBX while
  * calls keep flowing and, at random, the PBX restarts (its counter back to 1; with or without the calls surviving),
@@ -8,7 +9,18 @@
  * (full, modified-flows and modified-nodes deploys, with the extensions split differently between 1 to 4 subscribe
  * nodes), and Node-RED itself is killed with SIGKILL every 20 to 40 s and started again on the same user dir a few
  * seconds later (its config node resumes from the position it saved). Msgs leave Node-RED through a function node that sends them over UDP to a socket of this process (not
- * `udp out`: after each restart it ignores msgs for 75 ms, which would count as losses here).
+ * `udp out`: after each restart it ignores msgs for 75 ms, which would count as losses here); each subscribe node has its
+ * own, so a msg names its node.
+ *
+ * Options: `--answer-style` is the fake PBX's (sim/pbx-server.ts): "every" change since lastSequenceNumber (default) or
+ * each changed leg's "latest" state only. Unless `--no-ext-changes`, every 0.7 to 2.5 s the driver changes one
+ * subscribe node's extensions through the flow's http-in path (msg.action add / remove / replace with msg.extensions in
+ * the forms a flow sends: text, array, number), including removing all of a node's extensions and adding some back;
+ * deploys then come every 4 to 9 s instead of 2 to 5 (soak-extensions.ts keeps the model of who watches what).
+ * `--idle-limit S` puts a reverse proxy (test/harness/idle-limit-proxy.ts) between Node-RED and the PBX that cuts a
+ * request after S seconds without an answer (`--idle-mode`: an nginx 504 page or a connection reset; default by the
+ * seed's parity), sets the nodes' Long poll above it (floor(S) + 1) and makes quiet spells without calls longer than
+ * the limit every 8 to 15 s, so that held polls meet the cut.
  *
  * The accounting is made from the fake PBX's own records: every state change (pbx.onEvent, all server lifetimes),
  * every subscribe request and every subscribe answer it wrote. Definitions (per server lifetime E, "epoch"):
@@ -19,19 +31,41 @@
  *   restarted (the seq did not go down): R(E) is that lastSequenceNumber, and the restart is counted "undetectable".
  * - H(E), what was handed out: the highest seq of an answer the PBX wrote in E (polls, and R(E) itself). For the last
  *   epoch everything counts: the run ends with a quiet drain until all is delivered (or a bound expires).
- * - Required: every state change of E with R(E) < seq <= H(E). Each must reach the flow (any msg with that leg and
- *   step); as a change (initial: false) at most once. Missing ones are LOST.
+ * - Required: every state change of E with R(E) < seq <= H(E) on an extension watched then (below). Each must reach
+ *   the flow (any msg with that leg and step); as a change (initial: false) at most once. Missing ones are LOST.
+ *   With "latest" answers the intermediate states of a leg are legitimately skipped: required are only the states an
+ *   answer the client took listed (each leg's newest state in every poll answer the PBX wrote, where a later request
+ *   of that lifetime carries the answer's seq as its lastSequenceNumber), and in the last epoch each leg's final state.
+ * - Watched (soak-coverage.ts): an extension's watch segments run from a join (a msg add or replace, or a deploy or
+ *   Node-RED restart that brings back an extension a msg had removed) to a leave (a msg remove or replace); kills and
+ *   deploys that keep an extension watched, by whichever node, excuse nothing. A change made while no node watched its
+ *   extension is not required (counted). Join window: the changes up to the join's fence are excused (counted), where
+ *   the fence is the first answer covering the extension whose request arrived after the msg was sent — its seq for a
+ *   current-state read (those changes are summed up by the calls in progress it reports), its lastSequenceNumber for a
+ *   poll; after a restart of the PBX the fence of an earlier lifetime no longer applies. Leave window: the changes
+ *   after the last answer covering the extension written at least 200 ms before the msg was sent are excused
+ *   (counted). A join with no request covering the extension within 4 s (while still watched) is NEVER POLLED, a
+ *   violation; its fence is then the PBX's counter 4 s after the join, so what follows is required too.
+ * - Joins: every call in progress on the extension at the join's fence must have its state then reach the flow (as
+ *   initial: true, or as a change).
  * - Blind windows (excused, counted): changes of E above H(E) when E ended with a restart (the PBX forgot them before
  *   anyone could read them), and changes of E at or below R(E) (made by the restarted PBX before the client's
  *   resynchronising read, which reports only the calls then in progress). The API cannot replay either.
  * - Calls that survive a restart are checked by final state: for every call in progress at R(E), its state at R(E)
  *   must have reached the flow. A call that ended inside a blind window simply disappears (no client can see it).
  * - Node-RED kills excuse nothing: the changes made while Node-RED was down are required like any other (the resumed
- *   poll brings them), and the calls of a restart's resume are checked like all others.
+ *   poll brings them), and the calls of a restart's resume are checked like all others. Survivors are checked
+ *   only where their extension was watched since before the resync read (else the join check covers them).
  * - DUPLICATED: a change (initial: false) for a leg and step that already reached the flow (as a change, or as a
- *   current state). Replays with initial: true to a redeployed node are by design and only counted. A change that
+ *   current state). Replays with initial: true (not older) to a redeployed node are by design and only counted. A change that
  *   first reached the flow less than 1 s before a Node-RED kill and again after it is counted apart (its position on
  *   disk is written a few times a second at most); anything older is a duplicate. See soak-accounting.ts.
+ * - OUT OF ORDER / STALE: a msg for a leg whose state (step) is older than one already delivered for that leg, as a
+ *   change (OUT OF ORDER) or as a current state (initial: true, STALE); both are violations, replays to a redeployed
+ *   or newly watching node included. The only excuse is a kill: an older state after a kill, when the newer one was
+ *   delivered less than 1 s before it, is counted apart. The extensions are split between nodes without overlap, so
+ *   this is also per node.
+ * - UNWATCHED: a msg from a node for an extension that node did not watch at any time within 1 s of its arrival.
  * - PHANTOM: a msg for a leg and step the PBX never had.
  * - Two polls: the fake PBX reports every poll opened and closed. Two polls open at once for more than 20 ms is a
  *   violation (a poll the client aborted stays open on the PBX until the socket's close reaches it; that is < 1 ms on
