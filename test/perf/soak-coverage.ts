@@ -6,7 +6,7 @@
 import type { PbxEvent, RecordedAnswer, RecordedRequest } from "../fake-pbx";
 import type { WatchTransition } from "./soak-extensions";
 
-/** A join with no request for the extension within this long makes the node deaf (a failure). */
+/** A join with no request for the extension within this long (Node-RED's downtime not counted) is NEVER POLLED. */
 export const DEAF_LIMIT_MS = 4000;
 /** What the PBX answered this long before a leave must still have reached the flow. */
 export const LEAVE_GRACE_MS = 200;
@@ -44,6 +44,8 @@ export function segments(
   answers: readonly RecordedAnswer[],
   events: readonly PbxEvent[],
   restarts: ReadonlyArray<{ epoch: number; at: number }>,
+  /** When Node-RED was down (killed, until its restart was up), Date.now(). */
+  downs: ReadonlyArray<{ from: number; to: number }> = [],
 ): Map<string, Segment[]> {
   const out = new Map<string, Segment[]>();
   for (const exten of extensions) {
@@ -65,7 +67,8 @@ export function segments(
         const j = s.join;
         const read = answers.find((a) => a.requestedAt >= j.at && a.requestedAt < s.to && covers(exten, a.exten));
         const asked = requests.find((r) => r.at >= j.at && r.at < s.to && covers(exten, r.query.exten));
-        const limit = j.at + DEAF_LIMIT_MS;
+        let limit = j.at + DEAF_LIMIT_MS;
+        for (const d of downs) if (d.from < limit && d.to > j.at) limit = Math.max(limit, d.to + DEAF_LIMIT_MS);
         if (s.to > limit && (!asked || asked.at > limit)) {
           j.deaf = true;
           j.fence = counterAt(events, restarts, limit);

@@ -220,6 +220,7 @@ async function main(): Promise<number> {
   const kills: number[] = [];
   const nrLogs: string[] = [];
   const downtimes: number[] = [];
+  const downs: Array<{ from: number; to: number }> = [];
   const extSent = new Map<string, number>();
   let extEmptied = 0;
   let extRefilled = 0;
@@ -326,6 +327,7 @@ async function main(): Promise<number> {
         nr = await nr.restart();
         current = nr;
         downtimes.push(Date.now() - down);
+        downs.push({ from: down, to: Date.now() });
         log(`Node-RED killed and restarted (pid ${nr.pid}, down ${Date.now() - down} ms)`);
         memory = []; // heap and RSS are compared within the last process
         rss = [];
@@ -397,7 +399,7 @@ async function main(): Promise<number> {
   const subscribeRequests = pbx.subscribeRequests();
   const tallies = account({
     events, answers, subscribeRequests, restarts, deployLog, received, finalEpoch, kills, answerStyle,
-    segments: segments(EXTENSIONS, watch.transitions, subscribeRequests, answers, events, restarts), history: watch.history,
+    segments: segments(EXTENSIONS, watch.transitions, subscribeRequests, answers, events, restarts, downs), history: watch.history,
   });
   const { required, lost, lostExamples, blindHead, blindTail, undetectable, survivorsChecked, survivorsLost } = tallies;
   const { duplicated, duplicateExamples, resentAfterKill, phantom, initialMsgs } = tallies;
