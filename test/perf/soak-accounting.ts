@@ -160,7 +160,7 @@ export function account(records: SoakRecords): Tallies {
       const read = firstSnapshot ?? epochAnswers[0];
       for (const [id, s] of alive) {
         const seg = segmentAt(records.segments.get(s.exten), read?.at ?? 0);
-        if (!seg || (seg.join?.fence && !fenceAtOrBefore(seg.join.fence, { epoch, seq: at }))) continue;
+        if (!seg || (seg.join && (!seg.join.fence || !fenceAtOrBefore(seg.join.fence, { epoch, seq: at })))) continue;
         if (seg.leave && read && seg.leave.at - LEAVE_GRACE_MS < read.at) continue;
         survivorsChecked += 1;
         if (deliveredAny.has(key(id, s.step))) continue;
