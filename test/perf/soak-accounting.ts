@@ -6,7 +6,7 @@
  */
 import type { PbxEvent, RecordedAnswer, RecordedRequest } from "../fake-pbx";
 import { TERMINAL_STATUSES } from "../fake-pbx";
-import { coverage, DEAF_LIMIT_MS, fenceAtOrBefore, LEAVE_GRACE_MS, type Segment, segmentAt } from "./soak-coverage";
+import { coverage, DEAF_LIMIT_MS, type Fence, fenceAtOrBefore, LEAVE_GRACE_MS, type Segment, segmentAt } from "./soak-coverage";
 import type { NodeWatch } from "./soak-extensions";
 
 /** How long before a kill a msg may have been sent and still come again after the restart. */
@@ -124,14 +124,20 @@ export function account(records: SoakRecords): Tallies {
   let undetectable = 0;
   let survivorsChecked = 0;
   let survivorsLost = 0;
-  // Legs in progress, replayed over the epochs, to know the calls alive at each resync point.
-  let alive = new Map<string, { exten: string; step: number; status: string }>();
   let eventIndex = 0;
+  const onExten = new Map<string, PbxEvent[]>();
+  for (const e of events) {
+    let list = onExten.get(e.exten);
+    if (!list) onExten.set(e.exten, (list = []));
+    list.push(e);
+  }
   for (const epoch of epochs) {
     const inEpoch = (a: { epoch: number }): boolean => a.epoch === epoch;
     const epochAnswers: RecordedAnswer[] = answers.filter(inEpoch);
     const firstSnapshot = epochAnswers.find((a) => a.snapshot);
-    let resync = firstSnapshot?.seq;
+    // The resync point of an extension: the first current-state read of the epoch that covers it (a read for
+    // extensions just added may come first, for those alone); the first read of all when none does.
+    let cursorResync: number | undefined;
     if (epoch > 0) {
       // Did the client notice the restart? Its polls after the resynchronising read carry that read's seq.
       const polls = subscribeRequests.filter((r) => r.epoch === epoch && r.query.lastSequenceNumber !== "0");
@@ -140,42 +146,46 @@ export function account(records: SoakRecords): Tallies {
       const staleOf = (r: { query: Record<string, string> }): number => Number(r.query.lastSequenceNumber);
       if (firstPoll && (!firstSnapshot || firstPoll.at < firstSnapshot.at) && staleOf(firstPoll) <= firstPoll.seqAtArrival) {
         undetectable += 1; // polled on with a cursor the new counter had already passed: the seq never went down
-        resync = staleOf(firstPoll);
+        cursorResync = staleOf(firstPoll);
       } else if (firstSnapshot && afterSnapshot && staleOf(afterSnapshot) !== firstSnapshot.seq &&
         staleOf(afterSnapshot) <= afterSnapshot.seqAtArrival) {
         undetectable += 1; // the read did not show a lower seq either: the client kept its cursor
-        resync = staleOf(afterSnapshot);
+        cursorResync = staleOf(afterSnapshot);
       }
     }
+    const readOf = new Map<string, RecordedAnswer | undefined>();
+    const resyncRead = (exten: string): RecordedAnswer | undefined => {
+      if (!readOf.has(exten)) readOf.set(exten, epochAnswers.find((a) => a.snapshot && a.exten.split(",").includes(exten)) ?? firstSnapshot);
+      return readOf.get(exten);
+    };
+    const resyncOf = (exten: string): number | undefined => cursorResync ?? resyncRead(exten)?.seq;
     const isLast = epoch === finalEpoch;
     const handedOut = Math.max(
-      resync ?? -1,
+      cursorResync ?? firstSnapshot?.seq ?? -1,
       ...epochAnswers.filter((a) => !a.snapshot && a.seq >= a.last).map((a) => a.seq),
     );
-    const restart = restarts.find((r) => r.epoch === epoch);
-    if (epoch > 0 && !restart?.keepCalls) alive = new Map();
-    let checkedSurvivors = resync === undefined;
-    /** The calls in progress at the resync must show their state then, where a node watched them since before it. */
-    const checkSurvivors = (at: number): void => {
-      const read = firstSnapshot ?? epochAnswers[0];
-      for (const [id, s] of alive) {
-        const seg = segmentAt(records.segments.get(s.exten), read?.at ?? 0);
+    // The calls in progress at an extension's resync must show their state then, where a node watched it since before.
+    if (epoch > 0) {
+      for (const exten of onExten.keys()) {
+        const at = resyncOf(exten);
+        const read = cursorResync === undefined ? resyncRead(exten) : epochAnswers[0];
+        if (at === undefined) continue;
+        const seg = segmentAt(records.segments.get(exten), read?.at ?? 0);
         if (!seg || (seg.join && (!seg.join.fence || !fenceAtOrBefore(seg.join.fence, { epoch, seq: at })))) continue;
         if (seg.leave && read && seg.leave.at - LEAVE_GRACE_MS < read.at) continue;
-        survivorsChecked += 1;
-        if (deliveredAny.has(key(id, s.step))) continue;
-        survivorsLost += 1;
-        if (lostExamples.length < 8) lostExamples.push(`survivor of restart ${epoch}: ${s.exten} ${key(id, s.step)} ${s.status}`);
+        for (const [id, step] of aliveAt(onExten.get(exten) ?? [], restarts, { epoch, seq: at })) {
+          survivorsChecked += 1;
+          if (deliveredAny.has(key(id, step))) continue;
+          survivorsLost += 1;
+          if (lostExamples.length < 8) lostExamples.push(`survivor of restart ${epoch}: ${exten} ${key(id, step)}`);
+        }
       }
-    };
+    }
     for (; eventIndex < events.length && events[eventIndex].epoch === epoch; eventIndex++) {
       const e = events[eventIndex];
       const data = e.entry.CallData;
       const k = key(data.uniqueCallId, Number(data.step));
-      if (!checkedSurvivors && resync !== undefined && e.seq > resync) {
-        checkedSurvivors = true;
-        if (epoch > 0) checkSurvivors(resync);
-      }
+      const resync = resyncOf(e.exten);
       const inWindow = resync !== undefined && e.seq > resync && (isLast || e.seq <= handedOut);
       const watch = inWindow ? coverage(e, records.segments.get(e.exten)) : undefined;
       if (watch === "unwatched") notWatched += 1;
@@ -194,10 +204,7 @@ export function account(records: SoakRecords): Tallies {
         }
       } else if (resync === undefined || e.seq <= resync) blindHead += 1;
       else blindTail += 1;
-      if (TERMINAL_STATUSES.has(data.status)) alive.delete(data.uniqueCallId);
-      else alive.set(data.uniqueCallId, { exten: e.exten, step: Number(data.step), status: data.status });
     }
-    if (!checkedSurvivors && epoch > 0 && resync !== undefined) checkSurvivors(resync);
   }
   const joinsChecked = joinStates(events, restarts, records.segments, deliveredAny);
 
@@ -208,6 +215,22 @@ export function account(records: SoakRecords): Tallies {
   };
 }
 
+/** The legs in progress among `onExten` (one extension's events, in order) at `fence`, across restarts that kept the calls. */
+function aliveAt(onExten: readonly PbxEvent[], restarts: ReadonlyArray<{ epoch: number; keepCalls: boolean }>, fence: Fence): Map<string, number> {
+  const alive = new Map<string, number>();
+  let epoch = 0;
+  const cross = (to: number): void => {
+    for (; epoch < to; epoch++) if (!restarts.find((r) => r.epoch === epoch + 1)?.keepCalls) alive.clear();
+  };
+  for (const e of onExten) {
+    if (!fenceAtOrBefore(e, fence)) break;
+    cross(e.epoch);
+    if (TERMINAL_STATUSES.has(e.entry.CallData.status)) alive.delete(e.entry.CallData.uniqueCallId);
+    else alive.set(e.entry.CallData.uniqueCallId, Number(e.entry.CallData.step));
+  }
+  cross(fence.epoch);
+  return alive;
+}
 
 /**
  * Msgs with a state older (an earlier step of its leg) than one the flow was already given: OUT OF ORDER as a change,
@@ -319,16 +342,8 @@ function joinStates(
       const fence = s.join.fence;
       if (!fence || !s.join.read) continue;
       if (s.leave && s.leave.at - LEAVE_GRACE_MS < s.join.read.at) continue; // left before the read could be delivered
-      // Replay the extension's legs up to the fence, across restarts that kept the calls.
-      const alive = new Map<string, number>();
-      let epoch = 0;
-      for (const e of onExten) {
-        if (!fenceAtOrBefore(e, fence)) break;
-        for (; epoch < e.epoch; epoch++) if (!restarts.find((r) => r.epoch === epoch + 1)?.keepCalls) alive.clear();
-        if (TERMINAL_STATUSES.has(e.entry.CallData.status)) alive.delete(e.entry.CallData.uniqueCallId);
-        else alive.set(e.entry.CallData.uniqueCallId, Number(e.entry.CallData.step));
-      }
-      for (; epoch < fence.epoch; epoch++) if (!restarts.find((r) => r.epoch === epoch + 1)?.keepCalls) alive.clear();
+      // The state each call had when the read was answered (a poll lists the newest last, a current-state read shows it).
+      const alive = aliveAt(onExten, restarts, { epoch: s.join.read.epoch, seq: s.join.read.seq });
       for (const [id, step] of alive) {
         joinStatesChecked += 1;
         if (!delivered.has(`${id}#${step}`)) joinStatesLost += 1;
