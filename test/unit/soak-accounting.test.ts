@@ -42,12 +42,13 @@ function run(input: {
   history?: NodeWatch[];
   kills?: number[];
   answerStyle?: "every" | "latest";
+  restarts?: SoakRecords["restarts"];
 }): ReturnType<typeof account> {
   const transitions = input.transitions ?? [{ at: -10, exten: X, watched: true, cause: "deploy" }];
   const records: SoakRecords = {
-    events: input.events, answers: input.answers, subscribeRequests: input.requests, restarts: [], deployLog: [],
-    received: input.received, finalEpoch: 0, kills: input.kills ?? [], answerStyle: input.answerStyle ?? "every",
-    segments: segments([X], transitions, input.requests, input.answers, input.events, []),
+    events: input.events, answers: input.answers, subscribeRequests: input.requests, restarts: input.restarts ?? [], deployLog: [],
+    received: input.received, finalEpoch: input.restarts?.at(-1)?.epoch ?? 0, kills: input.kills ?? [], answerStyle: input.answerStyle ?? "every",
+    segments: segments([X], transitions, input.requests, input.answers, input.events, input.restarts ?? []),
     history: input.history ?? [{ at: -10, node: "sub-0", extensions: [X] }],
   };
   return account(records);
@@ -111,6 +112,20 @@ describe("soak accounting", function () {
     assert.equal(without.joinStatesLost, 1);
     const late = run({ events: evs, answers: ans, requests: reqs, received: [...received, msg("b", 0, "Ringing", 1700)], transitions, history });
     assert.equal(late.unwatchedMsgs, 1);
+  });
+
+  it("after a PBX restart an extension resyncs at the first current-state read that covers it", function () {
+    const in1 = (e: PbxEvent): PbxEvent => ({ ...e, epoch: 1 });
+    const evs = [event(2, 100, "a", 0, "Ringing"), in1(event(2, 300, "a", 1, "Connected")), in1(event(3, 400, "a", 2, "Unlinked"))];
+    const ans = [
+      answer(0, 1, 0, 5), answer(1, 2, 10, 110),
+      { ...answer(0, 1, 240, 250), epoch: 1, exten: "401" }, // a read for an extension just added, alone
+      { ...answer(0, 3, 490, 500), epoch: 1 }, // 400's resync read: the call is Unlinked then
+    ];
+    const reqs = [request(0, 0), request(1, 10), request(2, 120), { ...request(0, 490), epoch: 1 }, { ...request(3, 510), epoch: 1 }];
+    const received = [msg("a", 0, "Ringing", 111), msg("a", 2, "Unlinked", 501, true)];
+    const t = run({ events: evs, answers: ans, requests: reqs, received, restarts: [{ epoch: 1, keepCalls: true, at: 200 }] });
+    assert.deepEqual([t.lost, t.blindHead, t.survivorsChecked, t.survivorsLost], [0, 2, 1, 0], "Connected came before 400's read");
   });
 
   it("a join with no request for its extension within 4 s is never polled, and what follows is required", function () {
