@@ -1,7 +1,7 @@
 /** The msgs our nodes send: the public contract that users' flows depend on. */
 import type { NodeMessage } from "node-red";
-import type { CallSummary } from "./lib/call-tracker";
-import type { CallEvent } from "./lib/poll-loop";
+import type { CallSummary } from "./lib/poll/call-tracker";
+import type { CallEvent } from "./lib/poll/poll-loop";
 
 /** Range of the subscribe node's long-poll timeout, in seconds (the editor enforces the same). */
 export const MIN_TIMEOUT = 1;

@@ -1,8 +1,8 @@
 /** Types shared by the node files: the config node as the other nodes see it. */
 import type { Node, NodeDef } from "node-red";
-import type { NoojeeClient } from "./lib/api-client";
-import type { ResumeFile } from "./lib/resume-file";
-import type { SubscriptionHub } from "./lib/subscription-hub";
+import type { AuthMode, NoojeeClient } from "./lib/client/api-client";
+import type { ResumeFile } from "./lib/poll/resume-file";
+import type { SubscriptionHub } from "./lib/poll/subscription-hub";
 
 export interface NoojeeConfigDef extends NodeDef {
   host: string;
@@ -30,6 +30,7 @@ export interface NoojeeConnection {
 export interface NoojeeConfigNode extends Node<NoojeeCredentials> {
   host: string;
   verifyTls: boolean;
+  authMode: AuthMode;
   /** The shared connection; throws an Error with a user-facing message when the node is misconfigured. */
   connection(): NoojeeConnection;
 }

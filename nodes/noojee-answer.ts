@@ -2,8 +2,8 @@
  * noojee-answer: answers a ringing call leg by its uniqueCallId. Bad input sends no request and goes to Catch.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
-import { isValidAnswerString, resolveAnswerInput } from "./lib/answer-input";
-import { DIALABLE_EXTENSION } from "./lib/extensions";
+import { isValidAnswerString, resolveAnswerInput } from "./lib/input/answer-input";
+import { DIALABLE_EXTENSION } from "./lib/input/extensions";
 import type { NoojeeConfigNode } from "./node-types";
 import { RequestRunner } from "./request-node";
 import { statusOf } from "./status";

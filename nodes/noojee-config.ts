@@ -6,17 +6,16 @@ import { createHash } from "node:crypto";
 import type { NodeAPI } from "node-red";
 import type { NoojeeConfigDef, NoojeeConfigNode, NoojeeConnection, NoojeeCredentials } from "./node-types";
 import type { Request, Response } from "express";
-import { NoojeeClient } from "./lib/api-client";
-import { checkConnection } from "./lib/connection-check";
-import { parseHost, InvalidHostError } from "./lib/host";
-import { deleteResumeFile, ResumeFile, resumeFilePath, resumeMaxAgeMs } from "./lib/resume-file";
-import { HubPosition, SubscriptionHub } from "./lib/subscription-hub";
-import { authRetryMs } from "./lib/settings";
+import { NoojeeClient } from "./lib/client/api-client";
+import { testConnection, TestRequestBody } from "./test-connection";
+import { parseHost, InvalidHostError, maskUserinfo } from "./lib/client/host";
+import { HoldLimit } from "./lib/poll/hold-limit";
+import { deleteResumeFile, ResumeFile, resumeFilePath, resumeMaxAgeMs } from "./lib/poll/resume-file";
+import { HubPosition, SubscriptionHub } from "./lib/poll/subscription-hub";
+import { authRetryMs, timeOutUnitMs } from "./lib/settings";
 
 /** A `${NAME}` left as it is means Node-RED found no such environment variable. */
 const UNRESOLVED_ENV = /^\$\{(\S+)\}$/;
-/** What the editor sends for a password field the user did not touch. */
-const UNCHANGED_PASSWORD = "__PWRD__";
 
 /**
  * Connections of config nodes that were stopped for a deploy (not deleted). A full deploy, or one that changes the
@@ -41,20 +40,13 @@ function closeConnection(closing: NoojeeConnection, warn: (message: string) => v
     .finally(() => closing.client.close());
 }
 
-interface TestRequestBody {
-  id?: unknown;
-  host?: unknown;
-  verifyTls?: unknown;
-  apiKey?: unknown;
-  authMode?: unknown;
-}
-
 export = function (RED: NodeAPI): void {
   function NoojeeConfig(this: NoojeeConfigNode, config: NoojeeConfigDef): void {
     RED.nodes.createNode(this, config);
     this.host = config.host;
     this.verifyTls = config.verifyTls !== false;
     const authMode = config.authMode === "timestamp" ? "timestamp" : "apiKey";
+    this.authMode = authMode;
     // On unless turned off: flows saved before the option existed have no such property.
     const resume = config.resumeAfterRestart !== false;
     const resumeMaxAge = resumeMaxAgeMs(config.resumeMaxAge);
@@ -75,15 +67,18 @@ export = function (RED: NodeAPI): void {
       } catch (err) {
         if (!this.host?.trim()) throw new Error(RED._("noojee-config.error.noHost"), { cause: err });
         const reason = err instanceof InvalidHostError ? err.reason : String(err);
-        throw new Error(RED._("noojee-config.error.invalidHost", { host: this.host, reason }), { cause: err });
+        // A user name and password typed into the field must not reach the log, the status or the Debug sidebar.
+        const host = maskUserinfo(this.host);
+        throw new Error(RED._("noojee-config.error.invalidHost", { host, reason }), { cause: err });
       }
       const apiKey = this.credentials?.apiKey?.trim() ?? "";
       if (apiKey === "") throw new Error(RED._("noojee-config.error.noApiKey"));
       const unresolved = UNRESOLVED_ENV.exec(apiKey);
       if (unresolved) throw new Error(RED._("noojee-config.error.unsetEnv", { name: unresolved[1] }));
       const retryMs = authRetryMs(RED.settings);
+      const unitMs = timeOutUnitMs(RED.settings);
       fingerprint = createHash("sha256")
-        .update(JSON.stringify([origin, apiKey, this.verifyTls, authMode, retryMs, resume, resumeMaxAge]))
+        .update(JSON.stringify([origin, apiKey, this.verifyTls, authMode, retryMs, unitMs, resume, resumeMaxAge]))
         .digest("hex");
       const previous = parked.get(this.id);
       if (previous) {
@@ -103,6 +98,8 @@ export = function (RED: NodeAPI): void {
         : undefined;
       const hub = new SubscriptionHub(client, {
         authRetryMs: retryMs,
+        // One for all the polls of this connection: a proxy's idle limit is learned, and said, once.
+        holdLimit: new HoldLimit({ unitMs }),
         onWarning: (message) => owner.warn(client.redact(message)),
         position: file && loadPosition(file),
         store: file,
@@ -115,12 +112,17 @@ export = function (RED: NodeAPI): void {
     const loadPosition = (file: ResumeFile): HubPosition | undefined => {
       const loaded = file.load(resumeMaxAge);
       if (loaded.position) {
-        this.log(RED._("noojee-config.resume.resuming", { seconds: Math.round(loaded.ageMs / 1000) }));
+        // A negative age is the saving clock running ahead of this one (within a minute: see MAX_CLOCK_AHEAD_MS).
+        const seconds = Math.round(Math.abs(loaded.ageMs) / 1000);
+        this.log(RED._(loaded.ageMs < 0 ? "noojee-config.resume.resumingAhead" : "noojee-config.resume.resuming", { seconds }));
         return loaded.position;
       }
       const values = { file: file.path, reason: loaded.detail };
       if (loaded.reason === "corrupt" || loaded.reason === "unreadable") this.warn(RED._("noojee-config.resume.badFile", values));
-      else this.log(RED._("noojee-config.resume.notResuming", values));
+      else if (loaded.reason === "tooOld" || loaded.reason === "clockAhead") {
+        const minutes = Math.max(1, Math.round(Math.abs(loaded.ageMs) / 60_000));
+        this.log(RED._(`noojee-config.resume.${loaded.reason}`, { minutes, max: Math.round(resumeMaxAge / 60_000) }));
+      } else this.log(RED._("noojee-config.resume.notResuming", values));
       return undefined;
     };
 
@@ -166,24 +168,9 @@ export = function (RED: NodeAPI): void {
     });
   }
 
-  /**
-   * The dialog's "Test connection" button. Uses the typed key, or the stored credential of a saved node when the
-   * key field is untouched. Answers a status word and a redacted reason, never the key.
-   */
+  /** The dialog's "Test connection" button: see test-connection.ts for which key is sent where. */
   RED.httpAdmin.post("/noojee-config/test", RED.auth.needsPermission("noojee-config.write"), (req: Request, res: Response) => {
-    const body = (req.body ?? {}) as TestRequestBody;
-    const host = typeof body.host === "string" ? body.host : "";
-    let apiKey = typeof body.apiKey === "string" ? body.apiKey.trim() : "";
-    if ((apiKey === "" || apiKey === UNCHANGED_PASSWORD) && typeof body.id === "string") {
-      // The stored key goes only to the host it was deployed with: a typed-in host must come with a typed-in key.
-      const deployed = RED.nodes.getNode(body.id) as NoojeeConfigNode | null;
-      const stored = RED.nodes.getCredentials(body.id) as NoojeeCredentials | undefined;
-      apiKey = deployed && deployed.host?.trim() === host.trim() ? (stored?.apiKey?.trim() ?? "") : "";
-    }
-    const env = UNRESOLVED_ENV.exec(apiKey);
-    if (env) apiKey = process.env[env[1]] ?? "";
-    const authMode = body.authMode === "timestamp" ? "timestamp" : "apiKey";
-    checkConnection(host, apiKey === UNCHANGED_PASSWORD ? "" : apiKey, body.verifyTls !== false, authMode)
+    testConnection(RED, (req.body ?? {}) as TestRequestBody)
       .then((result) => res.json(result))
       .catch(() => res.status(500).json({ ok: false, status: "unreachable", reason: "internal error" }));
   });

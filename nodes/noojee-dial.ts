@@ -3,7 +3,7 @@
  * Bad input sends no request and goes to Catch.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
-import { checkDialSettings, DEFAULT_TECH, DialSettings, resolveDialInput } from "./lib/dial-input";
+import { checkDialSettings, DEFAULT_TECH, DialSettings, resolveDialInput } from "./lib/input/dial-input";
 import type { NoojeeConfigNode } from "./node-types";
 import { RequestRunner } from "./request-node";
 import { statusOf } from "./status";

@@ -3,7 +3,7 @@
  * Bad input sends no request and goes to Catch.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
-import { checkTargetSettings, resolveTarget, TargetBy } from "./lib/call-target";
+import { checkTargetSettings, resolveTarget, TargetBy } from "./lib/input/call-target";
 import type { NoojeeConfigNode } from "./node-types";
 import { RequestRunner } from "./request-node";
 import { statusOf } from "./status";

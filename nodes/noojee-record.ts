@@ -3,7 +3,7 @@
  * Bad input sends no request and goes to Catch.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
-import { checkRecordSettings, RecordSettings, resolveRecordInput } from "./lib/record-input";
+import { checkRecordSettings, RecordSettings, resolveRecordInput } from "./lib/input/record-input";
 import type { NoojeeConfigNode } from "./node-types";
 import { RequestRunner } from "./request-node";
 import { statusOf } from "./status";

@@ -3,9 +3,9 @@
  * The long poll itself lives in the config node's SubscriptionHub, shared with every other subscribe node.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from "node-red";
-import { CallTracker, KIND_OUTPUTS, kindOf } from "./lib/call-tracker";
-import { parseExtensionInput, parseExtensionList } from "./lib/extensions";
-import type { CallEvent, LoopStatus } from "./lib/poll-loop";
+import { CallTracker, KIND_OUTPUTS, kindOf } from "./lib/poll/call-tracker";
+import { parseExtensionInput, parseExtensionList } from "./lib/input/extensions";
+import type { CallEvent, LoopStatus } from "./lib/poll/poll-loop";
 import { MAX_TIMEOUT, MIN_TIMEOUT, toMessage, toSummaryMessage } from "./messages";
 import type { NoojeeConfigNode } from "./node-types";
 import { statusOf, ThrottledStatus } from "./status";

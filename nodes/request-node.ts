@@ -7,9 +7,9 @@
  * (__message__, __code__) and `error.requestFailed` (__reason__).
  */
 import type { Node, NodeMessage } from "node-red";
-import type { NoojeeClient } from "./lib/api-client";
-import { isNoojeeError } from "./lib/errors";
-import type { Envelope } from "./lib/types";
+import type { NoojeeClient } from "./lib/client/api-client";
+import { isNoojeeError } from "./lib/client/errors";
+import type { Envelope } from "./lib/client/types";
 import type { NoojeeConfigNode } from "./node-types";
 import { statusOf } from "./status";
 

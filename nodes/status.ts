@@ -1,5 +1,6 @@
 /** Node status helpers: the dot colours our nodes use, and a throttle so a busy PBX cannot flood the editor. */
 import type { Node, NodeStatus } from "node-red";
+import { monotonicNow } from "./lib/monotonic";
 
 /** Status texts stay short in the editor. */
 export function shortText(text: string, max = 40): string {
@@ -21,12 +22,18 @@ export const statusOf = {
 export class ThrottledStatus {
   private pending: NodeStatus | (() => NodeStatus) | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
-  private lastShown = 0;
+  // -Infinity, not 0: the monotonic clock starts near 0 with the process, and the first status must show at once.
+  private lastShown = -Infinity;
 
-  constructor(private readonly node: Pick<Node, "status">, private readonly intervalMs = 500) {}
+  constructor(
+    private readonly node: Pick<Node, "status">,
+    private readonly intervalMs = 500,
+    // Monotonic: after the wall clock steps back, Date.now() - lastShown stays negative and the status would freeze.
+    private readonly now: () => number = monotonicNow,
+  ) {}
 
   show(status: NodeStatus | (() => NodeStatus)): void {
-    const now = Date.now();
+    const now = this.now();
     if (this.timer === undefined && now - this.lastShown >= this.intervalMs) {
       this.lastShown = now;
       this.node.status(typeof status === "function" ? status() : status);
@@ -35,7 +42,7 @@ export class ThrottledStatus {
     this.pending = status;
     this.timer ??= setTimeout(() => {
       this.timer = undefined;
-      this.lastShown = Date.now();
+      this.lastShown = this.now();
       const pending = this.pending;
       if (pending) this.node.status(typeof pending === "function" ? pending() : pending);
       this.pending = undefined;

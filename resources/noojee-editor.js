@@ -7,21 +7,21 @@
  * src scripts it names have loaded, so NoojeeEditor exists when each registerType runs; every file names it so that
  * none depends on the order in which the others load. Each load replaces the namespace with an identical one.
  *
- * The rules are the runtime's (nodes/lib/*.ts); test/unit/editor-files.test.ts keeps them in step.
+ * The rules are the runtime's (nodes/lib/input/*.ts); test/unit/editor-files.test.ts keeps them in step.
  */
 (function(global) {
     "use strict";
 
-    // nodes/lib/extensions.ts
+    // nodes/lib/input/extensions.ts
     var DIALABLE_EXTENSION = /^(?:[A-Za-z][A-Za-z0-9]*\/)?\d{1,15}$/;
-    // nodes/lib/dial-input.ts
+    // nodes/lib/input/dial-input.ts
     var PHONE_NUMBER = /^\+?[0-9*#]{1,32}$/;
     var NUMBER_PUNCTUATION = /[\s.()\-\u2010-\u2015]/g;
     var TECH = /^[A-Za-z][A-Za-z0-9]{0,19}$/;
     // The control characters (\p{Cc}) that no one-line text field may hold.
     // eslint-disable-next-line no-control-regex -- matching control characters is the point
     var CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-    // nodes/lib/auto-answer.ts: auto-answer SIP headers by handset vendor; the property stores the header text itself.
+    // nodes/lib/input/auto-answer.ts: auto-answer SIP headers by handset vendor; the property stores the header text itself.
     var AUTO_ANSWER_MAX = 200;
     var PRESETS = [
         { id: "none", value: "" },

@@ -6,6 +6,8 @@
 //    contributor's install stays as fast as before.
 // The repository's own installs are told apart by INIT_CWD (the folder npm was started in): it lies inside this
 // package. For a git install npm starts in the user's folder and prepares the clone elsewhere.
+// Everything goes to stderr, the build's output too: `npm pack --json` and `npm publish --json` print their JSON on
+// stdout, and release tools parse it.
 "use strict";
 const { execSync } = require("node:child_process");
 const path = require("node:path");
@@ -16,10 +18,10 @@ const startedIn = path.resolve(process.env.INIT_CWD ?? process.cwd());
 const insideRepo = startedIn === root || startedIn.startsWith(root + path.sep);
 
 if (command === "pack" || command === "publish") {
-  console.log("prepare: the package was built by prepack");
+  console.error("prepare: the package was built by prepack");
 } else if (insideRepo) {
-  console.log("prepare: install in the repository itself; nothing to build (npm test and npm start build)");
+  console.error("prepare: install in the repository itself; nothing to build (npm test and npm start build)");
 } else {
-  console.log("prepare: building the package for an install from git");
-  execSync("npm run build:package", { cwd: root, stdio: "inherit" });
+  console.error("prepare: building the package for an install from git");
+  execSync("npm run build:package", { cwd: root, stdio: ["inherit", process.stderr, process.stderr] });
 }

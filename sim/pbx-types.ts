@@ -1,6 +1,6 @@
 /** The simulator server's options and the records it keeps of requests, answers, events and accepted actions. */
 import type * as http from "node:http";
-import type { CallData, SubscribeEntry } from "../nodes/lib/types";
+import type { CallData, SubscribeEntry } from "../nodes/lib/client/types";
 
 export type { CallData, SubscribeEntry };
 

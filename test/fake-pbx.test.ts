@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { FakePbx, FakePbxOptions, FAULT_KINDS, FaultKind } from "./fake-pbx";
 import { call, describePbxContract, envelope, post, sleep, subscribe, type Reply } from "./pbx-contract";
-import type { Envelope } from "../nodes/lib/types";
+import type { Envelope } from "../nodes/lib/client/types";
 
 describePbxContract("FakePbx", (options) => new FakePbx(options));
 
@@ -118,6 +118,47 @@ describe("FakePbx: injected faults", function () {
       assert.equal(pbx.dialed.length, 0);
       assert.equal((await envelope(pbx, "dial", { number: "1", extenOrUniqueId: "SIP/100" })).Code, 0);
       assert.throws(() => pbx.refuseNext("stop", { Message: "x", Code: 0 }));
+    });
+  });
+
+  describe("raw and streamed answers, and a held clock", function () {
+    it("answerNextRaw answers exactly that body, in order with the faults; for another method, its next request", async function () {
+      const pbx = await startPbx();
+      pbx.answerNextRaw('{"Data":[],"seq":"10","Code":"0"}');
+      pbx.fault("http500");
+      pbx.answerNextRaw('{"Code":"0"}', 202, "hangup");
+      assert.equal(pbx.pendingFaults(), 2);
+      const first = await call(pbx, "subscribe", { exten: "410", lastSequenceNumber: 0, timeOut: 0 });
+      assert.deepEqual([first.status, first.body], [200, '{"Data":[],"seq":"10","Code":"0"}']);
+      assert.equal((await call(pbx, "subscribe", { exten: "410", lastSequenceNumber: 0, timeOut: 0 })).status, 500);
+      const hangup = await call(pbx, "hangup", { extenOrUniqueId: "410" });
+      assert.deepEqual([hangup.status, hangup.body], [202, '{"Code":"0"}']);
+      assert.ok((await envelope(pbx, "hangup", { extenOrUniqueId: "410" })).Code < 0, "then normal answers again");
+    });
+
+    for (const chunked of [true, false]) {
+      it(`streamNext sends a body of that size (${chunked ? "chunked" : "with a Content-Length"}) and counts it`, async function () {
+        const pbx = await startPbx();
+        pbx.streamNext(300_000, { chunked });
+        const r = await call(pbx, "subscribe", { exten: "410", lastSequenceNumber: 0, timeOut: 0 });
+        await pbx.streamed?.done;
+        assert.equal(Buffer.byteLength(r.body), 300_000);
+        assert.equal(pbx.streamed?.written, 300_000);
+        assert.ok(r.body.startsWith('{"Data":{"410":[{"CallData"'));
+      });
+    }
+
+    it("holdClock parks clock reads until releaseClock", async function () {
+      const pbx = await startPbx();
+      pbx.holdClock();
+      let answered = false;
+      const read = post(`${pbx.url}/servicemanager/rest/Time`).then((r) => ((answered = true), r));
+      await pbx.waitForRequest((r) => r.path === "/servicemanager/rest/Time");
+      await sleep(50);
+      assert.equal(answered, false);
+      pbx.releaseClock();
+      assert.match((await read).body, /^\d{13}$/);
+      assert.match((await post(`${pbx.url}/servicemanager/rest/Time`)).body, /^\d{13}$/, "no longer held");
     });
   });
 

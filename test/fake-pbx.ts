@@ -7,6 +7,13 @@
  * - Faults replace the next subscribe answers before any key or parameter check, and ignore minPollMs.
  * - Other methods (answer, hangup, ...) never consume a fault.
  * - refuseNext(method) makes the next request of another method answer a negative Code, after the key check.
+ * - answerNextRaw(body) queues a subscribe answer with exactly this body (an odd shape the server itself never sends);
+ *   with a method (answer, dial, ...) it answers the next request of that method so, before the key check;
+ *   streamNext(bytes) queues one that streams a JSON-looking body of that many bytes (chunked, or with a
+ *   Content-Length), honouring backpressure and stopping when the client drops the connection; `streamed` then says
+ *   how many bytes were written. Both sit in the fault queue, in order with the faults.
+ * - holdClock() parks every PBX clock (Time) request until releaseClock(), so a test can act while a timestamp
+ *   sign-in waits for the clock. stop() ends parked ones.
  * See sim/pbx-server.ts for the choices the server itself makes where the real PBX is unknown.
  */
 import type * as http from "node:http";
@@ -93,8 +100,25 @@ const NGINX_502_PAGE =
 const STACK_TRACE_500 =
   "java.lang.NullPointerException\n\tat au.com.noojee.CallManagementAPI.subscribe(CallManagementAPI.java:212)\n";
 
+/** What the fault queue holds: an injected fault, a raw body, or a streamed body of a given size. */
+type Queued =
+  | { kind: FaultKind; remaining: number }
+  | { kind: "raw"; remaining: number; status: number; body: string }
+  | { kind: "stream"; remaining: number; bytes: number; chunked: boolean };
+
+/** What a streamed answer has written so far, and whether it is over (sent in full, or cut by the client). */
+export interface StreamedAnswer {
+  written: number;
+  done: Promise<void>;
+}
+
 export class FakePbx extends PbxServer {
-  private readonly faults: Array<{ kind: FaultKind; remaining: number }> = [];
+  private readonly faults: Queued[] = [];
+  private readonly rawAnswers = new Map<string, Array<{ status: number; body: string }>>();
+  private clockHeld = false;
+  private readonly parkedClock: http.ServerResponse[] = [];
+  /** The latest streamNext() answer served. */
+  streamed: StreamedAnswer | undefined;
   private readonly refusals = new Map<string, Array<{ Message: string; Code: number }>>();
 
   constructor(options: FakePbxOptions = {}) {
@@ -117,21 +141,64 @@ export class FakePbx extends PbxServer {
     queue.push(envelope);
   }
 
-  /** Faults queued and not yet served. */
+  /** The next request of `method` is answered with exactly `body` (with HTTP `status`, as application/json). */
+  answerNextRaw(body: string, status = 200, method: "subscribe" | RefusableMethod = "subscribe"): void {
+    if (method === "subscribe") {
+      this.faults.push({ kind: "raw", remaining: 1, status, body });
+      return;
+    }
+    let queue = this.rawAnswers.get(method);
+    if (!queue) this.rawAnswers.set(method, (queue = []));
+    queue.push({ status, body });
+  }
+
+  /** The next subscribe is answered with a body of `bytes` bytes, sent in 64 KiB writes as the client takes them. */
+  streamNext(bytes: number, options: { chunked?: boolean } = {}): void {
+    this.faults.push({ kind: "stream", remaining: 1, bytes, chunked: options.chunked ?? true });
+  }
+
+  /** Parks PBX clock requests until releaseClock(). */
+  holdClock(): void {
+    this.clockHeld = true;
+  }
+
+  /** Answers the parked clock requests and stops parking new ones. */
+  releaseClock(): void {
+    this.clockHeld = false;
+    for (const res of this.parkedClock.splice(0)) sendText(res, 200, String(Date.now()));
+  }
+
+  override async stop(): Promise<void> {
+    for (const res of this.parkedClock.splice(0)) res.destroy();
+    await super.stop();
+  }
+
   /** Drops every fault not yet served. */
   clearFaults(): void {
     this.faults.length = 0;
   }
 
+  /** Faults (and raw or streamed answers) queued and not yet served. */
   pendingFaults(): number {
     return this.faults.reduce((n, f) => n + f.remaining, 0);
   }
 
   protected override intercept(method: ApiMethod, req: http.IncomingMessage, res: http.ServerResponse): boolean {
+    if (method === "Time" && this.clockHeld) {
+      this.parkedClock.push(res);
+      return true;
+    }
+    const raw = this.rawAnswers.get(method)?.shift();
+    if (raw) {
+      sendRaw(res, raw.status, "application/json", raw.body);
+      return true;
+    }
     if (method !== "subscribe" || this.faults.length === 0) return false;
     const f = this.faults[0];
     if (--f.remaining <= 0) this.faults.shift();
-    this.serveFault(f.kind, req, res);
+    if (f.kind === "raw") sendRaw(res, f.status, "application/json", f.body);
+    else if (f.kind === "stream") this.streamed = streamBody(res, f.bytes, f.chunked);
+    else this.serveFault(f.kind, req, res);
     return true;
   }
 
@@ -174,4 +241,30 @@ export class FakePbx extends PbxServer {
         return;
     }
   }
+}
+
+/** Writes `{"Data":{"410":[` and then entries up to `bytes` bytes, waiting for drain, until done or the client leaves. */
+function streamBody(res: http.ServerResponse, bytes: number, chunked: boolean): StreamedAnswer {
+  const entry = JSON.stringify({ CallData: { status: "Ringing", uniqueCallId: "1.1", callerId: "0".repeat(200) }, CallID: 1, Code: 0 }) + ",";
+  const chunk = Buffer.from(entry.repeat(Math.ceil(65_536 / entry.length)));
+  const state: StreamedAnswer = { written: 0, done: Promise.resolve() };
+  res.writeHead(200, { "Content-Type": "application/json", ...(chunked ? {} : { "Content-Length": String(bytes) }) });
+  state.done = new Promise<void>((resolve) => {
+    res.on("close", () => resolve());
+    const pump = (): void => {
+      while (state.written < bytes && !res.destroyed) {
+        const part = chunk.subarray(0, Math.min(chunk.length, bytes - state.written));
+        state.written += part.length;
+        if (!res.write(part)) {
+          res.once("drain", pump);
+          return;
+        }
+      }
+      if (!res.destroyed) res.end();
+    };
+    res.write('{"Data":{"410":[');
+    state.written += 16;
+    pump();
+  });
+  return state;
 }

@@ -13,3 +13,13 @@ export function authRetryMs(settings: unknown): number {
   if (typeof value !== "number" || !Number.isFinite(value)) return AUTH_RETRY_MS;
   return Math.max(MIN_AUTH_RETRY_MS, Math.round(value));
 }
+
+/**
+ * settings.js `noojeeTimeOutUnitMs`: the length of one second of the subscribe timeOut, for test set-ups only (with
+ * the fake PBX's timeOutUnitMs, so that a reverse proxy's idle limit of "60 s" takes 600 ms). Absent or invalid: 1000.
+ */
+export function timeOutUnitMs(settings: unknown): number {
+  const value = (settings as Record<string, unknown> | undefined)?.noojeeTimeOutUnitMs;
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 1) return 1000;
+  return Math.round(value);
+}

@@ -87,4 +87,26 @@ describe("editor in a real browser: Test connection", function () {
     assert.deepEqual(texts.filter((t) => t.text.includes(API_KEY)).map((t) => t.from), [], "the answer does not carry the key");
     assert.deepEqual(editor.pageErrors(page), []);
   });
+
+  it("Test connection with the stored key and a changed host or TLS: withheld, and the dialog says to retype the key", async () => {
+    await editor.deploy(demoFlow(editor.pbx.url), CREDENTIALS);
+    const page = await editor.openEditor(SUB);
+    await openNodeDialog(page, SUB);
+    await openConfigDialog(page);
+    await page.waitForFunction(() => (document.querySelector("#node-config-input-apiKey") as HTMLInputElement).value !== "");
+    const before = editor.pbx.requests.length;
+
+    await setField(page, "#node-config-input-host", "127.0.0.1:1");
+    assert.equal(await testConnection(page), msg("noojee-config", "test.otherHost"));
+    await setField(page, "#node-config-input-host", editor.pbx.url);
+    await page.locator("#node-config-input-verifyTls").uncheck();
+    assert.equal(await testConnection(page), msg("noojee-config", "test.otherSettings"));
+    assert.equal(editor.pbx.requests.length, before, "the stored key went nowhere");
+
+    // A typed ${NAME} key is not read from the environment: the editor shows the message as it stands.
+    await setField(page, "#node-config-input-apiKey", "${NOOJEE_API_KEY}");
+    assert.equal(await testConnection(page), msg("noojee-config", "test.envKey"));
+    assert.equal(editor.pbx.requests.length, before);
+    assert.deepEqual(editor.pageErrors(page), []);
+  });
 });

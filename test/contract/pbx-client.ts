@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import type * as https from "node:https";
 import axios from "axios";
 import type { PbxServer } from "../../sim/pbx-server";
-import type { Envelope, SubscribeResponse } from "../../nodes/lib/types";
+import type { Envelope, SubscribeResponse } from "../../nodes/lib/client/types";
 
 
 export interface Reply {

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { post, qs, call, subscribe } from "./pbx-client";
 import type { ContractContext } from "./contract-context";
-import type { Envelope } from "../../nodes/lib/types";
+import type { Envelope } from "../../nodes/lib/client/types";
 
 export function describeTransportContract(ctx: ContractContext): void {
   const { startPbx } = ctx;

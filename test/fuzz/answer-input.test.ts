@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import type { Node } from "node-red";
-import { UNIQUE_CALL_ID } from "../../nodes/lib/answer-input";
-import { DIALABLE_EXTENSION } from "../../nodes/lib/extensions";
+import { UNIQUE_CALL_ID } from "../../nodes/lib/input/answer-input";
+import { DIALABLE_EXTENSION } from "../../nodes/lib/input/extensions";
 import { API_BASE, FakePbx } from "../fake-pbx";
 import { API_KEY, configFlowNode, credentials, helper, nodes } from "../nodes/support";
 

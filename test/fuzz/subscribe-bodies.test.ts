@@ -10,15 +10,16 @@
  *   never moves it; after a bad body the next poll asks with timeOut=0;
  * - every valid entry of an accepted answer on a watched extension is emitted once, in order, and nothing else is.
  *
- * The oracle `accepts` restates the API notes: HTTP 2xx, a JSON object, a numeric Code >= 0, an integer seq >= 0, and
- * Data missing, null or an object.
+ * The oracle `accepts` restates the API notes and the client's rules (nodes/lib/client/answer-shape.ts): HTTP 2xx, a JSON
+ * object, a Code >= 0 and a seq >= 0 that are safe integers or decimal integer strings, and Data missing, null, an
+ * empty array or an object. Valid answers come with their numbers as numbers or as strings.
  */
 import assert from "node:assert/strict";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import fc from "fast-check";
-import { NoojeeClient } from "../../nodes/lib/api-client";
-import { CallEvent, PollLoop } from "../../nodes/lib/poll-loop";
+import { NoojeeClient } from "../../nodes/lib/client/api-client";
+import { CallEvent, PollLoop } from "../../nodes/lib/poll/poll-loop";
 
 const KEY = "fuzz-key-0b1c2d3e";
 const WATCHED = ["410", "400"];
@@ -37,6 +38,12 @@ interface Step {
   valid: Array<{ extension: string; uniqueCallId: string; status: string }>;
 }
 
+/** The integer a JSON value stands for, restated independently of the client: a safe integer or a decimal string. */
+function integerOf(value: unknown): number | undefined {
+  const n = typeof value === "number" ? value : typeof value === "string" && /^\s*-?[0-9]+\s*$/.test(value) ? Number(value) : NaN;
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
 function accepts(status: number, body: string, cut: boolean): { seq: number } | undefined {
   if (cut || status < 200 || status > 299) return undefined;
   const text = body.trim();
@@ -49,10 +56,12 @@ function accepts(status: number, body: string, cut: boolean): { seq: number } | 
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return undefined;
   const { Code, seq, Data } = parsed as Record<string, unknown>;
-  if (typeof Code !== "number" || Code < 0) return undefined;
-  if (typeof seq !== "number" || !Number.isInteger(seq) || seq < 0) return undefined;
-  if (Data !== undefined && Data !== null && (typeof Data !== "object" || Array.isArray(Data))) return undefined;
-  return { seq };
+  const code = integerOf(Code);
+  const n = integerOf(seq);
+  if (code === undefined || code < 0) return undefined;
+  if (n === undefined || n < 0) return undefined;
+  if (Array.isArray(Data) ? Data.length > 0 : Data !== undefined && Data !== null && typeof Data !== "object") return undefined;
+  return { seq: n };
 }
 
 /** A server that answers the n-th request with script[n] and holds any request past the end. */
@@ -118,7 +127,11 @@ const junkEntry = fc.oneof(
   fc.record({ CallData: fc.oneof(fc.constant(null), fc.string(), fc.integer(), fc.array(json, { maxLength: 2 })) }),
   fc.record({ CallData: fc.record({ status: fc.oneof(fc.integer(), fc.constant(null), fc.boolean()), uniqueCallId: fc.string() }) }),
   fc.record({ CallData: fc.record({ status: fc.string(), uniqueCallId: fc.oneof(fc.constant(null), fc.boolean(), fc.array(fc.string())) }) }),
-  fc.record({ CallData: fc.record({ status: fc.string(), uniqueCallId: fc.string() }), Code: fc.integer({ min: -1000, max: -1 }) }),
+  fc.record({
+    CallData: fc.record({ status: fc.string(), uniqueCallId: fc.string() }),
+    // A negative Code as a string must reach the loop as a number, or the entry would be emitted.
+    Code: fc.oneof(fc.integer({ min: -1000, max: -1 }), fc.integer({ min: -1000, max: -1 }).map(String)),
+  }),
   fc.constant({}),
 );
 const validAnswer = fc.record({
@@ -129,7 +142,9 @@ const validAnswer = fc.record({
   junk: fc.array(fc.record({ extension: fc.constantFrom(...WATCHED, "999"), entry: junkEntry }), { maxLength: 3 }),
   nonArray: fc.option(fc.record({ extension: fc.constantFrom(...WATCHED), value: json.filter((v) => !Array.isArray(v)) }), { nil: undefined }),
   unwatched: fc.array(validCallData, { maxLength: 2 }),
-  emptyData: fc.constantFrom("object", "null", "missing"),
+  emptyData: fc.constantFrom("object", "null", "missing", "array"),
+  /** Numbers sent as strings, as a Java server might: none, the envelope's, or also the entries'. */
+  strings: fc.constantFrom("none", "none", "envelope", "all"),
   status: fc.constantFrom(200, 200, 200, 202),
 });
 const truncated = fc.record({ kind: fc.constant("truncated" as const), answer: validAnswer, at: fc.double({ min: 0, max: 0.999, noNaN: true }) });
@@ -145,15 +160,21 @@ const page = fc.record({
     json.map((v) => JSON.stringify(v)),
   ),
 });
+/** Numbers as text, right and wrong: "10", " -3 ", "1e3", "+5", "1.5", "0x10", "9007199254740993". */
+const numberText = fc.oneof(
+  fc.integer({ min: -10, max: 10 }).map(String),
+  fc.integer({ min: -10, max: 10 }).map((n) => ` ${n} `),
+  fc.constantFrom("1e3", "+5", "1.5", "0x10", "", "-", "9007199254740993", "10 10"),
+);
 const wrongShape = fc.record({
   kind: fc.constant("raw" as const),
   status: fc.constant(200),
   body: fc
     .record(
       {
-        Code: fc.oneof(fc.integer({ min: -5, max: 5 }), fc.string(), fc.constant(null), fc.double(), fc.boolean()),
-        seq: fc.oneof(fc.integer({ min: -10, max: 10 }), fc.double(), fc.string(), fc.constant(null), fc.constant(2 ** 60)),
-        Data: fc.oneof(fc.constant(null), fc.array(json, { maxLength: 2 }), fc.string(), fc.integer(), fc.boolean()),
+        Code: fc.oneof(fc.integer({ min: -5, max: 5 }), numberText, fc.string(), fc.constant(null), fc.double(), fc.boolean()),
+        seq: fc.oneof(fc.integer({ min: -10, max: 10 }), numberText, fc.double(), fc.string(), fc.constant(null), fc.constant(2 ** 60), fc.constant({})),
+        Data: fc.oneof(fc.constant(null), fc.constant([]), fc.array(json, { maxLength: 2 }), fc.string(), fc.integer(), fc.boolean()),
         Message: fc.string(),
       },
       { requiredKeys: [] },
@@ -184,7 +205,8 @@ function buildScript(generated: Generated[]): Step[] {
       const uniqueCallId = `${index}.${i}`;
       // fuzzId marks our valid entries (junk entries have fixed keys and cannot carry it).
       const callData = { ...e.callData.extra, status: e.callData.status, uniqueCallId, fuzzId: uniqueCallId };
-      (data[e.extension] ??= []).push({ CallData: callData, CallID: i, Code: 0 });
+      const entryNumber = (n: number) => (a.strings === "all" ? String(n) : n);
+      (data[e.extension] ??= []).push({ CallData: callData, CallID: entryNumber(i), Code: entryNumber(0) });
       valid.push({ extension: e.extension.replace("SIP/", ""), uniqueCallId, status: e.callData.status });
     });
     for (const j of a.junk) (data[j.extension] ??= []).push(j.entry);
@@ -193,8 +215,9 @@ function buildScript(generated: Generated[]): Step[] {
     if (a.nonArray && !data[a.nonArray.extension]) envelope.Data = { ...data, [a.nonArray.extension]: a.nonArray.value };
     else if (Object.keys(data).length > 0 || a.emptyData === "object") envelope.Data = data;
     else if (a.emptyData === "null") envelope.Data = null;
-    envelope.seq = pbxSeq;
-    envelope.Code = a.code;
+    else if (a.emptyData === "array") envelope.Data = [];
+    envelope.seq = a.strings === "none" ? pbxSeq : String(pbxSeq);
+    envelope.Code = a.strings === "none" ? a.code : String(a.code);
     const body = JSON.stringify(envelope);
     if (g.kind === "valid") {
       // In the order the loop reads them: JSON key order (integer-like keys first), then each key's array order.
@@ -242,7 +265,11 @@ describe("fuzz: subscribe answers over HTTP", function () {
     assert.deepEqual(accepts(200, '{"Code":0,"seq":5}', false), { seq: 5 });
     assert.equal(accepts(200, '{"Code":-1,"seq":5}', false), undefined);
     assert.equal(accepts(200, '{"Code":0,"seq":5.5}', false), undefined);
-    assert.equal(accepts(200, '{"Code":0,"seq":5,"Data":[]}', false), undefined);
+    assert.deepEqual(accepts(200, '{"Code":0,"seq":5,"Data":[]}', false), { seq: 5 });
+    assert.deepEqual(accepts(200, '{"Code":"0","seq":"10"}', false), { seq: 10 });
+    assert.equal(accepts(200, '{"Code":0,"seq":5,"Data":[1]}', false), undefined);
+    assert.equal(accepts(200, '{"Code":0,"seq":"1e3"}', false), undefined);
+    assert.equal(accepts(200, '{"Code":"-1","seq":5}', false), undefined);
     assert.equal(accepts(502, '{"Code":0,"seq":5}', false), undefined);
   });
 

@@ -3,8 +3,8 @@
  * what is left out.
  */
 import assert from "node:assert/strict";
-import { NoojeeClient } from "../../nodes/lib/api-client";
-import { NoojeeError } from "../../nodes/lib/errors";
+import { NoojeeClient } from "../../nodes/lib/client/api-client";
+import { NoojeeError } from "../../nodes/lib/client/errors";
 import { API_BASE, FakePbx } from "../fake-pbx";
 
 const KEY = "cc-key-0d4e5f6a-7b8c";

@@ -4,9 +4,9 @@
  */
 import assert from "node:assert/strict";
 import sinon from "sinon";
-import { NoojeeClient } from "../../nodes/lib/api-client";
-import { NoojeeError } from "../../nodes/lib/errors";
-import { CallEvent, LoopStatus, PollLoop } from "../../nodes/lib/poll-loop";
+import { NoojeeClient } from "../../nodes/lib/client/api-client";
+import { NoojeeError } from "../../nodes/lib/client/errors";
+import { CallEvent, LoopStatus, PollLoop } from "../../nodes/lib/poll/poll-loop";
 import { FakePbx, FaultKind, loadTestTls } from "../fake-pbx";
 
 const KEY = "loop-key-5f0c0d4e-a1b2";

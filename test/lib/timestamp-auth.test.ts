@@ -3,8 +3,8 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { NoojeeClient } from "../../nodes/lib/api-client";
-import { NoojeeError } from "../../nodes/lib/errors";
+import { NoojeeClient } from "../../nodes/lib/client/api-client";
+import { NoojeeError } from "../../nodes/lib/client/errors";
 import { FakePbx } from "../fake-pbx";
 
 const KEY = "old-pbx-key-0001";
@@ -56,6 +56,38 @@ describe("NoojeeClient with timestamp/hash authentication", function () {
     pbx.fault("negativeCode", 2);
     await assert.rejects(client.subscribe(["410"], 0, 0), (err: unknown) => err instanceof NoojeeError && err.code === -1);
     assert.equal(pbx.subscribeRequests().length, 2);
+  });
+
+  it("a poll cut short while the shared clock read is in flight does not cancel a concurrent hangup", async () => {
+    const id = pbx.startCall("410");
+    pbx.holdClock();
+    const controller = new AbortController();
+    const poll = client.subscribe(["410"], 0, 0, controller.signal);
+    const hangup = client.hangup(id);
+    await pbx.waitForRequest((r) => r.path === "/servicemanager/rest/Time");
+    controller.abort();
+    await assert.rejects(poll, (err: unknown) => err instanceof NoojeeError && err.kind === "aborted");
+    pbx.releaseClock();
+    const answer = await hangup;
+    assert.equal(answer.Code, 0);
+    assert.equal(timeReads(), 1, "the hangup used the one clock read the poll started");
+    assert.equal(pbx.leg(id), undefined, "the leg was hung up");
+  });
+
+  it("each caller stops waiting for the clock when its own signal aborts, and a read nobody waits for is dropped", async () => {
+    pbx.holdClock();
+    const first = new AbortController();
+    const poll = client.subscribe(["410"], 0, 0, first.signal);
+    await pbx.waitForRequest((r) => r.path === "/servicemanager/rest/Time");
+    first.abort();
+    await assert.rejects(poll, (err: unknown) => err instanceof NoojeeError && err.kind === "aborted");
+    pbx.releaseClock();
+    // The abandoned read is not reused: the next call reads the clock afresh and succeeds.
+    assert.equal((await client.subscribe(["410"], 0, 0)).Code, 0);
+    assert.equal(timeReads(), 2);
+    const aborted = new AbortController();
+    aborted.abort();
+    await assert.rejects(client.hangup("410", aborted.signal), (err: unknown) => err instanceof NoojeeError && err.kind === "aborted");
   });
 
   it("reports a wrong key as an authentication failure, without key or hash in the message", async () => {

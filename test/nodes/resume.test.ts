@@ -103,6 +103,28 @@ describe("noojee-config: resume after a restart", function () {
     assert.deepEqual(payloads(sent).map((p) => `${p.uniqueCallId} ${p.status}`), ["kept Connected"], "the call in progress is not sent again");
   });
 
+  it("a position saved by a clock ahead of this one: within a minute it resumes, further ahead it does not, saying which", async () => {
+    const cases: Array<[number, RegExp, string]> = [
+      [30_000, /noojee-config.resume.resumingAhead/, "seq"],
+      [5 * 60_000, /noojee-config.resume.clockAhead/, "0"],
+    ];
+    pbx!.startCall("410", { uniqueCallId: "1.1" }); // a seq above 0
+    for (const [aheadMs, logged, firstSeq] of cases) {
+      writeState(pbx!.seq, [], Date.now() + aheadMs);
+      const requestsBefore = pbx!.subscribeRequests().length;
+      await helper.load(nodes, [configFlowNode(pbx!.url), ...subscribeFlowNodes("a", "410")], credentials());
+      await until(() => pbx!.subscribeRequests().length > requestsBefore, "a first poll");
+      assert.equal(pbx!.subscribeRequests()[requestsBefore].query.lastSequenceNumber, firstSeq === "seq" ? String(pbx!.seq) : firstSeq,
+        `${aheadMs} ms ahead`);
+      const logs = new Logged(helper.getNode("cfg"), "log").all.map(String);
+      assert.ok(logs.some((m) => logged.test(m)), `${aheadMs} ms ahead: ${logs.join("; ")}`);
+      assert.deepEqual(new Logged(helper.getNode("cfg"), "warn").all, [], "a log line, not a warning");
+      await heldLongPoll(pbx!);
+      await helper.setFlows([{ id: "other", type: "helper" }], "full");
+      await helper.unload();
+    }
+  });
+
   it("off, or with a position too old, another host's or a damaged one: the current-state read as before", async () => {
     pbx!.startCall("410", { uniqueCallId: "in-progress" });
     const cases: Array<[string, () => void, Record<string, unknown>, RegExp | undefined]> = [

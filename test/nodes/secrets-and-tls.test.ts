@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import axios, { AxiosError } from "axios";
 import sinon from "sinon";
-import { NoojeeClient } from "../../nodes/lib/api-client";
+import { NoojeeClient } from "../../nodes/lib/client/api-client";
 import { FakePbx, loadTestTls } from "../fake-pbx";
 import { configFlowNode, credentials, helper, isGreen, isRed, nodes, Sent, Statuses, subscribeFlowNodes, heldLongPoll, visibleText } from "./support";
 

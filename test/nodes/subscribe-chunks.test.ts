@@ -3,7 +3,7 @@
  * several long polls, each with its own seq, over real HTTP to the fake PBX.
  */
 import assert from "node:assert/strict";
-import { MAX_URL_LENGTH } from "../../nodes/lib/api-client";
+import { MAX_URL_LENGTH } from "../../nodes/lib/client/api-client";
 import { FakePbx } from "../fake-pbx";
 import { API_KEY, configFlowNode, credentials, helper, nodes, Sent, subscribeFlowNodes, until } from "./support";
 

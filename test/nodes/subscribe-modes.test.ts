@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import type { NodeMessage } from "node-red";
+import sinon from "sinon";
 import { FakePbx } from "../fake-pbx";
 import { configFlowNode, credentials, helper, heldLongPoll, nodes, Sent, subscribeFlowNodes, startFakePbx, unloadAndStop, until } from "./support";
 
@@ -44,6 +45,40 @@ describe("noojee-subscribe modes and runtime control", function () {
     await until(() => pbx.subscribeRequests().at(-1)?.query.exten === "410" && pbx.openPolls() === 1, "a poll for 410 only");
     const polls = pbx.subscribeRequests();
     assert.ok(polls.filter((r) => r.query.lastSequenceNumber === "0").length <= 3, "the cursor is kept; only added extensions are read from 0");
+  });
+
+  it("polls again after its extensions were all removed by msg and one added back (1.0.0 stayed green without polling)", async () => {
+    const statuses = new Map<string, string>();
+    const { node, sent } = await load("410");
+    (node as unknown as NodeJS.EventEmitter).on("call:status", (call: { args: Array<{ fill?: string; text?: string }> }) => statuses.set("last", `${call.args[0].fill}`));
+    await heldLongPoll(pbx);
+    node.receive({ action: "remove", extensions: "410" });
+    await until(() => pbx.openPolls() === 0, "no poll");
+    node.receive({ action: "add", extensions: "410" });
+    await heldLongPoll(pbx);
+    assert.equal(pbx.subscribeRequests().at(-1)?.query.exten, "410");
+    const id = pbx.startCall("410");
+    const [msg] = await sent.count(1);
+    assert.deepEqual([msg.topic, payloadOf(msg).uniqueCallId, payloadOf(msg).status], ["410", id, "Ringing"]);
+    await until(() => statuses.get("last") === "green", "a green status");
+  });
+
+  it("an extension added with a call in progress on a busy PBX gives that state once, then only its later changes", async () => {
+    // Other extensions' traffic moves the counter on before each poll is answered (the PBX lists every change).
+    pbx.onRequest = (r) => {
+      if (r.path.endsWith("/subscribe") && r.query.lastSequenceNumber !== "0") pbx.bumpSeq(1);
+    };
+    const { node, sent } = await load("400");
+    await heldLongPoll(pbx);
+    const id = pbx.startCall("410");
+    pbx.update("410", id, { status: "Connected", canAnswer: false });
+    node.receive({ action: "add", extensions: "410" });
+    const [initial] = await sent.count(1);
+    assert.deepEqual([payloadOf(initial).status, payloadOf(initial).initial], ["Connected", true]);
+    await until(() => pbx.openPolls() === 1 && pbx.subscribeRequests().at(-1)?.query.exten === "400,410", "one poll for both");
+    pbx.update("410", id, { status: "Hungup" });
+    await sent.count(2);
+    assert.deepEqual(sent.payloads().map((p) => `${p.status}:${p.initial === true}`), ["Connected:true", "Hungup:false"]);
   });
 
   it("sends a bad runtime change to Catch and keeps the extensions it had", async () => {
@@ -89,6 +124,32 @@ describe("noojee-subscribe modes and runtime control", function () {
     assert.ok(all.every((outputs) => outputs.length === 5));
     const ended = all.filter((o) => o[3]).map((o) => payloadOf(o[3] as NodeMessage));
     assert.deepEqual(ended.map((p) => [p.status, p.missed]), [["No Answer", true], ["Hungup", false]]);
+  });
+
+  it("summaries: a Hungup after the grace that followed No Answer gives no second summary", async () => {
+    // Real speed, but the 5 s grace can be skipped. Installed first, so that no real timer is cleared by a fake.
+    const clock = sinon.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"], shouldAdvanceTime: true, shouldClearNativeTimers: true });
+    try {
+      const { sent } = await load("410", { outputMode: "summaries" });
+      await heldLongPoll(pbx);
+      const read = () => until(() => pbx.subscribeRequests().at(-1)?.query.lastSequenceNumber === String(pbx.seq), "the change read");
+      const missed = pbx.startCall("410", { callStartTime: "" });
+      await read();
+      const ringing = pbx.leg(missed)!;
+      pbx.update("410", missed, { status: "No Answer", canAnswer: false });
+      await read();
+      await clock.tickAsync(5000); // the grace: summarised as No Answer
+      const [first] = await sent.count(1);
+      assert.deepEqual([payloadOf(first).uniqueCallId, payloadOf(first).endStatus, payloadOf(first).missed], [missed, "No Answer", true]);
+      pbx.emit("410", { ...ringing, status: "Hungup", canAnswer: false, hangupCause: "NO_ANSWER" }); // late
+      const next = pbx.startCall("410");
+      pbx.update("410", next, { status: "Hungup" });
+      await until(() => sent.all.some((m) => payloadOf(m).uniqueCallId === next), "the next call's summary");
+      assert.deepEqual(sent.all.map((m) => [payloadOf(m).uniqueCallId, payloadOf(m).endStatus]), [[missed, "No Answer"], [next, "Hungup"]],
+        "one summary per call");
+    } finally {
+      clock.restore();
+    }
   });
 
   it("sends one summary per finished call leg, ready for a CRM", async () => {

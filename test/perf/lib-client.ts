@@ -6,8 +6,8 @@
  *   node lib-client.js <origin> <apiKey> <exten,exten,...> <sinkPort> <timeOutSec>
  */
 import * as dgram from "node:dgram";
-import { NoojeeClient } from "../../nodes/lib/api-client";
-import { PollLoop } from "../../nodes/lib/poll-loop";
+import { NoojeeClient } from "../../nodes/lib/client/api-client";
+import { PollLoop } from "../../nodes/lib/poll/poll-loop";
 
 const [origin, apiKey, exten, sinkPort, timeOut] = process.argv.slice(2);
 const udp = dgram.createSocket("udp4");

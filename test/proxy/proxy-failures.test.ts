@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import * as net from "node:net";
-import { NoojeeClient } from "../../nodes/lib/api-client";
-import { checkConnection } from "../../nodes/lib/connection-check";
+import { NoojeeClient } from "../../nodes/lib/client/api-client";
+import { checkConnection } from "../../nodes/lib/client/connection-check";
 import type { FakePbx } from "../fake-pbx";
 import { caughtMessage, helper, heldLongPoll, isGreen, isRed, startFakePbx, until, visibleText } from "../nodes/support";
 import { proxyEnv } from "./proxy-env";

@@ -4,7 +4,7 @@
  * Test connection, and a close that ends the poll held through the tunnel.
  */
 import assert from "node:assert/strict";
-import { checkConnection } from "../../nodes/lib/connection-check";
+import { checkConnection } from "../../nodes/lib/client/connection-check";
 import { FakePbx, loadTestTls } from "../fake-pbx";
 import { API_KEY, configFlowNode, credentials, helper, heldLongPoll, isGreen, isRed, nodes, Sent, startFakePbx, Statuses, subscribeFlowNodes } from "../nodes/support";
 import { proxyEnv } from "./proxy-env";

@@ -6,7 +6,7 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { REPO_ROOT, packPackage } from "../harness/node-red-process";
-import type { SubscribeResponse } from "../../nodes/lib/types";
+import type { SubscribeResponse } from "../../nodes/lib/client/types";
 
 /** dist/test/sim/ -> dist/sim/cli.js */
 const CLI = path.join(__dirname, "..", "..", "sim", "cli.js");

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { isValidAnswerString, resolveAnswerInput } from "../../nodes/lib/answer-input";
-import { show } from "../../nodes/lib/msg-input";
+import { isValidAnswerString, resolveAnswerInput } from "../../nodes/lib/input/answer-input";
+import { show } from "../../nodes/lib/input/msg-input";
 
 describe("resolveAnswerInput", () => {
   it("takes msg.uniqueCallId before msg.payload.uniqueCallId before a string payload", () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { backoffDelay, DEFAULT_BACKOFF } from "../../nodes/lib/backoff";
-import { redact } from "../../nodes/lib/errors";
-import { encodeQuery } from "../../nodes/lib/api-client";
+import { backoffDelay, DEFAULT_BACKOFF } from "../../nodes/lib/poll/backoff";
+import { redact } from "../../nodes/lib/client/errors";
+import { encodeQuery } from "../../nodes/lib/client/api-client";
 import { authRetryMs } from "../../nodes/lib/settings";
 
 describe("backoffDelay", () => {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { CallStateTable } from "../../nodes/lib/call-state-table";
-import type { CallData } from "../../nodes/lib/types";
+import sinon from "sinon";
+import { CallStateTable } from "../../nodes/lib/poll/call-state-table";
+import type { CallData } from "../../nodes/lib/client/types";
 
 const leg = (uniqueCallId: string, status: string, extra: Partial<CallData> = {}): CallData => ({ uniqueCallId, status, ...extra });
 
@@ -28,6 +29,21 @@ describe("CallStateTable", () => {
     now = 20_000;
     table.update("411", leg("9.9", "Ringing"), 3);
     assert.equal(table.size, 1, "silent legs are forgotten after the idle TTL");
+  });
+
+  it("expires ended legs on the monotonic clock: a wall-clock step back an hour does not keep them for that hour", () => {
+    const clock = sinon.useFakeTimers({ now: Date.parse("2026-11-23T10:00:00Z"), toFake: ["Date", "performance"] });
+    try {
+      for (const table of [new CallStateTable(), new CallStateTable({ now: undefined })]) {
+        table.update("410", leg("1.1", "Hungup"), 1);
+        clock.setSystemTime(Date.now() - 3_600_000);
+        clock.tick(5 * 60_000);
+        assert.equal(table.size, 1);
+        assert.deepEqual(table.export(), [], "forgotten 5 min after it ended");
+      }
+    } finally {
+      clock.restore();
+    }
   });
 
   it("never holds more than maxLegs", () => {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { checkTargetSettings, isTargetBy, resolveTarget } from "../../nodes/lib/call-target";
+import { checkTargetSettings, isTargetBy, resolveTarget } from "../../nodes/lib/input/call-target";
 
 describe("resolveTarget", () => {
   it("by call: msg.uniqueCallId, else msg.payload.uniqueCallId, else a string msg.payload", () => {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import sinon from "sinon";
-import { CallSummary, CallTracker, kindOf } from "../../nodes/lib/call-tracker";
-import type { CallEvent } from "../../nodes/lib/poll-loop";
-import type { CallData } from "../../nodes/lib/types";
+import { CallSummary, CallTracker, kindOf } from "../../nodes/lib/poll/call-tracker";
+import type { CallEvent } from "../../nodes/lib/poll/poll-loop";
+import type { CallData } from "../../nodes/lib/client/types";
 
 const event = (uniqueCallId: string, status: string, extra: Partial<CallData> = {}, initial = false): CallEvent => ({
   extension: "410",
@@ -18,7 +18,7 @@ describe("CallTracker", () => {
   let tracker: CallTracker;
 
   beforeEach(() => {
-    clock = sinon.useFakeTimers({ now: Date.parse("2026-11-23T10:00:00Z"), toFake: ["setTimeout", "clearTimeout", "Date"] });
+    clock = sinon.useFakeTimers({ now: Date.parse("2026-11-23T10:00:00Z"), toFake: ["setTimeout", "clearTimeout", "Date", "performance"] });
     summaries = [];
     tracker = new CallTracker({ onSummary: (s) => summaries.push(s) });
   });
@@ -81,6 +81,52 @@ describe("CallTracker", () => {
     assert.equal(tracker.observe(event("4.5", "Hungup", { callStartTime: "", inbound: false })), false, "outbound");
     assert.deepEqual(summaries.map((s) => [s.uniqueCallId, s.missed, s.partial]),
       [["4.1", true, true], ["4.3", false, true], ["4.4", false, true], ["4.5", false, true]]);
+  });
+
+  it("a Hungup after the grace that followed No Answer or Busy gives no second summary, and the flag the first gave", () => {
+    tracker.observe(event("5.1", "Ringing"));
+    clock.tick(10_000);
+    assert.equal(tracker.observe(event("5.1", "No Answer")), true);
+    tracker.observe(event("5.2", "Ringing"));
+    tracker.observe(event("5.2", "Connected"));
+    assert.equal(tracker.observe(event("5.2", "Busy")), false);
+    clock.tick(5000); // both graces end: one summary each
+    assert.deepEqual(summaries.map((s) => [s.uniqueCallId, s.endStatus, s.missed]), [["5.1", "No Answer", true], ["5.2", "Busy", false]]);
+    clock.tick(20_000);
+    assert.equal(tracker.observe(event("5.1", "Hungup", { hangupCause: "NO_ANSWER", callStartTime: "" })), true, "as the No Answer msg said");
+    assert.equal(tracker.observe(event("5.2", "Hungup", { hangupCause: "USER_BUSY" })), false, "as the Busy msg said");
+    assert.equal(tracker.observe(event("5.2", "Busy")), false, "a repeated end is absorbed too");
+    assert.equal(summaries.length, 2, "no second summary");
+    assert.equal(tracker.size, 0, "no new leg");
+    assert.equal(clock.countTimers(), 0, "no new grace");
+  });
+
+  it("forgets finished legs after finishedTtlMs and past maxLegs", () => {
+    const small = new CallTracker({ onSummary: (s) => summaries.push(s), maxLegs: 3, finishedTtlMs: 60_000 });
+    for (const id of ["6.1", "6.2", "6.3", "6.4"]) {
+      small.observe(event(id, "Ringing"));
+      small.observe(event(id, "Hungup"));
+    }
+    small.observe(event("6.1", "Hungup")); // past maxLegs: forgotten, a leg again
+    small.observe(event("6.4", "Hungup")); // remembered
+    clock.tick(60_000);
+    small.observe(event("6.3", "Hungup")); // past the TTL: forgotten
+    assert.deepEqual(summaries.map((s) => s.uniqueCallId), ["6.1", "6.2", "6.3", "6.4", "6.1", "6.3"]);
+    small.close();
+  });
+
+  it("measures ring and talk times on the monotonic clock: a wall-clock step back during a call changes neither", () => {
+    tracker.observe(event("7.1", "Ringing"));
+    clock.tick(3000);
+    clock.setSystemTime(Date.now() - 3_600_000); // NTP, a resumed VM: the wall clock goes back an hour
+    tracker.observe(event("7.1", "Connected"));
+    clock.tick(30_000);
+    clock.setSystemTime(Date.now() + 7_200_000); // and forward two
+    tracker.observe(event("7.1", "Hungup"));
+    const [s] = summaries;
+    assert.deepEqual([s.ringSeconds, s.talkSeconds, s.durationSeconds], [3, 30, 33]);
+    assert.deepEqual([s.startedAt, s.connectedAt, s.endedAt],
+      ["2026-11-23T10:00:00.000Z", "2026-11-23T09:00:03.000Z", "2026-11-23T11:00:33.000Z"], "the times shown are the wall clock's");
   });
 
   it("bounds its memory and clears its timers on close", () => {

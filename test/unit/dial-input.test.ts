@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { checkDialSettings, DialSettings, normalisePhoneNumber, resolveDialInput, withTech } from "../../nodes/lib/dial-input";
+import { checkDialSettings, DialSettings, normalisePhoneNumber, resolveDialInput, withTech } from "../../nodes/lib/input/dial-input";
 
 const defaults: DialSettings = {
   number: "",

@@ -7,10 +7,10 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import vm from "node:vm";
-import { AUTO_ANSWER_PRESETS, MAX_AUTO_ANSWER } from "../../nodes/lib/auto-answer";
-import { DIAL_TEXT_MAX, NUMBER_PUNCTUATION, PHONE_NUMBER, TECH } from "../../nodes/lib/dial-input";
-import { DIALABLE_EXTENSION } from "../../nodes/lib/extensions";
-import { RECORD_TEXT_MAX } from "../../nodes/lib/record-input";
+import { AUTO_ANSWER_PRESETS, MAX_AUTO_ANSWER } from "../../nodes/lib/input/auto-answer";
+import { DIAL_TEXT_MAX, NUMBER_PUNCTUATION, PHONE_NUMBER, TECH } from "../../nodes/lib/input/dial-input";
+import { DIALABLE_EXTENSION } from "../../nodes/lib/input/extensions";
+import { RECORD_TEXT_MAX } from "../../nodes/lib/input/record-input";
 
 // Compiled to dist/test/unit/, the sources stay in the repository root.
 const root = path.join(__dirname, "..", "..", "..");

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { parseHost, InvalidHostError } from "../../nodes/lib/host";
-import { parseExtensionList, InvalidExtensionsError } from "../../nodes/lib/extensions";
+import { parseHost, InvalidHostError, maskUserinfo } from "../../nodes/lib/client/host";
+import { parseExtensionList, InvalidExtensionsError } from "../../nodes/lib/input/extensions";
 
 describe("parseHost", () => {
   const valid: Array<[string, string]> = [
@@ -28,6 +28,29 @@ describe("parseHost", () => {
   for (const [input, reason] of invalid) {
     it(`rejects ${JSON.stringify(input)}`, () => {
       assert.throws(() => parseHost(input), (err: unknown) => err instanceof InvalidHostError && reason.test(err.reason));
+    });
+  }
+});
+
+describe("InvalidHostError: a user name and password typed into the Host field are masked", () => {
+  const cases: Array<[string, string]> = [
+    ["https://admin:pw-9@pbx.example.com", "https://***@pbx.example.com"],
+    ["admin:pw-9@pbx.example.com:8443", "***@pbx.example.com:8443"],
+    ["http://admin:p/w-9@pbx.example.com", "http://***@pbx.example.com"], // a "/" in the password
+    ["https://admin:p w-9@pbx.example.com", "https://***@pbx.example.com"], // a space: rejected before parsing
+    ["https://a@b:pw-9@pbx.example.com", "https://***@pbx.example.com"],
+    ["pbx.example.com", "pbx.example.com"],
+  ];
+  for (const [input, shown] of cases) {
+    it(`shows ${JSON.stringify(input)} as ${JSON.stringify(shown)}`, () => {
+      assert.equal(maskUserinfo(input), shown);
+      if (input === shown) return;
+      assert.throws(() => parseHost(input), (err: unknown) => {
+        assert.ok(err instanceof InvalidHostError);
+        assert.equal(err.host, shown);
+        assert.ok(!err.message.includes("pw-9") && !err.message.includes("admin") && err.message.includes(shown), err.message);
+        return true;
+      });
     });
   }
 });

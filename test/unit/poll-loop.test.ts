@@ -4,9 +4,9 @@
  */
 import assert from "node:assert/strict";
 import sinon from "sinon";
-import { NoojeeError } from "../../nodes/lib/errors";
-import { CallEvent, LoopStatus, PollLoop } from "../../nodes/lib/poll-loop";
-import type { SubscribeResponse } from "../../nodes/lib/types";
+import { NoojeeError } from "../../nodes/lib/client/errors";
+import { CallEvent, LoopStatus, PollLoop } from "../../nodes/lib/poll/poll-loop";
+import type { SubscribeResponse } from "../../nodes/lib/client/types";
 import { answer, entry, ScriptedApi } from "./scripted-api";
 
 function setup(options: { timeoutSec?: number } = {}) {
@@ -165,13 +165,19 @@ describe("PollLoop", () => {
     const read = await api.call(2);
     assert.deepEqual([read.extensions, read.last, read.timeOut], [["420"], 0, 0]);
     read.resolve(answer(14, { "420": [entry("4.1", "Connected")] }));
-    const poll = await api.call(3);
-    assert.deepEqual([poll.extensions, poll.last], [["410", "420"], 10]);
-    // Entries for 420 up to seq 14 predate its current-state read: stale, dropped. 410's are not.
-    poll.resolve(answer(14, { "410": [entry("1.1", "Ringing")], "420": [entry("4.1", "Ringing"), entry("4.1", "Connected")] }));
-    const after = await api.call(4);
-    after.resolve(answer(15, { "420": [entry("4.1", "Hungup")] }));
-    await api.call(5);
+    // 410 catches up from its own cursor at once; 420's changes before its read never come back.
+    const catchUp = await api.call(3);
+    assert.deepEqual([catchUp.extensions, catchUp.last, catchUp.timeOut], [["410"], 10, 0]);
+    catchUp.resolve(answer(16, { "410": [entry("1.1", "Ringing")] }));
+    // 420 is now the lower cursor: quiet since its read, it joins 410 at 16.
+    const quiet = await api.call(4);
+    assert.deepEqual([quiet.extensions, quiet.last, quiet.timeOut], [["420"], 14, 0]);
+    quiet.resolve(answer(17));
+    const poll = await api.call(5);
+    assert.deepEqual([poll.extensions, poll.last, poll.timeOut], [["410", "420"], 16, 30]);
+    poll.resolve(answer(18, { "420": [entry("4.1", "Hungup")] }));
+    await api.call(6);
+    assert.equal(loop.cursorCount, 1);
     assert.deepEqual(events.map((e) => `${e.extension}:${e.data.status}:${e.initial}`),
       ["420:Connected:true", "410:Ringing:false", "420:Hungup:false"]);
     await loop.stop();
@@ -222,7 +228,27 @@ describe("PollLoop", () => {
     (await api.call(1)).resolve(answer(8, data as unknown as SubscribeResponse["Data"]));
     assert.equal((await api.call(2)).last, 8);
     assert.deepEqual(events.map((e) => e.data.uniqueCallId), ["1.1"], "unrequested extensions are ignored too");
-    assert.equal(warnings.length, 3);
+    assert.deepEqual(warnings, ["ignored a malformed entry for extension 410", "ignored an entry with Code -2 for extension 410"],
+      "the second malformed entry is held back (rate limit)");
+    await loop.stop();
+    assert.equal(warnings.length, 3, "stopping passes on what was held back");
+  });
+
+  it("writes one line a minute per kind of bad entry, with the count of those held back", async () => {
+    clock = sinon.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
+    const { api, loop, events, warnings } = setup();
+    loop.setExtensions(["410"]);
+    loop.start();
+    (await api.call(0)).resolve(answer(1));
+    for (let i = 0; i < 40; i++) {
+      const bad = { "410": [{ CallData: null }, { ...entry(`1.${i}`, "Ringing"), Code: "x" }, entry(`2.${i}`, "Ringing")] };
+      (await api.call(i + 1)).resolve(answer(2 + i, bad as unknown as SubscribeResponse["Data"]));
+    }
+    await api.call(41);
+    assert.equal(events.length, 40, "the good entries all pass");
+    assert.deepEqual(warnings, ["ignored a malformed entry for extension 410"]);
+    await clock.tickAsync(60_000);
+    assert.deepEqual(warnings.slice(1), ["ignored a malformed entry for extension 410 (and 78 more like it in the last minute)"]);
     await loop.stop();
   });
 

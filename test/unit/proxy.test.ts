@@ -4,8 +4,8 @@
  * fail rather than bypass), and what may be shown of a proxy.
  */
 import assert from "node:assert/strict";
-import { NoojeeClient } from "../../nodes/lib/api-client";
-import { proxyFor, ProxyRefusedError } from "../../nodes/lib/proxy";
+import { NoojeeClient } from "../../nodes/lib/client/api-client";
+import { proxyFor, ProxyRefusedError } from "../../nodes/lib/client/proxy";
 import { proxyEnv } from "../proxy/proxy-env";
 
 const env = proxyEnv();

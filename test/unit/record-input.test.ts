@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { checkRecordSettings, RecordSettings, resolveRecordInput } from "../../nodes/lib/record-input";
+import { checkRecordSettings, RecordSettings, resolveRecordInput } from "../../nodes/lib/input/record-input";
 
 const node: RecordSettings = { action: "start", by: "call", extension: "", tag: "", agentLoginName: "" };
 

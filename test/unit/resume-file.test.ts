@@ -7,8 +7,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import sinon from "sinon";
-import { parseContent, ResumeFile } from "../../nodes/lib/resume-file";
-import type { HubPosition } from "../../nodes/lib/subscription-hub";
+import { parseContent, ResumeFile } from "../../nodes/lib/poll/resume-file";
+import type { HubPosition } from "../../nodes/lib/poll/subscription-hub";
 
 const HOST = "https://pbx.example.com:443";
 const HOUR = 3_600_000;
@@ -82,7 +82,7 @@ describe("ResumeFile", () => {
   });
 
   it("a flush after a write in progress leaves no timer to write the same position again", async () => {
-    const clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ["setTimeout", "clearTimeout", "Date"] });
+    const clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ["setTimeout", "clearTimeout", "Date", "performance"] });
     const started = sinon.spy(fs.promises, "mkdir"); // the first step of every write, taken at once
     const store = make({ now: () => Date.now() });
     store.save(() => position(1));
@@ -94,6 +94,46 @@ describe("ResumeFile", () => {
     await clock.tickAsync(1000);
     assert.equal(started.callCount, writes, "no second write of the same position");
     store.close();
+  });
+
+  it("keeps writing at its interval after the wall clock steps back an hour (intervals are monotonic)", async () => {
+    const clock = sinon.useFakeTimers({ now: 1_000_000_000, toFake: ["setTimeout", "clearTimeout", "Date", "performance"] });
+    const started = sinon.spy(fs.promises, "mkdir"); // the first step of every write, taken at once
+    const store = make({ minIntervalMs: 1000 });
+    store.save(() => position(1));
+    await store.flush();
+    clock.setSystemTime(Date.now() - HOUR);
+    store.save(() => position(2));
+    const writes = started.callCount;
+    await clock.tickAsync(1000);
+    assert.equal(started.callCount, writes + 1, "the next write, one interval later");
+    await store.flush();
+    const saved = JSON.parse(fs.readFileSync(file(), "utf8")) as { savedAt: number };
+    assert.equal(saved.savedAt, Date.now(), "savedAt is the wall clock, for the next process");
+    assert.equal(make().load(HOUR).position?.polls[0].seq, 2);
+    store.close();
+  });
+
+  it("loads a position at seq 0 (a PBX with no change yet), polls and fences, without a warning", async () => {
+    const store = make();
+    store.save(() => ({ polls: [{ seq: 0, extensions: ["410"], fences: { "410": 0 } }], legs: [] }));
+    await store.flush();
+    assert.deepEqual(make().load(HOUR).position?.polls, [{ seq: 0, extensions: ["410"], fences: { "410": 0 } }]);
+    assert.deepEqual(warnings, []);
+  });
+
+  it("a position saved by a clock ahead of this one: resumed within a minute, refused past it, saying so truly", () => {
+    const good = { format: "node-red-contrib-noojee/resume", version: 1, host: HOST, authMode: "apiKey", ...position(5) };
+    fs.mkdirSync(path.dirname(file()), { recursive: true });
+    const now = 2_000_000_000;
+    fs.writeFileSync(file(), JSON.stringify({ ...good, savedAt: now + 30_000 }));
+    assert.equal((make({ now: () => now }).load(HOUR) as { ageMs: number }).ageMs, -30_000);
+    assert.equal(make({ now: () => now }).load(HOUR).position?.polls[0].seq, 5);
+    fs.writeFileSync(file(), JSON.stringify({ ...good, savedAt: now + 5 * 60_000 }));
+    const ahead = make({ now: () => now }).load(HOUR);
+    assert.deepEqual([ahead.position, (ahead as { reason: string }).reason, (ahead as { detail: string }).detail,
+      (ahead as { ageMs: number }).ageMs],
+      [undefined, "clockAhead", "saved by a clock 5 min ahead of this one", -5 * 60_000]);
   });
 
   it("stays within maxBytes by leaving out the oldest legs", async () => {
@@ -132,7 +172,7 @@ describe("ResumeFile", () => {
     for (const bad of [
       null, [], { ...good, format: "x" }, { ...good, version: 2 }, { ...good, savedAt: "1" }, { ...good, polls: {} },
       { ...good, polls: [{ seq: 1.5, extensions: [], fences: {} }] }, { ...good, polls: [{ seq: 1, extensions: [3], fences: {} }] },
-      { ...good, polls: [{ seq: 1, extensions: [], fences: { "400": 0 } }] }, { ...good, legs: [{ extension: "400", data: { status: 1 } }] },
+      { ...good, polls: [{ seq: 1, extensions: [], fences: { "400": -1 } }] }, { ...good, legs: [{ extension: "400", data: { status: 1 } }] },
       { ...good, legs: [{ extension: "400", data: { status: "Ringing", uniqueCallId: "1" }, callId: "9" }] },
     ]) {
       assert.throws(() => parseContent(bad), /invalid/, JSON.stringify(bad));

@@ -4,9 +4,9 @@
  * test/resume/.
  */
 import assert from "node:assert/strict";
-import { CallStateTable } from "../../nodes/lib/call-state-table";
-import { CallEvent, PollLoop, ResumePoint } from "../../nodes/lib/poll-loop";
-import { HubPosition, SubscriptionHub } from "../../nodes/lib/subscription-hub";
+import { CallStateTable } from "../../nodes/lib/poll/call-state-table";
+import { CallEvent, PollLoop, ResumePoint } from "../../nodes/lib/poll/poll-loop";
+import { HubPosition, SubscriptionHub } from "../../nodes/lib/poll/subscription-hub";
 import { answer, entry, ScriptedApi } from "./scripted-api";
 
 const describeEvents = (events: CallEvent[]) => events.map((e) => `${e.extension}:${e.data.uniqueCallId}:${e.data.status}:${e.initial}`);
@@ -29,20 +29,20 @@ function loopWith(resumeFrom: ResumePoint[], table?: CallStateTable) {
 describe("Resuming from a saved position", () => {
   it("polls from the saved seq at once; the changes since are ordinary changes; uncovered extensions are read", async () => {
     const { api, loop, events, answers } = loopWith([{ seq: 50, extensions: ["410", "420"], fences: {} }]);
-    assert.equal(loop.resumePoint(), undefined, "no position before the loop has one");
+    assert.deepEqual(loop.resumePoints(), [], "no position before the loop has one");
     loop.setExtensions(["410", "420", "430"]);
     loop.start();
     const read = await api.call(0);
     assert.deepEqual([read.extensions, read.last, read.timeOut], [["430"], 0, 0], "only the extension the position does not cover");
     read.resolve(answer(60, { "430": [entry("3.1", "Ringing")] }));
     const resumed = await api.call(1);
-    assert.deepEqual([resumed.extensions, resumed.last, resumed.timeOut], [["410", "420", "430"], 50, 0]);
-    // The call that rang and ended while Node-RED was down, and an entry of 430 older than its read (dropped).
-    resumed.resolve(answer(60, { "410": [entry("1.1", "Ringing"), entry("1.1", "Hungup")], "430": [entry("3.1", "Dialing Out")] }));
+    assert.deepEqual([resumed.extensions, resumed.last, resumed.timeOut], [["410", "420"], 50, 0], "the covered ones from the saved seq");
+    // The call that rang and ended while Node-RED was down. At the same seq as 430's read, the two cursors become one.
+    resumed.resolve(answer(60, { "410": [entry("1.1", "Ringing"), entry("1.1", "Hungup")] }));
     const next = await api.call(2);
-    assert.deepEqual([next.last, next.timeOut], [60, 30]);
+    assert.deepEqual([next.extensions, next.last, next.timeOut], [["410", "420", "430"], 60, 30]);
     assert.deepEqual(describeEvents(events), ["430:3.1:Ringing:true", "410:1.1:Ringing:false", "410:1.1:Hungup:false"]);
-    assert.deepEqual(loop.resumePoint(), { seq: 60, extensions: ["410", "420", "430"], fences: {} });
+    assert.deepEqual(loop.resumePoints(), [{ seq: 60, extensions: ["410", "420", "430"], fences: {} }]);
     assert.equal(answers(), 2);
     await loop.stop();
   });
@@ -74,6 +74,34 @@ describe("Resuming from a saved position", () => {
     assert.equal((await api.call(2)).last, 4);
     assert.deepEqual(describeEvents(events), ["410:9.1:Ringing:false"], "the call still in progress is not sent twice");
     assert.match(warnings[0], /went back from 500 to 3/);
+    await loop.stop();
+  });
+
+  it("a position at seq 0 (a PBX whose counter had not moved) is no position: the usual current-state read", async () => {
+    const { api, loop, events, warnings } = loopWith([{ seq: 0, extensions: ["410"], fences: {} }]);
+    loop.setExtensions(["410"]);
+    loop.start();
+    const read = await api.call(0);
+    assert.deepEqual([read.extensions, read.last, read.timeOut], [["410"], 0, 0]);
+    read.resolve(answer(3, { "410": [entry("1.1", "Ringing")] }));
+    assert.equal((await api.call(1)).last, 3);
+    assert.deepEqual(describeEvents(events), ["410:1.1:Ringing:true"]);
+    assert.deepEqual(warnings, []);
+    await loop.stop();
+  });
+
+  it("carries on from a 1.0.0 file's fence: an extension read above the poll's seq resumes from its read", async () => {
+    const { api, loop } = loopWith([{ seq: 50, extensions: ["410", "420"], fences: { "420": 58 } }]);
+    loop.setExtensions(["410", "420"]);
+    loop.start();
+    const first = await api.call(0);
+    assert.deepEqual([first.extensions, first.last], [["410"], 50], "the lower cursor first");
+    first.resolve(answer(61, { "410": [entry("1.1", "Ringing")] }));
+    const second = await api.call(1);
+    assert.deepEqual([second.extensions, second.last], [["420"], 58]);
+    second.resolve(answer(62));
+    const joined = await api.call(2);
+    assert.deepEqual([joined.extensions, joined.last, joined.timeOut], [["410", "420"], 61, 30]);
     await loop.stop();
   });
 

@@ -1,7 +1,7 @@
 /** A subscribe API for the loop tests: each call waits until the test answers it. */
-import { NoojeeError } from "../../nodes/lib/errors";
-import type { SubscribeApi } from "../../nodes/lib/poll-loop";
-import type { CallData, SubscribeResponse } from "../../nodes/lib/types";
+import { NoojeeError } from "../../nodes/lib/client/errors";
+import type { SubscribeApi } from "../../nodes/lib/poll/poll-loop";
+import type { CallData, SubscribeResponse } from "../../nodes/lib/client/types";
 
 interface Call {
   extensions: string[];

@@ -2,10 +2,10 @@
  * The hub alone: one loop for many subscribers, dispatch by extension, replay of the current state to newcomers.
  */
 import assert from "node:assert/strict";
-import { NoojeeError } from "../../nodes/lib/errors";
-import type { CallEvent, LoopStatus, SubscribeApi } from "../../nodes/lib/poll-loop";
-import { extenBytes, type HubPosition, type PositionStore, Subscriber, SubscriptionHub } from "../../nodes/lib/subscription-hub";
-import type { SubscribeResponse } from "../../nodes/lib/types";
+import { NoojeeError } from "../../nodes/lib/client/errors";
+import type { CallEvent, LoopStatus, SubscribeApi } from "../../nodes/lib/poll/poll-loop";
+import { extenBytes, type HubPosition, type PositionStore, Subscriber, SubscriptionHub } from "../../nodes/lib/poll/subscription-hub";
+import type { SubscribeResponse } from "../../nodes/lib/client/types";
 
 /** Answers current-state reads from `state`; holds long polls until aborted or released with events. */
 class StubApi implements SubscribeApi {
@@ -303,6 +303,7 @@ describe("SubscriptionHub: a redeploy that splits the extensions differently", (
     await settle(() => a.events.length === 1 && api.heldPolls().length === 1, "the event, the poll held again");
 
     // A "modified nodes" deploy: b keeps running, a is replaced by a2 (400) and a3 (410).
+    const beforeDeploy = api.calls.length;
     await hub.deregister("a");
     assert.deepEqual(hub.pollLoop?.watched, ["400", "410", "420"], "410 lingers: its cursor is kept");
     api.emit("410", "x1", "Connected"); // happens between the old node leaving and the new one arriving
@@ -315,7 +316,7 @@ describe("SubscriptionHub: a redeploy that splits the extensions differently", (
     await new Promise((r) => setImmediate(r));
     assert.deepEqual(describeEvents(a3.events), ["410:x1:Ringing:true", "410:x1:Connected:false"], "state when left, then the change");
     assert.deepEqual(describeEvents(a2.events), ["400:y1:Ringing:false"]);
-    assert.ok(api.calls.every((c) => c.last !== 0 || c === api.calls[0]), "no read from 0 after the first");
+    assert.ok(api.calls.slice(beforeDeploy).every((c) => c.last !== 0), "no read from 0 during the deploy");
     api.emit("410", "x1", "Hungup");
     await settle(() => a3.events.length === 3, "live again");
     assert.deepEqual(b.events, []);

@@ -7,7 +7,9 @@
 import { createHash } from "node:crypto";
 import axios, { AxiosError, AxiosInstance } from "axios";
 import { API_PATH } from "./host";
+import { normaliseCode, normaliseSubscribe } from "./answer-shape";
 import { NoojeeError, redact } from "./errors";
+import { monotonicNow } from "../monotonic";
 import { createAgents, PbxAgents, ProxyChoice, proxyFor, ProxyRefusedError } from "./proxy";
 import type { Envelope, SubscribeResponse } from "./types";
 
@@ -24,8 +26,10 @@ export interface ClientOptions {
    * `timeStamp`/`hash` pair signed with the key and the PBX clock instead.
    */
   authMode?: AuthMode;
-  /** For tests of the pair's lifetime. */
+  /** Monotonic milliseconds, for tests of the pair's lifetime (a wall clock stepped back must not stretch it). */
   now?: () => number;
+  /** Largest answer the client reads, in bytes (after any decompression); default DEFAULT_MAX_ANSWER_BYTES. */
+  maxAnswerBytes?: number;
 }
 
 export interface DialParams {
@@ -65,6 +69,15 @@ export const MAX_URL_LENGTH = 6000;
 const PAIR_FIRST_USE_MS = 8_000;
 const PAIR_LIFETIME_MS = 50 * 60_000;
 const EXPIRED_TIMESTAMP = /expired\s*time\s*stamp/i;
+/** The PBX clock read is shared by every call waiting for a pair, so it has its own limit rather than a caller's. */
+const CLOCK_TIMEOUT_MS = 15_000;
+/**
+ * The default cap on an answer. The largest honest answer is a current-state read for one poll's worth of extensions
+ * (the URL budget allows about 1,500) with a few legs each, at about 400 bytes an entry: some 2 MB. 8 MiB leaves room
+ * for a busy PBX's batch of changes while bounding what one poll can hold in memory (about three times the cap while
+ * the text is decoded and parsed), whatever a misbehaving PBX or network device streams.
+ */
+export const DEFAULT_MAX_ANSWER_BYTES = 8 * 1024 * 1024;
 
 interface SignedPair {
   timeStamp: string;
@@ -104,11 +117,15 @@ export class NoojeeClient {
   private readonly agents: PbxAgents;
   /** The timestamp/hash pair in use (timestamp auth only), and the clock read in progress. */
   private pair: SignedPair | undefined;
-  private pairPending: Promise<SignedPair> | undefined;
+  private pairPending: { promise: Promise<SignedPair>; controller: AbortController; waiters: number } | undefined;
+  private readonly maxAnswerBytes: number;
 
   constructor(private readonly options: ClientOptions) {
     this.proxy = proxyFor(options.origin);
     this.agents = createAgents(this.proxy, options.verifyTls);
+    this.maxAnswerBytes = options.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES;
+    // axios reads -1 as no limit at all: only a real cap is accepted.
+    if (!Number.isSafeInteger(this.maxAnswerBytes) || this.maxAnswerBytes < 1) throw new RangeError("maxAnswerBytes must be a positive integer");
     this.http = axios.create({
       httpAgent: this.agents.http,
       httpsAgent: this.agents.https,
@@ -118,6 +135,9 @@ export class NoojeeClient {
       transformResponse: [(data: unknown) => data],
       validateStatus: () => true,
       maxRedirects: 0,
+      // The Node adapter counts the bytes as they arrive and destroys the response past the cap, with or without a
+      // Content-Length (test/lib/answer-shapes.test.ts streams a chunked one); describeFailure names it.
+      maxContentLength: this.maxAnswerBytes,
       // Our agents tunnel through the proxy (see proxy.ts); axios must not apply the environment a second time.
       proxy: false,
     });
@@ -145,28 +165,64 @@ export class NoojeeClient {
 
   /** The current timeStamp/hash pair, fetching the PBX clock and signing a new one when needed. */
   private async signedPair(request: RequestOptions): Promise<Params> {
-    const now = (this.options.now ?? Date.now)();
+    const now = (this.options.now ?? monotonicNow)();
     const pair = this.pair;
     const fresh = pair && (pair.firstUsedAt === undefined ? now - pair.createdAt < PAIR_FIRST_USE_MS : now - pair.firstUsedAt < PAIR_LIFETIME_MS);
     let current = fresh ? pair : undefined;
     if (!current) {
-      // Concurrent calls share one clock read.
-      this.pairPending ??= this.signNewPair(request).finally(() => (this.pairPending = undefined));
-      current = await this.pairPending;
+      current = await this.sharedClockRead(request.signal);
       this.pair = current;
     }
-    current.firstUsedAt ??= (this.options.now ?? Date.now)();
+    current.firstUsedAt ??= (this.options.now ?? monotonicNow)();
     return { timeStamp: current.timeStamp, hash: current.hash };
   }
 
-  private async signNewPair(request: RequestOptions): Promise<SignedPair> {
-    const clockRequest = { ...request, timeoutMs: Math.min(request.timeoutMs, 15_000) };
+  /**
+   * Concurrent calls share one clock read. It carries no caller's signal (a poll cut short must not fail a concurrent
+   * hangup), only its own limit; each caller stops waiting when its own signal aborts, and the read itself is
+   * abandoned when no caller waits for it any more (or on close()).
+   */
+  private sharedClockRead(signal: AbortSignal | undefined): Promise<SignedPair> {
+    if (signal?.aborted) return Promise.reject(new NoojeeError("aborted", "request cancelled"));
+    let pending = this.pairPending;
+    if (!pending) {
+      const controller = new AbortController();
+      const promise = this.signNewPair({ timeoutMs: CLOCK_TIMEOUT_MS, signal: controller.signal }).finally(() => {
+        if (this.pairPending?.promise === promise) this.pairPending = undefined;
+      });
+      pending = this.pairPending = { promise, controller, waiters: 0 };
+    }
+    const read = pending;
+    read.waiters++;
+    return new Promise<SignedPair>((resolve, reject) => {
+      const onAbort = (): void => {
+        reject(new NoojeeError("aborted", "request cancelled"));
+        if (--read.waiters > 0) return;
+        // Nobody waits any more: abandon it now, so that the next caller starts a fresh read.
+        if (this.pairPending === read) this.pairPending = undefined;
+        read.controller.abort();
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      read.promise.then(
+        (pair) => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve(pair);
+        },
+        (err: unknown) => {
+          signal?.removeEventListener("abort", onAbort);
+          reject(err);
+        },
+      );
+    });
+  }
+
+  private async signNewPair(clockRequest: RequestOptions): Promise<SignedPair> {
     const { status, body } = await this.exchange(`${this.options.origin}${TIME_PATH}`, clockRequest);
     const text = typeof body === "string" ? body.trim() : "";
     if (status < 200 || status > 299) throw new NoojeeError("http", `HTTP ${status} from the PBX clock`, { httpStatus: status });
     if (!/^\d{9,16}$/.test(text)) throw new NoojeeError("badBody", "the PBX clock answered something other than milliseconds");
     const hash = createHash("sha256").update(`${this.options.apiKey}:${text}`).digest("hex");
-    return { timeStamp: text, hash, createdAt: (this.options.now ?? Date.now)(), firstUsedAt: undefined };
+    return { timeStamp: text, hash, createdAt: (this.options.now ?? monotonicNow)(), firstUsedAt: undefined };
   }
 
   private async post(path: string, params: Params, request: RequestOptions): Promise<Envelope> {
@@ -198,15 +254,7 @@ export class NoojeeClient {
       { exten: extensions.join(","), lastSequenceNumber, timeOut: timeOutSec },
       { timeoutMs: (timeOutSec + 10) * 1000, signal },
     );
-    const seq = envelope.seq;
-    if (typeof seq !== "number" || !Number.isInteger(seq) || seq < 0) {
-      throw new NoojeeError("badBody", "answer without a valid seq");
-    }
-    const data = envelope.Data;
-    if (data !== undefined && data !== null && (typeof data !== "object" || Array.isArray(data))) {
-      throw new NoojeeError("badBody", "answer with a malformed Data field");
-    }
-    return envelope as SubscribeResponse;
+    return normaliseSubscribe(envelope);
   }
 
   /**
@@ -275,6 +323,7 @@ export class NoojeeClient {
 
   /** Closes kept-alive sockets so nothing outlives the config node. */
   close(): void {
+    this.pairPending?.controller.abort();
     this.agents.destroy();
   }
 
@@ -297,8 +346,7 @@ export class NoojeeClient {
     if (typeof envelope !== "object" || envelope === null || Array.isArray(envelope)) {
       throw new NoojeeError("badBody", "answer is not a JSON object", { httpStatus: status });
     }
-    const code = (envelope as Envelope).Code;
-    if (typeof code !== "number") throw new NoojeeError("badBody", "answer without a Code", { httpStatus: status });
+    const code = normaliseCode(envelope as Record<string, unknown>, status).Code;
     if (code < 0) {
       const message = this.redact(String((envelope as Envelope).Message ?? "error")).slice(0, 200);
       const kind = AUTH_MESSAGE.test(message) ? "auth" : "api";
@@ -324,6 +372,10 @@ export class NoojeeClient {
 
   private describeFailure(err: unknown, request: RequestOptions): NoojeeError {
     const code = err instanceof AxiosError ? err.code : (err as NodeJS.ErrnoException)?.code;
+    // axios's own text names its option; say what happened instead.
+    if (code === "ERR_BAD_RESPONSE" && err instanceof Error && err.message.includes("maxContentLength")) {
+      return new NoojeeError("badBody", `answer larger than ${formatBytes(this.maxAnswerBytes)}`);
+    }
     if (code === "ECONNABORTED" || code === "ETIMEDOUT" || code === "ERR_TIMEOUT") {
       return new NoojeeError("timeout", `no answer within ${Math.round(request.timeoutMs / 1000)} s`);
     }
@@ -341,4 +393,11 @@ export class NoojeeClient {
     const message = err instanceof Error ? err.message : String(err);
     return new NoojeeError("network", this.redact(code ? `${message} (${code})` : message).slice(0, 200));
   }
+}
+
+/** `8 MiB`, `512 KiB`, `1000 bytes`: the cap as a person would write it. */
+function formatBytes(bytes: number): string {
+  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
+  if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KiB`;
+  return `${bytes} bytes`;
 }

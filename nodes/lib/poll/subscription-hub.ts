@@ -20,13 +20,16 @@
  *
  * After each answer the hub's position (each poll's `seq` and the last state sent for each leg) goes to a
  * PositionStore; a hub given such a position at start carries on from it (see PollLoop's `resumeFrom`). The saved
- * positions apply to the polls made while the flows start; once they have (`releaseLingering()`), extensions added
- * later get a current-state read as usual. A position is only stored once every change it covers has reached a
+ * positions apply to the extensions the flows start with: once they have started (`releaseLingering()`), the
+ * extensions watched then may still carry on from them (their loops may not have made their first request yet), and
+ * extensions added later get a current-state read as usual. A position is only stored once every change it covers has reached a
  * subscriber: while changes wait for one (a lingering extension's buffer, a replay not yet flushed), storing it would
  * lose them if Node-RED died before they were handed on, so the store keeps the previous one until they have been.
  */
 import { CallStateTable, type SavedLeg } from "./call-state-table";
-import { CallEvent, LoopStatus, PollLoop, PollLoopOptions, ResumePoint, SubscribeApi } from "./poll-loop";
+import { CallEvent, LoopStatus, PollLoop, PollLoopOptions, SubscribeApi } from "./poll-loop";
+import { monotonicNow } from "../monotonic";
+import { ResumePoint, ResumeSource } from "./resume-points";
 
 /** Where a hub's polls stand and the last state sent for each leg. */
 export interface HubPosition {
@@ -113,29 +116,28 @@ export class SubscriptionHub {
   private running = false;
   private readonly now: () => number;
   private readonly maxExtenBytes: number;
-  private resumePoints: readonly ResumePoint[] | undefined;
+  /** The saved positions of the start, shared by the chunks' loops (each extension is taken once). */
+  private resumeSource: ResumeSource | undefined;
   private readonly capture = (): HubPosition | undefined => (this.holdsChanges() ? undefined : this.position());
   /** An answer came while changes were held back: store the position once they are handed on. */
   private saveWhenDelivered = false;
 
   constructor(private readonly api: SubscribeApi, private readonly options: HubOptions = {}) {
-    this.now = options.now ?? Date.now;
+    // Intervals only (parking, lingering): a wall clock stepped back must not stretch them.
+    this.now = options.now ?? monotonicNow;
     this.table = new CallStateTable({ now: this.now });
     this.maxExtenBytes = options.maxExtenBytes ?? api.subscribeExtenBudget?.() ?? Infinity;
     if (options.position) {
       // The states already sent, so that the PBX repeating one of them does not send it again.
       this.table.restore(options.position.legs);
-      this.resumePoints = options.position.polls;
+      this.resumeSource = new ResumeSource(options.position.polls);
     }
   }
 
   /** Where the polls stand now (what a PositionStore is given). */
   position(): HubPosition {
     const polls: ResumePoint[] = [];
-    for (const chunk of this.chunks) {
-      const point = chunk.loop.resumePoint();
-      if (point) polls.push(point);
-    }
+    for (const chunk of this.chunks) polls.push(...chunk.loop.resumePoints());
     return { polls, legs: this.table.export() };
   }
 
@@ -251,8 +253,8 @@ export class SubscriptionHub {
 
   /** Drops the lingering extensions nobody took back and the saved positions: the deploy or start is over. */
   releaseLingering(): void {
-    this.resumePoints = undefined;
-    for (const chunk of this.chunks) chunk.loop.forgetResumePoints();
+    // flows:started comes before the loops have made their first request: what is watched now may still resume.
+    this.resumeSource?.retainOnly(new Set([...this.byExtension.keys(), ...this.lingering.keys()]));
     if (this.lingering.size === 0) return;
     this.lingering.clear();
     this.buffered = 0;
@@ -328,7 +330,7 @@ export class SubscriptionHub {
       this.buffered = 0;
       this.table = new CallStateTable({ now: this.now });
       this.status = { state: "connecting" };
-      this.resumePoints = undefined;
+      this.resumeSource = undefined;
     }
     this.parkedAt = undefined;
   }
@@ -340,7 +342,7 @@ export class SubscriptionHub {
       api: this.api,
       table: this.table,
       timeoutSec: 30,
-      resumeFrom: this.resumePoints,
+      resumeFrom: this.resumeSource,
       onAnswer: () => this.savePosition(),
       onEvents: (events) => this.dispatch(events),
       onStatus: (status) => this.onChunkStatus(chunk, status),
@@ -379,25 +381,43 @@ export class SubscriptionHub {
         this.chunks = this.chunks.filter((c) => c !== chunk);
         chunk.loop.setExtensions([]);
         void chunk.loop.stop();
-      } else if (touched.has(chunk)) {
-        chunk.loop.setExtensions([...chunk.extensions]);
+      } else {
+        if (touched.has(chunk)) chunk.loop.setExtensions([...chunk.extensions]);
+        // A chunk made after the start (a node that began with no extensions, one emptied and filled again by msg, an
+        // add past the URL budget) must poll too.
+        if (this.running) chunk.loop.start();
       }
     }
+    this.refreshStatus();
+    // The stored position must not keep an extension nobody watches any more: after a restart, a node that watches it
+    // again must get its current state, not carry on from a position whose changes went to a node that has left.
+    if (touched.size > 0) this.savePosition();
   }
 
   /** Failing as soon as any chunk fails; connecting while any chunk connects; else listening. */
   private onChunkStatus(chunk: Chunk, status: LoopStatus): void {
     chunk.status = status;
     if (!this.chunks.includes(chunk)) return;
-    let aggregate: LoopStatus = status;
-    if (status.state !== "failing") {
-      const failing = this.chunks.find((c) => c.status.state === "failing");
-      if (failing) return; // still failing elsewhere: that chunk's reports stand
-      aggregate = this.chunks.some((c) => c.status.state === "connecting") ? { state: "connecting" } : { state: "listening" };
-      if (aggregate.state === this.status.state) return;
+    // Every failure report goes out (its attempt and delay change); steady states once.
+    if (status.state === "failing") this.showStatus(status);
+    else this.refreshStatus();
+  }
+
+  /** The status the chunks add up to, shown when it changed (e.g. a failing chunk was removed). */
+  private refreshStatus(): void {
+    const failing = this.chunks.find((c) => c.status.state === "failing");
+    if (failing) {
+      if (this.status.state !== "failing") this.showStatus(failing.status);
+      return;
     }
-    this.status = aggregate;
-    for (const subscriber of this.subscribers.values()) subscriber.onStatus(aggregate);
+    if (this.chunks.length === 0) return; // nothing polled: the nodes say so themselves
+    const aggregate: LoopStatus = this.chunks.some((c) => c.status.state === "connecting") ? { state: "connecting" } : { state: "listening" };
+    if (aggregate.state !== this.status.state) this.showStatus(aggregate);
+  }
+
+  private showStatus(status: LoopStatus): void {
+    this.status = status;
+    for (const subscriber of this.subscribers.values()) subscriber.onStatus(status);
   }
 
   private dispatch(events: CallEvent[]): void {

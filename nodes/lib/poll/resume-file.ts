@@ -13,13 +13,20 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { CallData } from "./types";
+import type { CallData } from "../client/types";
 import type { HubPosition, PositionStore } from "./subscription-hub";
+import { monotonicNow } from "../monotonic";
 
 const FORMAT = "node-red-contrib-noojee/resume";
 const VERSION = 1;
 /** Legs kept in the file at most (the newest): enough to recognise repeats of the states sent lately. */
 const MAX_LEGS = 5000;
+/**
+ * How far the saving clock may be ahead of this one for a position to be used. A little is ordinary skew (two
+ * machines sharing a folder, NTP not yet settled): resume. More means this clock was set back, or that one was wrong,
+ * and the position's real age is unknown: it may be far older than the "resume within" bound, so do not resume.
+ */
+export const MAX_CLOCK_AHEAD_MS = 60_000;
 
 export interface ResumeFileOptions {
   file: string;
@@ -33,12 +40,20 @@ export interface ResumeFileOptions {
   retryMs?: number;
   /** Most bytes a file may take. Default 1 MiB. */
   maxBytes?: number;
+  /** Wall clock: only for `savedAt`, a time read by the next process, and the age of what is read. */
   now?: () => number;
+  /** The clock the write throttle and retry pause are measured on. Default monotonic. */
+  monotonic?: () => number;
 }
 
+/**
+ * `ageMs` is how long ago the position was saved by this machine's clock: negative when the saving clock was ahead
+ * (within MAX_CLOCK_AHEAD_MS when the position is returned; "clockAhead" past it).
+ */
 export type LoadResult =
   | { position: HubPosition; ageMs: number }
-  | { position: undefined; reason: "missing" | "otherHost" | "tooOld" | "unreadable" | "corrupt"; detail: string };
+  | { position: undefined; reason: "tooOld" | "clockAhead"; detail: string; ageMs: number }
+  | { position: undefined; reason: "missing" | "otherHost" | "unreadable" | "corrupt"; detail: string };
 
 interface FileContent extends HubPosition {
   format: string;
@@ -53,11 +68,13 @@ export class ResumeFile implements PositionStore {
   private readonly retryMs: number;
   private readonly maxBytes: number;
   private readonly now: () => number;
+  private readonly monotonic: () => number;
   private capture: (() => HubPosition | undefined) | undefined;
   private dirty = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private writing: Promise<void> | undefined;
-  private notBefore = 0;
+  // On the monotonic clock: a wall-clock step back would otherwise hold every write back for as long as the step.
+  private notBefore = -Infinity;
   private failing = false;
   private closed = false;
 
@@ -66,6 +83,7 @@ export class ResumeFile implements PositionStore {
     this.retryMs = options.retryMs ?? 30_000;
     this.maxBytes = options.maxBytes ?? 1024 * 1024;
     this.now = options.now ?? Date.now;
+    this.monotonic = options.monotonic ?? monotonicNow;
   }
 
   get path(): string {
@@ -92,8 +110,12 @@ export class ResumeFile implements PositionStore {
       return { position: undefined, reason: "otherHost", detail: "saved for another host" };
     }
     const ageMs = this.now() - content.savedAt;
-    if (ageMs > maxAgeMs || ageMs < -60_000) {
-      return { position: undefined, reason: "tooOld", detail: `saved ${Math.round(ageMs / 60_000)} min ago` };
+    if (ageMs > maxAgeMs) {
+      return { position: undefined, reason: "tooOld", detail: `saved ${Math.round(ageMs / 60_000)} min ago`, ageMs };
+    }
+    if (ageMs < -MAX_CLOCK_AHEAD_MS) {
+      const detail = `saved by a clock ${Math.round(-ageMs / 60_000)} min ahead of this one`;
+      return { position: undefined, reason: "clockAhead", detail, ageMs };
     }
     return { position: { polls: content.polls, legs: content.legs }, ageMs };
   }
@@ -133,7 +155,7 @@ export class ResumeFile implements PositionStore {
 
   private arm(): void {
     if (this.timer !== undefined || this.writing || !this.dirty || this.closed) return;
-    const delay = Math.max(0, this.notBefore - this.now());
+    const delay = Math.max(0, this.notBefore - this.monotonic());
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.write();
@@ -152,14 +174,14 @@ export class ResumeFile implements PositionStore {
     this.dirty = false;
     const position = capture();
     if (!position) return Promise.resolve(); // the file keeps the last position that is safe to resume from
-    const started = this.now();
-    this.writing = this.writeFile(this.serialise(position, started))
+    const started = this.monotonic();
+    this.writing = this.writeFile(this.serialise(position, this.now()))
       .then(() => {
         this.notBefore = started + this.minIntervalMs;
         this.failing = false;
       })
       .catch((err: unknown) => {
-        this.notBefore = this.now() + this.retryMs;
+        this.notBefore = this.monotonic() + this.retryMs;
         this.dirty = true;
         if (this.failing) return;
         this.failing = true;
@@ -247,7 +269,8 @@ function fail(what: string): never {
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-const isSeq = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v > 0;
+// 0 is a position too (a PBX that had no change yet): it is saved, so it must load.
+const isSeq = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 
 /** Checks every field of a parsed file; throws on anything it would not have written. */
 export function parseContent(raw: unknown): FileContent {

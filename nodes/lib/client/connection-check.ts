@@ -13,18 +13,25 @@ export type ConnectionCheck =
 /** Extension asked for: any will do, the read only proves that the host answers and accepts the key. */
 const PROBE_EXTENSION = "0";
 
+/** The invalidHost answer for a Host field value that cannot be used, else undefined. */
+export function hostProblem(host: string): ConnectionCheck | undefined {
+  try {
+    parseHost(host);
+    return undefined;
+  } catch (err) {
+    return { ok: false, status: "invalidHost", reason: err instanceof InvalidHostError ? err.reason : String(err) };
+  }
+}
+
 export async function checkConnection(
   host: string,
   apiKey: string,
   verifyTls: boolean,
   authMode: AuthMode = "apiKey",
 ): Promise<ConnectionCheck> {
-  let origin: string;
-  try {
-    origin = parseHost(host);
-  } catch (err) {
-    return { ok: false, status: "invalidHost", reason: err instanceof InvalidHostError ? err.reason : String(err) };
-  }
+  const problem = hostProblem(host);
+  if (problem) return problem;
+  const origin = parseHost(host);
   if (!apiKey) return { ok: false, status: "noKey" };
   const client = new NoojeeClient({ origin, apiKey, verifyTls, authMode });
   try {

@@ -6,7 +6,7 @@
  * node's setting wins when it is set. A string or number msg.payload is the number only when neither msg.number nor
  * the node's Number is set.
  */
-import type { DialParams } from "./api-client";
+import type { DialParams } from "../client/api-client";
 import { isValidAutoAnswer } from "./auto-answer";
 import { DIALABLE_EXTENSION } from "./extensions";
 import { extensionFrom, InputProblem, isOneLine, isPresent, Msg, show, textFrom } from "./msg-input";

@@ -28,7 +28,11 @@ export interface Envelope {
   [field: string]: unknown;
 }
 
-/** A successful subscribe response. `Data` may be empty, null or missing on an idle timeout. */
+/**
+ * A successful subscribe response, as the client hands it on (nodes/lib/client/answer-shape.ts): `seq` and `Code` are
+ * numbers even when the PBX sent strings, and so are entries' integer-string `CallID` and `Code` (other odd entry
+ * fields are left as sent). `Data` may be empty, null or missing on an idle timeout (an empty array becomes `{}`).
+ */
 export interface SubscribeResponse extends Envelope {
   Data?: Record<string, SubscribeEntry[]> | null;
   seq: number;

@@ -2,8 +2,11 @@
  * Follows each call leg from its first state to its end, for two things a flow often wants without a function
  * node: a `missed` flag on the end of an inbound call that never connected, and one summary per finished leg.
  * Knows nothing of Node-RED. Memory is bounded; the only timer is the grace after Busy / No Answer.
+ * Times shown (the ISO stamps) are wall-clock; durations are measured on the monotonic clock, so that a clock step
+ * during a call gives neither a negative nor an hour-long talk time.
  */
 import type { CallEvent } from "./poll-loop";
+import { monotonicNow } from "../monotonic";
 
 /** Statuses that end a leg; Busy and No Answer may still be followed by a Hungup carrying the cause. */
 const FINAL = "Hungup";
@@ -36,10 +39,30 @@ export interface CallSummary {
 
 export interface TrackerOptions {
   onSummary: (summary: CallSummary) => void;
+  /** Wall clock, for the ISO times of a summary. */
   now?: () => number;
+  /** The clock durations and the memory of finished legs are measured on. Default monotonic. */
+  monotonic?: () => number;
   /** How long to wait for a Hungup after Busy / No Answer before summarising. */
   graceMs?: number;
   maxLegs?: number;
+  /**
+   * How long a summarised leg is remembered, so that a late Hungup (after the grace) or a repeated end state of it
+   * gives no second summary. Default 5 min, as long as the call-state table keeps ended legs.
+   */
+  finishedTtlMs?: number;
+}
+
+/** A moment, on both clocks: `wall` to show, `mono` to subtract. */
+interface Stamp {
+  wall: number;
+  mono: number;
+}
+
+/** A leg already summarised: what its end msgs said, and when it was summarised (monotonic). */
+interface Finished {
+  missed: boolean;
+  at: number;
 }
 
 interface Leg {
@@ -50,10 +73,10 @@ interface Leg {
   callerId: string;
   isQueueCall: boolean;
   isClickToDialCall: boolean;
-  startedAt: number;
-  connectedAt: number | undefined;
+  startedAt: Stamp;
+  connectedAt: Stamp | undefined;
   endingStatus: string | undefined;
-  endingAt: number | undefined;
+  endingAt: Stamp | undefined;
   partial: boolean;
   /** First seen as a change that ends it, never connected (callStartTime ""): it rang and ended unseen. */
   endedUnanswered: boolean;
@@ -62,14 +85,20 @@ interface Leg {
 
 export class CallTracker {
   private readonly legs = new Map<string, Leg>();
+  // Insertion order is summary order: the oldest first, for pruning.
+  private readonly finished = new Map<string, Finished>();
   private readonly now: () => number;
+  private readonly monotonic: () => number;
   private readonly graceMs: number;
   private readonly maxLegs: number;
+  private readonly finishedTtlMs: number;
 
   constructor(private readonly options: TrackerOptions) {
     this.now = options.now ?? Date.now;
+    this.monotonic = options.monotonic ?? monotonicNow;
     this.graceMs = options.graceMs ?? 5000;
     this.maxLegs = options.maxLegs ?? 10_000;
+    this.finishedTtlMs = options.finishedTtlMs ?? 5 * 60_000;
   }
 
   get size(): number {
@@ -83,7 +112,11 @@ export class CallTracker {
   observe(event: CallEvent): boolean | undefined {
     const { data } = event;
     const key = `${event.extension}\u0000${data.uniqueCallId}`;
-    const now = this.now();
+    const now: Stamp = { wall: this.now(), mono: this.monotonic() };
+    this.pruneFinished(now.mono);
+    const done = this.finished.get(key);
+    // Already summarised: a late Hungup or a repeated end is the same end, with the flag its first msg had.
+    if (done) return data.status === FINAL || ENDING.has(data.status) ? done.missed : undefined;
     let leg = this.legs.get(key);
     if (!leg) {
       leg = {
@@ -133,17 +166,32 @@ export class CallTracker {
   close(): void {
     for (const leg of this.legs.values()) if (leg.grace !== undefined) clearTimeout(leg.grace);
     this.legs.clear();
+    this.finished.clear();
+  }
+
+  /** Legs summarised more than finishedTtlMs ago are forgotten, and never more than maxLegs are kept. */
+  private pruneFinished(now: number): void {
+    for (const [key, done] of this.finished) {
+      if (now - done.at < this.finishedTtlMs && this.finished.size <= this.maxLegs) break;
+      this.finished.delete(key);
+    }
   }
 
   private isMissed(leg: Leg): boolean {
     return leg.inbound && leg.connectedAt === undefined && (!leg.partial || leg.endedUnanswered);
   }
 
-  private finish(key: string, leg: Leg, endStatus: string, hangupCause: string | null, endedAt: number): void {
+  private finish(key: string, leg: Leg, endStatus: string, hangupCause: string | null, endedAt: Stamp): void {
     if (leg.grace !== undefined) clearTimeout(leg.grace);
     this.legs.delete(key);
+    const missed = this.isMissed(leg);
+    this.finished.delete(key);
+    const at = this.monotonic(); // when summarised (not endedAt, a grace earlier): keeps the map in time order
+    this.finished.set(key, { missed, at });
+    this.pruneFinished(at);
     const seconds = (ms: number) => Math.max(0, Math.round(ms / 100) / 10);
     const ringEnd = leg.connectedAt ?? endedAt;
+    const iso = (stamp: Stamp) => new Date(stamp.wall).toISOString();
     this.options.onSummary({
       extension: leg.extension,
       uniqueCallId: leg.uniqueCallId,
@@ -152,16 +200,16 @@ export class CallTracker {
       callerId: leg.callerId,
       isQueueCall: leg.isQueueCall,
       isClickToDialCall: leg.isClickToDialCall,
-      startedAt: new Date(leg.startedAt).toISOString(),
-      connectedAt: leg.connectedAt === undefined ? null : new Date(leg.connectedAt).toISOString(),
-      endedAt: new Date(endedAt).toISOString(),
-      ringSeconds: seconds(ringEnd - leg.startedAt),
-      talkSeconds: leg.connectedAt === undefined ? 0 : seconds(endedAt - leg.connectedAt),
-      durationSeconds: seconds(endedAt - leg.startedAt),
+      startedAt: iso(leg.startedAt),
+      connectedAt: leg.connectedAt === undefined ? null : iso(leg.connectedAt),
+      endedAt: iso(endedAt),
+      ringSeconds: seconds(ringEnd.mono - leg.startedAt.mono),
+      talkSeconds: leg.connectedAt === undefined ? 0 : seconds(endedAt.mono - leg.connectedAt.mono),
+      durationSeconds: seconds(endedAt.mono - leg.startedAt.mono),
       endStatus,
       hangupCause,
       answered: leg.connectedAt !== undefined,
-      missed: this.isMissed(leg),
+      missed,
       partial: leg.partial,
     });
   }

@@ -2,7 +2,7 @@
  * What noojee-record sends: start or stop, its target, and the optional tag (start only) and agent login name.
  * Pure functions. The node's settings are defaults; msg.tag and msg.agentLoginName override them when present.
  */
-import type { RecordingParams } from "./api-client";
+import type { RecordingParams } from "../client/api-client";
 import { checkTargetSettings, resolveTarget, TargetBy, TargetProblem } from "./call-target";
 import { InputProblem, isOneLine, isPresent, Msg, show, textFrom } from "./msg-input";
 

@@ -6,10 +6,27 @@
 export const API_PATH = "/servicemanager/rest/CallManagementAPI/";
 
 export class InvalidHostError extends Error {
-  constructor(readonly host: string, readonly reason: string) {
-    super(`Invalid PBX host "${host}": ${reason}`);
+  /** The Host field as typed, with any user name and password masked. */
+  readonly host: string;
+
+  constructor(host: string, readonly reason: string) {
+    const masked = maskUserinfo(host);
+    super(`Invalid PBX host "${masked}": ${reason}`);
+    this.host = masked;
     this.name = "InvalidHostError";
   }
+}
+
+/**
+ * A Host field value fit to show: what stands before its last "@" (after the scheme), a user name and password typed
+ * in as `user:password@`, becomes `***`. Whatever the rest holds, as the field may be malformed in any way (a password
+ * with a "/" or a space in it ends the authority early for a URL parser, so the whole prefix goes).
+ */
+export function maskUserinfo(host: string): string {
+  const at = host.lastIndexOf("@");
+  if (at === -1) return host;
+  const scheme = /^\s*[a-z][a-z0-9+.-]*:\/\//i.exec(host)?.[0] ?? "";
+  return `${scheme}***${host.slice(at)}`;
 }
 
 /** Returns the origin (`https://host:port`) for a Host field value, or throws InvalidHostError. */

@@ -4,7 +4,8 @@
  * Memory is bounded: ended legs are forgotten after `endedTtlMs`, silent legs after `idleTtlMs`,
  * and the table never holds more than `maxLegs`.
  */
-import type { CallData } from "./types";
+import type { CallData } from "../client/types";
+import { monotonicNow } from "../monotonic";
 
 export const TERMINAL_STATUSES: ReadonlySet<string> = new Set(["Hungup", "Busy", "No Answer"]);
 
@@ -12,6 +13,7 @@ export interface CallStateTableOptions {
   endedTtlMs: number;
   idleTtlMs: number;
   maxLegs: number;
+  /** The clock TTLs are measured on: monotonic, so that a wall-clock step back does not keep ended legs for an hour. */
   now: () => number;
 }
 
@@ -35,7 +37,7 @@ const DEFAULTS: CallStateTableOptions = {
   endedTtlMs: 5 * 60_000,
   idleTtlMs: 12 * 60 * 60_000,
   maxLegs: 20_000,
-  now: Date.now,
+  now: monotonicNow,
 };
 
 /** Stable text of a CallData, independent of the PBX's key order. */
@@ -49,7 +51,8 @@ export class CallStateTable {
   private readonly legs = new Map<string, Leg>();
 
   constructor(options: Partial<CallStateTableOptions> = {}) {
-    this.options = { ...DEFAULTS, ...options };
+    // An explicit `now: undefined` (a caller passing its own optional clock on) still gets the default.
+    this.options = { ...DEFAULTS, ...options, now: options.now ?? DEFAULTS.now };
   }
 
   get size(): number {
@@ -84,6 +87,11 @@ export class CallStateTable {
   /** Takes saved states back (after a restart) as if they had just been emitted, so repeats of them are not. */
   restore(legs: readonly SavedLeg[]): void {
     for (const leg of legs) this.update(leg.extension, leg.data, leg.callId);
+  }
+
+  /** True when a state of this leg has been emitted (and not yet forgotten). */
+  knows(extension: string, uniqueCallId: string): boolean {
+    return this.legs.has(`${extension}\u0000${uniqueCallId}`);
   }
 
   /** Legs in progress on an extension, oldest update first (to replay the current state to a new listener). */

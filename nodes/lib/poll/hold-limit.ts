@@ -1,0 +1,146 @@
+/**
+ * Tells an intermediary's idle cut of a long poll from a PBX failure, and learns the idle limit. Knows nothing of
+ * Node-RED.
+ *
+ * A reverse proxy or load balancer in front of the PBX ends a request the upstream has not answered within its idle
+ * limit (nginx's proxy_read_timeout and an AWS ALB's idle timeout are 60 s by default, Heroku's router 30 s,
+ * Cloudflare 100 s): with a Long poll above it, every held poll ends in a 504 (502, 503, Cloudflare's 524) or a reset
+ * connection after that limit. Nothing is lost (a failed poll never moves the cursor), so such a cut is no failure:
+ * the poll loop retries at once and from then on asks for a timeOut safely below the limit.
+ *
+ * A failure is a cut when all of these hold:
+ * - it has the shape of one: HTTP 502, 503, 504 or 524, or a connection reset (which includes "socket hang up", a
+ *   connection closed without an answer);
+ * - the poll was held at least MIN_HOLD (5 s): a refused connection or a PBX's own fast 5xx takes far less;
+ * - the PBX was asked to hold it longer: the hold ended before the requested timeOut (plus 1 s, for a limit equal to
+ *   the timeOut, where the proxy and the PBX race).
+ * The timeOut asked from then on is 80 % of the hold, minus 1 s, rounded down (a 60 s limit gives 47 s): far enough
+ * below it for the time a request takes to reach the PBX and the PBX's own lateness. It only ever goes down; a lower
+ * one is learned when a cut comes again below the one learned (the limit itself went down, or several intermediaries
+ * with different limits are in the path). Once that would fall below FLOOR (5 s) the cuts are not idle cuts any more
+ * (something cuts every poll, however short): from then on they are failures, with backoff.
+ *
+ * A cut-shaped failure after a hold *past* the requested timeOut is a failure that is overdue: the PBX held the poll
+ * longer than it was asked to, which behind a proxy stands for the client-side timeout the proxy's answer came
+ * before (a restarted PBX may hold polls whose lastSequenceNumber is above its counter): the loop checks for a
+ * restart, as after a timeout.
+ *
+ * The learned timeOut is tried without after RETRY_MS (an hour), so a limit raised meanwhile is used without a restart;
+ * a cut then learns it again, silently unless lower than the one said. The config node keeps one per connection (all
+ * its polls share it); it is forgotten when Node-RED restarts or the connection's settings change.
+ */
+import type { NoojeeError } from "../client/errors";
+
+export interface HoldLimitOptions {
+  /** Length of one timeOut unit in ms: 1000 on a PBX; tests shrink it along with the fake PBX's timeOutUnitMs. */
+  unitMs?: number;
+  /** Monotonic clock in ms: a wall-clock step must not make a fast failure look held. */
+  now?: () => number;
+}
+
+/** Shortest hold, in timeOut units (seconds), that can be an idle cut. */
+export const MIN_HOLD = 5;
+/** Lowest timeOut to learn; past it, cuts are failures. */
+export const FLOOR = 5;
+/** How long a learned timeOut is kept before the configured one is tried again. */
+export const RETRY_MS = 3_600_000;
+/** A hold this far past the requested timeOut still counts as ended at it (the proxy and the PBX racing). */
+const RACE = 1;
+
+const CUT_STATUSES = new Set([502, 503, 504, 524]);
+
+/** What a poll asked for and when it was sent: from start(). */
+export interface Hold {
+  timeOutSec: number;
+  at: number;
+}
+
+/** What the loop says in the log: once per timeOut learned, and once when it gives up. */
+export interface HoldNotice {
+  kind: "learned" | "gaveUp";
+  /** How long the cut poll was held, in whole seconds (units): about the intermediary's idle limit. */
+  heldSec: number;
+  /** The timeOut asked for from now on. */
+  timeOutSec: number;
+  /** The failure as the client described it, e.g. "HTTP 504" (key-free). */
+  reason: string;
+}
+
+export type HoldVerdict =
+  /** An idle cut: not a failure; poll again at once with `timeOutSec`. */
+  | { cut: true; timeOutSec: number; notice: HoldNotice | undefined }
+  /** A failure. `overdue`: held past its timeOut, so check for a PBX restart as after a timeout. */
+  | { cut: false; overdue: boolean; notice: HoldNotice | undefined };
+
+/** True for the failures an intermediary gives when it ends a request at its idle limit. */
+export function looksLikeCut(error: NoojeeError): boolean {
+  if (error.kind === "http") return error.httpStatus !== undefined && CUT_STATUSES.has(error.httpStatus);
+  // The client's wording for ECONNRESET, EPIPE and "socket hang up", also through a forward proxy.
+  return error.kind === "network" && error.message.startsWith("connection reset");
+}
+
+export class HoldLimit {
+  readonly unitMs: number;
+  private readonly now: () => number;
+  private learned: number | undefined;
+  private learnedAt = 0;
+  /** The lowest timeOut said in the log. */
+  private said: number | undefined;
+  private gaveUp = false;
+
+  constructor(options: HoldLimitOptions = {}) {
+    this.unitMs = options.unitMs ?? 1000;
+    this.now = options.now ?? (() => performance.now());
+  }
+
+  /** The timeOut learned so far, if any. */
+  get learnedTimeOutSec(): number | undefined {
+    return this.learned;
+  }
+
+  /** The timeOut to ask for: the configured one, or the learned one when lower. */
+  timeOut(configuredSec: number): number {
+    if (this.learned !== undefined && !this.gaveUp && this.now() - this.learnedAt >= RETRY_MS) this.learned = undefined;
+    return this.learned === undefined ? configuredSec : Math.min(configuredSec, this.learned);
+  }
+
+  /** Call as a poll is sent; pass the result to judge() if it fails. */
+  start(timeOutSec: number): Hold {
+    return { timeOutSec, at: this.now() };
+  }
+
+  judge(hold: Hold, error: NoojeeError): HoldVerdict {
+    const held = (this.now() - hold.at) / this.unitMs;
+    if (!looksLikeCut(error) || held < MIN_HOLD) return { cut: false, overdue: false, notice: undefined };
+    if (held > hold.timeOutSec + RACE) return { cut: false, overdue: true, notice: undefined };
+    if (this.gaveUp) return { cut: false, overdue: false, notice: undefined };
+    const heldSec = Math.floor(held);
+    const target = Math.max(1, Math.floor(held * 0.8 - 1));
+    if (target < FLOOR) {
+      this.gaveUp = true;
+      const notice: HoldNotice = { kind: "gaveUp", heldSec, timeOutSec: hold.timeOutSec, reason: error.message };
+      return { cut: false, overdue: false, notice };
+    }
+    if (this.learned !== undefined && target >= this.learned) {
+      // Cut again while asking for more than the learned timeOut (a poll sent before it was learned): nothing new.
+      return { cut: true, timeOutSec: this.learned, notice: undefined };
+    }
+    this.learned = target;
+    this.learnedAt = this.now();
+    if (this.said !== undefined && target >= this.said) return { cut: true, timeOutSec: target, notice: undefined };
+    this.said = target;
+    return { cut: true, timeOutSec: target, notice: { kind: "learned", heldSec, timeOutSec: target, reason: error.message } };
+  }
+}
+
+/** The log line for a notice. `configuredSec`: the Long poll set on the node(s). */
+export function holdNoticeText(notice: HoldNotice, configuredSec: number): string {
+  if (notice.kind === "gaveUp") {
+    return `polls are still cut after ${notice.heldSec} s (${notice.reason}) with a Long poll of ${notice.timeOutSec} s: ` +
+      "treating the cuts as failures; check the reverse proxy or load balancer in front of the PBX";
+  }
+  return `a poll was cut after ${notice.heldSec} s (${notice.reason}), before the PBX answered: a reverse proxy or ` +
+    `load balancer in front of the PBX has an idle limit of about ${notice.heldSec} s. Polls now ask for ` +
+    `${notice.timeOutSec} s instead of ${configuredSec} s. To stop this, set Long poll below ${notice.heldSec} s, or ` +
+    `raise the proxy's idle limit above ${configuredSec} s (nginx proxy_read_timeout, AWS ALB idle timeout)`;
+}

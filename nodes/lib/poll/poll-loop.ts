@@ -1,0 +1,556 @@
+/**
+ * The subscribe long-poll state machine for one set of extensions. Knows nothing of Node-RED.
+ *
+ * Rules it keeps (docs/design.md explains them):
+ * - `lastSequenceNumber` is always the `seq` of the previous successful answer for the same extensions; a failure
+ *   never moves it. Any answer whose `seq` is below a cursor this loop holds means the PBX restarted: read the current
+ *   state again from 0.
+ * - Extensions added while running get a current-state read of their own, and are polled from that read's `seq`
+ *   until they can join the others without a change being lost or repeated (see cursor-groups.ts): the other
+ *   extensions keep their cursor.
+ * - Only a state that differs from the last one emitted for a leg is emitted (CallStateTable).
+ * - Given saved positions (`resumeFrom`, after a Node-RED restart), each extension a position covers carries on from
+ *   its `seq` instead of being read: the PBX then answers with every change since. The others get a current-state read.
+ * - Failures retry with exponential backoff; an answer that comes back without entries, at the same seq, long before
+ *   its timeOut waits a little, so a server that ignores timeOut cannot drive a hot loop.
+ */
+import { backoffDelay, BackoffOptions, DEFAULT_BACKOFF } from "./backoff";
+import { CallStateTable } from "./call-state-table";
+import { CursorGroup, CursorGroups } from "./cursor-groups";
+import { isNoojeeError, NoojeeError } from "../client/errors";
+import { Hold, HoldLimit, holdNoticeText } from "./hold-limit";
+import { monotonicNow } from "../monotonic";
+import { ResumePoint, ResumeSource } from "./resume-points";
+import { WarningLimiter } from "./warning-limiter";
+import type { CallData, SubscribeResponse } from "../client/types";
+
+export type { ResumePoint } from "./resume-points";
+
+export interface CallEvent {
+  extension: string;
+  data: CallData;
+  callId: number | undefined;
+  seq: number;
+  /** True for calls already in progress when the extension was first read. */
+  initial: boolean;
+}
+export type LoopStatus =
+  | { state: "connecting" }
+  | { state: "listening" }
+  | { state: "failing"; error: NoojeeError; attempt: number; retryInMs: number };
+
+export interface SubscribeApi {
+  subscribe(
+    extensions: readonly string[],
+    lastSequenceNumber: number,
+    timeOutSec: number,
+    signal?: AbortSignal,
+  ): Promise<SubscribeResponse>;
+  /** Bytes the percent-encoded `exten` value of one request may take, so the whole URL stays short enough. */
+  subscribeExtenBudget?(): number;
+}
+
+export interface PollLoopOptions {
+  api: SubscribeApi;
+  timeoutSec: number;
+  onEvents: (events: CallEvent[]) => void;
+  onStatus: (status: LoopStatus) => void;
+  onWarning?: (message: string) => void;
+  backoff?: BackoffOptions;
+  /** Least wait after the PBX rejects the key: retrying fast cannot help. */
+  authRetryMs?: number;
+  /** Wait after an empty answer that came back long before its timeOut. */
+  idleGapMs?: number;
+  random?: () => number;
+  now?: () => number;
+  table?: CallStateTable;
+  /** Saved positions to carry on from instead of a current-state read (shared by the loops of a hub). */
+  resumeFrom?: ResumeSource | readonly ResumePoint[];
+  /** Called once the events of an answer have been handed to onEvents (the position moved). */
+  onAnswer?: () => void;
+  /**
+   * Tells a proxy's idle cut of a held poll from a failure and learns the limit (hold-limit.ts); its `unitMs` is the
+   * length of one timeOut unit. Share one between the loops of a connection so that they learn, and say it, once.
+   */
+  holdLimit?: HoldLimit;
+}
+
+const TECH_PREFIX = /^[A-Za-z][A-Za-z0-9]*\//;
+
+function hasEntries(response: SubscribeResponse): boolean {
+  return Object.values(response.Data ?? {}).some((entries) => Array.isArray(entries) && entries.length > 0);
+}
+
+export class PollLoop {
+  readonly table: CallStateTable;
+  private readonly options: Required<Omit<PollLoopOptions, "table" | "onWarning" | "resumeFrom" | "onAnswer" | "holdLimit">> &
+    Pick<PollLoopOptions, "onWarning" | "onAnswer">;
+  private readonly holdLimit: HoldLimit;
+  private resumeFrom: ResumeSource | undefined;
+  private extensions: string[] = [];
+  /** The cursors of the extensions read (or resumed); see cursor-groups.ts. */
+  private readonly groups = new CursorGroups();
+  /** Watched extensions still to be read (added, or not covered by a saved position). */
+  private readonly pending = new Set<string>();
+  private needFullSnapshot = true;
+  private firstSnapshot = true;
+  private probeForRestart = false;
+  /** A restart check's current-state read, to compare with the calls once the next poll has caught up with it. */
+  private probe: { extensions: string[]; response: SubscribeResponse } | undefined;
+  /** After a failure the next poll asks with timeOut=0, so recovery shows at once rather than after a held poll. */
+  private quickCheck = false;
+  private controller: AbortController | undefined;
+  private restartRequested = false;
+  private wake: (() => void) | undefined;
+  private wakeOnChange = false;
+  private sleepTimer: ReturnType<typeof setTimeout> | undefined;
+  private running: Promise<void> | undefined;
+  /** Bumped by every start and stop: a run of an older generation returns at its next turn. */
+  private generation = 0;
+  private stopped = true;
+  private attempt = 0;
+  private lastState: LoopStatus["state"] | undefined;
+  private readonly entryWarnings: WarningLimiter;
+
+  constructor(options: PollLoopOptions) {
+    this.options = {
+      backoff: DEFAULT_BACKOFF,
+      authRetryMs: 60_000,
+      idleGapMs: 1000,
+      random: Math.random,
+      // Intervals only: a wall clock stepped back must not stretch them.
+      now: monotonicNow,
+      ...options,
+    };
+    this.table = options.table ?? new CallStateTable({ now: this.options.now });
+    // A PBX that sends the same bad entry in every answer must not write a log line per poll.
+    this.entryWarnings = new WarningLimiter({ emit: (line) => this.warn(line), now: this.options.now });
+    const from = options.resumeFrom;
+    this.resumeFrom = from === undefined || from instanceof ResumeSource ? from : new ResumeSource(from);
+    this.holdLimit = options.holdLimit ?? new HoldLimit();
+  }
+
+  /** Where this loop's polls stand (one point per cursor); none before its first read. */
+  resumePoints(): ResumePoint[] {
+    if (this.needFullSnapshot) return [];
+    return this.groups.list
+      .map((group) => ({ seq: group.cursor, extensions: this.extensions.filter((e) => group.extensions.has(e)), fences: {} }))
+      .filter((point) => point.extensions.length > 0);
+  }
+
+  /** Saved positions no longer apply (the start is over): extensions added from now on get a current-state read. */
+  forgetResumePoints(): void {
+    this.resumeFrom = undefined;
+  }
+
+  /** The highest cursor: the `seq` of the latest successful answer. */
+  get sequence(): number {
+    return this.groups.maxCursor();
+  }
+
+  /** How many cursors the loop holds (1 once added extensions have joined the others). */
+  get cursorCount(): number {
+    return this.groups.size;
+  }
+
+  get isRunning(): boolean {
+    return !this.stopped;
+  }
+
+  get watched(): readonly string[] {
+    return this.extensions;
+  }
+
+  /** True when the current state of `extension` has been read (or resumed), so the table holds it. */
+  isSettled(extension: string): boolean {
+    return !this.needFullSnapshot && this.groups.groupOf(extension) !== undefined;
+  }
+
+  setTimeoutSec(seconds: number): void {
+    this.options.timeoutSec = seconds;
+  }
+
+  /** Changes the watched set; the held poll is cut short so the next one asks for the new set. */
+  setExtensions(extensions: readonly string[]): void {
+    const next = [...new Set(extensions)];
+    const added = next.filter((e) => !this.extensions.includes(e));
+    const removed = this.extensions.filter((e) => !next.includes(e));
+    if (added.length === 0 && removed.length === 0) return;
+    this.extensions = next;
+    for (const extension of removed) {
+      this.table.forgetExtension(extension);
+      this.groups.remove(extension);
+      this.pending.delete(extension);
+    }
+    // Placed at the next turn of the loop, never under an answer being handled.
+    if (!this.needFullSnapshot) for (const extension of added) this.pending.add(extension);
+    if (this.controller) {
+      this.restartRequested = true;
+      this.controller.abort();
+    }
+    if (this.wakeOnChange) this.wakeUp();
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.attempt = 0;
+    const generation = ++this.generation;
+    // Resuming a kept cursor (after a redeploy): ask with timeOut=0 first, so "listening" shows at once
+    // rather than after a held poll.
+    if (!this.needFullSnapshot) this.quickCheck = true;
+    this.lastState = undefined;
+    this.setStatus({ state: "connecting" });
+    // A stop still in progress first finishes its run: never two runs, never two polls.
+    const previous = this.running;
+    this.running = previous
+      ? previous.then(() => (generation === this.generation ? this.run(generation) : undefined))
+      : this.run(generation);
+  }
+
+  /** Aborts the request in flight, clears the timer, and resolves once the loop has returned. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.generation += 1;
+    this.controller?.abort();
+    this.wakeUp();
+    this.entryWarnings.close();
+    const running = this.running;
+    await running;
+    if (this.running === running) this.running = undefined;
+  }
+
+  private async run(generation: number): Promise<void> {
+    const current = (): boolean => !this.stopped && generation === this.generation;
+    while (current()) {
+      if (this.extensions.length === 0) {
+        await this.sleep(undefined, true);
+        continue;
+      }
+      try {
+        await this.step();
+        if (!current()) break;
+        this.attempt = 0;
+        this.quickCheck = false; // any answer shows the PBX is back: the next long poll may be held
+        this.setStatus({ state: "listening" });
+      } catch (err) {
+        if (!current()) break;
+        if (this.restartRequested) {
+          this.restartRequested = false;
+          continue;
+        }
+        await this.backOff(err);
+      }
+    }
+  }
+
+  private async backOff(err: unknown): Promise<void> {
+    const error = isNoojeeError(err) ? err : new NoojeeError("network", err instanceof Error ? err.message : String(err));
+    this.attempt += 1;
+    let delay = backoffDelay(this.attempt, this.options.backoff, this.options.random);
+    if (error.kind === "auth") delay = Math.max(delay, this.options.authRetryMs);
+    // A PBX that restarted may hold polls whose lastSequenceNumber is above its counter: check before the next poll.
+    if (error.kind === "timeout") this.probeForRestart = true;
+    this.quickCheck = true;
+    this.setStatus({ state: "failing", error, attempt: this.attempt, retryInMs: delay });
+    await this.sleep(delay, false);
+  }
+
+  private async step(): Promise<void> {
+    if (this.needFullSnapshot && this.firstSnapshot) this.resume();
+    if (this.needFullSnapshot || this.probeForRestart) return this.readAll();
+    this.placeResumed();
+    if (this.pending.size > 0) return this.readAdded();
+    const oldest = this.groups.oldest();
+    if (!oldest) {
+      this.needFullSnapshot = true; // nothing read and nothing to read: cannot happen, but never stay deaf
+      return;
+    }
+    if (this.groups.size > 1) return this.catchUp(oldest);
+    return this.poll(oldest);
+  }
+
+  /** At start: carries on from the saved positions if any covers a watched extension; the others are read. */
+  private resume(): void {
+    const source = this.resumeFrom;
+    if (!source || !this.extensions.some((e) => source.has(e))) return;
+    this.needFullSnapshot = false;
+    this.firstSnapshot = false; // what comes back are changes, not calls found in progress
+    this.quickCheck = true;
+    for (const extension of this.extensions) this.pending.add(extension);
+  }
+
+  /** Extensions to be read that a saved position covers (while the flows start) join at that position instead. */
+  private placeResumed(): void {
+    const source = this.resumeFrom;
+    if (!source || source.size === 0) return;
+    const byCursor = new Map<number, string[]>();
+    for (const extension of this.pending) {
+      const cursor = source.take(extension);
+      if (cursor === undefined) continue;
+      this.pending.delete(extension);
+      byCursor.set(cursor, [...(byCursor.get(cursor) ?? []), extension]);
+    }
+    for (const [cursor, extensions] of byCursor) this.groups.add(extensions, cursor);
+  }
+
+  /** Current state of every watched extension: at start, after a restart, or to check for one. */
+  private async readAll(): Promise<void> {
+    const extensions = [...this.extensions];
+    const response = await this.request(extensions, 0, 0);
+    if (!this.needFullSnapshot) {
+      this.probeForRestart = false;
+      if (response.seq >= this.groups.maxCursor()) {
+        // No restart that the seq shows; but one whose new counter has already passed ours would not. The next poll,
+        // at once, brings every change up to this read: then the calls must agree with it (see verifyProbe).
+        if (this.groups.size === 1) this.probe = { extensions, response };
+        return;
+      }
+      this.warn(`PBX sequence went back from ${this.groups.maxCursor()} to ${response.seq}: resynchronising`);
+      this.resumeFrom?.forget(); // positions of the PBX's previous life
+    }
+    const initial = this.firstSnapshot;
+    this.needFullSnapshot = false;
+    this.firstSnapshot = false;
+    this.probeForRestart = false;
+    this.pending.clear();
+    const read = extensions.filter((e) => this.extensions.includes(e));
+    // A first read sends the calls in progress as such, whatever a restored position had sent (see readAdded).
+    if (initial) for (const extension of read) this.table.forgetExtension(extension);
+    this.groups.reset(read, response.seq);
+    // Added while the answer was on its way (too late to cut it short): they get a read of their own.
+    for (const extension of this.extensions) if (!read.includes(extension)) this.pending.add(extension);
+    this.applySnapshot(read, response, initial);
+    this.options.onAnswer?.();
+  }
+
+  /** Current state of extensions added since the last read: they get a cursor of their own (see cursor-groups.ts). */
+  private async readAdded(): Promise<void> {
+    const added = [...this.pending];
+    const response = await this.request(added, 0, 0);
+    if (response.seq < this.groups.maxCursor()) return this.restarted(response.seq);
+    const still = added.filter((e) => this.pending.has(e));
+    for (const extension of still) {
+      this.pending.delete(extension);
+      // What the table holds for an extension just read can only be a restored position's legs, sent to a node that
+      // is gone: this read's states go out as the current state (initial), not as repeats to suppress.
+      this.table.forgetExtension(extension);
+    }
+    this.groups.add(still, response.seq);
+    this.applySnapshot(still, response, true);
+    this.options.onAnswer?.();
+  }
+
+  /**
+   * With several cursors: the lowest one, at once (timeOut=0). Its changes are passed on; an answer without any lets
+   * it join the others (see cursor-groups.ts).
+   */
+  private async catchUp(group: CursorGroup): Promise<void> {
+    const sent = group.cursor;
+    const response = await this.request(this.members(group), sent, 0);
+    if (response.seq < this.groups.maxCursor()) return this.restartedWith(response, sent);
+    const events = this.collect(response, false, (extension) => group.extensions.has(extension));
+    const before = this.groups.size;
+    // Entries that only repeat states already sent are no change: a PBX that lists its calls again in every answer
+    // must not keep the groups apart.
+    this.groups.advance(group, response.seq, events.length > 0);
+    this.emit(events);
+    this.options.onAnswer?.();
+    // An answer without changes always merges; should it not (a PBX whose counter moves oddly), never spin.
+    if (events.length === 0 && this.groups.size >= before) await this.sleep(this.options.idleGapMs, true);
+  }
+
+  /** The long poll of a single cursor. */
+  private async poll(group: CursorGroup): Promise<void> {
+    const sent = group.cursor;
+    const started = this.options.now();
+    const probe = this.probe;
+    this.probe = undefined;
+    const timeoutSec = this.quickCheck || probe ? 0 : this.holdLimit.timeOut(this.options.timeoutSec);
+    const quick = this.quickCheck;
+    this.quickCheck = false;
+    const hold = this.holdLimit.start(timeoutSec);
+    let response: SubscribeResponse;
+    try {
+      response = await this.request(this.members(group), sent, timeoutSec);
+    } catch (err) {
+      this.quickCheck = quick; // cut short (new extensions) or failed: the quick check is still to do
+      if (this.idleCut(hold, err)) return;
+      throw err;
+    }
+    if (response.seq < sent) return this.restartedWith(response, sent);
+    const events = this.collect(response, false, (extension) => group.extensions.has(extension));
+    this.groups.advance(group, response.seq, events.length > 0);
+    this.emit(events);
+    this.options.onAnswer?.();
+    if (probe && !this.agreesWith(probe)) {
+      this.warn("the PBX's calls differ from what its polls reported (it restarted?): resynchronising");
+      this.needFullSnapshot = true;
+      this.resumeFrom?.forget();
+      return;
+    }
+    // Only an answer without entries, at an unchanged seq and early is a server ignoring timeOut. One whose seq moved
+    // on, or that carried entries (even ones that only repeat states already sent), is a PBX at work: poll at once.
+    const idle = response.seq === sent && !hasEntries(response);
+    if (idle && this.options.now() - started < (timeoutSec * this.holdLimit.unitMs) / 2) {
+      await this.sleep(this.options.idleGapMs, true);
+    }
+  }
+
+  /**
+   * After a poll that brought every change up to a current-state read: true when the calls agree with that read. A
+   * call it lists that no poll ever reported, or one still in progress here that it no longer lists, means the PBX
+   * forgot what its polls would have said: it restarted, and its counter had already passed ours.
+   */
+  private agreesWith(probe: { extensions: string[]; response: SubscribeResponse }): boolean {
+    const listed = this.listedLegs(probe.response);
+    for (const extension of probe.extensions) {
+      if (!this.groups.groupOf(extension)) continue;
+      const ids = listed.get(extension) ?? new Set<string>();
+      for (const id of ids) if (!this.table.knows(extension, id)) return false;
+      for (const leg of this.table.activeLegs(extension)) if (!ids.has(leg.data.uniqueCallId)) return false;
+    }
+    return true;
+  }
+
+  /**
+   * A held poll cut by a proxy's idle limit is no failure: true to poll again at once (at the learned timeOut), without
+   * a failing status or backoff. A cut-shaped failure after a hold past the timeOut is one, like a client timeout.
+   */
+  private idleCut(hold: Hold, err: unknown): boolean {
+    if (this.stopped || this.restartRequested || !isNoojeeError(err)) return false;
+    const verdict = this.holdLimit.judge(hold, err);
+    if (verdict.notice) this.warn(holdNoticeText(verdict.notice, this.options.timeoutSec));
+    if (!verdict.cut && verdict.overdue) this.probeForRestart = true;
+    return verdict.cut;
+  }
+
+  /** A group's extensions in the order they are watched (the order of `exten`). */
+  private members(group: CursorGroup): string[] {
+    return this.extensions.filter((e) => group.extensions.has(e));
+  }
+
+  /** A poll's answer came from a PBX whose counter went back: pass its entries on, then read everything again. */
+  private restartedWith(response: SubscribeResponse, sent: number): void {
+    this.warn(`PBX sequence went back from ${sent} to ${response.seq}: the PBX restarted, resynchronising`);
+    // Entries of the restarted PBX are newer than anything we had: pass them on before the fresh read.
+    this.emit(this.collect(response, false, (extension) => this.groups.groupOf(extension) !== undefined));
+    this.needFullSnapshot = true;
+    this.resumeFrom?.forget();
+  }
+
+  /** A current-state read came from a PBX whose counter went back: read everything again. */
+  private restarted(seq: number): void {
+    this.warn(`PBX sequence went back from ${this.groups.maxCursor()} to ${seq}: the PBX restarted, resynchronising`);
+    this.needFullSnapshot = true;
+    this.resumeFrom?.forget();
+  }
+
+  private applySnapshot(extensions: readonly string[], response: SubscribeResponse, initial: boolean): void {
+    const wanted = new Set(extensions);
+    const events = this.collect(response, initial, (extension) => wanted.has(extension));
+    // Legs a current-state read no longer lists have ended (or died with a PBX restart): forget them.
+    const listed = this.listedLegs(response);
+    for (const extension of extensions) this.table.retainOnly(extension, listed.get(extension) ?? new Set());
+    this.emit(events);
+  }
+
+  /** Extension → uniqueCallIds a current-state read lists. */
+  private listedLegs(response: SubscribeResponse): Map<string, Set<string>> {
+    const listed = new Map<string, Set<string>>();
+    for (const [key, entries] of Object.entries(response.Data ?? {})) {
+      if (!Array.isArray(entries)) continue;
+      const extension = key.replace(TECH_PREFIX, "");
+      const ids = listed.get(extension) ?? new Set<string>();
+      for (const entry of entries) {
+        const id = entry?.CallData?.uniqueCallId;
+        if (id !== undefined) ids.add(String(id));
+      }
+      listed.set(extension, ids);
+    }
+    return listed;
+  }
+
+  /** Valid, changed, watched entries of an answer, in the PBX's order for each extension. */
+  private collect(response: SubscribeResponse, initial: boolean, accept: (extension: string) => boolean): CallEvent[] {
+    const events: CallEvent[] = [];
+    const data = response.Data;
+    if (!data) return events;
+    for (const [key, entries] of Object.entries(data)) {
+      const extension = key.replace(TECH_PREFIX, "");
+      if (!this.extensions.includes(extension) || !accept(extension)) continue;
+      if (!Array.isArray(entries)) {
+        this.entryWarnings.warn("entries", `ignored malformed entries for extension ${extension}`);
+        continue;
+      }
+      for (const entry of entries) {
+        const callData = entry?.CallData;
+        if (typeof callData !== "object" || callData === null || typeof callData.status !== "string" ||
+          (typeof callData.uniqueCallId !== "string" && typeof callData.uniqueCallId !== "number")) {
+          this.entryWarnings.warn("entry", `ignored a malformed entry for extension ${extension}`);
+          continue;
+        }
+        // The client turned integer strings into numbers: anything else in Code is not a Code.
+        if (entry.Code !== undefined && entry.Code !== null && typeof entry.Code !== "number") {
+          this.entryWarnings.warn("entry", `ignored a malformed entry for extension ${extension}`);
+          continue;
+        }
+        if (typeof entry.Code === "number" && entry.Code < 0) {
+          this.entryWarnings.warn("code", `ignored an entry with Code ${entry.Code} for extension ${extension}`);
+          continue;
+        }
+        const data: CallData = { ...callData, uniqueCallId: String(callData.uniqueCallId) };
+        const callId = typeof entry.CallID === "number" ? entry.CallID : undefined;
+        if (this.table.update(extension, data, callId)) {
+          events.push({ extension, data, callId, seq: response.seq, initial });
+        }
+      }
+    }
+    return events;
+  }
+
+  private emit(events: CallEvent[]): void {
+    if (events.length > 0) this.options.onEvents(events);
+  }
+
+  private async request(extensions: string[], last: number, timeOutSec: number): Promise<SubscribeResponse> {
+    const controller = new AbortController();
+    this.controller = controller;
+    this.restartRequested = false;
+    try {
+      return await this.options.api.subscribe(extensions, last, timeOutSec, controller.signal);
+    } finally {
+      if (this.controller === controller) this.controller = undefined;
+    }
+  }
+
+  /** Waits `ms` (or until woken when undefined); stop() always wakes it, setExtensions() when `onChange`. */
+  private sleep(ms: number | undefined, onChange: boolean): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.wakeOnChange = onChange;
+      this.wake = resolve;
+      if (ms !== undefined) this.sleepTimer = setTimeout(() => this.wakeUp(), ms);
+    });
+  }
+
+  private wakeUp(): void {
+    if (this.sleepTimer !== undefined) clearTimeout(this.sleepTimer);
+    this.sleepTimer = undefined;
+    const wake = this.wake;
+    this.wake = undefined;
+    this.wakeOnChange = false;
+    wake?.();
+  }
+
+  private setStatus(status: LoopStatus): void {
+    // Failures are always reported (the attempt and delay change); steady states once.
+    if (status.state !== "failing" && status.state === this.lastState) return;
+    this.lastState = status.state;
+    this.options.onStatus(status);
+  }
+
+  private warn(message: string): void {
+    this.options.onWarning?.(message);
+  }
+}

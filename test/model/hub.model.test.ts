@@ -1,0 +1,328 @@
+/**
+ * Model-based tests of SubscriptionHub and its PollLoops (fast-check `fc.commands`): random sequences of subscribe
+ * nodes joining and leaving, msg adds / removes / replaces (down to none and back), deploys (with or without a changed
+ * split, a call changing in the middle), calls ringing / connecting / ending on watched and unwatched extensions, PBX
+ * restarts, faults (resets, 5xx, hangs, an intermediary that cuts held polls), clock advances and steps, and Node-RED
+ * kills with resume, against an in-memory PBX (model-pbx.ts) answering in one of two styles ("every" change or the
+ * "latest" state of each changed leg), on fake timers. After every command the world settles and is checked against a
+ * plain reference (model-world.ts, model-checks.ts): every watched extension polled, in one request at a time; each
+ * node gets the calls in progress and then each change once, in order, nothing older than already sent, nothing for
+ * extensions it does not watch; the last state it has is the PBX's; its status says what is true.
+ *
+ * Budget: NOOJEE_MODEL_RUNS sequences (default 5,000, about 11 s here) on every `npm test`; `npm run test:model` runs
+ * 100,000 (about 4 min; or NOOJEE_MODEL_RUNS). A failure prints the shrunk sequence, the violations and how to replay it:
+ *   npm run build && NOOJEE_MODEL_SEED=<seed> NOOJEE_MODEL_PATH=<path> NOOJEE_MODEL_REPLAY='<replay>' \
+ *     npx mocha --no-config --timeout 0 dist/test/model/hub.model.test.js
+ * (seed, path and replay as printed: they run the shrunk case alone; the seed alone repeats the whole search).
+ */
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import * as sinon from "sinon";
+import { checkAll, settle } from "./model-checks";
+import { type AnswerStyle, type EmptyShape, nextStatuses, type RestartMode } from "./model-pbx";
+import { type NodeLayout, World } from "./model-world";
+
+const POOL = ["400", "401", "402", "403", "404", "405", "406", "407"];
+const IDS = ["n0", "n1", "n2", "n3"];
+
+interface Params {
+  style: AnswerStyle;
+  restartMode: RestartMode;
+  emptyShape: EmptyShape;
+  noiseMs: number | undefined;
+  maxExtenBytes: number;
+}
+
+type Model = Record<string, never>;
+type Cmd = fc.AsyncCommand<Model, World>;
+
+/** Each command acts, then lets the world settle and checks it. */
+abstract class Step implements Cmd {
+  check(): boolean {
+    return true;
+  }
+  async run(_m: Model, world: World): Promise<void> {
+    world.commands += 1;
+    await this.act(world);
+    await settle(world);
+    checkAll(world);
+    if (world.violations.length > 0) {
+      const shown = world.violations.slice(0, 8).join("\n  ");
+      const more = world.violations.length > 8 ? `\n  ... ${world.violations.length - 8} more` : "";
+      throw new Error(`after ${this.toString()}:\n  ${shown}${more}\n${trace(world)}`);
+    }
+  }
+  abstract act(world: World): Promise<void>;
+  abstract toString(): string;
+}
+
+/** The last requests and warnings, to read a counterexample by. */
+function trace(world: World): string {
+  const requests = world.pbx.requests.slice(-14).map((r) =>
+    `#${r.id} gen ${r.gen} [${r.extensions.join(" ")}] last=${r.last} timeOut=${r.timeOut} at ${r.openedAt}` +
+    (r.closedAt === undefined ? (r.hung ? " (hanging)" : " (open)") : ` -> ${r.outcome}${r.answerSeq === undefined ? "" : ` seq=${r.answerSeq}`} at ${r.closedAt}`));
+  return `  last requests (PBX seq now ${world.pbx.seq}, epoch ${world.pbx.epoch}):\n    ${requests.join("\n    ") || "(none)"}` +
+    (world.log.length > 0 ? `\n  warnings:\n    ${world.log.slice(-5).join("\n    ")}` : "");
+}
+
+const list = (extensions: readonly string[]): string => `[${extensions.join(" ")}]`;
+
+class Join extends Step {
+  constructor(readonly layout: NodeLayout) {
+    super();
+  }
+  async act(world: World): Promise<void> {
+    if (world.nodes.has(this.layout.id)) return;
+    world.register(this.layout);
+  }
+  toString(): string {
+    return `join ${this.layout.id} ${list(this.layout.extensions)} timeout ${this.layout.timeoutSec}s`;
+  }
+}
+
+class Leave extends Step {
+  constructor(readonly id: string) {
+    super();
+  }
+  async act(world: World): Promise<void> {
+    if (!world.nodes.has(this.id)) return;
+    await world.deregister(this.id);
+    world.hub.releaseLingering();
+  }
+  toString(): string {
+    return `leave ${this.id} (deregister, releaseLingering)`;
+  }
+}
+
+class Msg extends Step {
+  constructor(readonly id: string, readonly action: "add" | "remove" | "replace", readonly extensions: string[]) {
+    super();
+  }
+  async act(world: World): Promise<void> {
+    const node = world.nodes.get(this.id);
+    if (!node) return;
+    // As noojee-subscribe does with msg.action / msg.extensions.
+    let next: string[];
+    if (this.action === "replace") next = [...this.extensions];
+    else if (this.action === "add") next = [...node.watched, ...this.extensions.filter((e) => !node.watched.includes(e))];
+    else next = node.watched.filter((e) => !this.extensions.includes(e));
+    world.updateExtensions(this.id, next);
+  }
+  toString(): string {
+    return `msg ${this.id} ${this.action} ${list(this.extensions)}`;
+  }
+}
+
+class Deploy extends Step {
+  /** `layout` undefined: the same nodes again; `mid`: a call changes between the stops and the starts. */
+  constructor(readonly layout: NodeLayout[] | undefined, readonly mid: { extension: string; pick: number } | undefined) {
+    super();
+  }
+  async act(world: World): Promise<void> {
+    if (world.nodes.size === 0 && !this.layout) return;
+    const layouts = this.layout ?? [...world.nodes.values()].map((n) => ({ id: n.id, extensions: [...n.watched], timeoutSec: n.timeoutSec }));
+    const carried = world.continuation();
+    for (const id of [...world.nodes.keys()]) await world.deregister(id);
+    if (this.mid) changeCall(world, this.mid.extension, this.mid.pick);
+    for (const layout of layouts) world.register(layout, carried);
+    world.hub.releaseLingering();
+  }
+  toString(): string {
+    const layout = this.layout ? this.layout.map((l) => `${l.id} ${list(l.extensions)} ${l.timeoutSec}s`).join("; ") : "the same nodes";
+    return `deploy ${layout}${this.mid ? ` (a call changes on ${this.mid.extension} meanwhile)` : ""}`;
+  }
+}
+
+/** Moves a call on `extension` on (pick chooses the leg and its next state), or rings a new one. */
+function changeCall(world: World, extension: string, pick: number): string {
+  const legs = world.pbx.activeLegs(extension);
+  if (legs.length === 0 || (pick % 5 === 0 && legs.length < 2)) {
+    const leg = world.pbx.startCall(extension, pick % 2 === 0);
+    return `${leg.id} ${leg.history[0].status}`;
+  }
+  const leg = legs[pick % legs.length];
+  const options = nextStatuses(leg.history.at(-1)!.status);
+  const status = options[Math.floor(pick / legs.length) % options.length];
+  world.pbx.advance(leg, status);
+  return `${leg.id} ${status}`;
+}
+
+class Call extends Step {
+  constructor(readonly extension: string, readonly pick: number) {
+    super();
+  }
+  done = "";
+  async act(world: World): Promise<void> {
+    this.done = changeCall(world, this.extension, this.pick);
+  }
+  toString(): string {
+    return `call on ${this.extension} (pick ${this.pick})${this.done ? `: ${this.done}` : ""}`;
+  }
+}
+
+class Restart extends Step {
+  constructor(readonly back: number) {
+    super();
+  }
+  async act(world: World): Promise<void> {
+    world.pbx.restart(this.back);
+  }
+  toString(): string {
+    return `PBX restart (counter back to ~${1 + this.back})`;
+  }
+}
+
+class Fault extends Step {
+  constructor(readonly kind: "reset" | "5xx" | "hang", readonly count: number) {
+    super();
+  }
+  async act(world: World): Promise<void> {
+    if (this.kind === "hang") world.pbx.hangNextRequests(this.count);
+    else world.pbx.failNextAnswers(this.kind, this.count);
+  }
+  toString(): string {
+    return `fault: the next ${this.count} ${this.kind === "hang" ? "requests hang" : `answers fail (${this.kind})`}`;
+  }
+}
+
+class Proxy extends Step {
+  constructor(readonly idleSec: number | undefined) {
+    super();
+  }
+  async act(world: World): Promise<void> {
+    world.pbx.proxyIdleSec = this.idleSec;
+  }
+  toString(): string {
+    return this.idleSec === undefined ? "no proxy idle limit" : `a proxy cuts polls held ${this.idleSec} s (504)`;
+  }
+}
+
+class Tick extends Step {
+  constructor(readonly ms: number) {
+    super();
+  }
+  async act(world: World): Promise<void> {
+    await world.clock.tickAsync(this.ms);
+  }
+  toString(): string {
+    return `time passes ${this.ms / 1000} s`;
+  }
+}
+
+class ClockStep extends Step {
+  constructor(readonly ms: number) {
+    super();
+  }
+  async act(world: World): Promise<void> {
+    world.clock.setSystemTime(Date.now() + this.ms); // the wall clock only: timers keep their schedule
+  }
+  toString(): string {
+    return `the system clock steps ${this.ms > 0 ? "forward" : "back"} ${Math.abs(this.ms) / 60_000} min`;
+  }
+}
+
+class Kill extends Step {
+  async act(world: World): Promise<void> {
+    await world.killAndResume();
+  }
+  toString(): string {
+    return "kill Node-RED, start again from the stored position";
+  }
+}
+
+const extensions = fc.subarray(POOL, { minLength: 0, maxLength: 5 });
+const extensionsSome = fc.subarray(POOL, { minLength: 1, maxLength: 3 });
+const timeoutSec = fc.constantFrom(5, 30);
+const layout = fc.record({ id: fc.constantFrom(...IDS), extensions, timeoutSec });
+const layouts = fc.uniqueArray(layout, { minLength: 1, maxLength: 3, selector: (l) => l.id });
+
+const call = fc.tuple(fc.constantFrom(...POOL), fc.nat(20)).map(([e, pick]) => new Call(e, pick));
+
+const commands = [
+  layout.map((l) => new Join(l)),
+  layout.map((l) => new Join(l)),
+  fc.constantFrom(...IDS).map((id) => new Leave(id)),
+  fc.tuple(fc.constantFrom(...IDS), fc.constantFrom("add" as const, "remove" as const, "replace" as const), extensionsSome)
+    .map(([id, action, e]) => new Msg(id, action, e)),
+  fc.tuple(fc.constantFrom(...IDS), fc.constantFrom("add" as const, "remove" as const, "replace" as const), extensions)
+    .map(([id, action, e]) => new Msg(id, action, e)),
+  fc.tuple(fc.option(layouts, { nil: undefined }), fc.option(fc.record({ extension: fc.constantFrom(...POOL), pick: fc.nat(20) }), { nil: undefined }))
+    .map(([l, mid]) => new Deploy(l, mid)),
+  ...Array.from({ length: 5 }, () => call), // calls are most of what happens
+  fc.nat(2).map((back) => new Restart(back)),
+  fc.tuple(fc.constantFrom("reset" as const, "5xx" as const, "hang" as const), fc.integer({ min: 1, max: 3 })).map(([k, n]) => new Fault(k, n)),
+  fc.option(fc.constantFrom(2, 8), { nil: undefined }).map((s) => new Proxy(s)),
+  fc.constantFrom(1000, 5000, 12_000, 31_000, 61_000).map((ms) => new Tick(ms)),
+  fc.constantFrom(-3_600_000, 3_600_000).map((ms) => new ClockStep(ms)),
+  fc.constant(null).map(() => new Kill()),
+];
+
+const params: fc.Arbitrary<Params> = fc.record({
+  style: fc.constantFrom("every" as const, "latest" as const),
+  restartMode: fc.constantFrom("lower" as const, "hold" as const),
+  emptyShape: fc.constantFrom("object" as const, "null" as const, "missing" as const),
+  noiseMs: fc.constantFrom(undefined, 100, 250),
+  maxExtenBytes: fc.constantFrom(9, 15, Infinity), // 2 or 3 extensions per chunk, or one chunk
+});
+
+/** Summed over the runs, to show what the search exercised. */
+const totals = { runs: 0, commands: 0, requests: 0, events: 0, redelivered: 0, kills: 0, violations: 0 };
+
+async function runSequence(p: Params, cmds: Iterable<Cmd>): Promise<void> {
+  // A sandbox of its own per sequence: the default one would keep every clock ever made (thousands per search).
+  const sandbox = sinon.createSandbox();
+  const clock = sandbox.useFakeTimers({
+    now: 1_800_000_000_000,
+    toFake: ["setTimeout", "clearTimeout", "setImmediate", "clearImmediate", "setInterval", "clearInterval", "Date", "hrtime", "performance"],
+  });
+  const world = new World(clock, { style: p.style, restartMode: p.restartMode, startSeq: 1000, emptyShape: p.emptyShape }, p.maxExtenBytes);
+  world.pbx.setNoise(p.noiseMs);
+  try {
+    await fc.asyncModelRun(() => ({ model: {}, real: world }), cmds);
+  } finally {
+    totals.runs += 1;
+    totals.commands += world.commands;
+    totals.requests += world.stats.requests;
+    totals.events += world.stats.events;
+    totals.redelivered += world.stats.redelivered;
+    totals.kills += world.stats.kills;
+    await world.wait(world.hub.close(), "close()");
+    world.pbx.stop();
+    sandbox.restore();
+  }
+}
+
+const env = (name: string): string | undefined => (process.env[name] ? process.env[name] : undefined);
+
+describe("model: SubscriptionHub and its PollLoops under random sequences", function () {
+  this.timeout(0);
+
+  it("keeps every watched extension polled and every node's msgs complete, ordered and true", async function () {
+    const numRuns = Number(env("NOOJEE_MODEL_RUNS") ?? 5000);
+    const seed = env("NOOJEE_MODEL_SEED") === undefined ? undefined : Number(env("NOOJEE_MODEL_SEED"));
+    const path = env("NOOJEE_MODEL_PATH");
+    const replayPath = env("NOOJEE_MODEL_REPLAY"); // fast-check's commands replay path, with the path
+    const property = fc.asyncProperty(params, fc.commands(commands, { maxCommands: 40, size: "max", replayPath }), runSequence);
+    const started = Date.now();
+    const details = await fc.check(property, { numRuns, seed, path, endOnFailure: path !== undefined });
+    if (!details.failed) {
+      const seconds = ((Date.now() - started) / 1000).toFixed(1);
+      console.log(`      ${details.numRuns} sequences in ${seconds} s (seed ${details.seed}): ${totals.commands} commands, ` +
+        `${totals.requests} requests, ${totals.events} msgs (${totals.redelivered} re-delivered after a kill or deploy), ${totals.kills} kills`);
+      return;
+    }
+    const [p, cmds] = details.counterexample ?? [];
+    const shown = String(cmds);
+    const replay = /\/\*replayPath="([^"]*)"\*\//.exec(shown)?.[1];
+    const message = [
+      `model-based test failed after ${details.numRuns} sequence(s), shrunk ${details.numShrinks} time(s)`,
+      `PBX: ${JSON.stringify(p)}`,
+      `sequence:\n    ${shown.replace(/ ?\/\*replayPath=.*$/, "").split(",").join("\n    ")}`,
+      `error: ${details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance)}`,
+      `replay: npm run build && NOOJEE_MODEL_SEED=${details.seed} NOOJEE_MODEL_PATH=${details.counterexamplePath} ` +
+        `NOOJEE_MODEL_REPLAY='${replay ?? ""}' ` +
+        "npx mocha --no-config --timeout 0 dist/test/model/hub.model.test.js",
+    ].join("\n");
+    assert.fail(message);
+  });
+});

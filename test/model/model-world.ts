@@ -1,0 +1,347 @@
+/**
+ * The world the model-based hub tests act on: a ModelPbx, the current SubscriptionHub "process" (a generation; a kill
+ * starts the next one), its subscribe nodes, a PositionStore that keeps the last captured position, and what each node
+ * received. The checks on it are in model-checks.ts; the commands in hub.model.test.ts.
+ */
+import type { SinonFakeTimers } from "sinon";
+import type { CallEvent, LoopStatus } from "../../nodes/lib/poll/poll-loop";
+import { type HubPosition, SubscriptionHub } from "../../nodes/lib/poll/subscription-hub";
+import { type Leg, ModelPbx, type ModelPbxOptions, now, type RequestRecord } from "./model-pbx";
+
+/** A cut after at least this hold is an idle limit the hub must learn and poll under (nodes/lib/poll/hold-limit.ts). */
+export const LONG_CUT_MS = 7_500;
+
+/** One watch of one extension by one node instance: from a join to a leave. */
+export interface Interval {
+  extension: string;
+  t0: number;
+  /** Epoch → when the node could first know this extension's calls in that epoch (see model-checks.ts). */
+  sync: Map<number, number>;
+  /** Each leg's index when the interval began (absent: the leg did not exist). */
+  joinIndex: Map<string, number>;
+  /** Per leg: the history indices received, in order. */
+  got: Map<string, number[]>;
+  /** A continuation of earlier instances (a deploy or a resumed restart): what they had, per leg. */
+  prev: Map<string, number>;
+}
+
+export interface NodeInstance {
+  id: string;
+  gen: number;
+  configured: string[];
+  watched: string[];
+  timeoutSec: number;
+  alive: boolean;
+  intervals: Map<string, Interval>;
+  /** Per leg: the highest index this instance received. */
+  max: Map<string, number>;
+  statuses: LoopStatus[];
+  events: number;
+}
+
+export interface NodeLayout {
+  id: string;
+  extensions: string[];
+  timeoutSec: number;
+}
+
+/** Per extension: what the instances watching it had (per leg, the highest index) and when they could first know it. */
+export type Continuation = Map<string, { legs: Map<string, number>; since: number | undefined }>;
+
+export interface Stats {
+  events: number;
+  redelivered: number;
+  kills: number;
+  requests: number;
+}
+
+export class World {
+  readonly pbx: ModelPbx;
+  gen = 1;
+  hub: SubscriptionHub;
+  nodes = new Map<string, NodeInstance>();
+  readonly violations: string[] = [];
+  stored: { position: HubPosition; epoch: number } | undefined;
+  /** Per extension, for the current generation: when the hub first knew its calls in an epoch. */
+  hubSync = new Map<string, { epoch: number; at: number }>();
+  readonly stats: Stats = { events: 0, redelivered: 0, kills: 0, requests: 0 };
+  /** Per node id, per leg: the highest index any earlier instance received (for counting re-deliveries). */
+  private readonly history = new Map<string, Map<string, number>>();
+  readonly log: string[] = [];
+  /** Commands run so far. */
+  commands = 0;
+
+  constructor(readonly clock: SinonFakeTimers, options: ModelPbxOptions, readonly maxExtenBytes: number) {
+    this.pbx = new ModelPbx(options);
+    this.pbx.onAnswer = (record, response) => this.answered(record, response.seq);
+    this.pbx.onOpen = (record) => this.opened(record);
+    this.hub = this.newHub(undefined);
+  }
+
+  private newHub(position: HubPosition | undefined): SubscriptionHub {
+    const gen = this.gen;
+    return new SubscriptionHub(this.pbx.apiFor(gen), {
+      position,
+      maxExtenBytes: this.maxExtenBytes,
+      random: () => 0.5,
+      onWarning: (message) => this.log.push(`warn(gen ${gen}): ${message}`),
+      store: {
+        save: (capture) => {
+          if (gen !== this.gen) return;
+          const position = capture();
+          // As a file would: a copy, not the hub's live objects.
+          if (position) this.stored = { position: JSON.parse(JSON.stringify(position)) as HubPosition, epoch: this.pbx.epoch };
+        },
+      },
+    });
+  }
+
+  violation(text: string): void {
+    this.violations.push(`[t=${now()}] ${text}`);
+  }
+
+  watchers(extension: string): NodeInstance[] {
+    return [...this.nodes.values()].filter((n) => n.alive && n.watched.includes(extension));
+  }
+
+  watchedUnion(): Set<string> {
+    const all = new Set<string>();
+    for (const node of this.nodes.values()) for (const e of node.watched) all.add(e);
+    return all;
+  }
+
+  // ---- node lifecycle ----
+
+  register(layout: NodeLayout, continuation?: Continuation, had?: Map<string, number>): void {
+    const node: NodeInstance = {
+      id: layout.id, gen: this.gen, configured: [...layout.extensions], watched: [], timeoutSec: layout.timeoutSec,
+      alive: true, intervals: new Map(), max: new Map(), statuses: [], events: 0,
+    };
+    this.nodes.set(layout.id, node);
+    this.join(node, layout.extensions, continuation);
+    for (const [leg, index] of had ?? []) {
+      const interval = node.intervals.get(this.pbx.legById(leg)?.extension ?? "");
+      if (interval) interval.prev.set(leg, Math.max(index, interval.prev.get(leg) ?? -1));
+    }
+    this.hub.register(layout.id, {
+      extensions: [...layout.extensions],
+      timeoutSec: layout.timeoutSec,
+      onEvent: (event) => this.received(node, event),
+      onStatus: (status) => {
+        if (!node.alive || node.gen !== this.gen) return;
+        node.statuses.push(status);
+        // A poll an intermediary cut after a long hold is no failure (issue 15, item 3): it must never turn a node red.
+        if (status.state === "failing") {
+          const last = [...this.pbx.requests].reverse().find((r) => r.gen === this.gen && r.closedAt !== undefined);
+          if (last?.outcome === "cut" && (last.closedAt ?? 0) - last.openedAt >= LONG_CUT_MS) {
+            this.violation(`${node.id} shows failing (${status.error.message}) after a poll cut after ${(last.closedAt ?? 0) - last.openedAt} ms held`);
+          }
+        }
+      },
+    });
+  }
+
+  updateExtensions(id: string, extensions: string[]): void {
+    const node = this.nodes.get(id);
+    if (!node) return;
+    const removed = node.watched.filter((e) => !extensions.includes(e));
+    const added = extensions.filter((e) => !node.watched.includes(e));
+    this.leave(node, removed);
+    this.join(node, added);
+    node.watched = [...extensions];
+    this.hub.updateExtensions(id, extensions);
+  }
+
+  /** The node closes (deregister); resolves once the hub's promise does. */
+  async deregister(id: string): Promise<void> {
+    const node = this.nodes.get(id);
+    if (!node) return;
+    this.leave(node, node.watched);
+    node.watched = [];
+    node.alive = false;
+    this.remember(node);
+    this.nodes.delete(id);
+    await this.wait(this.hub.deregister(id), `deregister(${id})`);
+  }
+
+  /** What the instances watching each extension had, for the instances that take over (a deploy, a resume). */
+  continuation(extensions?: Set<string>): Continuation {
+    const out: Continuation = new Map();
+    for (const node of this.nodes.values()) {
+      for (const [extension, interval] of node.intervals) {
+        if (extensions && !extensions.has(extension)) continue;
+        const carried = out.get(extension) ?? { legs: new Map<string, number>(), since: undefined };
+        const { legs } = carried;
+        for (const [leg, index] of interval.prev) legs.set(leg, Math.max(index, legs.get(leg) ?? -1));
+        for (const [leg, got] of interval.got) legs.set(leg, Math.max(...got, legs.get(leg) ?? -1));
+        const since = interval.sync.get(this.pbx.epoch);
+        if (since !== undefined) carried.since = Math.min(since, carried.since ?? Infinity);
+        out.set(extension, carried);
+      }
+    }
+    return out;
+  }
+
+  /** Node-RED dies: no close() reaches anything; a new process starts from the stored position. */
+  async killAndResume(): Promise<void> {
+    this.stats.kills += 1;
+    const layouts = [...this.nodes.values()].map((n) => ({ id: n.id, extensions: n.configured, timeoutSec: n.timeoutSec }));
+    const stored = this.stored?.epoch === this.pbx.epoch ? this.stored.position : undefined;
+    // Only extensions the stored position covers carry on; the others start with a current-state read.
+    const covered = new Set(stored?.polls.flatMap((p) => p.extensions) ?? []);
+    const carried = this.continuation(covered);
+    // What each node id's flow already had (earlier instances too) counts as had, on the extensions that resume.
+    const had = new Map<string, Map<string, number>>();
+    for (const node of this.nodes.values()) this.remember(node);
+    for (const layout of layouts) {
+      const legs = new Map<string, number>();
+      for (const [leg, index] of this.history.get(layout.id) ?? []) {
+        const extension = this.pbx.legById(leg)?.extension;
+        if (extension !== undefined && covered.has(extension)) legs.set(leg, index);
+      }
+      had.set(layout.id, legs);
+    }
+    this.pbx.kill(this.gen);
+    for (const node of this.nodes.values()) node.alive = false;
+    this.nodes = new Map();
+    this.gen += 1;
+    this.hubSync = new Map();
+    this.hub = this.newHub(this.stored ? (JSON.parse(JSON.stringify(this.stored.position)) as HubPosition) : undefined);
+    for (const layout of layouts) this.register(layout, carried, had.get(layout.id));
+    this.hub.releaseLingering();
+  }
+
+  private remember(node: NodeInstance): void {
+    const legs = this.history.get(node.id) ?? new Map<string, number>();
+    for (const [leg, index] of node.max) legs.set(leg, Math.max(index, legs.get(leg) ?? -1));
+    this.history.set(node.id, legs);
+  }
+
+  private join(node: NodeInstance, extensions: readonly string[], continuation?: Continuation): void {
+    for (const extension of extensions) {
+      if (node.watched.includes(extension) && node.intervals.has(extension)) continue;
+      const at = now();
+      const joinIndex = new Map<string, number>();
+      for (const leg of this.pbx.legs) if (leg.extension === extension) joinIndex.set(leg.id, leg.history.length - 1);
+      const interval: Interval = { extension, t0: at, sync: new Map(), joinIndex, got: new Map(), prev: new Map() };
+      const carried = continuation?.get(extension);
+      if (carried) {
+        for (const [leg, index] of carried.legs) interval.prev.set(leg, index);
+        // A continuation must have had everything since its predecessors could first know it.
+        if (carried.since !== undefined) interval.sync.set(this.pbx.epoch, carried.since);
+      } else if (this.hubSync.get(extension)?.epoch === this.pbx.epoch && this.watchers(extension).length > 0) {
+        interval.sync.set(this.pbx.epoch, at); // the hub polls it already and knows its calls: from now on
+      }
+      node.intervals.set(extension, interval);
+    }
+    for (const extension of extensions) if (!node.watched.includes(extension)) node.watched.push(extension);
+  }
+
+  private leave(node: NodeInstance, extensions: readonly string[]): void {
+    for (const extension of extensions) {
+      node.intervals.delete(extension);
+      node.watched = node.watched.filter((e) => e !== extension);
+      if (this.watchers(extension).length === 0) this.hubSync.delete(extension);
+    }
+  }
+
+  // ---- what the PBX and the hub report ----
+
+  private opened(record: RequestRecord): void {
+    this.stats.requests += 1;
+    if (record.gen !== this.gen) return;
+    for (const other of this.pbx.openRequests(this.gen)) {
+      if (other.id === record.id) continue;
+      const shared = other.extensions.filter((e) => record.extensions.includes(e));
+      if (shared.length > 0) {
+        this.violation(`two requests in flight for ${shared.join(",")}: #${other.id} [${other.extensions}] last=${other.last} and #${record.id} [${record.extensions}] last=${record.last}`);
+      }
+    }
+  }
+
+  private answered(record: RequestRecord, seq: number): void {
+    if (record.gen !== this.gen) return;
+    // The cursor this answer hands out is the epoch's own when it answers a current-state read, or when everything the
+    // hub had heard about these extensions came from this epoch. Otherwise the answer has a lower seq (the hub must
+    // read again) or comes after a restart whose counter has caught up with the hub's cursor, which the hub cannot
+    // see (the numbers alone do not say which epoch a cursor is from): either way it does not know this epoch's calls.
+    record.known = record.last === 0 || (seq >= record.last && record.extensions.every((e) => {
+      const before = this.lastAnswer(e, record);
+      return before?.known === true && before.answerEpoch === this.pbx.epoch;
+    }));
+    if (!record.known) return;
+    const epoch = this.pbx.epoch;
+    const at = now();
+    for (const extension of record.extensions) {
+      const current = this.hubSync.get(extension);
+      if (record.last !== 0 && current?.epoch === epoch) continue;
+      if (current?.epoch !== epoch) this.hubSync.set(extension, { epoch, at });
+      for (const node of this.watchers(extension)) {
+        const interval = node.intervals.get(extension);
+        if (interval && !interval.sync.has(epoch)) interval.sync.set(epoch, at);
+      }
+    }
+  }
+
+  /** The latest answer before `record` on a request that asked for `extension` (any generation). */
+  private lastAnswer(extension: string, record: RequestRecord): RequestRecord | undefined {
+    for (let i = this.pbx.requests.length - 1; i >= 0; i--) {
+      const q = this.pbx.requests[i];
+      if (q !== record && q.outcome === "answer" && q.extensions.includes(extension)) return q;
+    }
+    return undefined;
+  }
+
+  private received(node: NodeInstance, event: CallEvent): void {
+    if (!node.alive || node.gen !== this.gen) return;
+    this.stats.events += 1;
+    node.events += 1;
+    const leg = this.pbx.legById(event.data.uniqueCallId);
+    const what = `${node.id} got ${event.extension}:${event.data.uniqueCallId}:${event.data.status}${event.initial ? " (initial)" : ""}`;
+    const interval = node.intervals.get(event.extension);
+    if (!interval || !node.watched.includes(event.extension)) return this.violation(`${what}: it does not watch ${event.extension}`);
+    if (!leg || leg.extension !== event.extension) return this.violation(`${what}: no such leg on that extension`);
+    const index = indexOf(leg, event.data);
+    if (index < 0) return this.violation(`${what}: a state the leg never had`);
+    const earlier = this.history.get(node.id)?.get(leg.id);
+    if (earlier !== undefined && index <= earlier) this.stats.redelivered += 1;
+    const got = interval.got.get(leg.id) ?? [];
+    const max = node.max.get(leg.id) ?? -1;
+    const firstHere = got.length === 0;
+    if (index < max) this.violation(`${what}: older than ${leg.history[max].status} (state ${max}) it already got [${names(leg, got)}]`);
+    else if (index === max && !(firstHere && event.initial)) this.violation(`${what}: a duplicate [${names(leg, got)}]`);
+    else if (this.pbx.options.style === "every") this.checkContiguous(what, leg, interval, got, index, event.initial);
+    got.push(index);
+    interval.got.set(leg.id, got);
+    node.max.set(leg.id, Math.max(max, index));
+  }
+
+  /** "every": each later change, none skipped. */
+  private checkContiguous(what: string, leg: Leg, interval: Interval, got: number[], index: number, initial: boolean): void {
+    if (got.length > 0) {
+      if (index !== got[got.length - 1] + 1) this.violation(`${what}: skipped states after ${leg.history[got[got.length - 1]].status} [${names(leg, got)}]`);
+      return;
+    }
+    if (initial) return;
+    const sync = interval.sync.get(leg.epoch);
+    if (leg.epoch > 0 && (sync === undefined || leg.createdAt < sync)) return; // a restart the hub could not see yet
+    const base = interval.prev.get(leg.id) ?? interval.joinIndex.get(leg.id) ?? -1;
+    if (index > base + 1) this.violation(`${what}: its first state here, but states before it were not sent`);
+  }
+
+  /** Waits for a promise while the fake clock runs. */
+  async wait(promise: Promise<unknown>, what: string): Promise<void> {
+    let done = false;
+    void promise.then(() => (done = true), () => (done = true));
+    for (let i = 0; i < 200 && !done; i++) await this.clock.tickAsync(i < 20 ? 0 : 10);
+    if (!done) this.violation(`${what} never resolved`);
+  }
+}
+
+export function indexOf(leg: Leg, data: object): number {
+  const print = (d: object): string => JSON.stringify(d, Object.keys(d).sort());
+  const wanted = print(data);
+  return leg.history.findIndex((d) => print(d) === wanted);
+}
+
+export const names = (leg: Leg, indices: readonly number[]): string => indices.map((i) => leg.history[i].status).join(", ");

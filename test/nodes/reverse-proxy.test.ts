@@ -1,0 +1,161 @@
+/**
+ * noojee-subscribe behind a reverse proxy with an idle limit below the node's Long poll (test/harness/
+ * idle-limit-proxy.ts in front of the fake PBX), over real HTTP. One "second" of timeOut is UNIT ms, on the fake PBX
+ * (timeOutUnitMs) and in the nodes (settings.js noojeeTimeOutUnitMs), so a 30 s Long poll is held 1.5 s.
+ */
+import assert from "node:assert/strict";
+import * as net from "node:net";
+import type { Node, NodeStatus } from "node-red";
+import { FakePbx } from "../fake-pbx";
+import { IdleCutMode, IdleLimitProxy, startIdleLimitProxy } from "../harness/idle-limit-proxy";
+import { API_KEY, Caught, helper, isGreen, isRed, loadSingleNode, Logged, Sent, Statuses, until } from "./support";
+
+const UNIT = 50;
+/** The node's Long poll, in units: 1500 ms. */
+const LONG_POLL = 30;
+
+const longPolls = (pbx: FakePbx) => pbx.subscribeRequests().filter((r) => r.query.lastSequenceNumber !== "0");
+
+async function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+describe("noojee-subscribe behind a reverse proxy with an idle limit", function () {
+  this.timeout(20_000);
+  let pbx: FakePbx;
+  let proxy: IdleLimitProxy | undefined;
+
+  beforeEach(async () => {
+    // Our own setting, unknown to the helper's types.
+    helper.settings({ noojeeTimeOutUnitMs: UNIT } as Parameters<typeof helper.settings>[0]);
+    pbx = new FakePbx({ apiKey: API_KEY, timeOutUnitMs: UNIT });
+    await pbx.start();
+  });
+
+  afterEach(async () => {
+    await helper.unload();
+    helper.settings({});
+    await proxy?.close();
+    proxy = undefined;
+    await pbx.stop();
+  });
+
+  interface Loaded {
+    node: Node;
+    sent: Sent;
+    statuses: Statuses;
+    caught: Caught;
+    warnings: () => string[];
+  }
+
+  async function load(host: string): Promise<Loaded> {
+    const loaded = await loadSingleNode(host, { type: "noojee-subscribe", extensions: "410", timeout: LONG_POLL });
+    const cfgWarn = new Logged(helper.getNode("cfg"), "warn");
+    return { ...loaded, warnings: () => cfgWarn.all.map(String) };
+  }
+
+  const redSince = (statuses: Statuses, from: number): NodeStatus[] => statuses.all.slice(from).filter(isRed);
+
+  for (const mode of ["504", "reset"] as IdleCutMode[]) {
+    it(`mode ${mode}: stays green, retries at once with a timeOut below the limit, says it once, sends nothing to Catch`, async () => {
+      proxy = await startIdleLimitProxy({ target: pbx.url, idleLimitMs: 12 * UNIT, mode }); // "12 s"
+      const { node, sent, statuses, caught, warnings } = await load(proxy.url);
+      await statuses.waitFor(isGreen);
+      const firstGreen = statuses.all.findIndex(isGreen);
+
+      // A call made as the first held poll is cut reaches the flow at once, not after a backoff (800 ms or more).
+      const p = proxy;
+      await until(() => p.cuts === 1, "the first cut", 5000);
+      const calledAt = Date.now();
+      const id = pbx.startCall("410");
+      await sent.waitFor((m) => (m.payload as { uniqueCallId?: string }).uniqueCallId === id, 3000);
+      assert.ok(Date.now() - calledAt < 500, `the call took ${Date.now() - calledAt} ms to arrive`);
+
+      // Several idle-limit periods more: the polls, held 8 units (400 ms) each, are answered by the PBX, not cut.
+      await until(() => longPolls(pbx).filter((r) => r.query.timeOut === "8").length >= 6, "six polls at the learned timeOut", 8000);
+      assert.equal(proxy.cuts, 1, "learned once, not cut again");
+      const asked = longPolls(pbx).map((r) => r.query.timeOut);
+      assert.equal(asked[0], String(LONG_POLL));
+      assert.deepEqual(new Set(asked.slice(1)), new Set(["8"]), `every later poll asks 8 (below 12): ${asked.join(",")}`);
+
+      assert.deepEqual(redSince(statuses, firstGreen), [], "no red status");
+      assert.ok(statuses.all.slice(firstGreen).every(isGreen), JSON.stringify(statuses.all));
+      assert.deepEqual(caught.msgs, [], "nothing reached the Catch node");
+      assert.deepEqual(new Logged(node, "error").all, []);
+      assert.ok(!new Logged(node, "log").all.map(String).some((m) => m.includes("recovered")), "no 'restored' line");
+      const said = warnings().filter((w) => w.includes("cut after"));
+      assert.equal(said.length, 1, JSON.stringify(warnings()));
+      assert.match(said[0], /idle limit of about 12 s/);
+      assert.match(said[0], /ask for 8 s instead of 30 s/);
+      assert.match(said[0], /set Long poll below 12 s, or raise the proxy's idle limit above 30 s/);
+      assert.ok(!said[0].includes(API_KEY));
+    });
+  }
+
+  it("learns again, and says it again, when the proxy's limit goes down", async () => {
+    proxy = await startIdleLimitProxy({ target: pbx.url, idleLimitMs: 20 * UNIT }); // "20 s": learns 15
+    const { statuses, caught, warnings } = await load(proxy.url);
+    await statuses.waitFor(isGreen);
+    const firstGreen = statuses.all.findIndex(isGreen);
+    await until(() => longPolls(pbx).some((r) => r.query.timeOut === "15"), "a poll at 15", 5000);
+    proxy.setIdleLimit(10 * UNIT); // "10 s": learns 7
+    await until(() => longPolls(pbx).filter((r) => r.query.timeOut === "7").length >= 3, "polls at 7", 8000);
+    assert.equal(proxy.cuts, 2);
+    assert.deepEqual(redSince(statuses, firstGreen), []);
+    assert.deepEqual(caught.msgs, []);
+    const said = warnings().filter((w) => w.includes("cut after"));
+    assert.equal(said.length, 2, JSON.stringify(warnings()));
+    assert.match(said[1], /idle limit of about 10 s.*ask for 7 s instead of 30 s/);
+  });
+
+  /** The message of the first error a Catch node received, once there is one. */
+  async function firstCaught(caught: Caught): Promise<string> {
+    await until(() => caught.msgs.length > 0, "an error at the Catch node", 5000);
+    return (caught.msgs[0].error as { message: string }).message;
+  }
+
+  describe("real failures still go red and back off", () => {
+    it("a fast 502 from behind the proxy", async () => {
+      proxy = await startIdleLimitProxy({ target: pbx.url, idleLimitMs: 40 * UNIT }); // above the Long poll
+      const { statuses, caught, warnings } = await load(proxy.url);
+      await statuses.waitFor(isGreen);
+      pbx.fault("html502");
+      pbx.startCall("410"); // ends the held poll, so the next one meets the fault at once
+      assert.match(await firstCaught(caught), /HTTP 502/);
+      const failedAt = Date.now();
+      await statuses.waitFor(isRed);
+      await until(() => pbx.subscribeRequests().some((r) => r.at > failedAt), "the retry after the backoff", 5000);
+      const retry = pbx.subscribeRequests().find((r) => r.at > failedAt);
+      assert.ok(retry && retry.at - failedAt >= 600, `retried ${retry ? retry.at - failedAt : "?"} ms after the failure`);
+      assert.equal(proxy.cuts, 0);
+      assert.deepEqual(warnings().filter((w) => w.includes("cut after")), []);
+    });
+
+    it("a refused upstream (the proxy's own fast 502) and a refused connection", async () => {
+      proxy = await startIdleLimitProxy({ target: `http://127.0.0.1:${await closedPort()}`, idleLimitMs: 12 * UNIT });
+      const viaProxy = await load(proxy.url);
+      assert.match(await firstCaught(viaProxy.caught), /HTTP 502/);
+      await viaProxy.statuses.waitFor(isRed);
+      await helper.unload();
+
+      const direct = await load(`http://127.0.0.1:${await closedPort()}`);
+      assert.match(await firstCaught(direct.caught), /connection refused/);
+      await direct.statuses.waitFor(isRed);
+    });
+
+    it("cuts so short that the learned timeOut would fall below 5 s are failures", async () => {
+      proxy = await startIdleLimitProxy({ target: pbx.url, idleLimitMs: 6 * UNIT }); // "6 s" would learn 3
+      const { statuses, caught, warnings } = await load(proxy.url);
+      assert.match(await firstCaught(caught), /HTTP 504/);
+      await statuses.waitFor(isRed);
+      const asked = new Set(longPolls(pbx).map((r) => r.query.timeOut));
+      assert.ok([...asked].every((t) => t === String(LONG_POLL) || t === "0"), [...asked].join(","));
+      await until(() => warnings().some((w) => w.includes("treating the cuts as failures")), "the give-up line", 3000);
+    });
+  });
+});
