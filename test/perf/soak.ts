@@ -42,7 +42,8 @@
  *   extension is not required (counted). Join window: the changes up to the join's fence are excused (counted), where
  *   the fence is the first answer covering the extension whose request arrived after the msg was sent — its seq for a
  *   current-state read (those changes are summed up by the calls in progress it reports), its lastSequenceNumber for a
- *   poll; after a restart of the PBX the fence of an earlier lifetime no longer applies. Leave window: the changes
+ *   poll; after a restart of the PBX the fence of an earlier lifetime no longer applies. A join less than 1 s before a
+ *   Node-RED kill counts from the restart (the saved position may not cover it yet, so it is read afresh). Leave window: the changes
  *   after the last answer covering the extension written at least 200 ms before the msg was sent are excused
  *   (counted). A join with no request covering the extension within 4 s (while still watched) is NEVER POLLED, a
  *   violation; its fence is then the PBX's counter 4 s after the join, so what follows is required too.
