@@ -20,7 +20,7 @@
  * `--idle-limit S` puts a reverse proxy (test/harness/idle-limit-proxy.ts) between Node-RED and the PBX that cuts a
  * request after S seconds without an answer (`--idle-mode`: an nginx 504 page or a connection reset; default by the
  * seed's parity), sets the nodes' Long poll above it (floor(S) + 1) and makes quiet spells (no calls, faults, deploys
- * or changes) 2.5 to 4.5 s longer than the limit every 8 to 15 s, so that held polls meet the cut.
+ * or changes) 2.5 to 4.5 s longer than the limit, 8 to 15 s apart, so that held polls meet the cut.
  *
  * The accounting is made from the fake PBX's own records: every state change (pbx.onEvent, all server lifetimes),
  * every subscribe request and every subscribe answer it wrote. Definitions (per server lifetime E, "epoch"):
@@ -342,8 +342,8 @@ async function main(): Promise<number> {
       }
       if (proxy && now >= nextQuiet) {
         // A quiet spell longer than the proxy's limit: held polls meet the cut.
-        nextQuiet = now + between(8_000, 15_000);
         quietUntil = now + (idleLimitSec ?? 0) * 1000 + between(2_500, 4_500);
+        nextQuiet = quietUntil + between(8_000, 15_000);
       }
       if (now - lastMemory > 10_000 && !deploying) { // not while a deploy re-creates the probe's http-in node
         lastMemory = now;
