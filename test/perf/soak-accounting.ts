@@ -346,7 +346,10 @@ function joinStates(
       const alive = aliveAt(onExten, restarts, { epoch: s.join.read.epoch, seq: s.join.read.seq });
       for (const [id, step] of alive) {
         joinStatesChecked += 1;
-        if (!delivered.has(`${id}#${step}`)) joinStatesLost += 1;
+        if (delivered.has(`${id}#${step}`)) continue;
+        joinStatesLost += 1;
+        const how = s.join.node ? `a msg to ${s.join.node}` : `a ${s.join.cause}`;
+        if (deafExamples.length < 8) deafExamples.push(`${exten} ${id}#${step} in progress at the read (seq ${s.join.read.seq}) after ${how} at ${s.join.at}`);
       }
     }
   }

@@ -474,7 +474,7 @@ async function main(): Promise<number> {
   if (lostExamples.length) line("lost, e.g.", lostExamples.join("; "));
   if (duplicateExamples.length) line("duplicated, e.g.", duplicateExamples.join("; "));
   if (tallies.staleExamples.length) line("older than delivered, e.g.", tallies.staleExamples.join("; "));
-  if (tallies.deafExamples.length) line("never polled, e.g.", tallies.deafExamples.join("; "));
+  if (tallies.deafExamples.length) line("never polled / join state missing, e.g.", tallies.deafExamples.join("; "));
   if (tallies.unwatchedExamples.length) line("not watched, e.g.", tallies.unwatchedExamples.join("; "));
   if (violations.length > 0) {
     process.stdout.write(`\nSOAK FAILED: ${violations.join("; ")}\n`);
