@@ -63,7 +63,9 @@ async function run(options: SimOptions): Promise<void> {
     }
   }
   // The event log serves polls that resume from an older seq; 20,000 events is well over an hour of traffic.
-  const server = new PbxServer({ apiKey: options.apiKey, tls, minPollMs: options.minPollMs, maxEvents: 20_000, maxRequests: 1000 });
+  const server = new PbxServer({ apiKey: options.apiKey, tls, minPollMs: options.minPollMs,
+    answerStyle: options.answerStyle,
+    maxEvents: 20_000, maxRequests: 1000 });
   const ringTimeoutMs =
     options.ringMs.max < DEFAULT_TIMING.ringTimeoutMs.min
       ? DEFAULT_TIMING.ringTimeoutMs

@@ -2,7 +2,7 @@
  * The global `seq` counter and the log of events it numbers, with a per-extension index so a poll finds the events
  * after its lastSequenceNumber on its extensions without scanning the whole log.
  */
-import type { PbxEvent, SubscribeEntry } from "./pbx-types";
+import type { AnswerStyle, PbxEvent, SubscribeEntry } from "./pbx-types";
 import { trimBatch } from "./trim-batch";
 
 /** Per-extension slice of the event log, oldest first; `head` skips trimmed events without shifting. */
@@ -40,8 +40,11 @@ export class EventLog {
     this.byExten.clear();
   }
 
-  /** Entries with seq > baseline on the given extensions, grouped by extension, oldest first. */
-  collect(extens: string[], baseline: number): Record<string, SubscribeEntry[]> | undefined {
+  /**
+   * Entries with seq > baseline on the given extensions, grouped by extension, oldest first. Style "every" lists
+   * every change; "latest" only each changed leg's newest state (ordered by the seq of that state).
+   */
+  collect(extens: string[], baseline: number, style: AnswerStyle = "every"): Record<string, SubscribeEntry[]> | undefined {
     let data: Record<string, SubscribeEntry[]> | undefined;
     for (const exten of extens) {
       const log = this.byExten.get(exten);
@@ -56,7 +59,19 @@ export class EventLog {
         else hi = mid;
       }
       const entries: SubscribeEntry[] = [];
-      for (let i = lo; i < items.length; i++) entries.push(items[i].entry);
+      if (style === "every") {
+        for (let i = lo; i < items.length; i++) entries.push(items[i].entry);
+      } else {
+        // Newest first, keeping each leg's first (newest) entry, then back to oldest first.
+        const seen = new Set<string>();
+        for (let i = items.length - 1; i >= lo; i--) {
+          const id = items[i].entry.CallData.uniqueCallId;
+          if (seen.has(id)) continue;
+          seen.add(id);
+          entries.push(items[i].entry);
+        }
+        entries.reverse();
+      }
       (data ??= {})[exten] = entries;
     }
     return data;

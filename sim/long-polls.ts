@@ -20,6 +20,7 @@ interface Poll {
   mode: PollMode;
   /** Answer events with seq > baseline. */
   baseline: number;
+  openedAt: number;
   readyAt: number;
   deadline: number;
   timer: NodeJS.Timeout | undefined;
@@ -91,6 +92,7 @@ export class LongPolls {
       extens,
       mode: "events",
       baseline: last,
+      openedAt: now,
       readyAt: now + this.opts.minPollMs,
       deadline: now + timeOut * this.opts.timeOutUnitMs,
       timer: undefined,
@@ -109,7 +111,7 @@ export class LongPolls {
 
   /** Keeps a request open without ever answering it; it counts as an open poll until the client or closeAll ends it. */
   hold(res: http.ServerResponse): void {
-    this.openPoll({ res, extens: [], mode: "hang", baseline: 0, readyAt: 0, deadline: Infinity, timer: undefined, done: false });
+    this.openPoll({ res, extens: [], mode: "hang", baseline: 0, openedAt: Date.now(), readyAt: 0, deadline: Infinity, timer: undefined, done: false });
   }
 
   /** A change on `exten`: wakes the polls waiting for it, and those held for the counter. */
@@ -249,6 +251,7 @@ export class LongPolls {
       seq: this.source.seq(),
       snapshot: p.mode === "snapshot",
       entries,
+      requestedAt: p.openedAt,
       at: Date.now(),
     });
     trimBatch(this.answers, this.opts.maxRequests);

@@ -15,6 +15,8 @@ export interface SimOptions {
   ringMs: Range;
   talkMs: Range;
   minPollMs: number;
+  /** What a subscribe answer lists: every change since lastSequenceNumber, or each changed leg's latest state. */
+  answerStyle: "every" | "latest";
   tlsCert: string | undefined;
   tlsKey: string | undefined;
   events: boolean;
@@ -34,6 +36,7 @@ export const DEFAULTS = {
   ringSeconds: "2-12",
   talkSeconds: "5-60",
   minPollMs: 100,
+  answerStyle: "every",
 } as const;
 
 /** The most extensions one simulator serves. */
@@ -59,6 +62,8 @@ Options:
   --ring-seconds <a-b>    how long a phone rings before someone picks up (default ${DEFAULTS.ringSeconds})
   --talk-seconds <a-b>    how long a conversation lasts (default ${DEFAULTS.talkSeconds})
   --min-poll-ms <n>       least time before any subscribe answer, like the real PBX (default ${DEFAULTS.minPollMs})
+  --answer-style <style>  what a subscribe answer lists: "every" change since lastSequenceNumber, or only
+                          each changed call leg's "latest" state (default ${DEFAULTS.answerStyle})
   --tls-cert <file>       serve HTTPS with this PEM certificate (needs --tls-key)
   --tls-key <file>        the PEM private key of --tls-cert
   --events                also print every change of every call leg
@@ -136,6 +141,7 @@ export function parseSimArgs(argv: readonly string[]): ParsedArgs {
         "ring-seconds": { type: "string" },
         "talk-seconds": { type: "string" },
         "min-poll-ms": { type: "string" },
+        "answer-style": { type: "string" },
         "tls-cert": { type: "string" },
         "tls-key": { type: "string" },
         events: { type: "boolean" },
@@ -164,6 +170,10 @@ export function parseSimArgs(argv: readonly string[]): ParsedArgs {
     throw new UsageError("--tls-cert and --tls-key go together");
   }
   if (values.seed !== undefined && values.seed === "") throw new UsageError("--seed: must not be empty");
+  const answerStyle = values["answer-style"] ?? DEFAULTS.answerStyle;
+  if (answerStyle !== "every" && answerStyle !== "latest") {
+    throw new UsageError(`--answer-style: "${answerStyle}" is not every or latest`);
+  }
   if (values.events && values.quiet) throw new UsageError("--events and --quiet exclude each other");
 
   return {
@@ -184,6 +194,7 @@ export function parseSimArgs(argv: readonly string[]): ParsedArgs {
       ringMs: parseSecondsRange("--ring-seconds", values["ring-seconds"] ?? DEFAULTS.ringSeconds),
       talkMs: parseSecondsRange("--talk-seconds", values["talk-seconds"] ?? DEFAULTS.talkSeconds),
       minPollMs: parseNumber("--min-poll-ms", values["min-poll-ms"] ?? String(DEFAULTS.minPollMs), { integer: true, min: 0, max: 10_000 }),
+      answerStyle,
       tlsCert: values["tls-cert"],
       tlsKey: values["tls-key"],
       events: values.events ?? false,

@@ -17,6 +17,9 @@
  * - `exten` values are taken literally (not trimmed, no tech prefix stripped): a client sending `SIP/410` or `400, 410`
  *   to subscribe simply never hears about 410, as it presumably would on the real PBX.
  * - Events emitted in one tick reach a held poll in one answer (wakes are batched on setImmediate).
+ * - A poll answer lists every change since its lastSequenceNumber, oldest first per extension (one entry per change,
+ *   several for one leg); option `answerStyle: "latest"` lists only each changed leg's newest state instead. The
+ *   vendor does not say which the real PBX does; clients must be right for both.
  * - `Hungup`, `Busy` and `No Answer` end a leg (it leaves the current state). A later change reported for a leg that
  *   ended recently (e.g. `Hungup` after `No Answer`) keeps that leg's CallID.
  * - The counter starts at `initialSeq` (1) and restart() puts it back there; CallIDs restart at 1 too.
@@ -91,11 +94,12 @@ export class PbxServer {
       routed: (method, req, res, query) => this.serve(method, req, res, query),
     });
     this.log = new EventLog(options.initialSeq ?? 1, Math.max(1, options.maxEvents ?? 100_000));
+    const answerStyle = options.answerStyle ?? "every";
     this.polls = new LongPolls(
       {
         seq: () => this.log.seq,
         epoch: () => this.lifetime,
-        collect: (extens, baseline) => this.log.collect(extens, baseline),
+        collect: (extens, baseline) => this.log.collect(extens, baseline, answerStyle),
         snapshot: (extens) => this.legs.snapshot(extens),
         hasLegs: (extens) => this.legs.any(extens),
         pollsChanged: (open) => this.onPollsChanged?.(open),

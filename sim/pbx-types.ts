@@ -4,6 +4,9 @@ import type { CallData, SubscribeEntry } from "../nodes/lib/client/types";
 
 export type { CallData, SubscribeEntry };
 
+/** What a poll answer lists: every change since lastSequenceNumber, or each changed leg's latest state only. */
+export type AnswerStyle = "every" | "latest";
+
 export interface PbxServerOptions {
   /** The API key clients must send. Default: a random UUID. */
   apiKey?: string;
@@ -26,6 +29,11 @@ export interface PbxServerOptions {
   idleSnapshot?: "hold" | "answer";
   /** Length of one `timeOut` unit in ms (default 1000); tests may shrink it to make idle timeouts fast. */
   timeOutUnitMs?: number;
+  /**
+   * "every" (default): an answer lists every change since lastSequenceNumber, one entry per change. "latest": one
+   * entry per changed leg, its newest state with seq > lastSequenceNumber (the intermediate ones are not listed).
+   */
+  answerStyle?: AnswerStyle;
   /** Counter value at start and after restart(). Default 1 (never 0: 0 means "send me the current state"). */
   initialSeq?: number;
 }
@@ -56,6 +64,8 @@ export interface RecordedAnswer {
   /** A current-state read (lastSequenceNumber=0). */
   snapshot: boolean;
   entries: number;
+  /** Date.now() when the request arrived, and when the answer was written. */
+  requestedAt: number;
   at: number;
 }
 

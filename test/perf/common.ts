@@ -71,14 +71,16 @@ export function udpOutNode(id: string, z: string, port: number): FlowNode {
 }
 
 /**
- * A function node that sends JSON.stringify(msg.payload) to the sink through a socket made in settings.js
+ * A function node that sends JSON.stringify(msg.payload) (with `tag`: plus the node and msg.topic) to the sink through a socket made in settings.js
  * (UDP_SEND_SETTINGS). Unlike `udp out`, which only starts taking msgs 75 ms after it is (re)started, it is ready at
  * once: the soak redeploys every few seconds and must not count msgs a restarting sink drops.
  */
-export function udpFunctionSinkNode(id: string, z: string, port: number): FlowNode {
+export function udpFunctionSinkNode(id: string, z: string, port: number, tag?: string): FlowNode {
+  // With a tag, the datagram also names the node it came from (tag) and the extension (msg.topic).
+  const text = tag === undefined ? "msg.payload" : `Object.assign({ node: ${JSON.stringify(tag)}, topic: msg.topic }, msg.payload)`;
   return {
     id, type: "function", z, name: "udp sink", outputs: 0, noerr: 0, initialize: "", finalize: "", libs: [],
-    func: `global.get('udpSend')(JSON.stringify(msg.payload), ${port});\nreturn null;`, x: 500, y: 100, wires: [],
+    func: `global.get('udpSend')(JSON.stringify(${text}), ${port});\nreturn null;`, x: 500, y: 100, wires: [],
   };
 }
 

@@ -1,21 +1,28 @@
 /**
  * The fault soak's accounting (definitions in soak.ts), from the fake PBX's own records and the msgs that reached the
  * UDP sink. Node-RED kills: the changes made while Node-RED was down count like any other (the resumed poll must
- * bring them); a change sent within RESEND_WINDOW_MS before a kill may come again after it, and is counted apart.
+ * bring them); a change or an older state sent within RESEND_WINDOW_MS before a kill may come again after it, and is
+ * counted apart. Which changes the watch requires (msg-driven extension changes) is in soak-coverage.ts.
  */
 import type { PbxEvent, RecordedAnswer, RecordedRequest } from "../fake-pbx";
 import { TERMINAL_STATUSES } from "../fake-pbx";
+import { coverage, DEAF_LIMIT_MS, type Fence, fenceAtOrBefore, LEAVE_GRACE_MS, type Segment, segmentAt } from "./soak-coverage";
+import type { NodeWatch } from "./soak-extensions";
 
 /** How long before a kill a msg may have been sent and still come again after the restart. */
 export const RESEND_WINDOW_MS = 1000;
 
 export interface Received {
+  /** The subscribe node that sent it, and the extension (msg.topic). */
+  node: string;
+  exten: string;
   id: string;
   step: number;
   status: string;
   initial: boolean;
-  /** performance.now() at arrival. */
+  /** performance.now() and Date.now() at arrival. */
   at: number;
+  wall: number;
 }
 
 export interface SoakRecords {
@@ -28,7 +35,14 @@ export interface SoakRecords {
   finalEpoch: number;
   /** performance.now() of each Node-RED kill. */
   kills: number[];
+  answerStyle: "every" | "latest";
+  /** Each extension's watch segments (soak-coverage.ts) and each node's lists over time (soak-extensions.ts). */
+  segments: Map<string, Segment[]>;
+  history: NodeWatch[];
 }
+
+/** A msg for an extension its node did not watch within this long of its arrival is UNWATCHED. */
+export const UNWATCHED_GRACE_MS = 1000;
 
 export interface Tallies {
   required: number;
@@ -44,6 +58,23 @@ export interface Tallies {
   resentAfterKill: number;
   phantom: number;
   initialMsgs: number;
+  /** Msgs with a state older than one already delivered for that leg: as a change, as a current state. */
+  outOfOrder: number;
+  staleInitial: number;
+  staleExamples: string[];
+  staleAfterKill: number;
+  /** Changes excused by a join or leave window; made while no node watched their extension; not listed ("latest"). */
+  joinLeaveExcused: number;
+  notWatched: number;
+  notListed: number;
+  joins: number;
+  deafJoins: number;
+  deafExamples: string[];
+  /** Calls in progress at a join's fence, whose state then must reach the flow. */
+  joinStatesChecked: number;
+  joinStatesLost: number;
+  unwatchedMsgs: number;
+  unwatchedExamples: string[];
 }
 
 export function account(records: SoakRecords): Tallies {
@@ -73,6 +104,16 @@ export function account(records: SoakRecords): Tallies {
     if (first === undefined) firstAt.set(k, m.at);
   }
   const deliveredAny = new Set(firstAt.keys());
+  const stale = staleness(received, kills, records.segments);
+  const unwatched = unwatchedMsgs(received, records.history);
+
+  // "latest": a change is required only where an answer the client took listed it (its leg's newest state there).
+  const listed = records.answerStyle === "latest" ? listedStates(events, answers, subscribeRequests) : undefined;
+  const lastOfLeg = new Map<string, number>();
+  events.forEach((e, i) => lastOfLeg.set(e.entry.CallData.uniqueCallId, i));
+  let joinLeaveExcused = 0;
+  let notWatched = 0;
+  let notListed = 0;
 
   const epochs = [...new Set(events.map((e) => e.epoch)).add(finalEpoch)].sort((a, b) => a - b);
   let required = 0;
@@ -83,14 +124,20 @@ export function account(records: SoakRecords): Tallies {
   let undetectable = 0;
   let survivorsChecked = 0;
   let survivorsLost = 0;
-  // Legs in progress, replayed over the epochs, to know the calls alive at each resync point.
-  let alive = new Map<string, { step: number; status: string }>();
   let eventIndex = 0;
+  const onExten = new Map<string, PbxEvent[]>();
+  for (const e of events) {
+    let list = onExten.get(e.exten);
+    if (!list) onExten.set(e.exten, (list = []));
+    list.push(e);
+  }
   for (const epoch of epochs) {
     const inEpoch = (a: { epoch: number }): boolean => a.epoch === epoch;
     const epochAnswers: RecordedAnswer[] = answers.filter(inEpoch);
     const firstSnapshot = epochAnswers.find((a) => a.snapshot);
-    let resync = firstSnapshot?.seq;
+    // The resync point of an extension: the first current-state read of the epoch that covers it (a read for
+    // extensions just added may come first, for those alone); the first read of all when none does.
+    let cursorResync: number | undefined;
     if (epoch > 0) {
       // Did the client notice the restart? Its polls after the resynchronising read carry that read's seq.
       const polls = subscribeRequests.filter((r) => r.epoch === epoch && r.query.lastSequenceNumber !== "0");
@@ -99,34 +146,52 @@ export function account(records: SoakRecords): Tallies {
       const staleOf = (r: { query: Record<string, string> }): number => Number(r.query.lastSequenceNumber);
       if (firstPoll && (!firstSnapshot || firstPoll.at < firstSnapshot.at) && staleOf(firstPoll) <= firstPoll.seqAtArrival) {
         undetectable += 1; // polled on with a cursor the new counter had already passed: the seq never went down
-        resync = staleOf(firstPoll);
+        cursorResync = staleOf(firstPoll);
       } else if (firstSnapshot && afterSnapshot && staleOf(afterSnapshot) !== firstSnapshot.seq &&
         staleOf(afterSnapshot) <= afterSnapshot.seqAtArrival) {
         undetectable += 1; // the read did not show a lower seq either: the client kept its cursor
-        resync = staleOf(afterSnapshot);
+        cursorResync = staleOf(afterSnapshot);
       }
     }
+    const readOf = new Map<string, RecordedAnswer | undefined>();
+    const resyncRead = (exten: string): RecordedAnswer | undefined => {
+      if (!readOf.has(exten)) readOf.set(exten, epochAnswers.find((a) => a.snapshot && a.exten.split(",").includes(exten)) ?? firstSnapshot);
+      return readOf.get(exten);
+    };
+    const resyncOf = (exten: string): number | undefined => cursorResync ?? resyncRead(exten)?.seq;
     const isLast = epoch === finalEpoch;
     const handedOut = Math.max(
-      resync ?? -1,
+      cursorResync ?? firstSnapshot?.seq ?? -1,
       ...epochAnswers.filter((a) => !a.snapshot && a.seq >= a.last).map((a) => a.seq),
     );
-    const restart = restarts.find((r) => r.epoch === epoch);
-    if (epoch > 0 && !restart?.keepCalls) alive = new Map();
-    let checkedSurvivors = resync === undefined;
+    // The calls in progress at an extension's resync must show their state then, where a node watched it since before.
+    if (epoch > 0) {
+      for (const exten of onExten.keys()) {
+        const at = resyncOf(exten);
+        const read = cursorResync === undefined ? resyncRead(exten) : epochAnswers[0];
+        if (at === undefined) continue;
+        const seg = segmentAt(records.segments.get(exten), read?.at ?? 0);
+        if (!seg || (seg.join && (!seg.join.fence || !fenceAtOrBefore(seg.join.fence, { epoch, seq: at })))) continue;
+        if (seg.leave && read && seg.leave.at - LEAVE_GRACE_MS < read.at) continue;
+        for (const [id, step] of aliveAt(onExten.get(exten) ?? [], restarts, { epoch, seq: at })) {
+          survivorsChecked += 1;
+          if (deliveredAny.has(key(id, step))) continue;
+          survivorsLost += 1;
+          if (lostExamples.length < 8) lostExamples.push(`survivor of restart ${epoch}: ${exten} ${key(id, step)}`);
+        }
+      }
+    }
     for (; eventIndex < events.length && events[eventIndex].epoch === epoch; eventIndex++) {
       const e = events[eventIndex];
       const data = e.entry.CallData;
       const k = key(data.uniqueCallId, Number(data.step));
-      if (!checkedSurvivors && resync !== undefined && e.seq > resync) {
-        checkedSurvivors = true;
-        if (epoch > 0) for (const [id, s] of alive) {
-          survivorsChecked += 1;
-          if (!deliveredAny.has(key(id, s.step))) survivorsLost += 1;
-        }
-      }
+      const resync = resyncOf(e.exten);
       const inWindow = resync !== undefined && e.seq > resync && (isLast || e.seq <= handedOut);
-      if (inWindow) {
+      const watch = inWindow ? coverage(e, records.segments.get(e.exten)) : undefined;
+      if (watch === "unwatched") notWatched += 1;
+      else if (watch === "window") joinLeaveExcused += 1;
+      else if (watch && listed && !listed.has(k) && !(isLast && lastOfLeg.get(data.uniqueCallId) === eventIndex)) notListed += 1;
+      else if (inWindow) {
         required += 1;
         if (!deliveredAny.has(k)) {
           lost += 1;
@@ -134,24 +199,159 @@ export function account(records: SoakRecords): Tallies {
             const t = Number(data.t);
             const deploy = deployLog.filter((d) => d.at <= t + 2000).at(-1);
             const near = deploy ? ` (${t - deploy.at} ms after a ${deploy.type} deploy)` : "";
-            lostExamples.push(`epoch ${epoch} seq ${e.seq} ${k} ${data.status}${near}`);
+            lostExamples.push(`epoch ${epoch} seq ${e.seq} ${e.exten} ${k} ${data.status}${near}`);
           }
         }
       } else if (resync === undefined || e.seq <= resync) blindHead += 1;
       else blindTail += 1;
-      if (TERMINAL_STATUSES.has(data.status)) alive.delete(data.uniqueCallId);
-      else alive.set(data.uniqueCallId, { step: Number(data.step), status: data.status });
-    }
-    if (!checkedSurvivors && epoch > 0 && resync !== undefined) {
-      for (const [id, s] of alive) {
-        survivorsChecked += 1;
-        if (!deliveredAny.has(key(id, s.step))) survivorsLost += 1;
-      }
     }
   }
+  const joinsChecked = joinStates(events, restarts, records.segments, deliveredAny);
 
   return {
     required, lost, lostExamples, blindHead, blindTail, undetectable, survivorsChecked, survivorsLost, duplicated,
-    duplicateExamples, resentAfterKill, phantom, initialMsgs,
+    duplicateExamples, resentAfterKill, phantom, initialMsgs, ...stale, joinLeaveExcused, notWatched, notListed,
+    ...joinsChecked, ...unwatched,
   };
+}
+
+/** The legs in progress among `onExten` (one extension's events, in order) at `fence`, across restarts that kept the calls. */
+function aliveAt(onExten: readonly PbxEvent[], restarts: ReadonlyArray<{ epoch: number; keepCalls: boolean }>, fence: Fence): Map<string, number> {
+  const alive = new Map<string, number>();
+  let epoch = 0;
+  const cross = (to: number): void => {
+    for (; epoch < to; epoch++) if (!restarts.find((r) => r.epoch === epoch + 1)?.keepCalls) alive.clear();
+  };
+  for (const e of onExten) {
+    if (!fenceAtOrBefore(e, fence)) break;
+    cross(e.epoch);
+    if (TERMINAL_STATUSES.has(e.entry.CallData.status)) alive.delete(e.entry.CallData.uniqueCallId);
+    else alive.set(e.entry.CallData.uniqueCallId, Number(e.entry.CallData.step));
+  }
+  cross(fence.epoch);
+  return alive;
+}
+
+/**
+ * Msgs with a state older (an earlier step of its leg) than one the flow was already given: OUT OF ORDER as a change,
+ * STALE as a current state (initial: true). Each extension is watched by one node at a time in the soak, so this is
+ * also per node. A newer state delivered less than RESEND_WINDOW_MS before a kill excuses an older one after it.
+ */
+function staleness(received: readonly Received[], kills: readonly number[], segs: Map<string, Segment[]>): Pick<Tallies, "outOfOrder" | "staleInitial" | "staleExamples" | "staleAfterKill"> {
+  const newest = new Map<string, Received>();
+  let outOfOrder = 0;
+  let staleInitial = 0;
+  let staleAfterKill = 0;
+  const staleExamples: string[] = [];
+  for (const m of received) {
+    const top = newest.get(m.id);
+    if (top && m.step < top.step) {
+      if (kills.some((kill) => top.at >= kill - RESEND_WINDOW_MS && top.at < kill && m.at > kill)) staleAfterKill += 1;
+      else {
+        if (m.initial) staleInitial += 1;
+        else outOfOrder += 1;
+        if (staleExamples.length < 6) {
+          const join = segmentAt(segs.get(m.exten), m.wall)?.join;
+          const near = join ? `, ${m.wall - join.at} ms after ${join.node ? `a msg added it to ${join.node}` : `a ${join.cause} watched it again`}` : "";
+          staleExamples.push(`${m.node} ${m.exten} ${m.id} ${m.status}#${m.step}${m.initial ? " (initial)" : ""} after ${top.status}#${top.step}${near}`);
+        }
+      }
+    }
+    if (!top || m.step > top.step) newest.set(m.id, m);
+  }
+  return { outOfOrder, staleInitial, staleExamples, staleAfterKill };
+}
+
+/** Msgs from a node for an extension it did not watch at any time within UNWATCHED_GRACE_MS of their arrival. */
+function unwatchedMsgs(received: readonly Received[], history: readonly NodeWatch[]): Pick<Tallies, "unwatchedMsgs" | "unwatchedExamples"> {
+  const byNode = new Map<string, NodeWatch[]>();
+  for (const h of history) {
+    let list = byNode.get(h.node);
+    if (!list) byNode.set(h.node, (list = []));
+    list.push(h);
+  }
+  let count = 0;
+  const unwatchedExamples: string[] = [];
+  for (const m of received) {
+    const list = byNode.get(m.node) ?? [];
+    const from = m.wall - UNWATCHED_GRACE_MS;
+    const inForce = list.filter((h) => h.at <= from).at(-1);
+    const during = list.filter((h) => h.at > from && h.at <= m.wall + LEAVE_GRACE_MS);
+    if ([inForce, ...during].some((h) => h?.extensions.includes(m.exten))) continue;
+    count += 1;
+    if (unwatchedExamples.length < 5) unwatchedExamples.push(`${m.node} ${m.exten} ${m.id} ${m.status}${m.initial ? " (initial)" : ""}`);
+  }
+  return { unwatchedMsgs: count, unwatchedExamples };
+}
+
+/**
+ * "latest": the leg states (id#step) each answer lists, the newest per leg on each of its extensions, for the
+ * answers the client took (a later request in that lifetime carries the answer's seq as its lastSequenceNumber).
+ */
+function listedStates(events: readonly PbxEvent[], answers: readonly RecordedAnswer[], requests: readonly RecordedRequest[]): Set<string> {
+  const taken = new Map<string, number>();
+  for (const r of requests) taken.set(`${r.epoch}|${r.query.lastSequenceNumber}`, r.at);
+  const byExten = new Map<string, PbxEvent[]>();
+  for (const e of events) {
+    const k = `${e.epoch}|${e.exten}`;
+    let list = byExten.get(k);
+    if (!list) byExten.set(k, (list = []));
+    list.push(e);
+  }
+  const out = new Set<string>();
+  for (const a of answers) {
+    if (a.snapshot || a.seq < a.last || (taken.get(`${a.epoch}|${a.seq}`) ?? -1) < a.at) continue;
+    for (const exten of a.exten.split(",")) {
+      const newest = new Map<string, PbxEvent>();
+      for (const e of byExten.get(`${a.epoch}|${exten}`) ?? []) if (e.seq > a.last && e.seq <= a.seq) newest.set(e.entry.CallData.uniqueCallId, e);
+      for (const [id, e] of newest) out.add(`${id}#${Number(e.entry.CallData.step)}`);
+    }
+  }
+  return out;
+}
+
+/**
+ * Joins: each extension a node started to watch (a msg add or replace, a deploy, a Node-RED restart) must be asked for
+ * within DEAF_LIMIT_MS (else DEAF), and the calls in progress on it at the join's fence must reach the flow in their
+ * state then (as the current state, initial: true, or as a change).
+ */
+function joinStates(
+  events: readonly PbxEvent[],
+  restarts: ReadonlyArray<{ epoch: number; keepCalls: boolean }>,
+  segments: Map<string, Segment[]>,
+  delivered: ReadonlySet<string>,
+): Pick<Tallies, "joins" | "deafJoins" | "deafExamples" | "joinStatesChecked" | "joinStatesLost"> {
+  let joins = 0;
+  let deafJoins = 0;
+  let joinStatesChecked = 0;
+  let joinStatesLost = 0;
+  const deafExamples: string[] = [];
+  for (const [exten, segs] of segments) {
+    const onExten = events.filter((e) => e.exten === exten);
+    for (const s of segs) {
+      if (!s.join) continue;
+      joins += 1;
+      if (s.join.deaf) {
+        deafJoins += 1;
+        if (deafExamples.length < 5) {
+          const how = s.join.node ? `added by msg to ${s.join.node}${s.join.refill ? ", which had been emptied" : ""}` : `watched again after a ${s.join.cause}`;
+          deafExamples.push(`${exten} (${how}; no request for it within ${DEAF_LIMIT_MS / 1000} s)`);
+        }
+        continue;
+      }
+      const fence = s.join.fence;
+      if (!fence || !s.join.read) continue;
+      if (s.leave && s.leave.at - LEAVE_GRACE_MS < s.join.read.at) continue; // left before the read could be delivered
+      // The state each call had when the read was answered (a poll lists the newest last, a current-state read shows it).
+      const alive = aliveAt(onExten, restarts, { epoch: s.join.read.epoch, seq: s.join.read.seq });
+      for (const [id, step] of alive) {
+        joinStatesChecked += 1;
+        if (delivered.has(`${id}#${step}`)) continue;
+        joinStatesLost += 1;
+        const how = s.join.node ? `a msg to ${s.join.node}` : `a ${s.join.cause}`;
+        if (deafExamples.length < 8) deafExamples.push(`${exten} ${id}#${step} in progress at the read (seq ${s.join.read.seq}) after ${how} at ${s.join.at}`);
+      }
+    }
+  }
+  return { joins, deafJoins, deafExamples, joinStatesChecked, joinStatesLost };
 }

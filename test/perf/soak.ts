@@ -1,5 +1,6 @@
 /**
- * Fault soak: `npm run soak -- --minutes N [--seed S]`.
+ * Fault soak: `npm run soak -- --minutes N [--seed S] [--answer-style every|latest] [--idle-limit SECONDS]
+ * [--idle-mode 504|reset] [--no-ext-changes] [--trace FILE]`.
  *
  * A real Node-RED (the packed package installed in a fresh user dir) follows 20 extensions on the fake PBX while
  * calls keep flowing and, at random, the PBX restarts (its counter back to 1; with or without the calls surviving),
@@ -8,7 +9,18 @@
  * (full, modified-flows and modified-nodes deploys, with the extensions split differently between 1 to 4 subscribe
  * nodes), and Node-RED itself is killed with SIGKILL every 20 to 40 s and started again on the same user dir a few
  * seconds later (its config node resumes from the position it saved). Msgs leave Node-RED through a function node that sends them over UDP to a socket of this process (not
- * `udp out`: after each restart it ignores msgs for 75 ms, which would count as losses here).
+ * `udp out`: after each restart it ignores msgs for 75 ms, which would count as losses here); each subscribe node has its
+ * own, so a msg names its node.
+ *
+ * Options: `--answer-style` is the fake PBX's (sim/pbx-server.ts): "every" change since lastSequenceNumber (default) or
+ * each changed leg's "latest" state only. Unless `--no-ext-changes`, every 0.7 to 2.5 s the driver changes one
+ * subscribe node's extensions through the flow's http-in path (msg.action add / remove / replace with msg.extensions in
+ * the forms a flow sends: text, array, number), including removing all of a node's extensions and adding some back;
+ * deploys then come every 4 to 9 s instead of 2 to 5 (soak-extensions.ts keeps the model of who watches what).
+ * `--idle-limit S` puts a reverse proxy (test/harness/idle-limit-proxy.ts) between Node-RED and the PBX that cuts a
+ * request after S seconds without an answer (`--idle-mode`: an nginx 504 page or a connection reset; default by the
+ * seed's parity), sets the nodes' Long poll above it (floor(S) + 1) and makes quiet spells (no calls, faults, deploys
+ * or changes) 2.5 to 4.5 s longer than the limit, 8 to 15 s apart, so that held polls meet the cut.
  *
  * The accounting is made from the fake PBX's own records: every state change (pbx.onEvent, all server lifetimes),
  * every subscribe request and every subscribe answer it wrote. Definitions (per server lifetime E, "epoch"):
@@ -19,19 +31,42 @@
  *   restarted (the seq did not go down): R(E) is that lastSequenceNumber, and the restart is counted "undetectable".
  * - H(E), what was handed out: the highest seq of an answer the PBX wrote in E (polls, and R(E) itself). For the last
  *   epoch everything counts: the run ends with a quiet drain until all is delivered (or a bound expires).
- * - Required: every state change of E with R(E) < seq <= H(E). Each must reach the flow (any msg with that leg and
- *   step); as a change (initial: false) at most once. Missing ones are LOST.
+ * - Required: every state change of E with R(E) < seq <= H(E) on an extension watched then (below). Each must reach
+ *   the flow (any msg with that leg and step); as a change (initial: false) at most once. Missing ones are LOST.
+ *   With "latest" answers the intermediate states of a leg are legitimately skipped: required are only the states an
+ *   answer the client took listed (each leg's newest state in every poll answer the PBX wrote, where a later request
+ *   of that lifetime carries the answer's seq as its lastSequenceNumber), and in the last epoch each leg's final state.
+ * - Watched (soak-coverage.ts): an extension's watch segments run from a join (a msg add or replace, or a deploy or
+ *   Node-RED restart that brings back an extension a msg had removed) to a leave (a msg remove or replace); kills and
+ *   deploys that keep an extension watched, by whichever node, excuse nothing. A change made while no node watched its
+ *   extension is not required (counted). Join window: the changes up to the join's fence are excused (counted), where
+ *   the fence is the first answer covering the extension whose request arrived after the msg was sent — its seq for a
+ *   current-state read (those changes are summed up by the calls in progress it reports), its lastSequenceNumber for a
+ *   poll; after a restart of the PBX the fence of an earlier lifetime no longer applies. A join less than 1 s before a
+ *   Node-RED kill counts from the restart (the saved position may not cover it yet, so it is read afresh). Leave window: the changes
+ *   after the last answer covering the extension written at least 200 ms before the msg was sent are excused
+ *   (counted). A join with no request covering the extension within 4 s (while still watched) is NEVER POLLED, a
+ *   violation; its fence is then the PBX's counter 4 s after the join, so what follows is required too.
+ * - Joins: every call in progress on the extension at the join's fence must have its state then reach the flow (as
+ *   initial: true, or as a change).
  * - Blind windows (excused, counted): changes of E above H(E) when E ended with a restart (the PBX forgot them before
  *   anyone could read them), and changes of E at or below R(E) (made by the restarted PBX before the client's
  *   resynchronising read, which reports only the calls then in progress). The API cannot replay either.
  * - Calls that survive a restart are checked by final state: for every call in progress at R(E), its state at R(E)
  *   must have reached the flow. A call that ended inside a blind window simply disappears (no client can see it).
  * - Node-RED kills excuse nothing: the changes made while Node-RED was down are required like any other (the resumed
- *   poll brings them), and the calls of a restart's resume are checked like all others.
+ *   poll brings them), and the calls of a restart's resume are checked like all others. Survivors are checked
+ *   only where their extension was watched since before the resync read (else the join check covers them).
  * - DUPLICATED: a change (initial: false) for a leg and step that already reached the flow (as a change, or as a
- *   current state). Replays with initial: true to a redeployed node are by design and only counted. A change that
+ *   current state). Replays with initial: true (not older) to a redeployed node are by design and only counted. A change that
  *   first reached the flow less than 1 s before a Node-RED kill and again after it is counted apart (its position on
  *   disk is written a few times a second at most); anything older is a duplicate. See soak-accounting.ts.
+ * - OUT OF ORDER / STALE: a msg for a leg whose state (step) is older than one already delivered for that leg, as a
+ *   change (OUT OF ORDER) or as a current state (initial: true, STALE); both are violations, replays to a redeployed
+ *   or newly watching node included. The only excuse is a kill: an older state after a kill, when the newer one was
+ *   delivered less than 1 s before it, is counted apart. The extensions are split between nodes without overlap, so
+ *   this is also per node.
+ * - UNWATCHED: a msg from a node for an extension that node did not watch at any time within 1 s of its arrival.
  * - PHANTOM: a msg for a leg and step the PBX never had.
  * - Two polls: the fake PBX reports every poll opened and closed. Two polls open at once for more than 20 ms is a
  *   violation (a poll the client aborted stays open on the PBX until the socket's close reaches it; that is < 1 ms on
@@ -47,7 +82,10 @@
 import * as fs from "node:fs";
 import { FakePbx, FaultKind, PbxEvent } from "../fake-pbx";
 import { type FlowNode, startNodeRed, stopAllNodeRed } from "../harness/node-red-process";
+import { startIdleLimitProxy, type IdleLimitProxy } from "../harness/idle-limit-proxy";
 import { account, type Received } from "./soak-accounting";
+import { segments } from "./soak-coverage";
+import { EXT_PATH, extensionInputNodes, type ExtChange, WatchModel } from "./soak-extensions";
 import {
   configNode, MB, MEMORY_PROBE_OPTIONS, memoryProbeNodes, parseArgs, probeMemory, procStats, seededRandom, sleep,
   subscribeNode, UDP_SEND_SETTINGS, udpFunctionSinkNode, UdpSink,
@@ -56,7 +94,6 @@ import {
 const API_KEY = "soak-key-7d1e2f3a-4b5c";
 const EXTENSIONS = Array.from({ length: 20 }, (_, i) => String(400 + i));
 const TAB = "soak-tab";
-const TIMEOUT_SEC = 2;
 const OVERLAP_LIMIT_MS = 20;
 const HEAP_GROWTH_LIMIT = 32 * MB;
 
@@ -66,6 +103,17 @@ const seed = Number(args.get("seed") ?? Date.now() % 1_000_000);
 const random = seededRandom(seed);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
 const between = (lo: number, hi: number): number => lo + random() * (hi - lo);
+const answerStyleArg = String(args.get("answer-style") ?? "every");
+if (answerStyleArg !== "every" && answerStyleArg !== "latest") throw new Error(`--answer-style: "${answerStyleArg}" is not every or latest`);
+const answerStyle: "every" | "latest" = answerStyleArg;
+const idleLimitSec = args.has("idle-limit") ? Number(args.get("idle-limit")) : undefined;
+if (idleLimitSec !== undefined && !(idleLimitSec > 0 && idleLimitSec < 60)) throw new Error("--idle-limit: seconds, above 0 and below 60");
+const idleModeArg = String(args.get("idle-mode") ?? (seed % 2 === 0 ? "504" : "reset"));
+if (idleModeArg !== "504" && idleModeArg !== "reset") throw new Error(`--idle-mode: "${idleModeArg}" is not 504 or reset`);
+const idleMode: "504" | "reset" | undefined = idleLimitSec === undefined ? undefined : idleModeArg;
+const extChanges = !args.has("no-ext-changes");
+// Long poll: above the proxy's idle limit when there is one (its cut is what the run is for), else 2 s.
+const TIMEOUT_SEC = idleLimitSec === undefined ? 2 : Math.floor(idleLimitSec) + 1;
 
 interface Leg {
   exten: string;
@@ -94,9 +142,16 @@ function log(line: string): void {
 let current: { log(): string } | undefined;
 
 async function main(): Promise<number> {
-  log(`${minutes} minute(s), seed ${seed}`);
-  const pbx = new FakePbx({ apiKey: API_KEY, minPollMs: 5, maxEvents: 2_000_000, maxRequests: 2_000_000 });
+  log(`${minutes} minute(s), seed ${seed}, answers list ${answerStyle === "every" ? "every change" : "each leg's latest state"}` +
+    `${extChanges ? ", msg-driven extension changes" : ""}` +
+    `${idleLimitSec === undefined ? "" : `, a proxy cutting idle polls after ${idleLimitSec} s (${idleMode}), Long poll ${TIMEOUT_SEC} s`}`);
+  const pbx = new FakePbx({ apiKey: API_KEY, minPollMs: 5, maxEvents: 2_000_000, maxRequests: 2_000_000, answerStyle });
   await pbx.start();
+  const proxy: IdleLimitProxy | undefined = idleLimitSec === undefined
+    ? undefined
+    : await startIdleLimitProxy({ target: pbx.url, idleLimitMs: idleLimitSec * 1000, mode: idleMode });
+  const pbxHost = proxy?.url ?? pbx.url;
+  const watch = new WatchModel(EXTENSIONS);
 
   // ---------------------------------------------------------------- records
   const events: PbxEvent[] = [];
@@ -119,7 +174,10 @@ async function main(): Promise<number> {
   };
   const received: Received[] = [];
   const sink = new UdpSink((m, at) => {
-    received.push({ id: String(m.uniqueCallId), step: Number(m.step), status: String(m.status), initial: m.initial === true, at });
+    received.push({
+      node: String(m.node), exten: String(m.topic), id: String(m.uniqueCallId), step: Number(m.step), status: String(m.status),
+      initial: m.initial === true, at, wall: Date.now(),
+    });
   });
   await sink.start();
 
@@ -132,14 +190,23 @@ async function main(): Promise<number> {
   log(`Node-RED pid ${nr.pid} on ${nr.url}`);
 
   // ---------------------------------------------------------------- flow and deploys
-  function flow(parts: string[][]): FlowNode[] {
+  function flow(parts: string[][], names: string[]): FlowNode[] {
     return [
       { id: TAB, type: "tab", label: "soak", disabled: false, info: "" },
-      configNode("cfg", pbx.url),
-      ...parts.map((exts, i) => subscribeNode(`sub-${i}`, TAB, "cfg", exts, TIMEOUT_SEC, ["udp"])),
-      udpFunctionSinkNode("udp", TAB, sink.port),
+      configNode("cfg", pbxHost),
+      ...parts.map((exts, i) => ({ ...subscribeNode(`sub-${i}`, TAB, "cfg", exts, TIMEOUT_SEC, [`udp-${i}`]), name: names[i] })),
+      ...parts.map((_, i) => udpFunctionSinkNode(`udp-${i}`, TAB, sink.port, `sub-${i}`)),
+      ...extensionInputNodes(TAB, parts.length),
       ...memoryProbeNodes(TAB),
     ];
+  }
+  /** Deploys `parts` and keeps the watch model in step (see soak-extensions.ts). */
+  async function deploy(parts: string[][], type: "full" | "flows" | "nodes", entry: { at: number; type: string; done?: number }): Promise<void> {
+    const names = watch.namesFor(parts);
+    watch.deployStarted(parts, names, entry.at);
+    await nr.deploy(flow(parts, names), entry.type === "initial" ? { cfg: { apiKey: API_KEY } } : {}, type);
+    entry.done = Date.now();
+    watch.deployDone(entry.done);
   }
   function randomPartition(): string[][] {
     const n = 1 + Math.floor(random() * 4);
@@ -147,13 +214,28 @@ async function main(): Promise<number> {
     for (const exten of EXTENSIONS) parts[Math.floor(random() * n)].push(exten);
     return parts.filter((p) => p.length > 0);
   }
-  await nr.deploy(flow([EXTENSIONS]), { cfg: { apiKey: API_KEY } });
+  await deploy([[...EXTENSIONS]], "full", { at: Date.now(), type: "initial" });
   await pbx.waitForRequest((r) => r.path.endsWith("/subscribe") && r.query.lastSequenceNumber !== "0", 30_000);
   let memory = [await probeMemory(nr)];
   let rss = [procStats(nr.pid ?? 0).rssBytes];
   const kills: number[] = [];
   const nrLogs: string[] = [];
   const downtimes: number[] = [];
+  const downs: Array<{ from: number; to: number }> = [];
+  const extSent = new Map<string, number>();
+  let extEmptied = 0;
+  let extRefilled = 0;
+  let extFailed = 0;
+  /** Sends one msg change through the flow's http-in path; the model takes it when it is sent. */
+  async function changeExtensions(change: ExtChange): Promise<void> {
+    watch.apply(change, Date.now());
+    const body = JSON.stringify({ node: Number(change.node.slice(4)), action: change.action, extensions: change.extensions });
+    const res = await nr.request("POST", EXT_PATH, { body, headers: { "Content-Type": "application/json" } });
+    if (res.status !== 200) extFailed += 1;
+    extSent.set(change.action, (extSent.get(change.action) ?? 0) + 1);
+    if (change.empties) extEmptied += 1;
+    if (change.refills) extRefilled += 1;
+  }
 
   // ---------------------------------------------------------------- calls
   const legs = new Map<string, Leg>();
@@ -168,7 +250,9 @@ async function main(): Promise<number> {
     pbx.update(leg.exten, leg.id, { status, step: leg.step, t: Date.now(), canAnswer: status === "Ringing" });
     if (leg.step === leg.script.length - 1) legs.delete(leg.id);
   }
+  let quietUntil = 0;
   function callTick(): void {
+    if (Date.now() < quietUntil) return; // no traffic: the polls are held until the proxy cuts them
     if (legs.size < 60 && random() < 0.6) {
       const exten = pick(EXTENSIONS);
       const script = pick(SCRIPTS);
@@ -185,6 +269,8 @@ async function main(): Promise<number> {
   let nextDeploy = Date.now() + between(2_000, 5_000);
   let nextFault = Date.now() + between(200, 1_200);
   let nextKill = Date.now() + between(20_000, 40_000);
+  let nextExtChange = Date.now() + between(1_000, 3_000);
+  let nextQuiet = Date.now() + between(5_000, 10_000);
   let answersAtFault = 0;
   let deploying: Promise<void> | undefined;
   const callTimer = setInterval(callTick, 20);
@@ -197,6 +283,7 @@ async function main(): Promise<number> {
       await sleep(50);
       if (!nr.running) throw new Error("Node-RED exited during the soak");
       const now = Date.now();
+      if (now < quietUntil) continue; // a quiet spell: nothing at all, so that a held poll lasts until the proxy's cut
       // One fault at a time, and only after a few good answers, so the loop meets faults and recovers in between (a
       // fault for every request would keep it in backoff for good and test nothing but the backoff).
       if (now >= nextFault && pbx.pendingFaults() === 0 && pbx.answers.length >= answersAtFault + 3) {
@@ -219,14 +306,14 @@ async function main(): Promise<number> {
         log(`PBX restart -> epoch ${pbx.epoch}${keepCalls ? " (calls kept)" : " (calls dropped)"}`);
       }
       if (now >= nextDeploy && !deploying) {
-        nextDeploy = now + between(2_000, 5_000);
+        // With msg changes, deploys come less often: each resets the lists, and a change needs time to be tested.
+        nextDeploy = now + (extChanges ? between(4_000, 9_000) : between(2_000, 5_000));
         const type = pick(["full", "flows", "nodes"] as const);
         const parts = randomPartition();
         deploys.set(type, (deploys.get(type) ?? 0) + 1);
         const entry: { at: number; type: string; done?: number } = { at: Date.now(), type };
         deployLog.push(entry);
-        deploying = nr.deploy(flow(parts), {}, type).finally(() => {
-          entry.done = Date.now();
+        deploying = deploy(parts, type, entry).finally(() => {
           deploying = undefined;
         });
       }
@@ -238,13 +325,25 @@ async function main(): Promise<number> {
         nrLogs.push(nr.log());
         const down = Date.now();
         await sleep(between(1_000, 4_000));
+        watch.restarted(Date.now());
         nr = await nr.restart();
         current = nr;
         downtimes.push(Date.now() - down);
+        downs.push({ from: down, to: Date.now() });
         log(`Node-RED killed and restarted (pid ${nr.pid}, down ${Date.now() - down} ms)`);
         memory = []; // heap and RSS are compared within the last process
         rss = [];
         lastMemory = Date.now(); // the next sample once its flows run
+      }
+      if (extChanges && now >= nextExtChange && !deploying) {
+        nextExtChange = now + between(700, 2_500);
+        const change = watch.pick(random);
+        if (change) await changeExtensions(change);
+      }
+      if (proxy && now >= nextQuiet) {
+        // A quiet spell longer than the proxy's limit: held polls meet the cut.
+        quietUntil = now + (idleLimitSec ?? 0) * 1000 + between(2_500, 4_500);
+        nextQuiet = quietUntil + between(8_000, 15_000);
       }
       if (now - lastMemory > 10_000 && !deploying) { // not while a deploy re-creates the probe's http-in node
         lastMemory = now;
@@ -283,6 +382,8 @@ async function main(): Promise<number> {
   const stop = await nr.stop();
   const nrLog = [...nrLogs, nr.log()].join("\n");
   await sink.stop();
+  const proxyCuts = proxy?.cuts ?? 0;
+  await proxy?.close();
   await pbx.stop();
 
   // ---------------------------------------------------------------- accounting
@@ -293,11 +394,14 @@ async function main(): Promise<number> {
       ...pbx.answers.map((a) => ({ at: a.at, what: `ANS e${a.epoch} ${a.snapshot ? "SNAP" : "poll"} last=${a.last} seq=${a.seq} entries=${a.entries}` })),
       ...restarts.map((r) => ({ at: r.at, what: `RESTART -> e${r.epoch} keep=${r.keepCalls}` })),
       ...deployLog.map((d) => ({ at: d.at, what: `DEPLOY ${d.type} done+${(d.done ?? 0) - d.at}` })),
+      ...watch.history.map((h) => ({ at: h.at, what: `WATCH ${h.node} ${h.extensions.join(",")}` })),
     ].sort((a, b) => a.at - b.at);
     fs.writeFileSync(String(args.get("trace")), trace.map((x) => `${x.at} ${x.what}`).join("\n"));
   }
+  const subscribeRequests = pbx.subscribeRequests();
   const tallies = account({
-    events, answers, subscribeRequests: pbx.subscribeRequests(), restarts, deployLog, received, finalEpoch, kills,
+    events, answers, subscribeRequests, restarts, deployLog, received, finalEpoch, kills, answerStyle,
+    segments: segments(EXTENSIONS, watch.transitions, subscribeRequests, answers, events, restarts, downs), history: watch.history,
   });
   const { required, lost, lostExamples, blindHead, blindTail, undetectable, survivorsChecked, survivorsLost } = tallies;
   const { duplicated, duplicateExamples, resentAfterKill, phantom, initialMsgs } = tallies;
@@ -312,6 +416,13 @@ async function main(): Promise<number> {
   if (survivorsLost > 0) violations.push(`${survivorsLost} surviving calls whose state at the resync never reached the flow`);
   if (duplicated > 0) violations.push(`${duplicated} state changes duplicated`);
   if (phantom > 0) violations.push(`${phantom} msgs for states the PBX never had`);
+  if (tallies.outOfOrder > 0) violations.push(`${tallies.outOfOrder} changes OUT OF ORDER (older than a state already delivered)`);
+  if (tallies.staleInitial > 0) violations.push(`${tallies.staleInitial} STALE current states (initial: true, older than a state already delivered)`);
+  if (tallies.deafJoins > 0) violations.push(`${tallies.deafJoins} extensions added or watched again but never polled`);
+  if (tallies.joinStatesLost > 0) violations.push(`${tallies.joinStatesLost} calls in progress on a newly watched extension whose state never reached the flow`);
+  if (tallies.unwatchedMsgs > 0) violations.push(`${tallies.unwatchedMsgs} msgs for extensions their node did not watch`);
+  const refused = nrLog.split("\n").filter((l) => /Invalid extension list|msg\.action must be/.test(l)).length;
+  if (extFailed + refused > 0) violations.push(`${extFailed + refused} extension changes the flow refused`);
   if (longOverlaps.length > 0) violations.push(`two polls open at once for ${longOverlaps.map((ms) => ms.toFixed(1)).join(", ")} ms`);
   if (crashed) violations.push(`Node-RED ${crashed}`);
   if (unhandled) violations.push("unhandled rejection or uncaught exception in the Node-RED log");
@@ -334,6 +445,21 @@ async function main(): Promise<number> {
   line("  re-sent after a kill (sent < 1 s before it)", resentAfterKill);
   line("  current-state replays (initial: true)", initialMsgs);
   line("  phantom", phantom);
+  line("  OUT OF ORDER: older than delivered, as a change", tallies.outOfOrder);
+  line("  STALE: older than delivered, as initial: true", tallies.staleInitial);
+  line("  older state re-sent after a kill (< 1 s)", tallies.staleAfterKill);
+  line("  for an extension the node did not watch", tallies.unwatchedMsgs);
+  line("answers list", answerStyle === "every" ? "every change (every)" : "each changed leg's latest state (latest)");
+  if (answerStyle === "latest") line("  changes no taken answer listed (skipped)", tallies.notListed);
+  line("extension changes by msg", extChanges ? `${[...extSent].map(([k, n]) => `${k} ${n}`).join(", ") || "none"} (${extEmptied} emptied a node, ${extRefilled} added to an empty one)` : "off");
+  line("  changes in a join or leave window (excused)", tallies.joinLeaveExcused);
+  line("  changes while no node watched (not required)", tallies.notWatched);
+  line("  joins (add, deploy, restart) / never polled", `${tallies.joins} / ${tallies.deafJoins}`);
+  line("  calls in progress at a join checked", `${tallies.joinStatesChecked} (${tallies.joinStatesLost} missing)`);
+  const timeOuts = new Map<string, number>();
+  for (const r of subscribeRequests) timeOuts.set(r.query.timeOut ?? "-", (timeOuts.get(r.query.timeOut ?? "-") ?? 0) + 1);
+  line("idle-limit proxy", proxy ? `${idleLimitSec} s, ${idleMode}: ${proxyCuts} polls cut` : "none");
+  line("  subscribe timeOut asked (s: requests)", [...timeOuts].sort().map(([k, n]) => `${k}: ${n}`).join(", "));
   line("Node-RED kills (SIGKILL) and restarts", `${kills.length} (down ${downtimes.length ? `${Math.min(...downtimes)}-${Math.max(...downtimes)}` : "-"} ms)`);
   line("PBX restarts", `${restarts.length} (${restarts.filter((r) => r.keepCalls).length} keeping calls)`);
   line("faults injected", [...faults].map(([k, n]) => `${k} ${n}`).join(", "));
@@ -347,6 +473,9 @@ async function main(): Promise<number> {
   line("Node-RED exit", stop.forced ? "killed" : `code ${stop.code} signal ${stop.signal}`);
   if (lostExamples.length) line("lost, e.g.", lostExamples.join("; "));
   if (duplicateExamples.length) line("duplicated, e.g.", duplicateExamples.join("; "));
+  if (tallies.staleExamples.length) line("older than delivered, e.g.", tallies.staleExamples.join("; "));
+  if (tallies.deafExamples.length) line("never polled / join state missing, e.g.", tallies.deafExamples.join("; "));
+  if (tallies.unwatchedExamples.length) line("not watched, e.g.", tallies.unwatchedExamples.join("; "));
   if (violations.length > 0) {
     process.stdout.write(`\nSOAK FAILED: ${violations.join("; ")}\n`);
     const errors = nrLog.split("\n").filter((l) => /error|unhandled|uncaught/i.test(l)).slice(0, 20);

@@ -104,6 +104,7 @@ describe("simulator: noojee-pbx-sim command", function () {
       "--ring-seconds",
       "--talk-seconds",
       "--min-poll-ms",
+      "--answer-style",
       "--tls-cert",
       "--tls-key",
       "--events",
@@ -140,6 +141,7 @@ describe("simulator: noojee-pbx-sim command", function () {
     [["--api-key", ""], /--api-key/],
     [["--tls-cert", "cert.pem"], /--tls-cert and --tls-key go together/],
     [["--events", "--quiet"], /exclude each other/],
+    [["--answer-style", "all"], /--answer-style: "all" is not every or latest/],
   ];
   for (const [args, message] of badArgs) {
     it(`exits 2 with a message for ${JSON.stringify(args.join(" "))}`, function () {
@@ -196,6 +198,31 @@ describe("simulator: noojee-pbx-sim command", function () {
     assert.match(sim.out(), /SIGINT: stopping\nnoojee-pbx-sim stopped\. 1 call: 1 answered \(1 via the API\)/);
     assert.equal(sim.err(), "");
   });
+
+  for (const style of ["every", "latest"] as const) {
+    it(`--answer-style ${style}: a poll lists ${style === "every" ? "every change of a call" : "each changed leg's latest state only"}`, async function () {
+      const sim = startSim(["--port", "0", "--api-key", "k1", "--extensions", "400-401", "--calls-per-minute", "0", "--answer-style", style]);
+      const [, url] = await sim.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)\n/);
+      const api = `${url}/servicemanager/rest/CallManagementAPI`;
+      const start = (await post(`${api}/subscribe?exten=400,401&lastSequenceNumber=0&timeOut=0&apiKey=k1`)) as unknown as SubscribeResponse;
+      // 400 calls 401 (Dialing Out on 400, Ringing on 401), 401 answers (both Connected), then a poll from the start.
+      assert.equal((await post(`${api}/dial?number=401&extenOrUniqueId=SIP%2F400&apiKey=k1`)).Code, 0);
+      const ringing = (await post(`${api}/subscribe?exten=401&lastSequenceNumber=0&timeOut=0&apiKey=k1`)) as unknown as SubscribeResponse;
+      const id = ringing.Data?.["401"]?.[0]?.CallData.uniqueCallId ?? "";
+      assert.equal((await post(`${api}/answer?uniqueId=${encodeURIComponent(id)}&exten=401&apiKey=k1`)).Code, 0);
+      const poll = (await post(`${api}/subscribe?exten=400,401&lastSequenceNumber=${start.seq}&timeOut=0&apiKey=k1`)) as unknown as SubscribeResponse;
+      const statuses = (exten: string): string[] => (poll.Data?.[exten] ?? []).map((e) => e.CallData.status);
+      if (style === "every") {
+        assert.deepEqual(statuses("400"), ["Dialing Out", "Connected"]);
+        assert.deepEqual(statuses("401"), ["Ringing", "Connected"]);
+      } else {
+        assert.deepEqual(statuses("400"), ["Connected"]);
+        assert.deepEqual(statuses("401"), ["Connected"]);
+      }
+      sim.child.kill("SIGTERM");
+      assert.deepEqual(await sim.exited, { code: 0, signal: null });
+    });
+  }
 
   it("generates traffic on its own, prints every leg change with --events, and stops on SIGTERM", async function () {
     const sim = startSim(["--port", "0", "--calls-per-minute", "300", "--ring-seconds", "0.2-0.5", "--talk-seconds", "0.2-0.5", "--events", "--seed", "7"]);

@@ -86,6 +86,35 @@ describe("PbxServer: simulator extras", function () {
     assert.notEqual(pbx.events.at(-1)?.entry.CallID, entries[0].CallID);
   });
 
+  it("answerStyle: every lists each change; latest lists each changed leg's newest state, in the order of those states", async function () {
+    for (const answerStyle of ["every", "latest", undefined] as const) {
+      const pbx = await startPbx(new PbxServer({ apiKey: "k", answerStyle }));
+      const s0 = pbx.seq;
+      const a = pbx.startCall("410", { uniqueCallId: "a" });
+      const b = pbx.startCall("410", { uniqueCallId: "b" });
+      pbx.update("410", a, { status: "Connected" });
+      pbx.startCall("411", { uniqueCallId: "c" });
+      const s1 = pbx.seq;
+      pbx.update("410", a, { status: "Hungup" });
+      pbx.update("410", b, { status: "Connected" });
+      const list = async (from: number): Promise<Array<[string, string]>> =>
+        ((await subscribe(pbx, "410,411", from, 0)).json.Data?.["410"] ?? []).map((e) => [e.CallData.uniqueCallId, e.CallData.status]);
+      if (answerStyle === "latest") {
+        assert.deepEqual(await list(s0), [["a", "Hungup"], ["b", "Connected"]]);
+        assert.deepEqual(await list(s1), [["a", "Hungup"], ["b", "Connected"]]);
+        assert.deepEqual(await list(s1 + 1), [["b", "Connected"]], "the newest state after lastSequenceNumber only");
+        const other = (await subscribe(pbx, "411", s0, 0)).json.Data?.["411"] ?? [];
+        assert.deepEqual(other.map((e) => e.CallData.status), ["Ringing"]);
+      } else {
+        assert.deepEqual(await list(s0), [["a", "Ringing"], ["b", "Ringing"], ["a", "Connected"], ["a", "Hungup"], ["b", "Connected"]], String(answerStyle));
+        assert.deepEqual(await list(s1 + 1), [["b", "Connected"]]);
+      }
+      // The current-state read is the same for both.
+      const state = (await subscribe(pbx, "410", 0, 0)).json.Data?.["410"] ?? [];
+      assert.deepEqual(state.map((e) => [e.CallData.uniqueCallId, e.CallData.status]), [["b", "Connected"]]);
+    }
+  });
+
   it("listens on the address given, and shows a wildcard address as loopback in its URL", async function () {
     const pbx = new PbxServer({ apiKey: "k" });
     await pbx.start(0, "0.0.0.0");

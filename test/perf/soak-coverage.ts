@@ -1,0 +1,121 @@
+/**
+ * When a change on an extension is required of the soak's flow, given msg-driven extension changes (definitions in
+ * soak.ts): the watch segments of each extension, with their join fence and leave cut, from the watch model's
+ * transitions (soak-extensions.ts) and the fake PBX's records of requests and answers.
+ */
+import type { PbxEvent, RecordedAnswer, RecordedRequest } from "../fake-pbx";
+import type { WatchTransition } from "./soak-extensions";
+
+/** A join with no request for the extension within this long (Node-RED's downtime not counted) is NEVER POLLED. */
+export const DEAF_LIMIT_MS = 4000;
+/**
+ * A join this long before a Node-RED kill counts from the restart: the position on disk, written a few times a second
+ * at most, may not cover the extension yet, so the restarted client reads its calls afresh.
+ */
+export const KILL_JOIN_WINDOW_MS = 1000;
+/** What the PBX answered this long before a leave must still have reached the flow. */
+export const LEAVE_GRACE_MS = 200;
+
+/** A point in the PBX's history: a seq within one server lifetime. */
+export interface Fence {
+  epoch: number;
+  seq: number;
+}
+
+export interface Segment {
+  exten: string;
+  from: number;
+  to: number;
+  /** Set when the segment began with a join: changes up to the fence are excused (undefined: none is required). */
+  join?: { at: number; cause: WatchTransition["cause"]; node?: string; refill?: boolean; fence: Fence | undefined; deaf: boolean; read: RecordedAnswer | undefined };
+  /** Set when it ended with a leave: changes after the cut are excused (undefined: none is required). */
+  leave?: { at: number; cut: Fence | undefined };
+}
+
+const covers = (exten: string, list: string | undefined): boolean => (list ?? "").split(",").includes(exten);
+
+/** The PBX's counter at time `t` (Date.now()): the newest change made by then, in the lifetime current then. */
+function counterAt(events: readonly PbxEvent[], restarts: ReadonlyArray<{ epoch: number; at: number }>, t: number): Fence {
+  const epoch = restarts.filter((r) => r.at <= t).reduce((e, r) => Math.max(e, r.epoch), 0);
+  let seq = 0;
+  for (const e of events) if (e.epoch === epoch && e.at <= t) seq = Math.max(seq, e.seq);
+  return { epoch, seq };
+}
+
+export function segments(
+  extensions: readonly string[],
+  transitions: readonly WatchTransition[],
+  requests: readonly RecordedRequest[],
+  answers: readonly RecordedAnswer[],
+  events: readonly PbxEvent[],
+  restarts: ReadonlyArray<{ epoch: number; at: number }>,
+  /** When Node-RED was down (killed, until its restart was up), Date.now(). */
+  downs: ReadonlyArray<{ from: number; to: number }> = [],
+): Map<string, Segment[]> {
+  const out = new Map<string, Segment[]>();
+  for (const exten of extensions) {
+    const list: Segment[] = [];
+    let open: Segment | undefined;
+    for (const t of transitions.filter((x) => x.exten === exten).sort((a, b) => a.at - b.at)) {
+      if (t.watched && !open) {
+        open = { exten, from: t.at, to: Infinity, join: { at: t.at, cause: t.cause, node: t.node, refill: t.refill, fence: undefined, deaf: false, read: undefined } };
+      } else if (!t.watched && open) {
+        open.to = t.at;
+        open.leave = { at: t.at, cut: undefined };
+        list.push(open);
+        open = undefined;
+      }
+    }
+    if (open) list.push(open);
+    for (const s of list) {
+      if (s.join) {
+        const j = s.join;
+        const killed = downs.find((d) => d.from >= j.at && d.from - j.at < KILL_JOIN_WINDOW_MS && d.to < s.to);
+        const from = killed ? killed.to : j.at;
+        const read = answers.find((a) => a.requestedAt >= from && a.requestedAt < s.to && covers(exten, a.exten));
+        const asked = requests.find((r) => r.at >= from && r.at < s.to && covers(exten, r.query.exten));
+        let limit = from + DEAF_LIMIT_MS;
+        for (const d of downs) if (d.from < limit && d.to > j.at) limit = Math.max(limit, d.to + DEAF_LIMIT_MS);
+        if (s.to > limit && (!asked || asked.at > limit)) {
+          j.deaf = true;
+          j.fence = counterAt(events, restarts, limit);
+        } else if (read) {
+          // A current-state read stands for the changes up to its seq; any other answer lists those after its cursor.
+          j.fence = { epoch: read.epoch, seq: read.snapshot ? read.seq : read.last };
+          j.read = read;
+        }
+      }
+      if (s.leave) {
+        const before = s.leave.at - LEAVE_GRACE_MS;
+        const last = answers.filter((a) => a.at >= s.from && a.at <= before && covers(exten, a.exten)).at(-1);
+        if (last) s.leave.cut = { epoch: last.epoch, seq: Math.max(last.seq, s.join?.fence?.epoch === last.epoch ? s.join.fence.seq : 0) };
+      }
+    }
+    out.set(exten, list);
+  }
+  return out;
+}
+
+/** The segment watching `exten` at time `t`, if any. */
+export function segmentAt(segs: readonly Segment[] | undefined, t: number): Segment | undefined {
+  return segs?.find((x) => t >= x.from && t < x.to);
+}
+
+export const fenceAtOrBefore = (a: Fence, b: Fence): boolean => a.epoch < b.epoch || (a.epoch === b.epoch && a.seq <= b.seq);
+
+export type Coverage = "required" | "window" | "unwatched";
+
+/** Whether a change is required by the watch (the epoch rules come on top), excused by a join or leave window, or made while nobody watched its extension. */
+export function coverage(e: PbxEvent, segs: readonly Segment[] | undefined): Coverage {
+  const s = segmentAt(segs, e.at);
+  if (!s) return "unwatched";
+  if (s.join) {
+    const f = s.join.fence;
+    if (!f || e.epoch < f.epoch || (e.epoch === f.epoch && e.seq <= f.seq)) return "window";
+  }
+  if (s.leave) {
+    const c = s.leave.cut;
+    if (!c || e.epoch > c.epoch || (e.epoch === c.epoch && e.seq > c.seq)) return "window";
+  }
+  return "required";
+}

@@ -1,0 +1,152 @@
+/**
+ * The fault soak's accounting (test/perf/soak-accounting.ts, soak-coverage.ts) on hand-made PBX records: states older
+ * than one delivered, the join and leave windows of msg-driven extension changes, never-polled joins, and what
+ * "latest" answers require. The soak itself runs only in CI; these keep its rules from drifting unnoticed.
+ */
+import assert from "node:assert/strict";
+import type { PbxEvent, RecordedAnswer, RecordedRequest } from "../fake-pbx";
+import { account, type Received, type SoakRecords } from "../perf/soak-accounting";
+import { segments } from "../perf/soak-coverage";
+import type { NodeWatch, WatchTransition } from "../perf/soak-extensions";
+
+const X = "400";
+
+function event(seq: number, at: number, id: string, step: number, status: string): PbxEvent {
+  return {
+    epoch: 0, seq, exten: X, at,
+    entry: { CallData: { uniqueCallId: id, status, step, canAnswer: false, callerId: "", callStartTime: "", isQueueCall: false, isClickToDialCall: false, inbound: true }, CallID: 1, Code: 0 },
+  } as PbxEvent;
+}
+
+function answer(last: number, seq: number, requestedAt: number, at: number): RecordedAnswer {
+  return { epoch: 0, exten: X, last, seq, snapshot: last === 0, entries: 0, requestedAt, at };
+}
+
+function request(last: number, at: number): RecordedRequest {
+  return {
+    method: "POST", path: "/servicemanager/rest/CallManagementAPI/subscribe", rawQuery: "", headers: {}, at, epoch: 0, seqAtArrival: 0,
+    query: { exten: X, lastSequenceNumber: String(last), timeOut: "2" },
+  };
+}
+
+function msg(id: string, step: number, status: string, wall: number, initial = false): Received {
+  return { node: "sub-0", exten: X, id, step, status, initial, at: wall, wall };
+}
+
+function run(input: {
+  events: PbxEvent[];
+  answers: RecordedAnswer[];
+  requests: RecordedRequest[];
+  received: Received[];
+  transitions?: WatchTransition[];
+  history?: NodeWatch[];
+  kills?: number[];
+  answerStyle?: "every" | "latest";
+  restarts?: SoakRecords["restarts"];
+}): ReturnType<typeof account> {
+  const transitions = input.transitions ?? [{ at: -10, exten: X, watched: true, cause: "deploy" }];
+  const records: SoakRecords = {
+    events: input.events, answers: input.answers, subscribeRequests: input.requests, restarts: input.restarts ?? [], deployLog: [],
+    received: input.received, finalEpoch: input.restarts?.at(-1)?.epoch ?? 0, kills: input.kills ?? [], answerStyle: input.answerStyle ?? "every",
+    segments: segments([X], transitions, input.requests, input.answers, input.events, input.restarts ?? []),
+    history: input.history ?? [{ at: -10, node: "sub-0", extensions: [X] }],
+  };
+  return account(records);
+}
+
+describe("soak accounting", function () {
+  // One call on 400: Ringing (seq 2), Connected (3), Hungup (4); the client reads at seq 1, polls 1 -> 4, then 4 -> ...
+  const events = [event(2, 100, "a", 0, "Ringing"), event(3, 200, "a", 1, "Connected"), event(4, 300, "a", 2, "Hungup")];
+  const answers = [answer(0, 1, 0, 5), answer(1, 4, 10, 310)];
+  const requests = [request(0, 0), request(1, 10), request(4, 320)];
+  const inOrder = [msg("a", 0, "Ringing", 311), msg("a", 1, "Connected", 312), msg("a", 2, "Hungup", 313)];
+
+  it("every change delivered once and in order passes; a missing one is lost", function () {
+    const t = run({ events, answers, requests, received: inOrder });
+    assert.deepEqual([t.required, t.lost, t.duplicated, t.outOfOrder, t.staleInitial], [3, 0, 0, 0, 0]);
+    assert.equal(run({ events, answers, requests, received: [inOrder[0], inOrder[2]] }).lost, 1);
+  });
+
+  it("a state older than one delivered is OUT OF ORDER as a change and STALE as initial: true", function () {
+    const replayed = [...inOrder.slice(0, 2), msg("a", 0, "Ringing", 312.5), msg("a", 0, "Ringing", 312.6, true), inOrder[2]];
+    const t = run({ events, answers, requests, received: replayed });
+    assert.equal(t.outOfOrder, 1);
+    assert.equal(t.staleInitial, 1);
+    assert.equal(t.duplicated, 1, "the replayed change is also a duplicate");
+    assert.match(t.staleExamples[0], /sub-0 400 a Ringing#0 after Connected#1/);
+  });
+
+  it("an older state after a kill is excused only when the newer one was sent less than 1 s before it", function () {
+    const received = [msg("a", 0, "Ringing", 311), msg("a", 1, "Connected", 900), msg("a", 0, "Ringing", 1500, true), msg("a", 2, "Hungup", 1600)];
+    const excused = run({ events, answers, requests, received, kills: [1000] });
+    assert.deepEqual([excused.staleAfterKill, excused.staleInitial], [1, 0]);
+    const notExcused = run({ events, answers, requests, received, kills: [2000] });
+    assert.deepEqual([notExcused.staleAfterKill, notExcused.staleInitial], [0, 1]);
+  });
+
+  it("a change is required only while watched: excused before a rejoin's read and after a leave's last answer", function () {
+    const evs = [
+      event(2, 100, "a", 0, "Ringing"), // watched: required
+      event(3, 1500, "b", 0, "Ringing"), // after the leave at 500: not watched
+      event(4, 2005, "c", 0, "Ringing"), // after the rejoin at 2000, before its read: in the join window
+      event(5, 2100, "d", 0, "Ringing"), // after the read: required
+    ];
+    const ans = [answer(0, 1, 0, 5), answer(1, 2, 10, 110), answer(0, 4, 2010, 2015), answer(4, 5, 2020, 2110)];
+    const reqs = [request(0, 0), request(1, 10), request(2, 120), request(0, 2010), request(4, 2020), request(5, 2120)];
+    const transitions: WatchTransition[] = [
+      { at: -10, exten: X, watched: true, cause: "deploy" },
+      { at: 500, exten: X, watched: false, cause: "msg", node: "sub-0" },
+      { at: 2000, exten: X, watched: true, cause: "msg", node: "sub-0", refill: true },
+    ];
+    const history: NodeWatch[] = [{ at: -10, node: "sub-0", extensions: [X] }, { at: 500, node: "sub-0", extensions: [] }, { at: 2000, node: "sub-0", extensions: [X] }];
+    const received = [
+      msg("a", 0, "Ringing", 111),
+      ...["a", "b", "c"].map((id) => msg(id, 0, "Ringing", 2016, true)), // the rejoin's read: the calls in progress
+      msg("d", 0, "Ringing", 2111),
+    ];
+    const t = run({ events: evs, answers: ans, requests: reqs, received, transitions, history });
+    assert.deepEqual([t.required, t.lost, t.notWatched, t.joinLeaveExcused, t.deafJoins, t.unwatchedMsgs], [2, 0, 1, 1, 0, 0]);
+    assert.deepEqual([t.joinStatesChecked, t.joinStatesLost], [3, 0], "a, b and c at the rejoin's read");
+    // The call in progress at the rejoin's read must reach the flow; a msg long after the leave is UNWATCHED.
+    const without = run({ events: evs, answers: ans, requests: reqs, received: received.filter((m) => m.id !== "c"), transitions, history });
+    assert.equal(without.joinStatesLost, 1);
+    const late = run({ events: evs, answers: ans, requests: reqs, received: [...received, msg("b", 0, "Ringing", 1700)], transitions, history });
+    assert.equal(late.unwatchedMsgs, 1);
+  });
+
+  it("after a PBX restart an extension resyncs at the first current-state read that covers it", function () {
+    const in1 = (e: PbxEvent): PbxEvent => ({ ...e, epoch: 1 });
+    const evs = [event(2, 100, "a", 0, "Ringing"), in1(event(2, 300, "a", 1, "Connected")), in1(event(3, 400, "a", 2, "Unlinked"))];
+    const ans = [
+      answer(0, 1, 0, 5), answer(1, 2, 10, 110),
+      { ...answer(0, 1, 240, 250), epoch: 1, exten: "401" }, // a read for an extension just added, alone
+      { ...answer(0, 3, 490, 500), epoch: 1 }, // 400's resync read: the call is Unlinked then
+    ];
+    const reqs = [request(0, 0), request(1, 10), request(2, 120), { ...request(0, 490), epoch: 1 }, { ...request(3, 510), epoch: 1 }];
+    const received = [msg("a", 0, "Ringing", 111), msg("a", 2, "Unlinked", 501, true)];
+    const t = run({ events: evs, answers: ans, requests: reqs, received, restarts: [{ epoch: 1, keepCalls: true, at: 200 }] });
+    assert.deepEqual([t.lost, t.blindHead, t.survivorsChecked, t.survivorsLost], [0, 2, 1, 0], "Connected came before 400's read");
+  });
+
+  it("a join with no request for its extension within 4 s is never polled, and what follows is required", function () {
+    const evs = [event(2, 100, "a", 0, "Ringing"), event(3, 6000, "b", 0, "Ringing")];
+    const transitions: WatchTransition[] = [{ at: 50, exten: X, watched: true, cause: "msg", node: "sub-0", refill: true }];
+    const t = run({ events: evs, answers: [answer(0, 1, 0, 5)], requests: [request(0, 0)], received: [], transitions });
+    assert.equal(t.deafJoins, 1);
+    assert.match(t.deafExamples[0], /400 \(added by msg to sub-0, which had been emptied/);
+    assert.equal(t.lost, 1, "b, made after the limit");
+  });
+
+  it("latest answers: only each leg's newest state in a taken answer (and its final state) is required", function () {
+    const onlyLatest = [msg("a", 2, "Hungup", 311)];
+    const latest = run({ events, answers, requests, received: onlyLatest, answerStyle: "latest" });
+    assert.deepEqual([latest.required, latest.lost, latest.notListed], [1, 0, 2]);
+    assert.equal(run({ events, answers, requests, received: onlyLatest }).lost, 2, "every: the intermediate states are required");
+    // An answer the client did not take (no later request with its seq) lists nothing it must have seen.
+    const untaken = [...events.slice(0, 2), event(4, 300, "a", 2, "Connected"), event(5, 400, "a", 3, "Hungup")];
+    const ans = [answer(0, 1, 0, 5), answer(1, 4, 10, 310), answer(1, 5, 320, 410)];
+    const reqs = [request(0, 0), request(1, 10), request(1, 320), request(5, 420)];
+    const t = run({ events: untaken, answers: ans, requests: reqs, received: [msg("a", 3, "Hungup", 411)], answerStyle: "latest" });
+    assert.deepEqual([t.required, t.lost], [1, 0]);
+  });
+});
