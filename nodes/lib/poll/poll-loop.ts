@@ -298,13 +298,14 @@ export class PollLoop {
       if (response.seq >= this.groups.maxCursor()) {
         // No restart that the seq shows; but one whose new counter has already passed ours would not. The next poll,
         // at once, brings every change up to this read: then the calls must agree with it (see verifyProbe).
-        if (this.groups.size === 1) this.probe = { extensions, response };
+        this.probe = { extensions, response };
         return;
       }
       this.warn(`PBX sequence went back from ${this.groups.maxCursor()} to ${response.seq}: resynchronising`);
       this.resumeFrom?.forget(); // positions of the PBX's previous life
     }
     const initial = this.firstSnapshot;
+    this.probe = undefined;
     this.needFullSnapshot = false;
     this.firstSnapshot = false;
     this.probeForRestart = false;
@@ -351,6 +352,7 @@ export class PollLoop {
     this.groups.advance(group, response.seq, events.length > 0);
     this.emit(events);
     this.options.onAnswer?.();
+    if (this.checkProbe()) return;
     // An answer without changes always merges; should it not (a PBX whose counter moves oddly), never spin.
     if (events.length === 0 && this.groups.size >= before) await this.sleep(this.options.idleGapMs, true);
   }
@@ -359,9 +361,7 @@ export class PollLoop {
   private async poll(group: CursorGroup): Promise<void> {
     const sent = group.cursor;
     const started = this.options.now();
-    const probe = this.probe;
-    this.probe = undefined;
-    const timeoutSec = this.quickCheck || probe ? 0 : this.holdLimit.timeOut(this.options.timeoutSec);
+    const timeoutSec = this.quickCheck || this.probe ? 0 : this.holdLimit.timeOut(this.options.timeoutSec);
     const quick = this.quickCheck;
     this.quickCheck = false;
     const hold = this.holdLimit.start(timeoutSec);
@@ -378,18 +378,29 @@ export class PollLoop {
     this.groups.advance(group, response.seq, events.length > 0);
     this.emit(events);
     this.options.onAnswer?.();
-    if (probe && !agreesWithRead(this.table, probe.response, probe.extensions.filter((e) => this.groups.groupOf(e)))) {
-      this.warn("the PBX's calls differ from what its polls reported (it restarted?): resynchronising");
-      this.needFullSnapshot = true;
-      this.resumeFrom?.forget();
-      return;
-    }
+    if (this.checkProbe()) return;
     // Only an answer without entries, at an unchanged seq and early is a server ignoring timeOut. One whose seq moved
     // on, or that carried entries (even ones that only repeat states already sent), is a PBX at work: poll at once.
     const idle = response.seq === sent && !hasEntries(response);
     if (idle && this.options.now() - started < (timeoutSec * this.holdLimit.unitMs) / 2) {
       await this.sleep(this.options.idleGapMs, true);
     }
+  }
+
+  /**
+   * Once every cursor has caught up with a restart check's read (one cursor at or past its seq): the calls must agree
+   * with it, else the PBX restarted unseen (see agreesWithRead) and everything is read again. True then.
+   */
+  private checkProbe(): boolean {
+    const probe = this.probe;
+    const group = this.groups.size === 1 ? this.groups.oldest() : undefined;
+    if (!probe || !group || group.cursor < probe.response.seq) return false;
+    this.probe = undefined;
+    if (agreesWithRead(this.table, probe.response, probe.extensions.filter((e) => group.extensions.has(e)))) return false;
+    this.warn("the PBX's calls differ from what its polls reported (it restarted?): resynchronising");
+    this.needFullSnapshot = true;
+    this.resumeFrom?.forget();
+    return true;
   }
 
   /**
