@@ -203,6 +203,25 @@ describe("Sequences that broke 1.0.0", () => {
     });
   }
 
+  it("a node that joins while a PBX restart is resynchronised gets the calls the other nodes have (found by the soak)", async () => {
+    const api = new ScriptedApi();
+    const hub = new SubscriptionHub(api);
+    const a = subscriber(["410"]);
+    hub.register("a", a);
+    (await api.call(0)).resolve(answer(5, { "410": [entry("1.1", "Ringing")] }));
+    (await api.call(1)).resolve(answer(2)); // the counter went back: the PBX restarted, resynchronise
+    const resync = await api.call(2);
+    assert.deepEqual([resync.last, resync.timeOut], [0, 0]);
+    const b = subscriber(["410"]); // a deploy brings another node for 410 meanwhile
+    hub.register("b", b);
+    resync.resolve(answer(3, { "410": [entry("1.1", "Ringing")] })); // the call survived: nothing new to send
+    await api.call(3);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(describeEvents(b.events), ["410:1.1:Ringing:true"]);
+    assert.deepEqual(describeEvents(a.events), ["410:1.1:Ringing:true"], "a is not sent it again");
+    await hub.close();
+  });
+
   describe("found by the model-based tests", () => {
     it("a node that watches an extension again after a restart gets its current state", async () => {
       const pbx = new BusyPbx("every");

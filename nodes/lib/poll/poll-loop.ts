@@ -156,9 +156,13 @@ export class PollLoop {
     return this.extensions;
   }
 
-  /** True when the current state of `extension` has been read (or resumed), so the table holds it. */
+  /**
+   * True when the current state of `extension` has been read (or resumed), so the table holds it. Still true while a
+   * PBX restart is being resynchronised: the table holds what every other node was sent, and the resync sends only
+   * what differs from it, so a node that joins meanwhile must be handed the table's calls too.
+   */
   isSettled(extension: string): boolean {
-    return !this.needFullSnapshot && this.groups.groupOf(extension) !== undefined;
+    return !(this.needFullSnapshot && this.firstSnapshot) && this.groups.groupOf(extension) !== undefined;
   }
 
   setTimeoutSec(seconds: number): void {
