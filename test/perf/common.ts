@@ -6,6 +6,8 @@ import * as dgram from "node:dgram";
 import * as fs from "node:fs";
 import type { AddressInfo } from "node:net";
 import type { FlowNode, NodeRedOptions, NodeRedProcess } from "../harness/node-red-process";
+import { resumeFilePath } from "../../nodes/lib/poll/resume-file";
+import { type Kill, RESEND_WINDOW_MS } from "./soak-accounting";
 
 /** Receives one JSON text per datagram and hands it on parsed, with the arrival time (performance.now()). */
 export class UdpSink {
@@ -176,4 +178,20 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/**
+ * Read as Node-RED is killed: since when (on this process's performance.now() clock) what the flow was sent is not
+ * covered by the position in the resume file of config node `configId` (its savedAt, the moment the position was
+ * taken). Without a readable file, RESEND_WINDOW_MS before the kill (soak-accounting.ts).
+ */
+export function uncoveredAtKill(userDir: string, configId = "cfg"): Kill {
+  const at = performance.now();
+  try {
+    const saved = (JSON.parse(fs.readFileSync(resumeFilePath(userDir, configId), "utf8")) as { savedAt?: unknown }).savedAt;
+    if (typeof saved === "number") return { at, uncoveredFrom: at - (Date.now() - saved) };
+  } catch {
+    // no position on disk yet
+  }
+  return { at, uncoveredFrom: at - RESEND_WINDOW_MS };
 }

@@ -1,16 +1,31 @@
 /**
  * The fault soak's accounting (definitions in soak.ts), from the fake PBX's own records and the msgs that reached the
  * UDP sink. Node-RED kills: the changes made while Node-RED was down count like any other (the resumed poll must
- * bring them); a change or an older state sent within RESEND_WINDOW_MS before a kill may come again after it, and is
- * counted apart. Which changes the watch requires (msg-driven extension changes) is in soak-coverage.ts.
+ * bring them); a change or an older state sent after the position on disk was taken (or within RESEND_WINDOW_MS
+ * before the kill, whichever is earlier) may come again after it, and is counted apart. Which changes the watch requires (msg-driven extension changes) is in soak-coverage.ts.
  */
 import type { PbxEvent, RecordedAnswer, RecordedRequest } from "../fake-pbx";
 import { TERMINAL_STATUSES } from "../fake-pbx";
 import { coverage, DEAF_LIMIT_MS, type Fence, fenceAtOrBefore, LEAVE_GRACE_MS, type Segment, segmentAt } from "./soak-coverage";
 import type { NodeWatch } from "./soak-extensions";
 
-/** How long before a kill a msg may have been sent and still come again after the restart. */
+/** How long before a kill a msg may have been sent and still come again after the restart, at least. */
 export const RESEND_WINDOW_MS = 1000;
+
+/**
+ * A Node-RED kill: when (performance.now()), and since when what the flow was sent is not covered by the position on
+ * disk: the resume file's savedAt (read as Node-RED is killed, on this clock), or RESEND_WINDOW_MS before the kill
+ * when that is earlier (a write under way). A flow may be sent again, after the restart, what it got in between.
+ */
+export interface Kill {
+  at: number;
+  uncoveredFrom: number;
+}
+
+/** True when `first` (a msg's first arrival) may come again at `again` because of a kill in between. */
+export function resentAfter(kills: readonly Kill[], first: number, again: number): boolean {
+  return kills.some((kill) => first >= Math.min(kill.at - RESEND_WINDOW_MS, kill.uncoveredFrom) && first < kill.at && again > kill.at);
+}
 
 export interface Received {
   /** The subscribe node that sent it, and the extension (msg.topic). */
@@ -33,8 +48,8 @@ export interface SoakRecords {
   deployLog: Array<{ at: number; type: string; done?: number }>;
   received: Received[];
   finalEpoch: number;
-  /** performance.now() of each Node-RED kill. */
-  kills: number[];
+  /** Each Node-RED kill. */
+  kills: Kill[];
   answerStyle: "every" | "latest";
   /** Each extension's watch segments (soak-coverage.ts) and each node's lists over time (soak-extensions.ts). */
   segments: Map<string, Segment[]>;
@@ -95,7 +110,7 @@ export function account(records: SoakRecords): Tallies {
     else if (first !== undefined) {
       // A Node-RED killed within a second of sending it may send it again once restarted: its position on disk is
       // written a few times a second at most. Anything older, or twice from one process, is a duplicate.
-      if (kills.some((kill) => first >= kill - RESEND_WINDOW_MS && first < kill && m.at > kill)) resentAfterKill += 1;
+      if (resentAfter(kills, first, m.at)) resentAfterKill += 1;
       else {
         duplicated += 1;
         if (duplicateExamples.length < 5) duplicateExamples.push(`${k} ${m.status}`);
@@ -235,9 +250,10 @@ function aliveAt(onExten: readonly PbxEvent[], restarts: ReadonlyArray<{ epoch: 
 /**
  * Msgs with a state older (an earlier step of its leg) than one the flow was already given: OUT OF ORDER as a change,
  * STALE as a current state (initial: true). Each extension is watched by one node at a time in the soak, so this is
- * also per node. A newer state delivered less than RESEND_WINDOW_MS before a kill excuses an older one after it.
+ * also per node. A newer state delivered before a kill but after the position on disk was taken excuses an older
+ * one after it.
  */
-function staleness(received: readonly Received[], kills: readonly number[], segs: Map<string, Segment[]>): Pick<Tallies, "outOfOrder" | "staleInitial" | "staleExamples" | "staleAfterKill"> {
+function staleness(received: readonly Received[], kills: readonly Kill[], segs: Map<string, Segment[]>): Pick<Tallies, "outOfOrder" | "staleInitial" | "staleExamples" | "staleAfterKill"> {
   const newest = new Map<string, Received>();
   let outOfOrder = 0;
   let staleInitial = 0;
@@ -246,7 +262,7 @@ function staleness(received: readonly Received[], kills: readonly number[], segs
   for (const m of received) {
     const top = newest.get(m.id);
     if (top && m.step < top.step) {
-      if (kills.some((kill) => top.at >= kill - RESEND_WINDOW_MS && top.at < kill && m.at > kill)) staleAfterKill += 1;
+      if (resentAfter(kills, top.at, m.at)) staleAfterKill += 1;
       else {
         if (m.initial) staleInitial += 1;
         else outOfOrder += 1;

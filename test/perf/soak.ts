@@ -59,8 +59,8 @@
  *   only where their extension was watched since before the resync read (else the join check covers them).
  * - DUPLICATED: a change (initial: false) for a leg and step that already reached the flow (as a change, or as a
  *   current state). Replays with initial: true (not older) to a redeployed node are by design and only counted. A change that
- *   first reached the flow less than 1 s before a Node-RED kill and again after it is counted apart (its position on
- *   disk is written a few times a second at most); anything older is a duplicate. See soak-accounting.ts.
+ *   first reached the flow after the position in the resume file was taken (read as Node-RED is killed), or less than
+ *   1 s before the kill, and again after it is counted apart; anything older is a duplicate. See soak-accounting.ts.
  * - OUT OF ORDER / STALE: a msg for a leg whose state (step) is older than one already delivered for that leg, as a
  *   change (OUT OF ORDER) or as a current state (initial: true, STALE); both are violations, replays to a redeployed
  *   or newly watching node included. The only excuse is a kill: an older state after a kill, when the newer one was
@@ -83,11 +83,11 @@ import * as fs from "node:fs";
 import { FakePbx, FaultKind, PbxEvent } from "../fake-pbx";
 import { type FlowNode, startNodeRed, stopAllNodeRed } from "../harness/node-red-process";
 import { startIdleLimitProxy, type IdleLimitProxy } from "../harness/idle-limit-proxy";
-import { account, type Received } from "./soak-accounting";
+import { account, type Kill, type Received } from "./soak-accounting";
 import { segments } from "./soak-coverage";
 import { EXT_PATH, extensionInputNodes, type ExtChange, WatchModel } from "./soak-extensions";
 import {
-  configNode, MB, MEMORY_PROBE_OPTIONS, memoryProbeNodes, parseArgs, probeMemory, procStats, seededRandom, sleep,
+  configNode, MB, MEMORY_PROBE_OPTIONS, memoryProbeNodes, parseArgs, probeMemory, procStats, seededRandom, sleep, uncoveredAtKill,
   subscribeNode, UDP_SEND_SETTINGS, udpFunctionSinkNode, UdpSink,
 } from "./common";
 
@@ -218,7 +218,7 @@ async function main(): Promise<number> {
   await pbx.waitForRequest((r) => r.path.endsWith("/subscribe") && r.query.lastSequenceNumber !== "0", 30_000);
   let memory = [await probeMemory(nr)];
   let rss = [procStats(nr.pid ?? 0).rssBytes];
-  const kills: number[] = [];
+  const kills: Kill[] = [];
   const nrLogs: string[] = [];
   const downtimes: number[] = [];
   const downs: Array<{ from: number; to: number }> = [];
@@ -320,7 +320,7 @@ async function main(): Promise<number> {
       if (now >= nextKill && !deploying) {
         // SIGKILL: no close handler runs. The PBX goes on (calls, faults, restarts) while Node-RED is down.
         nextKill = now + between(20_000, 40_000);
-        kills.push(performance.now());
+        kills.push(uncoveredAtKill(nr.userDir));
         await nr.kill();
         nrLogs.push(nr.log());
         const down = Date.now();

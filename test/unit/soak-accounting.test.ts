@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import type { PbxEvent, RecordedAnswer, RecordedRequest } from "../fake-pbx";
-import { account, type Received, type SoakRecords } from "../perf/soak-accounting";
+import { account, type Kill, type Received, type SoakRecords } from "../perf/soak-accounting";
 import { segments } from "../perf/soak-coverage";
 import type { NodeWatch, WatchTransition } from "../perf/soak-extensions";
 
@@ -40,7 +40,7 @@ function run(input: {
   received: Received[];
   transitions?: WatchTransition[];
   history?: NodeWatch[];
-  kills?: number[];
+  kills?: Kill[];
   answerStyle?: "every" | "latest";
   restarts?: SoakRecords["restarts"];
 }): ReturnType<typeof account> {
@@ -78,9 +78,19 @@ describe("soak accounting", function () {
 
   it("an older state after a kill is excused only when the newer one was sent less than 1 s before it", function () {
     const received = [msg("a", 0, "Ringing", 311), msg("a", 1, "Connected", 900), msg("a", 0, "Ringing", 1500, true), msg("a", 2, "Hungup", 1600)];
-    const excused = run({ events, answers, requests, received, kills: [1000] });
+    const excused = run({ events, answers, requests, received, kills: [{ at: 1000, uncoveredFrom: 1000 }] });
     assert.deepEqual([excused.staleAfterKill, excused.staleInitial], [1, 0]);
-    const notExcused = run({ events, answers, requests, received, kills: [2000] });
+    const notExcused = run({ events, answers, requests, received, kills: [{ at: 2000, uncoveredFrom: 2000 }] });
+    assert.deepEqual([notExcused.staleAfterKill, notExcused.staleInitial], [0, 1]);
+  });
+
+  it("a kill also excuses what was sent after the position on disk was taken, if that was longer ago", function () {
+    const received = [msg("a", 0, "Ringing", 311), msg("a", 1, "Connected", 900), msg("a", 0, "Ringing", 2500, true), msg("a", 2, "Hungup", 2600)];
+    // Killed at 2000 with a file saved at 800: Connected (900) was not covered, so an older state may come back.
+    const excused = run({ events, answers, requests, received, kills: [{ at: 2000, uncoveredFrom: 800 }] });
+    assert.deepEqual([excused.staleAfterKill, excused.staleInitial], [1, 0]);
+    // Saved at 950: Connected was covered; the Ringing after the restart is stale.
+    const notExcused = run({ events, answers, requests, received, kills: [{ at: 2000, uncoveredFrom: 950 }] });
     assert.deepEqual([notExcused.staleAfterKill, notExcused.staleInitial], [0, 1]);
   });
 
