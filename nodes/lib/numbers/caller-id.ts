@@ -1,0 +1,112 @@
+/**
+ * What a caller ID is: its E.164 form and its kind, computed with libphonenumber-js (its "max" metadata, the one
+ * that knows number types), never with prefix rules of our own. Knows nothing of Node-RED.
+ *
+ * The rule, in order (documented in the config node's help):
+ * 1. missing, empty or a marker the PBX uses for no number ("unknown", "<unknown>", "unavailable") -> `unknown`;
+ *    a marker for a hidden number ("anonymous", "private", "restricted", "withheld", "blocked") -> `withheld`.
+ *    Neither gets an E.164 form: nothing is guessed.
+ * 2. one of the PBX's extensions (the `isExtension` predicate) -> `extension`.
+ * 3. 2 to 6 digits with no leading 0 or + -> `extension`, unless the number library says it is a valid national
+ *    number reachable from anywhere (toll free, shared cost, premium rate, UAN: e.g. Australia's 13 11 22). External
+ *    caller IDs come with their trunk prefix (0...) or in international form, so a short bare number is internal.
+ * 4. otherwise the number library's reading in the configured country: `callerIdE164` when the number has a possible
+ *    length, and its type (`mobile`, `fixed_line`, `fixed_line_or_mobile`, `toll_free`, `premium_rate`,
+ *    `shared_cost`, `voip`, `personal_number`, `pager`, `uan`, `voicemail`), `other` for a valid number of no known
+ *    type, `invalid` for one that is not a valid number (letters, wrong length, an unallocated range).
+ */
+import parsePhoneNumberFromString, { isSupportedCountry } from "libphonenumber-js/max";
+import type { CountryCode, NumberType } from "libphonenumber-js/max";
+import { NUMBER_PUNCTUATION } from "../input/dial-input";
+
+export type CallerIdKind =
+  | "unknown"
+  | "withheld"
+  | "extension"
+  | "invalid"
+  | "other"
+  | "mobile"
+  | "fixed_line"
+  | "fixed_line_or_mobile"
+  | "toll_free"
+  | "premium_rate"
+  | "shared_cost"
+  | "voip"
+  | "personal_number"
+  | "pager"
+  | "uan"
+  | "voicemail";
+
+export interface CallerIdReading {
+  kind: CallerIdKind;
+  /** `+61355501234`; absent for withheld, unknown and extension caller IDs and for numbers of impossible length. */
+  e164?: string;
+  /** The key a phonebook is indexed by: the E.164 form when there is one, else the digits without punctuation. */
+  key?: string;
+}
+
+const UNKNOWN_MARKERS = new Set(["unknown", "<unknown>", "unavailable", "none"]);
+const WITHHELD_MARKERS = new Set(["anonymous", "private", "restricted", "withheld", "blocked", "<anonymous>"]);
+const SHORT_INTERNAL = /^[1-9][0-9]{1,5}$/;
+/** Types of short national numbers that may call in from outside (rule 3). */
+const REACHABLE_FROM_ANYWHERE = new Set<NumberType>(["TOLL_FREE", "SHARED_COST", "PREMIUM_RATE", "UAN"]);
+/** Readings kept per normaliser; the oldest go first. A PBX's callers repeat, so this is enough. */
+const CACHE_SIZE = 10_000;
+
+/** ISO 3166 alpha-2 (`AU`) that the number library knows; "" means no country. */
+export function isCountry(value: string): boolean {
+  return value === "" || (/^[A-Z]{2}$/.test(value) && isSupportedCountry(value));
+}
+
+export interface CallerIdOptions {
+  /** ISO 3166 alpha-2; "" or undefined: numbers are left as they are (only international ones get an E.164 form). */
+  country?: string;
+  /** The PBX's own extensions (rule 2). */
+  isExtension?: (compact: string) => boolean;
+}
+
+export class CallerIdNormaliser {
+  readonly country: CountryCode | undefined;
+  private readonly cache = new Map<string, CallerIdReading>();
+  private readonly isExtension: (compact: string) => boolean;
+
+  constructor(options: CallerIdOptions = {}) {
+    const country = (options.country ?? "").trim().toUpperCase();
+    if (!isCountry(country)) throw new RangeError(`unknown country code "${options.country}"`);
+    this.country = country === "" ? undefined : (country as CountryCode);
+    this.isExtension = options.isExtension ?? (() => false);
+  }
+
+  /** The reading of a caller ID (cached; the same object for the same text: do not change it). */
+  read(callerId: unknown): CallerIdReading {
+    if (typeof callerId === "number" && Number.isSafeInteger(callerId) && callerId >= 0) callerId = String(callerId);
+    if (typeof callerId !== "string") return { kind: "unknown" };
+    const cached = this.cache.get(callerId);
+    if (cached) return cached;
+    const reading = this.compute(callerId);
+    if (this.cache.size >= CACHE_SIZE) this.cache.delete(this.cache.keys().next().value as string);
+    this.cache.set(callerId, reading);
+    return reading;
+  }
+
+  private compute(text: string): CallerIdReading {
+    const trimmed = text.trim();
+    const lower = trimmed.toLowerCase();
+    if (trimmed === "" || UNKNOWN_MARKERS.has(lower)) return { kind: "unknown" };
+    if (WITHHELD_MARKERS.has(lower)) return { kind: "withheld" };
+    const compact = trimmed.replace(NUMBER_PUNCTUATION, "");
+    if (this.isExtension(compact)) return { kind: "extension", key: compact };
+    const parsed = /^\+?[0-9]+$/.test(compact) ? parsePhoneNumberFromString(compact, this.country) : undefined;
+    if (SHORT_INTERNAL.test(compact)) {
+      const type = parsed?.isValid() ? parsed.getType() : undefined;
+      if (!type || !REACHABLE_FROM_ANYWHERE.has(type)) return { kind: "extension", key: compact };
+    }
+    // Without a country only international numbers can be read: the rest is left as it is.
+    if (!this.country && !compact.startsWith("+")) return /^[0-9]+$/.test(compact) ? { kind: "invalid", key: compact } : { kind: "invalid" };
+    if (!parsed?.isPossible()) return /^\+?[0-9]+$/.test(compact) ? { kind: "invalid", key: compact } : { kind: "invalid" };
+    const e164 = parsed.number;
+    if (!parsed.isValid()) return { kind: "invalid", e164, key: e164 };
+    const type = parsed.getType();
+    return { kind: type ? (type.toLowerCase() as CallerIdKind) : "other", e164, key: e164 };
+  }
+}
