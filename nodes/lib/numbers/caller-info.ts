@@ -158,8 +158,8 @@ export class CallerInfoService {
         ? await phonebookFromCsv({ file }, this.numbers)
         : await phonebookFromJson(await readFile(file, "utf8"), this.numbers);
       if (this.closed) return;
-      // A file that could not be read at all keeps the last good index (it may be half written).
-      const unreadable = book.entries.size === 0 && book.problems.some((p) => p.kind === "badFile" || p.kind === "badShape");
+      // A file that could not be parsed keeps the last good index (it may be half written).
+      const unreadable = book.problems.some((p) => p.kind === "badFile" || (p.kind === "badShape" && p.where === "JSON"));
       if (!unreadable) this.fileBook = book.entries;
       this.report("file", book, started);
     } catch (err) {
