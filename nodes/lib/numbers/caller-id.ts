@@ -48,6 +48,7 @@ export interface CallerIdReading {
 const UNKNOWN_MARKERS = new Set(["unknown", "<unknown>", "unavailable", "none"]);
 const WITHHELD_MARKERS = new Set(["anonymous", "private", "restricted", "withheld", "blocked", "<anonymous>"]);
 const SHORT_INTERNAL = /^[1-9][0-9]{1,5}$/;
+const NUMBER = /^\+?[0-9]+$/;
 /** Types of short national numbers that may call in from outside (rule 3). */
 const REACHABLE_FROM_ANYWHERE = new Set<NumberType>(["TOLL_FREE", "SHARED_COST", "PREMIUM_RATE", "UAN"]);
 /** Readings kept per normaliser; the oldest go first. A PBX's callers repeat, so this is enough. */
@@ -89,24 +90,47 @@ export class CallerIdNormaliser {
     return reading;
   }
 
-  private compute(text: string): CallerIdReading {
+  /**
+   * The phonebook key of a number as written, without the cache (indexing 100,000 entries would flush it) and
+   * without the number type, which a key does not need: the same key read() gives for that text.
+   */
+  key(text: unknown): string | undefined {
+    if (typeof text === "number" && Number.isSafeInteger(text) && text >= 0) text = String(text);
+    if (typeof text !== "string") return undefined;
+    const compact = this.markerOrCompact(text);
+    if (compact === undefined) return undefined;
+    if (this.isExtension(compact) || SHORT_INTERNAL.test(compact)) return this.compute(text).key;
+    if (!NUMBER.test(compact)) return undefined;
+    if (!this.country && !compact.startsWith("+")) return compact;
+    const parsed = parsePhoneNumberFromString(compact, this.country);
+    return parsed?.isPossible() ? parsed.number : compact;
+  }
+
+  /** undefined for an empty or marker caller ID, else the text without punctuation. */
+  private markerOrCompact(text: string): string | undefined {
     const trimmed = text.trim();
     const lower = trimmed.toLowerCase();
-    if (trimmed === "" || UNKNOWN_MARKERS.has(lower)) return { kind: "unknown" };
-    if (WITHHELD_MARKERS.has(lower)) return { kind: "withheld" };
-    const compact = trimmed.replace(NUMBER_PUNCTUATION, "");
+    if (trimmed === "" || UNKNOWN_MARKERS.has(lower) || WITHHELD_MARKERS.has(lower)) return undefined;
+    return trimmed.replace(NUMBER_PUNCTUATION, "");
+  }
+
+  private compute(text: string): CallerIdReading {
+    const compact = this.markerOrCompact(text);
+    if (compact === undefined) return { kind: WITHHELD_MARKERS.has(text.trim().toLowerCase()) ? "withheld" : "unknown" };
     if (this.isExtension(compact)) return { kind: "extension", key: compact };
-    const parsed = /^\+?[0-9]+$/.test(compact) ? parsePhoneNumberFromString(compact, this.country) : undefined;
-    if (SHORT_INTERNAL.test(compact)) {
-      const type = parsed?.isValid() ? parsed.getType() : undefined;
-      if (!type || !REACHABLE_FROM_ANYWHERE.has(type)) return { kind: "extension", key: compact };
-    }
+    if (!NUMBER.test(compact)) return { kind: "invalid" };
     // Without a country only international numbers can be read: the rest is left as it is.
-    if (!this.country && !compact.startsWith("+")) return /^[0-9]+$/.test(compact) ? { kind: "invalid", key: compact } : { kind: "invalid" };
-    if (!parsed?.isPossible()) return /^\+?[0-9]+$/.test(compact) ? { kind: "invalid", key: compact } : { kind: "invalid" };
+    if (!this.country && !compact.startsWith("+")) {
+      return SHORT_INTERNAL.test(compact) ? { kind: "extension", key: compact } : { kind: "invalid", key: compact };
+    }
+    const parsed = parsePhoneNumberFromString(compact, this.country);
+    // getType() is undefined exactly for the numbers isValid() refuses (it is how the library defines validity):
+    // one pattern match instead of two.
+    const type = parsed?.getType();
+    if (SHORT_INTERNAL.test(compact) && (!type || !REACHABLE_FROM_ANYWHERE.has(type))) return { kind: "extension", key: compact };
+    if (!parsed?.isPossible()) return { kind: "invalid", key: compact };
     const e164 = parsed.number;
-    if (!parsed.isValid()) return { kind: "invalid", e164, key: e164 };
-    const type = parsed.getType();
-    return { kind: type ? (type.toLowerCase() as CallerIdKind) : "other", e164, key: e164 };
+    if (!type) return { kind: parsed.isValid() ? "other" : "invalid", e164, key: e164 };
+    return { kind: type.toLowerCase() as CallerIdKind, e164, key: e164 };
   }
 }

@@ -7,7 +7,7 @@ import { createReadStream } from "node:fs";
 import { Readable } from "node:stream";
 import { parse } from "csv-parse";
 import type { CallerIdNormaliser } from "./caller-id";
-import { Phonebook, PhonebookBuilder } from "./phonebook";
+import { Phonebook, PhonebookBuilder, slicer } from "./phonebook";
 
 /** Reads a CSV phonebook from a file path, or from text (tests). A syntax error stops at its line: a `badFile` problem. */
 export async function phonebookFromCsv(source: { file: string } | { text: string }, numbers: CallerIdNormaliser): Promise<Phonebook> {
@@ -25,6 +25,7 @@ export async function phonebookFromCsv(source: { file: string } | { text: string
   );
   input.on("error", (err: Error) => parser.destroy(err));
   let header: string[] | undefined;
+  const due = slicer();
   try {
     for await (const row of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
       if (!header) {
@@ -36,6 +37,7 @@ export async function phonebookFromCsv(source: { file: string } | { text: string
         }
       }
       builder.add(row.record, `line ${row.info.lines}`);
+      await due();
     }
   } catch (err) {
     const line = (err as { lines?: unknown }).lines;

@@ -31,9 +31,18 @@ export interface Phonebook {
   problems: PhonebookProblem[];
 }
 
-/** Yields to the event loop every this many records while a large phonebook is indexed. */
-const YIELD_EVERY = 5000;
+/** Indexing a large phonebook gives the event loop a turn after this many milliseconds of work. */
+const SLICE_MS = 4;
 const yieldNow = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Call `due()` per record: resolves at once within a slice, after a turn of the event loop when the slice is over. */
+export function slicer(): () => Promise<void> | undefined {
+  let sliceStart = performance.now();
+  return () => {
+    if (performance.now() - sliceStart < SLICE_MS) return undefined;
+    return yieldNow().then(() => void (sliceStart = performance.now()));
+  };
+}
 
 /** Collects entries; the caller says where each record came from. */
 export class PhonebookBuilder {
@@ -53,7 +62,7 @@ export class PhonebookBuilder {
     if (number === undefined || String(number).trim() === "") return void this.problems.push({ kind: "noNumber", where });
     const shown = String(number).slice(0, 40);
     if (typeof name !== "string" || name.trim() === "") return void this.problems.push({ kind: "noName", where, value: shown });
-    const key = this.numbers.read(number).key;
+    const key = this.numbers.key(number);
     if (key === undefined) return void this.problems.push({ kind: "badNumber", where, value: shown });
     const known = this.entries.get(key);
     if (known) {
@@ -78,18 +87,18 @@ function pick(record: Record<string, unknown>, field: string): unknown {
 /** An object `number -> name` or an array of records; anything else is one `badShape` problem. */
 export async function phonebookFromValue(value: unknown, numbers: CallerIdNormaliser, where = "value"): Promise<Phonebook> {
   const builder = new PhonebookBuilder(numbers);
+  const due = slicer();
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       builder.add(value[i], `record ${i}`);
-      if (i % YIELD_EVERY === YIELD_EVERY - 1) await yieldNow();
+      await due();
     }
   } else if (value !== null && typeof value === "object") {
-    let i = 0;
     for (const [number, name] of Object.entries(value as Record<string, unknown>)) {
       // An object-shaped entry may also be a record: { "0355501234": { name: "Ann", company: "..." } }.
       const record = name !== null && typeof name === "object" && !Array.isArray(name) ? { number, ...(name as object) } : { number, name };
       builder.add(record, `key "${number.slice(0, 40)}"`);
-      if (++i % YIELD_EVERY === 0) await yieldNow();
+      await due();
     }
   } else if (value !== undefined) {
     builder.problems.push({ kind: "badShape", where });
