@@ -33,9 +33,11 @@ export function startCallerInfo(RED: NodeAPI, node: Node, config: NoojeeConfigDe
   if (contextKey !== "") {
     const scope = config.phonebookContextType === "flow" ? "flow" : "global";
     const { store, key } = RED.util.parseContextStore(contextKey);
-    const context = node.context()[scope] as unknown as { get: ContextGet };
-    readContext = () =>
-      new Promise((done, fail) => context.get(key, store, (err, value) => (err ? fail(err) : done(value))));
+    // A configuration node that is on no flow tab may have no flow context to read.
+    const context = node.context()[scope] as unknown as { get?: ContextGet } | undefined;
+    const get = context?.get?.bind(context);
+    if (get) readContext = () => new Promise((done, fail) => get(key, store, (err, value) => (err ? fail(err) : done(value))));
+    else node.warn(t("phonebook.noFlowContext", { key: contextKey }));
   }
   const fileSetting = (config.phonebookFile ?? "").trim();
   const userDir = (RED.settings as { userDir?: unknown }).userDir;
