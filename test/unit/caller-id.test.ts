@@ -1,10 +1,10 @@
-/** Caller ID readings (nodes/lib/numbers/caller-id.ts) for real-world formats, and the dial form (dial-number.ts). */
+/** Caller ID readings (nodes/lib/numbers/caller-id.ts) for real-world formats, and the dial form (dialString). */
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { getCountries } from "libphonenumber-js/max";
 import { CallerIdNormaliser, isCountry } from "../../nodes/lib/numbers/caller-id";
-import { dialString } from "../../nodes/lib/numbers/dial-number";
+import { dialString } from "../../nodes/lib/numbers/caller-id";
 import { normalisePhoneNumber } from "../../nodes/lib/input/dial-input";
 
 type Row = [country: string, callerId: unknown, kind: string, e164?: string];

@@ -1,8 +1,8 @@
-/** Phonebook parsing and indexing (nodes/lib/numbers/phonebook.ts, phonebook-csv.ts). */
+/** Phonebook parsing and indexing (nodes/lib/numbers/phonebook.ts). */
 import assert from "node:assert/strict";
 import { CallerIdNormaliser } from "../../nodes/lib/numbers/caller-id";
 import { phonebookFromJson, phonebookFromValue } from "../../nodes/lib/numbers/phonebook";
-import { phonebookFromCsv } from "../../nodes/lib/numbers/phonebook-csv";
+import { phonebookFromCsv } from "../../nodes/lib/numbers/phonebook";
 
 const AU = new CallerIdNormaliser({ country: "AU" });
 const kinds = (problems: Array<{ kind: string; where: string }>): string[] => problems.map((p) => `${p.kind} ${p.where}`);

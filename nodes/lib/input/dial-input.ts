@@ -9,13 +9,13 @@
 import type { DialParams } from "../client/api-client";
 import { isValidAutoAnswer } from "./auto-answer";
 import { DIALABLE_EXTENSION } from "./extensions";
-import { dialString } from "../numbers/dial-number";
+import { dialString, NUMBER_PUNCTUATION } from "../numbers/caller-id";
 import { extensionFrom, InputProblem, isOneLine, isPresent, Msg, show, textFrom } from "./msg-input";
 
 /** A number the PBX can dial, once spaces, dashes, dots and parentheses are removed. */
 export const PHONE_NUMBER = /^\+?[0-9*#]{1,32}$/;
-/** What normalisation removes: whitespace, ASCII and typographic dashes, dots, parentheses. */
-export const NUMBER_PUNCTUATION = /[\s.()\-\u2010-\u2015]/g;
+/** What normalisation removes (defined beside the caller ID readings, which remove the same). */
+export { NUMBER_PUNCTUATION };
 /** A channel technology such as SIP, PJSIP or IAX2, put before a bare extension: `SIP/100`. */
 export const TECH = /^[A-Za-z][A-Za-z0-9]{0,19}$/;
 export const DEFAULT_TECH = "SIP";
@@ -109,7 +109,7 @@ function flag(msg: Msg, name: "monitored" | "record", configured: boolean): bool
  * number: msg.number, else the node's Number, else msg.payload (string or number).
  * extension: the node's Extension, else msg.extension; a bare one gets the node's tech.
  * callerId, phoneCaption, tag, monitored, record: msg.<name> when present, else the node's setting.
- * country: the config node's, if set: the number is sent in the form dial-number.ts describes.
+ * country: the config node's, if set: the number is sent in the form dialString (caller-id.ts) describes.
  */
 export function resolveDialInput(msg: Msg, s: DialSettings, country?: string): DialInput {
   const payload = msg.payload;

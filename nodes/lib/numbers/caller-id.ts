@@ -17,7 +17,6 @@
  */
 import parsePhoneNumberFromString, { isSupportedCountry } from "libphonenumber-js/max";
 import type { CountryCode, NumberType } from "libphonenumber-js/max";
-import { NUMBER_PUNCTUATION } from "../input/dial-input";
 
 export type CallerIdKind =
   | "unknown"
@@ -45,6 +44,8 @@ export interface CallerIdReading {
   key?: string;
 }
 
+/** What normalisation removes: whitespace, ASCII and typographic dashes, dots, parentheses. */
+export const NUMBER_PUNCTUATION = /[\s.()\-\u2010-\u2015]/g;
 const UNKNOWN_MARKERS = new Set(["unknown", "<unknown>", "unavailable", "none"]);
 const WITHHELD_MARKERS = new Set(["anonymous", "private", "restricted", "withheld", "blocked", "<anonymous>"]);
 const SHORT_INTERNAL = /^[1-9][0-9]{1,5}$/;
@@ -133,4 +134,27 @@ export class CallerIdNormaliser {
     if (!type) return { kind: parsed.isValid() ? "other" : "invalid", e164, key: e164 };
     return { kind: type.toLowerCase() as CallerIdKind, e164, key: e164 };
   }
+}
+
+/**
+ * dial: what the dial node sends the PBX for a number written any way (`+61 3 5550 1234`, `0355501234`, `61355501234`).
+ *
+ * Without a country: the digits as given, punctuation removed (dial-input.ts), as before countries existed.
+ * With one, read by libphonenumber-js in that country:
+ * - a valid number of that country -> its national form as digits (`0355501234`), what a PBX's outbound routes
+ *   expect for local calls, whichever way it was written;
+ * - a valid number of another country -> E.164 (`+442079460018`): the PBX's dial plan turns it into its
+ *   international prefix;
+ * - anything else (extensions, short codes, feature codes with `*` or `#`, numbers the library does not find valid)
+ *   -> as given, punctuation removed: the PBX decides, as it does without a country.
+ */
+const DIGITS = /^\+?[0-9]{7,}$/;
+
+/** `compact` is already free of punctuation (normalisePhoneNumber); `country` "" or undefined means none. */
+export function dialString(compact: string, country?: string): string {
+  if (!country || !DIGITS.test(compact)) return compact;
+  const parsed = parsePhoneNumberFromString(compact, country as CountryCode);
+  if (!parsed?.isValid()) return compact;
+  if (parsed.country === country) return parsed.formatNational().replace(/[^0-9]/g, "");
+  return parsed.number;
 }

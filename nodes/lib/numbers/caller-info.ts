@@ -11,7 +11,7 @@
 import { stat, readFile } from "node:fs/promises";
 import { CallerIdKind, CallerIdNormaliser } from "./caller-id";
 import { Phonebook, PhonebookEntry, PhonebookProblem, phonebookFromJson, phonebookFromValue } from "./phonebook";
-import { phonebookFromCsv } from "./phonebook-csv";
+import { phonebookFromCsv } from "./phonebook";
 import { WarningLimiter } from "../poll/warning-limiter";
 
 /** What a msg carrying a caller ID gains (only the fields that apply). */
