@@ -78,6 +78,9 @@ describe("caller ID readings", () => {
   it("an extension of the PBX is an extension whatever its length; the reading is cached", () => {
     const known = new Set(["5550123456"]);
     const n = new CallerIdNormaliser({ country: "AU", isExtension: (c) => known.has(c) });
+    assert.equal(n.read("5550123457").kind, "invalid");
+    known.add("5550123457");
+    assert.equal(n.read("5550123457").kind, "extension", "learned after it was read and cached");
     assert.equal(n.read("5550123456").kind, "extension");
     assert.equal(n.read("0355501234"), n.read("0355501234"));
   });

@@ -83,6 +83,8 @@ export class CallerIdNormaliser {
   read(callerId: unknown): CallerIdReading {
     if (typeof callerId === "number" && Number.isSafeInteger(callerId) && callerId >= 0) callerId = String(callerId);
     if (typeof callerId !== "string") return { kind: "unknown" };
+    // Before the cache: an extension learned after its number was first read (and cached as a number) wins.
+    if (this.isExtension(callerId)) return { kind: "extension", key: callerId };
     const cached = this.cache.get(callerId);
     if (cached) return cached;
     const reading = this.compute(callerId);
