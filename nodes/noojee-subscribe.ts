@@ -70,8 +70,12 @@ export = function (RED: NodeAPI): void {
     const server = RED.nodes.getNode(config.server) as NoojeeConfigNode | null;
     if (!server) return fail("notConfigured", t("error.noServer"));
     let hub;
+    let callers;
     try {
-      hub = server.connection().hub;
+      const connection = server.connection();
+      hub = connection.hub;
+      // Looked up through the connection at each msg: after a deploy it is the config node's new phonebook.
+      callers = (callerId: unknown, extension?: string) => connection.callerInfo(callerId, extension);
     } catch (err) {
       return fail("notConfigured", (err as Error).message);
     }
@@ -94,15 +98,15 @@ export = function (RED: NodeAPI): void {
 
     const tracker = new CallTracker({
       onSummary: (summary) => {
-        if (mode === "summaries") emit(toSummaryMessage(summary), 0);
-        else if (mode === "both") emit(toSummaryMessage(summary), 1);
+        if (mode === "summaries") emit(toSummaryMessage(summary, callers), 0);
+        else if (mode === "both") emit(toSummaryMessage(summary, callers), 1);
       },
     });
 
     const onEvent = (event: CallEvent): void => {
       const missed = tracker.observe(event);
-      if (mode === "events" || mode === "both") emit(toMessage(event, missed), 0);
-      else if (mode === "byKind") emit(toMessage(event, missed), KIND_OUTPUTS.indexOf(kindOf(event.data.status)));
+      if (mode === "events" || mode === "both") emit(toMessage(event, missed, callers), 0);
+      else if (mode === "byKind") emit(toMessage(event, missed, callers), KIND_OUTPUTS.indexOf(kindOf(event.data.status)));
       lastEvent = { extension: event.extension, status: event.data.status };
       status.show(showLastEvent);
     };

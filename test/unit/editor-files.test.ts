@@ -238,6 +238,10 @@ const MESSAGES: Record<string, Record<string, { good: unknown[]; bad: Array<[unk
     verifyTls: { good: [true, false, undefined], bad: [["yes", "validation.verifyTls"]] },
     authMode: { good: [undefined, "apiKey", "timestamp"], bad: [["basic", "validation.authMode"], ["", "validation.authMode"]] },
     apiKey: { good: ["abc", "a-b_c.1"], bad: [["", "validation.apiKey"], ["a b", "validation.apiKey"], [undefined, "validation.apiKey"]] },
+    country: { good: [undefined, "", "AU", "gb", " US ", "DE"], bad: [["XX", "validation.country"], ["AUS", "validation.country"], [5, "validation.country"]] },
+    phonebookContext: { good: [undefined, "", "phonebook", "#:(file)::people.list"], bad: [[" x", "validation.phonebookContext"], ["a\nb", "validation.phonebookContext"]] },
+    phonebookContextType: { good: [undefined, "flow", "global"], bad: [["msg", "validation.phonebookContext"]] },
+    phonebookFile: { good: [undefined, "", "/data/book.csv", "book.JSON"], bad: [["book.txt", "validation.phonebookFile"], ["a\n.csv", "validation.phonebookFile"]] },
   },
 };
 
