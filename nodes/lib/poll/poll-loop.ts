@@ -69,6 +69,8 @@ export interface PollLoopOptions {
   resumeFrom?: ResumeSource | readonly ResumePoint[];
   /** Called once the events of an answer have been handed to onEvents (the position moved). */
   onAnswer?: () => void;
+  /** The table holds these extensions' whole current state (after a read, or a resumed one's first answer). */
+  onSnapshot?: (extensions: readonly string[]) => void;
   /**
    * Tells a proxy's idle cut of a held poll from a failure and learns the limit (hold-limit.ts); its `unitMs` is the
    * length of one timeOut unit. Share one between the loops of a connection so that they learn, and say it, once.
@@ -78,8 +80,8 @@ export interface PollLoopOptions {
 
 export class PollLoop {
   readonly table: CallStateTable;
-  private readonly options: Required<Omit<PollLoopOptions, "table" | "onWarning" | "resumeFrom" | "onAnswer" | "holdLimit">> &
-    Pick<PollLoopOptions, "onWarning" | "onAnswer">;
+  private readonly options: Required<Omit<PollLoopOptions, "table" | "onWarning" | "resumeFrom" | "onAnswer" | "holdLimit" | "onSnapshot">> &
+    Pick<PollLoopOptions, "onWarning" | "onAnswer" | "onSnapshot">;
   private readonly holdLimit: HoldLimit;
   private resumeFrom: ResumeSource | undefined;
   private extensions: string[] = [];
@@ -87,6 +89,8 @@ export class PollLoop {
   private readonly groups = new CursorGroups();
   /** Watched extensions still to be read (added, or not covered by a saved position). */
   private readonly pending = new Set<string>();
+  /** Resumed extensions whose first answer is still to come (onSnapshot). */
+  private readonly resumedUnread = new Set<string>();
   private needFullSnapshot = true;
   private firstSnapshot = true;
   private probeForRestart = false;
@@ -176,6 +180,7 @@ export class PollLoop {
       this.table.forgetExtension(extension);
       this.groups.remove(extension);
       this.pending.delete(extension);
+      this.resumedUnread.delete(extension);
     }
     // Placed at the next turn of the loop, never under an answer being handled.
     if (!this.needFullSnapshot) for (const extension of added) this.pending.add(extension);
@@ -284,6 +289,7 @@ export class PollLoop {
       const cursor = source.take(extension);
       if (cursor === undefined) continue;
       this.pending.delete(extension);
+      this.resumedUnread.add(extension);
       byCursor.set(cursor, [...(byCursor.get(cursor) ?? []), extension]);
     }
     for (const [cursor, extensions] of byCursor) this.groups.add(extensions, cursor);
@@ -350,6 +356,7 @@ export class PollLoop {
     // must not keep the groups apart.
     this.groups.advance(group, response.seq, events.length > 0);
     this.emit(events);
+    if (this.resumedUnread.size > 0) this.settled([], group);
     this.options.onAnswer?.();
     // An answer without changes always merges; should it not (a PBX whose counter moves oddly), never spin.
     if (events.length === 0 && this.groups.size >= before) await this.sleep(this.options.idleGapMs, true);
@@ -377,6 +384,7 @@ export class PollLoop {
     const events = this.collect(response, false, (extension) => group.extensions.has(extension));
     this.groups.advance(group, response.seq, events.length > 0);
     this.emit(events);
+    if (this.resumedUnread.size > 0) this.settled([], group);
     this.options.onAnswer?.();
     if (probe && !agreesWithRead(this.table, probe.response, probe.extensions.filter((e) => this.groups.groupOf(e)))) {
       this.warn("the PBX's calls differ from what its polls reported (it restarted?): resynchronising");
@@ -432,6 +440,14 @@ export class PollLoop {
     const listed = listedLegs(response);
     for (const extension of extensions) this.table.retainOnly(extension, listed.get(extension) ?? new Set());
     this.emit(events);
+    this.settled(extensions);
+  }
+
+  /** Tells onSnapshot of these extensions (the resumed ones of a group just answered, when `group`). */
+  private settled(extensions: readonly string[], group?: CursorGroup): void {
+    const list = group ? this.members(group).filter((e) => this.resumedUnread.has(e)) : extensions;
+    for (const extension of list) this.resumedUnread.delete(extension);
+    if (list.length > 0) this.options.onSnapshot?.(list);
   }
 
   /** Valid, changed, watched entries of an answer, in the PBX's order for each extension. */
