@@ -121,7 +121,7 @@ export = function (RED: NodeAPI): void {
     const sweep = setInterval(() => table.expire().forEach(handle), SWEEP_MS);
     sweep.unref?.();
 
-    const answer = (msg: NodeMessageInFlow, send: (msg: NodeMessage | NodeMessage[][]) => void, done: (err?: Error) => void): void => {
+    const answer = (msg: NodeMessageInFlow, send: (msg: NodeMessage) => void, done: (err?: Error) => void): void => {
       const asked = (msg as { extension?: unknown }).extension;
       if (asked !== undefined && asked !== null && asked !== "") {
         const presence = table.get(String(asked).trim());
@@ -133,8 +133,8 @@ export = function (RED: NodeAPI): void {
         const payload: Record<string, unknown> = {};
         for (const presence of table.all()) payload[presence.extension] = toPresencePayload(presence);
         send({ ...msg, topic: extensions.join(","), payload });
-      } else if (extensions.length > 0) {
-        send([table.all().map((presence) => ({ ...msg, ...toPresenceMessage(presence) }))]);
+      } else {
+        for (const presence of table.all()) send({ ...msg, ...toPresenceMessage(presence) });
       }
       done();
     };
