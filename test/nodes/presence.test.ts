@@ -4,6 +4,9 @@
  * restart that takes its calls with it, and the context variable.
  */
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import type { NodeMessage } from "node-red";
 import type { FakePbx } from "../fake-pbx";
 import {
@@ -177,5 +180,68 @@ describe("noojee-presence", function () {
     await helper.unload();
     const second = await load("410", { contextScope: "global", contextKey: " " });
     await second.statuses.waitFor((s) => isRed(s) && String(s.text).includes("invalidConfig"));
+  });
+});
+
+describe("noojee-presence: deploys and Node-RED restarts", function () {
+  let pbx: FakePbx;
+  let userDir: string;
+
+  beforeEach(async () => {
+    userDir = fs.mkdtempSync(path.join(os.tmpdir(), "noojee-presence-"));
+    helper.settings({ userDir });
+    pbx = await startFakePbx();
+  });
+  afterEach(async () => {
+    await unloadAndStop(pbx);
+    helper.settings({});
+    fs.rmSync(userDir, { recursive: true, force: true });
+  });
+
+  const flow = (name = "") => [
+    { id: "f1", type: "tab", label: "presence" },
+    { ...configFlowNode(pbx.url), z: "f1" },
+    { id: "p", z: "f1", type: "noojee-presence", name, server: "cfg", extensions: "410", wires: [["out"]] },
+    { id: "out", z: "f1", type: "helper" },
+  ];
+
+  it("after a Node-RED restart with resume: the calls in progress before it, and the changes made while it was down", async () => {
+    pbx.startCall("410", { uniqueCallId: "kept", status: "Connected", canAnswer: false });
+    pbx.startCall("410", { uniqueCallId: "gone" });
+    const saved = pbx.seq;
+    fs.mkdirSync(path.join(userDir, "noojee-resume"), { recursive: true });
+    fs.writeFileSync(path.join(userDir, "noojee-resume", "cfg.json"), JSON.stringify({
+      format: "node-red-contrib-noojee/resume", version: 1, host: pbx.url, authMode: "apiKey", savedAt: Date.now(),
+      polls: [{ seq: saved, extensions: ["410"], fences: {} }],
+      legs: [{ extension: "410", data: pbx.leg("kept") }, { extension: "410", data: pbx.leg("gone") }],
+    }));
+    // While Node-RED is down: one call ends, another starts.
+    pbx.update("410", "gone", { status: "Hungup" });
+    pbx.startCall("410", { uniqueCallId: "new", status: "Dialing Out", inbound: false });
+    await helper.load(nodes, flow(), credentials());
+    const sent = new Sent(helper.getNode("p"));
+    const [initial] = await sent.count(1);
+    assert.equal(pbx.subscribeRequests()[0].query.lastSequenceNumber, String(saved), "it resumed");
+    const payload = initial.payload as Payload;
+    assert.deepEqual([payload.state, payload.initial, payload.calls.map((c) => c.uniqueCallId)], ["on a call", true, ["kept", "new"]]);
+    await heldLongPoll(pbx);
+    pbx.update("410", "kept", { status: "Hungup" });
+    const [, dialing] = await sent.count(2);
+    assert.deepEqual([(dialing.payload as Payload).state, (dialing.payload as Payload).previous], ["dialing", "on a call"]);
+  });
+
+  it("a redeploy of the node sends each extension's state again, with the calls in progress", async () => {
+    const a = pbx.startCall("410");
+    await helper.load(nodes, flow(), credentials());
+    await new Sent(helper.getNode("p")).count(1);
+    await heldLongPoll(pbx);
+    pbx.update("410", a, { status: "Connected", canAnswer: false });
+    await new Sent(helper.getNode("p")).count(2);
+    const old = helper.getNode("p");
+    await helper.setFlows(flow("renamed"), "nodes", credentials());
+    assert.notEqual(helper.getNode("p"), old, "a new node");
+    const [first] = await new Sent(helper.getNode("p")).count(1);
+    const again = first.payload as Payload;
+    assert.deepEqual([again.state, again.initial, again.calls.map((c) => c.uniqueCallId)], ["on a call", true, [a]]);
   });
 });
