@@ -180,7 +180,6 @@ export class PollLoop {
       this.table.forgetExtension(extension);
       this.groups.remove(extension);
       this.pending.delete(extension);
-      this.resumedUnread.delete(extension);
     }
     // Placed at the next turn of the loop, never under an answer being handled.
     if (!this.needFullSnapshot) for (const extension of added) this.pending.add(extension);
@@ -443,10 +442,9 @@ export class PollLoop {
     this.settled(extensions);
   }
 
-  /** Tells onSnapshot of these extensions (the resumed ones of a group just answered, when `group`). */
+  /** onSnapshot for a read's extensions, or (given `group`) for the resumed ones of a group just answered. */
   private settled(extensions: readonly string[], group?: CursorGroup): void {
-    const list = group ? this.members(group).filter((e) => this.resumedUnread.has(e)) : extensions;
-    for (const extension of list) this.resumedUnread.delete(extension);
+    const list = (group ? this.members(group) : extensions).filter((e) => this.resumedUnread.delete(e) || !group);
     if (list.length > 0) this.options.onSnapshot?.(list);
   }
 
