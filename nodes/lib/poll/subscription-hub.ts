@@ -236,12 +236,10 @@ export class SubscriptionHub {
   /** Hands the calls in progress of these extensions (as the table holds them) to their subscribers, or to one. */
   private announce(extensions: readonly string[], only?: Subscriber): void {
     for (const extension of extensions) {
-      const loop = this.owner.get(extension)?.loop;
-      const subscribers = only ? [only] : [...(this.byExtension.get(extension) ?? [])];
-      for (const subscriber of subscribers) {
+      const seq = this.owner.get(extension)?.loop.sequence ?? 0;
+      for (const subscriber of only ? [only] : [...(this.byExtension.get(extension) ?? [])]) {
         if (!subscriber.onCurrentState || !subscriber.extensions.includes(extension)) continue;
         this.flushReplay(subscriber); // the events that led there first
-        const seq = loop?.sequence ?? 0;
         subscriber.onCurrentState(extension, this.table.activeLegs(extension).map((leg) => ({ extension, ...leg, seq, initial: true })));
       }
     }
