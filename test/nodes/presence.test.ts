@@ -168,6 +168,27 @@ describe("noojee-presence", function () {
     assert.equal((flow.get("noojee.presence") as Record<string, Payload>)["410"].calls.length, 1);
   });
 
+  it("writes the context variable to the store the node names, not the default one", async () => {
+    // The test helper configures no context stores (its load() re-initialises the context module without them): load
+    // them once the flow is up, as Node-RED's start would have, then check where the next change goes.
+    const contextModule = (helper as unknown as { _context: { load(): Promise<void> } })._context;
+    helper.settings({ contextStorage: { default: { module: "memory" }, other: { module: "memory" } } });
+    try {
+      const { node, sent } = await load("410", { contextScope: "global", contextKey: "noojee.presence", contextStore: "other" });
+      await contextModule.load();
+      await sent.count(1);
+      await heldLongPoll(pbx);
+      pbx.startCall("410");
+      await sent.count(2);
+      const global = node.context().global;
+      const inStore = (store?: string) => (global.get("noojee.presence", store as string) as Record<string, Payload> | undefined)?.["410"]?.state;
+      await until(() => inStore("other") === "ringing", "the variable in the chosen store");
+      assert.notEqual(inStore(), "ringing", "not in the default store");
+    } finally {
+      helper.settings({});
+    }
+  });
+
   it("goes red when the poll fails, and says why", async () => {
     pbx.fault("badKey401", 1);
     const { statuses } = await load("410");
