@@ -101,6 +101,11 @@ describe("PresenceTable", () => {
     clock += 1;
     const expired = t.expire();
     assert.deepEqual(expired.map(state), [{ state: "idle", previous: "ringing", changed: true, n: 0 }], "a silent leg expires");
+    t.observe(ev("4", "Connected"));
+    clock += 50_000;
+    t.setCurrent("410", [ev("4", "Connected")]);
+    clock += 50_000;
+    assert.deepEqual(t.expire(), [], "a leg a read lists is not silent");
   });
 
   it("watch: new extensions start unknown, dropped ones are forgotten, events for others are ignored", () => {

@@ -141,9 +141,13 @@ export class PresenceTable {
       const old = entry.legs.get(event.data.uniqueCallId);
       const role = roleOf(event, old?.wasConnected ?? false);
       if (role === undefined) continue;
-      // A leg already known keeps the event it was last told (the same state) and when it was heard of.
-      const same = old && JSON.stringify(old.event.data) === JSON.stringify(event.data);
-      legs.set(event.data.uniqueCallId, same ? old : { event, role, wasConnected: (old?.wasConnected ?? false) || role === "connected", heardAt: this.monotonic() });
+      // A leg already known in the same state stays as it is; being listed is news of it all the same.
+      if (old && JSON.stringify(old.event.data) === JSON.stringify(event.data)) {
+        old.heardAt = this.monotonic();
+        legs.set(event.data.uniqueCallId, old);
+        continue;
+      }
+      legs.set(event.data.uniqueCallId, { event, role, wasConnected: (old?.wasConnected ?? false) || role === "connected", heardAt: this.monotonic() });
     }
     const initial = !entry.known;
     const changed = initial || legs.size !== entry.legs.size || [...legs].some(([id, leg]) => entry.legs.get(id) !== leg);
