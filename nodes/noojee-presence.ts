@@ -58,7 +58,9 @@ export = function (RED: NodeAPI): void {
 
     const table = new PresenceTable(extensions);
     const status = new ThrottledStatus(node);
+    /** The failing status shown, and the error message it was for (one node.error per streak or change of reason). */
     let failure: string | undefined;
+    let failedWith: string | undefined;
 
     const presenceStatus = () => {
       if (failure !== undefined) return statusOf.failing(failure);
@@ -93,14 +95,15 @@ export = function (RED: NodeAPI): void {
     const onStatus = (loop: LoopStatus): void => {
       if (loop.state !== "failing") {
         if (failure !== undefined && loop.state === "listening") node.log(t("log.recovered"));
-        if (loop.state === "listening") failure = undefined;
+        if (loop.state === "listening") failure = failedWith = undefined;
         status.show(loop.state === "connecting" && failure === undefined ? statusOf.connecting(t("status.connecting")) : presenceStatus);
         return;
       }
       const reason = loop.error.kind === "auth" ? t("status.authFailed") : loop.error.message.replace(/\s*\(.*\)$/, "");
       const text = t("status.retrying", { reason, seconds: Math.max(1, Math.round(loop.retryInMs / 1000)) });
       // One error per failure streak (or change of reason): a Catch node hears it, the log is not flooded.
-      if (failure === undefined || !failure.startsWith(reason)) {
+      if (loop.error.message !== failedWith) {
+        failedWith = loop.error.message;
         node.error(t("error.pollFailed", { reason: loop.error.message }), { topic: extensions.join(","), payload: { error: loop.error.message, kind: loop.error.kind } });
       }
       failure = text;

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import type { NodeMessage } from "node-red";
 import type { FakePbx } from "../fake-pbx";
 import {
-  configFlowNode, credentials, heldLongPoll, helper, isGreen, isRed, nodes, Sent, startFakePbx, Statuses, subscribeFlowNodes,
+  configFlowNode, credentials, heldLongPoll, helper, isGreen, isRed, Logged, nodes, Sent, startFakePbx, Statuses, subscribeFlowNodes,
   unloadAndStop, until,
 } from "./support";
 
@@ -189,10 +189,14 @@ describe("noojee-presence", function () {
     }
   });
 
-  it("goes red when the poll fails, and says why", async () => {
-    pbx.fault("badKey401", 1);
-    const { statuses } = await load("410");
+  it("goes red when the poll fails, with one error per failure streak for a Catch node, and recovers", async () => {
+    pbx.fault("http500", 2);
+    const { statuses, node } = await load("410");
     await statuses.waitFor(isRed);
+    const errors = new Logged(node, "error");
+    await statuses.waitFor((s) => isGreen(s) && String(s.text).startsWith("noojee-presence.status.one"), 10_000);
+    assert.equal(errors.all.length, 1, "one error for two failed polls");
+    assert.match(String(errors.all[0]), /pollFailed/);
   });
 
   it("refuses a bad extension list and a context variable without a name", async () => {
