@@ -4,9 +4,12 @@
  * Done saves.
  */
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { type FlowNode, REPO_ROOT } from "../harness/node-red-process";
 import { msg } from "./support/catalogue";
 import { closeNodeDialog, expectFields, expectInvalid, expectTranslated, expectValid, invalidNodes, openNodeDialog, optionsOf, setField } from "./support/editor-page";
-import { CFG, CREDENTIALS, nodeId, oneOfEach } from "./support/flows";
+import { API_KEY, CFG, CREDENTIALS, nodeId, oneOfEach } from "./support/flows";
 import { useEditorSession } from "./support/session";
 
 describe("editor in a real browser: presence dialog", function () {
@@ -52,6 +55,24 @@ describe("editor in a real browser: presence dialog", function () {
       return { extensions: n.extensions, queryOutput: n.queryOutput, contextScope: n.contextScope, contextKey: n.contextKey, contextStore: n.contextStore, name: n.name };
     }, nodeId(0));
     assert.deepEqual(saved, { extensions: "400, 410", queryOutput: "all", contextScope: "global", contextKey: "office.presence", contextStore: "", name: "Busy lights" });
+    assert.deepEqual(editor.pageErrors(page), []);
+  });
+
+  it("busy-light example: the presence node and the light show 410 on a call", async () => {
+    const example = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "examples", "busy-light.json"), "utf8")) as FlowNode[];
+    const cfg = example.find((n) => n.type === "noojee-config")!;
+    const presence = example.find((n) => n.type === P)!;
+    const light = example.find((n) => n.type === "debug")!;
+    await editor.deploy(example.map((n) => (n === cfg ? { ...n, host: editor.pbx.url } : n)), { [cfg.id]: { apiKey: API_KEY } });
+    editor.pbx.startCall("410", { status: "Connected", canAnswer: false, callerId: "0355501234" });
+    const page = await editor.openEditor(presence.id);
+    const label = (id: string) => page.locator(`#red-ui-workspace-chart g[id="${id}"] .red-ui-flow-node-status-label`);
+    const busy = msg(P, "status.one", { extension: "410", state: msg(P, "state.onCall") });
+    await page.waitForFunction(([sel, text]) => document.querySelector(sel)?.textContent?.trim() === text,
+      [`#red-ui-workspace-chart g[id="${presence.id}"] .red-ui-flow-node-status-label`, busy] as const);
+    assert.equal((await label(presence.id).textContent())?.trim(), busy);
+    await label(light.id).waitFor();
+    await editor.screenshot(page, "busy-light");
     assert.deepEqual(editor.pageErrors(page), []);
   });
 });

@@ -155,7 +155,7 @@ describe("example flows of dial, hangup, record and presence", function () {
     const states = presence.context().global.get("noojee.presence") as Record<string, { state: string }>;
     assert.deepEqual(Object.keys(states).sort(), ["400", "410"]);
     assert.equal(states["410"].state, "idle");
-    helper.getNode(byName(flow, "inject", "ask for the states")).receive({});
+    helper.getNode(byName(flow, "inject", "ask states")).receive({});
     await until(() => lights.length === 7, "the answer to the inject button");
   });
 });
