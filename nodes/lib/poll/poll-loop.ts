@@ -69,6 +69,8 @@ export interface PollLoopOptions {
   resumeFrom?: ResumeSource | readonly ResumePoint[];
   /** Called once the events of an answer have been handed to onEvents (the position moved). */
   onAnswer?: () => void;
+  /** The table holds these extensions' whole current state (after a read, or a resumed one's first answer). */
+  onSnapshot?: (extensions: readonly string[]) => void;
   /**
    * Tells a proxy's idle cut of a held poll from a failure and learns the limit (hold-limit.ts); its `unitMs` is the
    * length of one timeOut unit. Share one between the loops of a connection so that they learn, and say it, once.
@@ -78,8 +80,8 @@ export interface PollLoopOptions {
 
 export class PollLoop {
   readonly table: CallStateTable;
-  private readonly options: Required<Omit<PollLoopOptions, "table" | "onWarning" | "resumeFrom" | "onAnswer" | "holdLimit">> &
-    Pick<PollLoopOptions, "onWarning" | "onAnswer">;
+  private readonly options: Required<Omit<PollLoopOptions, "table" | "onWarning" | "resumeFrom" | "onAnswer" | "holdLimit" | "onSnapshot">> &
+    Pick<PollLoopOptions, "onWarning" | "onAnswer" | "onSnapshot">;
   private readonly holdLimit: HoldLimit;
   private resumeFrom: ResumeSource | undefined;
   private extensions: string[] = [];
@@ -87,6 +89,8 @@ export class PollLoop {
   private readonly groups = new CursorGroups();
   /** Watched extensions still to be read (added, or not covered by a saved position). */
   private readonly pending = new Set<string>();
+  /** Resumed extensions whose first answer is still to come (onSnapshot). */
+  private readonly resumedUnread = new Set<string>();
   private needFullSnapshot = true;
   private firstSnapshot = true;
   private probeForRestart = false;
@@ -288,6 +292,7 @@ export class PollLoop {
       const cursor = source.take(extension);
       if (cursor === undefined) continue;
       this.pending.delete(extension);
+      this.resumedUnread.add(extension);
       byCursor.set(cursor, [...(byCursor.get(cursor) ?? []), extension]);
     }
     for (const [cursor, extensions] of byCursor) this.groups.add(extensions, cursor);
@@ -355,6 +360,7 @@ export class PollLoop {
     // must not keep the groups apart.
     this.groups.advance(group, response.seq, events.length > 0);
     this.emit(events);
+    if (this.resumedUnread.size > 0) this.settled([], group);
     this.options.onAnswer?.();
     if (this.checkProbe()) return;
     // An answer without changes always merges; should it not (a PBX whose counter moves oddly), never spin.
@@ -381,6 +387,7 @@ export class PollLoop {
     const events = this.collect(response, false, (extension) => group.extensions.has(extension));
     this.groups.advance(group, response.seq, events.length > 0);
     this.emit(events);
+    if (this.resumedUnread.size > 0) this.settled([], group);
     this.options.onAnswer?.();
     if (this.checkProbe()) return;
     // Only an answer without entries, at an unchanged seq and early is a server ignoring timeOut. One whose seq moved
@@ -447,6 +454,13 @@ export class PollLoop {
     const listed = listedLegs(response);
     for (const extension of extensions) this.table.retainOnly(extension, listed.get(extension) ?? new Set());
     this.emit(events);
+    this.settled(extensions);
+  }
+
+  /** onSnapshot for a read's extensions, or (given `group`) for the resumed ones of a group just answered. */
+  private settled(extensions: readonly string[], group?: CursorGroup): void {
+    const list = (group ? this.members(group) : extensions).filter((e) => this.resumedUnread.delete(e) || !group);
+    if (list.length > 0) this.options.onSnapshot?.(list);
   }
 
   /** Valid, changed, watched entries of an answer, in the PBX's order for each extension. */

@@ -52,9 +52,11 @@ export interface Subscriber {
   timeoutSec: number;
   onEvent(event: CallEvent): void;
   onStatus(status: LoopStatus): void;
+  /** The calls in progress on an extension, whole, whenever the hub learns them: calls not listed have ended. */
+  onCurrentState?(extension: string, calls: CallEvent[]): void;
 }
 
-type LoopOptions = Omit<PollLoopOptions, "api" | "onEvents" | "onStatus" | "timeoutSec" | "table" | "resumeFrom" | "onAnswer">;
+type LoopOptions = Omit<PollLoopOptions, "api" | "onEvents" | "onStatus" | "timeoutSec" | "table" | "resumeFrom" | "onAnswer" | "onSnapshot">;
 
 export interface HubOptions extends Partial<LoopOptions> {
   /** A saved position to carry on from (after a Node-RED restart). */
@@ -202,8 +204,11 @@ export class SubscriptionHub {
     // Extensions someone already watches: the table holds their current state; hand it to the newcomer. A lingering
     // extension: the state when it was left, then the changes since.
     const replay: CallEvent[] = [];
+    const known: string[] = [];
     for (const extension of subscriber.extensions) {
       const wanted = replayFor.includes(extension);
+      const loop = this.owner.get(extension)?.loop;
+      if (wanted && loop?.isSettled(extension)) known.push(extension);
       const left = this.lingering.get(extension);
       if (left) {
         this.lingering.delete(extension);
@@ -212,9 +217,7 @@ export class SubscriptionHub {
         if (wanted) replay.push(...left.replay, ...left.buffered);
         continue;
       }
-      if (!wanted) continue;
-      const loop = this.owner.get(extension)?.loop;
-      if (!loop?.isSettled(extension)) continue;
+      if (!wanted || !loop?.isSettled(extension)) continue;
       for (const leg of this.table.activeLegs(extension)) {
         replay.push({ extension, data: leg.data, callId: leg.callId, seq: loop.sequence, initial: true });
       }
@@ -224,7 +227,22 @@ export class SubscriptionHub {
       this.pendingReplays.set(subscriber, replay);
       setImmediate(() => this.flushReplay(subscriber));
     }
+    if (known.length > 0 && subscriber.onCurrentState) {
+      setImmediate(() => this.subscribers.get(id) === subscriber && this.announce(known, subscriber));
+    }
     if (this.running) subscriber.onStatus(this.status);
+  }
+
+  /** Hands the calls in progress of these extensions (as the table holds them) to their subscribers, or to one. */
+  private announce(extensions: readonly string[], only?: Subscriber): void {
+    for (const extension of extensions) {
+      const seq = this.owner.get(extension)?.loop.sequence ?? 0;
+      for (const subscriber of only ? [only] : [...(this.byExtension.get(extension) ?? [])]) {
+        if (!subscriber.onCurrentState || !subscriber.extensions.includes(extension)) continue;
+        this.flushReplay(subscriber); // the events that led there first
+        subscriber.onCurrentState(extension, this.table.activeLegs(extension).map((leg) => ({ extension, ...leg, seq, initial: true })));
+      }
+    }
   }
 
   /** Resolves once the shared polls no longer serve this subscriber (at once when others remain). */
@@ -351,6 +369,7 @@ export class SubscriptionHub {
       resumeFrom: this.resumeSource,
       onAnswer: () => this.savePosition(),
       onEvents: (events) => this.dispatch(events),
+      onSnapshot: (extensions) => this.announce(extensions),
       onStatus: (status) => this.onChunkStatus(chunk, status),
     });
     this.chunks.push(chunk);
