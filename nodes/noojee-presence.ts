@@ -6,6 +6,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "nod
 import { parseExtensionInput, parseExtensionList } from "./lib/input/extensions";
 import type { CallEvent, LoopStatus } from "./lib/poll/poll-loop";
 import { PresenceChange, PresenceState, PresenceTable } from "./lib/presence/presence-table";
+import type { CallerInfoLookup } from "./messages";
 import { toPresenceMessage, toPresencePayload } from "./presence-messages";
 import type { NoojeeConfigNode } from "./node-types";
 import { statusOf, ThrottledStatus } from "./status";
@@ -50,8 +51,12 @@ export = function (RED: NodeAPI): void {
     const server = RED.nodes.getNode(config.server) as NoojeeConfigNode | null;
     if (!server) return fail("notConfigured", t("error.noServer"));
     let hub;
+    let callers: CallerInfoLookup;
     try {
-      hub = server.connection().hub;
+      const connection = server.connection();
+      hub = connection.hub;
+      // Each call as subscribe describes it, caller names and normalised numbers included.
+      callers = (callerId: unknown, extension?: string) => connection.callerInfo(callerId, extension);
     } catch (err) {
       return fail("notConfigured", (err as Error).message);
     }
@@ -79,7 +84,7 @@ export = function (RED: NodeAPI): void {
     const writeContext = (): void => {
       if (!scope) return;
       const value: Record<string, unknown> = {};
-      for (const presence of table.all()) value[presence.extension] = toPresencePayload(presence);
+      for (const presence of table.all()) value[presence.extension] = toPresencePayload(presence, false, callers);
       node.context()[scope].set(contextKey, value, store, (err?: Error) => {
         if (err) node.warn(t("error.contextFailed", { reason: err.message }));
       });
@@ -87,7 +92,7 @@ export = function (RED: NodeAPI): void {
 
     const handle = (change: PresenceChange | undefined): void => {
       if (!change) return;
-      if (change.stateChanged) node.send(toPresenceMessage(change.presence, change.initial));
+      if (change.stateChanged) node.send(toPresenceMessage(change.presence, change.initial, callers));
       writeContext();
       status.show(presenceStatus);
     };
@@ -129,15 +134,15 @@ export = function (RED: NodeAPI): void {
       if (asked !== undefined && asked !== null && asked !== "") {
         const presence = table.get(String(asked).trim());
         if (!presence) return done(new Error(t("error.notWatched", { extension: String(asked) })));
-        send({ ...msg, ...toPresenceMessage(presence) });
+        send({ ...msg, ...toPresenceMessage(presence, false, callers) });
         return done();
       }
       if (queryAll) {
         const payload: Record<string, unknown> = {};
-        for (const presence of table.all()) payload[presence.extension] = toPresencePayload(presence);
+        for (const presence of table.all()) payload[presence.extension] = toPresencePayload(presence, false, callers);
         send({ ...msg, topic: extensions.join(","), payload });
       } else {
-        for (const presence of table.all()) send({ ...msg, ...toPresenceMessage(presence) });
+        for (const presence of table.all()) send({ ...msg, ...toPresenceMessage(presence, false, callers) });
       }
       done();
     };

@@ -14,7 +14,7 @@
  * - Failures retry with exponential backoff; an answer that comes back without entries, at the same seq, long before
  *   its timeOut waits a little, so a server that ignores timeOut cannot drive a hot loop.
  */
-import { backoffDelay, BackoffOptions, DEFAULT_BACKOFF } from "./backoff";
+import { backoffDelay, DEFAULT_BACKOFF } from "./backoff";
 import { CallStateTable } from "./call-state-table";
 import { CursorGroup, CursorGroups } from "./cursor-groups";
 import { isNoojeeError, NoojeeError } from "../client/errors";
@@ -22,61 +22,13 @@ import { Hold, HoldLimit, holdNoticeText } from "./hold-limit";
 import { monotonicNow } from "../monotonic";
 import { ResumePoint, ResumeSource } from "./resume-points";
 import { WarningLimiter } from "./warning-limiter";
-import type { CallData, SubscribeResponse } from "../client/types";
+import type { SubscribeResponse } from "../client/types";
+import type { CallEvent, LoopStatus, PollLoopOptions } from "./poll-types";
 import { agreesWithRead, hasEntries, listedLegs, validEntries } from "./answer-entries";
 
 export type { ResumePoint } from "./resume-points";
 
-export interface CallEvent {
-  extension: string;
-  data: CallData;
-  callId: number | undefined;
-  seq: number;
-  /** True for calls already in progress when the extension was first read. */
-  initial: boolean;
-}
-export type LoopStatus =
-  | { state: "connecting" }
-  | { state: "listening" }
-  | { state: "failing"; error: NoojeeError; attempt: number; retryInMs: number };
-
-export interface SubscribeApi {
-  subscribe(
-    extensions: readonly string[],
-    lastSequenceNumber: number,
-    timeOutSec: number,
-    signal?: AbortSignal,
-  ): Promise<SubscribeResponse>;
-  /** Bytes the percent-encoded `exten` value of one request may take, so the whole URL stays short enough. */
-  subscribeExtenBudget?(): number;
-}
-
-export interface PollLoopOptions {
-  api: SubscribeApi;
-  timeoutSec: number;
-  onEvents: (events: CallEvent[]) => void;
-  onStatus: (status: LoopStatus) => void;
-  onWarning?: (message: string) => void;
-  backoff?: BackoffOptions;
-  /** Least wait after the PBX rejects the key: retrying fast cannot help. */
-  authRetryMs?: number;
-  /** Wait after an empty answer that came back long before its timeOut. */
-  idleGapMs?: number;
-  random?: () => number;
-  now?: () => number;
-  table?: CallStateTable;
-  /** Saved positions to carry on from instead of a current-state read (shared by the loops of a hub). */
-  resumeFrom?: ResumeSource | readonly ResumePoint[];
-  /** Called once the events of an answer have been handed to onEvents (the position moved). */
-  onAnswer?: () => void;
-  /** The table holds these extensions' whole current state (after a read, or a resumed one's first answer). */
-  onSnapshot?: (extensions: readonly string[]) => void;
-  /**
-   * Tells a proxy's idle cut of a held poll from a failure and learns the limit (hold-limit.ts); its `unitMs` is the
-   * length of one timeOut unit. Share one between the loops of a connection so that they learn, and say it, once.
-   */
-  holdLimit?: HoldLimit;
-}
+export type { CallEvent, LoopStatus, PollLoopOptions, SubscribeApi } from "./poll-types";
 
 export class PollLoop {
   readonly table: CallStateTable;

@@ -1,7 +1,6 @@
 /**
- * One owner of the long polls of a config node, shared by every subscribe node that uses it (the register/deregister
- * pattern of Node-RED's MQTT broker node). Each subscriber gets only its own extensions' events. Knows nothing of
- * Node-RED.
+ * One owner of the long polls of a config node, shared by every subscribe and presence node that uses it (the
+ * register/deregister pattern of Node-RED's MQTT broker node). Each subscriber gets only its own extensions' events.
  *
  * The extensions of all subscribers are polled in as few long polls as the URL length allows: usually one. When the
  * `exten` list would make a request URL too long (thousands of extensions), it is split into chunks, each polled by
@@ -18,13 +17,11 @@
  * gets the calls that were in progress when the extension was left (initial: true), then every change since, as if it
  * had never left. An extension removed at runtime (updateExtensions) leaves at once.
  *
- * After each answer the hub's position (each poll's `seq` and the last state sent for each leg) goes to a
- * PositionStore; a hub given such a position at start carries on from it (see PollLoop's `resumeFrom`). The saved
- * positions apply to the extensions the flows start with: once they have started (`releaseLingering()`), the
- * extensions watched then may still carry on from them (their loops may not have made their first request yet), and
- * extensions added later get a current-state read as usual. A position is only stored once every change it covers has reached a
- * subscriber: while changes wait for one (a lingering extension's buffer, a replay not yet flushed), storing it would
- * lose them if Node-RED died before they were handed on, so the store keeps the previous one until they have been.
+ * After each answer, and when the watched set changes, the hub's position (each poll's cursors and the last state
+ * sent for each leg) goes to a PositionStore; a hub given one at start carries on from it (PollLoop's `resumeFrom`)
+ * for the extensions watched when the flows have started (`releaseLingering()`); those added later are read. A
+ * position is stored only once every change it covers has reached a subscriber (not while a lingering extension's
+ * buffer or a replay waits): a Node-RED that died before they were handed on would lose them.
  */
 import { CallStateTable, type SavedLeg } from "./call-state-table";
 import { CallEvent, LoopStatus, PollLoop, PollLoopOptions, SubscribeApi } from "./poll-loop";
