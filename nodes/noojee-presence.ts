@@ -4,6 +4,7 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "node-red";
 import { parseExtensionInput, parseExtensionList } from "./lib/input/extensions";
+import { KeptExtensions } from "./kept-extensions";
 import type { CallEvent, LoopStatus } from "./lib/poll/poll-loop";
 import { PresenceChange, PresenceState, PresenceTable } from "./lib/presence/presence-table";
 import type { CallerInfoLookup } from "./messages";
@@ -20,6 +21,7 @@ interface PresenceDef extends NodeDef {
   contextScope?: string;
   contextKey?: string;
   contextStore?: string;
+  persistChanges?: boolean;
 }
 
 /** The hub's poll timeout for this node: the house default, so that it never shortens a subscribe node's polls. */
@@ -44,6 +46,9 @@ export = function (RED: NodeAPI): void {
     } catch (err) {
       return fail("invalidConfig", t("error.invalidExtensions", { reason: (err as Error).message }));
     }
+    // Changes made by msg survive a redeploy only when the user asked for it (as for subscribe).
+    const kept = new KeptExtensions(node, config.persistChanges === true);
+    extensions = kept.restore(extensions, () => node.warn(t("error.badSavedExtensions")));
     const scope = config.contextScope === "flow" || config.contextScope === "global" ? config.contextScope : undefined;
     const contextKey = (config.contextKey ?? "").trim();
     if (scope && contextKey === "") return fail("invalidConfig", t("error.noContextKey"));
@@ -165,14 +170,16 @@ export = function (RED: NodeAPI): void {
       else extensions = extensions.filter((e) => !list.includes(e));
       table.watch(extensions);
       hub.updateExtensions(node.id, extensions);
+      kept.keep(extensions);
       writeContext();
       status.show(presenceStatus);
       done();
     });
 
-    node.on("close", (done: () => void) => {
+    node.on("close", (removed: boolean, done: () => void) => {
       status.clear();
       clearInterval(sweep);
+      kept.close(removed);
       hub
         .deregister(node.id)
         .catch((err: unknown) => node.warn(String(err)))

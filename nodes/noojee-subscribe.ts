@@ -5,6 +5,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from "node-red";
 import { CallTracker, KIND_OUTPUTS, kindOf } from "./lib/poll/call-tracker";
 import { parseExtensionInput, parseExtensionList } from "./lib/input/extensions";
+import { KeptExtensions } from "./kept-extensions";
 import type { CallEvent, LoopStatus } from "./lib/poll/poll-loop";
 import { MAX_TIMEOUT, MIN_TIMEOUT, toMessage, toSummaryMessage } from "./messages";
 import type { NoojeeConfigNode } from "./node-types";
@@ -22,14 +23,6 @@ interface SubscribeDef extends NodeDef {
 }
 
 const DEFAULT_TIMEOUT = 30;
-const CONTEXT_KEY = "noojee-extensions";
-/**
- * Lists changed by msg, by node id, for "keep across redeploys". Node-RED wipes a node's in-memory context when it
- * restarts, so the process keeps its own copy; the node context also gets one, which a persistent context store
- * carries across Node-RED restarts.
- */
-const changedLists = new Map<string, string[]>();
-
 export = function (RED: NodeAPI): void {
   function NoojeeSubscribe(this: Node, config: SubscribeDef): void {
     RED.nodes.createNode(this, config);
@@ -50,19 +43,8 @@ export = function (RED: NodeAPI): void {
       return fail("invalidConfig", t("error.invalidExtensions", { reason: (err as Error).message }));
     }
     // Changes made by msg survive a redeploy only when the user asked for it.
-    const context = node.context();
-    const saved: unknown = persist ? (changedLists.get(node.id) ?? context.get(CONTEXT_KEY)) : undefined;
-    if (!persist) {
-      changedLists.delete(node.id);
-      context.set(CONTEXT_KEY, undefined);
-    }
-    if (Array.isArray(saved)) {
-      try {
-        extensions = saved.length === 0 ? [] : parseExtensionInput(saved);
-      } catch {
-        node.warn(t("error.badSavedExtensions"));
-      }
-    }
+    const kept = new KeptExtensions(node, persist);
+    extensions = kept.restore(extensions, () => node.warn(t("error.badSavedExtensions")));
     const rawTimeout = config.timeout === undefined || config.timeout === "" ? DEFAULT_TIMEOUT : Number(config.timeout);
     if (!Number.isInteger(rawTimeout) || rawTimeout < MIN_TIMEOUT || rawTimeout > MAX_TIMEOUT) {
       return fail("invalidConfig", t("error.invalidTimeout", { value: String(config.timeout) }));
@@ -151,10 +133,7 @@ export = function (RED: NodeAPI): void {
       else if (action === "add") extensions = [...extensions, ...list.filter((e) => !extensions.includes(e))];
       else extensions = extensions.filter((e) => !list.includes(e));
       hub.updateExtensions(node.id, extensions);
-      if (persist) {
-        changedLists.set(node.id, extensions);
-        context.set(CONTEXT_KEY, extensions);
-      }
+      kept.keep(extensions);
       if (extensions.length === 0) status.show(statusOf.connecting(t("status.noExtensions")));
       done();
     });
@@ -162,7 +141,7 @@ export = function (RED: NodeAPI): void {
     node.on("close", (removed: boolean, done: () => void) => {
       status.clear();
       tracker.close();
-      if (removed) changedLists.delete(node.id);
+      kept.close(removed);
       hub
         .deregister(node.id)
         .catch((err: unknown) => node.warn(String(err)))

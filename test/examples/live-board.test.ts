@@ -115,7 +115,7 @@ describe("example: live board", function () {
       board({ topic: extension, payload: { extension, state, previous: null, since: "", count, calls: [] } });
     let b = presence("410", "ringing", 2);
     assert.deepEqual(b.extensions.map((r) => [r.extension, r.state]), [["400", "idle"], ["410", "ringing"]]);
-    b = board(leg("410", "1.1", "Connected"));
+    board(leg("410", "1.1", "Connected"));
     b = presence("410", "on a call", 2);
     assert.equal(b.extensions[1].state, "talking");
     assert.equal(b.extensions[1].uniqueCallId, "1.1", "the connected leg is the one shown");

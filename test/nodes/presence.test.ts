@@ -138,6 +138,26 @@ describe("noojee-presence", function () {
     assert.deepEqual([replaced.topic, payloadOf(replaced).state, payloadOf(replaced).initial], ["410", "ringing", true]);
   });
 
+  it("keeps extensions changed by msg across a redeploy only when asked to, as subscribe does", async () => {
+    for (const persist of [false, true]) {
+      const { node, sent } = await load("410", { persistChanges: persist });
+      await sent.count(1);
+      await heldLongPoll(pbx);
+      node.receive({ action: "replace", extensions: "499" } as unknown as NodeMessage);
+      await until(() => pbx.subscribeRequests().at(-1)?.query.exten === "499" && pbx.openPolls() === 1, "a poll for 499");
+      const flow = [
+        { id: "f1", type: "tab", label: "presence" },
+        { ...configFlowNode(pbx.url), z: "f1" },
+        { id: "p", z: "f1", type: "noojee-presence", server: "cfg", extensions: "410", persistChanges: persist, name: "changed", wires: [["out"]] },
+        { id: "out", z: "f1", type: "helper" },
+      ];
+      await helper.setFlows(flow, "nodes", credentials());
+      const expected = persist ? "499" : "410";
+      await until(() => pbx.subscribeRequests().at(-1)?.query.exten === expected && pbx.openPolls() === 1, `a poll for ${expected} after the redeploy`);
+      await helper.unload();
+    }
+  });
+
   it("a PBX restart ends the calls it no longer lists, though no Hungup ever comes", async () => {
     const { sent, statuses } = await load("410, 400");
     await sent.count(2);
