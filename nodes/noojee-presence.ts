@@ -3,7 +3,7 @@
  * config node's shared poll. The rules live in lib/presence/presence-table.ts; this file wires them to Node-RED.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "node-red";
-import { parseExtensionInput, parseExtensionList } from "./lib/input/extensions";
+import { changeExtensions, parseExtensionList } from "./lib/input/extensions";
 import { KeptExtensions } from "./kept-extensions";
 import type { CallEvent, LoopStatus } from "./lib/poll/poll-loop";
 import { PresenceChange, PresenceState, PresenceTable } from "./lib/presence/presence-table";
@@ -156,18 +156,12 @@ export = function (RED: NodeAPI): void {
     node.on("input", (msg: NodeMessageInFlow, send, done) => {
       const action = (msg as { action?: unknown }).action;
       if (action === undefined || action === null || action === "") return answer(msg, send, done);
-      if (action !== "add" && action !== "remove" && action !== "replace") {
-        return done(new Error(t("error.badAction", { value: String(action) })));
+      const change = changeExtensions(extensions, action, (msg as { extensions?: unknown }).extensions);
+      if (!change.ok) {
+        const values: Record<string, string> = change.problem === "badAction" ? { value: change.value } : { reason: change.reason };
+        return done(new Error(t(`error.${change.problem}`, values)));
       }
-      let list: string[];
-      try {
-        list = parseExtensionInput((msg as { extensions?: unknown }).extensions);
-      } catch (err) {
-        return done(new Error(t("error.invalidExtensions", { reason: (err as Error).message })));
-      }
-      if (action === "replace") extensions = list;
-      else if (action === "add") extensions = [...extensions, ...list.filter((e) => !extensions.includes(e))];
-      else extensions = extensions.filter((e) => !list.includes(e));
+      extensions = change.extensions;
       table.watch(extensions);
       hub.updateExtensions(node.id, extensions);
       kept.keep(extensions);

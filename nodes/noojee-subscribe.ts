@@ -4,7 +4,7 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from "node-red";
 import { CallTracker, KIND_OUTPUTS, kindOf } from "./lib/poll/call-tracker";
-import { parseExtensionInput, parseExtensionList } from "./lib/input/extensions";
+import { changeExtensions, parseExtensionList } from "./lib/input/extensions";
 import { KeptExtensions } from "./kept-extensions";
 import type { CallEvent, LoopStatus } from "./lib/poll/poll-loop";
 import { MAX_TIMEOUT, MIN_TIMEOUT, toMessage, toSummaryMessage } from "./messages";
@@ -120,18 +120,12 @@ export = function (RED: NodeAPI): void {
     // msg.action add / remove / replace with msg.extensions: change what this node watches, without a redeploy.
     node.on("input", (msg: NodeMessageInFlow, _send, done) => {
       const action = (msg as { action?: unknown }).action;
-      if (action !== "add" && action !== "remove" && action !== "replace") {
-        return done(new Error(t("error.badAction", { value: String(action) })));
+      const change = changeExtensions(extensions, action, (msg as { extensions?: unknown }).extensions);
+      if (!change.ok) {
+        const values: Record<string, string> = change.problem === "badAction" ? { value: change.value } : { reason: change.reason };
+        return done(new Error(t(`error.${change.problem}`, values)));
       }
-      let list: string[];
-      try {
-        list = parseExtensionInput((msg as { extensions?: unknown }).extensions);
-      } catch (err) {
-        return done(new Error(t("error.invalidExtensions", { reason: (err as Error).message })));
-      }
-      if (action === "replace") extensions = list;
-      else if (action === "add") extensions = [...extensions, ...list.filter((e) => !extensions.includes(e))];
-      else extensions = extensions.filter((e) => !list.includes(e));
+      extensions = change.extensions;
       hub.updateExtensions(node.id, extensions);
       kept.keep(extensions);
       if (extensions.length === 0) status.show(statusOf.connecting(t("status.noExtensions")));
