@@ -2,6 +2,10 @@
 import type { NodeMessage } from "node-red";
 import type { CallSummary } from "./lib/poll/call-tracker";
 import type { CallEvent } from "./lib/poll/poll-loop";
+import type { CallerInfo } from "./lib/numbers/caller-info";
+
+/** The config node's callerInfo (see NoojeeConnection). */
+export type CallerInfoLookup = (callerId: unknown, extension?: string) => CallerInfo;
 
 /** Range of the subscribe node's long-poll timeout, in seconds (the editor enforces the same). */
 export const MIN_TIMEOUT = 1;
@@ -10,11 +14,13 @@ export const MAX_TIMEOUT = 120;
 /**
  * topic = the extension; payload = every CallData field as received, plus extension, callId, seq,
  * initial: true for calls already in progress when the extension was first read, and on a msg that ends a leg
- * `missed` (true for an inbound call that never connected).
+ * `missed` (true for an inbound call that never connected); with the config node's country and phonebook,
+ * callerIdE164, callerIdKind, callerName and contact (see caller-info.ts), each only when it applies.
  * A fresh payload object per msg: flows may change it without touching our state table.
  */
-export function toMessage(event: CallEvent, missed?: boolean): NodeMessage {
+export function toMessage(event: CallEvent, missed?: boolean, callers?: CallerInfoLookup): NodeMessage {
   const payload: Record<string, unknown> = { ...event.data, extension: event.extension, seq: event.seq };
+  if (callers) Object.assign(payload, callers(event.data.callerId, event.extension));
   if (event.callId !== undefined) payload.callId = event.callId;
   if (event.initial) payload.initial = true;
   if (missed !== undefined) payload.missed = missed;
@@ -22,6 +28,8 @@ export function toMessage(event: CallEvent, missed?: boolean): NodeMessage {
 }
 
 /** A finished leg's summary (see CallTracker), topic = the extension. */
-export function toSummaryMessage(summary: CallSummary): NodeMessage {
-  return { topic: summary.extension, payload: { ...summary } };
+export function toSummaryMessage(summary: CallSummary, callers?: CallerInfoLookup): NodeMessage {
+  const payload: Record<string, unknown> = { ...summary };
+  if (callers) Object.assign(payload, callers(summary.callerId, summary.extension));
+  return { topic: summary.extension, payload };
 }

@@ -1,6 +1,7 @@
 /** Types shared by the node files: the config node as the other nodes see it. */
 import type { Node, NodeDef } from "node-red";
 import type { AuthMode, NoojeeClient } from "./lib/client/api-client";
+import type { CallerInfo } from "./lib/numbers/caller-info";
 import type { ResumeFile } from "./lib/poll/resume-file";
 import type { SubscriptionHub } from "./lib/poll/subscription-hub";
 
@@ -13,6 +14,13 @@ export interface NoojeeConfigDef extends NodeDef {
   resumeAfterRestart?: boolean;
   /** Minutes a saved position stays usable; default 60. */
   resumeMaxAge?: number | string;
+  /** ISO 3166 alpha-2 (`AU`) for reading caller IDs; "" or missing: numbers are left as they are. */
+  country?: string;
+  /** The phonebook's context variable (may start with `#:(store)::`), in `phonebookContextType` context; "" = none. */
+  phonebookContext?: string;
+  phonebookContextType?: string;
+  /** A JSON or CSV phonebook file; "" = none. */
+  phonebookFile?: string;
 }
 
 export interface NoojeeCredentials {
@@ -25,6 +33,13 @@ export interface NoojeeConnection {
   hub: SubscriptionHub;
   /** Where the hub's position is saved, when resuming after a restart is on. */
   resume?: ResumeFile;
+  /**
+   * Who is calling: E.164 form and kind (with a country set) and the phonebook's name and record for a caller ID.
+   * `extension`: the PBX extension the caller ID was seen on (so that calls between extensions read as such).
+   */
+  callerInfo(callerId: unknown, extension?: string): CallerInfo;
+  /** The configured country ("" for none), for the dial node. */
+  country: string;
 }
 
 export interface NoojeeConfigNode extends Node<NoojeeCredentials> {

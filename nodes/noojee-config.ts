@@ -12,7 +12,8 @@ import { parseHost, InvalidHostError, maskUserinfo } from "./lib/client/host";
 import { HoldLimit } from "./lib/poll/hold-limit";
 import { deleteResumeFile, ResumeFile, resumeFilePath, resumeMaxAgeMs } from "./lib/poll/resume-file";
 import { HubPosition, SubscriptionHub } from "./lib/poll/subscription-hub";
-import { authRetryMs, timeOutUnitMs } from "./lib/settings";
+import { authRetryMs, phonebookPollMs, timeOutUnitMs } from "./lib/settings";
+import { startCallerInfo } from "./caller-info-setup";
 
 /** A `${NAME}` left as it is means Node-RED found no such environment variable. */
 const UNRESOLVED_ENV = /^\$\{(\S+)\}$/;
@@ -58,9 +59,17 @@ export = function (RED: NodeAPI): void {
     let fingerprint: string | undefined;
     // Warnings of the shared hub go to whichever instance of this config node currently owns it.
     let owner: { warn(message: string): void } = { warn: (message) => this.warn(message) };
+    // Who is calling: this instance's, handed to whichever connection it owns (see caller-info-setup.ts).
+    const callers = startCallerInfo(RED, this, config, phonebookPollMs(RED.settings));
+    const own = (taken: NoojeeConnection): NoojeeConnection => {
+      taken.callerInfo = callers.callerInfo;
+      taken.country = callers.country;
+      return taken;
+    };
 
     this.connection = (): NoojeeConnection => {
       if (connection) return connection;
+      if (callers.problem) throw new Error(callers.problem);
       let origin: string;
       try {
         origin = parseHost(this.host);
@@ -87,7 +96,7 @@ export = function (RED: NodeAPI): void {
         if (previous.fingerprint === fingerprint) {
           previous.owner.warn = (message) => this.warn(message);
           owner = previous.owner;
-          connection = previous.connection;
+          connection = own(previous.connection);
           return connection;
         }
         void closeConnection(previous.connection, (message) => this.warn(message));
@@ -104,7 +113,7 @@ export = function (RED: NodeAPI): void {
         position: file && loadPosition(file),
         store: file,
       });
-      connection = { client, hub, resume: file };
+      connection = own({ client, hub, resume: file, callerInfo: callers.callerInfo, country: callers.country });
       return connection;
     };
 
@@ -132,6 +141,7 @@ export = function (RED: NodeAPI): void {
 
     this.on("close", (removed: boolean, done: () => void) => {
       RED.events.removeListener("flows:started", onFlowsStarted);
+      callers.close();
       const closing = connection;
       connection = undefined;
       if (removed) {

@@ -52,7 +52,13 @@ export = function (RED: NodeAPI): void {
 
     node.on("input", (msg: NodeMessage, send, done) => {
       if (problem || !runner) return done(new Error(problem ?? t("error.noServer")));
-      const input = resolveDialInput(msg as unknown as Record<string, unknown>, settings);
+      let country: string | undefined;
+      try {
+        country = server?.connection().country;
+      } catch {
+        country = undefined; // the runner reports the misconfiguration
+      }
+      const input = resolveDialInput(msg as unknown as Record<string, unknown>, settings, country);
       if (!input.ok) {
         node.status(statusOf.failing(t("status.failed")));
         return done(new Error(t(`error.${input.problem}`, { value: input.value ?? "" })));

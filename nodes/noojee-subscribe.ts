@@ -4,7 +4,8 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from "node-red";
 import { CallTracker, KIND_OUTPUTS, kindOf } from "./lib/poll/call-tracker";
-import { parseExtensionInput, parseExtensionList } from "./lib/input/extensions";
+import { changeExtensions, parseExtensionList } from "./lib/input/extensions";
+import { KeptExtensions } from "./kept-extensions";
 import type { CallEvent, LoopStatus } from "./lib/poll/poll-loop";
 import { MAX_TIMEOUT, MIN_TIMEOUT, toMessage, toSummaryMessage } from "./messages";
 import type { NoojeeConfigNode } from "./node-types";
@@ -22,14 +23,6 @@ interface SubscribeDef extends NodeDef {
 }
 
 const DEFAULT_TIMEOUT = 30;
-const CONTEXT_KEY = "noojee-extensions";
-/**
- * Lists changed by msg, by node id, for "keep across redeploys". Node-RED wipes a node's in-memory context when it
- * restarts, so the process keeps its own copy; the node context also gets one, which a persistent context store
- * carries across Node-RED restarts.
- */
-const changedLists = new Map<string, string[]>();
-
 export = function (RED: NodeAPI): void {
   function NoojeeSubscribe(this: Node, config: SubscribeDef): void {
     RED.nodes.createNode(this, config);
@@ -50,19 +43,8 @@ export = function (RED: NodeAPI): void {
       return fail("invalidConfig", t("error.invalidExtensions", { reason: (err as Error).message }));
     }
     // Changes made by msg survive a redeploy only when the user asked for it.
-    const context = node.context();
-    const saved: unknown = persist ? (changedLists.get(node.id) ?? context.get(CONTEXT_KEY)) : undefined;
-    if (!persist) {
-      changedLists.delete(node.id);
-      context.set(CONTEXT_KEY, undefined);
-    }
-    if (Array.isArray(saved)) {
-      try {
-        extensions = saved.length === 0 ? [] : parseExtensionInput(saved);
-      } catch {
-        node.warn(t("error.badSavedExtensions"));
-      }
-    }
+    const kept = new KeptExtensions(node, persist);
+    extensions = kept.restore(extensions, () => node.warn(t("error.badSavedExtensions")));
     const rawTimeout = config.timeout === undefined || config.timeout === "" ? DEFAULT_TIMEOUT : Number(config.timeout);
     if (!Number.isInteger(rawTimeout) || rawTimeout < MIN_TIMEOUT || rawTimeout > MAX_TIMEOUT) {
       return fail("invalidConfig", t("error.invalidTimeout", { value: String(config.timeout) }));
@@ -70,8 +52,12 @@ export = function (RED: NodeAPI): void {
     const server = RED.nodes.getNode(config.server) as NoojeeConfigNode | null;
     if (!server) return fail("notConfigured", t("error.noServer"));
     let hub;
+    let callers;
     try {
-      hub = server.connection().hub;
+      const connection = server.connection();
+      hub = connection.hub;
+      // Looked up through the connection at each msg: after a deploy it is the config node's new phonebook.
+      callers = (callerId: unknown, extension?: string) => connection.callerInfo(callerId, extension);
     } catch (err) {
       return fail("notConfigured", (err as Error).message);
     }
@@ -94,15 +80,15 @@ export = function (RED: NodeAPI): void {
 
     const tracker = new CallTracker({
       onSummary: (summary) => {
-        if (mode === "summaries") emit(toSummaryMessage(summary), 0);
-        else if (mode === "both") emit(toSummaryMessage(summary), 1);
+        if (mode === "summaries") emit(toSummaryMessage(summary, callers), 0);
+        else if (mode === "both") emit(toSummaryMessage(summary, callers), 1);
       },
     });
 
     const onEvent = (event: CallEvent): void => {
       const missed = tracker.observe(event);
-      if (mode === "events" || mode === "both") emit(toMessage(event, missed), 0);
-      else if (mode === "byKind") emit(toMessage(event, missed), KIND_OUTPUTS.indexOf(kindOf(event.data.status)));
+      if (mode === "events" || mode === "both") emit(toMessage(event, missed, callers), 0);
+      else if (mode === "byKind") emit(toMessage(event, missed, callers), KIND_OUTPUTS.indexOf(kindOf(event.data.status)));
       lastEvent = { extension: event.extension, status: event.data.status };
       status.show(showLastEvent);
     };
@@ -134,23 +120,14 @@ export = function (RED: NodeAPI): void {
     // msg.action add / remove / replace with msg.extensions: change what this node watches, without a redeploy.
     node.on("input", (msg: NodeMessageInFlow, _send, done) => {
       const action = (msg as { action?: unknown }).action;
-      if (action !== "add" && action !== "remove" && action !== "replace") {
-        return done(new Error(t("error.badAction", { value: String(action) })));
+      const change = changeExtensions(extensions, action, (msg as { extensions?: unknown }).extensions);
+      if (!change.ok) {
+        const values: Record<string, string> = change.problem === "badAction" ? { value: change.value } : { reason: change.reason };
+        return done(new Error(t(`error.${change.problem}`, values)));
       }
-      let list: string[];
-      try {
-        list = parseExtensionInput((msg as { extensions?: unknown }).extensions);
-      } catch (err) {
-        return done(new Error(t("error.invalidExtensions", { reason: (err as Error).message })));
-      }
-      if (action === "replace") extensions = list;
-      else if (action === "add") extensions = [...extensions, ...list.filter((e) => !extensions.includes(e))];
-      else extensions = extensions.filter((e) => !list.includes(e));
+      extensions = change.extensions;
       hub.updateExtensions(node.id, extensions);
-      if (persist) {
-        changedLists.set(node.id, extensions);
-        context.set(CONTEXT_KEY, extensions);
-      }
+      kept.keep(extensions);
       if (extensions.length === 0) status.show(statusOf.connecting(t("status.noExtensions")));
       done();
     });
@@ -158,7 +135,7 @@ export = function (RED: NodeAPI): void {
     node.on("close", (removed: boolean, done: () => void) => {
       status.clear();
       tracker.close();
-      if (removed) changedLists.delete(node.id);
+      kept.close(removed);
       hub
         .deregister(node.id)
         .catch((err: unknown) => node.warn(String(err)))

@@ -23,3 +23,13 @@ export function timeOutUnitMs(settings: unknown): number {
   if (typeof value !== "number" || !Number.isFinite(value) || value < 1) return 1000;
   return Math.round(value);
 }
+
+/**
+ * settings.js `noojeePhonebookPollMs`: how often the config node checks its phonebook file and context variable for
+ * a change. Default 2000; at least 10 (tests use a short one).
+ */
+export function phonebookPollMs(settings: unknown): number {
+  const value = (settings as Record<string, unknown> | undefined)?.noojeePhonebookPollMs;
+  if (typeof value !== "number" || !Number.isFinite(value)) return 2000;
+  return Math.max(10, Math.round(value));
+}

@@ -17,7 +17,8 @@ const R = "noojee-record";
 describe("editor in a real browser: dial, hangup and record dialogs", function () {
   this.timeout(60_000);
   const editor = useEditorSession();
-  const others = PALETTE_TYPES.filter((t) => t !== "noojee-subscribe" && t !== "noojee-answer");
+  // presence has a dialog test of its own (presence-dialog.test.ts).
+  const others = PALETTE_TYPES.filter((t) => t !== "noojee-subscribe" && t !== "noojee-answer" && t !== "noojee-presence");
 
   /** Deploys one node of each of the three types and opens the editor on them. */
   async function openOthers(): Promise<Page> {

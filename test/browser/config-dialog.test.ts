@@ -94,4 +94,37 @@ describe("editor in a real browser: config dialog", function () {
     assert.deepEqual(leaks, [], "no response or websocket frame carries the key");
     await page.locator("#node-config-dialog-cancel").click();
   });
+
+  it("config dialog: country and phonebook fields, validated, saved on the node", async () => {
+    await editor.deploy(demoFlow(editor.pbx.url), CREDENTIALS);
+    const page = await editor.openEditor(SUB);
+    await openNodeDialog(page, SUB);
+    await openConfigDialog(page);
+    const C = "noojee-config";
+    await expectFields(page, [
+      ["node-config-input-country", msg(C, "label.country")],
+      ["node-config-input-phonebookFile", msg(C, "label.phonebookFile")],
+    ]);
+    assert.equal((await page.locator('label[for="node-config-input-phonebookContext"]').innerText()).trim(), msg(C, "label.phonebookContext"));
+    // The context variable is a TypedInput offering global and flow context.
+    const typed = page.locator("#node-config-input-phonebookContext").locator("xpath=..").locator(".red-ui-typedInput-container");
+    await typed.waitFor({ state: "visible" });
+    assert.equal(await page.locator("#node-config-input-phonebookContextType").inputValue(), "global");
+    await expectInvalid(page, "#node-config-input-country", "XX", msg(C, "validation.country"));
+    await expectInvalid(page, "#node-config-input-country", "A1", msg(C, "validation.country"));
+    await expectValid(page, "#node-config-input-country", "au");
+    assert.equal(await page.locator("#node-config-input-country").inputValue(), "AU", "written in capitals");
+    await expectInvalid(page, "#node-config-input-phonebookFile", "/data/book.txt", msg(C, "validation.phonebookFile"));
+    await expectValid(page, "#node-config-input-phonebookFile", "/data/book.csv");
+    await typed.locator("input.red-ui-typedInput-input").fill("phonebook");
+    await clearTooltips(page);
+    await page.locator("#node-config-dialog-ok").click();
+    await page.locator("#node-config-input-country").waitFor({ state: "detached" });
+    const saved = await page.evaluate((id) => {
+      const n = (window as unknown as { RED: { nodes: { node(id: string): Record<string, unknown> } } }).RED.nodes.node(id);
+      return [n.country, n.phonebookContext, n.phonebookContextType, n.phonebookFile];
+    }, CFG);
+    assert.deepEqual(saved, ["AU", "phonebook", "global", "/data/book.csv"]);
+    assert.deepEqual(editor.pageErrors(page), []);
+  });
 });

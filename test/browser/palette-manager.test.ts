@@ -160,7 +160,7 @@ describe("install and remove through the palette manager (Chromium)", function (
     await bar.locator(".red-ui-palette-editor-upload-buttons button.primary").click();
     // The editor adds the module's types to the palette when the runtime reports them loaded.
     for (const type of PALETTE_TYPES) await paletteEntry(type).waitFor({ timeout: 90_000 });
-    assert.deepEqual((await registeredTypes()).sort(), [...TYPES].sort(), "all six types, the config node too");
+    assert.deepEqual((await registeredTypes()).sort(), [...TYPES].sort(), "every type, the config node too");
 
     const ours = (await nr!.getNodes()).filter((s) => s.module === MODULE);
     assert.deepEqual(ours.flatMap((s) => s.types).sort(), [...TYPES].sort());

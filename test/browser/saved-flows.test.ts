@@ -22,6 +22,10 @@ const FORMS: Record<string, { edits: Edit[]; saved: Record<string, string | bool
     edits: [["extensions", "400, 410"], ["timeout", "45"], ["outputMode", "both"], ["persistChanges", true], ["name", "Reception"]],
     saved: { extensions: "400, 410", timeout: "45", outputMode: "both", outputs: "2", persistChanges: true, name: "Reception" },
   },
+  "noojee-presence": {
+    edits: [["extensions", "400, 410"], ["queryOutput", "all"], ["contextScope", "global"], ["contextKey", "office.presence"], ["name", "Busy lights"]],
+    saved: { extensions: "400, 410", queryOutput: "all", contextScope: "global", contextKey: "office.presence", name: "Busy lights" },
+  },
   "noojee-answer": {
     edits: [["extension", "SIP/101"], ["answerString-preset", "grandstream"], ["name", "Front desk"]],
     saved: { extension: "SIP/101", answerString: "Call-Info:\\; answer-after=0", name: "Front desk" },
@@ -75,8 +79,8 @@ describe("editor in a real browser: saved flows", function () {
   it("every form takes good values, saves them on Done and Deploy, and shows them when reopened", async function () {
     this.timeout(180_000);
     const types = PALETTE_TYPES;
-    // The subscribe node comes with a list of extensions, so the deployed flow is valid before the edits too.
-    const flow = oneOfEach(editor.pbx.url, types).map((n) => (n.type === "noojee-subscribe" ? { ...n, extensions: "410" } : n));
+    // The subscribe and presence nodes come with a list of extensions, so the deployed flow is valid before the edits too.
+    const flow = oneOfEach(editor.pbx.url, types).map((n) => (n.type === "noojee-subscribe" || n.type === "noojee-presence" ? { ...n, extensions: "410" } : n));
     await editor.deploy(flow, CREDENTIALS);
     let page = await editor.openEditor(nodeId(types.length - 1));
 

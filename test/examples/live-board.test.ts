@@ -61,7 +61,7 @@ function leg(extension: string, uniqueCallId: string, status: string, extra: Rec
 }
 
 describe("example: live board", function () {
-  it("is wired: subscribe and inject feed the board, its Answer buttons feed the answer node, errors reach a debug node", function () {
+  it("is wired: subscribe, presence and inject feed the board, its Answer buttons feed the answer node, errors reach a debug node", function () {
     const ids = new Set(flows.map((n) => n.id));
     assert.equal(ids.size, flows.length, "unique ids");
     for (const n of flows) for (const out of n.wires ?? []) for (const target of out) assert.ok(ids.has(target), `${n.id} -> ${target}`);
@@ -73,6 +73,10 @@ describe("example: live board", function () {
     const inject = one("inject");
     const config = one("noojee-config");
     assert.deepEqual(subscribe.wires, [[fn.id]]);
+    const presence = one("noojee-presence");
+    assert.deepEqual(presence.wires, [[fn.id]]);
+    assert.equal(presence.server, config.id);
+    assert.equal(presence.extensions, subscribe.extensions, "presence follows the same extensions");
     assert.deepEqual(inject.wires, [[fn.id]]);
     assert.deepEqual(fn.wires, [[template.id]]);
     assert.deepEqual(template.wires, [[answer.id]]);
@@ -100,6 +104,25 @@ describe("example: live board", function () {
     assert.equal(page.theme, one("ui-theme").id);
     assert.equal(page.path, "/calls");
     assert.equal(base.path, "/dashboard");
+  });
+
+  it("takes each extension's state from the presence node, the call shown from subscribe's legs", function () {
+    const board = boardFunction();
+    board({ topic: "extensions", payload: "400,410" });
+    board(leg("410", "1.1", "Ringing", { canAnswer: true }));
+    board(leg("410", "1.2", "Dialing Out", { inbound: false }));
+    const presence = (extension: string, state: string, count: number) =>
+      board({ topic: extension, payload: { extension, state, previous: null, since: "", count, calls: [] } });
+    let b = presence("410", "ringing", 2);
+    assert.deepEqual(b.extensions.map((r) => [r.extension, r.state]), [["400", "idle"], ["410", "ringing"]]);
+    board(leg("410", "1.1", "Connected"));
+    b = presence("410", "on a call", 2);
+    assert.equal(b.extensions[1].state, "talking");
+    assert.equal(b.extensions[1].uniqueCallId, "1.1", "the connected leg is the one shown");
+    b = presence("410", "idle", 0); // presence says the calls are over before their Hungup msgs arrive
+    assert.equal(b.extensions[1].state, "idle");
+    b = presence("400", "idle", 0);
+    assert.deepEqual(b.extensions.map((r) => r.extension), ["400", "410"]);
   });
 
   it("renders with plain <table> elements (Dashboard 2 parses templates as HTML, which drops <tr> outside a <table>)", function () {

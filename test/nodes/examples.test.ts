@@ -1,5 +1,5 @@
 /**
- * The example flows of dial, hangup and record: importable as shipped (no credentials, the placeholder host, only
+ * The example flows of dial, hangup, record and presence: importable as shipped (no credentials, the placeholder host, only
  * known node types), and doing what their comments say when deployed against the fake PBX.
  */
 import assert from "node:assert/strict";
@@ -14,12 +14,13 @@ import { API_KEY, catchNode, FlowNode, helper, nodes, Sent, until, startFakePbx,
 const core = [
   "@node-red/nodes/core/common/20-inject.js",
   "@node-red/nodes/core/function/10-switch.js",
+  "@node-red/nodes/core/function/15-change.js",
   "@node-red/nodes/core/common/90-comment.js",
 ].map((id) => requireFromNodeRed<(RED: NodeAPI) => void>(id));
 
 // Compiled to dist/test/nodes/, the examples stay in the repository root.
 const root = path.join(__dirname, "..", "..", "..");
-const EXAMPLES = ["click-to-dial", "hang-up-calls", "record-calls"];
+const EXAMPLES = ["click-to-dial", "hang-up-calls", "record-calls", "busy-light"];
 
 function readExample(name: string): FlowNode[] {
   return JSON.parse(fs.readFileSync(path.join(root, "examples", `${name}.json`), "utf8")) as FlowNode[];
@@ -42,7 +43,7 @@ function byName(flow: FlowNode[], type: string, name: string): string {
   return found.id;
 }
 
-describe("example flows of dial, hangup and record", function () {
+describe("example flows of dial, hangup, record and presence", function () {
   let pbx: FakePbx;
 
   beforeEach(async () => (pbx = await startFakePbx()));
@@ -65,7 +66,7 @@ describe("example flows of dial, hangup and record", function () {
         if (n.type !== "tab" && n.type !== "noojee-config") assert.equal(n.z, flow[0].id, `${name}: ${n.id} on the tab`);
       }
     }
-    for (const type of ["noojee-dial", "noojee-hangup", "noojee-record"]) assert.ok(used.has(type), type);
+    for (const type of ["noojee-dial", "noojee-hangup", "noojee-record", "noojee-presence"]) assert.ok(used.has(type), type);
   });
 
   it("click-to-dial: the inject button makes 100 call the number, and the subscribe node sees the call", async () => {
@@ -131,5 +132,30 @@ describe("example flows of dial, hangup and record", function () {
         ["stop", "411", other],
       ],
     );
+  });
+
+  it("busy-light: a light per extension, on while it is on a call, off otherwise; the states in global context", async () => {
+    const { flow, credentials } = deployable("busy-light", pbx.url);
+    await helper.load([...nodes, ...core, catchNode], flow, credentials);
+    const lights: Array<[unknown, unknown]> = [];
+    helper.getNode(byName(flow, "helper", "busy light")).on("input", (msg: Record<string, unknown>) => lights.push([msg.topic, msg.payload]));
+    await until(() => lights.length === 2, "both lights off at start");
+    assert.deepEqual([...lights].sort(), [["400", false], ["410", false]]);
+    await until(() => pbx.openPolls() === 1, "the presence node's poll");
+
+    const call = pbx.startCall("410");
+    await until(() => lights.length === 3, "ringing: still off");
+    pbx.update("410", call, { status: "Connected", canAnswer: false });
+    await until(() => lights.length === 4, "on a call: on");
+    pbx.update("410", call, { status: "Hungup" });
+    await until(() => lights.length === 5, "idle again: off");
+    assert.deepEqual(lights.slice(2), [["410", false], ["410", true], ["410", false]]);
+
+    const presence = helper.getNode(byName(flow, "noojee-presence", ""));
+    const states = presence.context().global.get("noojee.presence") as Record<string, { state: string }>;
+    assert.deepEqual(Object.keys(states).sort(), ["400", "410"]);
+    assert.equal(states["410"].state, "idle");
+    helper.getNode(byName(flow, "inject", "ask states")).receive({});
+    await until(() => lights.length === 7, "the answer to the inject button");
   });
 });

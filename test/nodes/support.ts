@@ -9,6 +9,7 @@ import answerNode = require("../../nodes/noojee-answer");
 import dialNode = require("../../nodes/noojee-dial");
 import hangupNode = require("../../nodes/noojee-hangup");
 import recordNode = require("../../nodes/noojee-record");
+import presenceNode = require("../../nodes/noojee-presence");
 import { nodeRedPath, requireFromNodeRed } from "../harness/node-red-under-test";
 
 helper.init(nodeRedPath());
@@ -26,7 +27,7 @@ function withVisibleValues(module: (RED: NodeAPI) => void): (RED: NodeAPI) => vo
   };
 }
 
-export const nodes = [configNode, subscribeNode, answerNode, dialNode, hangupNode, recordNode].map(withVisibleValues);
+export const nodes = [configNode, subscribeNode, answerNode, dialNode, hangupNode, recordNode, presenceNode].map(withVisibleValues);
 export const API_KEY = "test-key-123e4567-e89b";
 
 export type FlowNode = Record<string, unknown> & { id: string; type: string };

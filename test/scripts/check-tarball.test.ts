@@ -44,7 +44,7 @@ describe("check-tarball: the packed package against package.json", function () {
   it("passes the tarball under test", function () {
     const { code, output } = check(tarball);
     assert.equal(code, 0, output);
-    assert.match(output, /OK: 6 node types/);
+    assert.match(output, /OK: 7 node types/);
   });
 
   it("names every missing file: catalogue, icon, required module, example, and a bin that is not executable", function () {

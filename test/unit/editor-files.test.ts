@@ -230,6 +230,15 @@ const MESSAGES: Record<string, Record<string, { good: unknown[]; bad: Array<[unk
     timeout: { good: [1, 30, "120", " 5 "], bad: [[0, "validation.timeout"], [121, "validation.timeout"], ["1.5", "validation.timeout"], ["", "validation.timeout"]] },
     outputMode: { good: [undefined, "events", "byKind", "summaries", "both"], bad: [["all", "validation.outputMode"], ["", "validation.outputMode"]] },
   },
+  "noojee-presence": {
+    extensions: {
+      good: ["410", "400, 410", " 400 ,410 "],
+      bad: [["", "error.invalidExtensions"], ["4a0", "error.invalidExtensions"], ["400,,410", "error.invalidExtensions"], [undefined, "error.invalidExtensions"]],
+    },
+    queryOutput: { good: [undefined, "each", "all"], bad: [["some", "validation.queryOutput"]] },
+    contextScope: { good: [undefined, "", "flow", "global"], bad: [["node", "validation.contextScope"]] },
+    contextStore: { good: [undefined, "", "file"], bad: [] },
+  },
   "noojee-config": {
     host: {
       good: ["pbx.example.com", "pbx.example.com:8443", "https://pbx.example.com/", "http://127.0.0.1:8080", "[::1]:8443", "${PBX_HOST}"],
@@ -238,6 +247,10 @@ const MESSAGES: Record<string, Record<string, { good: unknown[]; bad: Array<[unk
     verifyTls: { good: [true, false, undefined], bad: [["yes", "validation.verifyTls"]] },
     authMode: { good: [undefined, "apiKey", "timestamp"], bad: [["basic", "validation.authMode"], ["", "validation.authMode"]] },
     apiKey: { good: ["abc", "a-b_c.1"], bad: [["", "validation.apiKey"], ["a b", "validation.apiKey"], [undefined, "validation.apiKey"]] },
+    country: { good: [undefined, "", "AU", "gb", " US ", "DE"], bad: [["XX", "validation.country"], ["AUS", "validation.country"], [5, "validation.country"]] },
+    phonebookContext: { good: [undefined, "", "phonebook", "#:(file)::people.list"], bad: [[" x", "validation.phonebookContext"], ["a\nb", "validation.phonebookContext"]] },
+    phonebookContextType: { good: [undefined, "flow", "global"], bad: [["msg", "validation.phonebookContext"]] },
+    phonebookFile: { good: [undefined, "", "/data/book.csv", "book.JSON"], bad: [["book.txt", "validation.phonebookFile"], ["a\n.csv", "validation.phonebookFile"]] },
   },
 };
 
@@ -271,5 +284,38 @@ describe("editor files of answer, subscribe and config", () => {
     assert.equal(lookup(catalogue("noojee-subscribe"), "label.nodeWithExtensions"), "noojee __extensions__");
     assert.equal(def.label.call({ name: "Reception", extensions: "410" }), "Reception");
     assert.equal(def.label.call({}), "L:noojee-subscribe.paletteLabel");
+  });
+
+  it("presence: the label, the context variable's name when a context is chosen, and the stores settings.js lists", () => {
+    const html = read("nodes", "noojee-presence.html");
+    const def = registered(html);
+    assert.equal(def.label.call({ extensions: "400, 410" }), 'L:noojee-presence.label.nodeWithExtensions{"extensions":"400, 410"}');
+    assert.equal(lookup(catalogue("noojee-presence"), "paletteLabel"), "presence");
+    const key = def.defaults.contextKey.validate!;
+    for (const v of ["noojee.presence", "presence", "a_b.$c"]) assert.equal(key.call({ contextScope: "flow" }, v, {}), true, v);
+    for (const v of ["", " ", "a..b", "1a", "a.b[0]"]) {
+      assert.equal(key.call({ contextScope: "global" }, v), false, v);
+      assert.equal(key.call({ contextScope: "global" }, v, {}), "L:noojee-presence.validation.contextKey", v);
+    }
+    assert.equal(key.call({ contextScope: "" }, "", {}), true, "no context: no name needed");
+    assert.equal(typeof lookup(catalogue("noojee-presence"), "validation.contextKey"), "string");
+    // With stores configured, only those are accepted.
+    let presence: EditorDef | undefined;
+    const translate = (k: string): string => `L:${k}`;
+    const RED = {
+      _: translate,
+      settings: { context: { default: "memory", stores: ["memory", "file"] } },
+      nodes: { registerType: (_type: string, d: EditorDef) => (presence = d), getType: () => ({ _: translate }) },
+    };
+    const context = vm.createContext({ RED, $: () => undefined });
+    vm.runInContext(SHARED, context);
+    vm.runInContext(/<script type="text\/javascript">([\s\S]*?)<\/script>/.exec(html)![1], context);
+    const store = presence!.defaults.contextStore.validate!;
+    for (const v of ["", "memory", "file"]) assert.equal(store.call({}, v, {}), true, v);
+    assert.equal(store.call({}, "redis", {}), "L:noojee-presence.validation.contextStore");
+    assert.equal(typeof lookup(catalogue("noojee-presence"), "validation.contextStore"), "string");
+    for (const k of ["state.idle", "state.ringing", "state.dialing", "state.onCall", "status.one", "status.busy", "status.allIdle"]) {
+      assert.equal(typeof lookup(catalogue("noojee-presence"), k), "string", k);
+    }
   });
 });

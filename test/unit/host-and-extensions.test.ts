@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { parseHost, InvalidHostError, maskUserinfo } from "../../nodes/lib/client/host";
-import { parseExtensionList, InvalidExtensionsError } from "../../nodes/lib/input/extensions";
+import { changeExtensions, parseExtensionList, InvalidExtensionsError } from "../../nodes/lib/input/extensions";
 
 describe("parseHost", () => {
   const valid: Array<[string, string]> = [
@@ -66,4 +66,17 @@ describe("parseExtensionList", () => {
     });
   }
   it("rejects a non-string", () => assert.throws(() => parseExtensionList(400), InvalidExtensionsError));
+});
+
+describe("changeExtensions (msg.action of subscribe and presence)", () => {
+  it("adds without duplicates, removes, replaces, and names what is wrong", () => {
+    assert.deepEqual(changeExtensions(["400"], "add", ["410", 400]), { ok: true, extensions: ["400", "410"] });
+    assert.deepEqual(changeExtensions(["400", "410"], "remove", "400"), { ok: true, extensions: ["410"] });
+    assert.deepEqual(changeExtensions(["400"], "replace", "420, 430"), { ok: true, extensions: ["420", "430"] });
+    assert.deepEqual(changeExtensions(["400"], "remove", "400"), { ok: true, extensions: [] });
+    assert.deepEqual(changeExtensions(["400"], "explode", "410"), { ok: false, problem: "badAction", value: "explode" });
+    const bad = changeExtensions(["400"], "add", "4a0");
+    assert.equal(bad.ok, false);
+    assert.equal(!bad.ok && bad.problem, "invalidExtensions");
+  });
 });

@@ -9,12 +9,13 @@
 import type { DialParams } from "../client/api-client";
 import { isValidAutoAnswer } from "./auto-answer";
 import { DIALABLE_EXTENSION } from "./extensions";
+import { dialString, NUMBER_PUNCTUATION } from "../numbers/caller-id";
 import { extensionFrom, InputProblem, isOneLine, isPresent, Msg, show, textFrom } from "./msg-input";
 
 /** A number the PBX can dial, once spaces, dashes, dots and parentheses are removed. */
 export const PHONE_NUMBER = /^\+?[0-9*#]{1,32}$/;
-/** What normalisation removes: whitespace, ASCII and typographic dashes, dots, parentheses. */
-export const NUMBER_PUNCTUATION = /[\s.()\-\u2010-\u2015]/g;
+/** What normalisation removes (defined beside the caller ID readings, which remove the same). */
+export { NUMBER_PUNCTUATION };
 /** A channel technology such as SIP, PJSIP or IAX2, put before a bare extension: `SIP/100`. */
 export const TECH = /^[A-Za-z][A-Za-z0-9]{0,19}$/;
 export const DEFAULT_TECH = "SIP";
@@ -108,8 +109,9 @@ function flag(msg: Msg, name: "monitored" | "record", configured: boolean): bool
  * number: msg.number, else the node's Number, else msg.payload (string or number).
  * extension: the node's Extension, else msg.extension; a bare one gets the node's tech.
  * callerId, phoneCaption, tag, monitored, record: msg.<name> when present, else the node's setting.
+ * country: the config node's, if set: the number is sent in the form dialString (caller-id.ts) describes.
  */
-export function resolveDialInput(msg: Msg, s: DialSettings): DialInput {
+export function resolveDialInput(msg: Msg, s: DialSettings, country?: string): DialInput {
   const payload = msg.payload;
   const numberSource = isPresent(msg.number)
     ? msg.number
@@ -119,8 +121,9 @@ export function resolveDialInput(msg: Msg, s: DialSettings): DialInput {
         ? payload
         : undefined;
   if (!isPresent(numberSource)) return { ok: false, problem: "noNumber" };
-  const number = normalisePhoneNumber(numberSource);
-  if (number === undefined) return { ok: false, problem: "badNumber", value: show(numberSource) };
+  const compact = normalisePhoneNumber(numberSource);
+  if (compact === undefined) return { ok: false, problem: "badNumber", value: show(numberSource) };
+  const number = dialString(compact, country);
 
   const ext = extensionFrom(s.extension, [msg.extension]);
   if (!ext.ok) return ext;

@@ -43,3 +43,23 @@ export function parseExtensionInput(input: unknown): string[] {
   }
   return parseExtensionList(input);
 }
+
+/** What msg.action / msg.extensions ask of a node's list, or the problem with them (a catalogue key and its values). */
+export type ExtensionChange =
+  | { ok: true; extensions: string[] }
+  | { ok: false; problem: "badAction"; value: string }
+  | { ok: false; problem: "invalidExtensions"; reason: string };
+
+/** msg.action `add`, `remove` or `replace` with msg.extensions, applied to `current` (subscribe and presence). */
+export function changeExtensions(current: readonly string[], action: unknown, input: unknown): ExtensionChange {
+  if (action !== "add" && action !== "remove" && action !== "replace") return { ok: false, problem: "badAction", value: String(action) };
+  let list: string[];
+  try {
+    list = parseExtensionInput(input);
+  } catch (err) {
+    return { ok: false, problem: "invalidExtensions", reason: (err as Error).message };
+  }
+  if (action === "replace") return { ok: true, extensions: list };
+  if (action === "add") return { ok: true, extensions: [...current, ...list.filter((e) => !current.includes(e))] };
+  return { ok: true, extensions: current.filter((e) => !list.includes(e)) };
+}

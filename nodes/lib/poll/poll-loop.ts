@@ -14,7 +14,7 @@
  * - Failures retry with exponential backoff; an answer that comes back without entries, at the same seq, long before
  *   its timeOut waits a little, so a server that ignores timeOut cannot drive a hot loop.
  */
-import { backoffDelay, BackoffOptions, DEFAULT_BACKOFF } from "./backoff";
+import { backoffDelay, DEFAULT_BACKOFF } from "./backoff";
 import { CallStateTable } from "./call-state-table";
 import { CursorGroup, CursorGroups } from "./cursor-groups";
 import { isNoojeeError, NoojeeError } from "../client/errors";
@@ -22,64 +22,18 @@ import { Hold, HoldLimit, holdNoticeText } from "./hold-limit";
 import { monotonicNow } from "../monotonic";
 import { ResumePoint, ResumeSource } from "./resume-points";
 import { WarningLimiter } from "./warning-limiter";
-import type { CallData, SubscribeResponse } from "../client/types";
+import type { SubscribeResponse } from "../client/types";
+import type { CallEvent, LoopStatus, PollLoopOptions } from "./poll-types";
 import { agreesWithRead, hasEntries, listedLegs, validEntries } from "./answer-entries";
 
 export type { ResumePoint } from "./resume-points";
 
-export interface CallEvent {
-  extension: string;
-  data: CallData;
-  callId: number | undefined;
-  seq: number;
-  /** True for calls already in progress when the extension was first read. */
-  initial: boolean;
-}
-export type LoopStatus =
-  | { state: "connecting" }
-  | { state: "listening" }
-  | { state: "failing"; error: NoojeeError; attempt: number; retryInMs: number };
-
-export interface SubscribeApi {
-  subscribe(
-    extensions: readonly string[],
-    lastSequenceNumber: number,
-    timeOutSec: number,
-    signal?: AbortSignal,
-  ): Promise<SubscribeResponse>;
-  /** Bytes the percent-encoded `exten` value of one request may take, so the whole URL stays short enough. */
-  subscribeExtenBudget?(): number;
-}
-
-export interface PollLoopOptions {
-  api: SubscribeApi;
-  timeoutSec: number;
-  onEvents: (events: CallEvent[]) => void;
-  onStatus: (status: LoopStatus) => void;
-  onWarning?: (message: string) => void;
-  backoff?: BackoffOptions;
-  /** Least wait after the PBX rejects the key: retrying fast cannot help. */
-  authRetryMs?: number;
-  /** Wait after an empty answer that came back long before its timeOut. */
-  idleGapMs?: number;
-  random?: () => number;
-  now?: () => number;
-  table?: CallStateTable;
-  /** Saved positions to carry on from instead of a current-state read (shared by the loops of a hub). */
-  resumeFrom?: ResumeSource | readonly ResumePoint[];
-  /** Called once the events of an answer have been handed to onEvents (the position moved). */
-  onAnswer?: () => void;
-  /**
-   * Tells a proxy's idle cut of a held poll from a failure and learns the limit (hold-limit.ts); its `unitMs` is the
-   * length of one timeOut unit. Share one between the loops of a connection so that they learn, and say it, once.
-   */
-  holdLimit?: HoldLimit;
-}
+export type { CallEvent, LoopStatus, PollLoopOptions, SubscribeApi } from "./poll-types";
 
 export class PollLoop {
   readonly table: CallStateTable;
-  private readonly options: Required<Omit<PollLoopOptions, "table" | "onWarning" | "resumeFrom" | "onAnswer" | "holdLimit">> &
-    Pick<PollLoopOptions, "onWarning" | "onAnswer">;
+  private readonly options: Required<Omit<PollLoopOptions, "table" | "onWarning" | "resumeFrom" | "onAnswer" | "holdLimit" | "onSnapshot">> &
+    Pick<PollLoopOptions, "onWarning" | "onAnswer" | "onSnapshot">;
   private readonly holdLimit: HoldLimit;
   private resumeFrom: ResumeSource | undefined;
   private extensions: string[] = [];
@@ -87,6 +41,8 @@ export class PollLoop {
   private readonly groups = new CursorGroups();
   /** Watched extensions still to be read (added, or not covered by a saved position). */
   private readonly pending = new Set<string>();
+  /** Resumed extensions whose first answer is still to come (onSnapshot). */
+  private readonly resumedUnread = new Set<string>();
   private needFullSnapshot = true;
   private firstSnapshot = true;
   private probeForRestart = false;
@@ -288,6 +244,7 @@ export class PollLoop {
       const cursor = source.take(extension);
       if (cursor === undefined) continue;
       this.pending.delete(extension);
+      this.resumedUnread.add(extension);
       byCursor.set(cursor, [...(byCursor.get(cursor) ?? []), extension]);
     }
     for (const [cursor, extensions] of byCursor) this.groups.add(extensions, cursor);
@@ -355,6 +312,7 @@ export class PollLoop {
     // must not keep the groups apart.
     this.groups.advance(group, response.seq, events.length > 0);
     this.emit(events);
+    if (this.resumedUnread.size > 0) this.settled([], group);
     this.options.onAnswer?.();
     if (this.checkProbe()) return;
     // An answer without changes always merges; should it not (a PBX whose counter moves oddly), never spin.
@@ -381,6 +339,7 @@ export class PollLoop {
     const events = this.collect(response, false, (extension) => group.extensions.has(extension));
     this.groups.advance(group, response.seq, events.length > 0);
     this.emit(events);
+    if (this.resumedUnread.size > 0) this.settled([], group);
     this.options.onAnswer?.();
     if (this.checkProbe()) return;
     // Only an answer without entries, at an unchanged seq and early is a server ignoring timeOut. One whose seq moved
@@ -447,6 +406,13 @@ export class PollLoop {
     const listed = listedLegs(response);
     for (const extension of extensions) this.table.retainOnly(extension, listed.get(extension) ?? new Set());
     this.emit(events);
+    this.settled(extensions);
+  }
+
+  /** onSnapshot for a read's extensions, or (given `group`) for the resumed ones of a group just answered. */
+  private settled(extensions: readonly string[], group?: CursorGroup): void {
+    const list = (group ? this.members(group) : extensions).filter((e) => this.resumedUnread.delete(e) || !group);
+    if (list.length > 0) this.options.onSnapshot?.(list);
   }
 
   /** Valid, changed, watched entries of an answer, in the PBX's order for each extension. */

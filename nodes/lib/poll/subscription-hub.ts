@@ -1,7 +1,6 @@
 /**
- * One owner of the long polls of a config node, shared by every subscribe node that uses it (the register/deregister
- * pattern of Node-RED's MQTT broker node). Each subscriber gets only its own extensions' events. Knows nothing of
- * Node-RED.
+ * One owner of the long polls of a config node, shared by every subscribe and presence node that uses it (the
+ * register/deregister pattern of Node-RED's MQTT broker node). Each subscriber gets only its own extensions' events.
  *
  * The extensions of all subscribers are polled in as few long polls as the URL length allows: usually one. When the
  * `exten` list would make a request URL too long (thousands of extensions), it is split into chunks, each polled by
@@ -18,13 +17,11 @@
  * gets the calls that were in progress when the extension was left (initial: true), then every change since, as if it
  * had never left. An extension removed at runtime (updateExtensions) leaves at once.
  *
- * After each answer the hub's position (each poll's `seq` and the last state sent for each leg) goes to a
- * PositionStore; a hub given such a position at start carries on from it (see PollLoop's `resumeFrom`). The saved
- * positions apply to the extensions the flows start with: once they have started (`releaseLingering()`), the
- * extensions watched then may still carry on from them (their loops may not have made their first request yet), and
- * extensions added later get a current-state read as usual. A position is only stored once every change it covers has reached a
- * subscriber: while changes wait for one (a lingering extension's buffer, a replay not yet flushed), storing it would
- * lose them if Node-RED died before they were handed on, so the store keeps the previous one until they have been.
+ * After each answer, and when the watched set changes, the hub's position (each poll's cursors and the last state
+ * sent for each leg) goes to a PositionStore; a hub given one at start carries on from it (PollLoop's `resumeFrom`)
+ * for the extensions watched when the flows have started (`releaseLingering()`); those added later are read. A
+ * position is stored only once every change it covers has reached a subscriber (not while a lingering extension's
+ * buffer or a replay waits): a Node-RED that died before they were handed on would lose them.
  */
 import { CallStateTable, type SavedLeg } from "./call-state-table";
 import { CallEvent, LoopStatus, PollLoop, PollLoopOptions, SubscribeApi } from "./poll-loop";
@@ -52,9 +49,11 @@ export interface Subscriber {
   timeoutSec: number;
   onEvent(event: CallEvent): void;
   onStatus(status: LoopStatus): void;
+  /** The calls in progress on an extension, whole, whenever the hub learns them: calls not listed have ended. */
+  onCurrentState?(extension: string, calls: CallEvent[]): void;
 }
 
-type LoopOptions = Omit<PollLoopOptions, "api" | "onEvents" | "onStatus" | "timeoutSec" | "table" | "resumeFrom" | "onAnswer">;
+type LoopOptions = Omit<PollLoopOptions, "api" | "onEvents" | "onStatus" | "timeoutSec" | "table" | "resumeFrom" | "onAnswer" | "onSnapshot">;
 
 export interface HubOptions extends Partial<LoopOptions> {
   /** A saved position to carry on from (after a Node-RED restart). */
@@ -202,8 +201,11 @@ export class SubscriptionHub {
     // Extensions someone already watches: the table holds their current state; hand it to the newcomer. A lingering
     // extension: the state when it was left, then the changes since.
     const replay: CallEvent[] = [];
+    const known: string[] = [];
     for (const extension of subscriber.extensions) {
       const wanted = replayFor.includes(extension);
+      const loop = this.owner.get(extension)?.loop;
+      if (wanted && loop?.isSettled(extension)) known.push(extension);
       const left = this.lingering.get(extension);
       if (left) {
         this.lingering.delete(extension);
@@ -212,9 +214,7 @@ export class SubscriptionHub {
         if (wanted) replay.push(...left.replay, ...left.buffered);
         continue;
       }
-      if (!wanted) continue;
-      const loop = this.owner.get(extension)?.loop;
-      if (!loop?.isSettled(extension)) continue;
+      if (!wanted || !loop?.isSettled(extension)) continue;
       for (const leg of this.table.activeLegs(extension)) {
         replay.push({ extension, data: leg.data, callId: leg.callId, seq: loop.sequence, initial: true });
       }
@@ -224,7 +224,22 @@ export class SubscriptionHub {
       this.pendingReplays.set(subscriber, replay);
       setImmediate(() => this.flushReplay(subscriber));
     }
+    if (known.length > 0 && subscriber.onCurrentState) {
+      setImmediate(() => this.subscribers.get(id) === subscriber && this.announce(known, subscriber));
+    }
     if (this.running) subscriber.onStatus(this.status);
+  }
+
+  /** Hands the calls in progress of these extensions (as the table holds them) to their subscribers, or to one. */
+  private announce(extensions: readonly string[], only?: Subscriber): void {
+    for (const extension of extensions) {
+      const seq = this.owner.get(extension)?.loop.sequence ?? 0;
+      for (const subscriber of only ? [only] : [...(this.byExtension.get(extension) ?? [])]) {
+        if (!subscriber.onCurrentState || !subscriber.extensions.includes(extension)) continue;
+        this.flushReplay(subscriber); // the events that led there first
+        subscriber.onCurrentState(extension, this.table.activeLegs(extension).map((leg) => ({ extension, ...leg, seq, initial: true })));
+      }
+    }
   }
 
   /** Resolves once the shared polls no longer serve this subscriber (at once when others remain). */
@@ -351,6 +366,7 @@ export class SubscriptionHub {
       resumeFrom: this.resumeSource,
       onAnswer: () => this.savePosition(),
       onEvents: (events) => this.dispatch(events),
+      onSnapshot: (extensions) => this.announce(extensions),
       onStatus: (status) => this.onChunkStatus(chunk, status),
     });
     this.chunks.push(chunk);

@@ -1,0 +1,70 @@
+/**
+ * The config node's "who is calling": its country and phonebook settings turned into a CallerInfoService
+ * (nodes/lib/numbers/caller-info.ts), with the context variable read through Node-RED and warnings in the catalogue's
+ * words. One per config node instance; a redeploy starts a new one.
+ */
+import { isAbsolute, resolve } from "node:path";
+import type { Node, NodeAPI } from "node-red";
+import { isCountry } from "./lib/numbers/caller-id";
+import { CallerInfo, CallerInfoService, PhonebookSource } from "./lib/numbers/caller-info";
+import type { PhonebookProblem } from "./lib/numbers/phonebook";
+import type { NoojeeConfigDef } from "./node-types";
+
+export interface CallerInfoSetup {
+  country: string;
+  /** A user-facing reason the settings cannot be used (an unknown country), or undefined. */
+  problem?: string;
+  callerInfo: (callerId: unknown, extension?: string) => CallerInfo;
+  close(): void;
+}
+
+type ContextGet = (key: string, store: string | undefined, callback: (err: Error | null, value: unknown) => void) => void;
+
+export function startCallerInfo(RED: NodeAPI, node: Node, config: NoojeeConfigDef, pollMs: number): CallerInfoSetup {
+  const t = (key: string, values?: Record<string, string | number>): string => RED._(`noojee-config.${key}`, values);
+  const country = (config.country ?? "").trim().toUpperCase();
+  if (!isCountry(country)) {
+    const problem = t("error.badCountry", { value: String(config.country).slice(0, 20) });
+    node.error(problem);
+    return { country: "", problem, callerInfo: () => ({}), close: () => undefined };
+  }
+  const contextKey = (config.phonebookContext ?? "").trim();
+  let readContext: (() => Promise<unknown>) | undefined;
+  if (contextKey !== "") {
+    const scope = config.phonebookContextType === "flow" ? "flow" : "global";
+    const { store, key } = RED.util.parseContextStore(contextKey);
+    // A configuration node that is on no flow tab may have no flow context to read.
+    const context = node.context()[scope] as unknown as { get?: ContextGet } | undefined;
+    const get = context?.get?.bind(context);
+    if (get) readContext = () => new Promise((done, fail) => get(key, store, (err, value) => (err ? fail(err) : done(value))));
+    else node.warn(t("phonebook.noFlowContext", { key: contextKey }));
+  }
+  const fileSetting = (config.phonebookFile ?? "").trim();
+  const userDir = (RED.settings as { userDir?: unknown }).userDir;
+  // A relative path is taken from Node-RED's user directory (the help says so).
+  const file = fileSetting === "" ? undefined : isAbsolute(fileSetting) || typeof userDir !== "string" ? fileSetting : resolve(userDir, fileSetting);
+  const describe = (source: PhonebookSource, problem: PhonebookProblem, count: number): string =>
+    t(`phonebook.${problem.kind}`, {
+      source: source === "file" ? t("phonebook.sourceFile", { file: file ?? "" }) : t("phonebook.sourceContext", { key: contextKey }),
+      where: problem.where,
+      value: problem.value ?? "",
+      more: count > 1 ? t("phonebook.more", { count: count - 1 }) : "",
+    });
+  const service = new CallerInfoService({
+    country,
+    readContext,
+    file,
+    pollMs,
+    warn: (line) => node.warn(line),
+    describe,
+    onLoaded: (source, entries, ms) =>
+      node.log(t("phonebook.loaded", { source: source === "file" ? file ?? "" : contextKey, entries, ms: Math.round(ms) })),
+  });
+  const active = service.active;
+  if (active) void service.start();
+  return {
+    country,
+    callerInfo: active ? (callerId, extension) => service.callerInfo(callerId, extension) : () => ({}),
+    close: () => service.close(),
+  };
+}

@@ -1,0 +1,183 @@
+/**
+ * Who is calling: a caller ID's normalised form and kind (caller-id.ts) and its name in the phonebook, kept up to
+ * date from a context variable and/or a JSON or CSV file. Knows nothing of Node-RED: the config node gives it a way
+ * to read the context variable and a place for warnings.
+ *
+ * Lookups are two Map reads on the cached reading: the hot path never waits for a reload. Sources are checked every
+ * `pollMs` (a file by its mtime and size, the context value by identity: a flow sets a new object or array), read
+ * asynchronously and indexed apart; the new index replaces the old one only when it is complete. A failed or
+ * malformed source keeps the last good index of that source and is reported, rate limited, never thrown.
+ */
+import { stat, readFile } from "node:fs/promises";
+import { CallerIdKind, CallerIdNormaliser } from "./caller-id";
+import { Phonebook, PhonebookEntry, PhonebookProblem, phonebookFromJson, phonebookFromValue } from "./phonebook";
+import { phonebookFromCsv } from "./phonebook";
+import { WarningLimiter } from "../poll/warning-limiter";
+
+/** What a msg carrying a caller ID gains (only the fields that apply). */
+export interface CallerInfo {
+  callerIdE164?: string;
+  callerIdKind?: CallerIdKind;
+  callerName?: string;
+  contact?: Record<string, unknown>;
+}
+
+export type PhonebookSource = "context" | "file";
+
+export interface CallerInfoOptions {
+  /** ISO 3166 alpha-2, or "" to leave numbers as they are (no callerIdE164 / callerIdKind; names still found). */
+  country: string;
+  /** Reads the context variable (undefined when it is not set). */
+  readContext?: () => Promise<unknown>;
+  /** A JSON or CSV phonebook (by its extension: .csv is CSV, anything else JSON). */
+  file?: string;
+  /** How often sources are checked for a change; default 2000 ms. */
+  pollMs?: number;
+  /** One line per kind of problem per source per minute (warning-limiter.ts). */
+  warn: (line: string) => void;
+  /** The text of a warning: a problem in a source, `count` problems of its kind in that load. */
+  describe: (source: PhonebookSource, problem: PhonebookProblem, count: number) => string;
+  /** A source loaded (for the log and the tests). */
+  onLoaded?: (source: PhonebookSource, entries: number, ms: number) => void;
+}
+
+const EMPTY: Phonebook = { entries: new Map(), problems: [] };
+
+export class CallerInfoService {
+  readonly numbers: CallerIdNormaliser;
+  private readonly extensions = new Set<string>();
+  private readonly limiter: WarningLimiter;
+  private contextBook: Map<string, PhonebookEntry> = EMPTY.entries;
+  private fileBook: Map<string, PhonebookEntry> = EMPTY.entries;
+  private lastContext: unknown;
+  private fileStamp = "";
+  private loading: Record<PhonebookSource, boolean> = { context: false, file: false };
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly tagged: boolean;
+
+  constructor(private readonly options: CallerInfoOptions) {
+    this.numbers = new CallerIdNormaliser({ country: options.country, isExtension: (c) => this.extensions.has(c) });
+    this.tagged = this.numbers.country !== undefined;
+    this.limiter = new WarningLimiter({ emit: options.warn });
+  }
+
+  /** True when there is anything to look up or add: a country or a phonebook source. */
+  get active(): boolean {
+    return this.tagged || this.options.file !== undefined || this.options.readContext !== undefined;
+  }
+
+  /** Loads the sources now, then checks them every pollMs. Resolves when the first loads are done. */
+  start(): Promise<void> {
+    const first = this.check();
+    if (this.options.file !== undefined || this.options.readContext !== undefined) {
+      const every = this.options.pollMs ?? 2000;
+      this.timer = setInterval(() => void this.check(), every);
+      this.timer.unref();
+    }
+    return first;
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.limiter.close();
+  }
+
+  /** `extension`: the PBX extension the event is for, learned so that a call from it reads as `extension`. */
+  callerInfo(callerId: unknown, extension?: string): CallerInfo {
+    if (extension !== undefined && !this.extensions.has(extension)) this.extensions.add(extension);
+    const reading = this.numbers.read(callerId);
+    const info: CallerInfo = {};
+    if (this.tagged) {
+      if (reading.e164 !== undefined) info.callerIdE164 = reading.e164;
+      info.callerIdKind = reading.kind;
+    }
+    if (reading.key !== undefined) {
+      const entry = this.contextBook.get(reading.key) ?? this.fileBook.get(reading.key);
+      if (entry) {
+        info.callerName = entry.name;
+        info.contact = { ...entry.contact };
+      }
+    }
+    return info;
+  }
+
+  /** Number of entries per source (for tests and the benchmark). */
+  get size(): { context: number; file: number } {
+    return { context: this.contextBook.size, file: this.fileBook.size };
+  }
+
+  /** One check of both sources; a source still loading is left alone. */
+  check(): Promise<void> {
+    return Promise.all([this.checkContext(), this.checkFile()]).then(() => undefined);
+  }
+
+  private async checkContext(): Promise<void> {
+    const read = this.options.readContext;
+    if (!read || this.loading.context) return;
+    this.loading.context = true;
+    try {
+      const value = await read();
+      if (value === this.lastContext || this.closed) return;
+      this.lastContext = value;
+      const started = performance.now();
+      const book = await phonebookFromValue(value, this.numbers, "context value");
+      if (this.closed) return;
+      this.contextBook = book.entries;
+      this.report("context", book, started);
+    } catch (err) {
+      this.report("context", { entries: this.contextBook, problems: [{ kind: "badFile", where: "context", value: String(err) }] });
+    } finally {
+      this.loading.context = false;
+    }
+  }
+
+  private async checkFile(): Promise<void> {
+    const file = this.options.file;
+    if (file === undefined || this.loading.file) return;
+    this.loading.file = true;
+    try {
+      let stamp: string;
+      try {
+        const info = await stat(file);
+        stamp = `${info.mtimeMs}:${info.size}`;
+      } catch (err) {
+        stamp = `missing:${(err as NodeJS.ErrnoException).code ?? ""}`;
+        if (stamp !== this.fileStamp) {
+          this.fileStamp = stamp;
+          this.report("file", { entries: this.fileBook, problems: [{ kind: "badFile", where: file, value: (err as Error).message }] });
+        }
+        return;
+      }
+      if (stamp === this.fileStamp) return;
+      this.fileStamp = stamp;
+      const started = performance.now();
+      const book = /\.csv$/i.test(file)
+        ? await phonebookFromCsv({ file }, this.numbers)
+        : await phonebookFromJson(await readFile(file, "utf8"), this.numbers);
+      if (this.closed) return;
+      // A file that could not be parsed keeps the last good index (it may be half written).
+      const unreadable = book.problems.some((p) => p.kind === "badFile" || (p.kind === "badShape" && p.where === "JSON"));
+      if (!unreadable) this.fileBook = book.entries;
+      this.report("file", book, started);
+    } catch (err) {
+      this.report("file", { entries: this.fileBook, problems: [{ kind: "badFile", where: file, value: String(err) }] });
+    } finally {
+      this.loading.file = false;
+    }
+  }
+
+  /** One warning per kind of problem (the first of them, with the count), then the loaded event. */
+  private report(source: PhonebookSource, book: Phonebook, started?: number): void {
+    const byKind = new Map<string, { first: PhonebookProblem; count: number }>();
+    for (const problem of book.problems) {
+      const seen = byKind.get(problem.kind);
+      if (seen) seen.count++;
+      else byKind.set(problem.kind, { first: problem, count: 1 });
+    }
+    for (const [kind, { first, count }] of byKind) this.limiter.warn(`${source}:${kind}`, this.options.describe(source, first, count));
+    if (started !== undefined) this.options.onLoaded?.(source, book.entries.size, performance.now() - started);
+  }
+}
