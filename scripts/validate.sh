@@ -30,7 +30,10 @@ BIN=$TOOLS/node_modules/.bin/node-red-dev
 if [ ! -x "$BIN" ]; then
   echo "validate: installing node-red-dev@$NODE_RED_DEV_VERSION into ${TOOLS#"$ROOT"/}"
   mkdir -p "$TOOLS"
-  if ! npm install --no-audit --no-fund --loglevel=error --prefix "$TOOLS" "node-red-dev@$NODE_RED_DEV_VERSION" >"$TOOLS/install.log" 2>&1; then
+  # Its dependencies are resolved afresh from the registry: a registry briefly out of step (a version listed by a
+  # dependent but not yet served, ETARGET) fails one install, so try again once, a little later.
+  install() { npm install --no-audit --no-fund --loglevel=error --prefix "$TOOLS" "node-red-dev@$NODE_RED_DEV_VERSION" >"$TOOLS/install.log" 2>&1; }
+  if ! install && ! { sleep 20; echo "validate: install failed, retrying once" >&2; install; }; then
     cat "$TOOLS/install.log" >&2
     echo "validate: could not install node-red-dev" >&2
     exit 2
