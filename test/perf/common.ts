@@ -189,9 +189,9 @@ export function uncoveredAtKill(userDir: string, configId = "cfg"): Kill {
   const at = performance.now();
   try {
     const saved = (JSON.parse(fs.readFileSync(resumeFilePath(userDir, configId), "utf8")) as { savedAt?: unknown }).savedAt;
-    if (typeof saved === "number") return { at, uncoveredFrom: at - (Date.now() - saved) };
+    if (typeof saved === "number") return { at, uncoveredFrom: at - (Date.now() - saved), wall: Date.now(), savedWall: saved };
   } catch {
     // no position on disk yet
   }
-  return { at, uncoveredFrom: at - RESEND_WINDOW_MS };
+  return { at, uncoveredFrom: at - RESEND_WINDOW_MS, wall: Date.now() };
 }

@@ -2,7 +2,9 @@
  * The fault soak's accounting (definitions in soak.ts), from the fake PBX's own records and the msgs that reached the
  * UDP sink. Node-RED kills: the changes made while Node-RED was down count like any other (the resumed poll must
  * bring them); a change or an older state sent after the position on disk was taken (or within RESEND_WINDOW_MS
- * before the kill, whichever is earlier) may come again after it, and is counted apart. Which changes the watch requires (msg-driven extension changes) is in soak-coverage.ts.
+ * before the kill, whichever is earlier) may come again after it, and is counted apart. A kill in a lifetime of the PBX
+ * while the resume file still held a position of its previous one: that lifetime counts from the new process's own
+ * current-state read (the position on disk cannot bring back what the PBX changed before it). Which changes the watch requires (msg-driven extension changes) is in soak-coverage.ts.
  */
 import type { PbxEvent, RecordedAnswer, RecordedRequest } from "../fake-pbx";
 import { TERMINAL_STATUSES } from "../fake-pbx";
@@ -20,6 +22,9 @@ export const RESEND_WINDOW_MS = 1000;
 export interface Kill {
   at: number;
   uncoveredFrom: number;
+  /** Date.now() of the kill, and the resume file's savedAt then (undefined: no file). */
+  wall?: number;
+  savedWall?: number;
 }
 
 /** True when `first` (a msg's first arrival) may come again at `again` because of a kill in between. */
@@ -168,9 +173,20 @@ export function account(records: SoakRecords): Tallies {
         cursorResync = staleOf(afterSnapshot);
       }
     }
+    // A kill in this lifetime of the PBX while the resume file still held a position of its previous one: the new
+    // process carries on from that, finds the PBX restarted, and resynchronises with a read of its own. What the PBX
+    // changed before that read (after the killed process's own resync) no client could bring back: count from it.
+    const start = restarts.find((r) => r.epoch === epoch)?.at;
+    const end = restarts.find((r) => r.epoch === epoch + 1)?.at ?? Infinity;
+    const blindKill = start === undefined ? undefined : kills
+      .filter((k) => k.wall !== undefined && k.wall > start && k.wall < end && (k.savedWall ?? -Infinity) < start).at(-1);
+    const after = blindKill?.wall ?? -Infinity;
     const readOf = new Map<string, RecordedAnswer | undefined>();
     const resyncRead = (exten: string): RecordedAnswer | undefined => {
-      if (!readOf.has(exten)) readOf.set(exten, epochAnswers.find((a) => a.snapshot && a.exten.split(",").includes(exten)) ?? firstSnapshot);
+      if (!readOf.has(exten)) {
+        const reads = epochAnswers.filter((a) => a.snapshot && a.at > after);
+        readOf.set(exten, reads.find((a) => a.exten.split(",").includes(exten)) ?? reads[0] ?? firstSnapshot);
+      }
       return readOf.get(exten);
     };
     const resyncOf = (exten: string): number | undefined => cursorResync ?? resyncRead(exten)?.seq;

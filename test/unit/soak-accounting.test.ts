@@ -138,6 +138,23 @@ describe("soak accounting", function () {
     assert.deepEqual([t.lost, t.blindHead, t.survivorsChecked, t.survivorsLost], [0, 2, 1, 0], "Connected came before 400's read");
   });
 
+  it("a kill while the resume file still held a position of the PBX's previous life: counted from the new process's read", function () {
+    const in1 = (e: PbxEvent): PbxEvent => ({ ...e, epoch: 1 });
+    const evs = [event(2, 100, "a", 0, "Ringing"), in1(event(2, 300, "a", 1, "Connected")), in1(event(3, 400, "a", 2, "Hungup"))];
+    const ans = [
+      answer(0, 1, 0, 5), answer(1, 2, 10, 110),
+      { ...answer(0, 1, 240, 250), epoch: 1 }, // the killed process's resync read, not yet on disk
+      { ...answer(0, 3, 490, 500), epoch: 1 }, // the new process's read, after the kill at 350: the call has ended
+    ];
+    const reqs = [request(0, 0), request(1, 10), request(2, 120), { ...request(0, 240), epoch: 1 }, { ...request(0, 490), epoch: 1 }, { ...request(3, 510), epoch: 1 }];
+    const received = [msg("a", 0, "Ringing", 111)];
+    const restarts = [{ epoch: 1, keepCalls: true, at: 200 }];
+    const stale = run({ events: evs, answers: ans, requests: reqs, received, restarts, kills: [{ at: 350, uncoveredFrom: 150, wall: 350, savedWall: 150 }] });
+    assert.equal(stale.lost, 0, "nothing after the killed process's read could come back");
+    const onDisk = run({ events: evs, answers: ans, requests: reqs, received, restarts, kills: [{ at: 350, uncoveredFrom: 260, wall: 350, savedWall: 260 }] });
+    assert.equal(onDisk.lost, 2, "with its read's position on disk, the changes after it are required");
+  });
+
   it("a join with no request for its extension within 4 s is never polled, and what follows is required", function () {
     const evs = [event(2, 100, "a", 0, "Ringing"), event(3, 6000, "b", 0, "Ringing")];
     const transitions: WatchTransition[] = [{ at: 50, exten: X, watched: true, cause: "msg", node: "sub-0", refill: true }];
