@@ -34,6 +34,55 @@ export interface Segment {
 
 const covers = (exten: string, list: string | undefined): boolean => (list ?? "").split(",").includes(exten);
 
+/**
+ * The current-state reads the client threw away: one whose seq is below the cursor the client holds tells it that the
+ * PBX restarted (the new counter is still low), so it reads every extension again at once. That read of everything,
+ * not the one thrown away, is what the client reports the calls in progress from: a read is thrown away when the very
+ * next request of that PBX lifetime is a current-state read covering all its extensions, with no Node-RED kill in
+ * between (a restarted process reads afresh whatever its predecessor took).
+ */
+export function discardedReads(
+  answers: readonly RecordedAnswer[],
+  requests: readonly RecordedRequest[],
+  downs: ReadonlyArray<{ from: number; to: number }> = [],
+): Set<RecordedAnswer> {
+  const byEpoch = new Map<number, RecordedRequest[]>();
+  for (const r of requests) {
+    let list = byEpoch.get(r.epoch);
+    if (!list) byEpoch.set(r.epoch, (list = []));
+    list.push(r);
+  }
+  for (const list of byEpoch.values()) list.sort((a, b) => a.at - b.at);
+  const out = new Set<RecordedAnswer>();
+  for (const a of answers) {
+    if (!a.snapshot) continue;
+    const list = byEpoch.get(a.epoch) ?? [];
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (list[mid].at < a.at) lo = mid + 1;
+      else hi = mid;
+    }
+    const next = list[lo];
+    if (!next || next.query.lastSequenceNumber !== "0") continue;
+    if (downs.some((d) => d.from >= a.at && d.from <= next.at)) continue;
+    const read = new Set((next.query.exten ?? "").split(","));
+    if (a.exten.split(",").every((e) => read.has(e)) && read.size > a.exten.split(",").length) out.add(a);
+  }
+  return out;
+}
+
+/** The answers the client took: all but the current-state reads it threw away. */
+export function takenAnswers(
+  answers: readonly RecordedAnswer[],
+  requests: readonly RecordedRequest[],
+  downs: ReadonlyArray<{ from: number; to: number }> = [],
+): RecordedAnswer[] {
+  const discarded = discardedReads(answers, requests, downs);
+  return answers.filter((a) => !discarded.has(a));
+}
+
 /** The PBX's counter at time `t` (Date.now()): the newest change made by then, in the lifetime current then. */
 function counterAt(events: readonly PbxEvent[], restarts: ReadonlyArray<{ epoch: number; at: number }>, t: number): Fence {
   const epoch = restarts.filter((r) => r.at <= t).reduce((e, r) => Math.max(e, r.epoch), 0);

@@ -84,7 +84,7 @@ import { FakePbx, FaultKind, PbxEvent } from "../fake-pbx";
 import { type FlowNode, startNodeRed, stopAllNodeRed } from "../harness/node-red-process";
 import { startIdleLimitProxy, type IdleLimitProxy } from "../harness/idle-limit-proxy";
 import { account, type Kill, type Received } from "./soak-accounting";
-import { segments } from "./soak-coverage";
+import { discardedReads, segments, takenAnswers } from "./soak-coverage";
 import { EXT_PATH, extensionInputNodes, type ExtChange, WatchModel } from "./soak-extensions";
 import {
   configNode, MB, MEMORY_PROBE_OPTIONS, memoryProbeNodes, parseArgs, probeMemory, procStats, seededRandom, sleep, uncoveredAtKill,
@@ -387,18 +387,22 @@ async function main(): Promise<number> {
   await pbx.stop();
 
   // ---------------------------------------------------------------- accounting
-  const answers = pbx.answers;
+  const subscribeRequests = pbx.subscribeRequests();
+  // The reads the client took: one that showed it a PBX restart is read again at once (see discardedReads).
+  const answers = takenAnswers(pbx.answers, subscribeRequests, downs);
+  const discarded = discardedReads(pbx.answers, subscribeRequests, downs);
   if (args.get("trace")) {
     const trace = [
-      ...pbx.subscribeRequests().map((r) => ({ at: r.at, what: `REQ e${r.epoch} last=${r.query.lastSequenceNumber} to=${r.query.timeOut} ctr=${r.seqAtArrival} n=${r.query.exten?.split(",").length}` })),
-      ...pbx.answers.map((a) => ({ at: a.at, what: `ANS e${a.epoch} ${a.snapshot ? "SNAP" : "poll"} last=${a.last} seq=${a.seq} entries=${a.entries}` })),
+      ...subscribeRequests.map((r) => ({ at: r.at, what: `REQ e${r.epoch} last=${r.query.lastSequenceNumber} to=${r.query.timeOut} ctr=${r.seqAtArrival} n=${r.query.exten?.split(",").length}` })),
+      ...pbx.answers.map((a) => ({ at: a.at, what: `ANS e${a.epoch} ${a.snapshot ? (discarded.has(a) ? "SNAP(thrown away)" : "SNAP") : "poll"} last=${a.last} seq=${a.seq} entries=${a.entries} [${a.exten}]` })),
+      ...events.map((e) => ({ at: e.at, what: `EVT e${e.epoch} seq=${e.seq} ${e.exten} ${e.entry.CallData.uniqueCallId}#${e.entry.CallData.step} ${e.entry.CallData.status}` })),
+      ...received.map((m) => ({ at: m.wall, what: `MSG ${m.node} ${m.exten} ${m.id}#${m.step} ${m.status}${m.initial ? " initial" : ""}` })),
       ...restarts.map((r) => ({ at: r.at, what: `RESTART -> e${r.epoch} keep=${r.keepCalls}` })),
       ...deployLog.map((d) => ({ at: d.at, what: `DEPLOY ${d.type} done+${(d.done ?? 0) - d.at}` })),
       ...watch.history.map((h) => ({ at: h.at, what: `WATCH ${h.node} ${h.extensions.join(",")}` })),
     ].sort((a, b) => a.at - b.at);
     fs.writeFileSync(String(args.get("trace")), trace.map((x) => `${x.at} ${x.what}`).join("\n"));
   }
-  const subscribeRequests = pbx.subscribeRequests();
   const tallies = account({
     events, answers, subscribeRequests, restarts, deployLog, received, finalEpoch, kills, answerStyle,
     segments: segments(EXTENSIONS, watch.transitions, subscribeRequests, answers, events, restarts, downs), history: watch.history,

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import type { PbxEvent, RecordedAnswer, RecordedRequest } from "../fake-pbx";
 import { account, type Kill, type Received, type SoakRecords } from "../perf/soak-accounting";
-import { segments } from "../perf/soak-coverage";
+import { discardedReads, segments, takenAnswers } from "../perf/soak-coverage";
 import type { NodeWatch, WatchTransition } from "../perf/soak-extensions";
 
 const X = "400";
@@ -45,10 +45,11 @@ function run(input: {
   restarts?: SoakRecords["restarts"];
 }): ReturnType<typeof account> {
   const transitions = input.transitions ?? [{ at: -10, exten: X, watched: true, cause: "deploy" }];
+  const answers = takenAnswers(input.answers, input.requests); // as soak.ts does
   const records: SoakRecords = {
-    events: input.events, answers: input.answers, subscribeRequests: input.requests, restarts: input.restarts ?? [], deployLog: [],
+    events: input.events, answers, subscribeRequests: input.requests, restarts: input.restarts ?? [], deployLog: [],
     received: input.received, finalEpoch: input.restarts?.at(-1)?.epoch ?? 0, kills: input.kills ?? [], answerStyle: input.answerStyle ?? "every",
-    segments: segments([X], transitions, input.requests, input.answers, input.events, input.restarts ?? []),
+    segments: segments([X], transitions, input.requests, answers, input.events, input.restarts ?? []),
     history: input.history ?? [{ at: -10, node: "sub-0", extensions: [X] }],
   };
   return account(records);
@@ -136,6 +137,28 @@ describe("soak accounting", function () {
     const received = [msg("a", 0, "Ringing", 111), msg("a", 2, "Unlinked", 501, true)];
     const t = run({ events: evs, answers: ans, requests: reqs, received, restarts: [{ epoch: 1, keepCalls: true, at: 200 }] });
     assert.deepEqual([t.lost, t.blindHead, t.survivorsChecked, t.survivorsLost], [0, 2, 1, 0], "Connected came before 400's read");
+  });
+
+  it("a read that showed the client a PBX restart, thrown away for a read of everything, does not stand for a join", function () {
+    // Epoch 1: the client polls on with its old cursor (9); 400 is added at 240 and read alone (seq 3, below 9): the
+    // client learns the PBX restarted and reads 400 and 401 at once (seq 4), by when the call has moved on.
+    const in1 = (e: PbxEvent): PbxEvent => ({ ...e, epoch: 1 });
+    const evs = [in1(event(2, 230, "a", 0, "Ringing")), in1(event(3, 235, "a", 1, "Connected")), in1(event(4, 252, "a", 2, "Unlinked"))];
+    const alone = { ...answer(0, 3, 245, 250), epoch: 1 };
+    const ans = [answer(0, 1, 0, 5), alone, { ...answer(0, 4, 255, 260), epoch: 1, exten: "400,401" }];
+    const reqs = [
+      request(0, 0), { ...request(9, 220), epoch: 1, query: { exten: "401", lastSequenceNumber: "9", timeOut: "0" } },
+      { ...request(0, 245), epoch: 1 }, { ...request(0, 255), epoch: 1, query: { exten: "400,401", lastSequenceNumber: "0", timeOut: "0" } },
+      { ...request(4, 265), epoch: 1, query: { exten: "400,401", lastSequenceNumber: "4", timeOut: "2" } },
+    ];
+    assert.deepEqual([...discardedReads(ans, reqs)], [alone]);
+    assert.deepEqual(discardedReads(ans, reqs, [{ from: 251, to: 254 }]).size, 0, "a kill before the next request: the new process reads afresh");
+    const transitions: WatchTransition[] = [{ at: 240, exten: X, watched: true, cause: "deploy" }];
+    const restarts = [{ epoch: 1, keepCalls: true, at: 200 }];
+    const t = run({ events: evs, answers: ans, requests: reqs, received: [msg("a", 2, "Unlinked", 261, true)], transitions, restarts });
+    assert.deepEqual([t.joinStatesChecked, t.joinStatesLost, t.survivorsLost, t.lost], [1, 0, 0, 0]);
+    const missed = run({ events: evs, answers: ans, requests: reqs, received: [], transitions, restarts });
+    assert.equal(missed.joinStatesLost, 1, "the state at the read of everything must still reach the flow");
   });
 
   it("a kill while the resume file still held a position of the PBX's previous life: counted from the new process's read", function () {
