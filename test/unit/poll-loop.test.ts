@@ -130,6 +130,27 @@ describe("PollLoop", () => {
     await loop.stop();
   });
 
+  it("an extension added as the PBX restarts: its own read shows the restart; in the read of everything its calls come as in progress", async () => {
+    const { api, loop, events, warnings } = setup();
+    loop.setExtensions(["410"]);
+    loop.start();
+    (await api.call(0)).resolve(answer(900, { "410": [entry("1.1", "Ringing")] }));
+    const held = await api.call(1);
+    loop.setExtensions(["410", "420"]);
+    assert.equal(held.signal?.aborted, true);
+    const alone = await api.call(2);
+    assert.deepEqual([alone.extensions, alone.last], [["420"], 0]);
+    alone.resolve(answer(5, { "420": [entry("4.1", "Ringing")] })); // below 900: the PBX restarted
+    const all = await api.call(3);
+    assert.deepEqual([all.extensions, all.last, all.timeOut], [["410", "420"], 0, 0]);
+    assert.match(warnings.join("\n"), /went back from 900 to 5/);
+    all.resolve(answer(7, { "410": [entry("1.1", "Connected")], "420": [entry("4.1", "Connected")] }));
+    assert.equal((await api.call(4)).last, 7);
+    assert.deepEqual(events.map((e) => `${e.extension}:${e.data.status}:${e.initial}`).sort(),
+      ["410:Connected:false", "410:Ringing:true", "420:Connected:true"], "420's thrown-away read sent nothing");
+    await loop.stop();
+  });
+
   it("after a client-side timeout, checks whether the PBX restarted before polling on", async () => {
     clock = sinon.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     const { api, loop, events } = setup();

@@ -272,12 +272,15 @@ export class PollLoop {
     this.probeForRestart = false;
     this.pending.clear();
     const read = extensions.filter((e) => this.extensions.includes(e));
-    // A first read sends the calls in progress as such, whatever a restored position had sent (see readAdded).
-    if (initial) for (const extension of read) this.table.forgetExtension(extension);
+    // Never read before (a first read, or added while the PBX restarted): their calls go out as in progress, whatever
+    // a restored position had sent (see readAdded). The others' resync sends what changed.
+    const fresh = initial ? read : read.filter((e) => !this.groups.groupOf(e));
+    for (const extension of fresh) this.table.forgetExtension(extension);
     this.groups.reset(read, response.seq);
     // Added while the answer was on its way (too late to cut it short): they get a read of their own.
     for (const extension of this.extensions) if (!read.includes(extension)) this.pending.add(extension);
-    this.applySnapshot(read, response, initial);
+    if (fresh.length > 0) this.applySnapshot(fresh, response, true);
+    if (fresh.length < read.length) this.applySnapshot(read.filter((e) => !fresh.includes(e)), response, false);
     this.options.onAnswer?.();
   }
 
