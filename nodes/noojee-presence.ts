@@ -3,14 +3,13 @@
  * config node's shared poll. The rules live in lib/presence/presence-table.ts; this file wires them to Node-RED.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "node-red";
-import { changeExtensions, parseExtensionList } from "./lib/input/extensions";
-import { KeptExtensions } from "./kept-extensions";
+import { changeExtensions } from "./lib/input/extensions";
 import type { CallEvent, LoopStatus } from "./lib/poll/poll-loop";
 import { PresenceChange, PresenceState, PresenceTable } from "./lib/presence/presence-table";
 import type { CallerInfoLookup } from "./messages";
 import { toPresenceMessage, toPresencePayload } from "./presence-messages";
-import type { NoojeeConfigNode } from "./node-types";
 import { statusOf, ThrottledStatus } from "./status";
+import { openWatch, PollFailures } from "./watch-node";
 
 interface PresenceDef extends NodeDef {
   server: string;
@@ -40,39 +39,28 @@ export = function (RED: NodeAPI): void {
       node.error(message);
     };
 
-    let extensions: string[];
-    try {
-      extensions = parseExtensionList(config.extensions);
-    } catch (err) {
-      return fail("invalidConfig", t("error.invalidExtensions", { reason: (err as Error).message }));
-    }
-    // Changes made by msg survive a redeploy only when the user asked for it (as for subscribe).
-    const kept = new KeptExtensions(node, config.persistChanges === true);
-    extensions = kept.restore(extensions, () => node.warn(t("error.badSavedExtensions")));
     const scope = config.contextScope === "flow" || config.contextScope === "global" ? config.contextScope : undefined;
     const contextKey = (config.contextKey ?? "").trim();
-    if (scope && contextKey === "") return fail("invalidConfig", t("error.noContextKey"));
     const store = config.contextStore ? config.contextStore : undefined;
-    const server = RED.nodes.getNode(config.server) as NoojeeConfigNode | null;
-    if (!server) return fail("notConfigured", t("error.noServer"));
-    let hub;
-    let callers: CallerInfoLookup;
-    try {
-      const connection = server.connection();
-      hub = connection.hub;
-      // Each call as subscribe describes it, caller names and normalised numbers included.
-      callers = (callerId: unknown, extension?: string) => connection.callerInfo(callerId, extension);
-    } catch (err) {
-      return fail("notConfigured", (err as Error).message);
-    }
+    const contextOk = (): boolean => {
+      if (!scope || contextKey !== "") return true;
+      fail("invalidConfig", t("error.noContextKey"));
+      return false;
+    };
+    const setup = openWatch(RED, node, config, t, fail, contextOk);
+    if (!setup) return;
+    const { kept, connection } = setup;
+    let { extensions } = setup;
+    const hub = connection.hub;
+    // Each call as subscribe describes it, caller names and normalised numbers included.
+    const callers: CallerInfoLookup = (callerId: unknown, extension?: string) => connection.callerInfo(callerId, extension);
 
     const table = new PresenceTable(extensions);
     const status = new ThrottledStatus(node);
-    /** The failing status shown, and the error message it was for (one node.error per streak or change of reason). */
-    let failure: string | undefined;
-    let failedWith: string | undefined;
+    const failures = new PollFailures(node, t, () => extensions.join(","));
 
     const presenceStatus = () => {
+      const failure = failures.failure;
       if (failure !== undefined) return statusOf.failing(failure);
       const all = table.all();
       if (all.length === 0) return statusOf.connecting(t("status.noExtensions"));
@@ -103,21 +91,9 @@ export = function (RED: NodeAPI): void {
     };
 
     const onStatus = (loop: LoopStatus): void => {
-      if (loop.state !== "failing") {
-        if (failure !== undefined && loop.state === "listening") node.log(t("log.recovered"));
-        if (loop.state === "listening") failure = failedWith = undefined;
-        status.show(loop.state === "connecting" && failure === undefined ? statusOf.connecting(t("status.connecting")) : presenceStatus);
-        return;
-      }
-      const reason = loop.error.kind === "auth" ? t("status.authFailed") : loop.error.message.replace(/\s*\(.*\)$/, "");
-      const text = t("status.retrying", { reason, seconds: Math.max(1, Math.round(loop.retryInMs / 1000)) });
-      // One error per failure streak (or change of reason): a Catch node hears it, the log is not flooded.
-      if (loop.error.message !== failedWith) {
-        failedWith = loop.error.message;
-        node.error(t("error.pollFailed", { reason: loop.error.message }), { topic: extensions.join(","), payload: { error: loop.error.message, kind: loop.error.kind } });
-      }
-      failure = text;
-      status.show(presenceStatus);
+      failures.update(loop);
+      const connecting = loop.state === "connecting" && failures.failure === undefined;
+      status.show(connecting ? statusOf.connecting(t("status.connecting")) : presenceStatus);
     };
 
     hub.register(node.id, {

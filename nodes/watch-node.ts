@@ -1,0 +1,89 @@
+/**
+ * What the nodes on the shared poll (subscribe, presence) have in common: reading their extension list and config
+ * node at start, and reporting the poll's failures (a short red status, one error per failure streak for Catch nodes,
+ * a log line on recovery). Each node keeps its own locale keys: `status.retrying`, `status.authFailed`,
+ * `error.pollFailed`, `log.recovered`, `error.invalidExtensions`, `error.badSavedExtensions`, `error.noServer`.
+ */
+import type { Node, NodeAPI } from "node-red";
+import { parseExtensionList } from "./lib/input/extensions";
+import type { LoopStatus } from "./lib/poll/poll-loop";
+import { KeptExtensions } from "./kept-extensions";
+import type { NoojeeConfigNode, NoojeeConnection } from "./node-types";
+
+type Translate = (key: string, values?: Record<string, string | number>) => string;
+
+export interface WatchSetup {
+  extensions: string[];
+  kept: KeptExtensions;
+  connection: NoojeeConnection;
+}
+
+/**
+ * The node's extensions (the configured list, or the one kept from msg changes) and its connection; undefined after
+ * `fail(statusKey, message)` was called with what is wrong. `validate` checks the node's other settings (calling
+ * `fail` and returning false when one is wrong) before the config node is asked for its connection.
+ */
+export function openWatch(
+  RED: NodeAPI,
+  node: Node,
+  config: { server: string; extensions: string; persistChanges?: boolean },
+  t: Translate,
+  fail: (statusKey: string, message: string) => void,
+  validate: () => boolean = () => true,
+): WatchSetup | undefined {
+  let extensions: string[];
+  try {
+    extensions = parseExtensionList(config.extensions);
+  } catch (err) {
+    fail("invalidConfig", t("error.invalidExtensions", { reason: (err as Error).message }));
+    return undefined;
+  }
+  // Changes made by msg survive a redeploy only when the user asked for it.
+  const kept = new KeptExtensions(node, config.persistChanges === true);
+  extensions = kept.restore(extensions, () => node.warn(t("error.badSavedExtensions")));
+  if (!validate()) return undefined;
+  const server = RED.nodes.getNode(config.server) as NoojeeConfigNode | null;
+  if (!server) {
+    fail("notConfigured", t("error.noServer"));
+    return undefined;
+  }
+  try {
+    return { extensions, kept, connection: server.connection() };
+  } catch (err) {
+    fail("notConfigured", (err as Error).message);
+    return undefined;
+  }
+}
+
+/** Follows the poll's status for one node: what to show while it fails, and the errors and logs that go with it. */
+export class PollFailures {
+  /** The error message of the current failure streak, if any. */
+  private failedWith: string | undefined;
+  private shown: string | undefined;
+
+  constructor(private readonly node: Node, private readonly t: Translate, private readonly topic: () => string) {}
+
+  /** The short failing text to show now, or undefined while not failing. */
+  get failure(): string | undefined {
+    return this.shown;
+  }
+
+  update(loop: LoopStatus): void {
+    if (loop.state !== "failing") {
+      if (loop.state !== "listening") return; // connecting: a failure shown stays until the poll works again
+      if (this.failedWith !== undefined) this.node.log(this.t("log.recovered"));
+      this.failedWith = this.shown = undefined;
+      return;
+    }
+    // The status stays short: the detail in brackets goes to the log and the Catch node only.
+    const reason = loop.error.kind === "auth" ? this.t("status.authFailed") : loop.error.message.replace(/\s*\(.*\)$/, "");
+    this.shown = this.t("status.retrying", { reason, seconds: Math.max(1, Math.round(loop.retryInMs / 1000)) });
+    // One error per failure streak (or change of reason): a Catch node hears it, the log is not flooded.
+    if (loop.error.message === this.failedWith) return;
+    this.failedWith = loop.error.message;
+    this.node.error(this.t("error.pollFailed", { reason: loop.error.message }), {
+      topic: this.topic(),
+      payload: { error: loop.error.message, kind: loop.error.kind },
+    });
+  }
+}
