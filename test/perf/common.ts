@@ -188,8 +188,10 @@ export function seededRandom(seed: number): () => number {
 export function uncoveredAtKill(userDir: string, configId = "cfg"): Kill {
   const at = performance.now();
   try {
-    const saved = (JSON.parse(fs.readFileSync(resumeFilePath(userDir, configId), "utf8")) as { savedAt?: unknown }).savedAt;
-    if (typeof saved === "number") return { at, uncoveredFrom: at - (Date.now() - saved), wall: Date.now(), savedWall: saved };
+    const file = JSON.parse(fs.readFileSync(resumeFilePath(userDir, configId), "utf8")) as { savedAt?: unknown; polls?: unknown };
+    const saved = file.savedAt;
+    const savedSeqs = Array.isArray(file.polls) ? file.polls.map((p) => Number((p as { seq?: unknown }).seq)) : undefined;
+    if (typeof saved === "number") return { at, uncoveredFrom: at - (Date.now() - saved), wall: Date.now(), savedWall: saved, savedSeqs };
   } catch {
     // no position on disk yet
   }

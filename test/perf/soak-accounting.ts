@@ -25,6 +25,8 @@ export interface Kill {
   /** Date.now() of the kill, and the resume file's savedAt then (undefined: no file). */
   wall?: number;
   savedWall?: number;
+  /** The seqs of the position's polls in the file then (each an answer's seq, of whichever PBX lifetime it came from). */
+  savedSeqs?: number[];
 }
 
 /** True when `first` (a msg's first arrival) may come again at `again` because of a kill in between. */
@@ -167,7 +169,7 @@ export function account(records: SoakRecords): Tallies {
       if (firstPoll && (!firstSnapshot || firstPoll.at < firstSnapshot.at) && staleOf(firstPoll) <= firstPoll.seqAtArrival) {
         undetectable += 1; // polled on with a cursor the new counter had already passed: the seq never went down
         cursorResync = staleOf(firstPoll);
-      } else if (firstSnapshot && afterSnapshot && staleOf(afterSnapshot) !== firstSnapshot.seq &&
+      } else if (firstSnapshot && afterSnapshot && !fromThisLife(afterSnapshot, epochAnswers) &&
         staleOf(afterSnapshot) <= afterSnapshot.seqAtArrival) {
         undetectable += 1; // the read did not show a lower seq either: the client kept its cursor
         cursorResync = staleOf(afterSnapshot);
@@ -178,8 +180,16 @@ export function account(records: SoakRecords): Tallies {
     // changed before that read (after the killed process's own resync) no client could bring back: count from it.
     const start = restarts.find((r) => r.epoch === epoch)?.at;
     const end = restarts.find((r) => r.epoch === epoch + 1)?.at ?? Infinity;
+    // The file may have been written after the restart yet before the client's resync (a deploy or a msg change
+    // stores the position too): its position is of this lifetime only if each of its seqs is one this lifetime answered.
+    const previousLife = (k: Kill): boolean => {
+      const savedBefore = (k.savedWall ?? -Infinity) < (start ?? -Infinity);
+      if (savedBefore || !k.savedSeqs) return savedBefore;
+      const answered = new Set(epochAnswers.filter((a) => a.at <= (k.wall ?? Infinity)).map((a) => a.seq));
+      return !k.savedSeqs.every((seq) => answered.has(seq));
+    };
     const blindKill = start === undefined ? undefined : kills
-      .filter((k) => k.wall !== undefined && k.wall > start && k.wall < end && (k.savedWall ?? -Infinity) < start).at(-1);
+      .filter((k) => k.wall !== undefined && k.wall > start && k.wall < end && previousLife(k)).at(-1);
     const after = blindKill?.wall ?? -Infinity;
     const readOf = new Map<string, RecordedAnswer | undefined>();
     const resyncRead = (exten: string): RecordedAnswer | undefined => {
@@ -205,6 +215,8 @@ export function account(records: SoakRecords): Tallies {
         if (!seg || (seg.join && (!seg.join.fence || !fenceAtOrBefore(seg.join.fence, { epoch, seq: at })))) continue;
         if (seg.leave && read && seg.leave.at - LEAVE_GRACE_MS < read.at) continue;
         for (const [id, step] of aliveAt(onExten.get(exten) ?? [], restarts, { epoch, seq: at })) {
+          // Polled on from a cursor (the restart unseen): states this lifetime set up to it were never listed.
+          if (cursorResync !== undefined && onExten.get(exten)?.some((e) => e.epoch === epoch && e.entry.CallData.uniqueCallId === id && Number(e.entry.CallData.step) === step)) continue;
           survivorsChecked += 1;
           if (deliveredAny.has(key(id, step))) continue;
           survivorsLost += 1;
@@ -244,6 +256,16 @@ export function account(records: SoakRecords): Tallies {
     duplicateExamples, resentAfterKill, phantom, initialMsgs, ...stale, joinLeaveExcused, notWatched, notListed,
     ...joinsChecked, ...unwatched,
   };
+}
+
+/**
+ * Whether a poll's lastSequenceNumber came from this PBX lifetime: the seq of an answer of it, given before, covering
+ * some of the same extensions (a group's cursor comes from its own answers). Else it is a cursor of an earlier life.
+ */
+function fromThisLife(poll: RecordedRequest, epochAnswers: readonly RecordedAnswer[]): boolean {
+  const cursor = Number(poll.query.lastSequenceNumber);
+  const polled = new Set((poll.query.exten ?? "").split(","));
+  return epochAnswers.some((a) => a.at <= poll.at && a.seq === cursor && a.exten.split(",").some((e) => polled.has(e)));
 }
 
 /** The legs in progress among `onExten` (one extension's events, in order) at `fence`, across restarts that kept the calls. */

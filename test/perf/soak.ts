@@ -398,6 +398,8 @@ async function main(): Promise<number> {
       ...events.map((e) => ({ at: e.at, what: `EVT e${e.epoch} seq=${e.seq} ${e.exten} ${e.entry.CallData.uniqueCallId}#${e.entry.CallData.step} ${e.entry.CallData.status}` })),
       ...received.map((m) => ({ at: m.wall, what: `MSG ${m.node} ${m.exten} ${m.id}#${m.step} ${m.status}${m.initial ? " initial" : ""}` })),
       ...restarts.map((r) => ({ at: r.at, what: `RESTART -> e${r.epoch} keep=${r.keepCalls}` })),
+      ...kills.map((k) => ({ at: k.wall ?? 0, what: `KILL file savedAt=${k.savedWall ?? "-"} seqs=${k.savedSeqs?.join(",") ?? "-"}` })),
+      ...downs.map((d) => ({ at: d.to, what: `UP after ${d.to - d.from} ms` })),
       ...deployLog.map((d) => ({ at: d.at, what: `DEPLOY ${d.type} done+${(d.done ?? 0) - d.at}` })),
       ...watch.history.map((h) => ({ at: h.at, what: `WATCH ${h.node} ${h.extensions.join(",")}` })),
     ].sort((a, b) => a.at - b.at);

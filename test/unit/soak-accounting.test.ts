@@ -161,6 +161,23 @@ describe("soak accounting", function () {
     assert.equal(missed.joinStatesLost, 1, "the state at the read of everything must still reach the flow");
   });
 
+  it("a restart no seq shows: polled on from the old cursor, the states the new life set up to it are never required", function () {
+    // The PBX restarts (calls kept) with its counter back below the client's cursor 2 and passes it at once: a read
+    // for 401 alone happens to answer seq 2 too, but 400's poll carries the old cursor, and the Ringing at seq 2 is
+    // below it.
+    const in1 = (e: PbxEvent): PbxEvent => ({ ...e, epoch: 1 });
+    const evs = [in1(event(2, 210, "a", 0, "Ringing")), in1(event(3, 240, "a", 1, "Connected"))];
+    const ans = [answer(0, 2, 0, 5), { ...answer(0, 2, 215, 220), epoch: 1, exten: "401" }, { ...answer(2, 3, 230, 245), epoch: 1 }];
+    const reqs = [
+      request(0, 0), request(2, 10),
+      { ...request(0, 215), epoch: 1, query: { exten: "401", lastSequenceNumber: "0", timeOut: "0" } },
+      { ...request(2, 230), epoch: 1, seqAtArrival: 3 },
+      { ...request(3, 250), epoch: 1, seqAtArrival: 3 },
+    ];
+    const t = run({ events: evs, answers: ans, requests: reqs, received: [msg("a", 1, "Connected", 246)], restarts: [{ epoch: 1, keepCalls: true, at: 200 }] });
+    assert.deepEqual([t.undetectable, t.lost, t.survivorsLost, t.blindHead], [1, 0, 0, 1]);
+  });
+
   it("a kill while the resume file still held a position of the PBX's previous life: counted from the new process's read", function () {
     const in1 = (e: PbxEvent): PbxEvent => ({ ...e, epoch: 1 });
     const evs = [event(2, 100, "a", 0, "Ringing"), in1(event(2, 300, "a", 1, "Connected")), in1(event(3, 400, "a", 2, "Hungup"))];
@@ -176,6 +193,11 @@ describe("soak accounting", function () {
     assert.equal(stale.lost, 0, "nothing after the killed process's read could come back");
     const onDisk = run({ events: evs, answers: ans, requests: reqs, received, restarts, kills: [{ at: 350, uncoveredFrom: 260, wall: 350, savedWall: 260 }] });
     assert.equal(onDisk.lost, 2, "with its read's position on disk, the changes after it are required");
+    // Written after the restart (a deploy or msg change stores it too) but still the previous life's position.
+    const lateWrite = run({ events: evs, answers: ans, requests: reqs, received, restarts, kills: [{ at: 350, uncoveredFrom: 230, wall: 350, savedWall: 230, savedSeqs: [2] }] });
+    assert.equal(lateWrite.lost, 0, "a file written after the restart, holding seq 2 of the previous life");
+    const ownSeq = run({ events: evs, answers: ans, requests: reqs, received, restarts, kills: [{ at: 350, uncoveredFrom: 260, wall: 350, savedWall: 260, savedSeqs: [1] }] });
+    assert.equal(ownSeq.lost, 2, "holding seq 1, the killed process's read of this life");
   });
 
   it("a join with no request for its extension within 4 s is never polled, and what follows is required", function () {
