@@ -2,7 +2,7 @@
 import type { Node, NodeDef } from "node-red";
 import type { AuthMode, NoojeeClient } from "./lib/client/api-client";
 import type { CallerInfo } from "./lib/numbers/caller-info";
-import type { ResumeFile } from "./lib/poll/resume-file";
+import type { PositionWriter } from "./lib/poll/position-writer";
 import type { SubscriptionHub } from "./lib/poll/subscription-hub";
 
 export interface NoojeeConfigDef extends NodeDef {
@@ -12,6 +12,8 @@ export interface NoojeeConfigDef extends NodeDef {
   authMode?: string;
   /** Carry on from the saved position after a Node-RED restart; missing (flows saved before it existed) means on. */
   resumeAfterRestart?: boolean;
+  /** Where the position is kept: "" or missing for the resume file in the user directory, else a context store's name. */
+  resumeStore?: string;
   /** Minutes a saved position stays usable; default 60. */
   resumeMaxAge?: number | string;
   /** ISO 3166 alpha-2 (`AU`) for reading caller IDs; "" or missing: numbers are left as they are. */
@@ -32,7 +34,7 @@ export interface NoojeeConnection {
   client: NoojeeClient;
   hub: SubscriptionHub;
   /** Where the hub's position is saved, when resuming after a restart is on. */
-  resume?: ResumeFile;
+  resume?: PositionWriter;
   /**
    * Who is calling: E.164 form and kind (with a country set) and the phonebook's name and record for a caller ID.
    * `extension`: the PBX extension the caller ID was seen on (so that calls between extensions read as such).

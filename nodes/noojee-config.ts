@@ -10,8 +10,9 @@ import { NoojeeClient } from "./lib/client/api-client";
 import { testConnection, TestRequestBody } from "./test-connection";
 import { parseHost, InvalidHostError, maskUserinfo } from "./lib/client/host";
 import { HoldLimit } from "./lib/poll/hold-limit";
-import { deleteResumeFile, ResumeFile, resumeFilePath, resumeMaxAgeMs } from "./lib/poll/resume-file";
-import { HubPosition, SubscriptionHub } from "./lib/poll/subscription-hub";
+import { resumeMaxAgeMs } from "./lib/poll/resume-file";
+import { SubscriptionHub } from "./lib/poll/subscription-hub";
+import { PositionPlace } from "./position-place";
 import { authRetryMs, phonebookPollMs, timeOutUnitMs } from "./lib/settings";
 import { startCallerInfo } from "./caller-info-setup";
 
@@ -51,10 +52,8 @@ export = function (RED: NodeAPI): void {
     // On unless turned off: flows saved before the option existed have no such property.
     const resume = config.resumeAfterRestart !== false;
     const resumeMaxAge = resumeMaxAgeMs(config.resumeMaxAge);
-    const userDir = (RED.settings as { userDir?: unknown }).userDir;
-    const resumePath = typeof userDir === "string" && userDir !== "" ? resumeFilePath(userDir, this.id) : undefined;
-    // Turned off: the saved position is forgotten, so that turning it on again never starts from a stale one.
-    if (!resume && resumePath) void deleteResumeFile(resumePath, (message) => this.warn(message));
+    // The resume file or a context store; a position left in another place (or any, when off) is forgotten.
+    const place = new PositionPlace(RED, this, config);
     let connection: NoojeeConnection | undefined;
     let fingerprint: string | undefined;
     // Warnings of the shared hub go to whichever instance of this config node currently owns it.
@@ -87,7 +86,7 @@ export = function (RED: NodeAPI): void {
       const retryMs = authRetryMs(RED.settings);
       const unitMs = timeOutUnitMs(RED.settings);
       fingerprint = createHash("sha256")
-        .update(JSON.stringify([origin, apiKey, this.verifyTls, authMode, retryMs, unitMs, resume, resumeMaxAge]))
+        .update(JSON.stringify([origin, apiKey, this.verifyTls, authMode, retryMs, unitMs, resume, resumeMaxAge, place.place]))
         .digest("hex");
       const previous = parked.get(this.id);
       if (previous) {
@@ -102,37 +101,18 @@ export = function (RED: NodeAPI): void {
         void closeConnection(previous.connection, (message) => this.warn(message));
       }
       const client = new NoojeeClient({ origin, apiKey, verifyTls: this.verifyTls, authMode });
-      const file = resume && resumePath
-        ? new ResumeFile({ file: resumePath, host: origin, authMode, onWarning: (message) => owner.warn(message) })
-        : undefined;
+      // Without a usable saved position the polls start with a current-state read.
+      const saved = place.open(origin, authMode, resumeMaxAge, (message) => owner.warn(message));
       const hub = new SubscriptionHub(client, {
         authRetryMs: retryMs,
         // One for all the polls of this connection: a proxy's idle limit is learned, and said, once.
         holdLimit: new HoldLimit({ unitMs }),
         onWarning: (message) => owner.warn(client.redact(message)),
-        position: file && loadPosition(file),
-        store: file,
+        position: saved.position,
+        store: saved.writer,
       });
-      connection = own({ client, hub, resume: file, callerInfo: callers.callerInfo, country: callers.country });
+      connection = own({ client, hub, resume: saved.writer, callerInfo: callers.callerInfo, country: callers.country });
       return connection;
-    };
-
-    /** The saved position to carry on from, if usable; otherwise the polls start with a current-state read. */
-    const loadPosition = (file: ResumeFile): HubPosition | undefined => {
-      const loaded = file.load(resumeMaxAge);
-      if (loaded.position) {
-        // A negative age is the saving clock running ahead of this one (within a minute: see MAX_CLOCK_AHEAD_MS).
-        const seconds = Math.round(Math.abs(loaded.ageMs) / 1000);
-        this.log(RED._(loaded.ageMs < 0 ? "noojee-config.resume.resumingAhead" : "noojee-config.resume.resuming", { seconds }));
-        return loaded.position;
-      }
-      const values = { file: file.path, reason: loaded.detail };
-      if (loaded.reason === "corrupt" || loaded.reason === "unreadable") this.warn(RED._("noojee-config.resume.badFile", values));
-      else if (loaded.reason === "tooOld" || loaded.reason === "clockAhead") {
-        const minutes = Math.max(1, Math.round(Math.abs(loaded.ageMs) / 60_000));
-        this.log(RED._(`noojee-config.resume.${loaded.reason}`, { minutes, max: Math.round(resumeMaxAge / 60_000) }));
-      } else this.log(RED._("noojee-config.resume.notResuming", values));
-      return undefined;
     };
 
     // Extensions that subscribe nodes left during a deploy linger in the polls until the deploy is over.
@@ -148,7 +128,7 @@ export = function (RED: NodeAPI): void {
         // Deleted: its saved position goes with it.
         const deleteFile = (): Promise<void> => {
           if (closing?.resume) return closing.resume.remove(); // after its write in progress, if any
-          return resumePath ? deleteResumeFile(resumePath, (m) => this.warn(m)) : Promise.resolve();
+          return place.forget();
         };
         const closed = closing ? closeConnection(closing, (message) => this.warn(message)) : Promise.resolve();
         void closed.then(deleteFile).finally(() => done());

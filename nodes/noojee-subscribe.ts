@@ -86,7 +86,16 @@ export = function (RED: NodeAPI): void {
       else status.show(statusOf.failing(failures.failure ?? ""));
     };
 
-    hub.register(node.id, { extensions, timeoutSec: rawTimeout, onStatus, onEvent });
+    // The summaries collected so far go with the saved position, and come back after a restart or a redeploy.
+    const saveState = () => tracker.saveState();
+    const restoreState = (state: unknown): void => {
+      try {
+        tracker.restore(state);
+      } catch (err) {
+        node.warn(t("error.badSavedSummaries", { reason: (err as Error).message }));
+      }
+    };
+    hub.register(node.id, { extensions, timeoutSec: rawTimeout, onStatus, onEvent, saveState, restoreState });
     if (extensions.length === 0) status.show(statusOf.connecting(t("status.noExtensions")));
 
     // msg.action add / remove / replace with msg.extensions: change what this node watches, without a redeploy.
@@ -106,12 +115,11 @@ export = function (RED: NodeAPI): void {
 
     node.on("close", (removed: boolean, done: () => void) => {
       status.clear();
-      tracker.close();
       kept.close(removed);
-      hub
-        .deregister(node.id)
-        .catch((err: unknown) => node.warn(String(err)))
-        .finally(() => done());
+      // Leaves first: the hub keeps the tracker's state for the node that comes back after a deploy.
+      const left = hub.deregister(node.id);
+      tracker.close();
+      left.catch((err: unknown) => node.warn(String(err))).finally(() => done());
     });
   }
 

@@ -189,7 +189,7 @@ describe("ResumeFile", () => {
     }
     assert.equal(open.callCount, 1, "one attempt, then the retry pause");
     assert.equal(warnings.length, 1);
-    assert.match(warnings[0], /cannot write the resume file .*(ENOTDIR|EEXIST)/);
+    assert.match(warnings[0], /cannot save the position to the resume file .*(ENOTDIR|EEXIST)/);
     await store.flush(); // a close still tries once more, quietly
     assert.equal(warnings.length, 1);
     store.close();

@@ -151,15 +151,64 @@ export class CallTracker {
     if (ENDING.has(data.status)) {
       leg.endingStatus = data.status;
       leg.endingAt = now;
-      if (leg.grace === undefined) {
-        leg.grace = setTimeout(() => {
-          leg.grace = undefined;
-          if (this.legs.get(key) === leg) this.finish(key, leg, data.status, null, leg.endingAt ?? now);
-        }, this.graceMs);
-      }
+      this.armGrace(key, leg, this.graceMs);
       return this.isMissed(leg);
     }
     return undefined;
+  }
+
+  /**
+   * What the tracker holds (legs in progress, legs summarised lately), to be saved with the hub's position and
+   * handed to restore() after a restart: a call that started before it then gets a whole summary. Times are saved
+   * as wall-clock stamps (the monotonic clock starts again with the process). The newest MAX_SAVED of each.
+   */
+  saveState(): TrackerState {
+    const now = this.now();
+    const mono = this.monotonic();
+    const wall = (stamp: Stamp | undefined): number | null => (stamp === undefined ? null : now - (mono - stamp.mono));
+    const legs = [...this.legs.values()].slice(-MAX_SAVED).map((leg): SavedTrackerLeg => ({
+      extension: leg.extension, uniqueCallId: leg.uniqueCallId, callId: leg.callId ?? null, inbound: leg.inbound,
+      callerId: leg.callerId, isQueueCall: leg.isQueueCall, isClickToDialCall: leg.isClickToDialCall,
+      startedAt: wall(leg.startedAt) ?? now, connectedAt: wall(leg.connectedAt), endingStatus: leg.endingStatus ?? null,
+      endingAt: wall(leg.endingAt), partial: leg.partial, endedUnanswered: leg.endedUnanswered,
+    }));
+    const finished = [...this.finished].slice(-MAX_SAVED).map(([key, done]) => {
+      const [extension, uniqueCallId] = key.split("\u0000");
+      return { extension, uniqueCallId, missed: done.missed, at: now - (mono - done.at) };
+    });
+    return { version: STATE_VERSION, legs, finished };
+  }
+
+  /**
+   * Takes back a saved state (see saveState), before any event of this life. Throws, taking nothing, when it is not
+   * a state this tracker saves.
+   */
+  restore(raw: unknown): void {
+    const state = parseTrackerState(raw);
+    const now = this.now();
+    const mono = this.monotonic();
+    // A stamp from the saving process, on this process's monotonic clock.
+    const stamp = (wall: number): Stamp => ({ wall, mono: mono - (now - wall) });
+    for (const saved of state.legs) {
+      const key = `${saved.extension}\u0000${saved.uniqueCallId}`;
+      if (this.legs.has(key) || this.finished.has(key)) continue;
+      const leg: Leg = {
+        extension: saved.extension, uniqueCallId: saved.uniqueCallId, callId: saved.callId ?? undefined,
+        inbound: saved.inbound, callerId: saved.callerId, isQueueCall: saved.isQueueCall,
+        isClickToDialCall: saved.isClickToDialCall, startedAt: stamp(saved.startedAt),
+        connectedAt: saved.connectedAt === null ? undefined : stamp(saved.connectedAt),
+        endingStatus: saved.endingStatus ?? undefined, endingAt: saved.endingAt === null ? undefined : stamp(saved.endingAt),
+        partial: saved.partial, endedUnanswered: saved.endedUnanswered, grace: undefined,
+      };
+      this.legs.set(key, leg);
+      // Busy / No Answer before the restart: what is left of its grace.
+      if (leg.endingAt) this.armGrace(key, leg, Math.max(0, this.graceMs - (now - leg.endingAt.wall)));
+    }
+    this.bound();
+    for (const done of state.finished) {
+      const key = `${done.extension}\u0000${done.uniqueCallId}`;
+      if (!this.finished.has(key)) this.finished.set(key, { missed: done.missed, at: mono - (now - done.at) });
+    }
   }
 
   /** Clears the grace timers: the node is closing. Unfinished legs are dropped without a summary. */
@@ -175,6 +224,19 @@ export class CallTracker {
       if (now - done.at < this.finishedTtlMs && this.finished.size <= this.maxLegs) break;
       this.finished.delete(key);
     }
+  }
+
+  /** After Busy / No Answer: a Hungup may follow with the cause; without one, the leg is summarised after `ms`. */
+  private armGrace(key: string, leg: Leg, ms: number): void {
+    if (leg.grace !== undefined) return;
+    leg.grace = setTimeout(() => {
+      leg.grace = undefined;
+      if (this.legs.get(key) === leg) this.finish(key, leg, leg.endingStatus ?? FINAL, null, leg.endingAt ?? this.stampNow());
+    }, ms);
+  }
+
+  private stampNow(): Stamp {
+    return { wall: this.now(), mono: this.monotonic() };
   }
 
   private isMissed(leg: Leg): boolean {
@@ -222,6 +284,66 @@ export class CallTracker {
       this.legs.delete(oldestKey);
     }
   }
+}
+
+// ------------------------------------------------------------------ the saved state
+
+const STATE_VERSION = 1;
+/** Legs in progress, and legs summarised, saved at most (the newest). */
+const MAX_SAVED = 2000;
+
+interface SavedTrackerLeg {
+  extension: string;
+  uniqueCallId: string;
+  callId: number | null;
+  inbound: boolean;
+  callerId: string;
+  isQueueCall: boolean;
+  isClickToDialCall: boolean;
+  /** Wall-clock ms. */
+  startedAt: number;
+  connectedAt: number | null;
+  endingStatus: string | null;
+  endingAt: number | null;
+  partial: boolean;
+  endedUnanswered: boolean;
+}
+
+/** What CallTracker.saveState() gives: plain JSON. */
+export interface TrackerState {
+  [key: string]: unknown;
+  version: number;
+  legs: SavedTrackerLeg[];
+  finished: Array<{ extension: string; uniqueCallId: string; missed: boolean; at: number }>;
+}
+
+function parseTrackerState(raw: unknown): TrackerState {
+  const bad = (what: string): never => {
+    throw new Error(`invalid ${what}`);
+  };
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+  const time = (v: unknown): boolean => typeof v === "number" && Number.isFinite(v);
+  const timeOrNull = (v: unknown): boolean => v === null || time(v);
+  if (!isObject(raw) || raw.version !== STATE_VERSION) bad("version");
+  const state = raw as Record<string, unknown>;
+  if (!Array.isArray(state.legs) || !Array.isArray(state.finished)) bad("legs");
+  for (const leg of state.legs as unknown[]) {
+    if (!isObject(leg)) bad("leg");
+    const l = leg as Record<string, unknown>;
+    const strings = [l.extension, l.uniqueCallId, l.callerId].every((v) => typeof v === "string");
+    const flags = [l.inbound, l.isQueueCall, l.isClickToDialCall, l.partial, l.endedUnanswered].every((v) => typeof v === "boolean");
+    const times = time(l.startedAt) && timeOrNull(l.connectedAt) && timeOrNull(l.endingAt);
+    const rest = (l.callId === null || typeof l.callId === "number") && (l.endingStatus === null || typeof l.endingStatus === "string");
+    if (!strings || !flags || !times || !rest) bad("leg");
+  }
+  for (const done of state.finished as unknown[]) {
+    if (!isObject(done)) bad("summarised leg");
+    const d = done as Record<string, unknown>;
+    if (typeof d.extension !== "string" || typeof d.uniqueCallId !== "string" || typeof d.missed !== "boolean" || !time(d.at)) {
+      bad("summarised leg");
+    }
+  }
+  return raw as TrackerState;
 }
 
 /** The output a msg goes to in "one output per kind" mode. */

@@ -19,6 +19,11 @@ export class ResumeSource {
   private readonly cursors = new Map<string, number>();
 
   constructor(points: readonly ResumePoint[]) {
+    this.add(points);
+  }
+
+  /** More saved positions (read after the loops were made). */
+  add(points: readonly ResumePoint[]): void {
     for (const point of points) {
       for (const extension of point.extensions) {
         const cursor = Math.max(point.seq, point.fences[extension] ?? 0);

@@ -23,51 +23,15 @@
  * position is stored only once every change it covers has reached a subscriber (not while a lingering extension's
  * buffer or a replay waits): a Node-RED that died before they were handed on would lose them.
  */
-import { CallStateTable, type SavedLeg } from "./call-state-table";
-import { CallEvent, LoopStatus, PollLoop, PollLoopOptions, SubscribeApi } from "./poll-loop";
+import { CallStateTable } from "./call-state-table";
+import type { HubOptions, HubPosition, Subscriber } from "./hub-types";
+import { CallEvent, LoopStatus, PollLoop, SubscribeApi } from "./poll-loop";
 import { monotonicNow } from "../monotonic";
 import { HoldLimit } from "./hold-limit";
 import { ResumePoint, ResumeSource } from "./resume-points";
+import { SubscriberStates } from "./subscriber-states";
 
-/** Where a hub's polls stand and the last state sent for each leg. */
-export interface HubPosition {
-  polls: ResumePoint[];
-  legs: SavedLeg[];
-}
-
-/**
- * Takes the hub's position after each answer, e.g. to a file (resume-file.ts). `capture` gives the position as it is
- * when called, or undefined while changes it covers have not reached a subscriber yet (the hub calls save again once
- * they have).
- */
-export interface PositionStore {
-  save(capture: () => HubPosition | undefined): void;
-}
-
-export interface Subscriber {
-  extensions: readonly string[];
-  timeoutSec: number;
-  onEvent(event: CallEvent): void;
-  onStatus(status: LoopStatus): void;
-  /** The calls in progress on an extension, whole, whenever the hub learns them: calls not listed have ended. */
-  onCurrentState?(extension: string, calls: CallEvent[]): void;
-}
-
-type LoopOptions = Omit<PollLoopOptions, "api" | "onEvents" | "onStatus" | "timeoutSec" | "table" | "resumeFrom" | "onAnswer" | "onSnapshot">;
-
-export interface HubOptions extends Partial<LoopOptions> {
-  /** A saved position to carry on from (after a Node-RED restart). */
-  position?: HubPosition;
-  /** Where the position goes after each answer. */
-  store?: PositionStore;
-  /** How long a loop with no subscriber keeps its cursor, so a redeployed node resumes without a gap. */
-  parkMs?: number;
-  /**
-   * Most bytes the percent-encoded `exten` value of one request may take. Default: what the API says its URLs leave
-   * for it (`subscribeExtenBudget()`), else unlimited.
-   */
-  maxExtenBytes?: number;
-}
+export type { HubOptions, HubPosition, PositionStore, Subscriber } from "./hub-types";
 
 /** Bytes an extension list takes in a query string: the commas are percent-encoded (`%2C`). */
 export function extenBytes(extensions: Iterable<string>): number {
@@ -118,6 +82,10 @@ export class SubscriptionHub {
   private readonly maxExtenBytes: number;
   /** The saved positions of the start, shared by the chunks' loops (each extension is taken once). */
   private resumeSource: ResumeSource | undefined;
+  private readonly states = new SubscriberStates();
+  /** The saved position is still being read: the polls start once it is there. */
+  private loading: Promise<void> | undefined;
+  private flowsStarted = false;
   private readonly capture = (): HubPosition | undefined => (this.holdsChanges() ? undefined : this.position());
   /** An answer came while changes were held back: store the position once they are handed on. */
   private saveWhenDelivered = false;
@@ -131,18 +99,41 @@ export class SubscriptionHub {
     this.now = options.now ?? monotonicNow;
     this.table = new CallStateTable({ now: this.now });
     this.maxExtenBytes = options.maxExtenBytes ?? api.subscribeExtenBudget?.() ?? Infinity;
-    if (options.position) {
-      // The states already sent, so that the PBX repeating one of them does not send it again.
-      this.table.restore(options.position.legs);
-      this.resumeSource = new ResumeSource(options.position.polls);
-    }
+    const position = options.position;
+    if (position instanceof Promise) {
+      this.resumeSource = new ResumeSource([]);
+      this.loading = position.catch(() => undefined).then((loaded) => this.loaded(loaded));
+    } else if (position) this.restore(position);
+  }
+
+  private restore(position: HubPosition): void {
+    // The states already sent, so that the PBX repeating one of them does not send it again.
+    this.table.restore(position.legs);
+    this.resumeSource ??= new ResumeSource([]);
+    this.resumeSource.add(position.polls);
+    this.states.restore(position.subscribers);
+    for (const [id, subscriber] of this.subscribers) this.states.handBack(id, subscriber);
+  }
+
+  /** The position read asynchronously is there (or none is): the polls may start. */
+  private loaded(position: HubPosition | undefined): void {
+    this.loading = undefined;
+    if (position) this.restore(position);
+    if (this.flowsStarted) this.retainWatched();
+    if (this.running) for (const chunk of this.chunks) chunk.loop.start();
+  }
+
+  /** Resolves once the saved position given at construction has been read (at once when there was none to read). */
+  async ready(): Promise<void> {
+    await this.loading;
   }
 
   /** Where the polls stand now (what a PositionStore is given). */
   position(): HubPosition {
     const polls: ResumePoint[] = [];
     for (const chunk of this.chunks) polls.push(...chunk.loop.resumePoints());
-    return { polls, legs: this.table.export() };
+    const subscribers = this.states.export(this.subscribers);
+    return { polls, legs: this.table.export(), ...(subscribers ? { subscribers } : {}) };
   }
 
   /** The loop of the first chunk, if any (for tests and diagnostics). */
@@ -162,10 +153,11 @@ export class SubscriptionHub {
   register(id: string, subscriber: Subscriber): void {
     if (this.subscribers.has(id)) this.detach(id);
     this.resumeOrReset();
+    if (!this.loading) this.states.handBack(id, subscriber);
     this.attach(id, subscriber, subscriber.extensions);
     this.reconfigure();
     this.running = true;
-    for (const chunk of this.chunks) chunk.loop.start();
+    if (!this.loading) for (const chunk of this.chunks) chunk.loop.start();
   }
 
   /**
@@ -273,8 +265,8 @@ export class SubscriptionHub {
 
   /** Drops the lingering extensions nobody took back and the saved positions: the deploy or start is over. */
   releaseLingering(): void {
-    // flows:started comes before the loops have made their first request: what is watched now may still resume.
-    this.resumeSource?.retainOnly(new Set([...this.byExtension.keys(), ...this.lingering.keys()]));
+    this.flowsStarted = true;
+    if (!this.loading) this.retainWatched();
     if (this.lingering.size === 0) return;
     this.lingering.clear();
     this.buffered = 0;
@@ -283,10 +275,17 @@ export class SubscriptionHub {
     this.savePositionIfDelivered();
   }
 
+  /** flows:started comes before the loops have made their first request: what is watched now may still resume. */
+  private retainWatched(): void {
+    this.resumeSource?.retainOnly(new Set([...this.byExtension.keys(), ...this.lingering.keys()]));
+    this.states.retainOnly(new Set(this.subscribers.keys()));
+  }
+
   private detach(id: string, linger = true): boolean {
     const subscriber = this.subscribers.get(id);
     if (!subscriber) return false;
     this.subscribers.delete(id);
+    if (linger) this.states.keep(id, subscriber);
     // A replay it was never handed (it left within the tick it came): it has had nothing since it arrived, so the
     // replay is what the next subscriber must get, changes included.
     const pending = this.pendingReplays.get(subscriber);
@@ -351,6 +350,7 @@ export class SubscriptionHub {
       this.table = new CallStateTable({ now: this.now });
       this.status = { state: "connecting" };
       this.resumeSource = undefined;
+      this.states.forget();
     }
     this.parkedAt = undefined;
   }
@@ -407,7 +407,7 @@ export class SubscriptionHub {
         if (touched.has(chunk)) chunk.loop.setExtensions([...chunk.extensions]);
         // A chunk made after the start (a node that began with no extensions, one emptied and filled again by msg, an
         // add past the URL budget) must poll too.
-        if (this.running) chunk.loop.start();
+        if (this.running && !this.loading) chunk.loop.start();
       }
     }
     this.refreshStatus();

@@ -1,0 +1,49 @@
+/** The types of the subscription hub (subscription-hub.ts): what it is given, what it gives, and to whom. */
+import type { SavedLeg } from "./call-state-table";
+import type { CallEvent, LoopStatus, PollLoopOptions } from "./poll-loop";
+import type { ResumePoint } from "./resume-points";
+import type { StatefulSubscriber, SubscriberState } from "./subscriber-states";
+
+/** Where a hub's polls stand, the last state sent for each leg, and each subscriber's own state (by its id). */
+export interface HubPosition {
+  polls: ResumePoint[];
+  legs: SavedLeg[];
+  subscribers?: Record<string, SubscriberState>;
+}
+
+/**
+ * Takes the hub's position after each answer, e.g. to a file (resume-file.ts). `capture` gives the position as it is
+ * when called, or undefined while changes it covers have not reached a subscriber yet (the hub calls save again once
+ * they have).
+ */
+export interface PositionStore {
+  save(capture: () => HubPosition | undefined): void;
+}
+
+export interface Subscriber extends StatefulSubscriber {
+  extensions: readonly string[];
+  timeoutSec: number;
+  onEvent(event: CallEvent): void;
+  onStatus(status: LoopStatus): void;
+  /** The calls in progress on an extension, whole, whenever the hub learns them: calls not listed have ended. */
+  onCurrentState?(extension: string, calls: CallEvent[]): void;
+}
+
+export type LoopOptions = Omit<PollLoopOptions, "api" | "onEvents" | "onStatus" | "timeoutSec" | "table" | "resumeFrom" | "onAnswer" | "onSnapshot">;
+
+export interface HubOptions extends Partial<LoopOptions> {
+  /**
+   * A saved position to carry on from (after a Node-RED restart). While one that is read asynchronously (from a
+   * context store) is on its way, the polls wait for it.
+   */
+  position?: HubPosition | Promise<HubPosition | undefined>;
+  /** Where the position goes after each answer. */
+  store?: PositionStore;
+  /** How long a loop with no subscriber keeps its cursor, so a redeployed node resumes without a gap. */
+  parkMs?: number;
+  /**
+   * Most bytes the percent-encoded `exten` value of one request may take. Default: what the API says its URLs leave
+   * for it (`subscribeExtenBudget()`), else unlimited.
+   */
+  maxExtenBytes?: number;
+}

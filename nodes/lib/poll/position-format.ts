@@ -1,0 +1,130 @@
+/**
+ * The saved form of a hub's position, wherever it is kept (the resume file, a Node-RED context store): what is
+ * written, the checks on what is read back, and when a position read back may be carried on from. Knows nothing of
+ * Node-RED.
+ *
+ * Never the API key: a saved position records the host, the sign-in mode, the polls, the legs and the subscribers'
+ * own state (the call summaries collected so far).
+ */
+import type { CallData } from "../client/types";
+import type { HubPosition } from "./subscription-hub";
+
+const FORMAT = "node-red-contrib-noojee/resume";
+const VERSION = 1;
+/** Legs kept at most (the newest): enough to recognise repeats of the states sent lately. */
+const MAX_LEGS = 5000;
+/**
+ * How far the saving clock may be ahead of this one for a position to be used. A little is ordinary skew (two
+ * machines sharing a folder, NTP not yet settled): resume. More means this clock was set back, or that one was wrong,
+ * and the position's real age is unknown: it may be far older than the "resume within" bound, so do not resume.
+ */
+export const MAX_CLOCK_AHEAD_MS = 60_000;
+
+/** Whom a position belongs to: the PBX origin (`https://host:port`) and the sign-in mode. */
+export interface PositionOwner {
+  host: string;
+  authMode: string;
+}
+
+export interface SavedPosition extends HubPosition, PositionOwner {
+  format: string;
+  version: number;
+  savedAt: number;
+}
+
+/**
+ * `ageMs` is how long ago the position was saved by this machine's clock: negative when the saving clock was ahead
+ * (within MAX_CLOCK_AHEAD_MS when the position is returned; "clockAhead" past it).
+ */
+export type LoadResult =
+  | { position: HubPosition; ageMs: number }
+  | { position: undefined; reason: "tooOld" | "clockAhead"; detail: string; ageMs: number }
+  | { position: undefined; reason: "missing" | "otherHost" | "unreadable" | "corrupt"; detail: string };
+
+/**
+ * The position as saved, within `maxBytes` of JSON: past it the oldest legs are left out (they only keep repeats
+ * from being sent again), and last the subscribers' state (summaries then start afresh, as without it).
+ */
+export function serialisePosition(position: HubPosition, owner: PositionOwner, savedAt: number, maxBytes: number): SavedPosition {
+  // Newest legs last: when the position would be too big, the oldest go first.
+  let legs = position.legs.slice(-MAX_LEGS);
+  let subscribers = position.subscribers;
+  for (;;) {
+    const content: SavedPosition = {
+      format: FORMAT, version: VERSION, host: owner.host, authMode: owner.authMode, savedAt, polls: position.polls, legs,
+      ...(subscribers && Object.keys(subscribers).length > 0 ? { subscribers } : {}),
+    };
+    if (Buffer.byteLength(JSON.stringify(content)) <= maxBytes) return content;
+    if (legs.length > 0) legs = legs.slice(Math.ceil(legs.length / 2));
+    else if (subscribers) subscribers = undefined;
+    else return content;
+  }
+}
+
+/** What was read back (parsed JSON, or undefined when there was nothing), checked: the position, or why not. */
+export function checkSaved(raw: unknown, owner: PositionOwner, maxAgeMs: number, now: number): LoadResult {
+  if (raw === undefined || raw === null) return { position: undefined, reason: "missing", detail: "no saved position" };
+  let content: SavedPosition;
+  try {
+    content = parseContent(raw);
+  } catch (err) {
+    return { position: undefined, reason: "corrupt", detail: (err as Error).message };
+  }
+  if (content.host !== owner.host) return { position: undefined, reason: "otherHost", detail: "saved for another host" };
+  const ageMs = now - content.savedAt;
+  if (ageMs > maxAgeMs) {
+    return { position: undefined, reason: "tooOld", detail: `saved ${Math.round(ageMs / 60_000)} min ago`, ageMs };
+  }
+  if (ageMs < -MAX_CLOCK_AHEAD_MS) {
+    const detail = `saved by a clock ${Math.round(-ageMs / 60_000)} min ahead of this one`;
+    return { position: undefined, reason: "clockAhead", detail, ageMs };
+  }
+  const position: HubPosition = { polls: content.polls, legs: content.legs };
+  if (content.subscribers) position.subscribers = content.subscribers;
+  return { position, ageMs };
+}
+
+// ------------------------------------------------------------------ validation of what is read
+
+function fail(what: string): never {
+  throw new Error(`invalid ${what}`);
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+// 0 is a position too (a PBX that had no change yet): it is saved, so it must load.
+const isSeq = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+
+/** Checks every field of a parsed position; throws on anything it would not have written. */
+export function parseContent(raw: unknown): SavedPosition {
+  if (!isObject(raw) || raw.format !== FORMAT) fail("format");
+  if (raw.version !== VERSION) fail("version");
+  if (typeof raw.host !== "string" || typeof raw.authMode !== "string") fail("host");
+  if (typeof raw.savedAt !== "number" || !Number.isFinite(raw.savedAt)) fail("savedAt");
+  if (!Array.isArray(raw.polls) || !Array.isArray(raw.legs)) fail("polls or legs");
+  const polls = raw.polls.map((p: unknown) => {
+    if (!isObject(p) || !isSeq(p.seq) || !Array.isArray(p.extensions) || !isObject(p.fences)) fail("poll");
+    if (!p.extensions.every((e: unknown) => typeof e === "string" && e !== "")) fail("extensions");
+    const fences: Record<string, number> = {};
+    for (const [extension, seq] of Object.entries(p.fences)) {
+      if (!isSeq(seq)) fail("fence");
+      fences[extension] = seq;
+    }
+    return { seq: p.seq, extensions: p.extensions as string[], fences };
+  });
+  const legs = raw.legs.map((l: unknown) => {
+    if (!isObject(l) || typeof l.extension !== "string" || !isObject(l.data)) fail("leg");
+    const data = l.data;
+    if (typeof data.status !== "string" || typeof data.uniqueCallId !== "string") fail("leg state");
+    if (l.callId !== undefined && typeof l.callId !== "number") fail("callId");
+    return { extension: l.extension, data: data as CallData, callId: l.callId as number | undefined };
+  });
+  const content: SavedPosition = {
+    format: FORMAT, version: VERSION, host: raw.host, authMode: raw.authMode, savedAt: raw.savedAt, polls, legs,
+  };
+  // Each subscriber checks its own state when it is handed back (CallTracker.restore).
+  if (raw.subscribers !== undefined) {
+    if (!isObject(raw.subscribers) || !Object.values(raw.subscribers).every(isObject)) fail("subscribers");
+    content.subscribers = raw.subscribers as Record<string, Record<string, unknown>>;
+  }
+  return content;
+}

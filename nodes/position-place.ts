@@ -1,0 +1,121 @@
+/**
+ * Where a config node keeps its position for a restart: the resume file in the user directory (the default), or a
+ * context store named in settings.js (`contextStorage`), for installs whose user directory is lost at a restart
+ * (FlowFuse, a container without a volume). Chooses the place, forgets any position left in the other places (so that
+ * switching back never starts from a stale one), and reads the saved position with the catalogue's log lines.
+ */
+import type { Node, NodeAPI } from "node-red";
+import { ContextPosition, POSITION_KEY, type ContextAccess } from "./lib/poll/context-position";
+import type { LoadResult } from "./lib/poll/position-format";
+import type { PositionWriter } from "./lib/poll/position-writer";
+import { deleteResumeFile, ResumeFile, resumeFilePath } from "./lib/poll/resume-file";
+import type { HubPosition } from "./lib/poll/subscription-hub";
+import type { NoojeeConfigDef } from "./node-types";
+
+export type Place = { kind: "off" } | { kind: "file"; file: string } | { kind: "context"; store: string };
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** The module of a store configured in settings.js (`default` may name another store), or undefined if none. */
+export function storeModule(settings: unknown, name: string): string | undefined {
+  const stores = (settings as { contextStorage?: unknown } | undefined)?.contextStorage;
+  if (!isObject(stores)) return undefined;
+  let entry = stores[name];
+  if (typeof entry === "string") entry = stores[entry];
+  if (!isObject(entry) || entry.module === undefined) return undefined;
+  return typeof entry.module === "string" ? entry.module : "custom";
+}
+
+/** The names of the context stores configured in settings.js. */
+function storeNames(settings: unknown): string[] {
+  const stores = (settings as { contextStorage?: unknown } | undefined)?.contextStorage;
+  return isObject(stores) ? Object.keys(stores).filter((name) => storeModule(settings, name) !== undefined) : [];
+}
+
+export class PositionPlace {
+  readonly place: Place;
+  private readonly t: (key: string, values?: Record<string, string | number>) => string;
+
+  constructor(private readonly RED: NodeAPI, private readonly node: Node, config: NoojeeConfigDef) {
+    this.t = (key, values) => RED._(`noojee-config.${key}`, values);
+    const userDir = (RED.settings as { userDir?: unknown }).userDir;
+    const file = typeof userDir === "string" && userDir !== "" ? resumeFilePath(userDir, node.id) : undefined;
+    const fileOrOff: Place = file ? { kind: "file", file } : { kind: "off" };
+    const store = typeof config.resumeStore === "string" ? config.resumeStore.trim() : "";
+    if (config.resumeAfterRestart === false) this.place = { kind: "off" };
+    else if (store === "") this.place = fileOrOff;
+    else {
+      const module = storeModule(RED.settings, store);
+      // Node-RED would quietly use its default store (often memory) for a name it does not know.
+      if (module === undefined) node.warn(this.t("resume.unknownStore", { store }));
+      else if (module === "memory") node.warn(this.t("resume.memoryStore", { store }));
+      this.place = module === undefined || module === "memory" ? fileOrOff : { kind: "context", store };
+    }
+    void this.forgetElsewhere(file);
+  }
+
+  /** What the hub is given: the writer for this place, and the saved position (read from a store asynchronously). */
+  open(host: string, authMode: string, maxAgeMs: number, onWarning: (message: string) => void):
+    { writer: PositionWriter | undefined; position: HubPosition | Promise<HubPosition | undefined> | undefined } {
+    const place = this.place;
+    if (place.kind === "off") return { writer: undefined, position: undefined };
+    if (place.kind === "file") {
+      const writer = new ResumeFile({ file: place.file, host, authMode, onWarning });
+      return { writer, position: this.report(writer.load(maxAgeMs), writer.where, maxAgeMs) };
+    }
+    const writer = new ContextPosition({ context: this.context(), store: place.store, host, authMode, onWarning });
+    return { writer, position: writer.load(maxAgeMs).then((loaded) => this.report(loaded, writer.where, maxAgeMs)) };
+  }
+
+  /** The config node was deleted with no connection open: its saved position goes with it. */
+  async forget(): Promise<void> {
+    const place = this.place;
+    const warn = (message: string): void => this.node.warn(message);
+    if (place.kind === "file") await deleteResumeFile(place.file, warn);
+    else if (place.kind === "context") await this.erase(place.store);
+  }
+
+  private context(): ContextAccess {
+    return this.node.context() as unknown as ContextAccess;
+  }
+
+  /** A position left in a place not used now (the setting changed, or resuming was turned off) is forgotten. */
+  private async forgetElsewhere(file: string | undefined): Promise<void> {
+    const place = this.place;
+    const warn = (message: string): void => this.node.warn(message);
+    if (file && place.kind !== "file") await deleteResumeFile(file, warn);
+    for (const store of storeNames(this.RED.settings)) {
+      if ((place.kind !== "context" || place.store !== store) && storeModule(this.RED.settings, store) !== "memory") {
+        await this.erase(store).catch(() => undefined);
+      }
+    }
+  }
+
+  /** Removes the position from a store, if it holds one (a read first: most stores hold none). */
+  private erase(store: string): Promise<void> {
+    const context = this.context();
+    return new Promise<void>((resolve) => {
+      context.get(POSITION_KEY, store, (err, value) => {
+        if (err || value === undefined) return resolve();
+        context.set(POSITION_KEY, undefined, store, () => resolve());
+      });
+    });
+  }
+
+  /** The saved position to carry on from, if usable, with a log line saying which; otherwise undefined. */
+  private report(loaded: LoadResult, where: string, maxAgeMs: number): HubPosition | undefined {
+    if (loaded.position) {
+      // A negative age is the saving clock running ahead of this one (within a minute: see MAX_CLOCK_AHEAD_MS).
+      const seconds = Math.round(Math.abs(loaded.ageMs) / 1000);
+      this.node.log(this.t(loaded.ageMs < 0 ? "resume.resumingAhead" : "resume.resuming", { seconds, where }));
+      return loaded.position;
+    }
+    const values = { where, reason: loaded.detail };
+    if (loaded.reason === "corrupt" || loaded.reason === "unreadable") this.node.warn(this.t("resume.badFile", values));
+    else if (loaded.reason === "tooOld" || loaded.reason === "clockAhead") {
+      const minutes = Math.max(1, Math.round(Math.abs(loaded.ageMs) / 60_000));
+      this.node.log(this.t(`resume.${loaded.reason}`, { minutes, max: Math.round(maxAgeMs / 60_000) }));
+    } else this.node.log(this.t("resume.notResuming", values));
+    return undefined;
+  }
+}

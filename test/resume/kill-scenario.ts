@@ -1,0 +1,216 @@
+/**
+ * The kill test's parts, for each place a position can be kept (the resume file, a context store): a real Node-RED
+ * (the packed package) follows 5 extensions of the fake PBX while calls flow, with its events and call summaries sent
+ * out over UDP (test/perf/common.ts); it is killed with SIGKILL (no close handler runs), calls go on, and it is
+ * started again. What reached the flow is checked against the PBX's own record of changes.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { FakePbx, PbxEvent } from "../fake-pbx";
+import { NodeRedProcess, startNodeRed } from "../harness/node-red-process";
+import { configNode, seededRandom, sleep, UDP_SEND_SETTINGS, udpFunctionSinkNode, UdpSink } from "../perf/common";
+import type { FlowNode } from "../harness/node-red-process";
+
+export const API_KEY = "resume-kill-key-31f0c2";
+const EXTENSIONS = ["400", "401", "402", "403", "404"];
+const SCRIPTS = [["Ringing", "Connected", "Hungup"], ["Ringing", "Hungup"], ["Dialing Out", "Connected", "Hungup"], ["Ringing", "No Answer"]];
+
+export interface Received {
+  key: string;
+  status: string;
+  initial: boolean;
+  missed: unknown;
+  at: number;
+}
+
+export interface Summary {
+  uniqueCallId: string;
+  partial: boolean;
+  missed: boolean;
+  endStatus: string;
+  at: number;
+}
+
+/** Calls started and moved on every 20 ms, each leg carrying its step number. */
+class Traffic {
+  private readonly legs = new Map<string, { exten: string; step: number; script: string[] }>();
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private n = 0;
+  private readonly random = seededRandom(7);
+
+  constructor(private readonly pbx: FakePbx, private readonly prefix: string) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.tick(), 20);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Ends every call still in progress. */
+  hangUpAll(): void {
+    for (const [id, leg] of this.legs) if (this.pbx.leg(id)) this.pbx.update(leg.exten, id, { status: "Hungup", step: leg.step + 1 });
+    this.legs.clear();
+  }
+
+  private tick(): void {
+    if (this.legs.size < 15 && this.random() < 0.5) {
+      const script = SCRIPTS[this.n % SCRIPTS.length];
+      const id = `${this.prefix}.${++this.n}`;
+      const exten = EXTENSIONS[this.n % EXTENSIONS.length];
+      this.pbx.startCall(exten, { uniqueCallId: id, status: script[0], step: 0, inbound: script[0] === "Ringing", callStartTime: "" });
+      this.legs.set(id, { exten, step: 0, script });
+    }
+    for (const [id, leg] of [...this.legs]) {
+      if (this.random() > 0.1) continue;
+      leg.step += 1;
+      const status = leg.script[leg.step];
+      this.pbx.update(leg.exten, id, { status, step: leg.step, ...(status === "Connected" ? { callStartTime: "2026/12/02 02:00:00" } : {}) });
+      if (leg.step === leg.script.length - 1) this.legs.delete(id);
+    }
+  }
+}
+
+/** The files a container image holds (the package, the settings) and the flows: what survives a container restart. */
+const KEPT = new Set(["flows.json", "flows_cred.json", "settings.js", "package.json", "package-lock.json", "node_modules"]);
+
+export interface KillOptions {
+  /** Extra settings.js code (e.g. `module.exports.contextStorage = ...`). */
+  settingsCode?: string;
+  /** The config node's "Keep it in" (resumeStore): "" for the resume file. */
+  resumeStore?: string;
+}
+
+/** One Node-RED with a subscribe node (events and summaries) on 5 extensions, and what came out of it. */
+export class KillScenario {
+  readonly events: PbxEvent[] = [];
+  readonly received: Received[] = [];
+  readonly summaries: Summary[] = [];
+  pbx!: FakePbx;
+  nr!: NodeRedProcess;
+  private sink!: UdpSink;
+
+  constructor(private readonly options: KillOptions = {}) {}
+
+  static key(id: unknown, step: unknown): string {
+    return `${String(id)}#${String(step)}`;
+  }
+
+  async start(): Promise<void> {
+    this.pbx = new FakePbx({ apiKey: API_KEY, minPollMs: 5 });
+    await this.pbx.start();
+    this.pbx.onEvent = (event) => this.events.push(event);
+    this.sink = new UdpSink((m) => {
+      const at = Date.now();
+      if ("endStatus" in m) {
+        this.summaries.push({ uniqueCallId: String(m.uniqueCallId), partial: m.partial === true, missed: m.missed === true, endStatus: String(m.endStatus), at });
+        return;
+      }
+      this.received.push({ key: KillScenario.key(m.uniqueCallId, m.step), status: String(m.status), initial: m.initial === true, missed: m.missed, at });
+    });
+    await this.sink.start();
+    this.nr = await startNodeRed({ settingsCode: `${UDP_SEND_SETTINGS}\n${this.options.settingsCode ?? ""}` });
+    const subscribe: FlowNode = {
+      id: "sub", type: "noojee-subscribe", z: "tab", name: "", server: "cfg", extensions: EXTENSIONS.join(","), timeout: 30,
+      outputMode: "both", x: 100, y: 100, wires: [["udp"], ["udp"]],
+    };
+    await this.nr.deploy(
+      [
+        { id: "tab", type: "tab", label: "resume", disabled: false, info: "" },
+        { ...configNode("cfg", this.pbx.url), resumeStore: this.options.resumeStore ?? "" },
+        subscribe,
+        udpFunctionSinkNode("udp", "tab", this.sink.port),
+      ],
+      { cfg: { apiKey: API_KEY } },
+    );
+    await this.pbx.waitForRequest((r) => r.path.endsWith("/subscribe") && r.query.lastSequenceNumber !== "0", 30_000);
+  }
+
+  async stop(): Promise<void> {
+    await this.sink?.stop();
+    await this.pbx?.stop();
+  }
+
+  get resumeFile(): string {
+    return path.join(this.nr.userDir, "noojee-resume", "cfg.json");
+  }
+
+  /** Deletes what a container restart loses: every file of the user directory but the flows, settings and packages. */
+  wipeUserDir(): string[] {
+    const removed = fs.readdirSync(this.nr.userDir).filter((name) => !KEPT.has(name));
+    for (const name of removed) fs.rmSync(path.join(this.nr.userDir, name), { recursive: true, force: true });
+    return removed;
+  }
+
+  /** Waits until every change the PBX made from events[from] on has reached the flow (or 30 s). */
+  async drain(from: number): Promise<void> {
+    const end = Date.now() + 30_000;
+    const delivered = (): Set<string> => new Set(this.received.map((r) => r.key));
+    const waited = (): PbxEvent[] => this.events.slice(from);
+    while (Date.now() < end && !waited().every((e) => delivered().has(KillScenario.key(e.entry.CallData.uniqueCallId, e.entry.CallData.step)))) {
+      await sleep(100);
+    }
+    await sleep(300);
+  }
+
+  /** Waits until every leg that ended has its summary (Busy / No Answer are summarised after a 5 s grace), or 20 s. */
+  async waitForSummaries(): Promise<void> {
+    const end = Date.now() + 20_000;
+    while (Date.now() < end && this.endedWithoutSummary().length > 0) await sleep(100);
+  }
+
+  /** Legs the PBX ended of which no summary came. */
+  endedWithoutSummary(): string[] {
+    const summarised = new Set(this.summaries.map((s) => s.uniqueCallId));
+    const ended = new Set(this.events.filter((e) => ["Hungup", "No Answer", "Busy"].includes(e.entry.CallData.status)).map((e) => e.entry.CallData.uniqueCallId));
+    return [...ended].filter((id) => !summarised.has(id));
+  }
+
+  /** Kills Node-RED after `upMs` of traffic, makes `whileDown` happen, starts it again; returns the kill time. */
+  async killAndRestart(prefix: string, upMs: number, whileDown: () => void, drainFrom?: "restart"): Promise<number> {
+    const traffic = new Traffic(this.pbx, prefix);
+    traffic.start();
+    await sleep(upMs);
+    const killedAt = Date.now();
+    await this.nr.kill();
+    whileDown();
+    await sleep(1500);
+    this.nr = await this.nr.restart();
+    // After a PBX restart, what it did before Node-RED's resynchronising read cannot come back: wait for the rest.
+    if (drainFrom === "restart") {
+      for (let waited = 0; waited < 15_000 && !/went back/.test(this.nr.log()); waited += 50) await sleep(50);
+      await sleep(200);
+    }
+    const from = drainFrom === "restart" ? this.events.length : 0;
+    await sleep(2000);
+    traffic.stop();
+    traffic.hangUpAll();
+    await this.drain(from);
+    return killedAt;
+  }
+
+  /**
+   * Changes (initial: false) that reached the flow again after the kill where the first came more than `windowMs`
+   * before it (or after it: twice since the restart).
+   */
+  repeatedAfter(killedAt: number, windowMs = 1000): string[] {
+    const first = new Map<string, number>();
+    const repeated: string[] = [];
+    for (const r of this.received) {
+      if (r.initial) continue;
+      const at = first.get(r.key);
+      if (at === undefined) first.set(r.key, r.at);
+      else if (r.at > killedAt && (at < killedAt - windowMs || at > killedAt)) repeated.push(`${r.key} ${r.status}`);
+    }
+    return repeated;
+  }
+
+  /** The PBX's changes that never reached the flow. */
+  lost(): string[] {
+    const delivered = new Set(this.received.map((r) => r.key));
+    return this.events
+      .filter((e) => !delivered.has(KillScenario.key(e.entry.CallData.uniqueCallId, e.entry.CallData.step)))
+      .map((e) => `${e.entry.CallData.uniqueCallId} ${e.entry.CallData.status}`);
+  }
+}
