@@ -150,4 +150,66 @@ describe("SubscriptionHub with a saved position", () => {
     assert.deepEqual([read.extensions, read.last], [["400"], 0]);
     await hub.close();
   });
+
+  it("a position read asynchronously (a context store): no request until it is there, then it carries on from it", async () => {
+    const api = new ScriptedApi();
+    let give!: (position: HubPosition | undefined) => void;
+    const hub = new SubscriptionHub(api, { position: new Promise<HubPosition | undefined>((resolve) => (give = resolve)) });
+    const a: CallEvent[] = [];
+    hub.register("a", { extensions: ["410", "420"], timeoutSec: 30, onEvent: (e) => a.push(e), onStatus: () => undefined });
+    hub.releaseLingering(); // flows:started may come before the store has answered
+    await new Promise((r) => setImmediate(r));
+    assert.equal(api.calls.length, 0, "the polls wait for the position");
+    give(saved);
+    await hub.ready();
+    const poll = await api.call(0);
+    assert.deepEqual([poll.extensions, poll.last, poll.timeOut], [["410", "420"], 50, 0]);
+    poll.resolve(answer(55, { "410": [entry("1.1", "Ringing"), entry("1.1", "Connected")] }));
+    await api.call(1);
+    assert.deepEqual(describeEvents(a), ["410:1.1:Connected:false"], "the saved legs were restored too");
+    await hub.close();
+  });
+
+  it("no position from the store (or a failed read): the polls start with a current-state read", async () => {
+    for (const position of [Promise.resolve(undefined), Promise.reject(new Error("store down"))]) {
+      const api = new ScriptedApi();
+      const hub = new SubscriptionHub(api, { position });
+      hub.register("a", { extensions: ["410"], timeoutSec: 30, onEvent: () => undefined, onStatus: () => undefined });
+      const read = await api.call(0);
+      assert.deepEqual([read.extensions, read.last, read.timeOut], [["410"], 0, 0]);
+      await hub.close();
+    }
+  });
+
+  it("hands each subscriber its saved state by id, saves it with the position, and keeps it for a node back from a deploy", async () => {
+    const api = new ScriptedApi();
+    const positions: Array<HubPosition | undefined> = [];
+    const states = { sub1: { n: 1 }, gone: { n: 9 } };
+    const hub = new SubscriptionHub(api, {
+      position: Promise.resolve({ ...saved, subscribers: states }),
+      store: { save: (capture) => positions.push(capture()) },
+    });
+    const restored: unknown[] = [];
+    let mine = { n: 0 };
+    const subscriber = () => ({
+      extensions: ["410"], timeoutSec: 30, onEvent: () => undefined, onStatus: () => undefined,
+      saveState: () => mine, restoreState: (state: Record<string, unknown>) => restored.push(state),
+    });
+    hub.register("sub1", subscriber());
+    assert.deepEqual(restored, [], "not before the position is there");
+    await hub.ready();
+    assert.deepEqual(restored, [{ n: 1 }]);
+    hub.releaseLingering(); // the start is over: "gone" never came back
+    const poll = await api.call(0);
+    mine = { n: 2 };
+    poll.resolve(answer(51));
+    await api.call(1);
+    assert.deepEqual(positions.at(-1)?.subscribers, { sub1: { n: 2 } });
+    // A deploy: the node leaves and a new one with its id comes back; it gets the state the old one had.
+    await hub.deregister("sub1");
+    mine = { n: 3 };
+    hub.register("sub1", subscriber());
+    assert.deepEqual(restored, [{ n: 1 }, { n: 2 }]);
+    await hub.close();
+  });
 });

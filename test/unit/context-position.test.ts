@@ -1,0 +1,142 @@
+/**
+ * The position kept in a context store (ContextPosition), against an in-memory stand-in for a Node-RED context with
+ * asynchronous get/set: round trip under the documented key, the same checks as the file (missing, damaged,
+ * foreign, old), a store that fails or never answers, and the write throttle shared with the file.
+ */
+import assert from "node:assert/strict";
+import sinon from "sinon";
+import { ContextAccess, ContextPosition, POSITION_KEY } from "../../nodes/lib/poll/context-position";
+import type { LoadResult } from "../../nodes/lib/poll/position-format";
+import type { HubPosition } from "../../nodes/lib/poll/subscription-hub";
+
+const HOST = "https://pbx.example.com:443";
+const HOUR = 3_600_000;
+
+const position = (seq: number): HubPosition => ({
+  polls: [{ seq, extensions: ["400"], fences: {} }],
+  legs: [{ extension: "400", data: { uniqueCallId: "1.1", status: "Ringing" }, callId: 1 }],
+  subscribers: { sub1: { version: 1, legs: [], finished: [] } },
+});
+
+/** A context store in memory, answering on the next tick; `fail` makes the next operations fail. */
+class MemoryContext implements ContextAccess {
+  readonly data = new Map<string, Map<string, unknown>>();
+  sets = 0;
+  failGet: Error | undefined;
+  failSet: Error | undefined;
+  silent = false;
+
+  get(key: string, store: string, callback: (err: Error | null | undefined, value?: unknown) => void): void {
+    if (this.silent) return;
+    setImmediate(() => (this.failGet ? callback(this.failGet) : callback(null, this.data.get(store)?.get(key))));
+  }
+
+  set(key: string, value: unknown, store: string, callback: (err?: Error | null) => void): void {
+    this.sets += 1;
+    setImmediate(() => {
+      if (this.failSet) return callback(this.failSet);
+      if (!this.data.has(store)) this.data.set(store, new Map());
+      if (value === undefined) this.data.get(store)!.delete(key);
+      else this.data.get(store)!.set(key, value);
+      callback(null);
+    });
+  }
+}
+
+describe("ContextPosition", () => {
+  let context: MemoryContext;
+  let warnings: string[];
+  /** Why a load gave no position (undefined when it gave one). */
+  const reasonOf = async (loading: Promise<LoadResult>): Promise<string | undefined> => {
+    const loaded = await loading;
+    return loaded.position ? undefined : loaded.reason;
+  };
+  const make = (extra: Partial<ConstructorParameters<typeof ContextPosition>[0]> = {}) =>
+    new ContextPosition({ context, store: "keep", host: HOST, authMode: "apiKey", onWarning: (m) => warnings.push(m), ...extra });
+
+  beforeEach(() => {
+    context = new MemoryContext();
+    warnings = [];
+  });
+  afterEach(() => sinon.restore());
+
+  it(`keeps the position (host, sign-in, polls, legs, subscribers; never a key) under ${POSITION_KEY} of the chosen store`, async () => {
+    const store = make();
+    store.save(() => position(42));
+    await store.flush();
+    const kept = context.data.get("keep")?.get(POSITION_KEY) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(kept).sort(), ["authMode", "format", "host", "legs", "polls", "savedAt", "subscribers", "version"]);
+    assert.equal(kept.host, HOST);
+    assert.equal(context.data.size, 1, "only the chosen store");
+    const loaded = await make().load(HOUR);
+    assert.deepEqual(loaded.position, position(42));
+    assert.deepEqual(warnings, []);
+  });
+
+  it("stores a copy of its own: a store that keeps the object (a memory cache) never sees it change", async () => {
+    const live = position(5);
+    const store = make();
+    store.save(() => live);
+    await store.flush();
+    live.polls[0].seq = 999;
+    assert.equal((await make().load(HOUR)).position?.polls[0].seq, 5);
+  });
+
+  it("a missing, damaged, foreign or old entry is no position, with the reason", async () => {
+    assert.deepEqual(await make().load(HOUR), { position: undefined, reason: "missing", detail: "no saved position" });
+    context.data.set("keep", new Map([[POSITION_KEY, { format: "something else" }]]));
+    assert.equal(await reasonOf(make().load(HOUR)), "corrupt");
+    context.data.set("keep", new Map([[POSITION_KEY, "a string"]]));
+    assert.equal(await reasonOf(make().load(HOUR)), "corrupt");
+    const other = make({ host: "https://other.example.com:443" });
+    other.save(() => position(7));
+    await other.flush();
+    assert.equal(await reasonOf(make().load(HOUR)), "otherHost");
+    const old = make({ now: () => Date.now() - 2 * HOUR });
+    old.save(() => position(7));
+    await old.flush();
+    assert.equal(await reasonOf(make().load(HOUR)), "tooOld");
+    context.data.get("keep")!.set(POSITION_KEY, { ...(context.data.get("keep")!.get(POSITION_KEY) as object), savedAt: Date.now(), subscribers: [] });
+    assert.equal(await reasonOf(make().load(HOUR)), "corrupt", "subscribers must be an object of objects");
+  });
+
+  it("a store that fails, or never answers within the read timeout, is unreadable: the polls start without it", async () => {
+    context.failGet = Object.assign(new Error("connection refused"), { code: "ECONNREFUSED" });
+    assert.deepEqual(await make().load(HOUR), { position: undefined, reason: "unreadable", detail: "ECONNREFUSED" });
+    context.failGet = undefined;
+    context.silent = true;
+    const clock = sinon.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const loading = make({ readTimeoutMs: 10_000 }).load(HOUR);
+    await clock.tickAsync(10_000);
+    assert.deepEqual(await loading, { position: undefined, reason: "unreadable", detail: "no answer in 10 s" });
+  });
+
+  it("a failing write is one warning and a retry after the pause; the next good write stores the latest position", async () => {
+    const clock = sinon.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
+    const store = make({ minIntervalMs: 0, retryMs: 30_000 });
+    context.failSet = new Error("store full");
+    store.save(() => position(1));
+    await clock.tickAsync(10);
+    store.save(() => position(2));
+    await clock.tickAsync(10_000);
+    assert.equal(context.sets, 1, "no hot loop while failing");
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /cannot save the position to context store "keep" \(key noojee-position .*\(store full\): retrying every 30 s/);
+    context.failSet = undefined;
+    await clock.tickAsync(20_000);
+    assert.equal(context.sets, 2);
+    clock.restore();
+    assert.equal((await make().load(HOUR)).position?.polls[0].seq, 2);
+    assert.equal(warnings.length, 1);
+  });
+
+  it("remove() forgets the position and stops writing", async () => {
+    const store = make({ minIntervalMs: 0 });
+    store.save(() => position(3));
+    await store.flush();
+    await store.remove();
+    store.save(() => position(4));
+    await store.flush();
+    assert.equal(context.data.get("keep")?.has(POSITION_KEY), false);
+  });
+});
