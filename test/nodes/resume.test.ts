@@ -157,4 +157,29 @@ describe("noojee-config: resume after a restart", function () {
       await helper.unload();
     }
   });
+
+  it("a context store settings.js does not configure, or one in memory only: a warning, and the file keeps the position", async () => {
+    const cases: Array<[string, RegExp]> = [["nothere", /noojee-config.resume.unknownStore/], ["volatile", /noojee-config.resume.memoryStore/]];
+    for (const [store, warning] of cases) {
+      helper.settings({ userDir, contextStorage: { default: { module: "memory" }, volatile: { module: "memory" } } });
+      await helper.load(nodes, [configFlowNode(pbx!.url, { resumeStore: store }), ...subscribeFlowNodes("a", "410")], credentials());
+      const warnings = new Logged(helper.getNode("cfg"), "warn").all.map(String);
+      assert.ok(warnings.length === 1 && warning.test(warnings[0]), `${store}: ${warnings.join("; ")}`);
+      const sent = new Sent(helper.getNode("a"));
+      pbx!.startCall("410", { uniqueCallId: `call-${store}` });
+      await sent.waitFor(() => true);
+      await until(() => fs.existsSync(stateFile()), `${store}: the position in the file`);
+      await heldLongPoll(pbx!);
+      await helper.setFlows([{ id: "other", type: "helper" }], "full");
+      await helper.unload();
+    }
+  });
+
+  it("choosing a context store forgets the position in the file, so that switching back never starts from a stale one", async () => {
+    writeState(1);
+    helper.settings({ userDir, contextStorage: { default: { module: "memory" }, disk: { module: "localfilesystem" } } });
+    await helper.load(nodes, [configFlowNode(pbx!.url, { resumeStore: "disk" })], credentials());
+    await until(() => !fs.existsSync(stateFile()), "the file deleted");
+    assert.deepEqual(new Logged(helper.getNode("cfg"), "warn").all, []);
+  });
 });
