@@ -1,11 +1,12 @@
 /**
  * The config dialog's "Resume after a restart" in a real browser (see support/session.ts): a config node saved before
  * the option existed shows it ticked with 60 minutes, the minutes hide with the box unticked, a bad value is marked,
- * and Done saves what is shown.
+ * and Done saves what is shown; "Keep it in" lists the user directory and the context stores of settings.js, and marks
+ * a store that settings.js no longer configures.
  */
 import assert from "node:assert/strict";
 import { msg } from "./support/catalogue";
-import { closeNodeDialog, hasClass, openConfigDialog, openNodeDialog, setField } from "./support/editor-page";
+import { closeNodeDialog, hasClass, openConfigDialog, openNodeDialog, optionsOf, setField } from "./support/editor-page";
 import { TAB } from "./support/flows";
 import { useEditorSession } from "./support/session";
 
@@ -47,6 +48,41 @@ describe("editor in a real browser: Resume after a restart on the config dialog"
       return [node?.resumeAfterRestart, node?.resumeMaxAge];
     }, CFG);
     assert.deepEqual(saved, [false, "15"]);
+    assert.deepEqual(editor.pageErrors(page), []);
+  });
+
+  it("Keep it in: the user directory or a context store of settings.js; a store no longer configured is kept and marked", async () => {
+    await editor.deploy([
+      { id: TAB, type: "tab", label: "Calls", disabled: false, info: "" },
+      { id: CFG, type: "noojee-config", name: "Office PBX", host: "http://127.0.0.1:9", verifyTls: true, authMode: "apiKey", resumeStore: "gone" },
+      { id: SUB, type: "noojee-subscribe", z: TAB, name: "", server: CFG, extensions: "400", timeout: 30, x: 200, y: 100, wires: [[]] },
+    ], { [CFG]: { apiKey: "resume-browser-key" } });
+    const page = await editor.openEditor(SUB);
+    await openNodeDialog(page, SUB);
+    await openConfigDialog(page);
+    const select = page.locator("#node-config-input-resumeStore");
+    const stores = await page.evaluate(() => (window as unknown as { RED: { settings: { context: { stores: string[] } } } }).RED.settings.context.stores);
+    assert.ok(stores.includes("disk"), `the session's settings.js stores: ${stores.join(", ")}`);
+    assert.deepEqual(await optionsOf(page, "#node-config-input-resumeStore"), [
+      ["", msg("noojee-config", "resumeStore.userDir")],
+      ...stores.map((store): [string, string] => [store, msg("noojee-config", "resumeStore.context", { store })]),
+      ["gone", msg("noojee-config", "resumeStore.missing", { store: "gone" })],
+    ]);
+    assert.equal(await select.inputValue(), "gone", "shown as saved, not silently changed");
+    assert.equal(await hasClass(select, "input-error"), true, "a store settings.js does not configure is marked");
+    await select.selectOption("disk");
+    assert.equal(await hasClass(select, "input-error"), false);
+    await page.locator("#node-config-input-resumeAfterRestart").uncheck();
+    assert.equal(await select.isVisible(), false, "hidden with resuming off");
+    await page.locator("#node-config-input-resumeAfterRestart").check();
+
+    await page.locator("#node-config-dialog-ok").click();
+    await closeNodeDialog(page, "ok");
+    const saved = await page.evaluate((id) => {
+      const node = (window as unknown as { RED: { nodes: { node(id: string): Record<string, unknown> | null } } }).RED.nodes.node(id);
+      return node?.resumeStore;
+    }, CFG);
+    assert.equal(saved, "disk");
     assert.deepEqual(editor.pageErrors(page), []);
   });
 });

@@ -48,7 +48,11 @@ async function startAll(): Promise<void> {
         nodeBinary: nodeBinary(),
         // The Monaco code editor (the default) costs seconds of script parsing per page load on a busy machine; none
         // of our dialogs has a code editor, so the tests use the other built-in one.
-        settings: { editorTheme: { tours: false, palette: { catalogues: [] }, codeEditor: { lib: "ace" } } },
+        // Two context stores, as a FlowFuse or localfilesystem install has: the dialogs list them.
+        settings: {
+          editorTheme: { tours: false, palette: { catalogues: [] }, codeEditor: { lib: "ace" } },
+          contextStorage: { default: { module: "memory" }, disk: { module: "localfilesystem" } },
+        },
       });
     })(),
     (async () => {
