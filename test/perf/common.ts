@@ -185,10 +185,12 @@ export function seededRandom(seed: number): () => number {
  * covered by the position in the resume file of config node `configId` (its savedAt, the moment the position was
  * taken). Without a readable file, RESEND_WINDOW_MS before the kill (soak-accounting.ts).
  */
-export function uncoveredAtKill(userDir: string, configId = "cfg"): Kill {
+export function uncoveredAtKill(userDir: string, configId = "cfg", readSaved?: () => unknown): Kill {
   const at = performance.now();
   try {
-    const file = JSON.parse(fs.readFileSync(resumeFilePath(userDir, configId), "utf8")) as { savedAt?: unknown; polls?: unknown };
+    // The resume file, unless `readSaved` reads the position where it is kept instead (a context store: soak-store.ts).
+    const raw = readSaved ? readSaved() : JSON.parse(fs.readFileSync(resumeFilePath(userDir, configId), "utf8"));
+    const file = (raw ?? {}) as { savedAt?: unknown; polls?: unknown };
     const saved = file.savedAt;
     const savedSeqs = Array.isArray(file.polls) ? file.polls.map((p) => Number((p as { seq?: unknown }).seq)) : undefined;
     if (typeof saved === "number") return { at, uncoveredFrom: at - (Date.now() - saved), wall: Date.now(), savedWall: saved, savedSeqs };

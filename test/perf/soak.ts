@@ -1,6 +1,6 @@
 /**
  * Fault soak: `npm run soak -- --minutes N [--seed S] [--answer-style every|latest] [--idle-limit SECONDS]
- * [--idle-mode 504|reset] [--no-ext-changes] [--trace FILE]`.
+ * [--idle-mode 504|reset] [--no-ext-changes] [--store durable|localfilesystem] [--trace FILE]`.
  *
  * A real Node-RED (the packed package installed in a fresh user dir) follows 20 extensions on the fake PBX while
  * calls keep flowing and, at random, the PBX restarts (its counter back to 1; with or without the calls surviving),
@@ -22,57 +22,10 @@
  * seed's parity), sets the nodes' Long poll above it (floor(S) + 1) and makes quiet spells (no calls, faults, deploys
  * or changes) 2.5 to 4.5 s longer than the limit, 8 to 15 s apart, so that held polls meet the cut.
  *
- * The accounting is made from the fake PBX's own records: every state change (pbx.onEvent, all server lifetimes),
- * every subscribe request and every subscribe answer it wrote. Definitions (per server lifetime E, "epoch"):
+ * The accounting (what must reach the flow, what is excused, what is a violation) is defined in soak-accounting.ts.
  *
- * - R(E), the resync point: for E = 0 the seq of the first current-state read (the start); after a restart the seq of
- *   the first current-state read answered in E, which is the read the client resynchronises from. If the client's
- *   first poll in E carried a lastSequenceNumber the new counter had already passed, no client can tell the PBX
- *   restarted (the seq did not go down): R(E) is that lastSequenceNumber, and the restart is counted "undetectable".
- * - H(E), what was handed out: the highest seq of an answer the PBX wrote in E (polls, and R(E) itself). For the last
- *   epoch everything counts: the run ends with a quiet drain until all is delivered (or a bound expires).
- * - Required: every state change of E with R(E) < seq <= H(E) on an extension watched then (below). Each must reach
- *   the flow (any msg with that leg and step); as a change (initial: false) at most once. Missing ones are LOST.
- *   With "latest" answers the intermediate states of a leg are legitimately skipped: required are only the states an
- *   answer the client took listed (each leg's newest state in every poll answer the PBX wrote, where a later request
- *   of that lifetime carries the answer's seq as its lastSequenceNumber), and in the last epoch each leg's final state.
- * - Watched (soak-coverage.ts): an extension's watch segments run from a join (a msg add or replace, or a deploy or
- *   Node-RED restart that brings back an extension a msg had removed) to a leave (a msg remove or replace); kills and
- *   deploys that keep an extension watched, by whichever node, excuse nothing. A change made while no node watched its
- *   extension is not required (counted). Join window: the changes up to the join's fence are excused (counted), where
- *   the fence is the first answer covering the extension whose request arrived after the msg was sent — its seq for a
- *   current-state read (those changes are summed up by the calls in progress it reports), its lastSequenceNumber for a
- *   poll; after a restart of the PBX the fence of an earlier lifetime no longer applies. A join less than 1 s before a
- *   Node-RED kill counts from the restart (the saved position may not cover it yet, so it is read afresh). Leave window: the changes
- *   after the last answer covering the extension written at least 200 ms before the msg was sent are excused
- *   (counted). A join with no request covering the extension within 4 s (while still watched) is NEVER POLLED, a
- *   violation; its fence is then the PBX's counter 4 s after the join, so what follows is required too.
- * - Joins: every call in progress on the extension at the join's fence must have its state then reach the flow (as
- *   initial: true, or as a change).
- * - Blind windows (excused, counted): changes of E above H(E) when E ended with a restart (the PBX forgot them before
- *   anyone could read them), and changes of E at or below R(E) (made by the restarted PBX before the client's
- *   resynchronising read, which reports only the calls then in progress). The API cannot replay either.
- * - Calls that survive a restart are checked by final state: for every call in progress at R(E), its state at R(E)
- *   must have reached the flow. A call that ended inside a blind window simply disappears (no client can see it).
- * - Node-RED kills excuse nothing: the changes made while Node-RED was down are required like any other (the resumed
- *   poll brings them), and the calls of a restart's resume are checked like all others. Survivors are checked
- *   only where their extension was watched since before the resync read (else the join check covers them).
- * - DUPLICATED: a change (initial: false) for a leg and step that already reached the flow (as a change, or as a
- *   current state). Replays with initial: true (not older) to a redeployed node are by design and only counted. A change that
- *   first reached the flow after the position in the resume file was taken (read as Node-RED is killed), or less than
- *   1 s before the kill, and again after it is counted apart; anything older is a duplicate. See soak-accounting.ts.
- * - OUT OF ORDER / STALE: a msg for a leg whose state (step) is older than one already delivered for that leg, as a
- *   change (OUT OF ORDER) or as a current state (initial: true, STALE); both are violations, replays to a redeployed
- *   or newly watching node included. The only excuse is a kill: an older state after a kill, when the newer one was
- *   delivered less than 1 s before it, is counted apart. The extensions are split between nodes without overlap, so
- *   this is also per node.
- * - UNWATCHED: a msg from a node for an extension that node did not watch at any time within 1 s of its arrival.
- * - PHANTOM: a msg for a leg and step the PBX never had.
- * - Two polls: the fake PBX reports every poll opened and closed. Two polls open at once for more than 20 ms is a
- *   violation (a poll the client aborted stays open on the PBX until the socket's close reaches it; that is < 1 ms on
- *   loopback and is not two polls from the client's side). The run uses 20 extensions, one poll's worth.
- * - Node-RED must not crash, log an unhandled rejection or uncaught exception (in any of its processes), and the heap
- *   of its last process after a forced GC must not grow by more than 32 MB from the first to the last sample.
+ * `--store NAME` keeps the position in a context store outside the user directory, whose files every kill also
+ * deletes, as a container restart does (soak-store.ts).
  *
  * Key rejections make the loop wait at least 60 s by default; this run sets settings.js `noojeeConfigAuthRetryMs` to
  * 2000 (a documented setting for test set-ups) so that rejections stay short.
@@ -86,6 +39,8 @@ import { startIdleLimitProxy, type IdleLimitProxy } from "../harness/idle-limit-
 import { account, type Kill, type Received } from "./soak-accounting";
 import { discardedReads, segments, takenAnswers } from "./soak-coverage";
 import { EXT_PATH, extensionInputNodes, type ExtChange, WatchModel } from "./soak-extensions";
+import { SoakStore } from "./soak-store";
+import { wipeUserDir } from "../harness/container-restart";
 import {
   configNode, MB, MEMORY_PROBE_OPTIONS, memoryProbeNodes, parseArgs, probeMemory, procStats, seededRandom, sleep, uncoveredAtKill,
   subscribeNode, UDP_SEND_SETTINGS, udpFunctionSinkNode, UdpSink,
@@ -112,6 +67,7 @@ const idleModeArg = String(args.get("idle-mode") ?? (seed % 2 === 0 ? "504" : "r
 if (idleModeArg !== "504" && idleModeArg !== "reset") throw new Error(`--idle-mode: "${idleModeArg}" is not 504 or reset`);
 const idleMode: "504" | "reset" | undefined = idleLimitSec === undefined ? undefined : idleModeArg;
 const extChanges = !args.has("no-ext-changes");
+const store = SoakStore.fromArg(args.get("store"));
 // Long poll: above the proxy's idle limit when there is one (its cut is what the run is for), else 2 s.
 const TIMEOUT_SEC = idleLimitSec === undefined ? 2 : Math.floor(idleLimitSec) + 1;
 
@@ -183,7 +139,7 @@ async function main(): Promise<number> {
 
   let nr = await startNodeRed({
     ...MEMORY_PROBE_OPTIONS,
-    settingsCode: `${MEMORY_PROBE_OPTIONS.settingsCode}\n${UDP_SEND_SETTINGS}`,
+    settingsCode: `${MEMORY_PROBE_OPTIONS.settingsCode}\n${UDP_SEND_SETTINGS}\n${store?.settingsCode ?? ""}`,
     settings: { noojeeConfigAuthRetryMs: 2000, logging: { console: { level: "warn", metrics: false, audit: false } } },
   });
   current = nr;
@@ -193,7 +149,7 @@ async function main(): Promise<number> {
   function flow(parts: string[][], names: string[]): FlowNode[] {
     return [
       { id: TAB, type: "tab", label: "soak", disabled: false, info: "" },
-      configNode("cfg", pbxHost),
+      { ...configNode("cfg", pbxHost), resumeStore: store?.name ?? "" },
       ...parts.map((exts, i) => ({ ...subscribeNode(`sub-${i}`, TAB, "cfg", exts, TIMEOUT_SEC, [`udp-${i}`]), name: names[i] })),
       ...parts.map((_, i) => udpFunctionSinkNode(`udp-${i}`, TAB, sink.port, `sub-${i}`)),
       ...extensionInputNodes(TAB, parts.length),
@@ -320,8 +276,9 @@ async function main(): Promise<number> {
       if (now >= nextKill && !deploying) {
         // SIGKILL: no close handler runs. The PBX goes on (calls, faults, restarts) while Node-RED is down.
         nextKill = now + between(20_000, 40_000);
-        kills.push(uncoveredAtKill(nr.userDir));
+        kills.push(uncoveredAtKill(nr.userDir, "cfg", store && (() => store.savedPosition())));
         await nr.kill();
+        if (store) wipeUserDir(nr.userDir); // a container restart: the position must come from the store
         nrLogs.push(nr.log());
         const down = Date.now();
         await sleep(between(1_000, 4_000));
@@ -385,6 +342,7 @@ async function main(): Promise<number> {
   const proxyCuts = proxy?.cuts ?? 0;
   await proxy?.close();
   await pbx.stop();
+  store?.remove();
 
   // ---------------------------------------------------------------- accounting
   const subscribeRequests = pbx.subscribeRequests();
@@ -465,6 +423,7 @@ async function main(): Promise<number> {
   const timeOuts = new Map<string, number>();
   for (const r of subscribeRequests) timeOuts.set(r.query.timeOut ?? "-", (timeOuts.get(r.query.timeOut ?? "-") ?? 0) + 1);
   line("idle-limit proxy", proxy ? `${idleLimitSec} s, ${idleMode}: ${proxyCuts} polls cut` : "none");
+  line("position kept in", store ? `context store "${store.name}" (user dir wiped at each kill)` : "the resume file");
   line("  subscribe timeOut asked (s: requests)", [...timeOuts].sort().map(([k, n]) => `${k}: ${n}`).join(", "));
   line("Node-RED kills (SIGKILL) and restarts", `${kills.length} (down ${downtimes.length ? `${Math.min(...downtimes)}-${Math.max(...downtimes)}` : "-"} ms)`);
   line("PBX restarts", `${restarts.length} (${restarts.filter((r) => r.keepCalls).length} keeping calls)`);

@@ -4,9 +4,9 @@
  * out over UDP (test/perf/common.ts); it is killed with SIGKILL (no close handler runs), calls go on, and it is
  * started again. What reached the flow is checked against the PBX's own record of changes.
  */
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { FakePbx, PbxEvent } from "../fake-pbx";
+import { wipeUserDir } from "../harness/container-restart";
 import { NodeRedProcess, startNodeRed } from "../harness/node-red-process";
 import { configNode, seededRandom, sleep, UDP_SEND_SETTINGS, udpFunctionSinkNode, UdpSink } from "../perf/common";
 import type { FlowNode } from "../harness/node-red-process";
@@ -72,9 +72,6 @@ class Traffic {
   }
 }
 
-/** The files a container image holds (the package, the settings) and the flows: what survives a container restart. */
-const KEPT = new Set(["flows.json", "flows_cred.json", "settings.js", "package.json", "package-lock.json", "node_modules"]);
-
 export interface KillOptions {
   /** Extra settings.js code (e.g. `module.exports.contextStorage = ...`). */
   settingsCode?: string;
@@ -136,11 +133,9 @@ export class KillScenario {
     return path.join(this.nr.userDir, "noojee-resume", "cfg.json");
   }
 
-  /** Deletes what a container restart loses: every file of the user directory but the flows, settings and packages. */
+  /** Deletes what a container restart loses (see test/harness/container-restart.ts). */
   wipeUserDir(): string[] {
-    const removed = fs.readdirSync(this.nr.userDir).filter((name) => !KEPT.has(name));
-    for (const name of removed) fs.rmSync(path.join(this.nr.userDir, name), { recursive: true, force: true });
-    return removed;
+    return wipeUserDir(this.nr.userDir);
   }
 
   /** Waits until every change the PBX made from events[from] on has reached the flow (or 30 s). */
