@@ -26,10 +26,25 @@ export function storeModule(settings: unknown, name: string): string | undefined
   return typeof entry.module === "string" ? entry.module : "custom";
 }
 
-/** The names of the context stores configured in settings.js. */
+/** The store a name stands for: `default` may be another store's name (an alias). */
+function resolveStore(settings: unknown, name: string): string {
+  const stores = (settings as { contextStorage?: unknown } | undefined)?.contextStorage;
+  const entry = isObject(stores) ? stores[name] : undefined;
+  return typeof entry === "string" ? entry : name;
+}
+
+/** The context stores configured in settings.js, each once (an alias is its store). */
 function storeNames(settings: unknown): string[] {
   const stores = (settings as { contextStorage?: unknown } | undefined)?.contextStorage;
-  return isObject(stores) ? Object.keys(stores).filter((name) => storeModule(settings, name) !== undefined) : [];
+  if (!isObject(stores)) return [];
+  const names = Object.keys(stores).filter((name) => storeModule(settings, name) !== undefined).map((name) => resolveStore(settings, name));
+  return [...new Set(names)];
+}
+
+/** The stores that may hold a position of an earlier setting: all but the one in use (and memory-only ones). */
+export function storesToClear(settings: unknown, place: Place): string[] {
+  const inUse = place.kind === "context" ? resolveStore(settings, place.store) : undefined;
+  return storeNames(settings).filter((store) => store !== inUse && storeModule(settings, store) !== "memory");
 }
 
 export class PositionPlace {
@@ -84,11 +99,7 @@ export class PositionPlace {
     const place = this.place;
     const warn = (message: string): void => this.node.warn(message);
     if (file && place.kind !== "file") await deleteResumeFile(file, warn);
-    for (const store of storeNames(this.RED.settings)) {
-      if ((place.kind !== "context" || place.store !== store) && storeModule(this.RED.settings, store) !== "memory") {
-        await this.erase(store).catch(() => undefined);
-      }
-    }
+    for (const store of storesToClear(this.RED.settings, place)) await this.erase(store).catch(() => undefined);
   }
 
   /** Removes the position from a store, if it holds one (a read first: most stores hold none). */
