@@ -13,9 +13,10 @@
  *   the first current-state read answered in E, which is the read the client resynchronises from. If the client's
  *   first poll in E carried a lastSequenceNumber the new counter had already passed, no client can tell the PBX
  *   restarted (the seq did not go down): R(E) is that lastSequenceNumber, and the restart is counted "undetectable".
- * - H(E), what was handed out: the highest seq of an answer the PBX wrote in E (polls, and R(E) itself). For the last
- *   epoch everything counts: the run ends with a quiet drain until all is delivered (or a bound expires).
- * - Required: every state change of E with R(E) < seq <= H(E) on an extension watched then (below). Each must reach
+ * - H(E, X), what was handed out for extension X: the highest seq of an answer the PBX wrote in E for a request
+ *   covering X (polls, and X's resync read). For the last epoch everything counts: the run ends with a quiet drain
+ *   until all is delivered (or a bound expires).
+ * - Required: every state change of E on extension X with R(E) < seq <= H(E, X), X watched then (below). Each must reach
  *   the flow (any msg with that leg and step); as a change (initial: false) at most once. Missing ones are LOST.
  *   With "latest" answers the intermediate states of a leg are legitimately skipped: required are only the states an
  *   answer the client took listed (each leg's newest state in every poll answer the PBX wrote, where a later request
@@ -253,10 +254,18 @@ export function account(records: SoakRecords): Tallies {
     };
     const resyncOf = (exten: string): number | undefined => cursorResync ?? resyncRead(exten)?.seq;
     const isLast = epoch === finalEpoch;
-    const handedOut = Math.max(
-      cursorResync ?? firstSnapshot?.seq ?? -1,
-      ...epochAnswers.filter((a) => !a.snapshot && a.seq >= a.last).map((a) => a.seq),
-    );
+    // Per extension: polls of other extensions may have been answered further before the PBX forgot this lifetime
+    // (e.g. a restarted Node-RED resuming two cursor groups one after the other as the PBX restarts).
+    const handedOutTo = new Map<string, number>();
+    const handedOut = (exten: string): number => {
+      let h = handedOutTo.get(exten);
+      if (h === undefined) {
+        const covering = epochAnswers.filter((a) => !a.snapshot && a.seq >= a.last && a.exten.split(",").includes(exten));
+        h = Math.max(cursorResync ?? resyncOf(exten) ?? -1, ...covering.map((a) => a.seq));
+        handedOutTo.set(exten, h);
+      }
+      return h;
+    };
     // The calls in progress at an extension's resync must show their state then, where a node watched it since before.
     if (epoch > 0) {
       for (const exten of onExten.keys()) {
@@ -281,7 +290,7 @@ export function account(records: SoakRecords): Tallies {
       const data = e.entry.CallData;
       const k = key(data.uniqueCallId, Number(data.step));
       const resync = resyncOf(e.exten);
-      const inWindow = resync !== undefined && e.seq > resync && (isLast || e.seq <= handedOut);
+      const inWindow = resync !== undefined && e.seq > resync && (isLast || e.seq <= handedOut(e.exten));
       const watch = inWindow ? coverage(e, records.segments.get(e.exten)) : undefined;
       if (watch === "unwatched") notWatched += 1;
       else if (watch === "window") joinLeaveExcused += 1;

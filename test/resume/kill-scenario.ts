@@ -86,6 +86,8 @@ export class KillScenario {
   readonly summaries: Summary[] = [];
   pbx!: FakePbx;
   nr!: NodeRedProcess;
+  /** The last kill: when (Date.now()), and when the restarted Node-RED's admin API answered. */
+  lastKill = { killedAt: 0, readyAt: 0 };
   private sink!: UdpSink;
 
   constructor(private readonly options: KillOptions = {}) {}
@@ -172,6 +174,7 @@ export class KillScenario {
     whileDown();
     await sleep(1500);
     this.nr = await this.nr.restart();
+    this.lastKill = { killedAt, readyAt: Date.now() };
     // After a PBX restart, what it did before Node-RED's resynchronising read cannot come back: wait for the rest.
     if (drainFrom === "restart") {
       for (let waited = 0; waited < 15_000 && !/went back/.test(this.nr.log()); waited += 50) await sleep(50);
@@ -199,6 +202,18 @@ export class KillScenario {
       else if (r.at > killedAt && (at < killedAt - windowMs || at > killedAt)) repeated.push(`${r.key} ${r.status}`);
     }
     return repeated;
+  }
+
+  /** Changes (initial: false) that reached the flow more than once. */
+  repeated(): number {
+    const seen = new Set<string>();
+    let repeats = 0;
+    for (const r of this.received) {
+      if (r.initial) continue;
+      if (seen.has(r.key)) repeats += 1;
+      seen.add(r.key);
+    }
+    return repeats;
   }
 
   /** The PBX's changes that never reached the flow. */

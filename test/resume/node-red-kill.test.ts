@@ -107,6 +107,13 @@ for (const place of places()) {
       }
       const downMissed = scenario.summaries.find((s) => s.uniqueCallId === "down.missed");
       assert.equal(downMissed?.missed, true, "the call that rang and ended while it was down is summarised as missed");
+      // The figures the closing notes quote.
+      const { readyAt } = scenario.lastKill;
+      const caughtUp = Math.max(...madeWhileDown.map((k) => scenario.received.find((r) => r.key === k)!.at)) - readyAt;
+      console.log(`      [kill figures] ${place.name.split(",")[0]}: down ${((readyAt - killedAt) / 1000).toFixed(1)} s; ` +
+        `${madeWhileDown.length} changes made while down, each delivered once, the last ${caughtUp} ms after the admin API answered; ` +
+        `${scenario.repeated()} changes sent again from just before the kill; ${spanning.length} calls across the kill, ` +
+        `${scenario.summaries.length} summaries, none partial`);
     });
 
     it("detects a PBX that restarted while Node-RED was down and resynchronises without sending anything twice", async () => {

@@ -43,13 +43,14 @@ function run(input: {
   kills?: Kill[];
   answerStyle?: "every" | "latest";
   restarts?: SoakRecords["restarts"];
+  extensions?: string[];
 }): ReturnType<typeof account> {
   const transitions = input.transitions ?? [{ at: -10, exten: X, watched: true, cause: "deploy" }];
   const answers = takenAnswers(input.answers, input.requests); // as soak.ts does
   const records: SoakRecords = {
     events: input.events, answers, subscribeRequests: input.requests, restarts: input.restarts ?? [], deployLog: [],
     received: input.received, finalEpoch: input.restarts?.at(-1)?.epoch ?? 0, kills: input.kills ?? [], answerStyle: input.answerStyle ?? "every",
-    segments: segments([X], transitions, input.requests, answers, input.events, input.restarts ?? []),
+    segments: segments(input.extensions ?? [X], transitions, input.requests, answers, input.events, input.restarts ?? []),
     history: input.history ?? [{ at: -10, node: "sub-0", extensions: [X] }],
   };
   return account(records);
@@ -198,6 +199,25 @@ describe("soak accounting", function () {
     assert.equal(lateWrite.lost, 0, "a file written after the restart, holding seq 2 of the previous life");
     const ownSeq = run({ events: evs, answers: ans, requests: reqs, received, restarts, kills: [{ at: 350, uncoveredFrom: 260, wall: 350, savedWall: 260, savedSeqs: [1] }] });
     assert.equal(ownSeq.lost, 2, "holding seq 1, the killed process's read of this life");
+  });
+
+  it("a PBX restart forgets what no answer for that extension handed out, though polls of others went further", function () {
+    // 400 and 401 polled in two requests (two cursor groups, as a restarted Node-RED resumes them); the PBX answers
+    // 400's poll up to seq 6, then restarts before 401's request: 401's change at seq 5 is in a blind window.
+    const Y = "401";
+    const onY = (e: PbxEvent): PbxEvent => ({ ...e, exten: Y });
+    const evs = [event(2, 100, "a", 0, "Ringing"), onY(event(5, 150, "b", 0, "Ringing")), event(6, 160, "a", 1, "Hungup")];
+    const ans = [{ ...answer(0, 1, 0, 5), exten: `${X},${Y}` }, answer(1, 6, 10, 170), { ...answer(1, 1, 175, 176), exten: Y }];
+    const reqs = [request(0, 0), request(1, 10), { ...request(1, 175), query: { exten: Y, lastSequenceNumber: "1", timeOut: "2" } }];
+    const transitions: WatchTransition[] = [{ at: -10, exten: X, watched: true, cause: "deploy" }, { at: -10, exten: Y, watched: true, cause: "deploy" }];
+    const history: NodeWatch[] = [{ at: -10, node: "sub-0", extensions: [X, Y] }];
+    const restarts = [{ epoch: 1, keepCalls: false, at: 180 }];
+    const received = [msg("a", 0, "Ringing", 171), msg("a", 1, "Hungup", 172)];
+    const t = run({ events: evs, answers: ans, requests: reqs, received, transitions, history, restarts, extensions: [X, Y] });
+    assert.deepEqual([t.required, t.lost, t.blindTail], [2, 0, 1]);
+    // Had 401's poll been answered past seq 5, its change would have been required.
+    const answered = run({ events: evs, answers: [...ans.slice(0, 2), { ...answer(1, 6, 175, 176), exten: Y }], requests: reqs, received, transitions, history, restarts, extensions: [X, Y] });
+    assert.deepEqual([answered.required, answered.lost], [3, 1]);
   });
 
   it("a join with no request for its extension within 4 s is never polled, and what follows is required", function () {
