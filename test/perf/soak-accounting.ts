@@ -13,9 +13,10 @@
  *   the first current-state read answered in E, which is the read the client resynchronises from. If the client's
  *   first poll in E carried a lastSequenceNumber the new counter had already passed, no client can tell the PBX
  *   restarted (the seq did not go down): R(E) is that lastSequenceNumber, and the restart is counted "undetectable".
- * - H(E, X), what was handed out for extension X: the highest seq of an answer the PBX wrote in E for a request
- *   covering X (polls, and X's resync read). For the last epoch everything counts: the run ends with a quiet drain
- *   until all is delivered (or a bound expires).
+ * - H(E, X), what was handed out for extension X: the highest seq of an answer the PBX wrote in E (polls, and R(E)
+ *   itself); if E ended with a restart while the client still polled X (a request for X after its last answer, up to
+ *   2 s after the restart), only answers for requests covering X count. For the last epoch everything counts: the
+ *   run ends with a quiet drain until all is delivered (or a bound expires).
  * - Required: every state change of E on extension X with R(E) < seq <= H(E, X), X watched then (below). Each must reach
  *   the flow (any msg with that leg and step); as a change (initial: false) at most once. Missing ones are LOST.
  *   With "latest" answers the intermediate states of a leg are legitimately skipped: required are only the states an
@@ -63,6 +64,9 @@ import type { PbxEvent, RecordedAnswer, RecordedRequest } from "../fake-pbx";
 import { TERMINAL_STATUSES } from "../fake-pbx";
 import { coverage, DEAF_LIMIT_MS, type Fence, fenceAtOrBefore, LEAVE_GRACE_MS, type Segment, segmentAt } from "./soak-coverage";
 import type { NodeWatch } from "./soak-extensions";
+
+/** How soon after a PBX restart a request for an extension shows that the client was still polling it. */
+const FOLLOW_UP_MS = 2000;
 
 /** How long before a kill a msg may have been sent and still come again after the restart, at least. */
 export const RESEND_WINDOW_MS = 1000;
@@ -254,14 +258,23 @@ export function account(records: SoakRecords): Tallies {
     };
     const resyncOf = (exten: string): number | undefined => cursorResync ?? resyncRead(exten)?.seq;
     const isLast = epoch === finalEpoch;
-    // Per extension: polls of other extensions may have been answered further before the PBX forgot this lifetime
-    // (e.g. a restarted Node-RED resuming two cursor groups one after the other as the PBX restarts).
+    const handedOutToAll = Math.max(
+      cursorResync ?? firstSnapshot?.seq ?? -1,
+      ...epochAnswers.filter((a) => !a.snapshot && a.seq >= a.last).map((a) => a.seq),
+    );
+    // Per extension, for one the client kept polling up to the restart: polls of others may have been answered further
+    // before the PBX forgot this lifetime (a restarted Node-RED resuming two cursor groups one after the other as the
+    // PBX restarts). An extension nobody asked for since its last answer (a stalled poll) gets no such excuse.
     const handedOutTo = new Map<string, number>();
     const handedOut = (exten: string): number => {
       let h = handedOutTo.get(exten);
       if (h === undefined) {
-        const covering = epochAnswers.filter((a) => !a.snapshot && a.seq >= a.last && a.exten.split(",").includes(exten));
-        h = Math.max(cursorResync ?? resyncOf(exten) ?? -1, ...covering.map((a) => a.seq));
+        const covers = (list: string): boolean => list.split(",").includes(exten);
+        const covering = epochAnswers.filter((a) => !a.snapshot && a.seq >= a.last && covers(a.exten));
+        const lastAt = Math.max(-Infinity, ...epochAnswers.filter((a) => covers(a.exten)).map((a) => a.at));
+        const followed = end !== Infinity &&
+          subscribeRequests.some((r) => r.at >= lastAt && r.at <= end + FOLLOW_UP_MS && covers(r.query.exten ?? ""));
+        h = followed ? Math.max(cursorResync ?? resyncOf(exten) ?? -1, ...covering.map((a) => a.seq)) : handedOutToAll;
         handedOutTo.set(exten, h);
       }
       return h;

@@ -203,20 +203,24 @@ describe("soak accounting", function () {
 
   it("a PBX restart forgets what no answer for that extension handed out, though polls of others went further", function () {
     // 400 and 401 polled in two requests (two cursor groups, as a restarted Node-RED resumes them); the PBX answers
-    // 400's poll up to seq 6, then restarts before 401's request: 401's change at seq 5 is in a blind window.
+    // 400's poll up to seq 6, then restarts before 401's request reaches it: 401's change at seq 5 is in a blind window.
     const Y = "401";
     const onY = (e: PbxEvent): PbxEvent => ({ ...e, exten: Y });
     const evs = [event(2, 100, "a", 0, "Ringing"), onY(event(5, 150, "b", 0, "Ringing")), event(6, 160, "a", 1, "Hungup")];
-    const ans = [{ ...answer(0, 1, 0, 5), exten: `${X},${Y}` }, answer(1, 6, 10, 170), { ...answer(1, 1, 175, 176), exten: Y }];
-    const reqs = [request(0, 0), request(1, 10), { ...request(1, 175), query: { exten: Y, lastSequenceNumber: "1", timeOut: "2" } }];
+    const ans = [{ ...answer(0, 1, 0, 5), exten: `${X},${Y}` }, answer(1, 6, 10, 170)];
+    const both = { ...request(0, 0), query: { exten: `${X},${Y}`, lastSequenceNumber: "0", timeOut: "0" } };
+    const reqs = [both, request(1, 10), { ...request(1, 181), epoch: 1, query: { exten: Y, lastSequenceNumber: "1", timeOut: "2" } }];
     const transitions: WatchTransition[] = [{ at: -10, exten: X, watched: true, cause: "deploy" }, { at: -10, exten: Y, watched: true, cause: "deploy" }];
     const history: NodeWatch[] = [{ at: -10, node: "sub-0", extensions: [X, Y] }];
     const restarts = [{ epoch: 1, keepCalls: false, at: 180 }];
     const received = [msg("a", 0, "Ringing", 171), msg("a", 1, "Hungup", 172)];
     const t = run({ events: evs, answers: ans, requests: reqs, received, transitions, history, restarts, extensions: [X, Y] });
     assert.deepEqual([t.required, t.lost, t.blindTail], [2, 0, 1]);
+    // A client that stopped polling 401 (no request for it after its last answer) gets no excuse.
+    const stalled = run({ events: evs, answers: ans.slice(0, 2), requests: reqs.slice(0, 2), received, transitions, history, restarts, extensions: [X, Y] });
+    assert.deepEqual([stalled.required, stalled.lost], [3, 1]);
     // Had 401's poll been answered past seq 5, its change would have been required.
-    const answered = run({ events: evs, answers: [...ans.slice(0, 2), { ...answer(1, 6, 175, 176), exten: Y }], requests: reqs, received, transitions, history, restarts, extensions: [X, Y] });
+    const answered = run({ events: evs, answers: [...ans, { ...answer(1, 6, 175, 176), exten: Y }], requests: reqs, received, transitions, history, restarts, extensions: [X, Y] });
     assert.deepEqual([answered.required, answered.lost], [3, 1]);
   });
 
