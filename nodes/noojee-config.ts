@@ -34,9 +34,6 @@ interface ParkedConnection {
 }
 const parked = new Map<string, ParkedConnection>();
 
-/** False until this Node-RED process has started its flows: config nodes created before that are being started. */
-let flowsStartedOnce = false;
-
 function closeConnection(closing: NoojeeConnection, warn: (message: string) => void): Promise<void> {
   closing.resume?.close();
   return closing.hub
@@ -46,8 +43,6 @@ function closeConnection(closing: NoojeeConnection, warn: (message: string) => v
 }
 
 export = function (RED: NodeAPI): void {
-  RED.events.once("flows:started", () => (flowsStartedOnce = true));
-
   function NoojeeConfig(this: NoojeeConfigNode, config: NoojeeConfigDef): void {
     RED.nodes.createNode(this, config);
     this.host = config.host;
@@ -58,7 +53,7 @@ export = function (RED: NodeAPI): void {
     const resume = config.resumeAfterRestart !== false;
     const resumeMaxAge = resumeMaxAgeMs(config.resumeMaxAge);
     // The resume file or a context store; a position left in another place (or any, when off) is forgotten.
-    const place = new PositionPlace(RED, this, config, !flowsStartedOnce);
+    const place = new PositionPlace(RED, this, config);
     let connection: NoojeeConnection | undefined;
     let fingerprint: string | undefined;
     // Warnings of the shared hub go to whichever instance of this config node currently owns it.

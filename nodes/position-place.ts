@@ -51,11 +51,7 @@ export class PositionPlace {
   readonly place: Place;
   private readonly t: (key: string, values?: Record<string, string | number>) => string;
 
-  /**
-   * `atStart`: the config node is being created as Node-RED starts (not by a deploy). A position missing then means
-   * the place did not survive the restart (a user directory thrown away), which deserves a warning.
-   */
-  constructor(private readonly RED: NodeAPI, private readonly node: Node, config: NoojeeConfigDef, private readonly atStart = false) {
+  constructor(private readonly RED: NodeAPI, private readonly node: Node, config: NoojeeConfigDef) {
     this.t = (key, values) => RED._(`noojee-config.${key}`, values);
     const userDir = (RED.settings as { userDir?: unknown }).userDir;
     const file = typeof userDir === "string" && userDir !== "" ? resumeFilePath(userDir, node.id) : undefined;
@@ -128,7 +124,6 @@ export class PositionPlace {
     const values = { where, reason: loaded.detail };
     if (loaded.reason === "corrupt" || loaded.reason === "unreadable") this.node.warn(this.t("resume.badFile", values));
     else if (loaded.reason === "otherHost") this.node.warn(this.t("resume.otherHost", values));
-    else if (loaded.reason === "missing" && this.atStart) this.node.warn(this.t("resume.missingAtStart", values));
     else if (loaded.reason === "tooOld" || loaded.reason === "clockAhead") {
       const minutes = Math.max(1, Math.round(Math.abs(loaded.ageMs) / 60_000));
       this.node.log(this.t(`resume.${loaded.reason}`, { minutes, max: Math.round(maxAgeMs / 60_000) }));

@@ -10,9 +10,8 @@ import * as path from "node:path";
 import type { FakePbx } from "../fake-pbx";
 import {
   API_KEY, configFlowNode, credentials, heldLongPoll, helper, Logged, nodes, Sent, startFakePbx, subscribeFlowNodes,
-  unloadAndStop, until, withVisibleValues,
+  unloadAndStop, until,
 } from "./support";
-import type { NodeAPI } from "node-red";
 
 describe("noojee-config: resume after a restart", function () {
   let pbx: FakePbx | undefined;
@@ -156,30 +155,6 @@ describe("noojee-config: resume after a restart", function () {
       // Deleted, not stopped: a stopped config node's connection would be taken over by the next case's.
       await helper.setFlows([{ id: "other", type: "helper" }], "full");
       await helper.unload();
-    }
-  });
-
-  it("no saved position as Node-RED starts (the place did not survive the restart): one warning; at a deploy only a log line", async () => {
-    const starting = fs.mkdtempSync(path.join(os.tmpdir(), "noojee-start-"));
-    try {
-      // A fresh module load is a fresh Node-RED process: its first flows start, then deploys.
-      const fresh = Object.keys(require.cache).filter((k) => k.includes(`${path.sep}noojee-config.js`));
-      for (const k of fresh) delete require.cache[k];
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const reloaded = [withVisibleValues(require("../../nodes/noojee-config.js") as (red: NodeAPI) => void), ...nodes.slice(1)];
-      helper.settings({ userDir: starting });
-      await helper.load(reloaded, [configFlowNode(pbx!.url), ...subscribeFlowNodes("a", "410")], credentials());
-      const atStart = new Logged(helper.getNode("cfg"), "warn").all.map(String);
-      assert.ok(atStart.length === 1 && /noojee-config.resume.missingAtStart/.test(atStart[0]), atStart.join("; "));
-      await heldLongPoll(pbx!);
-      await helper.setFlows([{ id: "other", type: "helper" }], "full");
-      await helper.unload();
-      await helper.load(reloaded, [configFlowNode(pbx!.url), ...subscribeFlowNodes("a", "410")], credentials());
-      assert.deepEqual(new Logged(helper.getNode("cfg"), "warn").all, [], "a deploy: nothing was lost");
-      assert.ok(new Logged(helper.getNode("cfg"), "log").all.some((m) => /noojee-config.resume.notResuming/.test(String(m))));
-      await heldLongPoll(pbx!);
-    } finally {
-      fs.rmSync(starting, { recursive: true, force: true });
     }
   });
 

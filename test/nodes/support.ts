@@ -19,7 +19,7 @@ export { helper };
  * The test helper's RED._ returns the bare key and drops the values; ours keeps them visible
  * (`key {"reason":"..."}`), so tests can check what reaches statuses and logs, the API key's absence included.
  */
-export function withVisibleValues(module: (RED: NodeAPI) => void): (RED: NodeAPI) => void {
+function withVisibleValues(module: (RED: NodeAPI) => void): (RED: NodeAPI) => void {
   return (RED) => {
     const red = Object.create(RED) as NodeAPI;
     red._ = ((key: string, values?: Record<string, unknown>) => (values ? `${key} ${JSON.stringify(values)}` : key)) as NodeAPI["_"];

@@ -406,12 +406,12 @@ async function main(): Promise<number> {
   line("surviving calls checked by final state", `${survivorsChecked} (${survivorsLost} missing)`);
   line("msgs received", received.length);
   line("  duplicated changes", duplicated);
-  line("  re-sent after a kill (sent < 1 s before it)", resentAfterKill);
+  line("  re-sent after a kill (sent after the saved position)", resentAfterKill);
   line("  current-state replays (initial: true)", initialMsgs);
   line("  phantom", phantom);
   line("  OUT OF ORDER: older than delivered, as a change", tallies.outOfOrder);
   line("  STALE: older than delivered, as initial: true", tallies.staleInitial);
-  line("  older state re-sent after a kill (< 1 s)", tallies.staleAfterKill);
+  line("  older state re-sent after a kill (ditto)", tallies.staleAfterKill);
   line("  for an extension the node did not watch", tallies.unwatchedMsgs);
   line("answers list", answerStyle === "every" ? "every change (every)" : "each changed leg's latest state (latest)");
   if (answerStyle === "latest") line("  changes no taken answer listed (skipped)", tallies.notListed);
