@@ -63,6 +63,11 @@ describe("editor in a real browser: config dialog", function () {
     await setField(page, "#node-config-input-apiKey", "example-key-for-the-screenshot");
     await setField(page, "#node-config-input-name", "Office PBX");
     await clearTooltips(page);
+    // The dialog from its top (host, key, Test connection), as the README's caption says, not scrolled to Name.
+    await page.evaluate(() => {
+      (document.activeElement as HTMLElement | null)?.blur();
+      document.querySelector("#node-config-dialog-edit-form .form-row")?.scrollIntoView({ block: "start" });
+    });
     await editor.screenshot(page, "config-dialog");
     await page.locator("#node-config-dialog-cancel").click();
     assert.deepEqual(editor.pageErrors(page), []);
