@@ -49,8 +49,6 @@ export = function (RED: NodeAPI): void {
     this.verifyTls = config.verifyTls !== false;
     const authMode = config.authMode === "timestamp" ? "timestamp" : "apiKey";
     this.authMode = authMode;
-    // On unless turned off: flows saved before the option existed have no such property.
-    const resume = config.resumeAfterRestart !== false;
     const resumeMaxAge = resumeMaxAgeMs(config.resumeMaxAge);
     // The resume file or a context store; a position left in another place (or any, when off) is forgotten.
     const place = new PositionPlace(RED, this, config);
@@ -86,7 +84,7 @@ export = function (RED: NodeAPI): void {
       const retryMs = authRetryMs(RED.settings);
       const unitMs = timeOutUnitMs(RED.settings);
       fingerprint = createHash("sha256")
-        .update(JSON.stringify([origin, apiKey, this.verifyTls, authMode, retryMs, unitMs, resume, resumeMaxAge, place.place]))
+        .update(JSON.stringify([origin, apiKey, this.verifyTls, authMode, retryMs, unitMs, resumeMaxAge, place.place]))
         .digest("hex");
       const previous = parked.get(this.id);
       if (previous) {

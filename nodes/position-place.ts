@@ -10,35 +10,34 @@ import type { LoadResult } from "./lib/poll/position-format";
 import type { PositionWriter } from "./lib/poll/position-writer";
 import { deleteResumeFile, ResumeFile, resumeFilePath } from "./lib/poll/resume-file";
 import type { HubPosition } from "./lib/poll/subscription-hub";
+import { isObject } from "./lib/json-checks";
 import type { NoojeeConfigDef } from "./node-types";
 
 export type Place = { kind: "off" } | { kind: "file"; file: string } | { kind: "context"; store: string };
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-
-/** The module of a store configured in settings.js (`default` may name another store), or undefined if none. */
-export function storeModule(settings: unknown, name: string): string | undefined {
+/** settings.js `contextStorage` (empty when not set). */
+function configuredStores(settings: unknown): Record<string, unknown> {
   const stores = (settings as { contextStorage?: unknown } | undefined)?.contextStorage;
-  if (!isObject(stores)) return undefined;
-  let entry = stores[name];
-  if (typeof entry === "string") entry = stores[entry];
-  if (!isObject(entry) || entry.module === undefined) return undefined;
-  return typeof entry.module === "string" ? entry.module : "custom";
+  return isObject(stores) ? stores : {};
 }
 
 /** The store a name stands for: `default` may be another store's name (an alias). */
 function resolveStore(settings: unknown, name: string): string {
-  const stores = (settings as { contextStorage?: unknown } | undefined)?.contextStorage;
-  const entry = isObject(stores) ? stores[name] : undefined;
+  const entry = configuredStores(settings)[name];
   return typeof entry === "string" ? entry : name;
+}
+
+/** The module of a store configured in settings.js (through an alias), or undefined if none. */
+export function storeModule(settings: unknown, name: string): string | undefined {
+  const entry = configuredStores(settings)[resolveStore(settings, name)];
+  if (!isObject(entry) || entry.module === undefined) return undefined;
+  return typeof entry.module === "string" ? entry.module : "custom";
 }
 
 /** The context stores configured in settings.js, each once (an alias is its store). */
 function storeNames(settings: unknown): string[] {
-  const stores = (settings as { contextStorage?: unknown } | undefined)?.contextStorage;
-  if (!isObject(stores)) return [];
-  const names = Object.keys(stores).filter((name) => storeModule(settings, name) !== undefined).map((name) => resolveStore(settings, name));
-  return [...new Set(names)];
+  const names = Object.keys(configuredStores(settings)).filter((name) => storeModule(settings, name) !== undefined);
+  return [...new Set(names.map((name) => resolveStore(settings, name)))];
 }
 
 /** The stores that may hold a position of an earlier setting: all but the one in use (and memory-only ones). */
@@ -57,6 +56,7 @@ export class PositionPlace {
     const file = typeof userDir === "string" && userDir !== "" ? resumeFilePath(userDir, node.id) : undefined;
     const fileOrOff: Place = file ? { kind: "file", file } : { kind: "off" };
     const store = typeof config.resumeStore === "string" ? config.resumeStore.trim() : "";
+    // On unless turned off: flows saved before the option existed have no such property.
     if (config.resumeAfterRestart === false) this.place = { kind: "off" };
     else if (store === "") this.place = fileOrOff;
     else {

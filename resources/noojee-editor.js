@@ -40,6 +40,12 @@
         return null;
     }
 
+    /** The context stores settings.js configures, as the runtime lists them to the editor ([] when none is listed). */
+    function contextStores() {
+        var context = RED.settings && RED.settings.context;
+        return (context && Array.isArray(context.stores)) ? context.stores : [];
+    }
+
     /** The helpers of one node type's form; message keys are full keys ("noojee-dial.validation.tech"). */
     function form(type) {
         // Looks up a message in the type's catalogue (nodes/locales/<lang>/<type>.json).
@@ -138,6 +144,25 @@
                 return rule(function(v) {
                     return v === undefined || values.indexOf(v) !== -1 ? null : key(name);
                 });
+            },
+
+            contextStores: contextStores,
+
+            /**
+             * Fills `select` with "" (labelled `labels.none`) and the context stores (`labels.store(name)`), and
+             * selects `current`. A saved store settings.js no longer configures is kept (`labels.missing(name)`),
+             * not silently changed, so that validation can say so.
+             */
+            storeSelect: function(select, current, labels) {
+                select.empty();
+                $("<option>").val("").text(labels.none).appendTo(select);
+                contextStores().forEach(function(name) {
+                    $("<option>").val(name).text(labels.store(name)).appendTo(select);
+                });
+                if (current !== "" && contextStores().indexOf(current) === -1) {
+                    $("<option>").val(current).text(labels.missing(current)).appendTo(select);
+                }
+                select.val(current);
             },
 
             paletteLabel: message("paletteLabel"),

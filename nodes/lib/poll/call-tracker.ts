@@ -6,6 +6,7 @@
  * during a call gives neither a negative nor an hour-long talk time.
  */
 import type { CallEvent } from "./poll-loop";
+import { invalid, isObject } from "../json-checks";
 import { monotonicNow } from "../monotonic";
 
 /** Statuses that end a leg; Busy and No Answer may still be followed by a Hungup carrying the cause. */
@@ -318,29 +319,22 @@ export interface TrackerState {
 }
 
 function parseTrackerState(raw: unknown): TrackerState {
-  const bad = (what: string): never => {
-    throw new Error(`invalid ${what}`);
-  };
-  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
   const time = (v: unknown): boolean => typeof v === "number" && Number.isFinite(v);
   const timeOrNull = (v: unknown): boolean => v === null || time(v);
-  if (!isObject(raw) || raw.version !== STATE_VERSION) bad("version");
-  const state = raw as Record<string, unknown>;
-  if (!Array.isArray(state.legs) || !Array.isArray(state.finished)) bad("legs");
-  for (const leg of state.legs as unknown[]) {
-    if (!isObject(leg)) bad("leg");
-    const l = leg as Record<string, unknown>;
+  if (!isObject(raw) || raw.version !== STATE_VERSION) invalid("version");
+  if (!Array.isArray(raw.legs) || !Array.isArray(raw.finished)) invalid("legs");
+  for (const l of raw.legs as unknown[]) {
+    if (!isObject(l)) invalid("leg");
     const strings = [l.extension, l.uniqueCallId, l.callerId].every((v) => typeof v === "string");
     const flags = [l.inbound, l.isQueueCall, l.isClickToDialCall, l.partial, l.endedUnanswered].every((v) => typeof v === "boolean");
     const times = time(l.startedAt) && timeOrNull(l.connectedAt) && timeOrNull(l.endingAt);
     const rest = (l.callId === null || typeof l.callId === "number") && (l.endingStatus === null || typeof l.endingStatus === "string");
-    if (!strings || !flags || !times || !rest) bad("leg");
+    if (!strings || !flags || !times || !rest) invalid("leg");
   }
-  for (const done of state.finished as unknown[]) {
-    if (!isObject(done)) bad("summarised leg");
-    const d = done as Record<string, unknown>;
+  for (const d of raw.finished as unknown[]) {
+    if (!isObject(d)) invalid("summarised leg");
     if (typeof d.extension !== "string" || typeof d.uniqueCallId !== "string" || typeof d.missed !== "boolean" || !time(d.at)) {
-      bad("summarised leg");
+      invalid("summarised leg");
     }
   }
   return raw as TrackerState;

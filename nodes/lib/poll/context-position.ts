@@ -5,7 +5,7 @@
  * (position-format.ts, position-writer.ts); how durable a write is, is the store's business (localfilesystem writes
  * its cache out every flushInterval). Knows nothing of Node-RED beyond the shape of a context's get/set.
  */
-import { checkSaved, type LoadResult, type SavedPosition } from "./position-format";
+import { checkSaved, type LoadResult } from "./position-format";
 import { PositionWriter, type PositionWriterOptions, reasonOf } from "./position-writer";
 
 /** The key of the config node's own context that holds its position. */
@@ -56,7 +56,7 @@ export class ContextPosition extends PositionWriter {
     });
   }
 
-  protected persist(_content: SavedPosition, text: string): Promise<void> {
+  protected persist(text: string): Promise<void> {
     // A copy of its own: a store that keeps the object (the memory cache of localfilesystem) never sees it change.
     return this.put(JSON.parse(text));
   }

@@ -7,6 +7,7 @@
  * own state (the call summaries collected so far).
  */
 import type { CallData } from "../client/types";
+import { invalid, isObject } from "../json-checks";
 import type { HubPosition } from "./subscription-hub";
 
 const FORMAT = "node-red-contrib-noojee/resume";
@@ -42,10 +43,10 @@ export type LoadResult =
   | { position: undefined; reason: "missing" | "otherHost" | "unreadable" | "corrupt"; detail: string };
 
 /**
- * The position as saved, within `maxBytes` of JSON: past it the oldest legs are left out (they only keep repeats
- * from being sent again), and last the subscribers' state (summaries then start afresh, as without it).
+ * The position as saved (its JSON text), within `maxBytes`: past it the oldest legs are left out (they only keep
+ * repeats from being sent again), and last the subscribers' state (summaries then start afresh, as without it).
  */
-export function serialisePosition(position: HubPosition, owner: PositionOwner, savedAt: number, maxBytes: number): SavedPosition {
+export function serialisePosition(position: HubPosition, owner: PositionOwner, savedAt: number, maxBytes: number): string {
   // Newest legs last: when the position would be too big, the oldest go first.
   let legs = position.legs.slice(-MAX_LEGS);
   let subscribers = position.subscribers;
@@ -54,10 +55,11 @@ export function serialisePosition(position: HubPosition, owner: PositionOwner, s
       format: FORMAT, version: VERSION, host: owner.host, authMode: owner.authMode, savedAt, polls: position.polls, legs,
       ...(subscribers && Object.keys(subscribers).length > 0 ? { subscribers } : {}),
     };
-    if (Buffer.byteLength(JSON.stringify(content)) <= maxBytes) return content;
+    const text = JSON.stringify(content);
+    if (Buffer.byteLength(text) <= maxBytes) return text;
     if (legs.length > 0) legs = legs.slice(Math.ceil(legs.length / 2));
     else if (subscribers) subscribers = undefined;
-    else return content;
+    else return text;
   }
 }
 
@@ -86,36 +88,31 @@ export function checkSaved(raw: unknown, owner: PositionOwner, maxAgeMs: number,
 
 // ------------------------------------------------------------------ validation of what is read
 
-function fail(what: string): never {
-  throw new Error(`invalid ${what}`);
-}
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 // 0 is a position too (a PBX that had no change yet): it is saved, so it must load.
 const isSeq = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 
 /** Checks every field of a parsed position; throws on anything it would not have written. */
 export function parseContent(raw: unknown): SavedPosition {
-  if (!isObject(raw) || raw.format !== FORMAT) fail("format");
-  if (raw.version !== VERSION) fail("version");
-  if (typeof raw.host !== "string" || typeof raw.authMode !== "string") fail("host");
-  if (typeof raw.savedAt !== "number" || !Number.isFinite(raw.savedAt)) fail("savedAt");
-  if (!Array.isArray(raw.polls) || !Array.isArray(raw.legs)) fail("polls or legs");
+  if (!isObject(raw) || raw.format !== FORMAT) invalid("format");
+  if (raw.version !== VERSION) invalid("version");
+  if (typeof raw.host !== "string" || typeof raw.authMode !== "string") invalid("host");
+  if (typeof raw.savedAt !== "number" || !Number.isFinite(raw.savedAt)) invalid("savedAt");
+  if (!Array.isArray(raw.polls) || !Array.isArray(raw.legs)) invalid("polls or legs");
   const polls = raw.polls.map((p: unknown) => {
-    if (!isObject(p) || !isSeq(p.seq) || !Array.isArray(p.extensions) || !isObject(p.fences)) fail("poll");
-    if (!p.extensions.every((e: unknown) => typeof e === "string" && e !== "")) fail("extensions");
+    if (!isObject(p) || !isSeq(p.seq) || !Array.isArray(p.extensions) || !isObject(p.fences)) invalid("poll");
+    if (!p.extensions.every((e: unknown) => typeof e === "string" && e !== "")) invalid("extensions");
     const fences: Record<string, number> = {};
     for (const [extension, seq] of Object.entries(p.fences)) {
-      if (!isSeq(seq)) fail("fence");
+      if (!isSeq(seq)) invalid("fence");
       fences[extension] = seq;
     }
     return { seq: p.seq, extensions: p.extensions as string[], fences };
   });
   const legs = raw.legs.map((l: unknown) => {
-    if (!isObject(l) || typeof l.extension !== "string" || !isObject(l.data)) fail("leg");
+    if (!isObject(l) || typeof l.extension !== "string" || !isObject(l.data)) invalid("leg");
     const data = l.data;
-    if (typeof data.status !== "string" || typeof data.uniqueCallId !== "string") fail("leg state");
-    if (l.callId !== undefined && typeof l.callId !== "number") fail("callId");
+    if (typeof data.status !== "string" || typeof data.uniqueCallId !== "string") invalid("leg state");
+    if (l.callId !== undefined && typeof l.callId !== "number") invalid("callId");
     return { extension: l.extension, data: data as CallData, callId: l.callId as number | undefined };
   });
   const content: SavedPosition = {
@@ -123,7 +120,7 @@ export function parseContent(raw: unknown): SavedPosition {
   };
   // Each subscriber checks its own state when it is handed back (CallTracker.restore).
   if (raw.subscribers !== undefined) {
-    if (!isObject(raw.subscribers) || !Object.values(raw.subscribers).every(isObject)) fail("subscribers");
+    if (!isObject(raw.subscribers) || !Object.values(raw.subscribers).every(isObject)) invalid("subscribers");
     content.subscribers = raw.subscribers as Record<string, Record<string, unknown>>;
   }
   return content;

@@ -8,7 +8,7 @@
  * - Any failure is one warning and a longer pause, then a retry: never a throw, never a hot loop.
  */
 import type { HubPosition, PositionStore } from "./subscription-hub";
-import { type PositionOwner, type SavedPosition, serialisePosition } from "./position-format";
+import { type PositionOwner, serialisePosition } from "./position-format";
 import { monotonicNow } from "../monotonic";
 
 export interface PositionWriterOptions extends PositionOwner {
@@ -50,8 +50,8 @@ export abstract class PositionWriter implements PositionStore {
     this.monotonic = options.monotonic ?? monotonicNow;
   }
 
-  /** Keeps `content` (text: the same, as JSON) where this writer keeps positions. */
-  protected abstract persist(content: SavedPosition, text: string): Promise<void>;
+  /** Keeps the saved position (its JSON text, see serialisePosition) where this writer keeps positions. */
+  protected abstract persist(text: string): Promise<void>;
   /** Forgets the kept position. */
   protected abstract erase(): Promise<void>;
 
@@ -114,8 +114,7 @@ export abstract class PositionWriter implements PositionStore {
     const position = capture();
     if (!position) return Promise.resolve(); // the last position that is safe to resume from stays
     const started = this.monotonic();
-    const content = serialisePosition(position, this.options, this.now(), this.maxBytes);
-    this.writing = this.persist(content, JSON.stringify(content))
+    this.writing = this.persist(serialisePosition(position, this.options, this.now(), this.maxBytes))
       .then(() => {
         this.notBefore = started + this.minIntervalMs;
         this.failing = false;

@@ -9,7 +9,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { checkSaved, type LoadResult, type SavedPosition } from "./position-format";
+import { checkSaved, type LoadResult } from "./position-format";
 import { PositionWriter, type PositionWriterOptions, reasonOf } from "./position-writer";
 
 export { MAX_CLOCK_AHEAD_MS, parseContent, type LoadResult } from "./position-format";
@@ -51,7 +51,7 @@ export class ResumeFile extends PositionWriter {
     return checkSaved(raw ?? {}, this.options, maxAgeMs, this.now());
   }
 
-  protected async persist(_content: SavedPosition, text: string): Promise<void> {
+  protected async persist(text: string): Promise<void> {
     const file = this.options.file;
     const dir = path.dirname(file);
     const temp = `${file}.tmp`;
