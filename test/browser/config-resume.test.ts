@@ -5,6 +5,7 @@
  * a store that settings.js no longer configures.
  */
 import assert from "node:assert/strict";
+import type { Page } from "playwright-core";
 import { msg } from "./support/catalogue";
 import { closeNodeDialog, hasClass, openConfigDialog, openNodeDialog, optionsOf, setField } from "./support/editor-page";
 import { TAB } from "./support/flows";
@@ -17,16 +18,30 @@ describe("editor in a real browser: Resume after a restart on the config dialog"
   this.timeout(60_000);
   const editor = useEditorSession();
 
-  it("shows it on for a config node saved before it existed, and Done saves what the dialog shows", async () => {
-    // A config node as flows saved by earlier releases have it: no resumeAfterRestart, no resumeMaxAge.
+  /** Deploys a config node with these properties (and a subscribe node on it), and opens its dialog from there. */
+  async function openConfig(config: Record<string, unknown>): Promise<Page> {
     await editor.deploy([
       { id: TAB, type: "tab", label: "Calls", disabled: false, info: "" },
-      { id: CFG, type: "noojee-config", name: "Office PBX", host: "http://127.0.0.1:9", verifyTls: true, authMode: "apiKey" },
+      { id: CFG, type: "noojee-config", name: "Office PBX", host: "http://127.0.0.1:9", verifyTls: true, authMode: "apiKey", ...config },
       { id: SUB, type: "noojee-subscribe", z: TAB, name: "", server: CFG, extensions: "400", timeout: 30, x: 200, y: 100, wires: [[]] },
     ], { [CFG]: { apiKey: "resume-browser-key" } });
     const page = await editor.openEditor(SUB);
     await openNodeDialog(page, SUB);
     await openConfigDialog(page);
+    return page;
+  }
+
+  /** These properties of the config node as the editor holds it (after Done). */
+  function savedConfig(page: Page, props: string[]): Promise<unknown[]> {
+    return page.evaluate(([id, names]) => {
+      const node = (window as unknown as { RED: { nodes: { node(id: string): Record<string, unknown> | null } } }).RED.nodes.node(id);
+      return names.map((name) => node?.[name]);
+    }, [CFG, props] as const);
+  }
+
+  it("shows it on for a config node saved before it existed, and Done saves what the dialog shows", async () => {
+    // A config node as flows saved by earlier releases have it: no resumeAfterRestart, no resumeMaxAge.
+    const page = await openConfig({});
 
     const box = page.locator("#node-config-input-resumeAfterRestart");
     const minutes = page.locator("#node-config-input-resumeMaxAge");
@@ -43,23 +58,12 @@ describe("editor in a real browser: Resume after a restart on the config dialog"
 
     await page.locator("#node-config-dialog-ok").click();
     await closeNodeDialog(page, "ok");
-    const saved = await page.evaluate((id) => {
-      const node = (window as unknown as { RED: { nodes: { node(id: string): Record<string, unknown> | null } } }).RED.nodes.node(id);
-      return [node?.resumeAfterRestart, node?.resumeMaxAge];
-    }, CFG);
-    assert.deepEqual(saved, [false, "15"]);
+    assert.deepEqual(await savedConfig(page, ["resumeAfterRestart", "resumeMaxAge"]), [false, "15"]);
     assert.deepEqual(editor.pageErrors(page), []);
   });
 
   it("Keep it in: the user directory or a context store of settings.js; a store no longer configured is kept and marked", async () => {
-    await editor.deploy([
-      { id: TAB, type: "tab", label: "Calls", disabled: false, info: "" },
-      { id: CFG, type: "noojee-config", name: "Office PBX", host: "http://127.0.0.1:9", verifyTls: true, authMode: "apiKey", resumeStore: "gone" },
-      { id: SUB, type: "noojee-subscribe", z: TAB, name: "", server: CFG, extensions: "400", timeout: 30, x: 200, y: 100, wires: [[]] },
-    ], { [CFG]: { apiKey: "resume-browser-key" } });
-    const page = await editor.openEditor(SUB);
-    await openNodeDialog(page, SUB);
-    await openConfigDialog(page);
+    const page = await openConfig({ resumeStore: "gone" });
     const select = page.locator("#node-config-input-resumeStore");
     const stores = await page.evaluate(() => (window as unknown as { RED: { settings: { context: { stores: string[] } } } }).RED.settings.context.stores);
     assert.ok(stores.includes("disk"), `the session's settings.js stores: ${stores.join(", ")}`);
@@ -78,11 +82,7 @@ describe("editor in a real browser: Resume after a restart on the config dialog"
 
     await page.locator("#node-config-dialog-ok").click();
     await closeNodeDialog(page, "ok");
-    const saved = await page.evaluate((id) => {
-      const node = (window as unknown as { RED: { nodes: { node(id: string): Record<string, unknown> | null } } }).RED.nodes.node(id);
-      return node?.resumeStore;
-    }, CFG);
-    assert.equal(saved, "disk");
+    assert.deepEqual(await savedConfig(page, ["resumeStore"]), ["disk"]);
     assert.deepEqual(editor.pageErrors(page), []);
   });
 });

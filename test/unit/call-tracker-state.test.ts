@@ -5,16 +5,7 @@
 import assert from "node:assert/strict";
 import sinon from "sinon";
 import { CallSummary, CallTracker } from "../../nodes/lib/poll/call-tracker";
-import type { CallEvent } from "../../nodes/lib/poll/poll-loop";
-import type { CallData } from "../../nodes/lib/client/types";
-
-const event = (uniqueCallId: string, status: string, extra: Partial<CallData> = {}, initial = false): CallEvent => ({
-  extension: "410",
-  data: { uniqueCallId, status, inbound: true, callerId: "0412345678", ...extra },
-  callId: 7,
-  seq: 1,
-  initial,
-});
+import { event } from "./call-event";
 
 describe("CallTracker state across a restart", () => {
   let clock: sinon.SinonFakeTimers;
@@ -23,9 +14,18 @@ describe("CallTracker state across a restart", () => {
   let monoOffset = 0;
   const mono = () => Date.now() - monoOffset;
   const make = () => new CallTracker({ onSummary: (s) => summaries.push(s), monotonic: mono });
-  /** A new process: its monotonic clock starts again from 0. */
-  const restart = () => {
+  /**
+   * Node-RED restarts: `before`'s state is saved (through JSON, as it is stored), it closes, `downMs` pass, and a
+   * tracker of a new process (its monotonic clock starting again from 0) takes the state back.
+   */
+  const acrossRestart = (before: CallTracker, downMs = 0): CallTracker => {
+    const saved = JSON.parse(JSON.stringify(before.saveState())) as unknown;
+    before.close();
+    clock.tick(downMs);
     monoOffset = Date.now();
+    const after = make();
+    after.restore(saved);
+    return after;
   };
 
   beforeEach(() => {
@@ -41,12 +41,7 @@ describe("CallTracker state across a restart", () => {
     clock.tick(4000);
     before.observe(event("1.1", "Connected"));
     clock.tick(10_000);
-    const saved = JSON.parse(JSON.stringify(before.saveState())) as unknown; // through JSON, as it is stored
-    before.close();
-    clock.tick(20_000); // down for 20 s
-    restart();
-    const after = make();
-    after.restore(saved);
+    const after = acrossRestart(before, 20_000); // down for 20 s
     clock.tick(6000);
     assert.equal(after.observe(event("1.1", "Hungup")), false);
     assert.equal(summaries.length, 1);
@@ -62,11 +57,7 @@ describe("CallTracker state across a restart", () => {
     const before = make();
     before.observe(event("2.1", "Ringing"));
     before.observe(event("3.1", "Connected", {}, true)); // in progress when the node started
-    const saved = before.saveState();
-    before.close();
-    restart();
-    const after = make();
-    after.restore(saved);
+    const after = acrossRestart(before);
     assert.equal(after.observe(event("2.1", "Hungup")), true, "missed");
     assert.equal(after.observe(event("3.1", "Hungup")), false);
     assert.deepEqual(summaries.map((s) => [s.uniqueCallId, s.missed, s.partial]), [["2.1", true, false], ["3.1", false, true]]);
@@ -79,12 +70,8 @@ describe("CallTracker state across a restart", () => {
     clock.tick(1000);
     before.observe(event("4.1", "No Answer"));
     clock.tick(2000); // 3 s of the 5 s grace left
-    const saved = before.saveState();
-    before.close();
+    const after = acrossRestart(before);
     assert.equal(summaries.length, 0, "closing drops the leg without a summary");
-    restart();
-    const after = make();
-    after.restore(saved);
     clock.tick(2900);
     assert.equal(summaries.length, 0);
     clock.tick(200);
@@ -97,11 +84,7 @@ describe("CallTracker state across a restart", () => {
     before.observe(event("5.1", "Ringing"));
     before.observe(event("5.1", "Hungup"));
     assert.equal(summaries.length, 1);
-    const saved = before.saveState();
-    before.close();
-    restart();
-    const after = make();
-    after.restore(saved);
+    const after = acrossRestart(before);
     assert.equal(after.observe(event("5.1", "Hungup")), true, "the same end, with the flag its first msg had");
     assert.equal(summaries.length, 1);
     after.close();

@@ -1,16 +1,7 @@
 import assert from "node:assert/strict";
 import sinon from "sinon";
 import { CallSummary, CallTracker, kindOf } from "../../nodes/lib/poll/call-tracker";
-import type { CallEvent } from "../../nodes/lib/poll/poll-loop";
-import type { CallData } from "../../nodes/lib/client/types";
-
-const event = (uniqueCallId: string, status: string, extra: Partial<CallData> = {}, initial = false): CallEvent => ({
-  extension: "410",
-  data: { uniqueCallId, status, inbound: true, callerId: "0412345678", ...extra },
-  callId: 7,
-  seq: 1,
-  initial,
-});
+import { event } from "./call-event";
 
 describe("CallTracker", () => {
   let clock: sinon.SinonFakeTimers;
