@@ -57,6 +57,9 @@ export interface Stats {
   requests: number;
 }
 
+/** How long a context store takes to give a restarted process its position (on the fake clock). */
+const STORE_READ_MS = 20;
+
 export class World {
   readonly pbx: ModelPbx;
   gen = 1;
@@ -80,7 +83,7 @@ export class World {
     this.hub = this.newHub(undefined);
   }
 
-  private newHub(position: HubPosition | undefined): SubscriptionHub {
+  private newHub(position: HubPosition | Promise<HubPosition | undefined> | undefined): SubscriptionHub {
     const gen = this.gen;
     return new SubscriptionHub(this.pbx.apiFor(gen), {
       position,
@@ -208,7 +211,11 @@ export class World {
     this.nodes = new Map();
     this.gen += 1;
     this.hubSync = new Map();
-    this.hub = this.newHub(this.stored ? (JSON.parse(JSON.stringify(this.stored.position)) as HubPosition) : undefined);
+    const copy = this.stored ? (JSON.parse(JSON.stringify(this.stored.position)) as HubPosition) : undefined;
+    // Every other process reads it from a context store: it arrives after the nodes have registered and the flows
+    // have started, and the polls must wait for it.
+    const fromStore = this.gen % 2 === 0;
+    this.hub = this.newHub(fromStore ? new Promise((resolve) => setTimeout(() => resolve(copy), STORE_READ_MS)) : copy);
     for (const layout of layouts) this.register(layout, carried, had.get(layout.id));
     this.hub.releaseLingering();
   }
