@@ -2,44 +2,108 @@
  * "Keep extensions changed by msg across redeploys" for the nodes that take msg.action (subscribe, presence).
  * Node-RED wipes a node's in-memory context when it restarts, so the process keeps its own copy by node id; the node
  * context gets one too, which a persistent context store carries across Node-RED restarts.
+ *
+ * Only through the asynchronous context API: a default store may answer only that way (localfilesystem with
+ * `cache: false`, Redis). So after a restart the kept list comes later than the node's constructor (see watch-node.ts).
  */
 import type { Node } from "node-red";
 import { parseExtensionInput } from "./lib/input/extensions";
+import { reasonOf } from "./lib/poll/position-writer";
 
 const CONTEXT_KEY = "noojee-extensions";
-const changedLists = new Map<string, string[]>();
+/** How long a start waits for the default context store to give the kept list. */
+export const KEPT_READ_TIMEOUT_MS = 10_000;
+/** By node id: the list this process knows is kept (null: read, and none was). */
+const changedLists = new Map<string, string[] | null>();
+
+/** The node context's get/set with callbacks (on its default store). */
+interface AsyncContext {
+  get(key: string, callback: (err: Error | null | undefined, value?: unknown) => void): void;
+  set(key: string, value: unknown, callback: (err?: Error | null) => void): void;
+}
+
+/** The catalogue keys of the node's warnings about its kept list (each node's catalogue has them). */
+export type KeptWarning = "error.badSavedExtensions" | "error.keptUnreadable" | "error.keepFailed";
 
 export class KeptExtensions {
-  constructor(private readonly node: Node, private readonly persist: boolean) {
+  constructor(
+    private readonly node: Node,
+    private readonly persist: boolean,
+    private readonly warn: (key: KeptWarning, values?: Record<string, string>) => void,
+  ) {
     // Turned off: forget any list kept before, so that turning it on again never brings back a stale one.
     if (!persist) {
       changedLists.delete(node.id);
-      node.context().set(CONTEXT_KEY, undefined);
+      this.write(undefined, () => undefined);
     }
   }
 
-  /** The list kept for this node, else `configured`; `onBad` when the kept one cannot be read. */
-  restore(configured: string[], onBad: () => void): string[] {
+  /**
+   * The list to watch: the one kept for this node, else `configured`. Known at once when none is kept or this process
+   * knows it (a redeploy); read from the node's context (a promise) after a restart.
+   */
+  restore(configured: string[]): string[] | Promise<string[]> {
     if (!this.persist) return configured;
-    const saved: unknown = changedLists.get(this.node.id) ?? this.node.context().get(CONTEXT_KEY);
-    if (!Array.isArray(saved)) return configured;
-    try {
-      return saved.length === 0 ? [] : parseExtensionInput(saved);
-    } catch {
-      onBad();
-      return configured;
-    }
+    const known = changedLists.get(this.node.id);
+    if (known !== undefined) return known === null ? configured : this.check(known, configured);
+    return new Promise<string[]>((resolve) => {
+      let done = false;
+      const finish = (list: string[]): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        resolve(list);
+      };
+      const unreadable = (reason: string): void => {
+        this.warn("error.keptUnreadable", { reason });
+        finish(configured);
+      };
+      const timer = setTimeout(() => unreadable(`no answer in ${KEPT_READ_TIMEOUT_MS / 1000} s`), KEPT_READ_TIMEOUT_MS);
+      timer.unref?.();
+      try {
+        this.context().get(CONTEXT_KEY, (err, value) => {
+          if (done) return;
+          if (err) return unreadable(reasonOf(err));
+          if (!changedLists.has(this.node.id)) changedLists.set(this.node.id, Array.isArray(value) ? (value as string[]) : null);
+          finish(this.check(value, configured));
+        });
+      } catch (err) {
+        unreadable(reasonOf(err));
+      }
+    });
   }
 
   /** A msg changed the list. */
   keep(extensions: string[]): void {
     if (!this.persist) return;
     changedLists.set(this.node.id, extensions);
-    this.node.context().set(CONTEXT_KEY, extensions);
+    this.write(extensions, (reason) => this.warn("error.keepFailed", { reason }));
   }
 
   /** The node is closing; deleted, its list goes with it. */
   close(removed: boolean): void {
     if (removed) changedLists.delete(this.node.id);
+  }
+
+  private check(saved: unknown, configured: string[]): string[] {
+    if (!Array.isArray(saved)) return configured;
+    try {
+      return saved.length === 0 ? [] : parseExtensionInput(saved);
+    } catch {
+      this.warn("error.badSavedExtensions");
+      return configured;
+    }
+  }
+
+  private write(value: string[] | undefined, onError: (reason: string) => void): void {
+    try {
+      this.context().set(CONTEXT_KEY, value, (err) => err && onError(reasonOf(err)));
+    } catch (err) {
+      onError(reasonOf(err));
+    }
+  }
+
+  private context(): AsyncContext {
+    return this.node.context() as unknown as AsyncContext;
   }
 }

@@ -4,12 +4,13 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "node-red";
 import { changeExtensions } from "./lib/input/extensions";
-import type { CallEvent, LoopStatus } from "./lib/poll/poll-loop";
+import type { CallEvent } from "./lib/poll/poll-loop";
+import type { HubStatus } from "./lib/poll/subscription-hub";
 import { PresenceChange, PresenceState, PresenceTable } from "./lib/presence/presence-table";
 import type { CallerInfoLookup } from "./messages";
 import { toPresenceMessage, toPresencePayload } from "./presence-messages";
 import { statusOf, ThrottledStatus } from "./status";
-import { openWatch, PollFailures } from "./watch-node";
+import { openWatch, PollFailures, WatchStart } from "./watch-node";
 
 interface PresenceDef extends NodeDef {
   server: string;
@@ -50,7 +51,7 @@ export = function (RED: NodeAPI): void {
     const setup = openWatch(RED, node, config, t, fail, contextOk);
     if (!setup) return;
     const { kept, connection } = setup;
-    let { extensions } = setup;
+    let extensions: string[] = [];
     const hub = connection.hub;
     // Each call as subscribe describes it, caller names and normalised numbers included.
     const callers: CallerInfoLookup = (callerId: unknown, extension?: string) => connection.callerInfo(callerId, extension);
@@ -90,21 +91,28 @@ export = function (RED: NodeAPI): void {
       status.show(presenceStatus);
     };
 
-    const onStatus = (loop: LoopStatus): void => {
+    const onStatus = (loop: HubStatus): void => {
+      if (loop.state === "reading") return status.show(statusOf.connecting(t("status.reading")));
       failures.update(loop);
       const connecting = loop.state === "connecting" && failures.failure === undefined;
       status.show(connecting ? statusOf.connecting(t("status.connecting")) : presenceStatus);
     };
 
-    hub.register(node.id, {
-      extensions,
-      timeoutSec: TIMEOUT_SEC,
-      onStatus,
-      onEvent: (event: CallEvent) => handle(table.observe(event)),
-      onCurrentState: (extension: string, calls: CallEvent[]) => handle(table.setCurrent(extension, calls)),
+    // After a restart a kept list may still be on its way from the context store: the node registers once it is in.
+    const started = new WatchStart(setup.extensions, (list) => {
+      extensions = list;
+      table.watch(extensions);
+      hub.register(node.id, {
+        extensions,
+        timeoutSec: TIMEOUT_SEC,
+        onStatus,
+        onEvent: (event: CallEvent) => handle(table.observe(event)),
+        onCurrentState: (extension: string, calls: CallEvent[]) => handle(table.setCurrent(extension, calls)),
+      });
+      if (extensions.length === 0) status.show(presenceStatus);
+      writeContext();
     });
-    if (extensions.length === 0) status.show(presenceStatus);
-    writeContext();
+    if (started.pending) status.show(statusOf.connecting(t("status.readingList")));
 
     // A leg whose end never came (lost, with no read since) does not keep an extension busy for ever.
     const sweep = setInterval(() => table.expire().forEach(handle), SWEEP_MS);
@@ -129,7 +137,7 @@ export = function (RED: NodeAPI): void {
     };
 
     // No msg.action: the states now, from what the node knows. add / remove / replace with msg.extensions: as subscribe.
-    node.on("input", (msg: NodeMessageInFlow, send, done) => {
+    const onInput = (msg: NodeMessageInFlow, send: (msg: NodeMessage) => void, done: (err?: Error) => void): void => {
       const action = (msg as { action?: unknown }).action;
       if (action === undefined || action === null || action === "") return answer(msg, send, done);
       const change = changeExtensions(extensions, action, (msg as { extensions?: unknown }).extensions);
@@ -144,9 +152,11 @@ export = function (RED: NodeAPI): void {
       writeContext();
       status.show(presenceStatus);
       done();
-    });
+    };
+    node.on("input", (msg: NodeMessageInFlow, send, done) => started.whenStarted(() => onInput(msg, send, done), () => done()));
 
     node.on("close", (removed: boolean, done: () => void) => {
+      started.close();
       status.clear();
       clearInterval(sweep);
       kept.close(removed);

@@ -5,10 +5,11 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from "node-red";
 import { CallTracker, KIND_OUTPUTS, kindOf } from "./lib/poll/call-tracker";
 import { changeExtensions } from "./lib/input/extensions";
-import type { CallEvent, LoopStatus } from "./lib/poll/poll-loop";
+import type { CallEvent } from "./lib/poll/poll-loop";
+import type { HubStatus } from "./lib/poll/subscription-hub";
 import { MAX_TIMEOUT, MIN_TIMEOUT, toMessage, toSummaryMessage } from "./messages";
 import { statusOf, ThrottledStatus } from "./status";
-import { openWatch, PollFailures } from "./watch-node";
+import { openWatch, PollFailures, WatchStart } from "./watch-node";
 
 /** events: 1 output; byKind: one per kind (KIND_OUTPUTS); summaries: 1 output; both: events then summaries. */
 type OutputMode = "events" | "byKind" | "summaries" | "both";
@@ -43,7 +44,7 @@ export = function (RED: NodeAPI): void {
     const setup = openWatch(RED, node, config, t, fail, timeoutOk);
     if (!setup) return;
     const { kept, connection } = setup;
-    let { extensions } = setup;
+    let extensions: string[] = [];
     const hub = connection.hub;
     // Looked up through the connection at each msg: after a deploy it is the config node's new phonebook.
     const callers = (callerId: unknown, extension?: string) => connection.callerInfo(callerId, extension);
@@ -79,7 +80,8 @@ export = function (RED: NodeAPI): void {
     };
 
     const failures = new PollFailures(node, t, () => extensions.join(","));
-    const onStatus = (loop: LoopStatus): void => {
+    const onStatus = (loop: HubStatus): void => {
+      if (loop.state === "reading") return status.show(statusOf.connecting(t("status.reading")));
       failures.update(loop);
       if (loop.state === "connecting") status.show(statusOf.connecting(t("status.connecting")));
       else if (loop.state === "listening") status.show(showLastEvent);
@@ -95,11 +97,16 @@ export = function (RED: NodeAPI): void {
         node.warn(t("error.badSavedSummaries", { reason: (err as Error).message }));
       }
     };
-    hub.register(node.id, { extensions, timeoutSec: rawTimeout, onStatus, onEvent, saveState, restoreState });
-    if (extensions.length === 0) status.show(statusOf.connecting(t("status.noExtensions")));
+    // After a restart a kept list may still be on its way from the context store: the node registers once it is in.
+    const started = new WatchStart(setup.extensions, (list) => {
+      extensions = list;
+      hub.register(node.id, { extensions, timeoutSec: rawTimeout, onStatus, onEvent, saveState, restoreState });
+      if (extensions.length === 0) status.show(statusOf.connecting(t("status.noExtensions")));
+    });
+    if (started.pending) status.show(statusOf.connecting(t("status.readingList")));
 
     // msg.action add / remove / replace with msg.extensions: change what this node watches, without a redeploy.
-    node.on("input", (msg: NodeMessageInFlow, _send, done) => {
+    const onInput = (msg: NodeMessageInFlow, done: (err?: Error) => void): void => {
       const action = (msg as { action?: unknown }).action;
       const change = changeExtensions(extensions, action, (msg as { extensions?: unknown }).extensions);
       if (!change.ok) {
@@ -111,9 +118,11 @@ export = function (RED: NodeAPI): void {
       kept.keep(extensions);
       if (extensions.length === 0) status.show(statusOf.connecting(t("status.noExtensions")));
       done();
-    });
+    };
+    node.on("input", (msg: NodeMessageInFlow, _send, done) => started.whenStarted(() => onInput(msg, done), () => done()));
 
     node.on("close", (removed: boolean, done: () => void) => {
+      started.close();
       status.clear();
       kept.close(removed);
       // Leaves first: the hub keeps the tracker's state for the node that comes back after a deploy.

@@ -5,10 +5,11 @@
  * switching back never starts from a stale one), and reads the saved position with the catalogue's log lines.
  */
 import type { Node, NodeAPI } from "node-red";
-import { ContextPosition, POSITION_KEY, type ContextAccess } from "./lib/poll/context-position";
-import type { LoadResult } from "./lib/poll/position-format";
+import { ContextPosition, POSITION_KEY, READ_FOR_MS, type ContextAccess } from "./lib/poll/context-position";
+import { MAX_CLOCK_AHEAD_MS, type LoadResult } from "./lib/poll/position-format";
 import type { PositionWriter } from "./lib/poll/position-writer";
 import { deleteResumeFile, ResumeFile, resumeFilePath } from "./lib/poll/resume-file";
+import { ResumeSource } from "./lib/poll/resume-points";
 import type { HubPosition } from "./lib/poll/subscription-hub";
 import { isObject } from "./lib/json-checks";
 import type { NoojeeConfigDef } from "./node-types";
@@ -79,7 +80,12 @@ export class PositionPlace {
       return { writer, position: this.report(writer.load(maxAgeMs), writer.where, maxAgeMs) };
     }
     const writer = new ContextPosition({ context: this.context(), store: place.store, host, authMode, onWarning });
-    return { writer, position: writer.load(maxAgeMs).then((loaded) => this.report(loaded, writer.where, maxAgeMs)) };
+    // Said once: the status of the nodes shows the wait meanwhile, and the outcome gets its own line.
+    const onRetry = (reason: string, attempt: number): void => {
+      if (attempt === 1) this.node.warn(this.t("resume.retrying", { where: writer.where, reason, minutes: READ_FOR_MS / 60_000 }));
+    };
+    const loading = writer.load(maxAgeMs, onRetry);
+    return { writer, position: loading.then((loaded) => this.report(loaded, writer.where, maxAgeMs)) };
   }
 
   /** The config node was deleted with no connection open: its saved position goes with it. */
@@ -116,17 +122,26 @@ export class PositionPlace {
   /** The saved position to carry on from, if usable, with a log line saying which; otherwise undefined. */
   private report(loaded: LoadResult, where: string, maxAgeMs: number): HubPosition | undefined {
     if (loaded.position) {
-      // A negative age is the saving clock running ahead of this one (within a minute: see MAX_CLOCK_AHEAD_MS).
+      // No poll at a seq above 0: nothing would carry on, every extension gets a current-state read.
+      if (new ResumeSource(loaded.position.polls).size === 0) {
+        this.node.log(this.t("resume.nothingToResume", { where }));
+        return undefined;
+      }
+      // A negative age is the saving clock running ahead of this one: a little is skew, more is this clock behind.
       const seconds = Math.round(Math.abs(loaded.ageMs) / 1000);
-      this.node.log(this.t(loaded.ageMs < 0 ? "resume.resumingAhead" : "resume.resuming", { seconds, where }));
+      const minutes = Math.max(1, Math.round(-loaded.ageMs / 60_000));
+      if (loaded.ageMs < -MAX_CLOCK_AHEAD_MS) this.node.log(this.t("resume.clockBehind", { minutes, where }));
+      else this.node.log(this.t(loaded.ageMs < 0 ? "resume.resumingAhead" : "resume.resuming", { seconds, where }));
       return loaded.position;
     }
     const values = { where, reason: loaded.detail };
     if (loaded.reason === "corrupt" || loaded.reason === "unreadable") this.node.warn(this.t("resume.badFile", values));
     else if (loaded.reason === "otherHost") this.node.warn(this.t("resume.otherHost", values));
-    else if (loaded.reason === "tooOld" || loaded.reason === "clockAhead") {
+    else if (loaded.reason === "gaveUp") {
+      this.node.warn(this.t("resume.gaveUp", { ...values, minutes: Math.round(loaded.triedMs / 60_000) }));
+    } else if (loaded.reason === "tooOld") {
       const minutes = Math.max(1, Math.round(Math.abs(loaded.ageMs) / 60_000));
-      this.node.log(this.t(`resume.${loaded.reason}`, { minutes, max: Math.round(maxAgeMs / 60_000) }));
+      this.node.log(this.t("resume.tooOld", { minutes, max: Math.round(maxAgeMs / 60_000) }));
     } else this.node.log(this.t("resume.notResuming", values));
     return undefined;
   }

@@ -2,7 +2,8 @@
  * What the nodes on the shared poll (subscribe, presence) have in common: reading their extension list and config
  * node at start, and reporting the poll's failures (a short red status, one error per failure streak for Catch nodes,
  * a log line on recovery). Each node keeps its own locale keys: `status.retrying`, `status.authFailed`,
- * `error.pollFailed`, `log.recovered`, `error.invalidExtensions`, `error.badSavedExtensions`, `error.noServer`.
+ * `status.readingList`, `error.pollFailed`, `log.recovered`, `error.invalidExtensions`, `error.badSavedExtensions`,
+ * `error.keptUnreadable`, `error.keepFailed`, `error.noServer`.
  */
 import type { Node, NodeAPI } from "node-red";
 import { parseExtensionList } from "./lib/input/extensions";
@@ -13,15 +14,17 @@ import type { NoojeeConfigNode, NoojeeConnection } from "./node-types";
 type Translate = (key: string, values?: Record<string, string | number>) => string;
 
 export interface WatchSetup {
-  extensions: string[];
+  /** The configured list, or the one kept from msg changes: a promise while that is read from the context store. */
+  extensions: string[] | Promise<string[]>;
   kept: KeptExtensions;
   connection: NoojeeConnection;
 }
 
 /**
- * The node's extensions (the configured list, or the one kept from msg changes) and its connection; undefined after
- * `fail(statusKey, message)` was called with what is wrong. `validate` checks the node's other settings (calling
- * `fail` and returning false when one is wrong) before the config node is asked for its connection.
+ * The node's extensions and its connection; undefined after `fail(statusKey, message)` was called with what is wrong.
+ * `validate` checks the node's other settings (calling `fail` and returning false when one is wrong) before the
+ * config node is asked for its connection. A kept list still to be read is announced to the hub, whose start then
+ * waits for the node (so that the list's extensions carry on from the saved position too).
  */
 export function openWatch(
   RED: NodeAPI,
@@ -39,19 +42,57 @@ export function openWatch(
     return undefined;
   }
   // Changes made by msg survive a redeploy only when the user asked for it.
-  const kept = new KeptExtensions(node, config.persistChanges === true);
-  extensions = kept.restore(extensions, () => node.warn(t("error.badSavedExtensions")));
+  const kept = new KeptExtensions(node, config.persistChanges === true, (key, values) => node.warn(t(key, values)));
   if (!validate()) return undefined;
   const server = RED.nodes.getNode(config.server) as NoojeeConfigNode | null;
   if (!server) {
     fail("notConfigured", t("error.noServer"));
     return undefined;
   }
+  let connection: NoojeeConnection;
   try {
-    return { extensions, kept, connection: server.connection() };
+    connection = server.connection();
   } catch (err) {
     fail("notConfigured", (err as Error).message);
     return undefined;
+  }
+  const restored = kept.restore(extensions);
+  if (!Array.isArray(restored)) connection.hub.expect(node.id);
+  return { extensions: restored, kept, connection };
+}
+
+/**
+ * Starts a node once its extensions are known: at once, or once its kept list has been read. Msgs that come before
+ * are handled after the start, in order; `close()` (the node closing first) means no start.
+ */
+export class WatchStart {
+  private waiting: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(extensions: string[] | Promise<string[]>, start: (extensions: string[]) => void) {
+    if (Array.isArray(extensions)) {
+      start(extensions);
+      return;
+    }
+    this.waiting = extensions.then((list) => {
+      this.waiting = undefined;
+      if (!this.closed) start(list);
+    });
+  }
+
+  /** Whether the node still waits for its list. */
+  get pending(): boolean {
+    return this.waiting !== undefined;
+  }
+
+  /** Runs `handle` (a msg's handling) now, or after the start; `skip` instead when the node closed meanwhile. */
+  whenStarted(handle: () => void, skip: () => void): void {
+    if (!this.waiting) return handle();
+    void this.waiting.then(() => (this.closed ? skip() : handle()));
+  }
+
+  close(): void {
+    this.closed = true;
   }
 }
 

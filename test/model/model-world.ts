@@ -4,8 +4,8 @@
  * received. The checks on it are in model-checks.ts; the commands in hub.model.test.ts.
  */
 import type { SinonFakeTimers } from "sinon";
-import type { CallEvent, LoopStatus } from "../../nodes/lib/poll/poll-loop";
-import { type HubPosition, SubscriptionHub } from "../../nodes/lib/poll/subscription-hub";
+import type { CallEvent } from "../../nodes/lib/poll/poll-loop";
+import { type HubPosition, type HubStatus, SubscriptionHub } from "../../nodes/lib/poll/subscription-hub";
 import { type Leg, ModelPbx, type ModelPbxOptions, now, type RequestRecord } from "./model-pbx";
 
 /** A cut after at least this hold is an idle limit the hub must learn and poll under (nodes/lib/poll/hold-limit.ts). */
@@ -37,7 +37,7 @@ export interface NodeInstance {
   intervals: Map<string, Interval>;
   /** Per leg: the highest index this instance received. */
   max: Map<string, number>;
-  statuses: LoopStatus[];
+  statuses: HubStatus[];
   events: number;
 }
 

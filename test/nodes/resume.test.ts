@@ -31,11 +31,11 @@ describe("noojee-config: resume after a restart", function () {
   });
 
   /** A file as the config node writes it, for the fake PBX of this test. */
-  function writeState(seq: number, legs: Array<{ extension: string; data: Record<string, unknown> }> = [], savedAt = Date.now()): void {
+  function writeState(seq: number, legs: Array<{ extension: string; data: Record<string, unknown> }> = [], savedAt = Date.now(),
+    polls = [{ seq, extensions: ["410"], fences: {} }]): void {
     fs.mkdirSync(path.dirname(stateFile()), { recursive: true });
     const content = {
-      format: "node-red-contrib-noojee/resume", version: 1, host: pbx!.url, authMode: "apiKey", savedAt,
-      polls: [{ seq, extensions: ["410"], fences: {} }], legs,
+      format: "node-red-contrib-noojee/resume", version: 1, host: pbx!.url, authMode: "apiKey", savedAt, polls, legs,
     };
     fs.writeFileSync(stateFile(), JSON.stringify(content));
   }
@@ -103,10 +103,12 @@ describe("noojee-config: resume after a restart", function () {
     assert.deepEqual(payloads(sent).map((p) => `${p.uniqueCallId} ${p.status}`), ["kept Connected"], "the call in progress is not sent again");
   });
 
-  it("a position saved by a clock ahead of this one: within a minute it resumes, further ahead it does not, saying which", async () => {
+  it("a position saved by a clock ahead of this one resumes: within a minute as skew, further ahead saying this clock is behind", async () => {
     const cases: Array<[number, RegExp, string]> = [
       [30_000, /noojee-config.resume.resumingAhead/, "seq"],
-      [5 * 60_000, /noojee-config.resume.clockAhead/, "0"],
+      // A Raspberry Pi without a real-time clock after a power cut: the PBX's seq decides, not the clock.
+      [5 * 60_000, /noojee-config.resume.clockBehind .*"minutes":5/, "seq"],
+      [50 * 60_000, /noojee-config.resume.clockBehind .*"minutes":50/, "seq"],
     ];
     pbx!.startCall("410", { uniqueCallId: "1.1" }); // a seq above 0
     for (const [aheadMs, logged, firstSeq] of cases) {
@@ -119,6 +121,24 @@ describe("noojee-config: resume after a restart", function () {
       const logs = new Logged(helper.getNode("cfg"), "log").all.map(String);
       assert.ok(logs.some((m) => logged.test(m)), `${aheadMs} ms ahead: ${logs.join("; ")}`);
       assert.deepEqual(new Logged(helper.getNode("cfg"), "warn").all, [], "a log line, not a warning");
+      await heldLongPoll(pbx!);
+      await helper.setFlows([{ id: "other", type: "helper" }], "full");
+      await helper.unload();
+    }
+  });
+
+  it("a saved position that covers no poll is logged as nothing to resume, not as resuming", async () => {
+    pbx!.startCall("410", { uniqueCallId: "in-progress" });
+    for (const polls of [[], [{ seq: 0, extensions: ["410"], fences: {} }]]) {
+      writeState(0, [], Date.now(), polls);
+      const requestsBefore = pbx!.subscribeRequests().length;
+      await helper.load(nodes, [configFlowNode(pbx!.url), ...subscribeFlowNodes("a", "410")], credentials());
+      const sent = new Sent(helper.getNode("a"));
+      await sent.waitFor(() => true);
+      assert.equal(pbx!.subscribeRequests()[requestsBefore].query.lastSequenceNumber, "0");
+      const logs = new Logged(helper.getNode("cfg"), "log").all.map(String);
+      assert.ok(logs.some((m) => /noojee-config.resume.nothingToResume/.test(m)), logs.join("; "));
+      assert.equal(logs.some((m) => /noojee-config.resume.resuming/.test(m)), false, logs.join("; "));
       await heldLongPoll(pbx!);
       await helper.setFlows([{ id: "other", type: "helper" }], "full");
       await helper.unload();

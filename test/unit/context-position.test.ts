@@ -1,7 +1,8 @@
 /**
  * The position kept in a context store (ContextPosition), against an in-memory stand-in for a Node-RED context with
  * asynchronous get/set: round trip under the documented key, the same checks as the file (missing, damaged,
- * foreign, old), a store that fails or never answers, and the write throttle shared with the file.
+ * foreign, old), a store that fails or answers late (tried again for a bounded time, a late answer counting), and the
+ * write throttle shared with the file.
  */
 import assert from "node:assert/strict";
 import sinon from "sinon";
@@ -25,10 +26,20 @@ class MemoryContext implements ContextAccess {
   failGet: Error | undefined;
   failSet: Error | undefined;
   silent = false;
+  /** Gets that fail before one answers (then failGet is left as it is). */
+  failGets = 0;
+  /** Answers given this late (on setTimeout, for fake timers) instead of on the next tick. */
+  getDelayMs = 0;
+  gets = 0;
 
   get(key: string, store: string, callback: (err: Error | null | undefined, value?: unknown) => void): void {
+    this.gets += 1;
     if (this.silent) return;
-    setImmediate(() => (this.failGet ? callback(this.failGet) : callback(null, this.data.get(store)?.get(key))));
+    const failing = this.failGets > 0 ? new Error("store not ready") : this.failGet;
+    if (this.failGets > 0) this.failGets -= 1;
+    const answer = (): void => (failing ? callback(failing) : callback(null, this.data.get(store)?.get(key)));
+    if (this.getDelayMs > 0) setTimeout(answer, this.getDelayMs);
+    else setImmediate(answer);
   }
 
   set(key: string, value: unknown, store: string, callback: (err?: Error | null) => void): void {
@@ -100,15 +111,60 @@ describe("ContextPosition", () => {
     assert.equal(await reasonOf(make().load(HOUR)), "corrupt", "subscribers must be an object of objects");
   });
 
-  it("a store that fails, or never answers within the read timeout, is unreadable: the polls start without it", async () => {
-    context.failGet = Object.assign(new Error("connection refused"), { code: "ECONNREFUSED" });
-    assert.deepEqual(await make().load(HOUR), { position: undefined, reason: "unreadable", detail: "ECONNREFUSED" });
-    context.failGet = undefined;
+  /** A position kept in the store (written by an earlier process). */
+  const kept = async (seq: number): Promise<void> => {
+    const store = make();
+    store.save(() => position(seq));
+    await store.flush();
+  };
+  const noJitter = { readBackoff: { initialMs: 1000, maxMs: 15_000, jitter: 0 } };
+
+  it("a read that fails is tried again after a growing pause, saying why; the position it then gives is used", async () => {
+    await kept(42);
+    context.failGets = 2;
+    const clock = sinon.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const retries: string[] = [];
+    const loading = make(noJitter).load(HOUR, (problem, attempt, inMs) => retries.push(`${attempt}: ${problem}, next in ${inMs}`));
+    await clock.tickAsync(2_999);
+    assert.deepEqual(retries, ["1: store not ready, next in 1000", "2: store not ready, next in 2000"]);
+    assert.equal(context.gets, 2);
+    await clock.tickAsync(1);
+    assert.equal((await loading).position?.polls[0].seq, 42);
+    assert.equal(context.gets, 3);
+  });
+
+  it("a read not answered within readTimeoutMs: another is tried, and the first one's late answer still counts", async () => {
+    await kept(43);
+    context.getDelayMs = 15_000;
+    const clock = sinon.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    let result: LoadResult | undefined;
+    void make({ ...noJitter, readTimeoutMs: 10_000 }).load(HOUR).then((loaded) => (result = loaded));
+    await clock.tickAsync(11_000);
+    assert.equal(context.gets, 2, "the second read went out after the first one's timeout and a pause");
+    assert.equal(result === undefined, true);
+    await clock.tickAsync(4_000);
+    assert.equal(result?.position?.polls[0].seq, 43, "the first read's answer, 15 s late");
+  });
+
+  it("a store that never answers: tried for readForMs, then given up with the last reason (the polls start without it)", async () => {
     context.silent = true;
     const clock = sinon.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
-    const loading = make({ readTimeoutMs: 10_000 }).load(HOUR);
-    await clock.tickAsync(10_000);
-    assert.deepEqual(await loading, { position: undefined, reason: "unreadable", detail: "no answer in 10 s" });
+    let result: LoadResult | undefined;
+    void make({ ...noJitter, readTimeoutMs: 10_000, readForMs: 60_000 }).load(HOUR).then((loaded) => (result = loaded));
+    await clock.tickAsync(59_999);
+    assert.equal(result === undefined, true);
+    assert.ok(context.gets >= 4, `${context.gets} reads`);
+    await clock.tickAsync(1);
+    assert.deepEqual(result, { position: undefined, reason: "gaveUp", detail: "no answer in 10 s", triedMs: 60_000 });
+    const gets = context.gets;
+    await clock.tickAsync(60_000);
+    assert.equal(context.gets, gets, "no read after giving up");
+  });
+
+  it("a damaged entry is not read again: it is what the store holds", async () => {
+    context.data.set("keep", new Map([[POSITION_KEY, "a string"]]));
+    assert.equal(await reasonOf(make().load(HOUR)), "corrupt");
+    assert.equal(context.gets, 1);
   });
 
   it("a failing write is one warning and a retry after the pause; the next good write stores the latest position", async () => {

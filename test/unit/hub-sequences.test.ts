@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import sinon from "sinon";
 import { NoojeeError } from "../../nodes/lib/client/errors";
 import { CallEvent, LoopStatus, PollLoop, SubscribeApi } from "../../nodes/lib/poll/poll-loop";
-import { HubPosition, Subscriber, SubscriptionHub } from "../../nodes/lib/poll/subscription-hub";
+import { HubPosition, type HubStatus, Subscriber, SubscriptionHub } from "../../nodes/lib/poll/subscription-hub";
 import type { SubscribeResponse } from "../../nodes/lib/client/types";
 import { answer, entry, ScriptedApi } from "./scripted-api";
 
@@ -98,9 +98,9 @@ class BusyPbx implements SubscribeApi {
   }
 }
 
-function subscriber(extensions: string[]): Subscriber & { events: CallEvent[]; statuses: LoopStatus[] } {
+function subscriber(extensions: string[]): Subscriber & { events: CallEvent[]; statuses: HubStatus[] } {
   const events: CallEvent[] = [];
-  const statuses: LoopStatus[] = [];
+  const statuses: HubStatus[] = [];
   return { extensions, timeoutSec: 30, events, statuses, onEvent: (e) => events.push(e), onStatus: (s) => statuses.push(s) };
 }
 

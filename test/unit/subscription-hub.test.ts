@@ -3,8 +3,8 @@
  */
 import assert from "node:assert/strict";
 import { NoojeeError } from "../../nodes/lib/client/errors";
-import type { CallEvent, LoopStatus, SubscribeApi } from "../../nodes/lib/poll/poll-loop";
-import { extenBytes, type HubPosition, type PositionStore, Subscriber, SubscriptionHub } from "../../nodes/lib/poll/subscription-hub";
+import type { CallEvent, SubscribeApi } from "../../nodes/lib/poll/poll-loop";
+import { extenBytes, type HubPosition, type HubStatus, type PositionStore, Subscriber, SubscriptionHub } from "../../nodes/lib/poll/subscription-hub";
 import type { SubscribeResponse } from "../../nodes/lib/client/types";
 
 /** Answers current-state reads from `state`; holds long polls until aborted or released with events. */
@@ -38,9 +38,9 @@ class StubApi implements SubscribeApi {
   }
 }
 
-function subscriber(extensions: string[]): Subscriber & { events: CallEvent[]; statuses: LoopStatus[] } {
+function subscriber(extensions: string[]): Subscriber & { events: CallEvent[]; statuses: HubStatus[] } {
   const events: CallEvent[] = [];
-  const statuses: LoopStatus[] = [];
+  const statuses: HubStatus[] = [];
   return { extensions, timeoutSec: 30, events, statuses, onEvent: (e) => events.push(e), onStatus: (s) => statuses.push(s) };
 }
 

@@ -20,11 +20,14 @@ export interface PositionStore {
   save(capture: () => HubPosition | undefined): void;
 }
 
+/** The polls' status as the subscribers see it; `reading`: the saved position is still being read, nothing polls. */
+export type HubStatus = LoopStatus | { state: "reading" };
+
 export interface Subscriber extends StatefulSubscriber {
   extensions: readonly string[];
   timeoutSec: number;
   onEvent(event: CallEvent): void;
-  onStatus(status: LoopStatus): void;
+  onStatus(status: HubStatus): void;
   /** The calls in progress on an extension, whole, whenever the hub learns them: calls not listed have ended. */
   onCurrentState?(extension: string, calls: CallEvent[]): void;
 }
@@ -37,8 +40,13 @@ export interface HubOptions extends Partial<LoopOptions> {
    * context store) is on its way, the polls wait for it.
    */
   position?: HubPosition | Promise<HubPosition | undefined>;
-  /** Where the position goes after each answer. */
+  /** Where the position goes after each answer; nothing is written there before the saved one has been read. */
   store?: PositionStore;
+  /**
+   * How long flows:started waits for the subscribers that announced themselves (`expect`) to register before the
+   * saved positions of extensions nobody watches are dropped. Default 30 s.
+   */
+  expectMs?: number;
   /** How long a loop with no subscriber keeps its cursor, so a redeployed node resumes without a gap. */
   parkMs?: number;
   /**

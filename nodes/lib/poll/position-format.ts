@@ -15,9 +15,10 @@ const VERSION = 1;
 /** Legs kept at most (the newest): enough to recognise repeats of the states sent lately. */
 const MAX_LEGS = 5000;
 /**
- * How far the saving clock may be ahead of this one for a position to be used. A little is ordinary skew (two
- * machines sharing a folder, NTP not yet settled): resume. More means this clock was set back, or that one was wrong,
- * and the position's real age is unknown: it may be far older than the "resume within" bound, so do not resume.
+ * How far the saving clock may be ahead of this one and still count as ordinary skew (two machines sharing a folder,
+ * NTP not yet settled). More means this clock is behind (a Raspberry Pi without a real-time clock after a power cut)
+ * or that one was wrong: the position is still used (the PBX's seq, and its restart detection, tell whether it still
+ * applies), with a log line that says so.
  */
 export const MAX_CLOCK_AHEAD_MS = 60_000;
 
@@ -35,11 +36,12 @@ export interface SavedPosition extends HubPosition, PositionOwner {
 
 /**
  * `ageMs` is how long ago the position was saved by this machine's clock: negative when the saving clock was ahead
- * (within MAX_CLOCK_AHEAD_MS when the position is returned; "clockAhead" past it).
+ * (past -MAX_CLOCK_AHEAD_MS, this clock is probably behind). "gaveUp": a store that did not answer for `triedMs`.
  */
 export type LoadResult =
   | { position: HubPosition; ageMs: number }
-  | { position: undefined; reason: "tooOld" | "clockAhead"; detail: string; ageMs: number }
+  | { position: undefined; reason: "tooOld"; detail: string; ageMs: number }
+  | { position: undefined; reason: "gaveUp"; detail: string; triedMs: number }
   | { position: undefined; reason: "missing" | "otherHost" | "unreadable" | "corrupt"; detail: string };
 
 /**
@@ -77,10 +79,8 @@ export function checkSaved(raw: unknown, owner: PositionOwner, maxAgeMs: number,
   if (ageMs > maxAgeMs) {
     return { position: undefined, reason: "tooOld", detail: `saved ${Math.round(ageMs / 60_000)} min ago`, ageMs };
   }
-  if (ageMs < -MAX_CLOCK_AHEAD_MS) {
-    const detail = `saved by a clock ${Math.round(-ageMs / 60_000)} min ahead of this one`;
-    return { position: undefined, reason: "clockAhead", detail, ageMs };
-  }
+  // Saved "in the future": its age cannot be told, but refusing it would lose the downtime for certain. Whether the
+  // PBX still honours it is for the poll to find out, as after any PBX restart (poll-loop.ts).
   const position: HubPosition = { polls: content.polls, legs: content.legs };
   if (content.subscribers) position.subscribers = content.subscribers;
   return { position, ageMs };

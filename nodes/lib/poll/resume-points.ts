@@ -49,6 +49,19 @@ export class ResumeSource {
     return cursor;
   }
 
+  /**
+   * The cursors not yet taken (of `extensions` when given), as positions: a hub that saves before its loops have
+   * carried them on must still cover them, or a crash then would lose what they cover.
+   */
+  points(extensions?: ReadonlySet<string>): ResumePoint[] {
+    const byCursor = new Map<number, string[]>();
+    for (const [extension, cursor] of this.cursors) {
+      if (extensions && !extensions.has(extension)) continue;
+      byCursor.set(cursor, [...(byCursor.get(cursor) ?? []), extension]);
+    }
+    return [...byCursor].map(([seq, list]) => ({ seq, extensions: list, fences: {} }));
+  }
+
   /** The flows have started: only `extensions` (watched then, not yet placed) may still carry on. */
   retainOnly(extensions: ReadonlySet<string>): void {
     for (const extension of [...this.cursors.keys()]) if (!extensions.has(extension)) this.cursors.delete(extension);

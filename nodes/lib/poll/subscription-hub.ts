@@ -19,19 +19,24 @@
  *
  * After each answer, and when the watched set changes, the hub's position (each poll's cursors and the last state
  * sent for each leg) goes to a PositionStore; a hub given one at start carries on from it (PollLoop's `resumeFrom`)
- * for the extensions watched when the flows have started (`releaseLingering()`); those added later are read. A
- * position is stored only once every change it covers has reached a subscriber (not while a lingering extension's
- * buffer or a replay waits): a Node-RED that died before they were handed on would lose them.
+ * for the extensions watched when the flows have started (`releaseLingering()`, which waits for the subscribers that
+ * announced themselves with `expect`); those added later are read. A position is stored only once every change it
+ * covers has reached a subscriber (not while a lingering extension's buffer or a replay waits): a Node-RED that died
+ * before they were handed on would lose them. Nothing is stored before the saved position has been read, and until
+ * the loops have carried on from its cursors they stay in what is stored: a crash meanwhile must not lose them.
  */
 import { CallStateTable } from "./call-state-table";
-import type { HubOptions, HubPosition, Subscriber } from "./hub-types";
+import type { HubOptions, HubPosition, HubStatus, Subscriber } from "./hub-types";
 import { CallEvent, LoopStatus, PollLoop, SubscribeApi } from "./poll-loop";
 import { monotonicNow } from "../monotonic";
 import { HoldLimit } from "./hold-limit";
+import { LingeringExtensions } from "./lingering";
 import { ResumePoint, ResumeSource } from "./resume-points";
+import { StartGate } from "./start-gate";
 import { SubscriberStates } from "./subscriber-states";
 
-export type { HubOptions, HubPosition, PositionStore, Subscriber } from "./hub-types";
+export type { HubOptions, HubPosition, HubStatus, PositionStore, Subscriber } from "./hub-types";
+export { MAX_BUFFERED } from "./lingering";
 
 /** Bytes an extension list takes in a query string: the commas are percent-encoded (`%2C`). */
 export function extenBytes(extensions: Iterable<string>): number {
@@ -42,17 +47,6 @@ export function extenBytes(extensions: Iterable<string>): number {
     n += 1;
   }
   return n === 0 ? 0 : bytes + 3 * (n - 1);
-}
-
-/** Changes kept per hub for lingering extensions; past it the oldest are dropped, with a warning. */
-export const MAX_BUFFERED = 10_000;
-
-interface Lingering {
-  since: number;
-  /** The calls in progress when the last subscriber left. */
-  replay: CallEvent[];
-  /** Changes since. */
-  buffered: CallEvent[];
 }
 
 interface Chunk {
@@ -69,23 +63,24 @@ export class SubscriptionHub {
   private readonly pendingReplays = new Map<Subscriber, CallEvent[]>();
   private chunks: Chunk[] = [];
   private readonly owner = new Map<string, Chunk>();
-  private readonly lingering = new Map<string, Lingering>();
-  private buffered = 0;
-  private dropWarned = false;
-  private lingerTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly lingering: LingeringExtensions;
   /** One table for all chunks: their extensions are disjoint, and the bound on legs holds per config node. */
   private table: CallStateTable;
   private parkedAt: number | undefined;
-  private status: LoopStatus = { state: "connecting" };
+  private status: HubStatus = { state: "connecting" };
   private running = false;
   private readonly now: () => number;
   private readonly maxExtenBytes: number;
   /** The saved positions of the start, shared by the chunks' loops (each extension is taken once). */
   private resumeSource: ResumeSource | undefined;
   private readonly states = new SubscriberStates();
-  /** The saved position is still being read: the polls start once it is there. */
+  /** The saved position is still being read: the polls start once it is there, and nothing is stored before. */
   private loading: Promise<void> | undefined;
-  private flowsStarted = false;
+  /** A save asked for while loading: done once the saved position is there. */
+  private saveAfterLoad = false;
+  /** flows:started has come and the expected subscribers are in: the saved positions keep only what is watched. */
+  private retained = false;
+  private readonly gate: StartGate;
   private readonly capture = (): HubPosition | undefined => (this.holdsChanges() ? undefined : this.position());
   /** An answer came while changes were held back: store the position once they are handed on. */
   private saveWhenDelivered = false;
@@ -97,10 +92,21 @@ export class SubscriptionHub {
     this.holdLimit = options.holdLimit ?? new HoldLimit();
     // Intervals only (parking, lingering): a wall clock stepped back must not stretch them.
     this.now = options.now ?? monotonicNow;
+    this.lingering = new LingeringExtensions({
+      parkMs: options.parkMs ?? 60_000,
+      now: this.now,
+      onWarning: options.onWarning,
+      onExpiry: (expired) => {
+        if (expired && this.running) this.reconfigure();
+        this.savePositionIfDelivered();
+      },
+    });
     this.table = new CallStateTable({ now: this.now });
     this.maxExtenBytes = options.maxExtenBytes ?? api.subscribeExtenBudget?.() ?? Infinity;
+    this.gate = new StartGate(() => this.release(), options.expectMs ?? 30_000);
     const position = options.position;
     if (position instanceof Promise) {
+      this.status = { state: "reading" };
       this.resumeSource = new ResumeSource([]);
       this.loading = position.catch(() => undefined).then((loaded) => this.loaded(loaded));
     } else if (position) this.restore(position);
@@ -119,8 +125,11 @@ export class SubscriptionHub {
   private loaded(position: HubPosition | undefined): void {
     this.loading = undefined;
     if (position) this.restore(position);
-    if (this.flowsStarted) this.retainWatched();
+    if (this.retained) this.retainWatched();
+    this.status = { state: "connecting" };
+    if (this.chunks.length > 0) this.showStatus(this.status);
     if (this.running) for (const chunk of this.chunks) chunk.loop.start();
+    if (this.saveAfterLoad) this.savePosition();
   }
 
   /** Resolves once the saved position given at construction has been read (at once when there was none to read). */
@@ -128,10 +137,14 @@ export class SubscriptionHub {
     await this.loading;
   }
 
-  /** Where the polls stand now (what a PositionStore is given). */
+  /**
+   * Where the polls stand now (what a PositionStore is given): the loops' cursors, and the saved ones no loop has
+   * carried on from yet (of extensions still watched, once the start is over).
+   */
   position(): HubPosition {
     const polls: ResumePoint[] = [];
     for (const chunk of this.chunks) polls.push(...chunk.loop.resumePoints());
+    if (this.resumeSource) polls.push(...this.resumeSource.points(this.retained ? this.watchedNow() : undefined));
     const subscribers = this.states.export(this.subscribers);
     return { polls, legs: this.table.export(), ...(subscribers ? { subscribers } : {}) };
   }
@@ -158,6 +171,16 @@ export class SubscriptionHub {
     this.reconfigure();
     this.running = true;
     if (!this.loading) for (const chunk of this.chunks) chunk.loop.start();
+    this.gate.settled(id);
+  }
+
+  /**
+   * A subscriber with this id will register soon, once it knows its extensions (read from an asynchronous store):
+   * the end of the start (flows:started) waits for it, so that its extensions may still carry on from the saved
+   * position. Bounded by `expectMs`.
+   */
+  expect(id: string): void {
+    if (!this.subscribers.has(id)) this.gate.expect(id);
   }
 
   /**
@@ -198,11 +221,8 @@ export class SubscriptionHub {
       const wanted = replayFor.includes(extension);
       const loop = this.owner.get(extension)?.loop;
       if (wanted && loop?.isSettled(extension)) known.push(extension);
-      const left = this.lingering.get(extension);
+      const left = this.lingering.take(extension);
       if (left) {
-        this.lingering.delete(extension);
-        this.buffered -= left.buffered.length;
-        this.dropWarned = false;
         if (wanted) replay.push(...left.replay, ...left.buffered);
         continue;
       }
@@ -219,7 +239,8 @@ export class SubscriptionHub {
     if (known.length > 0 && subscriber.onCurrentState) {
       setImmediate(() => this.subscribers.get(id) === subscriber && this.announce(known, subscriber));
     }
-    if (this.running) subscriber.onStatus(this.status);
+    // While the saved position is read nothing polls: a node without extensions says so itself.
+    if (this.loading ? subscriber.extensions.length > 0 : this.running) subscriber.onStatus(this.status);
   }
 
   /** Hands the calls in progress of these extensions (as the table holds them) to their subscribers, or to one. */
@@ -236,6 +257,7 @@ export class SubscriptionHub {
 
   /** Resolves once the shared polls no longer serve this subscriber (at once when others remain). */
   async deregister(id: string): Promise<void> {
+    this.gate.settled(id);
     if (!this.detach(id)) return;
     if (this.subscribers.size > 0) {
       this.reconfigure();
@@ -249,10 +271,8 @@ export class SubscriptionHub {
 
   /** Stops everything: the config node is closing. */
   async close(): Promise<void> {
-    if (this.lingerTimer !== undefined) clearTimeout(this.lingerTimer);
-    this.lingerTimer = undefined;
-    this.lingering.clear();
-    this.buffered = 0;
+    this.gate.close();
+    this.lingering.close();
     this.subscribers.clear();
     this.byExtension.clear();
     this.pendingReplays.clear();
@@ -263,22 +283,32 @@ export class SubscriptionHub {
     await Promise.all(chunks.map((c) => c.loop.stop()));
   }
 
-  /** Drops the lingering extensions nobody took back and the saved positions: the deploy or start is over. */
+  /**
+   * flows:started: drops the lingering extensions nobody took back and the saved positions nobody watches, once the
+   * subscribers announced with `expect` are in.
+   */
   releaseLingering(): void {
-    this.flowsStarted = true;
+    this.gate.flowsStarted();
+  }
+
+  /** The deploy or start is over. */
+  private release(): void {
+    this.retained = true;
     if (!this.loading) this.retainWatched();
     if (this.lingering.size === 0) return;
     this.lingering.clear();
-    this.buffered = 0;
-    this.dropWarned = false;
     if (this.running) this.reconfigure();
     this.savePositionIfDelivered();
   }
 
   /** flows:started comes before the loops have made their first request: what is watched now may still resume. */
   private retainWatched(): void {
-    this.resumeSource?.retainOnly(new Set([...this.byExtension.keys(), ...this.lingering.keys()]));
+    this.resumeSource?.retainOnly(this.watchedNow());
     this.states.retainOnly(new Set(this.subscribers.keys()));
+  }
+
+  private watchedNow(): Set<string> {
+    return new Set([...this.byExtension.keys(), ...this.lingering.keys()]);
   }
 
   private detach(id: string, linger = true): boolean {
@@ -307,46 +337,20 @@ export class SubscriptionHub {
           replay.push({ extension, data: leg.data, callId: leg.callId, seq: loop.sequence, initial: true });
         }
       }
-      this.lingering.set(extension, { since: this.now(), replay, buffered });
-      this.buffered += buffered.length;
+      this.lingering.leave(extension, replay, buffered);
     }
-    this.armLingerTimer();
     this.savePositionIfDelivered();
     return true;
-  }
-
-  private armLingerTimer(): void {
-    if (this.lingerTimer !== undefined || this.lingering.size === 0) return;
-    this.lingerTimer = setTimeout(() => {
-      this.lingerTimer = undefined;
-      this.expireLingering();
-    }, this.options.parkMs ?? 60_000);
-    this.lingerTimer.unref?.();
-  }
-
-  /** Lingering extensions nobody took back within parkMs leave the polls. */
-  private expireLingering(): void {
-    const parkMs = this.options.parkMs ?? 60_000;
-    let expired = false;
-    for (const [extension, left] of this.lingering) {
-      if (this.now() - left.since < parkMs) continue;
-      this.lingering.delete(extension);
-      this.buffered -= left.buffered.length;
-      expired = true;
-    }
-    if (expired && this.running) this.reconfigure();
-    this.armLingerTimer();
-    this.savePositionIfDelivered();
   }
 
   /** After a long park the cursors and states may be stale: start afresh. */
   private resumeOrReset(): void {
     const parkMs = this.options.parkMs ?? 60_000;
-    if (!this.running && this.parkedAt !== undefined && this.now() - this.parkedAt > parkMs) {
+    // Still reading the saved position: nothing has polled yet, there is nothing stale to drop.
+    if (!this.running && !this.loading && this.parkedAt !== undefined && this.now() - this.parkedAt > parkMs) {
       this.chunks = []; // all stopped while parked
       this.owner.clear();
       this.lingering.clear();
-      this.buffered = 0;
       this.table = new CallStateTable({ now: this.now });
       this.status = { state: "connecting" };
       this.resumeSource = undefined;
@@ -427,6 +431,7 @@ export class SubscriptionHub {
 
   /** The status the chunks add up to, shown when it changed (e.g. a failing chunk was removed). */
   private refreshStatus(): void {
+    if (this.loading) return; // "reading" until the saved position is there
     const failing = this.chunks.find((c) => c.status.state === "failing");
     if (failing) {
       if (this.status.state !== "failing") this.showStatus(failing.status);
@@ -437,7 +442,7 @@ export class SubscriptionHub {
     if (aggregate.state !== this.status.state) this.showStatus(aggregate);
   }
 
-  private showStatus(status: LoopStatus): void {
+  private showStatus(status: HubStatus): void {
     this.status = status;
     for (const subscriber of this.subscribers.values()) subscriber.onStatus(status);
   }
@@ -446,7 +451,7 @@ export class SubscriptionHub {
     for (const event of events) {
       const subscribers = this.byExtension.get(event.extension);
       if (!subscribers) {
-        this.buffer(event);
+        this.lingering.buffer(event);
         continue;
       }
       for (const subscriber of subscribers) {
@@ -454,22 +459,6 @@ export class SubscriptionHub {
         subscriber.onEvent(event);
       }
     }
-  }
-
-  private buffer(event: CallEvent): void {
-    const left = this.lingering.get(event.extension);
-    if (!left) return;
-    left.buffered.push(event);
-    this.buffered += 1;
-    if (this.buffered <= MAX_BUFFERED) return;
-    // Drop the oldest change of the longest buffer.
-    let longest: Lingering | undefined;
-    for (const l of this.lingering.values()) if (!longest || l.buffered.length > longest.buffered.length) longest = l;
-    longest?.buffered.shift();
-    this.buffered -= 1;
-    if (this.dropWarned) return;
-    this.dropWarned = true;
-    this.options.onWarning?.(`more than ${MAX_BUFFERED} changes on extensions no subscribe node listens to: dropping the oldest`);
   }
 
   private flushReplay(subscriber: Subscriber): void {
@@ -482,7 +471,7 @@ export class SubscriptionHub {
 
   /** Changes (not replays of a current state) that the loops passed on and no subscriber has had yet. */
   private holdsChanges(): boolean {
-    if (this.buffered > 0) return true;
+    if (this.lingering.buffered > 0) return true;
     for (const replay of this.pendingReplays.values()) if (replay.some((event) => !event.initial)) return true;
     return false;
   }
@@ -494,6 +483,9 @@ export class SubscriptionHub {
 
   private savePosition(): void {
     if (!this.options.store) return;
+    // Never over the saved position before it has been read: a crash then would leave nothing to resume from.
+    this.saveAfterLoad = this.loading !== undefined;
+    if (this.saveAfterLoad) return;
     this.saveWhenDelivered = this.holdsChanges();
     if (!this.saveWhenDelivered) this.options.store.save(this.capture);
   }
