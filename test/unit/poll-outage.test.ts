@@ -73,14 +73,27 @@ describe("PollLoop: changes that arrive after an outage", () => {
     await loop.stop();
   });
 
-  it("a resynchronising read's changes are marked (found, not seen happen); the calls of a first read are not", async () => {
+  it("a resynchronising read's changes are marked, the outage since the answer before the restart; a first read's calls are not", async () => {
     const { api, loop, events } = setup();
     (await api.call(0)).resolve(answer(900, { "410": [entry("1.1", "Ringing")] }));
-    (await api.call(1)).resolve(answer(3)); // the PBX restarted
-    (await api.call(2)).resolve(answer(4, { "410": [entry("1.1", "Connected")] }));
+    await clock.tickAsync(20_000);
+    (await api.call(1)).resolve(answer(3)); // the PBX restarted meanwhile
+    await clock.tickAsync(50);
+    (await api.call(2)).resolve(answer(4, { "410": [entry("1.1", "Connected")] })); // found by the read, not seen happen
     await api.call(3);
-    assert.deepEqual(marks(events), ["1.1:Ringing:false:undefined", "1.1:Connected:true:undefined"]);
+    assert.deepEqual(marks(events), ["1.1:Ringing:false:undefined", "1.1:Connected:true:20050"]);
     assert.equal(events[0].initial, true);
+    await loop.stop();
+  });
+
+  it("no length when the outage began before the process's first answer (from a saved position): the tracker knows the save", async () => {
+    const { api, loop, events } = setup([{ seq: 40, extensions: ["410"], fences: {} }]);
+    (await api.call(0)).reject(new NoojeeError("network", "connection refused"));
+    await clock.tickAsync(1000);
+    (await api.call(1)).resolve(answer(30)); // and the PBX restarted while Node-RED was down
+    (await api.call(2)).resolve(answer(31, { "410": [entry("3.1", "Ringing")] }));
+    await api.call(3);
+    assert.deepEqual(marks(events), ["3.1:Ringing:true:undefined"]);
     await loop.stop();
   });
 });
