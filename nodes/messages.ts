@@ -12,17 +12,19 @@ export const MIN_TIMEOUT = 1;
 export const MAX_TIMEOUT = 120;
 
 /**
- * topic = the extension; payload = every CallData field as received, plus extension, callId, seq,
- * initial: true for calls already in progress when the extension was first read, and on a msg that ends a leg
- * `missed` (true for an inbound call that never connected); with the config node's country and phonebook,
- * callerIdE164, callerIdKind, callerName and contact (see caller-info.ts), each only when it applies.
+ * topic = the extension; payload = every CallData field as received, plus extension, callId, seq, eventId (the same
+ * whenever this change is sent again), initial: true for calls already in progress when the extension was first read,
+ * afterOutage: true for a change that arrived after an outage (it happened earlier, at an unknown moment), and on a
+ * msg that ends a leg `missed` (true for an inbound call that never connected); with the config node's country and
+ * phonebook, callerIdE164, callerIdKind, callerName and contact (see caller-info.ts), each only when it applies.
  * A fresh payload object per msg: flows may change it without touching our state table.
  */
 export function toMessage(event: CallEvent, missed?: boolean, callers?: CallerInfoLookup): NodeMessage {
-  const payload: Record<string, unknown> = { ...event.data, extension: event.extension, seq: event.seq };
+  const payload: Record<string, unknown> = { ...event.data, extension: event.extension, seq: event.seq, eventId: event.eventId };
   if (callers) Object.assign(payload, callers(event.data.callerId, event.extension));
   if (event.callId !== undefined) payload.callId = event.callId;
   if (event.initial) payload.initial = true;
+  if (event.afterOutage) payload.afterOutage = true;
   if (missed !== undefined) payload.missed = missed;
   return { topic: event.extension, payload };
 }

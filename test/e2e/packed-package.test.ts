@@ -12,6 +12,7 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { API_BASE, FakePbx } from "../fake-pbx";
+import { eventIdOf } from "../../nodes/lib/poll/call-state-table";
 import {
   type FlowNode, listTarball, type NodeRedProcess, packPackage, readFromTarball, REPO_ROOT, startNodeRed,
   stopAllNodeRed,
@@ -297,6 +298,7 @@ describe("packed package in a real Node-RED process", function () {
       extension: "410",
       callId: ringingEvent.entry.CallID,
       seq: ringingEvent.seq,
+      eventId: eventIdOf("410", ringingEvent.entry.CallData),
     });
 
     const answer = await collector.waitFor(

@@ -9,6 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { NodeMessage } from "node-red";
 import type { FakePbx } from "../fake-pbx";
+import { eventIdOf } from "../../nodes/lib/poll/call-state-table";
 import {
   configFlowNode, credentials, heldLongPoll, helper, isGreen, isRed, Logged, nodes, Sent, startFakePbx, Statuses, subscribeFlowNodes,
   unloadAndStop, until,
@@ -47,7 +48,10 @@ describe("noojee-presence", function () {
     assert.equal(by["410"].initial, true);
     assert.equal(by["410"].count, 1);
     assert.ok(!Number.isNaN(Date.parse(by["410"].since)));
-    assert.deepEqual(by["410"].calls, [{ ...pbx.leg(ringing), extension: "410", callId: pbx.events[0].entry.CallID, seq: pbx.seq, initial: true }]);
+    assert.deepEqual(by["410"].calls, [{
+      ...pbx.leg(ringing), extension: "410", callId: pbx.events[0].entry.CallID, seq: pbx.seq, initial: true,
+      eventId: eventIdOf("410", pbx.leg(ringing)!),
+    }]);
     assert.deepEqual({ ...by["400"], since: "" }, { extension: "400", state: "idle", previous: null, since: "", count: 0, calls: [], initial: true });
     await statuses.waitFor((s) => isGreen(s) && String(s.text).startsWith("noojee-presence.status.one"));
     await heldLongPoll(pbx);

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import type sinon from "sinon";
 import type { NodeMessage } from "node-red";
 import { FakePbx } from "../fake-pbx";
+import { eventIdOf } from "../../nodes/lib/poll/call-state-table";
 import {
   API_KEY, configFlowNode, credentials, helper, isGreen, isRed, nodes, Sent, Statuses, subscribeFlowNodes, heldLongPoll,
   startFakePbx, unloadAndStop,
@@ -32,6 +33,7 @@ describe("noojee-subscribe", function () {
       callId: pbx.events[0].entry.CallID,
       seq: pbx.seq,
       initial: true,
+      eventId: eventIdOf("410", pbx.leg(ringing)!),
     });
     await statuses.waitFor(isGreen);
 

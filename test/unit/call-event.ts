@@ -8,4 +8,12 @@ export const event = (uniqueCallId: string, status: string, extra: Partial<CallD
   callId: 7,
   seq: 1,
   initial,
+  eventId: `${uniqueCallId}/${status}`,
+});
+
+/** The same, arriving after an outage (of `outageMs` when known): its moment is unknown. */
+export const lateEvent = (uniqueCallId: string, status: string, extra: Partial<CallData> = {}, outageMs?: number): CallEvent => ({
+  ...event(uniqueCallId, status, extra),
+  afterOutage: true,
+  ...(outageMs === undefined ? {} : { outageMs }),
 });

@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import sinon from "sinon";
 import { CallSummary, CallTracker } from "../../nodes/lib/poll/call-tracker";
-import { event } from "./call-event";
+import { summaryId } from "../../nodes/lib/poll/event-id";
+import { event, lateEvent } from "./call-event";
 
 describe("CallTracker state across a restart", () => {
   let clock: sinon.SinonFakeTimers;
@@ -90,10 +91,52 @@ describe("CallTracker state across a restart", () => {
     after.close();
   });
 
+  it("changes that arrive in the backlog after the restart have no time: null, the outage measured from the save", () => {
+    const before = make();
+    before.observe(event("a", "Ringing")); // rings 0.8 s before the kill
+    before.observe(event("c", "Ringing"));
+    before.observe(event("c", "Connected")); // talking at the kill
+    clock.tick(800);
+    const after = acrossRestart(before, 5000); // down for 5 s; the calls end meanwhile, one more rings and ends
+    for (const e of [lateEvent("a", "No Answer"), lateEvent("a", "Hungup", { hangupCause: "NO_ANSWER" }), lateEvent("c", "Hungup"),
+      lateEvent("b", "Ringing"), lateEvent("b", "Busy"), lateEvent("b", "Hungup", { hangupCause: "BUSY" })]) after.observe(e);
+    const pick = (s: CallSummary) => [s.uniqueCallId, s.startedAt, s.endedAt, s.ringSeconds, s.talkSeconds, s.durationSeconds,
+      s.afterOutage, s.outageSeconds, s.missed, s.partial, s.eventId];
+    assert.deepEqual(summaries.map(pick), [
+      ["a", "2026-12-04T10:00:00.000Z", null, null, 0, null, true, 5, true, false, summaryId("410", "a")],
+      ["c", "2026-12-04T10:00:00.000Z", null, 0, null, null, true, 5, false, false, summaryId("410", "c")],
+      ["b", null, null, null, 0, null, true, 5, true, false, summaryId("410", "b")],
+    ]);
+    after.close();
+  });
+
+  it("a time that arrived after an outage stays unknown across a restart; a state saved by 1.1.0 loads with its times known", () => {
+    const before = make();
+    before.observe(lateEvent("d", "Ringing", {}, 3000));
+    before.observe(event("e", "Ringing"));
+    const saved = JSON.parse(JSON.stringify(before.saveState())) as { legs: Array<Record<string, unknown>>; savedAt?: number };
+    assert.deepEqual(saved.legs.map((l) => l.late), [{ startedAt: 3000 }, undefined]);
+    const after = acrossRestart(before, 1000);
+    clock.tick(2000);
+    after.observe(event("d", "Hungup"));
+    const [d] = summaries;
+    assert.deepEqual([d.startedAt, d.endedAt, d.ringSeconds, d.afterOutage, d.outageSeconds], [null, "2026-12-04T10:00:03.000Z", null, true, 3]);
+    delete saved.savedAt;
+    for (const leg of saved.legs) delete leg.late;
+    const old = make();
+    old.restore(saved);
+    old.observe(lateEvent("e", "Hungup")); // an outage whose length nothing tells
+    assert.deepEqual([summaries[1].uniqueCallId, summaries[1].startedAt, summaries[1].endedAt, summaries[1].outageSeconds],
+      ["e", "2026-12-04T10:00:00.000Z", null, null]);
+    old.close();
+    after.close();
+  });
+
   it("refuses a state it did not save, taking nothing; saves at most 2000 legs of each kind, the newest", () => {
     const tracker = make();
     for (const bad of [null, [], { version: 2, legs: [], finished: [] }, { version: 1, legs: [{ extension: "410" }], finished: [] },
-      { version: 1, legs: [], finished: [{ extension: "410", uniqueCallId: "1", missed: "no", at: 1 }] }]) {
+      { version: 1, legs: [], finished: [{ extension: "410", uniqueCallId: "1", missed: "no", at: 1 }] },
+      { version: 1, legs: [], finished: [], savedAt: "now" }]) {
       assert.throws(() => tracker.restore(bad), /invalid/);
     }
     assert.equal(tracker.size, 0);

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import sinon from "sinon";
 import { CallSummary, CallTracker, kindOf } from "../../nodes/lib/poll/call-tracker";
-import { event } from "./call-event";
+import { event, lateEvent } from "./call-event";
+import { summaryId } from "../../nodes/lib/poll/event-id";
 
 describe("CallTracker", () => {
   let clock: sinon.SinonFakeTimers;
@@ -29,7 +30,7 @@ describe("CallTracker", () => {
       isQueueCall: false, isClickToDialCall: false,
       startedAt: "2026-11-23T10:00:00.000Z", connectedAt: "2026-11-23T10:00:04.000Z", endedAt: "2026-11-23T10:01:06.500Z",
       ringSeconds: 4, talkSeconds: 62.5, durationSeconds: 66.5, endStatus: "Hungup", hangupCause: null,
-      answered: true, missed: false, partial: false,
+      answered: true, missed: false, partial: false, afterOutage: false, outageSeconds: null, eventId: summaryId("410", "1.1"),
     }]);
     assert.equal(tracker.size, 0);
   });
@@ -128,6 +129,49 @@ describe("CallTracker", () => {
     assert.equal(small.size, 0);
     tracker.close();
     assert.equal(clock.countTimers(), 0);
+  });
+
+  it("a change that arrived after an outage has no time: null, never the outage counted as ring or talk time", () => {
+    const pick = (s: CallSummary) => [s.uniqueCallId, s.startedAt, s.connectedAt, s.endedAt, s.ringSeconds, s.talkSeconds,
+      s.durationSeconds, s.afterOutage, s.outageSeconds, s.missed, s.partial];
+    tracker.observe(event("8.1", "Ringing")); // seen ringing at 10:00:00
+    tracker.observe(event("8.2", "Ringing"));
+    clock.tick(800);
+    tracker.observe(event("8.2", "Connected")); // seen connected at 10:00:00.8
+    clock.tick(5000); // the polls fail for 5 s; the first answer after brings what happened meanwhile
+    assert.equal(tracker.observe(lateEvent("8.1", "No Answer", {}, 5800)), true);
+    tracker.observe(lateEvent("8.1", "Hungup", { hangupCause: "NO_ANSWER" }, 5800));
+    tracker.observe(lateEvent("8.2", "Hungup", {}, 5800));
+    // A call made wholly during the outage: every state reported, none with its time.
+    tracker.observe(lateEvent("8.3", "Ringing"));
+    assert.equal(tracker.observe(lateEvent("8.3", "Busy")), true);
+    tracker.observe(lateEvent("8.3", "Hungup", { hangupCause: "BUSY" }));
+    assert.deepEqual(summaries.map(pick), [
+      ["8.1", "2026-11-23T10:00:00.000Z", null, null, null, 0, null, true, 5.8, true, false],
+      ["8.2", "2026-11-23T10:00:00.000Z", "2026-11-23T10:00:00.800Z", null, 0.8, null, null, true, 5.8, false, false],
+      ["8.3", null, null, null, null, 0, null, true, null, true, false],
+    ]);
+    // A late change that sets no time (here the caller's number) leaves the times known.
+    tracker.observe(event("8.4", "Ringing"));
+    tracker.observe(lateEvent("8.4", "Ringing", { callerId: "0299990000" }, 1000));
+    clock.tick(2000);
+    tracker.observe(event("8.4", "Hungup"));
+    assert.deepEqual(pick(summaries[3]), ["8.4", "2026-11-23T10:00:05.800Z", null, "2026-11-23T10:00:07.800Z", 2, 0, 2, false, null, true, false]);
+  });
+
+  it("a summary's id is one per leg: the same from any tracker, another for another leg or extension", () => {
+    const other = new CallTracker({ onSummary: (s) => summaries.push(s) });
+    for (const t of [tracker, other]) {
+      t.observe(event("9.1", "Ringing"));
+      t.observe(event("9.1", "Hungup"));
+      t.observe(event("9.2", "Hungup"));
+      t.observe({ ...event("9.1", "Hungup"), extension: "400" });
+    }
+    const ids = summaries.map((s) => s.eventId);
+    assert.deepEqual(ids.slice(3), ids.slice(0, 3));
+    assert.equal(new Set(ids).size, 3);
+    assert.equal(ids[0], "roO7BtXIBYXQLrXEmD5axQ", "fixed for good: a summary sent again by the next version keeps its id");
+    other.close();
   });
 
   it("sorts statuses into the five kinds", () => {

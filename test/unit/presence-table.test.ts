@@ -14,7 +14,7 @@ function table(extensions = ["410"], staleMs?: number): PresenceTable {
 }
 
 function ev(uniqueCallId: string, status: string, extra: Record<string, unknown> = {}, extension = "410"): CallEvent {
-  return { extension, data: { uniqueCallId, status, callerId: "0299990000", inbound: true, callStartTime: "", ...extra } as CallEvent["data"], callId: 1, seq: 5, initial: false };
+  return { extension, data: { uniqueCallId, status, callerId: "0299990000", inbound: true, callStartTime: "", ...extra } as CallEvent["data"], callId: 1, seq: 5, initial: false, eventId: `${extension}-${uniqueCallId}-${status}` };
 }
 
 const state = (c: PresenceChange | undefined) => c && { state: c.presence.state, previous: c.presence.previous, changed: c.stateChanged, n: c.presence.calls.length };

@@ -3,9 +3,11 @@
  * node: a `missed` flag on the end of an inbound call that never connected, and one summary per finished leg.
  * Knows nothing of Node-RED. Memory is bounded; the only timer is the grace after Busy / No Answer.
  * Times shown (the ISO stamps) are wall-clock; durations are measured on the monotonic clock, so that a clock step
- * during a call gives neither a negative nor an hour-long talk time.
+ * during a call gives neither a negative nor an hour-long talk time. A change that arrived after an outage
+ * (CallEvent.afterOutage) happened at an unknown moment of it: its time, and the durations it bounds, are null.
  */
 import type { CallEvent } from "./poll-loop";
+import { summaryId } from "./event-id";
 import { invalid, isObject } from "../json-checks";
 import { monotonicNow } from "../monotonic";
 
@@ -22,20 +24,30 @@ export interface CallSummary {
   callerId: string;
   isQueueCall: boolean;
   isClickToDialCall: boolean;
-  /** ISO times as this node saw them; `startedAt` is the first state seen (the ring, unless `partial`). */
-  startedAt: string;
+  /**
+   * ISO times as this node saw them; `startedAt` is the first state seen (the ring, unless `partial`). Null when that
+   * change arrived after an outage (its moment is unknown); `connectedAt` is null too when the leg never connected.
+   */
+  startedAt: string | null;
   connectedAt: string | null;
-  endedAt: string;
-  ringSeconds: number;
-  talkSeconds: number;
-  durationSeconds: number;
+  endedAt: string | null;
+  /** Null when a time they span is unknown. `talkSeconds` is 0 for a leg that never connected. */
+  ringSeconds: number | null;
+  talkSeconds: number | null;
+  durationSeconds: number | null;
   /** The status that ended the leg (Hungup, Busy, No Answer) and the PBX's cause when it gave one. */
   endStatus: string;
   hangupCause: string | null;
   answered: boolean;
   missed: boolean;
-  /** True when the leg was already in progress when this node started watching it. */
+  /** True when the leg's first state was not seen: in progress when this node started watching it, or not reported. */
   partial: boolean;
+  /** True when some of these times are unknown (null): changes of the leg arrived after an outage. */
+  afterOutage: boolean;
+  /** The longest such outage in seconds, when known; else null. */
+  outageSeconds: number | null;
+  /** One per leg (event-id.ts): the same when the summary is sent again after a crash. */
+  eventId: string;
 }
 
 export interface TrackerOptions {
@@ -54,10 +66,14 @@ export interface TrackerOptions {
   finishedTtlMs?: number;
 }
 
-/** A moment, on both clocks: `wall` to show, `mono` to subtract. */
+/**
+ * A moment, on both clocks: `wall` to show, `mono` to subtract. `late` when the change arrived after an outage (then
+ * it is only when it arrived), with the outage's length when known (ms).
+ */
 interface Stamp {
   wall: number;
   mono: number;
+  late?: { outageMs: number | null };
 }
 
 /** A leg already summarised: what its end msgs said, and when it was summarised (monotonic). */
@@ -93,6 +109,8 @@ export class CallTracker {
   private readonly graceMs: number;
   private readonly maxLegs: number;
   private readonly finishedTtlMs: number;
+  /** When the state restored was saved (wall ms): an outage of unknown start began there at the latest. */
+  private savedAt: number | undefined;
 
   constructor(private readonly options: TrackerOptions) {
     this.now = options.now ?? Date.now;
@@ -113,7 +131,7 @@ export class CallTracker {
   observe(event: CallEvent): boolean | undefined {
     const { data } = event;
     const key = `${event.extension}\u0000${data.uniqueCallId}`;
-    const now: Stamp = { wall: this.now(), mono: this.monotonic() };
+    const now = this.stampOf(event);
     this.pruneFinished(now.mono);
     const done = this.finished.get(key);
     // Already summarised: a late Hungup or a repeated end is the same end, with the flag its first msg had.
@@ -167,17 +185,23 @@ export class CallTracker {
     const now = this.now();
     const mono = this.monotonic();
     const wall = (stamp: Stamp | undefined): number | null => (stamp === undefined ? null : now - (mono - stamp.mono));
-    const legs = [...this.legs.values()].slice(-MAX_SAVED).map((leg): SavedTrackerLeg => ({
-      extension: leg.extension, uniqueCallId: leg.uniqueCallId, callId: leg.callId ?? null, inbound: leg.inbound,
-      callerId: leg.callerId, isQueueCall: leg.isQueueCall, isClickToDialCall: leg.isClickToDialCall,
-      startedAt: wall(leg.startedAt) ?? now, connectedAt: wall(leg.connectedAt), endingStatus: leg.endingStatus ?? null,
-      endingAt: wall(leg.endingAt), partial: leg.partial, endedUnanswered: leg.endedUnanswered,
-    }));
+    const legs = [...this.legs.values()].slice(-MAX_SAVED).map((leg): SavedTrackerLeg => {
+      const saved: SavedTrackerLeg = {
+        extension: leg.extension, uniqueCallId: leg.uniqueCallId, callId: leg.callId ?? null, inbound: leg.inbound,
+        callerId: leg.callerId, isQueueCall: leg.isQueueCall, isClickToDialCall: leg.isClickToDialCall,
+        startedAt: wall(leg.startedAt) ?? now, connectedAt: wall(leg.connectedAt), endingStatus: leg.endingStatus ?? null,
+        endingAt: wall(leg.endingAt), partial: leg.partial, endedUnanswered: leg.endedUnanswered,
+      };
+      const late: SavedLate = {};
+      for (const name of LATE_TIMES) if (leg[name]?.late) late[name] = leg[name].late.outageMs;
+      if (Object.keys(late).length > 0) saved.late = late;
+      return saved;
+    });
     const finished = [...this.finished].slice(-MAX_SAVED).map(([key, done]) => {
       const [extension, uniqueCallId] = key.split("\u0000");
       return { extension, uniqueCallId, missed: done.missed, at: now - (mono - done.at) };
     });
-    return { version: STATE_VERSION, legs, finished };
+    return { version: STATE_VERSION, legs, finished, savedAt: now };
   }
 
   /**
@@ -188,17 +212,20 @@ export class CallTracker {
     const state = parseTrackerState(raw);
     const now = this.now();
     const mono = this.monotonic();
+    if (state.savedAt !== undefined) this.savedAt = state.savedAt;
     // A stamp from the saving process, on this process's monotonic clock.
-    const stamp = (wall: number): Stamp => ({ wall, mono: mono - (now - wall) });
+    const stamp = (wall: number, late: number | null | undefined): Stamp =>
+      ({ wall, mono: mono - (now - wall), ...(late === undefined ? {} : { late: { outageMs: late } }) });
     for (const saved of state.legs) {
       const key = `${saved.extension}\u0000${saved.uniqueCallId}`;
       if (this.legs.has(key) || this.finished.has(key)) continue;
       const leg: Leg = {
         extension: saved.extension, uniqueCallId: saved.uniqueCallId, callId: saved.callId ?? undefined,
         inbound: saved.inbound, callerId: saved.callerId, isQueueCall: saved.isQueueCall,
-        isClickToDialCall: saved.isClickToDialCall, startedAt: stamp(saved.startedAt),
-        connectedAt: saved.connectedAt === null ? undefined : stamp(saved.connectedAt),
-        endingStatus: saved.endingStatus ?? undefined, endingAt: saved.endingAt === null ? undefined : stamp(saved.endingAt),
+        isClickToDialCall: saved.isClickToDialCall, startedAt: stamp(saved.startedAt, saved.late?.startedAt),
+        connectedAt: saved.connectedAt === null ? undefined : stamp(saved.connectedAt, saved.late?.connectedAt),
+        endingStatus: saved.endingStatus ?? undefined,
+        endingAt: saved.endingAt === null ? undefined : stamp(saved.endingAt, saved.late?.endingAt),
         partial: saved.partial, endedUnanswered: saved.endedUnanswered, grace: undefined,
       };
       this.legs.set(key, leg);
@@ -240,6 +267,14 @@ export class CallTracker {
     return { wall: this.now(), mono: this.monotonic() };
   }
 
+  /** Now, for an event: late when it arrived after an outage, whose length the restored state may tell. */
+  private stampOf(event: CallEvent): Stamp {
+    const stamp = this.stampNow();
+    if (!event.afterOutage) return stamp;
+    const outageMs = event.outageMs ?? (this.savedAt === undefined ? undefined : Math.max(0, stamp.wall - this.savedAt));
+    return { ...stamp, late: { outageMs: outageMs ?? null } };
+  }
+
   private isMissed(leg: Leg): boolean {
     return leg.inbound && leg.connectedAt === undefined && (!leg.partial || leg.endedUnanswered);
   }
@@ -254,7 +289,12 @@ export class CallTracker {
     this.pruneFinished(at);
     const seconds = (ms: number) => Math.max(0, Math.round(ms / 100) / 10);
     const ringEnd = leg.connectedAt ?? endedAt;
-    const iso = (stamp: Stamp) => new Date(stamp.wall).toISOString();
+    // A late stamp is only when the change arrived: no time, and no duration it bounds.
+    const iso = (stamp: Stamp) => (stamp.late ? null : new Date(stamp.wall).toISOString());
+    const span = (from: Stamp, to: Stamp) => (from.late || to.late ? null : seconds(to.mono - from.mono));
+    const late: Array<number | null> = [];
+    for (const stamp of [leg.startedAt, leg.connectedAt, endedAt]) if (stamp?.late) late.push(stamp.late.outageMs);
+    const known = late.filter((ms): ms is number => ms !== null);
     this.options.onSummary({
       extension: leg.extension,
       uniqueCallId: leg.uniqueCallId,
@@ -266,14 +306,17 @@ export class CallTracker {
       startedAt: iso(leg.startedAt),
       connectedAt: leg.connectedAt === undefined ? null : iso(leg.connectedAt),
       endedAt: iso(endedAt),
-      ringSeconds: seconds(ringEnd.mono - leg.startedAt.mono),
-      talkSeconds: leg.connectedAt === undefined ? 0 : seconds(endedAt.mono - leg.connectedAt.mono),
-      durationSeconds: seconds(endedAt.mono - leg.startedAt.mono),
+      ringSeconds: span(leg.startedAt, ringEnd),
+      talkSeconds: leg.connectedAt === undefined ? 0 : span(leg.connectedAt, endedAt),
+      durationSeconds: span(leg.startedAt, endedAt),
       endStatus,
       hangupCause,
       answered: leg.connectedAt !== undefined,
       missed,
       partial: leg.partial,
+      afterOutage: late.length > 0,
+      outageSeconds: known.length > 0 ? seconds(Math.max(...known)) : null,
+      eventId: summaryId(leg.extension, leg.uniqueCallId),
     });
   }
 
@@ -308,7 +351,12 @@ interface SavedTrackerLeg {
   endingAt: number | null;
   partial: boolean;
   endedUnanswered: boolean;
+  /** The times that arrived after an outage, with its length (ms) or null; absent when none did (and before 1.2.0). */
+  late?: SavedLate;
 }
+
+const LATE_TIMES = ["startedAt", "connectedAt", "endingAt"] as const;
+type SavedLate = Partial<Record<(typeof LATE_TIMES)[number], number | null>>;
 
 /** What CallTracker.saveState() gives: plain JSON. */
 export interface TrackerState {
@@ -316,6 +364,8 @@ export interface TrackerState {
   version: number;
   legs: SavedTrackerLeg[];
   finished: Array<{ extension: string; uniqueCallId: string; missed: boolean; at: number }>;
+  /** Wall ms; absent in states saved before 1.2.0. */
+  savedAt?: number;
 }
 
 function parseTrackerState(raw: unknown): TrackerState {
@@ -329,8 +379,11 @@ function parseTrackerState(raw: unknown): TrackerState {
     const flags = [l.inbound, l.isQueueCall, l.isClickToDialCall, l.partial, l.endedUnanswered].every((v) => typeof v === "boolean");
     const times = time(l.startedAt) && timeOrNull(l.connectedAt) && timeOrNull(l.endingAt);
     const rest = (l.callId === null || typeof l.callId === "number") && (l.endingStatus === null || typeof l.endingStatus === "string");
-    if (!strings || !flags || !times || !rest) invalid("leg");
+    const late = l.late === undefined || (isObject(l.late) && Object.entries(l.late).every(([name, ms]) =>
+      (LATE_TIMES as readonly string[]).includes(name) && timeOrNull(ms)));
+    if (!strings || !flags || !times || !rest || !late) invalid("leg");
   }
+  if (raw.savedAt !== undefined && !time(raw.savedAt)) invalid("savedAt");
   for (const d of raw.finished as unknown[]) {
     if (!isObject(d)) invalid("summarised leg");
     if (typeof d.extension !== "string" || typeof d.uniqueCallId !== "string" || typeof d.missed !== "boolean" || !time(d.at)) {

@@ -20,6 +20,7 @@ import { CursorGroup, CursorGroups } from "./cursor-groups";
 import { isNoojeeError, NoojeeError } from "../client/errors";
 import { Hold, HoldLimit, holdNoticeText } from "./hold-limit";
 import { monotonicNow } from "../monotonic";
+import { Outages } from "./outages";
 import { ResumePoint, ResumeSource } from "./resume-points";
 import { WarningLimiter } from "./warning-limiter";
 import type { SubscribeResponse } from "../client/types";
@@ -62,6 +63,8 @@ export class PollLoop {
   private attempt = 0;
   private lastState: LoopStatus["state"] | undefined;
   private readonly entryWarnings: WarningLimiter;
+  /** Extensions whose next changes arrive after an outage (CallEvent.afterOutage). */
+  private readonly outages = new Outages();
 
   constructor(options: PollLoopOptions) {
     this.options = {
@@ -202,6 +205,7 @@ export class PollLoop {
   private async backOff(err: unknown): Promise<void> {
     const error = isNoojeeError(err) ? err : new NoojeeError("network", err instanceof Error ? err.message : String(err));
     this.attempt += 1;
+    this.outages.failed(this.extensions);
     let delay = backoffDelay(this.attempt, this.options.backoff, this.options.random);
     if (error.kind === "auth") delay = Math.max(delay, this.options.authRetryMs);
     // A PBX that restarted may hold polls whose lastSequenceNumber is above its counter: check before the next poll.
@@ -404,7 +408,7 @@ export class PollLoop {
 
   private applySnapshot(extensions: readonly string[], response: SubscribeResponse, initial: boolean): void {
     const wanted = new Set(extensions);
-    const events = this.collect(response, initial, (extension) => wanted.has(extension));
+    const events = this.collect(response, initial, (extension) => wanted.has(extension), true);
     // Legs a current-state read no longer lists have ended (or died with a PBX restart): forget them.
     const listed = listedLegs(response);
     for (const extension of extensions) this.table.retainOnly(extension, listed.get(extension) ?? new Set());
@@ -418,13 +422,22 @@ export class PollLoop {
     if (list.length > 0) this.options.onSnapshot?.(list);
   }
 
-  /** Valid, changed, watched entries of an answer, in the PBX's order for each extension. */
-  private collect(response: SubscribeResponse, initial: boolean, accept: (extension: string) => boolean): CallEvent[] {
+  /**
+   * Valid, changed, watched entries of an answer, in the PBX's order for each extension, each with its id, and marked
+   * when it arrives after an outage (`read`: the answer of a current-state read).
+   */
+  private collect(response: SubscribeResponse, initial: boolean, accept: (extension: string) => boolean, read = false): CallEvent[] {
     const events: CallEvent[] = [];
+    const now = this.options.now();
     const entries = validEntries(response, (e) => this.extensions.includes(e) && accept(e), (problem, message) => this.entryWarnings.warn(problem, message));
     for (const { extension, data, callId } of entries) {
-      if (this.table.update(extension, data, callId)) events.push({ extension, data, callId, seq: response.seq, initial });
+      const eventId = this.table.change(extension, data, callId);
+      if (eventId === undefined) continue;
+      const event: CallEvent = { extension, data, callId, seq: response.seq, initial, eventId };
+      this.outages.mark(event, now, read, this.resumedUnread.has(extension));
+      events.push(event);
     }
+    this.outages.answered(this.extensions.filter(accept), now);
     return events;
   }
 

@@ -13,6 +13,18 @@ export interface CallEvent {
   seq: number;
   /** True for calls already in progress when the extension was first read. */
   initial: boolean;
+  /**
+   * The change's id (event-id.ts): the same however often this change is sent, by any process. A current state
+   * (initial) carries the id of the change that led to it.
+   */
+  eventId: string;
+  /**
+   * True when the change reached us only after an outage (the polls failing, a restart from a saved position, or found
+   * by a current-state read): it happened at an unknown moment of the outage, not when it arrived.
+   */
+  afterOutage?: boolean;
+  /** How long the outage had lasted when the change arrived, when known (ms). */
+  outageMs?: number;
 }
 export type LoopStatus =
   | { state: "connecting" }

@@ -7,6 +7,7 @@
  * own state (the call summaries collected so far).
  */
 import type { CallData } from "../client/types";
+import type { SavedLeg } from "./call-state-table";
 import { invalid, isObject } from "../json-checks";
 import type { HubPosition } from "./subscription-hub";
 
@@ -90,6 +91,7 @@ export function checkSaved(raw: unknown, owner: PositionOwner, maxAgeMs: number,
 
 // 0 is a position too (a PBX that had no change yet): it is saved, so it must load.
 const isSeq = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+const isCount = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 1;
 
 /** Checks every field of a parsed position; throws on anything it would not have written. */
 export function parseContent(raw: unknown): SavedPosition {
@@ -108,12 +110,18 @@ export function parseContent(raw: unknown): SavedPosition {
     }
     return { seq: p.seq, extensions: p.extensions as string[], fences };
   });
-  const legs = raw.legs.map((l: unknown) => {
+  const legs = raw.legs.map((l: unknown): SavedLeg => {
     if (!isObject(l) || typeof l.extension !== "string" || !isObject(l.data)) invalid("leg");
     const data = l.data;
     if (typeof data.status !== "string" || typeof data.uniqueCallId !== "string") invalid("leg state");
     if (l.callId !== undefined && typeof l.callId !== "number") invalid("callId");
-    return { extension: l.extension, data: data as CallData, callId: l.callId as number | undefined };
+    const leg: SavedLeg = { extension: l.extension, data: data as CallData, callId: l.callId as number | undefined };
+    // Absent in positions saved before 1.2.0 (and when each state came once): see CallStateTable.restore.
+    if (l.occurrences !== undefined) {
+      if (!isObject(l.occurrences) || !Object.values(l.occurrences).every(isCount)) invalid("occurrences");
+      leg.occurrences = l.occurrences as Record<string, number>;
+    }
+    return leg;
   });
   const content: SavedPosition = {
     format: FORMAT, version: VERSION, host: raw.host, authMode: raw.authMode, savedAt: raw.savedAt, polls, legs,

@@ -228,7 +228,7 @@ export class SubscriptionHub {
       }
       if (!wanted || !loop?.isSettled(extension)) continue;
       for (const leg of this.table.activeLegs(extension)) {
-        replay.push({ extension, data: leg.data, callId: leg.callId, seq: loop.sequence, initial: true });
+        replay.push({ extension, ...leg, seq: loop.sequence, initial: true });
       }
     }
     if (replay.length > 0) {
@@ -334,7 +334,7 @@ export class SubscriptionHub {
         buffered = pending.filter((event) => event.extension === extension && !event.initial);
       } else if (loop?.isSettled(extension)) {
         for (const leg of this.table.activeLegs(extension)) {
-          replay.push({ extension, data: leg.data, callId: leg.callId, seq: loop.sequence, initial: true });
+          replay.push({ extension, ...leg, seq: loop.sequence, initial: true });
         }
       }
       this.lingering.leave(extension, replay, buffered);
