@@ -148,6 +148,7 @@ export = function (RED: NodeAPI): void {
 
     node.on("close", (removed: boolean, done: () => void) => {
       status.clear();
+      failures.close();
       clearInterval(sweep);
       kept.close(removed);
       hub
