@@ -157,7 +157,7 @@ export class HoldLimit {
     const run = this.short;
     this.short = run && Math.abs(run.held - held) <= RACE ? { held: run.held, count: run.count + 1 } : { held, count: 1 };
     if (this.short.count < SHORT_REPEAT) return { cut: false, overdue: false, notice: undefined };
-    return this.giveUp(Math.floor(held), hold, error);
+    return this.giveUp(Math.round(held), hold, error);
   }
 
   private giveUp(heldSec: number, hold: Hold, error: NoojeeError): HoldVerdict {
