@@ -158,6 +158,7 @@ export = function (RED: NodeAPI): void {
     node.on("close", (removed: boolean, done: () => void) => {
       started.close();
       status.clear();
+      failures.close();
       clearInterval(sweep);
       kept.close(removed);
       hub

@@ -124,6 +124,7 @@ export = function (RED: NodeAPI): void {
     node.on("close", (removed: boolean, done: () => void) => {
       started.close();
       status.clear();
+      failures.close();
       kept.close(removed);
       // Leaves first: the hub keeps the tracker's state for the node that comes back after a deploy.
       const left = hub.deregister(node.id);

@@ -96,11 +96,22 @@ export class WatchStart {
   }
 }
 
-/** Follows the poll's status for one node: what to show while it fails, and the errors and logs that go with it. */
+/**
+ * How long the poll must work before a failure streak is over. A failure back sooner continues the streak: a poll that
+ * fails, works, fails again (a proxy cutting every held poll) gives one error and one "restored" line, not one a flap.
+ */
+export const STREAK_WINDOW_MS = 60_000;
+
+/**
+ * Follows the poll's status for one node: what to show while it fails, and the errors and logs that go with it.
+ * close() must be called when the node closes.
+ */
 export class PollFailures {
   /** The error message of the current failure streak, if any. */
   private failedWith: string | undefined;
   private shown: string | undefined;
+  /** Ends the streak once the poll has worked for STREAK_WINDOW_MS. */
+  private ending: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly node: Node, private readonly t: Translate, private readonly topic: () => string) {}
 
@@ -112,10 +123,16 @@ export class PollFailures {
   update(loop: LoopStatus): void {
     if (loop.state !== "failing") {
       if (loop.state !== "listening") return; // connecting: a failure shown stays until the poll works again
-      if (this.failedWith !== undefined) this.node.log(this.t("log.recovered"));
-      this.failedWith = this.shown = undefined;
+      this.shown = undefined;
+      if (this.failedWith === undefined || this.ending !== undefined) return;
+      this.ending = setTimeout(() => {
+        this.ending = undefined;
+        this.failedWith = undefined;
+        this.node.log(this.t("log.recovered"));
+      }, STREAK_WINDOW_MS);
       return;
     }
+    this.stopEnding();
     // The status stays short: the detail in brackets goes to the log and the Catch node only.
     const reason = loop.error.kind === "auth" ? this.t("status.authFailed") : loop.error.message.replace(/\s*\(.*\)$/, "");
     this.shown = this.t("status.retrying", { reason, seconds: Math.max(1, Math.round(loop.retryInMs / 1000)) });
@@ -126,5 +143,14 @@ export class PollFailures {
       topic: this.topic(),
       payload: { error: loop.error.message, kind: loop.error.kind },
     });
+  }
+
+  close(): void {
+    this.stopEnding();
+  }
+
+  private stopEnding(): void {
+    if (this.ending !== undefined) clearTimeout(this.ending);
+    this.ending = undefined;
   }
 }

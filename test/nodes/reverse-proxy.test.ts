@@ -157,5 +157,21 @@ describe("noojee-subscribe behind a reverse proxy with an idle limit", function 
       assert.ok([...asked].every((t) => t === String(LONG_POLL) || t === "0"), [...asked].join(","));
       await until(() => warnings().some((w) => w.includes("treating the cuts as failures")), "the give-up line", 3000);
     });
+
+    it("a proxy cutting every held poll after 3 s: one error for the streak, one line naming the cause", async () => {
+      proxy = await startIdleLimitProxy({ target: pbx.url, idleLimitMs: 3 * UNIT });
+      const { node, statuses, caught, warnings } = await load(proxy.url);
+      const p = proxy;
+      // Each poll held 3 units is cut, fails, backs off 1 s; the quick check after it works: failing, listening, ...
+      await until(() => p.cuts >= 4, "four cuts", 10_000);
+      const firstRed = statuses.all.findIndex(isRed);
+      assert.ok(firstRed >= 0 && statuses.all.slice(firstRed).some(isGreen), "it flapped back to green");
+      assert.equal(caught.msgs.length, 1, JSON.stringify(caught.msgs));
+      assert.deepEqual(new Logged(node, "log").all.map(String).filter((m) => m.includes("restored")), []);
+      const said = warnings().filter((w) => w.includes("cut after about"));
+      assert.equal(said.length, 1, JSON.stringify(warnings()));
+      assert.match(said[0], /cut after about 3 s \(HTTP 504\) though the PBX was asked to hold them 30 s/);
+      assert.match(said[0], /raise that idle limit above 30 s/i);
+    });
   });
 });

@@ -162,6 +162,45 @@ describe("HoldLimit", () => {
     assert.equal(hold.judge(poll, http(504)).notice?.timeOutSec, 39, "a lower one is said");
   });
 
+  it("tries the configured timeOut again after an hour also once cuts were taken for failures", () => {
+    // One cut too short to learn from (a proxy restarted with a short limit for a while) kept 47 s for good.
+    const { hold, held } = limit();
+    let poll = hold.start(120);
+    held(60);
+    hold.judge(poll, http(504));
+    poll = hold.start(hold.timeOut(120));
+    held(6);
+    assert.equal(hold.judge(poll, http(504)).notice?.kind, "gaveUp");
+    assert.equal(hold.timeOut(120), 47);
+    held(RETRY_MS / 1000);
+    assert.equal(hold.timeOut(120), 120, "the configured timeOut again");
+  });
+
+  it("names a limit below 5 s once, when polls asked to hold longer are cut after about the same hold", () => {
+    const { hold, held } = limit();
+    const verdicts = [];
+    for (const sec of [3.1, 3.4, 2.9, 3.2, 3.0]) {
+      const poll = hold.start(30);
+      held(sec);
+      verdicts.push(hold.judge(poll, reset));
+    }
+    assert.ok(verdicts.every((v) => !v.cut), "failures, with backoff");
+    assert.deepEqual(verdicts.map((v) => v.notice?.kind), [undefined, undefined, "gaveUp", undefined, undefined]);
+    const text = holdNoticeText(verdicts[2].notice!, 30);
+    assert.match(text, /polls are cut after about 3 s \(connection reset\) though the PBX was asked to hold them 30 s/);
+    assert.match(text, /reverse proxy, load balancer or firewall in front of the PBX ends requests idle for about 3 s/);
+    assert.match(text, /raise that idle limit above 30 s/i);
+  });
+
+  it("says nothing of fast failures, quick checks or cuts after differing short holds", () => {
+    const { hold, held } = limit();
+    for (const [timeOut, sec] of [[30, 0.2], [30, 0.5], [0, 3], [30, 1.5], [30, 3.5], [30, 1.4], [30, 3.6], [4, 3.5]]) {
+      const poll = hold.start(timeOut);
+      held(sec);
+      assert.deepEqual(hold.judge(poll, http(504)), { cut: false, overdue: false, notice: undefined }, `${timeOut}/${sec}`);
+    }
+  });
+
   it("counts the hold in timeOut units (tests shrink them)", () => {
     const { hold, held } = limit(20);
     const poll = hold.start(90);

@@ -273,6 +273,48 @@ describe("PollLoop", () => {
     await loop.stop();
   });
 
+  it("skips a backlog too large for one answer: reads the current state and carries on from it, with one warning", async () => {
+    clock = sinon.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const tooLarge = () => new NoojeeError("badBody", "answer larger than 8 MiB", { tooLarge: true });
+    const { api, loop, events, statuses, warnings } = setup();
+    loop.setExtensions(["410", "420"]);
+    loop.start();
+    (await api.call(0)).resolve(answer(100, { "410": [entry("1.1", "Ringing")], "420": [entry("2.1", "Connected")] }));
+    const poll = await api.call(1);
+    assert.equal(poll.last, 100);
+    poll.reject(tooLarge());
+    await clock.tickAsync(0);
+    const read = await api.call(2); // at once: no backoff, no failing status
+    assert.deepEqual([read.extensions, read.last, read.timeOut], [["410", "420"], 0, 0]);
+    read.resolve(answer(5000, { "410": [entry("1.1", "Connected")], "420": [entry("2.2", "Ringing")] }));
+    const next = await api.call(3);
+    assert.deepEqual([next.last, next.timeOut], [5000, 30], "carries on from the read, never from the old cursor again");
+    // Only what differs from what was sent, as changes: 1.1 answered, 2.2 new; 2.1 ended unseen and is forgotten.
+    assert.deepEqual(events.slice(2).map((e) => `${e.data.uniqueCallId}:${e.data.status}:${e.initial}`), ["1.1:Connected:false", "2.2:Ringing:false"]);
+    assert.ok(!statuses.some((s) => s.state === "failing"), JSON.stringify(statuses));
+    assert.equal(warnings.length, 1, warnings.join("\n"));
+    assert.match(warnings[0], /changes after seq 100 \(since \d+ s ago\) are more than one answer can hold \(answer larger than 8 MiB\)/);
+    assert.match(warnings[0], /skipped the changes up to seq 5000 on extensions 410, 420/);
+    assert.deepEqual(loop.resumePoints(), [{ seq: 5000, extensions: ["410", "420"], fences: {} }], "a saved position moves on");
+    await loop.stop();
+
+    // The same from a saved position (a restart after the outage): it is not retried for ever either.
+    const resumedApi = new ScriptedApi();
+    const resumed = new PollLoop({
+      api: resumedApi, timeoutSec: 30, onEvents: () => undefined, onStatus: () => undefined, random: () => 0,
+      onWarning: (message) => warnings.push(message), resumeFrom: [{ seq: 100, extensions: ["410"], fences: {} }],
+    });
+    resumed.setExtensions(["410"]);
+    resumed.start();
+    (await resumedApi.call(0)).reject(tooLarge());
+    const again = await resumedApi.call(1);
+    assert.deepEqual([again.last, again.timeOut], [0, 0]);
+    again.resolve(answer(5000, { "410": [entry("1.1", "Connected")] }));
+    assert.equal((await resumedApi.call(2)).last, 5000);
+    assert.match(warnings[1], /changes after seq 100 \(since the saved position\).*up to seq 5000 on extension 410 and/);
+    await resumed.stop();
+  });
+
   it("stop() resolves while a backoff is pending, and leaves no timer behind", async () => {
     clock = sinon.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     const { api, loop } = setup();

@@ -234,11 +234,18 @@ export class NoojeeClient {
   private async exchange(url: string, request: RequestOptions): Promise<{ status: number; body: unknown }> {
     // Never bypass a proxy that was asked for but cannot be used.
     if (this.proxy.kind === "invalid") throw new NoojeeError("network", this.proxy.reason);
+    const deadline = new Deadline(request);
     try {
-      const response = await this.http.post<string>(url, null, { timeout: request.timeoutMs, signal: request.signal });
+      // axios' own `timeout` only limits how long the socket may stay silent: an answer trickled a byte at a time
+      // would hold it open for ever. The deadline bounds the whole exchange, from connect to the last byte.
+      const response = await this.http.post<string>(url, null, { signal: deadline.signal });
       return { status: response.status, body: response.data };
     } catch (err) {
-      throw this.describeTransportError(err, request);
+      throw deadline.expired
+        ? new NoojeeError("timeout", `no answer within ${Math.round(request.timeoutMs / 1000)} s`)
+        : this.describeTransportError(err, request);
+    } finally {
+      deadline.clear();
     }
   }
 
@@ -367,14 +374,14 @@ export class NoojeeClient {
     const message = PROXY_CONNECT_CODES.has(code ?? "")
       ? `proxy: ${described.message} (${this.proxy.label})`
       : `${described.message} (via proxy ${this.proxy.label})`;
-    return new NoojeeError(described.kind, message);
+    return new NoojeeError(described.kind, message, { tooLarge: described.tooLarge });
   }
 
   private describeFailure(err: unknown, request: RequestOptions): NoojeeError {
     const code = err instanceof AxiosError ? err.code : (err as NodeJS.ErrnoException)?.code;
     // axios's own text names its option; say what happened instead.
     if (code === "ERR_BAD_RESPONSE" && err instanceof Error && err.message.includes("maxContentLength")) {
-      return new NoojeeError("badBody", `answer larger than ${formatBytes(this.maxAnswerBytes)}`);
+      return new NoojeeError("badBody", `answer larger than ${formatBytes(this.maxAnswerBytes)}`, { tooLarge: true });
     }
     if (code === "ECONNABORTED" || code === "ETIMEDOUT" || code === "ERR_TIMEOUT") {
       return new NoojeeError("timeout", `no answer within ${Math.round(request.timeoutMs / 1000)} s`);
@@ -392,6 +399,37 @@ export class NoojeeClient {
     }
     const message = err instanceof Error ? err.message : String(err);
     return new NoojeeError("network", this.redact(code ? `${message} (${code})` : message).slice(0, 200));
+  }
+}
+
+/**
+ * One request's overall limit, joined with the caller's signal. Its own timer and listener, rather than
+ * AbortSignal.timeout/any, so that both are gone the moment the exchange ends (a poll loop makes thousands of them)
+ * and `expired` tells the limit from the caller's abort, whichever came first.
+ */
+class Deadline {
+  private readonly controller = new AbortController();
+  private readonly timer: ReturnType<typeof setTimeout>;
+  private readonly onAbort = (): void => this.controller.abort();
+  expired = false;
+
+  constructor(private readonly request: RequestOptions) {
+    this.timer = setTimeout(() => {
+      if (this.controller.signal.aborted) return;
+      this.expired = true;
+      this.controller.abort();
+    }, request.timeoutMs);
+    if (request.signal?.aborted) this.controller.abort();
+    else request.signal?.addEventListener("abort", this.onAbort, { once: true });
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  clear(): void {
+    clearTimeout(this.timer);
+    this.request.signal?.removeEventListener("abort", this.onAbort);
   }
 }
 

@@ -19,14 +19,21 @@ export class NoojeeError extends Error {
   readonly httpStatus: number | undefined;
   /** The PBX's own Message for `api`/`auth` failures, redacted. */
   readonly detail: string | undefined;
+  /** A `badBody` answer longer than the client reads: the same request would only fail the same way again. */
+  readonly tooLarge: boolean;
 
-  constructor(kind: FailureKind, message: string, details: { code?: number; httpStatus?: number; detail?: string } = {}) {
+  constructor(
+    kind: FailureKind,
+    message: string,
+    details: { code?: number; httpStatus?: number; detail?: string; tooLarge?: boolean } = {},
+  ) {
     super(message);
     this.name = "NoojeeError";
     this.kind = kind;
     this.code = details.code;
     this.httpStatus = details.httpStatus;
     this.detail = details.detail;
+    this.tooLarge = details.tooLarge === true;
   }
 }
 

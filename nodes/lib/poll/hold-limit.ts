@@ -18,7 +18,10 @@
  * below it for the time a request takes to reach the PBX and the PBX's own lateness. It only ever goes down; a lower
  * one is learned when a cut comes again below the one learned (the limit itself went down, or several intermediaries
  * with different limits are in the path). Once that would fall below FLOOR (5 s) the cuts are not idle cuts any more
- * (something cuts every poll, however short): from then on they are failures, with backoff.
+ * (something cuts every poll, however short): from then on they are failures, with backoff. So are cuts after less
+ * than MIN_HOLD: when SHORT_REPEAT of them in a row come after about the same hold of a poll asked to hold longer,
+ * something cuts every held poll at that limit. Either way the cause is said once, in one log line: each poll then
+ * fails after the limit and the next one (a quick check) works, so the loop's status flaps, with no other clue why.
  *
  * A cut-shaped failure after a hold *past* the requested timeOut is a failure that is overdue: the PBX held the poll
  * longer than it was asked to, which behind a proxy stands for the client-side timeout the proxy's answer came
@@ -26,7 +29,8 @@
  * restart, as after a timeout.
  *
  * The learned timeOut is tried without after RETRY_MS (an hour), so a limit raised meanwhile is used without a restart;
- * a cut then learns it again, silently unless lower than the one said. The config node keeps one per connection (all
+ * a cut then learns it again, silently unless lower than the one said. Also after cuts were taken for failures: one
+ * short cut (a proxy restarted with a short limit for a while) must not shorten the polls for the life of the process. The config node keeps one per connection (all
  * its polls share it); it is forgotten when Node-RED restarts or the connection's settings change.
  */
 import { monotonicNow } from "../monotonic";
@@ -47,6 +51,10 @@ export const FLOOR = 5;
 export const RETRY_MS = 3_600_000;
 /** A hold this far past the requested timeOut still counts as ended at it (the proxy and the PBX racing). */
 const RACE = 1;
+/** Shortest hold, in units, of a cut that can tell of a limit below MIN_HOLD (a PBX's own 5xx comes faster). */
+const SHORT_HOLD = 1;
+/** Cuts in a row after about the same short hold that show a limit below MIN_HOLD. */
+export const SHORT_REPEAT = 3;
 
 const CUT_STATUSES = new Set([502, 503, 504, 524]);
 
@@ -87,8 +95,10 @@ export class HoldLimit {
   private learnedAt = 0;
   /** The lowest timeOut said in the log. */
   private said: number | undefined;
-  /** Said that cuts are treated as failures (the learned timeOut then stays). */
+  /** Said that cuts are treated as failures: said once for the life of this limit. */
   private gaveUp = false;
+  /** The cuts in a row after about the same hold below MIN_HOLD (held, in units, of the first). */
+  private short: { held: number; count: number } | undefined;
 
   constructor(options: HoldLimitOptions = {}) {
     this.unitMs = options.unitMs ?? 1000;
@@ -102,7 +112,7 @@ export class HoldLimit {
 
   /** The timeOut to ask for: the configured one, or the learned one when lower. */
   timeOut(configuredSec: number): number {
-    if (this.learned !== undefined && !this.gaveUp && this.now() - this.learnedAt >= RETRY_MS) this.learned = undefined;
+    if (this.learned !== undefined && this.now() - this.learnedAt >= RETRY_MS) this.learned = undefined;
     return this.learned === undefined ? configuredSec : Math.min(configuredSec, this.learned);
   }
 
@@ -113,7 +123,9 @@ export class HoldLimit {
 
   judge(hold: Hold, error: NoojeeError): HoldVerdict {
     const held = (this.now() - hold.at) / this.unitMs;
-    if (!looksLikeCut(error) || held < MIN_HOLD) return { cut: false, overdue: false, notice: undefined };
+    if (looksLikeCut(error) && held < MIN_HOLD) return this.shortCut(hold, held, error);
+    this.short = undefined;
+    if (!looksLikeCut(error)) return { cut: false, overdue: false, notice: undefined };
     if (held > hold.timeOutSec + RACE) return { cut: false, overdue: true, notice: undefined };
     const heldSec = Math.floor(held);
     const target = Math.max(1, Math.floor(held * 0.8 - 1));
@@ -122,10 +134,7 @@ export class HoldLimit {
       // (well before the timeOut asked, or while learning); a reset just as a short Long poll ends is no news.
       // Not final: a later cut after a long hold is learned from again.
       const plain = this.learned !== undefined || held < hold.timeOutSec - RACE;
-      if (!plain || this.gaveUp) return { cut: false, overdue: false, notice: undefined };
-      this.gaveUp = true;
-      const notice: HoldNotice = { kind: "gaveUp", heldSec, timeOutSec: hold.timeOutSec, reason: error.message };
-      return { cut: false, overdue: false, notice };
+      return plain ? this.giveUp(heldSec, hold, error) : { cut: false, overdue: false, notice: undefined };
     }
     if (this.learned !== undefined && target >= this.learned) {
       // Cut again while asking for more than the learned timeOut (a poll sent before it was learned): nothing new.
@@ -137,13 +146,35 @@ export class HoldLimit {
     this.said = target;
     return { cut: true, timeOutSec: target, notice: { kind: "learned", heldSec, timeOutSec: target, reason: error.message } };
   }
+
+  /**
+   * A cut-shaped failure after less than MIN_HOLD: a failure. SHORT_REPEAT of them in a row after about the same hold
+   * of a poll asked to hold longer are an intermediary's limit too short to learn, said once.
+   */
+  private shortCut(hold: Hold, held: number, error: NoojeeError): HoldVerdict {
+    // A quick check's failure or a fast 5xx tells nothing either way: the run goes on.
+    if (held < SHORT_HOLD || held >= hold.timeOutSec - RACE) return { cut: false, overdue: false, notice: undefined };
+    const run = this.short;
+    this.short = run && Math.abs(run.held - held) <= RACE ? { held: run.held, count: run.count + 1 } : { held, count: 1 };
+    if (this.short.count < SHORT_REPEAT) return { cut: false, overdue: false, notice: undefined };
+    return this.giveUp(Math.round(held), hold, error);
+  }
+
+  private giveUp(heldSec: number, hold: Hold, error: NoojeeError): HoldVerdict {
+    if (this.gaveUp) return { cut: false, overdue: false, notice: undefined };
+    this.gaveUp = true;
+    return { cut: false, overdue: false, notice: { kind: "gaveUp", heldSec, timeOutSec: hold.timeOutSec, reason: error.message } };
+  }
 }
 
 /** The log line for a notice. `configuredSec`: the Long poll set on the node(s). */
 export function holdNoticeText(notice: HoldNotice, configuredSec: number): string {
   if (notice.kind === "gaveUp") {
-    return `polls are still cut after ${notice.heldSec} s (${notice.reason}) with a Long poll of ${notice.timeOutSec} s: ` +
-      "treating the cuts as failures; check the reverse proxy or load balancer in front of the PBX";
+    return `polls are cut after about ${notice.heldSec} s (${notice.reason}) though the PBX was asked to hold them ` +
+      `${notice.timeOutSec} s: a reverse proxy, load balancer or firewall in front of the PBX ends requests idle for about ` +
+      `${notice.heldSec} s, too short for a long poll (${FLOOR} s at least): treating the cuts as failures. Every held ` +
+      `poll fails after ${notice.heldSec} s and the next one works, so the status goes from failing to listening and ` +
+      `back. Raise that idle limit above ${configuredSec} s (nginx proxy_read_timeout, AWS ALB idle timeout)`;
   }
   return `a poll was cut after ${notice.heldSec} s (${notice.reason}), before the PBX answered: a reverse proxy or ` +
     `load balancer in front of the PBX has an idle limit of about ${notice.heldSec} s. Polls now ask for ` +

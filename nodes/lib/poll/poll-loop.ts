@@ -11,6 +11,7 @@
  * - Only a state that differs from the last one emitted for a leg is emitted (CallStateTable).
  * - Given saved positions (`resumeFrom`, after a Node-RED restart), each extension a position covers carries on from
  *   its `seq` instead of being read: the PBX then answers with every change since. The others get a current-state read.
+ * - A backlog too large for one answer is skipped for a current-state read, with a warning (skipped-backlog.ts).
  * - Failures retry with exponential backoff; an answer that comes back without entries, at the same seq, long before
  *   its timeOut waits a little, so a server that ignores timeOut cannot drive a hot loop.
  */
@@ -23,6 +24,7 @@ import { monotonicNow } from "../monotonic";
 import { Outages } from "./outages";
 import { ResumePoint, ResumeSource } from "./resume-points";
 import { WarningLimiter } from "./warning-limiter";
+import { CursorTimes, isTooLarge, skippedBacklogText } from "./skipped-backlog";
 import type { SubscribeResponse } from "../client/types";
 import type { CallEvent, LoopStatus, PollLoopOptions } from "./poll-types";
 import { agreesWithRead, hasEntries, listedLegs, validEntries } from "./answer-entries";
@@ -65,6 +67,7 @@ export class PollLoop {
   private readonly entryWarnings: WarningLimiter;
   /** Extensions whose next changes arrive after an outage (CallEvent.afterOutage). */
   private readonly outages = new Outages();
+  private readonly cursorTimes: CursorTimes;
 
   constructor(options: PollLoopOptions) {
     this.options = {
@@ -82,6 +85,7 @@ export class PollLoop {
     const from = options.resumeFrom;
     this.resumeFrom = from === undefined || from instanceof ResumeSource ? from : new ResumeSource(from);
     this.holdLimit = options.holdLimit ?? new HoldLimit();
+    this.cursorTimes = new CursorTimes(this.options.now);
   }
 
   /** Where this loop's polls stand (one point per cursor); none before its first read. */
@@ -225,8 +229,13 @@ export class PollLoop {
       this.needFullSnapshot = true; // nothing read and nothing to read: cannot happen, but never stay deaf
       return;
     }
-    if (this.groups.size > 1) return this.catchUp(oldest);
-    return this.poll(oldest);
+    const sent = oldest.cursor;
+    try {
+      return await (this.groups.size > 1 ? this.catchUp(oldest) : this.poll(oldest));
+    } catch (err) {
+      if (!isTooLarge(err)) throw err;
+      return this.skipBacklog(oldest, sent, err);
+    }
   }
 
   /** At start: carries on from the saved positions if any covers a watched extension; the others are read. */
@@ -399,6 +408,19 @@ export class PollLoop {
     this.resumeFrom?.forget();
   }
 
+  /** The answer from `sent` was too large to read: the group's extensions carry on from their current state. */
+  private async skipBacklog(group: CursorGroup, sent: number, err: unknown): Promise<void> {
+    const response = await this.request(this.members(group), 0, 0);
+    if (response.seq < this.groups.maxCursor()) return this.restarted(response.seq);
+    const read = this.members(group); // less any removed meanwhile
+    if (read.length === 0) return;
+    const reason = (err as Error).message;
+    this.warn(skippedBacklogText({ from: sent, to: response.seq, extensions: read, since: this.cursorTimes.since(sent), reason }));
+    this.groups.add(read, response.seq);
+    this.applySnapshot(read, response, false); // not initial: the table sends only what differs from what was sent
+    this.options.onAnswer?.();
+  }
+
   /** A current-state read came from a PBX whose counter went back: read everything again. */
   private restarted(seq: number): void {
     this.warn(`PBX sequence went back from ${this.groups.maxCursor()} to ${seq}: the PBX restarted, resynchronising`);
@@ -450,7 +472,9 @@ export class PollLoop {
     this.controller = controller;
     this.restartRequested = false;
     try {
-      return await this.options.api.subscribe(extensions, last, timeOutSec, controller.signal);
+      const response = await this.options.api.subscribe(extensions, last, timeOutSec, controller.signal);
+      this.cursorTimes.reached(response.seq, this.groups.list.map((group) => group.cursor));
+      return response;
     } finally {
       if (this.controller === controller) this.controller = undefined;
     }
