@@ -111,6 +111,11 @@ export class CallStateTable {
     }
   }
 
+  /** Forgets one leg (gone with a PBX restart, which will never report its end). */
+  forget(extension: string, uniqueCallId: string): void {
+    this.legs.delete(`${extension}\u0000${uniqueCallId}`);
+  }
+
   /** Forgets everything about an extension nobody listens to any more. */
   forgetExtension(extension: string): void {
     this.retainOnly(extension, new Set());
