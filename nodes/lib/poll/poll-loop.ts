@@ -250,12 +250,11 @@ export class PollLoop {
       const taken = source.take(extension);
       if (taken === undefined) continue;
       this.pending.delete(extension);
-      if (taken.adopted) {
-        // Whatever the table holds for it came with a position that did not cover it: from a node that has gone.
-        this.table.forgetExtension(extension);
-        this.checks.adopt(extension);
-        this.probeForRestart = true;
-      } else this.resumedUnread.add(extension);
+      // Whatever the table holds for an adopted one came with a position that did not cover it: from a node gone.
+      if (taken.adopted) this.table.forgetExtension(extension);
+      else this.resumedUnread.add(extension);
+      this.checks.place(extension, taken.adopted);
+      this.probeForRestart = true;
       byCursor.set(taken.cursor, [...(byCursor.get(taken.cursor) ?? []), extension]);
     }
     for (const [cursor, extensions] of byCursor) this.groups.add(extensions, cursor);

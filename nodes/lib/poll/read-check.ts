@@ -13,6 +13,10 @@
  * What such legs mean depends on how the extension came to be polled (its mode):
  * - `adopted`: carried on from a cursor that is not its own (resume-points.ts): the table never held its calls, and a
  *   listed leg nobody named is a call already in progress at the cursor. It goes out as in progress (initial).
+ * - `resumed`: carried on from its own saved cursor, the table restored with the states sent before. A listed leg
+ *   nobody named that the table does not hold was never sent (the position was saved while its extension was still
+ *   being adopted, or by an older version): in progress too. One the table holds in progress that is not listed means
+ *   the PBX restarted, as for `check`.
  * - `restart`: the PBX restarted and the loop carries on from a cursor of its new life: the table holds what was sent
  *   before. A listed leg nobody named goes out if its state differs (a change), an unlisted one is forgotten (it died
  *   with the restart, and the PBX will not report its end).
@@ -23,7 +27,7 @@ import type { CallData, SubscribeResponse, SubscribeEntry } from "../client/type
 import { TECH_PREFIX } from "./answer-entries";
 import type { CallStateTable } from "./call-state-table";
 
-export type CheckMode = "check" | "adopted" | "restart";
+export type CheckMode = "check" | "adopted" | "resumed" | "restart";
 
 const key = (extension: string, uniqueCallId: string): string => `${extension}\u0000${uniqueCallId}`;
 
@@ -104,7 +108,7 @@ export class ReadCheck {
         const id = String(entry.CallData.uniqueCallId);
         if (this.touched.has(key(extension, id))) continue;
         const known = table.knows(extension, id);
-        if (!known && mode === "adopted") (inProgress[extension] ??= []).push(entry);
+        if (!known && (mode === "adopted" || mode === "resumed")) (inProgress[extension] ??= []).push(entry);
         else (changed[extension] ??= []).push(entry);
         if (!known && mode === "check") disagrees = true;
       }
@@ -113,11 +117,11 @@ export class ReadCheck {
         const id = leg.data.uniqueCallId;
         if (ids.has(id) || this.touched.has(key(extension, id))) continue;
         gone.push({ extension, uniqueCallId: id });
-        if (mode === "check") disagrees = true;
+        if (mode === "check" || mode === "resumed") disagrees = true;
       }
     }
     // The extensions still to catch up are resynchronised too, without saying it again.
-    if (disagrees) for (const [extension, mode] of this.modes) if (mode === "check") this.modes.set(extension, "restart");
+    if (disagrees) for (const [extension, mode] of this.modes) if (mode === "check" || mode === "resumed") this.modes.set(extension, "restart");
     const answer = (data: Record<string, SubscribeEntry[]>): SubscribeResponse => ({ ...this.read, Data: data });
     return { extensions: ready, inProgress: answer(inProgress), changed: answer(changed), gone, disagrees, whole: disagrees ? ready : whole };
   }
@@ -142,7 +146,8 @@ export class ReadCheck {
 /** A poll loop's read checks: the one in progress, the extensions adopted, whether the PBX restarted meanwhile. */
 export class ReadChecks {
   private current: ReadCheck | undefined;
-  private readonly adopting = new Set<string>();
+  /** Extensions carried on from a saved position whose first check is still to come. */
+  private readonly placed = new Map<string, "adopted" | "resumed">();
   private resyncing = false;
 
   /** A read waits for the polls to catch up with it (they ask with timeOut=0 meanwhile). */
@@ -150,25 +155,25 @@ export class ReadChecks {
     return this.current !== undefined;
   }
 
-  /** Carried on from a cursor not its own: its calls in progress are still to be found. */
-  adopt(extension: string): void {
-    this.adopting.add(extension);
+  /** Carried on from a saved position, its own or (adopted) the lowest: its calls in progress are still to be found. */
+  place(extension: string, adopted: boolean): void {
+    this.placed.set(extension, adopted ? "adopted" : "resumed");
   }
 
   isAdopting(extension: string): boolean {
-    return this.adopting.has(extension);
+    return this.placed.get(extension) === "adopted";
   }
 
   /** The extension is no longer polled. */
   drop(extension: string): void {
     this.current?.drop(extension);
-    this.adopting.delete(extension);
+    this.placed.delete(extension);
   }
 
   /** A current-state read of everything took the place of any check. */
   clear(): void {
     this.current = undefined;
-    this.adopting.clear();
+    this.placed.clear();
     this.resyncing = false;
   }
 
@@ -183,11 +188,11 @@ export class ReadChecks {
     const modes = new Map<string, CheckMode>();
     for (const extension of polled) {
       const restart = this.resyncing || this.current?.mode(extension) === "restart";
-      modes.set(extension, this.adopting.has(extension) ? "adopted" : restart ? "restart" : "check");
+      modes.set(extension, this.placed.get(extension) ?? (restart ? "restart" : "check"));
     }
     this.current = new ReadCheck(read, modes, this.current?.named);
     this.resyncing = false;
-    return [...this.adopting].some((extension) => !modes.has(extension));
+    return [...this.placed.keys()].some((extension) => !modes.has(extension));
   }
 
   /** An answer of the polls (see ReadCheck.note). */
@@ -201,7 +206,7 @@ export class ReadChecks {
     if (!check) return undefined;
     const outcome = check.settle(table, (extension) => (cursorOf(extension) ?? -1) >= check.seq);
     if (check.size === 0) this.current = undefined;
-    for (const extension of outcome?.whole ?? []) this.adopting.delete(extension);
+    for (const extension of outcome?.extensions ?? []) this.placed.delete(extension);
     return outcome;
   }
 }
