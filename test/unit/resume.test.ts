@@ -80,9 +80,10 @@ describe("Resuming from a saved position", () => {
       second.resolve(answer(81));
       const joined = await api.call(3);
       assert.deepEqual([joined.extensions, joined.last, joined.timeOut], [["410", "420", "430"], 81, 30]);
+      // Latest state only: the read's Ringing of 3.3 is not skipped, and goes before the answer's Connected.
       const changes = style === "every"
         ? ["430:3.2:Ringing:false", "430:3.4:Ringing:false", "430:3.4:Hungup:false", "430:3.3:Ringing:false", "430:3.3:Connected:false"]
-        : ["430:3.2:Ringing:false", "430:3.4:Hungup:false", "430:3.3:Connected:false"];
+        : ["430:3.3:Ringing:true", "430:3.2:Ringing:false", "430:3.4:Hungup:false", "430:3.3:Connected:false"];
       assert.deepEqual(describeEvents(events), [...changes, "430:3.1:Connected:true"], "3.1 as in progress, once, after the changes");
       assert.deepEqual(warnings, [], "not taken for a PBX restart");
       assert.deepEqual(loop.table.activeLegs("430").map((l) => l.data.uniqueCallId).sort(), ["3.1", "3.2", "3.3"]);

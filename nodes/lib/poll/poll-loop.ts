@@ -25,7 +25,7 @@ import { WarningLimiter } from "./warning-limiter";
 import type { SubscribeResponse } from "../client/types";
 import type { CallEvent, LoopStatus, PollLoopOptions } from "./poll-types";
 import { hasEntries, listedLegs, validEntries } from "./answer-entries";
-import { ReadChecks } from "./read-check";
+import { CheckOutcome, ReadChecks } from "./read-check";
 
 export type { ResumePoint } from "./resume-points";
 
@@ -290,9 +290,8 @@ export class PollLoop {
     this.options.onAnswer?.();
   }
 
-  /** A read whose seq did not go back: kept to compare with the calls (read-check.ts); it is the read of the added. */
+  /** A read whose seq did not go back: to compare with the calls (read-check.ts), and the read of the added ones. */
   private startCheck(asked: readonly string[], response: SubscribeResponse): void {
-    // One adopted while the read was on its way still needs one.
     if (this.checks.begin(response, asked.filter((e) => this.groups.groupOf(e)))) this.probeForRestart = true;
     const added = asked.filter((e) => this.pending.has(e));
     if (added.length > 0) this.placeRead(added, response);
@@ -327,15 +326,16 @@ export class PollLoop {
     const sent = group.cursor;
     const response = await this.request(this.members(group), sent, 0);
     if (response.seq < this.groups.maxCursor()) return this.restartedWith(response, sent);
+    const check = this.checks.settle(this.table, response, group.extensions, (extension) => this.groups.groupOf(extension)?.cursor);
+    this.sendCheck(check, "before");
     const events = this.collect(response, false, (extension) => group.extensions.has(extension));
-    this.checks.note(response);
     const before = this.groups.size;
     // Entries that only repeat states already sent are no change: a PBX that lists its calls again in every answer
     // must not keep the groups apart.
     this.groups.advance(group, response.seq, events.length > 0);
     this.emit(events);
     if (this.resumedUnread.size > 0) this.settled([], group);
-    this.settleCheck();
+    this.sendCheck(check, "after");
     this.options.onAnswer?.();
     // An answer without changes always merges; should it not (a PBX whose counter moves oddly), never spin.
     if (events.length === 0 && this.groups.size >= before) await this.sleep(this.options.idleGapMs, true);
@@ -358,12 +358,13 @@ export class PollLoop {
       throw err;
     }
     if (response.seq < sent) return this.restartedWith(response, sent);
+    const check = this.checks.settle(this.table, response, group.extensions, (extension) => this.groups.groupOf(extension)?.cursor);
+    this.sendCheck(check, "before");
     const events = this.collect(response, false, (extension) => group.extensions.has(extension));
-    this.checks.note(response);
     this.groups.advance(group, response.seq, events.length > 0);
     this.emit(events);
     if (this.resumedUnread.size > 0) this.settled([], group);
-    this.settleCheck();
+    this.sendCheck(check, "after");
     this.options.onAnswer?.();
     // Only an answer without entries, at an unchanged seq and early is a server ignoring timeOut. One whose seq moved
     // on, or that carried entries (even ones that only repeat states already sent), is a PBX at work: poll at once.
@@ -373,18 +374,16 @@ export class PollLoop {
     }
   }
 
-  /** What the polls could not say, once they have caught up with the check's read (read-check.ts). */
-  private settleCheck(): void {
-    const outcome = this.checks.settle(this.table, (extension) => this.groups.groupOf(extension)?.cursor);
+  /** What the polls cannot say, from the check's read, around the entries of the answer that catches up with it. */
+  private sendCheck(outcome: CheckOutcome | undefined, part: "before" | "after"): void {
+    if (part === "before" && outcome?.disagrees) this.warn("the PBX's calls differ from what its polls reported (it restarted?): resynchronising");
     if (!outcome) return;
-    if (outcome.disagrees) {
-      this.warn("the PBX's calls differ from what its polls reported (it restarted?): resynchronising");
-      this.resumeFrom?.forget();
-    }
+    if (outcome.disagrees) this.resumeFrom?.forget();
+    const { inProgress, changed } = outcome[part];
     const mine = (extension: string): boolean => outcome.extensions.includes(extension);
-    const events = [...this.collect(outcome.inProgress, true, mine), ...this.collect(outcome.changed, false, mine)];
+    this.emit([...this.collect(inProgress, true, mine), ...this.collect(changed, false, mine)]);
+    if (part === "before") return;
     for (const { extension, uniqueCallId } of outcome.gone) this.table.forget(extension, uniqueCallId);
-    this.emit(events);
     this.settled(outcome.whole);
   }
 
