@@ -49,6 +49,7 @@ export class PollLoop {
   /** A current-state read is due before the next poll, compared with the calls once they have caught up with it. */
   private probeForRestart = false;
   private readonly checks = new ReadChecks();
+  private readonly cursorOf = (extension: string): number | undefined => this.groups.groupOf(extension)?.cursor;
   /** After a failure the next poll asks with timeOut=0, so recovery shows at once rather than after a held poll. */
   private quickCheck = false;
   private controller: AbortController | undefined;
@@ -326,7 +327,7 @@ export class PollLoop {
     const sent = group.cursor;
     const response = await this.request(this.members(group), sent, 0);
     if (response.seq < this.groups.maxCursor()) return this.restartedWith(response, sent);
-    const check = this.checks.settle(this.table, response, group.extensions, (extension) => this.groups.groupOf(extension)?.cursor);
+    const check = this.checks.settle(this.table, response, group.extensions, this.cursorOf);
     this.sendCheck(check, "before");
     const events = this.collect(response, false, (extension) => group.extensions.has(extension));
     const before = this.groups.size;
@@ -358,7 +359,7 @@ export class PollLoop {
       throw err;
     }
     if (response.seq < sent) return this.restartedWith(response, sent);
-    const check = this.checks.settle(this.table, response, group.extensions, (extension) => this.groups.groupOf(extension)?.cursor);
+    const check = this.checks.settle(this.table, response, group.extensions, this.cursorOf);
     this.sendCheck(check, "before");
     const events = this.collect(response, false, (extension) => group.extensions.has(extension));
     this.groups.advance(group, response.seq, events.length > 0);

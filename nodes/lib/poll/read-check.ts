@@ -15,16 +15,16 @@
  * What such legs mean depends on how the extension came to be polled (its mode):
  * - `adopted`: carried on from a cursor that is not its own (resume-points.ts): the table never held its calls, and a
  *   listed leg unknown to the table is a call already in progress at the cursor. It goes out as in progress (initial).
- * - `resumed`: carried on from its own saved cursor, the table restored with the states sent before. A listed leg
- *   that the table does not hold was never sent (the position was saved while its extension was still
- *   being adopted, or by an older version): in progress too. One the table holds in progress that is not listed means
- *   the PBX restarted, as for `check`.
+ * - `resumed`: carried on from its own saved cursor, the table restored with the states sent before. A listed leg the
+ *   table does not hold was never sent (the position was saved while its extension was still being adopted, or by an
+ *   older version): in progress too. One the table holds in progress that is not listed means the PBX restarted, as
+ *   for `check`.
  * - `restart`: the PBX restarted and the loop carries on from a cursor of its new life: the table holds what was sent
- *   before. A listed leg goes out if its state differs (a change), an unlisted one is forgotten (it died
- *   with the restart, and the PBX will not report its end).
+ *   before. A listed leg goes out if its state differs (a change), an unlisted one is forgotten (it died with the
+ *   restart, and the PBX will not report its end).
  * - `check`: nothing known happened. A listed leg never sent, or an unlisted one in progress (neither named by the
- *   answer), means the PBX restarted
- *   unseen (its new counter already past the cursor): it is resynchronised as for `restart`, and said.
+ *   answer), means the PBX restarted unseen (its new counter already past the cursor): it is resynchronised as for
+ *   `restart`, and said.
  */
 import type { CallData, SubscribeResponse, SubscribeEntry } from "../client/types";
 import { TECH_PREFIX } from "./answer-entries";
@@ -149,7 +149,7 @@ function entriesOf(response: SubscribeResponse): Map<string, SubscribeEntry[]> {
   return out;
 }
 
-/** A poll loop's read checks: the one in progress, the extensions adopted, whether the PBX restarted meanwhile. */
+/** A poll loop's read checks: the one in progress, the extensions placed from saved positions, a restart meanwhile. */
 export class ReadChecks {
   private current: ReadCheck | undefined;
   /** Extensions carried on from a saved position whose first check is still to come. */
@@ -189,12 +189,16 @@ export class ReadChecks {
     this.resyncing = true;
   }
 
-  /** A read of `polled` (extensions with a cursor): it takes the place of the one in progress. True when an adopted one still needs a read. */
+  /**
+   * A read of `polled` (the extensions with a cursor), in place of the one in progress. True when one placed since
+   * still needs a read.
+   */
   begin(read: SubscribeResponse, polled: readonly string[]): boolean {
     const modes = new Map<string, CheckMode>();
     for (const extension of polled) {
+      const placed = this.placed.get(extension);
       const restart = this.resyncing || this.current?.mode(extension) === "restart";
-      modes.set(extension, this.placed.get(extension) ?? (restart ? "restart" : "check"));
+      modes.set(extension, placed === "adopted" ? placed : restart ? "restart" : placed ?? "check");
     }
     this.current = new ReadCheck(read, modes);
     this.resyncing = false;
@@ -205,7 +209,12 @@ export class ReadChecks {
    * The first answer of a group since the read (see ReadCheck.settle): for its extensions (`answered`), and those
    * whose cursor (`cursorOf`) is past the read already.
    */
-  settle(table: CallStateTable, answer: SubscribeResponse, answered: ReadonlySet<string>, cursorOf: (extension: string) => number | undefined): CheckOutcome | undefined {
+  settle(
+    table: CallStateTable,
+    answer: SubscribeResponse,
+    answered: ReadonlySet<string>,
+    cursorOf: (extension: string) => number | undefined,
+  ): CheckOutcome | undefined {
     const check = this.current;
     if (!check) return undefined;
     const outcome = check.settle(table, answer, (extension) => answered.has(extension) || (cursorOf(extension) ?? -1) >= check.seq);
