@@ -112,23 +112,53 @@ describe("PollLoop", () => {
     await auth.loop.stop();
   });
 
-  it("treats a lower seq as a PBX restart: reads the state again and emits only what changed", async () => {
+  it("treats a lower seq as a PBX restart: carries on from it, reads the state again and emits only what changed", async () => {
     const { api, loop, events, warnings } = setup();
     loop.setExtensions(["410"]);
     loop.start();
-    (await api.call(0)).resolve(answer(900, { "410": [entry("1.1", "Connected"), entry("1.2", "Ringing")] }));
+    (await api.call(0)).resolve(answer(900, { "410": [entry("1.1", "Connected"), entry("1.2", "Ringing"), entry("1.4", "Ringing")] }));
     const poll = await api.call(1);
     poll.resolve(answer(3));
     const resync = await api.call(2);
     assert.deepEqual([resync.last, resync.timeOut], [0, 0]);
     assert.match(warnings.join("\n"), /went back from 900 to 3/);
-    // After the restart: 1.1 is still connected (no msg), 1.2 became connected (a msg), 1.3 is new.
+    // After the restart: 1.1 is still connected (no msg), 1.2 became connected (a msg), 1.3 is new, 1.4 is gone.
     resync.resolve(answer(4, { "410": [entry("1.1", "Connected"), entry("1.2", "Connected"), entry("1.3", "Ringing")] }));
-    const next = await api.call(3);
-    assert.equal(next.last, 4);
-    assert.deepEqual(events.slice(2).map((e) => `${e.data.uniqueCallId}:${e.data.status}:${e.initial}`), ["1.2:Connected:false", "1.3:Ringing:false"]);
+    const caughtUp = await api.call(3);
+    assert.deepEqual([caughtUp.last, caughtUp.timeOut], [3, 0], "from the restarted PBX's own seq, at once");
+    caughtUp.resolve(answer(4));
+    const next = await api.call(4);
+    assert.deepEqual([next.last, next.timeOut], [4, 30]);
+    assert.deepEqual(events.slice(3).map((e) => `${e.data.uniqueCallId}:${e.data.status}:${e.initial}`), ["1.2:Connected:false", "1.3:Ringing:false"]);
+    assert.deepEqual(loop.table.activeLegs("410").map((l) => l.data.uniqueCallId).sort(), ["1.1", "1.2", "1.3"], "1.4 died with the restart");
     await loop.stop();
   });
+
+  for (const style of ["every", "latest"] as const) {
+    it(`a call that rings and ends after a PBX restart's first answer, before the resynchronising read, still arrives (${style})`, async () => {
+      const { api, loop, events } = setup();
+      loop.setExtensions(["410"]);
+      loop.start();
+      (await api.call(0)).resolve(answer(900, { "410": [entry("1.1", "Connected")] }));
+      (await api.call(1)).resolve(answer(3)); // the restarted PBX's counter: 3
+      // 2.1 rings and ends (seq 4, 5), 2.2 rings (seq 6), then the read: it lists only what is in progress.
+      (await api.call(2)).resolve(answer(6, { "410": [entry("1.1", "Connected"), entry("2.2", "Ringing")] }));
+      const caughtUp = await api.call(3);
+      assert.equal(caughtUp.last, 3);
+      const changes = style === "every"
+        ? [entry("2.1", "Ringing"), entry("2.1", "Hungup"), entry("2.2", "Ringing"), entry("2.2", "Connected")]
+        : [entry("2.1", "Hungup"), entry("2.2", "Connected")];
+      caughtUp.resolve(answer(7, { "410": changes })); // 2.2 was answered after the read (seq 7)
+      await api.call(4);
+      // Latest state only: the read's Ringing of 2.2 is not skipped, and goes before the answer's Connected.
+      const expected = style === "every"
+        ? ["2.1:Ringing", "2.1:Hungup", "2.2:Ringing", "2.2:Connected"]
+        : ["2.2:Ringing", "2.1:Hungup", "2.2:Connected"];
+      assert.deepEqual(events.slice(1).map((e) => `${e.data.uniqueCallId}:${e.data.status}`), expected,
+        "the missed call, and the read's older Ringing of 2.2 never after its Connected");
+      await loop.stop();
+    });
+  }
 
   it("an extension added as the PBX restarts: its own read shows the restart; in the read of everything its calls come as in progress", async () => {
     const { api, loop, events, warnings } = setup();
@@ -145,7 +175,10 @@ describe("PollLoop", () => {
     assert.deepEqual([all.extensions, all.last, all.timeOut], [["410", "420"], 0, 0]);
     assert.match(warnings.join("\n"), /went back from 900 to 5/);
     all.resolve(answer(7, { "410": [entry("1.1", "Connected")], "420": [entry("4.1", "Connected")] }));
-    assert.equal((await api.call(4)).last, 7);
+    const caughtUp = await api.call(4);
+    assert.deepEqual([caughtUp.extensions, caughtUp.last], [["410"], 5], "410 from the restarted PBX's seq; 420 read at 7");
+    caughtUp.resolve(answer(7));
+    assert.deepEqual([(await api.call(5)).extensions, (await api.call(5)).last], [["410", "420"], 7]);
     assert.deepEqual(events.map((e) => `${e.extension}:${e.data.status}:${e.initial}`).sort(),
       ["410:Connected:false", "410:Ringing:true", "420:Connected:true"], "420's thrown-away read sent nothing");
     await loop.stop();

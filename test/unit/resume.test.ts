@@ -26,26 +26,70 @@ function loopWith(resumeFrom: ResumePoint[], table?: CallStateTable) {
   return { api, loop, events, warnings, answers: () => answers };
 }
 
+/** The first request of a resume: a current-state read of every extension, to check the polls against. */
+async function checkRead(api: ScriptedApi, n: number, response: ReturnType<typeof answer>, extensions?: string[]): Promise<void> {
+  const read = await api.call(n);
+  assert.deepEqual([read.last, read.timeOut], [0, 0], `request ${n} is a current-state read`);
+  if (extensions) assert.deepEqual(read.extensions, extensions);
+  read.resolve(response);
+}
+
 describe("Resuming from a saved position", () => {
-  it("polls from the saved seq at once; the changes since are ordinary changes; uncovered extensions are read", async () => {
+  it("polls from the saved seq after one read; the changes since are ordinary changes", async () => {
     const { api, loop, events, answers } = loopWith([{ seq: 50, extensions: ["410", "420"], fences: {} }]);
     assert.deepEqual(loop.resumePoints(), [], "no position before the loop has one");
-    loop.setExtensions(["410", "420", "430"]);
+    loop.setExtensions(["410", "420"]);
     loop.start();
-    const read = await api.call(0);
-    assert.deepEqual([read.extensions, read.last, read.timeOut], [["430"], 0, 0], "only the extension the position does not cover");
-    read.resolve(answer(60, { "430": [entry("3.1", "Ringing")] }));
+    // The read first: a restarted PBX shows at once; here it did not restart (60 is above 50).
+    await checkRead(api, 0, answer(60, { "420": [entry("2.1", "Connected")] }), ["410", "420"]);
     const resumed = await api.call(1);
-    assert.deepEqual([resumed.extensions, resumed.last, resumed.timeOut], [["410", "420"], 50, 0], "the covered ones from the saved seq");
-    // The call that rang and ended while Node-RED was down. At the same seq as 430's read, the two cursors become one.
-    resumed.resolve(answer(60, { "410": [entry("1.1", "Ringing"), entry("1.1", "Hungup")] }));
+    assert.deepEqual([resumed.extensions, resumed.last, resumed.timeOut], [["410", "420"], 50, 0], "from the saved seq");
+    // The call that rang and ended while Node-RED was down; 2.1 connected while it was down.
+    resumed.resolve(answer(60, { "410": [entry("1.1", "Ringing"), entry("1.1", "Hungup")], "420": [entry("2.1", "Connected")] }));
     const next = await api.call(2);
-    assert.deepEqual([next.extensions, next.last, next.timeOut], [["410", "420", "430"], 60, 30]);
-    assert.deepEqual(describeEvents(events), ["430:3.1:Ringing:true", "410:1.1:Ringing:false", "410:1.1:Hungup:false"]);
-    assert.deepEqual(loop.resumePoints(), [{ seq: 60, extensions: ["410", "420", "430"], fences: {} }]);
-    assert.equal(answers(), 2);
+    assert.deepEqual([next.extensions, next.last, next.timeOut], [["410", "420"], 60, 30]);
+    assert.deepEqual(describeEvents(events), ["410:1.1:Ringing:false", "410:1.1:Hungup:false", "420:2.1:Connected:false"]);
+    assert.deepEqual(loop.resumePoints(), [{ seq: 60, extensions: ["410", "420"], fences: {} }]);
+    assert.equal(answers(), 1);
     await loop.stop();
   });
+
+  for (const style of ["every", "latest"] as const) {
+    it(`an extension no position covers (a store that had not flushed it) carries on from the lowest saved seq (${style})`, async () => {
+      const table = new CallStateTable();
+      table.restore([{ extension: "430", data: entry("9.9", "Ringing").CallData, callId: 1 }]); // of a node long gone
+      const { api, loop, events, warnings } = loopWith([
+        { seq: 70, extensions: ["410"], fences: {} },
+        { seq: 50, extensions: ["420"], fences: {} },
+      ], table);
+      loop.setExtensions(["410", "420", "430"]);
+      loop.start();
+      // In progress on 430: 3.1 since before seq 50, 3.2 rang while Node-RED was down, 3.3 since, and 3.4 rang and was
+      // missed meanwhile. The read lists the calls in progress at 80.
+      await checkRead(api, 0, answer(80, { "430": [entry("3.1", "Connected"), entry("3.2", "Ringing"), entry("3.3", "Ringing")] }));
+      const first = await api.call(1);
+      assert.deepEqual([first.extensions, first.last, first.timeOut], [["420", "430"], 50, 0], "430 with the lowest cursor");
+      // 3.3 was answered after the read: the answer's Connected is newer than the read's Ringing.
+      first.resolve(answer(81, {
+        "430": style === "every"
+          ? [entry("3.2", "Ringing"), entry("3.4", "Ringing"), entry("3.4", "Hungup"), entry("3.3", "Ringing"), entry("3.3", "Connected")]
+          : [entry("3.2", "Ringing"), entry("3.4", "Hungup"), entry("3.3", "Connected")],
+      }));
+      const second = await api.call(2);
+      assert.deepEqual([second.extensions, second.last], [["410"], 70]);
+      second.resolve(answer(81));
+      const joined = await api.call(3);
+      assert.deepEqual([joined.extensions, joined.last, joined.timeOut], [["410", "420", "430"], 81, 30]);
+      // Latest state only: the read's Ringing of 3.3 is not skipped, and goes before the answer's Connected.
+      const changes = style === "every"
+        ? ["430:3.2:Ringing:false", "430:3.4:Ringing:false", "430:3.4:Hungup:false", "430:3.3:Ringing:false", "430:3.3:Connected:false"]
+        : ["430:3.3:Ringing:true", "430:3.2:Ringing:false", "430:3.4:Hungup:false", "430:3.3:Connected:false"];
+      assert.deepEqual(describeEvents(events), [...changes, "430:3.1:Connected:true"], "3.1 as in progress, once, after the changes");
+      assert.deepEqual(warnings, [], "not taken for a PBX restart");
+      assert.deepEqual(loop.table.activeLegs("430").map((l) => l.data.uniqueCallId).sort(), ["3.1", "3.2", "3.3"]);
+      await loop.stop();
+    });
+  }
 
   it("does not send again a state it had sent before the restart", async () => {
     const table = new CallStateTable();
@@ -53,8 +97,9 @@ describe("Resuming from a saved position", () => {
     const { api, loop, events } = loopWith([{ seq: 50, extensions: ["410"], fences: {} }], table);
     loop.setExtensions(["410"]);
     loop.start();
-    (await api.call(0)).resolve(answer(52, { "410": [entry("1.1", "Ringing"), entry("1.1", "Connected")] }));
-    await api.call(1);
+    await checkRead(api, 0, answer(52, { "410": [entry("1.1", "Connected")] }));
+    (await api.call(1)).resolve(answer(52, { "410": [entry("1.1", "Ringing"), entry("1.1", "Connected")] }));
+    await api.call(2);
     assert.deepEqual(describeEvents(events), ["410:1.1:Connected:false"]);
     await loop.stop();
   });
@@ -65,15 +110,11 @@ describe("Resuming from a saved position", () => {
     const { api, loop, events, warnings } = loopWith([{ seq: 500, extensions: ["410"], fences: {} }], table);
     loop.setExtensions(["410"]);
     loop.start();
-    const first = await api.call(0);
-    assert.equal(first.last, 500);
-    first.resolve(answer(3)); // the counter started again
-    const read = await api.call(1);
-    assert.deepEqual([read.last, read.timeOut], [0, 0]);
-    read.resolve(answer(4, { "410": [entry("1.1", "Connected"), entry("9.1", "Ringing")] }));
-    assert.equal((await api.call(2)).last, 4);
+    // The read comes first: its seq shows the restart at once, also on a PBX that would hold a poll from 500.
+    await checkRead(api, 0, answer(4, { "410": [entry("1.1", "Connected"), entry("9.1", "Ringing")] }));
+    assert.equal((await api.call(1)).last, 4);
     assert.deepEqual(describeEvents(events), ["410:9.1:Ringing:false"], "the call still in progress is not sent twice");
-    assert.match(warnings[0], /went back from 500 to 3/);
+    assert.match(warnings[0], /went back from 500 to 4/);
     await loop.stop();
   });
 
@@ -94,26 +135,28 @@ describe("Resuming from a saved position", () => {
     const { api, loop } = loopWith([{ seq: 50, extensions: ["410", "420"], fences: { "420": 58 } }]);
     loop.setExtensions(["410", "420"]);
     loop.start();
-    const first = await api.call(0);
+    await checkRead(api, 0, answer(60));
+    const first = await api.call(1);
     assert.deepEqual([first.extensions, first.last], [["410"], 50], "the lower cursor first");
     first.resolve(answer(61, { "410": [entry("1.1", "Ringing")] }));
-    const second = await api.call(1);
+    const second = await api.call(2);
     assert.deepEqual([second.extensions, second.last], [["420"], 58]);
     second.resolve(answer(62));
-    const joined = await api.call(2);
+    const joined = await api.call(3);
     assert.deepEqual([joined.extensions, joined.last, joined.timeOut], [["410", "420"], 61, 30]);
     await loop.stop();
   });
 
-  it("a position covering none of the extensions gives the usual current-state read", async () => {
+  it("a position of other extensions only: they carry on from its seq too, their calls in progress as such", async () => {
     const { api, loop, events } = loopWith([{ seq: 50, extensions: ["999"], fences: {} }]);
     loop.setExtensions(["410"]);
     loop.start();
-    const read = await api.call(0);
-    assert.deepEqual([read.last, read.timeOut], [0, 0]);
-    read.resolve(answer(70, { "410": [entry("1.1", "Ringing")] }));
-    await api.call(1);
-    assert.deepEqual(describeEvents(events), ["410:1.1:Ringing:true"]);
+    await checkRead(api, 0, answer(70, { "410": [entry("1.1", "Ringing")] }));
+    const poll = await api.call(1);
+    assert.deepEqual([poll.last, poll.timeOut], [50, 0]);
+    poll.resolve(answer(70, { "410": [entry("2.1", "Hungup")] }));
+    await api.call(2);
+    assert.deepEqual(describeEvents(events), ["410:2.1:Hungup:false", "410:1.1:Ringing:true"]);
     await loop.stop();
   });
 });
@@ -132,11 +175,12 @@ describe("SubscriptionHub with a saved position", () => {
     const b: CallEvent[] = [];
     hub.register("a", { extensions: ["410"], timeoutSec: 30, onEvent: (e) => a.push(e), onStatus: () => undefined });
     hub.register("b", { extensions: ["420"], timeoutSec: 30, onEvent: (e) => b.push(e), onStatus: () => undefined });
-    // The first request was cut short when b joined; the next asks for both from the saved seq.
-    const poll = await api.call(1);
+    // The first request (the read) was cut short when b joined; the next reads both, then polls from the saved seq.
+    await checkRead(api, 1, answer(55, { "420": [entry("2.1", "Ringing")] }), ["410", "420"]);
+    const poll = await api.call(2);
     assert.deepEqual([poll.extensions, poll.last, poll.timeOut], [["410", "420"], 50, 0]);
     poll.resolve(answer(55, { "410": [entry("1.1", "Ringing"), entry("1.1", "No Answer")], "420": [entry("2.1", "Ringing")] }));
-    await api.call(2);
+    await api.call(3);
     assert.deepEqual(describeEvents(a), ["410:1.1:No Answer:false"]);
     assert.deepEqual(describeEvents(b), ["420:2.1:Ringing:false"]);
     assert.deepEqual(positions.at(-1)?.polls, [{ seq: 55, extensions: ["410", "420"], fences: {} }]);
@@ -146,7 +190,7 @@ describe("SubscriptionHub with a saved position", () => {
     hub.releaseLingering();
     hub.updateExtensions("b", ["420", "410"]);
     hub.updateExtensions("a", ["410", "400"]);
-    const read = await api.call(3);
+    const read = await api.call(4);
     assert.deepEqual([read.extensions, read.last], [["400"], 0]);
     await hub.close();
   });
@@ -162,10 +206,11 @@ describe("SubscriptionHub with a saved position", () => {
     assert.equal(api.calls.length, 0, "the polls wait for the position");
     give(saved);
     await hub.ready();
-    const poll = await api.call(0);
+    await checkRead(api, 0, answer(55, { "410": [entry("1.1", "Connected")] }));
+    const poll = await api.call(1);
     assert.deepEqual([poll.extensions, poll.last, poll.timeOut], [["410", "420"], 50, 0]);
     poll.resolve(answer(55, { "410": [entry("1.1", "Ringing"), entry("1.1", "Connected")] }));
-    await api.call(1);
+    await api.call(2);
     assert.deepEqual(describeEvents(a), ["410:1.1:Connected:false"], "the saved legs were restored too");
     await hub.close();
   });
@@ -200,10 +245,11 @@ describe("SubscriptionHub with a saved position", () => {
     await hub.ready();
     assert.deepEqual(restored, [{ n: 1 }]);
     hub.releaseLingering(); // the start is over: "gone" never came back
-    const poll = await api.call(0);
+    await checkRead(api, 0, answer(51));
+    const poll = await api.call(1);
     mine = { n: 2 };
     poll.resolve(answer(51));
-    await api.call(1);
+    await api.call(2);
     assert.deepEqual(positions.at(-1)?.subscribers, { sub1: { n: 2 } });
     // A deploy: the node leaves and a new one with its id comes back; it gets the state the old one had.
     await hub.deregister("sub1");

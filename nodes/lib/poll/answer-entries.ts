@@ -4,9 +4,8 @@
  * with them.
  */
 import type { CallData, SubscribeResponse } from "../client/types";
-import type { CallStateTable } from "./call-state-table";
 
-const TECH_PREFIX = /^[A-Za-z][A-Za-z0-9]*\//;
+export const TECH_PREFIX = /^[A-Za-z][A-Za-z0-9]*\//;
 
 export interface Entry {
   extension: string;
@@ -70,19 +69,4 @@ export function listedLegs(response: SubscribeResponse): Map<string, Set<string>
     listed.set(extension, ids);
   }
   return listed;
-}
-
-/**
- * After a poll that brought every change up to a current-state read: true when the calls of `extensions` agree with
- * that read. A call it lists that no poll ever reported, or one still in progress here that it no longer lists, means
- * the PBX forgot what its polls would have said: it restarted, and its counter had already passed ours.
- */
-export function agreesWithRead(table: CallStateTable, read: SubscribeResponse, extensions: readonly string[]): boolean {
-  const listed = listedLegs(read);
-  for (const extension of extensions) {
-    const ids = listed.get(extension) ?? new Set<string>();
-    for (const id of ids) if (!table.knows(extension, id)) return false;
-    for (const leg of table.activeLegs(extension)) if (!ids.has(leg.data.uniqueCallId)) return false;
-  }
-  return true;
 }

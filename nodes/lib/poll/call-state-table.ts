@@ -161,6 +161,11 @@ export class CallStateTable {
     }
   }
 
+  /** Forgets one leg (gone with a PBX restart, which will never report its end). */
+  forget(extension: string, uniqueCallId: string): void {
+    this.legs.delete(legKey(extension, uniqueCallId));
+  }
+
   /**
    * Forgets what was emitted for an extension (nobody listens to it any more, or it is about to be read afresh): its
    * next states go out again. How often each leg was in each state is kept, so a state read again keeps its id.

@@ -2,15 +2,15 @@
  * The subscribe long-poll state machine for one set of extensions. Knows nothing of Node-RED.
  *
  * Rules it keeps (docs/design.md explains them):
- * - `lastSequenceNumber` is always the `seq` of the previous successful answer for the same extensions; a failure
- *   never moves it. Any answer whose `seq` is below a cursor this loop holds means the PBX restarted: read the current
- *   state again from 0.
+ * - `lastSequenceNumber` is always the `seq` of a previous successful answer (one global counter); a failure never
+ *   moves it. An answer whose `seq` is below a cursor this loop holds means the PBX restarted: carry on from that
+ *   `seq` and resynchronise with a current-state read (read-check.ts).
  * - Extensions added while running get a current-state read of their own, and are polled from that read's `seq`
  *   until they can join the others without a change being lost or repeated (see cursor-groups.ts): the other
  *   extensions keep their cursor.
  * - Only a state that differs from the last one emitted for a leg is emitted (CallStateTable).
- * - Given saved positions (`resumeFrom`, after a Node-RED restart), each extension a position covers carries on from
- *   its `seq` instead of being read: the PBX then answers with every change since. The others get a current-state read.
+ * - Given saved positions (`resumeFrom`, after a Node-RED restart), each extension watched at the start carries on from
+ *   its `seq` (or the lowest, resume-points.ts): the PBX answers with every change since. A read checks them.
  * - A backlog too large for one answer is skipped for a current-state read, with a warning (skipped-backlog.ts).
  * - Failures retry with exponential backoff; an answer that comes back without entries, at the same seq, long before
  *   its timeOut waits a little, so a server that ignores timeOut cannot drive a hot loop.
@@ -27,7 +27,8 @@ import { WarningLimiter } from "./warning-limiter";
 import { CursorTimes, isTooLarge, skippedBacklogText } from "./skipped-backlog";
 import type { SubscribeResponse } from "../client/types";
 import type { CallEvent, LoopStatus, PollLoopOptions } from "./poll-types";
-import { agreesWithRead, hasEntries, listedLegs, validEntries } from "./answer-entries";
+import { hasEntries, listedLegs, validEntries } from "./answer-entries";
+import { CheckOutcome, ReadChecks } from "./read-check";
 
 export type { ResumePoint } from "./resume-points";
 
@@ -48,9 +49,10 @@ export class PollLoop {
   private readonly resumedUnread = new Set<string>();
   private needFullSnapshot = true;
   private firstSnapshot = true;
+  /** A current-state read is due before the next poll, compared with the calls once they have caught up with it. */
   private probeForRestart = false;
-  /** A restart check's current-state read, to compare with the calls once the next poll has caught up with it. */
-  private probe: { extensions: string[]; response: SubscribeResponse } | undefined;
+  private readonly checks = new ReadChecks();
+  private readonly cursorOf = (extension: string): number | undefined => this.groups.groupOf(extension)?.cursor;
   /** After a failure the next poll asks with timeOut=0, so recovery shows at once rather than after a held poll. */
   private quickCheck = false;
   private controller: AbortController | undefined;
@@ -143,6 +145,7 @@ export class PollLoop {
       this.table.forgetExtension(extension);
       this.groups.remove(extension);
       this.pending.delete(extension);
+      this.checks.drop(extension);
     }
     // Placed at the next turn of the loop, never under an answer being handled.
     if (!this.needFullSnapshot) for (const extension of added) this.pending.add(extension);
@@ -221,8 +224,9 @@ export class PollLoop {
 
   private async step(): Promise<void> {
     if (this.needFullSnapshot && this.firstSnapshot) this.resume();
-    if (this.needFullSnapshot || this.probeForRestart) return this.readAll();
+    if (this.needFullSnapshot) return this.readAll();
     this.placeResumed();
+    if (this.probeForRestart) return this.readAll();
     if (this.pending.size > 0) return this.readAdded();
     const oldest = this.groups.oldest();
     if (!oldest) {
@@ -245,6 +249,9 @@ export class PollLoop {
     this.needFullSnapshot = false;
     this.firstSnapshot = false; // what comes back are changes, not calls found in progress
     this.quickCheck = true;
+    // A read first: a PBX restarted since shows at once (one that holds a poll above its counter would hold the first
+    // poll until it timed out, losing the calls made meanwhile); it finds adopted extensions' calls (read-check.ts).
+    this.probeForRestart = true;
     for (const extension of this.extensions) this.pending.add(extension);
   }
 
@@ -254,11 +261,15 @@ export class PollLoop {
     if (!source || source.size === 0) return;
     const byCursor = new Map<number, string[]>();
     for (const extension of this.pending) {
-      const cursor = source.take(extension);
-      if (cursor === undefined) continue;
+      const taken = source.take(extension);
+      if (taken === undefined) continue;
       this.pending.delete(extension);
-      this.resumedUnread.add(extension);
-      byCursor.set(cursor, [...(byCursor.get(cursor) ?? []), extension]);
+      // Whatever the table holds for an adopted one came with a position that did not cover it: from a node gone.
+      if (taken.adopted) this.table.forgetExtension(extension);
+      else this.resumedUnread.add(extension);
+      this.checks.place(extension, taken.adopted);
+      this.probeForRestart = true;
+      byCursor.set(taken.cursor, [...(byCursor.get(taken.cursor) ?? []), extension]);
     }
     for (const [cursor, extensions] of byCursor) this.groups.add(extensions, cursor);
   }
@@ -269,25 +280,21 @@ export class PollLoop {
     const response = await this.request(extensions, 0, 0);
     if (!this.needFullSnapshot) {
       this.probeForRestart = false;
-      if (response.seq >= this.groups.maxCursor()) {
-        // No restart that the seq shows; but one whose new counter has already passed ours would not. The next poll,
-        // at once, brings every change up to this read: then the calls must agree with it (see verifyProbe).
-        this.probe = { extensions, response };
-        return;
-      }
+      // No restart the seq shows; one whose new counter passed ours already shows in the calls (read-check.ts).
+      if (response.seq >= this.groups.maxCursor()) return this.startCheck(extensions, response);
       this.warn(`PBX sequence went back from ${this.groups.maxCursor()} to ${response.seq}: resynchronising`);
       this.resumeFrom?.forget(); // positions of the PBX's previous life
     }
     const initial = this.firstSnapshot;
-    this.probe = undefined;
     this.needFullSnapshot = false;
     this.firstSnapshot = false;
     this.probeForRestart = false;
     this.pending.clear();
     const read = extensions.filter((e) => this.extensions.includes(e));
-    // Never read before (a first read, or added while the PBX restarted): their calls go out as in progress, whatever
-    // a restored position had sent (see readAdded). The others' resync sends what changed.
-    const fresh = initial ? read : read.filter((e) => !this.groups.groupOf(e));
+    // Never read before (a first read, or added or adopted while the PBX restarted): their calls go out as in progress,
+    // whatever a restored position had sent (see readAdded). The others' resync sends what changed.
+    const fresh = initial ? read : read.filter((e) => !this.groups.groupOf(e) || this.checks.isAdopting(e));
+    this.checks.clear();
     for (const extension of fresh) this.table.forgetExtension(extension);
     this.groups.reset(read, response.seq);
     // Added while the answer was on its way (too late to cut it short): they get a read of their own.
@@ -297,12 +304,23 @@ export class PollLoop {
     this.options.onAnswer?.();
   }
 
+  /** A read whose seq did not go back: to compare with the calls (read-check.ts), and the read of the added ones. */
+  private startCheck(asked: readonly string[], response: SubscribeResponse): void {
+    if (this.checks.begin(response, asked.filter((e) => this.groups.groupOf(e)))) this.probeForRestart = true;
+    const added = asked.filter((e) => this.pending.has(e));
+    if (added.length > 0) this.placeRead(added, response);
+  }
+
   /** Current state of extensions added since the last read: they get a cursor of their own (see cursor-groups.ts). */
   private async readAdded(): Promise<void> {
     const added = [...this.pending];
     const response = await this.request(added, 0, 0);
     if (response.seq < this.groups.maxCursor()) return this.restarted(response.seq);
-    const still = added.filter((e) => this.pending.has(e));
+    this.placeRead(added.filter((e) => this.pending.has(e)), response);
+  }
+
+  /** Extensions never read before, now read: polled from that read's seq, its calls sent as in progress. */
+  private placeRead(still: string[], response: SubscribeResponse): void {
     for (const extension of still) {
       this.pending.delete(extension);
       // What the table holds for an extension just read can only be a restored position's legs, sent to a node that
@@ -322,6 +340,8 @@ export class PollLoop {
     const sent = group.cursor;
     const response = await this.request(this.members(group), sent, 0);
     if (response.seq < this.groups.maxCursor()) return this.restartedWith(response, sent);
+    const check = this.checks.settle(this.table, response, group.extensions, this.cursorOf);
+    this.sendCheck(check, "before");
     const events = this.collect(response, false, (extension) => group.extensions.has(extension));
     const before = this.groups.size;
     // Entries that only repeat states already sent are no change: a PBX that lists its calls again in every answer
@@ -329,8 +349,8 @@ export class PollLoop {
     this.groups.advance(group, response.seq, events.length > 0);
     this.emit(events);
     if (this.resumedUnread.size > 0) this.settled([], group);
+    this.sendCheck(check, "after");
     this.options.onAnswer?.();
-    if (this.checkProbe()) return;
     // An answer without changes always merges; should it not (a PBX whose counter moves oddly), never spin.
     if (events.length === 0 && this.groups.size >= before) await this.sleep(this.options.idleGapMs, true);
   }
@@ -339,7 +359,7 @@ export class PollLoop {
   private async poll(group: CursorGroup): Promise<void> {
     const sent = group.cursor;
     const started = this.options.now();
-    const timeoutSec = this.quickCheck || this.probe ? 0 : this.holdLimit.timeOut(this.options.timeoutSec);
+    const timeoutSec = this.quickCheck || this.checks.active ? 0 : this.holdLimit.timeOut(this.options.timeoutSec);
     const quick = this.quickCheck;
     this.quickCheck = false;
     const hold = this.holdLimit.start(timeoutSec);
@@ -352,12 +372,14 @@ export class PollLoop {
       throw err;
     }
     if (response.seq < sent) return this.restartedWith(response, sent);
+    const check = this.checks.settle(this.table, response, group.extensions, this.cursorOf);
+    this.sendCheck(check, "before");
     const events = this.collect(response, false, (extension) => group.extensions.has(extension));
     this.groups.advance(group, response.seq, events.length > 0);
     this.emit(events);
     if (this.resumedUnread.size > 0) this.settled([], group);
+    this.sendCheck(check, "after");
     this.options.onAnswer?.();
-    if (this.checkProbe()) return;
     // Only an answer without entries, at an unchanged seq and early is a server ignoring timeOut. One whose seq moved
     // on, or that carried entries (even ones that only repeat states already sent), is a PBX at work: poll at once.
     const idle = response.seq === sent && !hasEntries(response);
@@ -366,20 +388,17 @@ export class PollLoop {
     }
   }
 
-  /**
-   * Once every cursor has caught up with a restart check's read (one cursor at or past its seq): the calls must agree
-   * with it, else the PBX restarted unseen (see agreesWithRead) and everything is read again. True then.
-   */
-  private checkProbe(): boolean {
-    const probe = this.probe;
-    const group = this.groups.size === 1 ? this.groups.oldest() : undefined;
-    if (!probe || !group || group.cursor < probe.response.seq) return false;
-    this.probe = undefined;
-    if (agreesWithRead(this.table, probe.response, probe.extensions.filter((e) => group.extensions.has(e)))) return false;
-    this.warn("the PBX's calls differ from what its polls reported (it restarted?): resynchronising");
-    this.needFullSnapshot = true;
-    this.resumeFrom?.forget();
-    return true;
+  /** What the polls cannot say, from the check's read, around the entries of the answer that catches up with it. */
+  private sendCheck(outcome: CheckOutcome | undefined, part: "before" | "after"): void {
+    if (part === "before" && outcome?.disagrees) this.warn("the PBX's calls differ from what its polls reported (it restarted?): resynchronising");
+    if (!outcome) return;
+    if (outcome.disagrees) this.resumeFrom?.forget();
+    const { inProgress, changed } = outcome[part];
+    const mine = (extension: string): boolean => outcome.extensions.includes(extension);
+    this.emit([...this.collect(inProgress, true, mine), ...this.collect(changed, false, mine)]);
+    if (part === "before") return;
+    for (const { extension, uniqueCallId } of outcome.gone) this.table.forget(extension, uniqueCallId);
+    this.settled(outcome.whole);
   }
 
   /**
@@ -399,13 +418,11 @@ export class PollLoop {
     return this.extensions.filter((e) => group.extensions.has(e));
   }
 
-  /** A poll's answer came from a PBX whose counter went back: pass its entries on, then read everything again. */
+  /** A poll's answer came from a PBX whose counter went back: pass its entries on, then resynchronise from its seq. */
   private restartedWith(response: SubscribeResponse, sent: number): void {
-    this.warn(`PBX sequence went back from ${sent} to ${response.seq}: the PBX restarted, resynchronising`);
     // Entries of the restarted PBX are newer than anything we had: pass them on before the fresh read.
     this.emit(this.collect(response, false, (extension) => this.groups.groupOf(extension) !== undefined));
-    this.needFullSnapshot = true;
-    this.resumeFrom?.forget();
+    this.restarted(response.seq, sent);
   }
 
   /** The answer from `sent` was too large to read: the group's extensions carry on from their current state. */
@@ -421,11 +438,18 @@ export class PollLoop {
     this.options.onAnswer?.();
   }
 
-  /** A current-state read came from a PBX whose counter went back: read everything again. */
-  private restarted(seq: number): void {
-    this.warn(`PBX sequence went back from ${this.groups.maxCursor()} to ${seq}: the PBX restarted, resynchronising`);
-    this.needFullSnapshot = true;
-    this.resumeFrom?.forget();
+  /**
+   * The PBX restarted (an answer's seq went back from `from`): `seq` is a cursor of its new life. The extensions read
+   * carry on from it, so what changes after it reaches the flow, also before the next read; that read, once the polls
+   * have caught up with it, brings what did not change since (read-check.ts). What the new life did before `seq` no
+   * request can ask for.
+   */
+  private restarted(seq: number, from = this.groups.maxCursor()): void {
+    this.warn(`PBX sequence went back from ${from} to ${seq}: the PBX restarted, resynchronising`);
+    this.resumeFrom?.forget(); // positions of the PBX's previous life
+    this.groups.reset(this.groups.list.flatMap((group) => [...group.extensions]), seq);
+    this.checks.restarted();
+    this.probeForRestart = true;
   }
 
   private applySnapshot(extensions: readonly string[], response: SubscribeResponse, initial: boolean): void {

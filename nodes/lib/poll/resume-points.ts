@@ -4,6 +4,13 @@
  * One source is shared by every loop of a hub: an extension is carried on from its saved position at most once, by
  * whichever loop gets it first. Taken again (removed and added back while the flows start, or moved to another chunk)
  * it would replay changes that already reached the flow.
+ *
+ * An extension watched as the flows start that no position covers (added by a deploy or a msg shortly before a crash,
+ * when the store had not yet flushed the position that held it) is *adopted*: it carries on from the lowest saved
+ * cursor. The PBX's `seq` is one counter for every extension, so that cursor is no later than anything the extension
+ * was polled from before the crash: it re-sends what may have reached the flow already, and loses nothing. A cursor
+ * tells only what changed since; the calls in progress that did not change are for the poll loop to find (its
+ * read-check.ts).
  */
 
 /** Where a poll stood: enough to carry on from there in another process (see resume-file.ts). */
@@ -15,8 +22,20 @@ export interface ResumePoint {
   fences: Record<string, number>;
 }
 
+/** Where an extension carries on from; `adopted` when no saved position covered it (see above). */
+export interface ResumeCursor {
+  cursor: number;
+  adopted: boolean;
+}
+
 export class ResumeSource {
   private readonly cursors = new Map<string, number>();
+  /** Extensions given a cursor (each is, once), or adopted when the flows had started. */
+  private readonly given = new Set<string>();
+  private readonly adopted = new Set<string>();
+  /** The lowest saved cursor, for the extensions no position covers; none once the flows have started. */
+  private lowest: number | undefined;
+  private open = true;
 
   constructor(points: readonly ResumePoint[]) {
     this.add(points);
@@ -30,23 +49,31 @@ export class ResumeSource {
         // A position at 0 is no position: the PBX would answer a current-state read, not the changes since.
         if (cursor <= 0) continue;
         this.cursors.set(extension, Math.max(cursor, this.cursors.get(extension) ?? 0));
+        if (this.open && (this.lowest === undefined || point.seq < this.lowest) && point.seq > 0) this.lowest = point.seq;
       }
     }
   }
 
   get size(): number {
-    return this.cursors.size;
+    return this.cursors.size + (this.open && this.lowest !== undefined ? 1 : 0);
   }
 
+  /** True when `extension` would carry on from a cursor (its own, or the lowest one while the flows start). */
   has(extension: string): boolean {
-    return this.cursors.has(extension);
+    return this.cursors.has(extension) || this.adoptable(extension);
   }
 
   /** The cursor to carry `extension` on from, once; undefined when it has none (or it was taken). */
-  take(extension: string): number | undefined {
-    const cursor = this.cursors.get(extension);
-    this.cursors.delete(extension);
-    return cursor;
+  take(extension: string): ResumeCursor | undefined {
+    const own = this.cursors.get(extension);
+    if (own !== undefined) {
+      this.cursors.delete(extension);
+      this.given.add(extension);
+      return { cursor: own, adopted: this.adopted.delete(extension) };
+    }
+    if (!this.adoptable(extension)) return undefined;
+    this.given.add(extension);
+    return { cursor: this.lowest as number, adopted: true };
   }
 
   /**
@@ -62,13 +89,28 @@ export class ResumeSource {
     return [...byCursor].map(([seq, list]) => ({ seq, extensions: list, fences: {} }));
   }
 
-  /** The flows have started: only `extensions` (watched then, not yet placed) may still carry on. */
+  /**
+   * The flows have started: only `extensions` (watched then, not yet placed) may still carry on, those no position
+   * covers from the lowest cursor; an extension watched later gets a current-state read.
+   */
   retainOnly(extensions: ReadonlySet<string>): void {
     for (const extension of [...this.cursors.keys()]) if (!extensions.has(extension)) this.cursors.delete(extension);
+    for (const extension of extensions) {
+      if (!this.adoptable(extension)) continue;
+      this.cursors.set(extension, this.lowest as number);
+      this.adopted.add(extension);
+    }
+    this.open = false;
   }
 
   /** The positions are of no use any more (the PBX restarted): every extension gets a current-state read. */
   forget(): void {
     this.cursors.clear();
+    this.adopted.clear();
+    this.open = false;
+  }
+
+  private adoptable(extension: string): boolean {
+    return this.open && this.lowest !== undefined && !this.given.has(extension) && !this.cursors.has(extension);
   }
 }

@@ -1,0 +1,35 @@
+/** ResumeSource: saved positions shared by a hub's loops while the flows start, and the extensions it adopts. */
+import assert from "node:assert/strict";
+import { ResumePoint, ResumeSource } from "../../nodes/lib/poll/resume-points";
+
+describe("ResumeSource", () => {
+  const points: ResumePoint[] = [
+    { seq: 70, extensions: ["410"], fences: {} },
+    { seq: 50, extensions: ["420"], fences: { "420": 58 } },
+  ];
+
+  it("gives each extension its own cursor once; one no position covers gets the lowest saved seq, once", () => {
+    const source = new ResumeSource(points);
+    assert.deepEqual(source.take("410"), { cursor: 70, adopted: false });
+    assert.deepEqual(source.take("420"), { cursor: 58, adopted: false }, "a 1.0.0 fence above the poll's seq");
+    assert.deepEqual(source.take("430"), { cursor: 50, adopted: true }, "the lowest poll seq, not a fence");
+    for (const extension of ["410", "420", "430"]) assert.equal(source.take(extension), undefined, `${extension} again`);
+  });
+
+  it("once the flows have started, only the extensions watched then and not yet placed may carry on", () => {
+    const source = new ResumeSource(points);
+    source.retainOnly(new Set(["410", "440"]));
+    assert.equal(source.take("420"), undefined, "no longer watched");
+    assert.deepEqual(source.take("440"), { cursor: 50, adopted: true }, "watched then, adopted");
+    assert.equal(source.take("450"), undefined, "added later: a current-state read");
+    assert.deepEqual(source.take("410"), { cursor: 70, adopted: false });
+  });
+
+  it("adopts nothing without a saved seq, nor after a PBX restart", () => {
+    assert.equal(new ResumeSource([{ seq: 0, extensions: ["410"], fences: {} }]).take("430"), undefined);
+    const source = new ResumeSource(points);
+    source.forget();
+    assert.equal(source.take("410"), undefined);
+    assert.equal(source.take("430"), undefined);
+  });
+});
