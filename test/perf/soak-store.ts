@@ -5,9 +5,11 @@
  *
  * - `durable`: the store written for the kill tests (test/resume/durable-store.ts), which fsyncs every write, as a
  *   persistent store such as FlowFuse's or a database does;
- * - `localfilesystem`: Node-RED's own, flushInterval 1 s (a kill may find the position on disk up to that old).
+ * - `localfilesystem`: Node-RED's own, at its default flushInterval (30 s), as most installs run it: a kill may find
+ *   the position on disk up to that old, and the restarted flow may be sent again what it got since.
  *
- * The kill accounting reads the position from the store's files, as it reads the resume file otherwise.
+ * The kill accounting reads the position from the store's files once the process is dead, as it reads the resume
+ * file otherwise: re-sends are allowed back to that position, no further (soak-accounting.ts).
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -35,7 +37,8 @@ export class SoakStore {
     const module = this.name === "durable"
       ? `require(${JSON.stringify(path.join(__dirname, "..", "resume", "durable-store.js"))})`
       : JSON.stringify("localfilesystem");
-    const config = this.name === "durable" ? { dir: this.dir } : { dir: this.dir, flushInterval: 1 };
+    // localfilesystem: no flushInterval, so Node-RED's default applies.
+    const config = { dir: this.dir };
     return `module.exports.contextStorage = { default: { module: "memory" }, ${this.name}: { module: ${module}, config: ${JSON.stringify(config)} } };`;
   }
 
