@@ -82,6 +82,8 @@ export interface Kill {
   savedWall?: number;
   /** The seqs of the position's polls on disk then (each an answer's seq, of whichever PBX lifetime it came from). */
   savedSeqs?: number[];
+  /** Date.now() when the restarted Node-RED's admin API answered. */
+  upWall?: number;
 }
 
 /** Whether `kill` came between `first` and `again`, and the killed process sent `first`. */
@@ -151,6 +153,8 @@ export const UNWATCHED_GRACE_MS = 1000;
 export interface Tallies {
   required: number;
   lost: number;
+  /** Of those, made while Node-RED was down after a kill that left no position on disk. */
+  lostWhileDownBlank: number;
   lostExamples: string[];
   blindHead: number;
   blindTail: number;
@@ -234,6 +238,7 @@ export function account(records: SoakRecords): Tallies {
   const epochs = [...new Set(events.map((e) => e.epoch)).add(finalEpoch)].sort((a, b) => a - b);
   let required = 0;
   let lost = 0;
+  let lostWhileDownBlank = 0;
   const lostExamples: string[] = [];
   let blindTail = 0;
   let blindHead = 0;
@@ -277,13 +282,15 @@ export function account(records: SoakRecords): Tallies {
     // The file may have been written after the restart yet before the client's resync (a deploy or a msg change
     // stores the position too): its position is of this lifetime only if each of its seqs is one this lifetime answered.
     const previousLife = (k: Kill): boolean => {
-      const savedBefore = (k.savedWall ?? -Infinity) < (start ?? -Infinity);
+      // No position on disk at all (a store that had not flushed yet): the restart reads afresh, and what the PBX changed
+      // meanwhile is lost, not excused.
+      if (k.savedWall === undefined) return false;
+      const savedBefore = k.savedWall < (start ?? -Infinity);
       if (savedBefore || !k.savedSeqs) return savedBefore;
       const answered = new Set(epochAnswers.filter((a) => a.at <= (k.wall ?? Infinity)).map((a) => a.seq));
       return !k.savedSeqs.every((seq) => answered.has(seq));
     };
-    const blindKill = start === undefined ? undefined : kills
-      .filter((k) => k.wall !== undefined && k.wall > start && k.wall < end && previousLife(k)).at(-1);
+    const blindKill = start === undefined ? undefined : kills.filter((k) => k.wall > start && k.wall < end && previousLife(k)).at(-1);
     const after = blindKill?.wall ?? -Infinity;
     const readOf = new Map<string, RecordedAnswer | undefined>();
     const resyncRead = (exten: string): RecordedAnswer | undefined => {
@@ -349,11 +356,14 @@ export function account(records: SoakRecords): Tallies {
         required += 1;
         if (!deliveredAny.has(k)) {
           lost += 1;
+          if (kills.some((x) => x.savedWall === undefined && x.wall <= e.at && e.at <= (x.upWall ?? Infinity))) lostWhileDownBlank += 1;
           if (lostExamples.length < 8) {
             const t = Number(data.t);
             const deploy = deployLog.filter((d) => d.at <= t + 2000).at(-1);
             const near = deploy ? ` (${t - deploy.at} ms after a ${deploy.type} deploy)` : "";
-            lostExamples.push(`epoch ${epoch} seq ${e.seq} ${e.exten} ${k} ${data.status}${near}`);
+            const blank = kills.find((x) => x.savedWall === undefined && x.wall <= e.at && e.at <= (x.upWall ?? Infinity));
+            const down = blank ? " (made while Node-RED was down after a kill that left no position on disk)" : "";
+            lostExamples.push(`epoch ${epoch} seq ${e.seq} ${e.exten} ${k} ${data.status}${near}${down}`);
           }
         }
       } else if (resync === undefined || e.seq <= resync) blindHead += 1;
@@ -363,7 +373,7 @@ export function account(records: SoakRecords): Tallies {
   const joinsChecked = joinStates(events, restarts, records.segments, deliveredAny);
 
   return {
-    required, lost, lostExamples, blindHead, blindTail, undetectable, survivorsChecked, survivorsLost, duplicated,
+    required, lost, lostWhileDownBlank, lostExamples, blindHead, blindTail, undetectable, survivorsChecked, survivorsLost, duplicated,
     duplicateExamples, resentAfterKill, oldestResendMs, phantom, initialMsgs, ...stale, joinLeaveExcused, notWatched, notListed,
     ...joinsChecked, ...unwatched, ...eventIdChecks(received, records.eventIds ?? "auto"),
   };

@@ -44,16 +44,21 @@ export class SoakStore {
 
   /** The config node's position as the store holds it on disk now (undefined: none yet). */
   savedPosition(configId = "cfg"): unknown {
-    // The durable store: a file per scope; localfilesystem: a config node's scope (no flow) is stored like a flow's.
-    const file = this.name === "durable" ? path.join(this.dir, `${configId}.json`) : path.join(this.dir, "context", configId, "flow.json");
-    try {
-      return (JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>)[POSITION_KEY];
-    } catch {
-      return undefined;
-    }
+    return storedPosition(this.name, this.dir, configId);
   }
 
   remove(): void {
     fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** The position of config node `configId` as store `name`, kept in `dir`, holds it on disk now (undefined: none yet). */
+export function storedPosition(name: SoakStoreName, dir: string, configId = "cfg"): unknown {
+  // The durable store: a file per scope; localfilesystem: a config node's scope (no flow) is stored like a flow's.
+  const file = name === "durable" ? path.join(dir, `${configId}.json`) : path.join(dir, "context", configId, "flow.json");
+  try {
+    return (JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>)[POSITION_KEY];
+  } catch {
+    return undefined;
   }
 }

@@ -303,6 +303,7 @@ async function main(): Promise<number> {
         nr = await nr.restart();
         current = nr;
         downtimes.push(Date.now() - down);
+        kills[kills.length - 1].upWall = Date.now();
         downs.push({ from: down, to: Date.now() });
         log(`Node-RED killed and restarted (pid ${nr.pid}, down ${Date.now() - down} ms)`);
         memory = []; // heap and RSS are compared within the last process
@@ -420,7 +421,7 @@ async function main(): Promise<number> {
   process.stdout.write(`\nSoak tallies (seed ${seed}, ${minutes} min)\n`);
   line("state changes made by the PBX", events.length);
   line("  required (outside blind windows)", required);
-  line("  lost", lost);
+  line("  lost", `${lost}${tallies.lostWhileDownBlank ? ` (${tallies.lostWhileDownBlank} made while down after a kill that left no position on disk)` : ""}`);
   line("  blind: restarted PBX before resync (excused)", blindHead);
   line("  blind: forgotten by a restart (excused)", blindTail);
   line("  restarts the client could not detect", undetectable);

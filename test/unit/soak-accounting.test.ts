@@ -209,6 +209,9 @@ describe("soak accounting", function () {
     assert.equal(lateWrite.lost, 0, "a file written after the restart, holding seq 2 of the previous life");
     const ownSeq = run({ events: evs, answers: ans, requests: reqs, received, restarts, kills: [{ at: 350, wall: 350, savedWall: 260, savedSeqs: [1] }] });
     assert.equal(ownSeq.lost, 2, "holding seq 1, the killed process's read of this life");
+    // No position on disk at all (a localfilesystem store that had not flushed yet): the loss is not excused.
+    const blank = run({ events: evs, answers: ans, requests: reqs, received, restarts, kills: [{ at: 350, wall: 350, upWall: 480 }] });
+    assert.deepEqual([blank.lost, blank.lostWhileDownBlank], [2, 1], "Connected made while down, Hungup after the restart");
   });
 
   it("a PBX restart forgets what no answer for that extension handed out, though polls of others went further", function () {
