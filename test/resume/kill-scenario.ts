@@ -175,11 +175,16 @@ export class KillScenario {
     return [...ended].filter((id) => !summarised.has(id));
   }
 
-  /** Kills Node-RED after `upMs` of traffic, makes `whileDown` happen, starts it again; returns the kill time. */
-  async killAndRestart(prefix: string, upMs: number, whileDown: () => void, drainFrom?: "restart"): Promise<number> {
+  /**
+   * Kills Node-RED after `upMs` of traffic (and `beforeKill`, if given), makes `whileDown` happen, starts it again, and
+   * waits until the changes from events[drainFrom] on (0; "restart": those after the PBX's restart) reached the flow;
+   * returns the kill time.
+   */
+  async killAndRestart(prefix: string, upMs: number, whileDown: () => void, drainFrom?: "restart" | number, beforeKill?: () => Promise<void>): Promise<number> {
     const traffic = new Traffic(this.pbx, prefix);
     traffic.start();
     await sleep(upMs);
+    await beforeKill?.();
     const killedAt = Date.now();
     const pid = this.nr.pid;
     await this.nr.kill();
@@ -193,7 +198,7 @@ export class KillScenario {
       for (let waited = 0; waited < 15_000 && !/went back/.test(this.nr.log()); waited += 50) await sleep(50);
       await sleep(200);
     }
-    const from = drainFrom === "restart" ? this.events.length : 0;
+    const from = drainFrom === "restart" ? this.events.length : (drainFrom ?? 0);
     await sleep(2000);
     traffic.stop();
     traffic.hangUpAll();
@@ -252,10 +257,11 @@ export class KillScenario {
     return repeats;
   }
 
-  /** The PBX's changes that never reached the flow. */
-  lost(): string[] {
+  /** The PBX's changes (from events[from] on) that never reached the flow. */
+  lost(from = 0): string[] {
     const delivered = new Set(this.received.map((r) => r.key));
     return this.events
+      .slice(from)
       .filter((e) => !delivered.has(KillScenario.key(e.entry.CallData.uniqueCallId, e.entry.CallData.step)))
       .map((e) => `${e.entry.CallData.uniqueCallId} ${e.entry.CallData.status}`);
   }

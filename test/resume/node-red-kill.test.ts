@@ -14,6 +14,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { stopAllNodeRed } from "../harness/node-red-process";
 import { KillOptions, KillScenario } from "./kill-scenario";
+import { sleep } from "../perf/common";
 import { storedPosition } from "../perf/soak-store";
 
 interface Place extends KillOptions {
@@ -21,6 +22,8 @@ interface Place extends KillOptions {
   /** Delete the user directory's files (but flows, settings, packages) while Node-RED is down. */
   wipe: boolean;
   storeDir?: string;
+  /** The store can be made to stall a write (durable-store.ts). */
+  stalls?: boolean;
 }
 
 const storeDir = (): string => fs.mkdtempSync(path.join(os.tmpdir(), "noojee-store-"));
@@ -36,6 +39,7 @@ function places(): Place[] {
       resumeStore: "keep",
       storeDir: durable,
       readStored: () => storedPosition("durable", durable),
+      stalls: true,
       settingsCode: `module.exports.contextStorage = { default: { module: "memory" }, keep: { module: require(${JSON.stringify(path.join(__dirname, "durable-store.js"))}), config: { dir: ${JSON.stringify(durable)} } } };`,
     },
     {
@@ -131,5 +135,28 @@ for (const place of places()) {
         assert.ok(scenario.received.slice(before).some((r) => r.key === k), `${k}, made after Node-RED came back, reached the flow`);
       }
     });
+
+    if (place.stalls) {
+      it("killed while a write stalls on a busy disk: sends again what it sent after the position on disk, over a second old, and nothing before it", async () => {
+        const dir = place.storeDir!;
+        const from = scenario.events.length;
+        const killedAt = await scenario.killAndRestart("third", 2000, () => {
+          if (place.wipe) scenario.wipeUserDir();
+        }, from, async () => {
+          // The next write blocks for 4 s (as an fsync held up by other I/O does); the kill comes 1.5 s into it.
+          fs.rmSync(path.join(dir, "stalling"), { force: true });
+          fs.writeFileSync(path.join(dir, "stall"), "4000");
+          for (let waited = 0; waited < 10_000 && !fs.existsSync(path.join(dir, "stalling")); waited += 20) await sleep(20);
+          assert.ok(fs.existsSync(path.join(dir, "stalling")), "a write began to stall");
+          await sleep(1500);
+        });
+        assert.deepEqual(scenario.lost(from), [], "no change lost");
+        const age = killedAt - (scenario.lastKill.left?.savedWall ?? NaN);
+        assert.ok(age > 1500, `the position on disk was taken ${age} ms before the kill`);
+        // A fixed 1 s window (the old check) calls these faults: the killed process sent them after its last durable write.
+        assert.ok(scenario.oldestResend() > 1000, `a change sent ${scenario.oldestResend()} ms before the kill came again`);
+        assert.deepEqual(scenario.resentBeyondBound(), [], "re-sent only what the killed process sent after the position it left on disk");
+      });
+    }
   });
 }
