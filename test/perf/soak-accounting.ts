@@ -153,7 +153,7 @@ export const UNWATCHED_GRACE_MS = 1000;
 export interface Tallies {
   required: number;
   lost: number;
-  /** Of those, made while Node-RED was down after a kill that left no position on disk. */
+  /** Of those, made after a kill that left no position on disk, before the restarted process's first answer. */
   lostWhileDownBlank: number;
   lostExamples: string[];
   blindHead: number;
@@ -239,6 +239,12 @@ export function account(records: SoakRecords): Tallies {
   let required = 0;
   let lost = 0;
   let lostWhileDownBlank = 0;
+  // A kill that left no position on disk, and the first answer the restarted process was given: what the PBX changed in
+  // between, nothing could bring back.
+  const blankKillBefore = (at: number): boolean => kills.some((x) => {
+    if (x.savedWall === undefined && x.wall <= at) return at <= (answers.find((a) => a.requestedAt > (x.upWall ?? x.wall))?.at ?? Infinity);
+    return false;
+  });
   const lostExamples: string[] = [];
   let blindTail = 0;
   let blindHead = 0;
@@ -356,13 +362,12 @@ export function account(records: SoakRecords): Tallies {
         required += 1;
         if (!deliveredAny.has(k)) {
           lost += 1;
-          if (kills.some((x) => x.savedWall === undefined && x.wall <= e.at && e.at <= (x.upWall ?? Infinity))) lostWhileDownBlank += 1;
+          if (blankKillBefore(e.at)) lostWhileDownBlank += 1;
           if (lostExamples.length < 8) {
             const t = Number(data.t);
             const deploy = deployLog.filter((d) => d.at <= t + 2000).at(-1);
             const near = deploy ? ` (${t - deploy.at} ms after a ${deploy.type} deploy)` : "";
-            const blank = kills.find((x) => x.savedWall === undefined && x.wall <= e.at && e.at <= (x.upWall ?? Infinity));
-            const down = blank ? " (made while Node-RED was down after a kill that left no position on disk)" : "";
+            const down = blankKillBefore(e.at) ? " (after a kill that left no position on disk, before the restart's first read)" : "";
             lostExamples.push(`epoch ${epoch} seq ${e.seq} ${e.exten} ${k} ${data.status}${near}${down}`);
           }
         }
