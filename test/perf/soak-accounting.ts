@@ -252,6 +252,8 @@ export function account(records: SoakRecords): Tallies {
   let survivorsChecked = 0;
   let survivorsLost = 0;
   let eventIndex = 0;
+  /** Epochs whose restart the client could not see: the cursor it polled on from (states up to it were never listed). */
+  const unseen = new Map<number, number>();
   const onExten = new Map<string, PbxEvent[]>();
   for (const e of events) {
     let list = onExten.get(e.exten);
@@ -262,24 +264,6 @@ export function account(records: SoakRecords): Tallies {
     const inEpoch = (a: { epoch: number }): boolean => a.epoch === epoch;
     const epochAnswers: RecordedAnswer[] = answers.filter(inEpoch);
     const firstSnapshot = epochAnswers.find((a) => a.snapshot);
-    // The resync point of an extension: the first current-state read of the epoch that covers it (a read for
-    // extensions just added may come first, for those alone); the first read of all when none does.
-    let cursorResync: number | undefined;
-    if (epoch > 0) {
-      // Did the client notice the restart? Its polls after the resynchronising read carry that read's seq.
-      const polls = subscribeRequests.filter((r) => r.epoch === epoch && r.query.lastSequenceNumber !== "0");
-      const firstPoll = polls[0];
-      const afterSnapshot = firstSnapshot ? polls.find((r) => r.at >= firstSnapshot.at) : undefined;
-      const staleOf = (r: { query: Record<string, string> }): number => Number(r.query.lastSequenceNumber);
-      if (firstPoll && (!firstSnapshot || firstPoll.at < firstSnapshot.at) && staleOf(firstPoll) <= firstPoll.seqAtArrival) {
-        undetectable += 1; // polled on with a cursor the new counter had already passed: the seq never went down
-        cursorResync = staleOf(firstPoll);
-      } else if (firstSnapshot && afterSnapshot && !fromThisLife(afterSnapshot, epochAnswers) &&
-        staleOf(afterSnapshot) <= afterSnapshot.seqAtArrival) {
-        undetectable += 1; // the read did not show a lower seq either: the client kept its cursor
-        cursorResync = staleOf(afterSnapshot);
-      }
-    }
     // A kill in this lifetime of the PBX while the resume file still held a position of its previous one: the new
     // process carries on from that, finds the PBX restarted, and resynchronises with a read of its own. What the PBX
     // changed before that read (after the killed process's own resync) no client could bring back: count from it.
@@ -298,6 +282,27 @@ export function account(records: SoakRecords): Tallies {
     };
     const blindKill = start === undefined ? undefined : kills.filter((k) => k.wall > start && k.wall < end && previousLife(k)).at(-1);
     const after = blindKill?.wall ?? -Infinity;
+    // The resync point of an extension: the first current-state read of the epoch that covers it (a read for
+    // extensions just added may come first, for those alone); the first read of all when none does.
+    let cursorResync: number | undefined;
+    if (epoch > 0) {
+      // Did the client notice the restart? Its polls after the resynchronising read carry that read's seq.
+      // After such a kill, the new process's requests tell (it may carry on from the previous life's cursor unseen).
+      const polls = subscribeRequests.filter((r) => r.epoch === epoch && r.at > after && r.query.lastSequenceNumber !== "0");
+      const resyncSnapshot = epochAnswers.find((a) => a.snapshot && a.at > after);
+      const firstPoll = polls[0];
+      const afterSnapshot = resyncSnapshot ? polls.find((r) => r.at >= resyncSnapshot.at) : undefined;
+      const staleOf = (r: { query: Record<string, string> }): number => Number(r.query.lastSequenceNumber);
+      if (firstPoll && (!resyncSnapshot || firstPoll.at < resyncSnapshot.at) && staleOf(firstPoll) <= firstPoll.seqAtArrival) {
+        undetectable += 1; // polled on with a cursor the new counter had already passed: the seq never went down
+        cursorResync = staleOf(firstPoll);
+      } else if (resyncSnapshot && afterSnapshot && !fromThisLife(afterSnapshot, epochAnswers) &&
+        staleOf(afterSnapshot) <= afterSnapshot.seqAtArrival) {
+        undetectable += 1; // the read did not show a lower seq either: the client kept its cursor
+        cursorResync = staleOf(afterSnapshot);
+      }
+    }
+    if (cursorResync !== undefined) unseen.set(epoch, cursorResync);
     const readOf = new Map<string, RecordedAnswer | undefined>();
     const resyncRead = (exten: string): RecordedAnswer | undefined => {
       if (!readOf.has(exten)) {
@@ -375,7 +380,7 @@ export function account(records: SoakRecords): Tallies {
       else blindTail += 1;
     }
   }
-  const joinsChecked = joinStates(events, restarts, records.segments, deliveredAny);
+  const joinsChecked = joinStates(events, restarts, records.segments, deliveredAny, unseen);
 
   return {
     required, lost, lostWhileDownBlank, lostExamples, blindHead, blindTail, undetectable, survivorsChecked, survivorsLost, duplicated,
@@ -504,6 +509,7 @@ function joinStates(
   restarts: ReadonlyArray<{ epoch: number; keepCalls: boolean }>,
   segments: Map<string, Segment[]>,
   delivered: ReadonlySet<string>,
+  unseen: ReadonlyMap<number, number> = new Map(),
 ): Pick<Tallies, "joins" | "deafJoins" | "deafExamples" | "joinStatesChecked" | "joinStatesLost"> {
   let joins = 0;
   let deafJoins = 0;
@@ -528,7 +534,11 @@ function joinStates(
       if (s.leave && s.leave.at - LEAVE_GRACE_MS < s.join.read.at) continue; // left before the read could be delivered
       // The state each call had when the read was answered (a poll lists the newest last, a current-state read shows it).
       const alive = aliveAt(onExten, restarts, { epoch: s.join.read.epoch, seq: s.join.read.seq });
+      const cursor = unseen.get(s.join.read.epoch);
       for (const [id, step] of alive) {
+        // A restart the client could not see: the states its lifetime set up to the cursor polled on from were never listed.
+        const setAt = onExten.find((e) => e.entry.CallData.uniqueCallId === id && Number(e.entry.CallData.step) === step);
+        if (cursor !== undefined && setAt?.epoch === s.join.read.epoch && setAt.seq <= cursor) continue;
         joinStatesChecked += 1;
         if (delivered.has(`${id}#${step}`)) continue;
         joinStatesLost += 1;

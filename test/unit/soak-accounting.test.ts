@@ -214,6 +214,23 @@ describe("soak accounting", function () {
     assert.deepEqual([blank.lost, blank.lostWhileDownBlank], [2, 1], "Connected made while down, Hungup after the restart");
   });
 
+  it("a kill with the previous life's position on disk, the new process polling on unseen: what the life set up to that cursor is not required", function () {
+    const in1 = (e: PbxEvent): PbxEvent => ({ ...e, epoch: 1 });
+    // Life 0: a read at 1, a poll to 2 (the position on disk, seq 2). Life 1 from 200: the killed process read it at 1
+    // and polled on from there; b rings (seq 2) and connects (seq 3). Killed at 350 with life 0's position on disk; the
+    // new process polls from 2, below the new counter (3): it cannot see the restart, and gets Connected and Hungup.
+    const evs = [event(2, 100, "a", 0, "Ringing"), in1(event(2, 300, "b", 0, "Ringing")), in1(event(3, 320, "b", 1, "Connected")), in1(event(4, 420, "b", 2, "Hungup"))];
+    const ans = [answer(0, 1, 0, 5), answer(1, 2, 10, 110), { ...answer(0, 1, 240, 250), epoch: 1 }, { ...answer(1, 1, 260, 345), epoch: 1 }, { ...answer(2, 4, 390, 430), epoch: 1 }];
+    const reqs = [request(0, 0), request(1, 10), request(2, 120), { ...request(0, 240), epoch: 1 }, { ...request(1, 260), epoch: 1 },
+      { ...request(2, 390), epoch: 1, seqAtArrival: 3 }, { ...request(4, 440), epoch: 1, seqAtArrival: 4 }];
+    const received = [msg("a", 0, "Ringing", 111), msg("b", 1, "Connected", 431), msg("b", 2, "Hungup", 432)];
+    const restarts = [{ epoch: 1, keepCalls: true, at: 200 }];
+    const transitions: WatchTransition[] = [{ at: -10, exten: X, watched: true, cause: "deploy" }, { at: 350, exten: X, watched: false, cause: "msg" }, { at: 380, exten: X, watched: true, cause: "restart" }];
+    const t = run({ events: evs, answers: ans, requests: reqs, received, restarts, transitions, kills: [{ at: 350, wall: 350, savedWall: 150, savedSeqs: [2], upWall: 380 }] });
+    assert.equal(t.undetectable, 1);
+    assert.deepEqual([t.lost, t.survivorsLost, t.joinStatesLost], [0, 0, 0], "b Ringing (seq 2, at the cursor) is not required");
+  });
+
   it("a PBX restart forgets what no answer for that extension handed out, though polls of others went further", function () {
     // 400 and 401 polled in two requests (two cursor groups, as a restarted Node-RED resumes them); the PBX answers
     // 400's poll up to seq 6, then restarts before 401's request reaches it: 401's change at seq 5 is in a blind window.
