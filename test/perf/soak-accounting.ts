@@ -153,7 +153,7 @@ export const UNWATCHED_GRACE_MS = 1000;
 export interface Tallies {
   required: number;
   lost: number;
-  /** Of those, made after a kill that left no position on disk, before the restarted process's first answer. */
+  /** Of those, made after the last answer before a kill that left no position on disk, and before the restart's first. */
   lostWhileDownBlank: number;
   lostExamples: string[];
   blindHead: number;
@@ -239,11 +239,13 @@ export function account(records: SoakRecords): Tallies {
   let required = 0;
   let lost = 0;
   let lostWhileDownBlank = 0;
-  // A kill that left no position on disk, and the first answer the restarted process was given: what the PBX changed in
-  // between, nothing could bring back.
-  const blankKillBefore = (at: number): boolean => kills.some((x) => {
-    if (x.savedWall === undefined && x.wall <= at) return at <= (answers.find((a) => a.requestedAt > (x.upWall ?? x.wall))?.at ?? Infinity);
-    return false;
+  // A kill that left no position on disk: what the PBX changed after the last answer the killed process was given and
+  // before the first answer the restarted one was given, nothing could bring back (counted as lost, and said so).
+  const blankKillBefore = (e: PbxEvent): boolean => kills.some((x) => {
+    if (x.savedWall !== undefined) return false;
+    const last = answers.filter((a) => a.at <= x.wall).at(-1);
+    const after = !last || e.epoch > last.epoch || (e.epoch === last.epoch && e.seq > last.seq);
+    return after && e.at <= (answers.find((a) => a.requestedAt > (x.upWall ?? x.wall))?.at ?? Infinity);
   });
   const lostExamples: string[] = [];
   let blindTail = 0;
@@ -367,12 +369,12 @@ export function account(records: SoakRecords): Tallies {
         required += 1;
         if (!deliveredAny.has(k)) {
           lost += 1;
-          if (blankKillBefore(e.at)) lostWhileDownBlank += 1;
+          if (blankKillBefore(e)) lostWhileDownBlank += 1;
           if (lostExamples.length < 8) {
             const t = Number(data.t);
             const deploy = deployLog.filter((d) => d.at <= t + 2000).at(-1);
             const near = deploy ? ` (${t - deploy.at} ms after a ${deploy.type} deploy)` : "";
-            const down = blankKillBefore(e.at) ? " (after a kill that left no position on disk, before the restart's first read)" : "";
+            const down = blankKillBefore(e) ? " (after a kill that left no position on disk)" : "";
             lostExamples.push(`epoch ${epoch} seq ${e.seq} ${e.exten} ${k} ${data.status}${near}${down}`);
           }
         }

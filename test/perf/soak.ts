@@ -421,7 +421,7 @@ async function main(): Promise<number> {
   process.stdout.write(`\nSoak tallies (seed ${seed}, ${minutes} min)\n`);
   line("state changes made by the PBX", events.length);
   line("  required (outside blind windows)", required);
-  line("  lost", `${lost}${tallies.lostWhileDownBlank ? ` (${tallies.lostWhileDownBlank} after a kill that left no position on disk, before the restart's first read)` : ""}`);
+  line("  lost", `${lost}${tallies.lostWhileDownBlank ? ` (${tallies.lostWhileDownBlank} around a kill that left no position on disk)` : ""}`);
   line("  blind: restarted PBX before resync (excused)", blindHead);
   line("  blind: forgotten by a restart (excused)", blindTail);
   line("  restarts the client could not detect", undetectable);

@@ -211,7 +211,7 @@ describe("soak accounting", function () {
     assert.equal(ownSeq.lost, 2, "holding seq 1, the killed process's read of this life");
     // No position on disk at all (a localfilesystem store that had not flushed yet): the loss is not excused.
     const blank = run({ events: evs, answers: ans, requests: reqs, received, restarts, kills: [{ at: 350, wall: 350, upWall: 480 }] });
-    assert.deepEqual([blank.lost, blank.lostWhileDownBlank], [2, 1], "Connected made while down, Hungup after the restart");
+    assert.deepEqual([blank.lost, blank.lostWhileDownBlank], [2, 2], "both made after the killed process's last answer, before the restart's first");
   });
 
   it("a kill with the previous life's position on disk, the new process polling on unseen: what the life set up to that cursor is not required", function () {
