@@ -153,7 +153,7 @@ export const UNWATCHED_GRACE_MS = 1000;
 export interface Tallies {
   required: number;
   lost: number;
-  /** Of those, made after the last answer before a kill that left no position on disk, and before the restart's first. */
+  /** Of those, made after the newest change a process killed without a position on disk delivered, before the restart's first answer. */
   lostWhileDownBlank: number;
   lostExamples: string[];
   blindHead: number;
@@ -239,13 +239,19 @@ export function account(records: SoakRecords): Tallies {
   let required = 0;
   let lost = 0;
   let lostWhileDownBlank = 0;
-  // A kill that left no position on disk: what the PBX changed after the last answer the killed process was given and
+  // A kill that left no position on disk: what the PBX changed after the newest change the killed process delivered and
   // before the first answer the restarted one was given, nothing could bring back (counted as lost, and said so).
+  const eventOf = new Map(events.map((e) => [key(e.entry.CallData.uniqueCallId, Number(e.entry.CallData.step)), e]));
+  const newestDelivered = new Map<number, Fence>();
+  for (const m of received) {
+    const e = m.pid === undefined ? undefined : eventOf.get(key(m.id, m.step));
+    const top = m.pid === undefined ? undefined : newestDelivered.get(m.pid);
+    if (e && m.pid !== undefined && (!top || !fenceAtOrBefore(e, top))) newestDelivered.set(m.pid, { epoch: e.epoch, seq: e.seq });
+  }
   const blankKillBefore = (e: PbxEvent): boolean => kills.some((x) => {
-    if (x.savedWall !== undefined) return false;
-    const last = answers.filter((a) => a.at <= x.wall).at(-1);
-    const after = !last || e.epoch > last.epoch || (e.epoch === last.epoch && e.seq > last.seq);
-    return after && e.at <= (answers.find((a) => a.requestedAt > (x.upWall ?? x.wall))?.at ?? Infinity);
+    if (x.savedWall !== undefined || e.at < x.wall - 60_000) return false;
+    const top = x.pid === undefined ? undefined : newestDelivered.get(x.pid);
+    return (!top || !fenceAtOrBefore(e, top)) && e.at <= (answers.find((a) => a.requestedAt > (x.upWall ?? x.wall))?.at ?? Infinity);
   });
   const lostExamples: string[] = [];
   let blindTail = 0;
