@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import type { AddressInfo } from "node:net";
 import type { FlowNode, NodeRedOptions, NodeRedProcess } from "../harness/node-red-process";
 import { resumeFilePath } from "../../nodes/lib/poll/resume-file";
-import { type Kill, RESEND_WINDOW_MS } from "./soak-accounting";
+import type { Kill } from "./soak-accounting";
 
 /** Receives one JSON text per datagram and hands it on parsed, with the arrival time (performance.now()). */
 export class UdpSink {
@@ -78,8 +78,11 @@ export function udpOutNode(id: string, z: string, port: number): FlowNode {
  * once: the soak redeploys every few seconds and must not count msgs a restarting sink drops.
  */
 export function udpFunctionSinkNode(id: string, z: string, port: number, tag?: string): FlowNode {
-  // With a tag, the datagram also names the node it came from (tag) and the extension (msg.topic).
-  const text = tag === undefined ? "msg.payload" : `Object.assign({ node: ${JSON.stringify(tag)}, topic: msg.topic }, msg.payload)`;
+  // With a tag, the datagram also names the node it came from (tag), the extension (msg.topic), the Node-RED process
+  // (pid: which life of a killed and restarted Node-RED sent it) and when it was sent (sent, its Date.now()).
+  const text = tag === undefined
+    ? "msg.payload"
+    : `Object.assign({ node: ${JSON.stringify(tag)}, topic: msg.topic, pid: global.get('udpPid'), sent: Date.now() }, msg.payload)`;
   return {
     id, type: "function", z, name: "udp sink", outputs: 0, noerr: 0, initialize: "", finalize: "", libs: [],
     func: `global.get('udpSend')(JSON.stringify(${text}), ${port});\nreturn null;`, x: 500, y: 100, wires: [],
@@ -89,7 +92,47 @@ export function udpFunctionSinkNode(id: string, z: string, port: number, tag?: s
 export const UDP_SEND_SETTINGS =
   "{ const udp = require('node:dgram').createSocket('udp4'); udp.unref();\n" +
   "  module.exports.functionGlobalContext = Object.assign(module.exports.functionGlobalContext || {}, {\n" +
-  "    udpSend: (text, port) => udp.send(text, port, '127.0.0.1') }); }";
+  "    udpSend: (text, port) => udp.send(text, port, '127.0.0.1'), udpPid: process.pid }); }";
+
+// ------------------------------------------------------------------ deploys
+
+/** The http-in path of deployMarkerNodes: answers the number of the deploy whose flows run. */
+export const DEPLOYED_PATH = "/perf/deployed";
+
+/**
+ * A GET path that answers `deploy`, the number of the deploy these nodes belong to (the function node changes with it,
+ * so every deploy type restarts it). Node-RED answers POST /flows before it starts the new flows: until this path
+ * answers the new number, the new nodes may not exist yet (a msg sent to them is dropped, an http-in of theirs is a 404).
+ */
+export function deployMarkerNodes(z: string, deploy: number): FlowNode[] {
+  return [
+    { id: "perf-deployed-in", type: "http in", z, name: "", url: DEPLOYED_PATH, method: "get", upload: false, swaggerDoc: "", x: 100, y: 500, wires: [["perf-deployed-fn"]] },
+    {
+      id: "perf-deployed-fn", type: "function", z, name: "deploy number", outputs: 1, noerr: 0, initialize: "", finalize: "", libs: [],
+      func: `msg.payload = "${deploy}";\nreturn msg;`, x: 300, y: 500, wires: [["perf-deployed-out"]],
+    },
+    { id: "perf-deployed-out", type: "http response", z, name: "", statusCode: "", headers: {}, x: 500, y: 500, wires: [] },
+  ];
+}
+
+/**
+ * Deploys `flows` (which hold deployMarkerNodes(z, `deploy`)) and resolves once they run: Node-RED starts the nodes of a
+ * flow one after the other without letting other work in between, so once the marker answers, its flow has started.
+ */
+export async function deployAndWait(
+  nr: NodeRedProcess, flows: FlowNode[], deploy: number, credentials: Record<string, Record<string, string>> = {},
+  type: "full" | "flows" | "nodes" = "full", timeoutMs = 30_000,
+): Promise<void> {
+  await nr.deploy(flows, credentials, type);
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    // Between the old flow's stop and the new one's start the path is a 404 or is never answered (its msg is dropped).
+    const res = await nr.request("GET", DEPLOYED_PATH, { timeoutMs: 1000 }).catch(() => undefined);
+    if (res?.status === 200 && res.text === String(deploy)) return;
+    if (Date.now() > end) throw new Error(`deploy ${deploy}: its flows did not start within ${timeoutMs} ms (last: ${res ? `HTTP ${res.status} ${res.text.slice(0, 40)}` : "no answer"})`);
+    await sleep(20);
+  }
+}
 
 /** GET /perf/mem on the Node-RED port: process.memoryUsage() after a full GC (needs MEMORY_PROBE_OPTIONS). */
 export function memoryProbeNodes(z: string): FlowNode[] {
@@ -181,21 +224,20 @@ export function seededRandom(seed: number): () => number {
 }
 
 /**
- * Read as Node-RED is killed: since when (on this process's performance.now() clock) what the flow was sent is not
- * covered by the position in the resume file of config node `configId` (its savedAt, the moment the position was
- * taken). Without a readable file, RESEND_WINDOW_MS before the kill (soak-accounting.ts).
+ * What a kill leaves for the next process, read once the process is dead (nothing can replace it any more): the
+ * savedAt and poll seqs of the position the config node `configId` had made durable (the resume file, or whatever
+ * `readSaved` reads: a context store's files, soak-store.ts). A crash may re-send what the flow got after that
+ * savedAt, and nothing older (soak-accounting.ts). `pid` is the killed process's, which its msgs carry.
  */
-export function uncoveredAtKill(userDir: string, configId = "cfg", readSaved?: () => unknown): Kill {
-  const at = performance.now();
+export function positionAtKill(userDir: string, pid: number | undefined, configId = "cfg", readSaved?: () => unknown): Kill {
+  const kill: Kill = { at: performance.now(), wall: Date.now(), pid };
   try {
-    // The resume file, unless `readSaved` reads the position where it is kept instead (a context store: soak-store.ts).
     const raw = readSaved ? readSaved() : JSON.parse(fs.readFileSync(resumeFilePath(userDir, configId), "utf8"));
     const file = (raw ?? {}) as { savedAt?: unknown; polls?: unknown };
-    const saved = file.savedAt;
-    const savedSeqs = Array.isArray(file.polls) ? file.polls.map((p) => Number((p as { seq?: unknown }).seq)) : undefined;
-    if (typeof saved === "number") return { at, uncoveredFrom: at - (Date.now() - saved), wall: Date.now(), savedWall: saved, savedSeqs };
+    if (typeof file.savedAt === "number") kill.savedWall = file.savedAt;
+    if (Array.isArray(file.polls)) kill.savedSeqs = file.polls.map((p) => Number((p as { seq?: unknown }).seq));
   } catch {
-    // no position on disk yet
+    // no position on disk yet: a restart reads the calls afresh, and may re-send no change
   }
-  return { at, uncoveredFrom: at - RESEND_WINDOW_MS, wall: Date.now() };
+  return kill;
 }

@@ -1,8 +1,9 @@
 /**
  * The fault soak's accounting (soak.ts runs it), from the fake PBX's own records and the msgs that reached the
  * UDP sink. Node-RED kills: the changes made while Node-RED was down count like any other (the resumed poll must
- * bring them); a change or an older state sent after the position on disk was taken (or within RESEND_WINDOW_MS
- * before the kill, whichever is earlier) may come again after it, and is counted apart. A kill in a lifetime of the PBX
+ * bring them); a change or an older state the killed process sent at or after the savedAt of the position it left on
+ * disk (the resume file's last write, the context store's last flush or write, read once the process is dead) may come
+ * again after it, and is counted apart: the documented bound. Anything older that comes again is DUPLICATED. A kill in a lifetime of the PBX
  * while the resume file still held a position of its previous one: that lifetime counts from the new process's own
  * current-state read (the position on disk cannot bring back what the PBX changed before it). Which changes the watch requires (msg-driven extension changes) is in soak-coverage.ts.
  *
@@ -28,8 +29,8 @@
  *   extension is not required (counted). Join window: the changes up to the join's fence are excused (counted), where
  *   the fence is the first answer covering the extension whose request arrived after the msg was sent — its seq for a
  *   current-state read (those changes are summed up by the calls in progress it reports), its lastSequenceNumber for a
- *   poll; after a restart of the PBX the fence of an earlier lifetime no longer applies. A join less than 1 s before a
- *   Node-RED kill counts from the restart (the saved position may not cover it yet, so it is read afresh). Leave window: the changes
+ *   poll; after a restart of the PBX the fence of an earlier lifetime no longer applies. A Node-RED kill after the
+ *   fence excuses nothing (the fence is the client's first cursor for the extension). Leave window: the changes
  *   after the last answer covering the extension written at least 200 ms before the msg was sent are excused
  *   (counted). A join with no request covering the extension within 4 s (while still watched) is NEVER POLLED, a
  *   violation; its fence is then the PBX's counter 4 s after the join, so what follows is required too.
@@ -68,27 +69,44 @@ import type { NodeWatch } from "./soak-extensions";
 /** How soon after a PBX restart a request for an extension shows that the client was still polling it. */
 const FOLLOW_UP_MS = 2000;
 
-/** How long before a kill a msg may have been sent and still come again after the restart, at least. */
-export const RESEND_WINDOW_MS = 1000;
-
 /**
- * A Node-RED kill: when (performance.now()), and since when what the flow was sent is not covered by the position on
- * disk: the resume file's savedAt (read as Node-RED is killed, on this clock), or RESEND_WINDOW_MS before the kill
- * when that is earlier (a write under way). A flow may be sent again, after the restart, what it got in between.
+ * A Node-RED kill: when (performance.now() and Date.now(), once the process was dead), the killed process (its pid,
+ * which its msgs carry), and the position it had made durable then: its savedAt (Node-RED's Date.now() when it was
+ * taken; undefined: none on disk) and its polls' seqs. The documented bound: a crash may re-send what the flow got after
+ * the last position the store made durable (the resume file's last write; localfilesystem's last flush), nothing older.
  */
 export interface Kill {
   at: number;
-  uncoveredFrom: number;
-  /** Date.now() of the kill, and the resume file's savedAt then (undefined: no file). */
-  wall?: number;
+  wall: number;
+  pid?: number;
   savedWall?: number;
-  /** The seqs of the position's polls in the file then (each an answer's seq, of whichever PBX lifetime it came from). */
+  /** The seqs of the position's polls on disk then (each an answer's seq, of whichever PBX lifetime it came from). */
   savedSeqs?: number[];
+  /** Date.now() when the restarted Node-RED's admin API answered. */
+  upWall?: number;
 }
 
-/** True when `first` (a msg's first arrival) may come again at `again` because of a kill in between. */
-export function resentAfter(kills: readonly Kill[], first: number, again: number): boolean {
-  return kills.some((kill) => first >= Math.min(kill.at - RESEND_WINDOW_MS, kill.uncoveredFrom) && first < kill.at && again > kill.at);
+/** Whether `kill` came between `first` and `again`, and the killed process sent `first`. */
+function killedBetween(kill: Kill, first: Received, again: Received): boolean {
+  if (again.at <= kill.at) return false;
+  // Its pid when msgs carry one (a datagram may be read after the kill), else its time.
+  return first.pid !== undefined && kill.pid !== undefined ? first.pid === kill.pid : first.at < kill.at;
+}
+
+/**
+ * The kill that lets `first` (a msg's first arrival) come again at `again`: the killed process sent it at or after the
+ * savedAt of the position it left on disk (a msg sent before that was covered by the position). Undefined: none does.
+ */
+export function resendingKill(kills: readonly Kill[], first: Received, again: Received): Kill | undefined {
+  return kills.find((kill) => kill.savedWall !== undefined && killedBetween(kill, first, again) && (first.sent ?? first.wall) >= kill.savedWall);
+}
+
+/** Why a repeat is not excused, for the examples. */
+function describeRepeat(kills: readonly Kill[], first: Received, again: Received): string {
+  const kill = kills.find((k) => killedBetween(k, first, again));
+  if (!kill) return " (twice from one process)";
+  if (kill.savedWall === undefined) return " (after a kill that left no position on disk)";
+  return ` (first sent ${((kill.savedWall - (first.sent ?? first.wall)) / 1000).toFixed(1)} s before the position on disk at the kill was taken)`;
 }
 
 export interface Received {
@@ -102,6 +120,11 @@ export interface Received {
   /** performance.now() and Date.now() at arrival. */
   at: number;
   wall: number;
+  /** The Node-RED process that sent it, and its Date.now() then (undefined where a test does not say). */
+  pid?: number;
+  sent?: number;
+  /** msg.payload.eventId, when the package sets one. */
+  eventId?: string;
 }
 
 export interface SoakRecords {
@@ -118,7 +141,11 @@ export interface SoakRecords {
   /** Each extension's watch segments (soak-coverage.ts) and each node's lists over time (soak-extensions.ts). */
   segments: Map<string, Segment[]>;
   history: NodeWatch[];
+  /** msg.payload.eventId: checked when any msg carries one ("auto", the default), always ("require"), or never. */
+  eventIds?: EventIdMode;
 }
+
+export type EventIdMode = "auto" | "require" | "off";
 
 /** A msg for an extension its node did not watch within this long of its arrival is UNWATCHED. */
 export const UNWATCHED_GRACE_MS = 1000;
@@ -126,6 +153,8 @@ export const UNWATCHED_GRACE_MS = 1000;
 export interface Tallies {
   required: number;
   lost: number;
+  /** Of those, made after the newest change a process killed without a position on disk delivered, before the restart's first answer. */
+  lostWhileDownBlank: number;
   lostExamples: string[];
   blindHead: number;
   blindTail: number;
@@ -135,6 +164,8 @@ export interface Tallies {
   duplicated: number;
   duplicateExamples: string[];
   resentAfterKill: number;
+  /** The longest a re-sent change had been sent before its kill (ms). */
+  oldestResendMs: number;
   phantom: number;
   initialMsgs: number;
   /** Msgs with a state older than one already delivered for that leg: as a change, as a current state. */
@@ -154,35 +185,45 @@ export interface Tallies {
   joinStatesLost: number;
   unwatchedMsgs: number;
   unwatchedExamples: string[];
+  /** Whether eventIds were checked; msgs without one; changes sent with two ids; ids given to two changes. */
+  eventIdsChecked: boolean;
+  eventIdsMissing: number;
+  eventIdsUnstable: number;
+  eventIdsShared: number;
+  eventIdExamples: string[];
 }
 
 export function account(records: SoakRecords): Tallies {
   const { events, answers, subscribeRequests, restarts, deployLog, received, finalEpoch, kills } = records;
   const key = (id: string, step: number): string => `${id}#${step}`;
   const pbxStates = new Set(events.map((e) => key(e.entry.CallData.uniqueCallId, Number(e.entry.CallData.step))));
-  const firstAt = new Map<string, number>();
+  const firstOf = new Map<string, Received>();
   let duplicated = 0;
   let resentAfterKill = 0;
+  let oldestResendMs = 0;
   let phantom = 0;
   let initialMsgs = 0;
   const duplicateExamples: string[] = [];
   for (const m of received) {
     const k = key(m.id, m.step);
     if (!pbxStates.has(k)) phantom += 1;
-    const first = firstAt.get(k);
+    const first = firstOf.get(k);
     if (m.initial) initialMsgs += 1;
     else if (first !== undefined) {
-      // A Node-RED killed within a second of sending it may send it again once restarted: its position on disk is
-      // written a few times a second at most. Anything older, or twice from one process, is a duplicate.
-      if (resentAfter(kills, first, m.at)) resentAfterKill += 1;
-      else {
+      // A killed Node-RED may send again, once restarted, what it sent after the position it had made durable: nothing
+      // older, and nothing twice from one process.
+      const kill = resendingKill(kills, first, m);
+      if (kill) {
+        resentAfterKill += 1;
+        oldestResendMs = Math.max(oldestResendMs, kill.wall - (first.sent ?? first.wall));
+      } else {
         duplicated += 1;
-        if (duplicateExamples.length < 5) duplicateExamples.push(`${k} ${m.status}`);
+        if (duplicateExamples.length < 5) duplicateExamples.push(`${k} ${m.status}${describeRepeat(kills, first, m)}`);
       }
     }
-    if (first === undefined) firstAt.set(k, m.at);
+    if (first === undefined) firstOf.set(k, m);
   }
-  const deliveredAny = new Set(firstAt.keys());
+  const deliveredAny = new Set(firstOf.keys());
   const stale = staleness(received, kills, records.segments);
   const unwatched = unwatchedMsgs(received, records.history);
 
@@ -197,6 +238,21 @@ export function account(records: SoakRecords): Tallies {
   const epochs = [...new Set(events.map((e) => e.epoch)).add(finalEpoch)].sort((a, b) => a - b);
   let required = 0;
   let lost = 0;
+  let lostWhileDownBlank = 0;
+  // A kill that left no position on disk: what the PBX changed after the newest change the killed process delivered and
+  // before the first answer the restarted one was given, nothing could bring back (counted as lost, and said so).
+  const eventOf = new Map(events.map((e) => [key(e.entry.CallData.uniqueCallId, Number(e.entry.CallData.step)), e]));
+  const newestDelivered = new Map<number, Fence>();
+  for (const m of received) {
+    const e = m.pid === undefined ? undefined : eventOf.get(key(m.id, m.step));
+    const top = m.pid === undefined ? undefined : newestDelivered.get(m.pid);
+    if (e && m.pid !== undefined && (!top || !fenceAtOrBefore(e, top))) newestDelivered.set(m.pid, { epoch: e.epoch, seq: e.seq });
+  }
+  const blankKillBefore = (e: PbxEvent): boolean => kills.some((x) => {
+    if (x.savedWall !== undefined || e.at < x.wall - 60_000) return false;
+    const top = x.pid === undefined ? undefined : newestDelivered.get(x.pid);
+    return (!top || !fenceAtOrBefore(e, top)) && e.at <= (answers.find((a) => a.requestedAt > (x.upWall ?? x.wall))?.at ?? Infinity);
+  });
   const lostExamples: string[] = [];
   let blindTail = 0;
   let blindHead = 0;
@@ -204,6 +260,8 @@ export function account(records: SoakRecords): Tallies {
   let survivorsChecked = 0;
   let survivorsLost = 0;
   let eventIndex = 0;
+  /** Epochs whose restart the client could not see: the cursor it polled on from (states up to it were never listed). */
+  const unseen = new Map<number, number>();
   const onExten = new Map<string, PbxEvent[]>();
   for (const e of events) {
     let list = onExten.get(e.exten);
@@ -214,24 +272,6 @@ export function account(records: SoakRecords): Tallies {
     const inEpoch = (a: { epoch: number }): boolean => a.epoch === epoch;
     const epochAnswers: RecordedAnswer[] = answers.filter(inEpoch);
     const firstSnapshot = epochAnswers.find((a) => a.snapshot);
-    // The resync point of an extension: the first current-state read of the epoch that covers it (a read for
-    // extensions just added may come first, for those alone); the first read of all when none does.
-    let cursorResync: number | undefined;
-    if (epoch > 0) {
-      // Did the client notice the restart? Its polls after the resynchronising read carry that read's seq.
-      const polls = subscribeRequests.filter((r) => r.epoch === epoch && r.query.lastSequenceNumber !== "0");
-      const firstPoll = polls[0];
-      const afterSnapshot = firstSnapshot ? polls.find((r) => r.at >= firstSnapshot.at) : undefined;
-      const staleOf = (r: { query: Record<string, string> }): number => Number(r.query.lastSequenceNumber);
-      if (firstPoll && (!firstSnapshot || firstPoll.at < firstSnapshot.at) && staleOf(firstPoll) <= firstPoll.seqAtArrival) {
-        undetectable += 1; // polled on with a cursor the new counter had already passed: the seq never went down
-        cursorResync = staleOf(firstPoll);
-      } else if (firstSnapshot && afterSnapshot && !fromThisLife(afterSnapshot, epochAnswers) &&
-        staleOf(afterSnapshot) <= afterSnapshot.seqAtArrival) {
-        undetectable += 1; // the read did not show a lower seq either: the client kept its cursor
-        cursorResync = staleOf(afterSnapshot);
-      }
-    }
     // A kill in this lifetime of the PBX while the resume file still held a position of its previous one: the new
     // process carries on from that, finds the PBX restarted, and resynchronises with a read of its own. What the PBX
     // changed before that read (after the killed process's own resync) no client could bring back: count from it.
@@ -240,14 +280,37 @@ export function account(records: SoakRecords): Tallies {
     // The file may have been written after the restart yet before the client's resync (a deploy or a msg change
     // stores the position too): its position is of this lifetime only if each of its seqs is one this lifetime answered.
     const previousLife = (k: Kill): boolean => {
-      const savedBefore = (k.savedWall ?? -Infinity) < (start ?? -Infinity);
+      // No position on disk at all (a store that had not flushed yet): the restart reads afresh, and what the PBX changed
+      // meanwhile is lost, not excused.
+      if (k.savedWall === undefined) return false;
+      const savedBefore = k.savedWall < (start ?? -Infinity);
       if (savedBefore || !k.savedSeqs) return savedBefore;
       const answered = new Set(epochAnswers.filter((a) => a.at <= (k.wall ?? Infinity)).map((a) => a.seq));
       return !k.savedSeqs.every((seq) => answered.has(seq));
     };
-    const blindKill = start === undefined ? undefined : kills
-      .filter((k) => k.wall !== undefined && k.wall > start && k.wall < end && previousLife(k)).at(-1);
+    const blindKill = start === undefined ? undefined : kills.filter((k) => k.wall > start && k.wall < end && previousLife(k)).at(-1);
     const after = blindKill?.wall ?? -Infinity;
+    // The resync point of an extension: the first current-state read of the epoch that covers it (a read for
+    // extensions just added may come first, for those alone); the first read of all when none does.
+    let cursorResync: number | undefined;
+    if (epoch > 0) {
+      // Did the client notice the restart? Its polls after the resynchronising read carry that read's seq.
+      // After such a kill, the new process's requests tell (it may carry on from the previous life's cursor unseen).
+      const polls = subscribeRequests.filter((r) => r.epoch === epoch && r.at > after && r.query.lastSequenceNumber !== "0");
+      const resyncSnapshot = epochAnswers.find((a) => a.snapshot && a.at > after);
+      const firstPoll = polls[0];
+      const afterSnapshot = resyncSnapshot ? polls.find((r) => r.at >= resyncSnapshot.at) : undefined;
+      const staleOf = (r: { query: Record<string, string> }): number => Number(r.query.lastSequenceNumber);
+      if (firstPoll && (!resyncSnapshot || firstPoll.at < resyncSnapshot.at) && staleOf(firstPoll) <= firstPoll.seqAtArrival) {
+        undetectable += 1; // polled on with a cursor the new counter had already passed: the seq never went down
+        cursorResync = staleOf(firstPoll);
+      } else if (resyncSnapshot && afterSnapshot && !fromThisLife(afterSnapshot, epochAnswers) &&
+        staleOf(afterSnapshot) <= afterSnapshot.seqAtArrival) {
+        undetectable += 1; // the read did not show a lower seq either: the client kept its cursor
+        cursorResync = staleOf(afterSnapshot);
+      }
+    }
+    if (cursorResync !== undefined) unseen.set(epoch, cursorResync);
     const readOf = new Map<string, RecordedAnswer | undefined>();
     const resyncRead = (exten: string): RecordedAnswer | undefined => {
       if (!readOf.has(exten)) {
@@ -312,23 +375,25 @@ export function account(records: SoakRecords): Tallies {
         required += 1;
         if (!deliveredAny.has(k)) {
           lost += 1;
+          if (blankKillBefore(e)) lostWhileDownBlank += 1;
           if (lostExamples.length < 8) {
             const t = Number(data.t);
             const deploy = deployLog.filter((d) => d.at <= t + 2000).at(-1);
             const near = deploy ? ` (${t - deploy.at} ms after a ${deploy.type} deploy)` : "";
-            lostExamples.push(`epoch ${epoch} seq ${e.seq} ${e.exten} ${k} ${data.status}${near}`);
+            const down = blankKillBefore(e) ? " (after a kill that left no position on disk)" : "";
+            lostExamples.push(`epoch ${epoch} seq ${e.seq} ${e.exten} ${k} ${data.status}${near}${down}`);
           }
         }
       } else if (resync === undefined || e.seq <= resync) blindHead += 1;
       else blindTail += 1;
     }
   }
-  const joinsChecked = joinStates(events, restarts, records.segments, deliveredAny);
+  const joinsChecked = joinStates(events, restarts, records.segments, deliveredAny, unseen);
 
   return {
-    required, lost, lostExamples, blindHead, blindTail, undetectable, survivorsChecked, survivorsLost, duplicated,
-    duplicateExamples, resentAfterKill, phantom, initialMsgs, ...stale, joinLeaveExcused, notWatched, notListed,
-    ...joinsChecked, ...unwatched,
+    required, lost, lostWhileDownBlank, lostExamples, blindHead, blindTail, undetectable, survivorsChecked, survivorsLost, duplicated,
+    duplicateExamples, resentAfterKill, oldestResendMs, phantom, initialMsgs, ...stale, joinLeaveExcused, notWatched, notListed,
+    ...joinsChecked, ...unwatched, ...eventIdChecks(received, records.eventIds ?? "auto"),
   };
 }
 
@@ -374,7 +439,7 @@ function staleness(received: readonly Received[], kills: readonly Kill[], segs: 
   for (const m of received) {
     const top = newest.get(m.id);
     if (top && m.step < top.step) {
-      if (resentAfter(kills, top.at, m.at)) staleAfterKill += 1;
+      if (resendingKill(kills, top, m)) staleAfterKill += 1;
       else {
         if (m.initial) staleInitial += 1;
         else outOfOrder += 1;
@@ -390,7 +455,11 @@ function staleness(received: readonly Received[], kills: readonly Kill[], segs: 
   return { outOfOrder, staleInitial, staleExamples, staleAfterKill };
 }
 
-/** Msgs from a node for an extension it did not watch at any time within UNWATCHED_GRACE_MS of their arrival. */
+/**
+ * Msgs from a node for an extension it did not watch at any time within UNWATCHED_GRACE_MS before the msg left Node-RED
+ * (its `sent`, else its arrival): the grace covers a msg made before a change and queued in Node-RED behind it. A msg
+ * change takes effect between its sending (`at`) and the flow's answer (`done`): the list before it counts until then.
+ */
 function unwatchedMsgs(received: readonly Received[], history: readonly NodeWatch[]): Pick<Tallies, "unwatchedMsgs" | "unwatchedExamples"> {
   const byNode = new Map<string, NodeWatch[]>();
   for (const h of history) {
@@ -402,10 +471,10 @@ function unwatchedMsgs(received: readonly Received[], history: readonly NodeWatc
   const unwatchedExamples: string[] = [];
   for (const m of received) {
     const list = byNode.get(m.node) ?? [];
-    const from = m.wall - UNWATCHED_GRACE_MS;
-    const inForce = list.filter((h) => h.at <= from).at(-1);
-    const during = list.filter((h) => h.at > from && h.at <= m.wall + LEAVE_GRACE_MS);
-    if ([inForce, ...during].some((h) => h?.extensions.includes(m.exten))) continue;
+    const t = m.sent ?? m.wall;
+    // A list may have been in force within [t - grace, t]: it began by t, and the next one did not surely begin before.
+    const possible = list.filter((h, i) => h.at <= t && (i + 1 >= list.length || (list[i + 1].done ?? list[i + 1].at) > t - UNWATCHED_GRACE_MS));
+    if (possible.some((h) => h.extensions.includes(m.exten))) continue;
     count += 1;
     if (unwatchedExamples.length < 5) unwatchedExamples.push(`${m.node} ${m.exten} ${m.id} ${m.status}${m.initial ? " (initial)" : ""}`);
   }
@@ -448,6 +517,7 @@ function joinStates(
   restarts: ReadonlyArray<{ epoch: number; keepCalls: boolean }>,
   segments: Map<string, Segment[]>,
   delivered: ReadonlySet<string>,
+  unseen: ReadonlyMap<number, number> = new Map(),
 ): Pick<Tallies, "joins" | "deafJoins" | "deafExamples" | "joinStatesChecked" | "joinStatesLost"> {
   let joins = 0;
   let deafJoins = 0;
@@ -472,7 +542,11 @@ function joinStates(
       if (s.leave && s.leave.at - LEAVE_GRACE_MS < s.join.read.at) continue; // left before the read could be delivered
       // The state each call had when the read was answered (a poll lists the newest last, a current-state read shows it).
       const alive = aliveAt(onExten, restarts, { epoch: s.join.read.epoch, seq: s.join.read.seq });
+      const cursor = unseen.get(s.join.read.epoch);
       for (const [id, step] of alive) {
+        // A restart the client could not see: the states its lifetime set up to the cursor polled on from were never listed.
+        const setAt = onExten.find((e) => e.entry.CallData.uniqueCallId === id && Number(e.entry.CallData.step) === step);
+        if (cursor !== undefined && setAt?.epoch === s.join.read.epoch && setAt.seq <= cursor) continue;
         joinStatesChecked += 1;
         if (delivered.has(`${id}#${step}`)) continue;
         joinStatesLost += 1;
@@ -482,4 +556,42 @@ function joinStates(
     }
   }
   return { joins, deafJoins, deafExamples, joinStatesChecked, joinStatesLost };
+}
+
+/**
+ * msg.payload.eventId: the same for every sending of one change of one leg (a re-send after a kill, a replay with
+ * initial: true after a deploy, a resync or a takeover), different for any two changes. A change here is a leg and its
+ * step (each step of a soak leg is a state of its own). In "auto" mode the check applies once any msg carries an id.
+ */
+export function eventIdChecks(received: readonly Received[], mode: EventIdMode): Pick<Tallies, "eventIdsChecked" | "eventIdsMissing" | "eventIdsUnstable" | "eventIdsShared" | "eventIdExamples"> {
+  const checked = mode === "require" || (mode === "auto" && received.some((m) => m.eventId !== undefined));
+  const out = { eventIdsChecked: checked, eventIdsMissing: 0, eventIdsUnstable: 0, eventIdsShared: 0, eventIdExamples: [] as string[] };
+  if (!checked) return out;
+  const idsOf = new Map<string, Set<string>>();
+  const changesOf = new Map<string, Set<string>>();
+  for (const m of received) {
+    const change = `${m.exten} ${m.id}#${m.step}`;
+    if (m.eventId === undefined || m.eventId === "") {
+      out.eventIdsMissing += 1;
+      if (out.eventIdExamples.length < 6) out.eventIdExamples.push(`${change} ${m.status}: no eventId`);
+      continue;
+    }
+    let ids = idsOf.get(change);
+    if (!ids) idsOf.set(change, (ids = new Set()));
+    ids.add(m.eventId);
+    let changes = changesOf.get(m.eventId);
+    if (!changes) changesOf.set(m.eventId, (changes = new Set()));
+    changes.add(change);
+  }
+  for (const [change, ids] of idsOf) {
+    if (ids.size < 2) continue;
+    out.eventIdsUnstable += 1;
+    if (out.eventIdExamples.length < 6) out.eventIdExamples.push(`${change} sent with ${ids.size} eventIds: ${[...ids].slice(0, 3).join(", ")}`);
+  }
+  for (const [id, changes] of changesOf) {
+    if (changes.size < 2) continue;
+    out.eventIdsShared += 1;
+    if (out.eventIdExamples.length < 6) out.eventIdExamples.push(`eventId ${id} given to ${changes.size} changes: ${[...changes].slice(0, 3).join(", ")}`);
+  }
+  return out;
 }

@@ -8,11 +8,6 @@ import type { WatchTransition } from "./soak-extensions";
 
 /** A join with no request for the extension within this long (Node-RED's downtime not counted) is NEVER POLLED. */
 export const DEAF_LIMIT_MS = 4000;
-/**
- * A join this long before a Node-RED kill counts from the restart: the position on disk, written a few times a second
- * at most, may not cover the extension yet, so the restarted client reads its calls afresh.
- */
-export const KILL_JOIN_WINDOW_MS = 1000;
 /** What the PBX answered this long before a leave must still have reached the flow. */
 export const LEAVE_GRACE_MS = 200;
 
@@ -119,8 +114,9 @@ export function segments(
     for (const s of list) {
       if (s.join) {
         const j = s.join;
-        const killed = downs.find((d) => d.from >= j.at && d.from - j.at < KILL_JOIN_WINDOW_MS && d.to < s.to);
-        const from = killed ? killed.to : j.at;
+        // The window ends at the client's first cursor for the extension: the first answer for it asked after the join.
+        // A Node-RED kill after that excuses nothing (the restarted client must carry on from that cursor or before).
+        const from = j.at;
         const read = answers.find((a) => a.requestedAt >= from && a.requestedAt < s.to && covers(exten, a.exten));
         const asked = requests.find((r) => r.at >= from && r.at < s.to && covers(exten, r.query.exten));
         let limit = from + DEAF_LIMIT_MS;

@@ -24,9 +24,13 @@ export interface WatchTransition {
   refill?: boolean;
 }
 
-/** From `at` on (Date.now()), `node` watches `extensions`. */
+/**
+ * From `at` on (Date.now()), `node` watches `extensions`; for a msg change, `done` is when the flow answered it, by
+ * which time the node had certainly taken it (the change applies somewhere in between).
+ */
 export interface NodeWatch {
   at: number;
+  done?: number;
   node: string;
   extensions: string[];
 }
@@ -98,6 +102,12 @@ export class WatchModel {
     const next = new Map(this.current);
     next.set(change.node, [...change.after]);
     this.replace(next, at, "msg", change);
+  }
+
+  /** The flow answered the msg change applied last at `at`: the node has taken it. */
+  applied(done: number): void {
+    const last = this.history.at(-1);
+    if (last) for (const h of this.history) if (h.at === last.at && h.done === undefined) h.done = done;
   }
 
   /** A random change for one of the nodes, or undefined when none makes sense now. */

@@ -1,6 +1,6 @@
 /**
  * Fault soak: `npm run soak -- --minutes N [--seed S] [--answer-style every|latest] [--idle-limit SECONDS]
- * [--idle-mode 504|reset] [--no-ext-changes] [--store durable|localfilesystem] [--trace FILE]`.
+ * [--idle-mode 504|reset] [--no-ext-changes] [--store durable|localfilesystem] [--event-ids auto|require|off] [--trace FILE]`.
  *
  * A real Node-RED (the packed package installed in a fresh user dir) follows 20 extensions on the fake PBX while
  * calls keep flowing and, at random, the PBX restarts (its counter back to 1; with or without the calls surviving),
@@ -10,7 +10,8 @@
  * nodes), and Node-RED itself is killed with SIGKILL every 20 to 40 s and started again on the same user dir a few
  * seconds later (its config node resumes from the position it saved). Msgs leave Node-RED through a function node that sends them over UDP to a socket of this process (not
  * `udp out`: after each restart it ignores msgs for 75 ms, which would count as losses here); each subscribe node has its
- * own, so a msg names its node.
+ * own, so a msg names its node, the Node-RED process that sent it and when. A deploy counts as done once its flows
+ * run (a marker path of the flow answers the deploy's number): Node-RED answers POST /flows before it starts them.
  *
  * Options: `--answer-style` is the fake PBX's (sim/pbx-server.ts): "every" change since lastSequenceNumber (default) or
  * each changed leg's "latest" state only. Unless `--no-ext-changes`, every 0.7 to 2.5 s the driver changes one
@@ -25,7 +26,10 @@
  * The accounting (what must reach the flow, what is excused, what is a violation) is defined in soak-accounting.ts.
  *
  * `--store NAME` keeps the position in a context store outside the user directory, whose files every kill also
- * deletes, as a container restart does (soak-store.ts).
+ * deletes, as a container restart does (soak-store.ts; localfilesystem at Node-RED's default flush interval, 30 s).
+ *
+ * `--event-ids`: msg.payload.eventId must be the same for every sending of a change and differ between changes;
+ * `auto` (default) checks it once any msg carries one, `require` fails msgs without one, `off` skips the check.
  *
  * Key rejections make the loop wait at least 60 s by default; this run sets settings.js `noojeeConfigAuthRetryMs` to
  * 2000 (a documented setting for test set-ups) so that rejections stay short.
@@ -36,14 +40,14 @@ import * as fs from "node:fs";
 import { FakePbx, FaultKind, PbxEvent } from "../fake-pbx";
 import { type FlowNode, startNodeRed, stopAllNodeRed } from "../harness/node-red-process";
 import { startIdleLimitProxy, type IdleLimitProxy } from "../harness/idle-limit-proxy";
-import { account, type Kill, type Received } from "./soak-accounting";
+import { account, type EventIdMode, type Kill, type Received } from "./soak-accounting";
 import { discardedReads, segments, takenAnswers } from "./soak-coverage";
 import { EXT_PATH, extensionInputNodes, type ExtChange, WatchModel } from "./soak-extensions";
 import { SoakStore } from "./soak-store";
 import { wipeUserDir } from "../harness/container-restart";
 import {
-  configNode, MB, MEMORY_PROBE_OPTIONS, memoryProbeNodes, parseArgs, probeMemory, procStats, seededRandom, sleep, uncoveredAtKill,
-  subscribeNode, UDP_SEND_SETTINGS, udpFunctionSinkNode, UdpSink,
+  configNode, deployAndWait, deployMarkerNodes, MB, MEMORY_PROBE_OPTIONS, memoryProbeNodes, parseArgs, positionAtKill, probeMemory,
+  procStats, seededRandom, sleep, subscribeNode, UDP_SEND_SETTINGS, udpFunctionSinkNode, UdpSink,
 } from "./common";
 
 const API_KEY = "soak-key-7d1e2f3a-4b5c";
@@ -68,6 +72,9 @@ if (idleModeArg !== "504" && idleModeArg !== "reset") throw new Error(`--idle-mo
 const idleMode: "504" | "reset" | undefined = idleLimitSec === undefined ? undefined : idleModeArg;
 const extChanges = !args.has("no-ext-changes");
 const store = SoakStore.fromArg(args.get("store"));
+const eventIdsArg = String(args.get("event-ids") ?? "auto");
+if (!["auto", "require", "off"].includes(eventIdsArg)) throw new Error(`--event-ids: "${eventIdsArg}" is not auto, require or off`);
+const eventIds = eventIdsArg as EventIdMode;
 // Long poll: above the proxy's idle limit when there is one (its cut is what the run is for), else 2 s.
 const TIMEOUT_SEC = idleLimitSec === undefined ? 2 : Math.floor(idleLimitSec) + 1;
 
@@ -133,6 +140,8 @@ async function main(): Promise<number> {
     received.push({
       node: String(m.node), exten: String(m.topic), id: String(m.uniqueCallId), step: Number(m.step), status: String(m.status),
       initial: m.initial === true, at, wall: Date.now(),
+      pid: typeof m.pid === "number" ? m.pid : undefined, sent: typeof m.sent === "number" ? m.sent : undefined,
+      eventId: m.eventId === undefined ? undefined : String(m.eventId),
     });
   });
   await sink.start();
@@ -154,13 +163,18 @@ async function main(): Promise<number> {
       ...parts.map((_, i) => udpFunctionSinkNode(`udp-${i}`, TAB, sink.port, `sub-${i}`)),
       ...extensionInputNodes(TAB, parts.length),
       ...memoryProbeNodes(TAB),
+      ...deployMarkerNodes(TAB, deployCount),
     ];
   }
+  let deployCount = 0;
   /** Deploys `parts` and keeps the watch model in step (see soak-extensions.ts). */
   async function deploy(parts: string[][], type: "full" | "flows" | "nodes", entry: { at: number; type: string; done?: number }): Promise<void> {
     const names = watch.namesFor(parts);
     watch.deployStarted(parts, names, entry.at);
-    await nr.deploy(flow(parts, names), entry.type === "initial" ? { cfg: { apiKey: API_KEY } } : {}, type);
+    deployCount += 1;
+    // Done once the new flows run: Node-RED answers the deploy before it starts them, and a msg change sent meanwhile
+    // would go to a node that does not exist yet (dropped, or a 404 from the flow's http-in).
+    await deployAndWait(nr, flow(parts, names), deployCount, entry.type === "initial" ? { cfg: { apiKey: API_KEY } } : {}, type);
     entry.done = Date.now();
     watch.deployDone(entry.done);
   }
@@ -187,6 +201,7 @@ async function main(): Promise<number> {
     watch.apply(change, Date.now());
     const body = JSON.stringify({ node: Number(change.node.slice(4)), action: change.action, extensions: change.extensions });
     const res = await nr.request("POST", EXT_PATH, { body, headers: { "Content-Type": "application/json" } });
+    watch.applied(Date.now());
     if (res.status !== 200) extFailed += 1;
     extSent.set(change.action, (extSent.get(change.action) ?? 0) + 1);
     if (change.empties) extEmptied += 1;
@@ -276,8 +291,10 @@ async function main(): Promise<number> {
       if (now >= nextKill && !deploying) {
         // SIGKILL: no close handler runs. The PBX goes on (calls, faults, restarts) while Node-RED is down.
         nextKill = now + between(20_000, 40_000);
-        kills.push(uncoveredAtKill(nr.userDir, "cfg", store && (() => store.savedPosition())));
+        const pid = nr.pid;
         await nr.kill();
+        // Read once it is dead: what it left on disk (a write or a flush under way at the kill may or may not be there).
+        kills.push(positionAtKill(nr.userDir, pid, "cfg", store && (() => store.savedPosition())));
         if (store) wipeUserDir(nr.userDir); // a container restart: the position must come from the store
         nrLogs.push(nr.log());
         const down = Date.now();
@@ -286,6 +303,7 @@ async function main(): Promise<number> {
         nr = await nr.restart();
         current = nr;
         downtimes.push(Date.now() - down);
+        kills[kills.length - 1].upWall = Date.now();
         downs.push({ from: down, to: Date.now() });
         log(`Node-RED killed and restarted (pid ${nr.pid}, down ${Date.now() - down} ms)`);
         memory = []; // heap and RSS are compared within the last process
@@ -354,9 +372,9 @@ async function main(): Promise<number> {
       ...subscribeRequests.map((r) => ({ at: r.at, what: `REQ e${r.epoch} last=${r.query.lastSequenceNumber} to=${r.query.timeOut} ctr=${r.seqAtArrival} n=${r.query.exten?.split(",").length}` })),
       ...pbx.answers.map((a) => ({ at: a.at, what: `ANS e${a.epoch} ${a.snapshot ? (discarded.has(a) ? "SNAP(thrown away)" : "SNAP") : "poll"} last=${a.last} seq=${a.seq} entries=${a.entries} [${a.exten}]` })),
       ...events.map((e) => ({ at: e.at, what: `EVT e${e.epoch} seq=${e.seq} ${e.exten} ${e.entry.CallData.uniqueCallId}#${e.entry.CallData.step} ${e.entry.CallData.status}` })),
-      ...received.map((m) => ({ at: m.wall, what: `MSG ${m.node} ${m.exten} ${m.id}#${m.step} ${m.status}${m.initial ? " initial" : ""}` })),
+      ...received.map((m) => ({ at: m.wall, what: `MSG ${m.node} ${m.exten} ${m.id}#${m.step} ${m.status}${m.initial ? " initial" : ""} pid ${m.pid ?? "-"} sent ${m.sent ?? "-"}${m.eventId === undefined ? "" : ` id ${m.eventId}`}` })),
       ...restarts.map((r) => ({ at: r.at, what: `RESTART -> e${r.epoch} keep=${r.keepCalls}` })),
-      ...kills.map((k) => ({ at: k.wall ?? 0, what: `KILL file savedAt=${k.savedWall ?? "-"} seqs=${k.savedSeqs?.join(",") ?? "-"}` })),
+      ...kills.map((k) => ({ at: k.wall, what: `KILL pid ${k.pid ?? "-"} position on disk savedAt=${k.savedWall ?? "-"} seqs=${k.savedSeqs?.join(",") ?? "-"}` })),
       ...downs.map((d) => ({ at: d.to, what: `UP after ${d.to - d.from} ms` })),
       ...deployLog.map((d) => ({ at: d.at, what: `DEPLOY ${d.type} done+${(d.done ?? 0) - d.at}` })),
       ...watch.history.map((h) => ({ at: h.at, what: `WATCH ${h.node} ${h.extensions.join(",")}` })),
@@ -366,6 +384,7 @@ async function main(): Promise<number> {
   const tallies = account({
     events, answers, subscribeRequests, restarts, deployLog, received, finalEpoch, kills, answerStyle,
     segments: segments(EXTENSIONS, watch.transitions, subscribeRequests, answers, events, restarts, downs), history: watch.history,
+    eventIds,
   });
   const { required, lost, lostExamples, blindHead, blindTail, undetectable, survivorsChecked, survivorsLost } = tallies;
   const { duplicated, duplicateExamples, resentAfterKill, phantom, initialMsgs } = tallies;
@@ -392,6 +411,9 @@ async function main(): Promise<number> {
   if (unhandled) violations.push("unhandled rejection or uncaught exception in the Node-RED log");
   if (heapGrowth > HEAP_GROWTH_LIMIT) violations.push(`heap grew by ${(heapGrowth / MB).toFixed(1)} MB`);
   if (sink.malformed > 0) violations.push(`${sink.malformed} malformed datagrams`);
+  if (tallies.eventIdsMissing > 0) violations.push(`${tallies.eventIdsMissing} msgs without an eventId`);
+  if (tallies.eventIdsUnstable > 0) violations.push(`${tallies.eventIdsUnstable} changes sent with different eventIds`);
+  if (tallies.eventIdsShared > 0) violations.push(`${tallies.eventIdsShared} eventIds given to different changes`);
 
   const line = (label: string, value: string | number): void => {
     process.stdout.write(`  ${label.padEnd(44)} ${value}\n`);
@@ -399,20 +421,23 @@ async function main(): Promise<number> {
   process.stdout.write(`\nSoak tallies (seed ${seed}, ${minutes} min)\n`);
   line("state changes made by the PBX", events.length);
   line("  required (outside blind windows)", required);
-  line("  lost", lost);
+  line("  lost", `${lost}${tallies.lostWhileDownBlank ? ` (${tallies.lostWhileDownBlank} around a kill that left no position on disk)` : ""}`);
   line("  blind: restarted PBX before resync (excused)", blindHead);
   line("  blind: forgotten by a restart (excused)", blindTail);
   line("  restarts the client could not detect", undetectable);
   line("surviving calls checked by final state", `${survivorsChecked} (${survivorsLost} missing)`);
   line("msgs received", received.length);
   line("  duplicated changes", duplicated);
-  line("  re-sent after a kill (sent after the saved position)", resentAfterKill);
+  line("  re-sent after a kill (sent after the position on disk)", `${resentAfterKill}${resentAfterKill ? ` (the oldest sent ${(tallies.oldestResendMs / 1000).toFixed(1)} s before its kill)` : ""}`);
   line("  current-state replays (initial: true)", initialMsgs);
   line("  phantom", phantom);
   line("  OUT OF ORDER: older than delivered, as a change", tallies.outOfOrder);
   line("  STALE: older than delivered, as initial: true", tallies.staleInitial);
   line("  older state re-sent after a kill (ditto)", tallies.staleAfterKill);
   line("  for an extension the node did not watch", tallies.unwatchedMsgs);
+  line("eventIds (msg.payload.eventId)", tallies.eventIdsChecked
+    ? `checked: ${tallies.eventIdsMissing} missing, ${tallies.eventIdsUnstable} changes with two, ${tallies.eventIdsShared} shared by two changes`
+    : eventIds === "off" ? "not checked (--event-ids off)" : "none in the msgs (not checked)");
   line("answers list", answerStyle === "every" ? "every change (every)" : "each changed leg's latest state (latest)");
   if (answerStyle === "latest") line("  changes no taken answer listed (skipped)", tallies.notListed);
   line("extension changes by msg", extChanges ? `${[...extSent].map(([k, n]) => `${k} ${n}`).join(", ") || "none"} (${extEmptied} emptied a node, ${extRefilled} added to an empty one)` : "off");
@@ -441,6 +466,7 @@ async function main(): Promise<number> {
   if (tallies.staleExamples.length) line("older than delivered, e.g.", tallies.staleExamples.join("; "));
   if (tallies.deafExamples.length) line("never polled / join state missing, e.g.", tallies.deafExamples.join("; "));
   if (tallies.unwatchedExamples.length) line("not watched, e.g.", tallies.unwatchedExamples.join("; "));
+  if (tallies.eventIdExamples.length) line("eventIds, e.g.", tallies.eventIdExamples.join("; "));
   if (violations.length > 0) {
     process.stdout.write(`\nSOAK FAILED: ${violations.join("; ")}\n`);
     const errors = nrLog.split("\n").filter((l) => /error|unhandled|uncaught/i.test(l)).slice(0, 20);

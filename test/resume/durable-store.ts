@@ -1,7 +1,8 @@
 /**
  * A Node-RED context store for the kill tests, standing in for a persistent store outside the user directory
  * (FlowFuse's persistent context, a database): one JSON file per scope in `config.dir`, written and fsynced on every
- * set, so that what a set acknowledged survives a SIGKILL. Used from the test's settings.js:
+ * set, so that what a set acknowledged survives a SIGKILL (and, on request, stalling a write as a busy disk does).
+ * Used from the test's settings.js:
  *
  *   contextStorage: { keep: { module: require("<this file>"), config: { dir: "/somewhere/else" } } }
  *
@@ -23,6 +24,7 @@ function durableStore(config: { dir: string }) {
     }
   };
   const write = (scope: string, data: Scope): void => {
+    stallIfAsked();
     const temp = `${file(scope)}.tmp`;
     const fd = fs.openSync(temp, "w");
     try {
@@ -32,6 +34,16 @@ function durableStore(config: { dir: string }) {
       fs.closeSync(fd);
     }
     fs.renameSync(temp, file(scope));
+  };
+  // A disk that stalls (an fsync held up by other I/O): a test writes "<ms>" to <dir>/stall, and the next write then
+  // blocks, as fsync does, for that long, after leaving <dir>/stalling to say it has begun.
+  const stallIfAsked = (): void => {
+    const stall = path.join(config.dir, "stall");
+    if (!fs.existsSync(stall)) return;
+    const ms = Number(fs.readFileSync(stall, "utf8"));
+    fs.rmSync(stall, { force: true });
+    fs.writeFileSync(path.join(config.dir, "stalling"), "");
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
   };
   const asList = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
   return {

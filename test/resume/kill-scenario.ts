@@ -8,7 +8,8 @@ import * as path from "node:path";
 import { FakePbx, PbxEvent } from "../fake-pbx";
 import { wipeUserDir } from "../harness/container-restart";
 import { NodeRedProcess, startNodeRed } from "../harness/node-red-process";
-import { configNode, seededRandom, sleep, UDP_SEND_SETTINGS, udpFunctionSinkNode, UdpSink } from "../perf/common";
+import { configNode, positionAtKill, seededRandom, sleep, UDP_SEND_SETTINGS, udpFunctionSinkNode, UdpSink } from "../perf/common";
+import type { Kill } from "../perf/soak-accounting";
 import type { FlowNode } from "../harness/node-red-process";
 
 export const API_KEY = "resume-kill-key-31f0c2";
@@ -21,6 +22,9 @@ export interface Received {
   initial: boolean;
   missed: unknown;
   at: number;
+  /** The Node-RED process that sent it, and its Date.now() then. */
+  pid: number | undefined;
+  sent: number | undefined;
 }
 
 export interface Summary {
@@ -77,6 +81,8 @@ export interface KillOptions {
   settingsCode?: string;
   /** The config node's "Keep it in" (resumeStore): "" for the resume file. */
   resumeStore?: string;
+  /** Reads the position the store holds on disk (a context store's files); undefined: the resume file. */
+  readStored?: () => unknown;
 }
 
 /** One Node-RED with a subscribe node (events and summaries) on 5 extensions, and what came out of it. */
@@ -86,8 +92,11 @@ export class KillScenario {
   readonly summaries: Summary[] = [];
   pbx!: FakePbx;
   nr!: NodeRedProcess;
-  /** The last kill: when (Date.now()), and when the restarted Node-RED's admin API answered. */
-  lastKill = { killedAt: 0, readyAt: 0 };
+  /**
+   * The last kill: when (Date.now()), when the restarted Node-RED's admin API answered, and the position the killed
+   * process had left on disk (read once it was dead).
+   */
+  lastKill: { killedAt: number; readyAt: number; left?: Kill } = { killedAt: 0, readyAt: 0 };
   private sink!: UdpSink;
 
   constructor(private readonly options: KillOptions = {}) {}
@@ -106,7 +115,9 @@ export class KillScenario {
         this.summaries.push({ uniqueCallId: String(m.uniqueCallId), partial: m.partial === true, missed: m.missed === true, endStatus: String(m.endStatus), at });
         return;
       }
-      this.received.push({ key: KillScenario.key(m.uniqueCallId, m.step), status: String(m.status), initial: m.initial === true, missed: m.missed, at });
+      const pid = typeof m.pid === "number" ? m.pid : undefined;
+      const sent = typeof m.sent === "number" ? m.sent : undefined;
+      this.received.push({ key: KillScenario.key(m.uniqueCallId, m.step), status: String(m.status), initial: m.initial === true, missed: m.missed, at, pid, sent });
     });
     await this.sink.start();
     this.nr = await startNodeRed({ settingsCode: `${UDP_SEND_SETTINGS}\n${this.options.settingsCode ?? ""}` });
@@ -119,7 +130,7 @@ export class KillScenario {
         { id: "tab", type: "tab", label: "resume", disabled: false, info: "" },
         { ...configNode("cfg", this.pbx.url), resumeStore: this.options.resumeStore ?? "" },
         subscribe,
-        udpFunctionSinkNode("udp", "tab", this.sink.port),
+        udpFunctionSinkNode("udp", "tab", this.sink.port, "sub"),
       ],
       { cfg: { apiKey: API_KEY } },
     );
@@ -164,23 +175,30 @@ export class KillScenario {
     return [...ended].filter((id) => !summarised.has(id));
   }
 
-  /** Kills Node-RED after `upMs` of traffic, makes `whileDown` happen, starts it again; returns the kill time. */
-  async killAndRestart(prefix: string, upMs: number, whileDown: () => void, drainFrom?: "restart"): Promise<number> {
+  /**
+   * Kills Node-RED after `upMs` of traffic (and `beforeKill`, if given), makes `whileDown` happen, starts it again, and
+   * waits until the changes from events[drainFrom] on (0; "restart": those after the PBX's restart) reached the flow;
+   * returns the kill time.
+   */
+  async killAndRestart(prefix: string, upMs: number, whileDown: () => void, drainFrom?: "restart" | number, beforeKill?: () => Promise<void>): Promise<number> {
     const traffic = new Traffic(this.pbx, prefix);
     traffic.start();
     await sleep(upMs);
+    await beforeKill?.();
     const killedAt = Date.now();
+    const pid = this.nr.pid;
     await this.nr.kill();
+    const left = positionAtKill(this.nr.userDir, pid, "cfg", this.options.readStored);
     whileDown();
     await sleep(1500);
     this.nr = await this.nr.restart();
-    this.lastKill = { killedAt, readyAt: Date.now() };
+    this.lastKill = { killedAt, readyAt: Date.now(), left };
     // After a PBX restart, what it did before Node-RED's resynchronising read cannot come back: wait for the rest.
     if (drainFrom === "restart") {
       for (let waited = 0; waited < 15_000 && !/went back/.test(this.nr.log()); waited += 50) await sleep(50);
       await sleep(200);
     }
-    const from = drainFrom === "restart" ? this.events.length : 0;
+    const from = drainFrom === "restart" ? this.events.length : (drainFrom ?? 0);
     await sleep(2000);
     traffic.stop();
     traffic.hangUpAll();
@@ -189,19 +207,42 @@ export class KillScenario {
   }
 
   /**
-   * Changes (initial: false) that reached the flow again after the kill where the first came more than `windowMs`
-   * before it (or after it: twice since the restart).
+   * Changes (initial: false) that reached the flow again after the last kill beyond the documented bound: the first was
+   * sent before the position the killed process left on disk was taken (so that position covered it), or by another
+   * process than the killed one (twice from one process), or the kill left no position at all.
    */
-  repeatedAfter(killedAt: number, windowMs = 1000): string[] {
-    const first = new Map<string, number>();
-    const repeated: string[] = [];
+  resentBeyondBound(): string[] {
+    const { killedAt, left } = this.lastKill;
+    const first = new Map<string, Received>();
+    const beyond: string[] = [];
     for (const r of this.received) {
       if (r.initial) continue;
-      const at = first.get(r.key);
-      if (at === undefined) first.set(r.key, r.at);
-      else if (r.at > killedAt && (at < killedAt - windowMs || at > killedAt)) repeated.push(`${r.key} ${r.status}`);
+      const earlier = first.get(r.key);
+      if (earlier === undefined) first.set(r.key, r);
+      else if (r.at > killedAt) {
+        const byKilled = earlier.pid !== undefined && earlier.pid === left?.pid;
+        const saved = left?.savedWall;
+        if (!byKilled || saved === undefined || (earlier.sent ?? earlier.at) < saved) {
+          const why = !byKilled ? "sent twice by one process" : saved === undefined ? "no position on disk" : `sent ${saved - (earlier.sent ?? earlier.at)} ms before the position on disk was taken`;
+          beyond.push(`${r.key} ${r.status} (${why})`);
+        }
+      }
     }
-    return repeated;
+    return beyond;
+  }
+
+  /** How long before the last kill the oldest change sent again after it was first sent (ms; 0: none). */
+  oldestResend(): number {
+    const { killedAt } = this.lastKill;
+    const first = new Map<string, Received>();
+    let oldest = 0;
+    for (const r of this.received) {
+      if (r.initial) continue;
+      const earlier = first.get(r.key);
+      if (earlier === undefined) first.set(r.key, r);
+      else if (r.at > killedAt) oldest = Math.max(oldest, killedAt - (earlier.sent ?? earlier.at));
+    }
+    return oldest;
   }
 
   /** Changes (initial: false) that reached the flow more than once. */
@@ -216,10 +257,11 @@ export class KillScenario {
     return repeats;
   }
 
-  /** The PBX's changes that never reached the flow. */
-  lost(): string[] {
+  /** The PBX's changes (from events[from] on) that never reached the flow. */
+  lost(from = 0): string[] {
     const delivered = new Set(this.received.map((r) => r.key));
     return this.events
+      .slice(from)
       .filter((e) => !delivered.has(KillScenario.key(e.entry.CallData.uniqueCallId, e.entry.CallData.step)))
       .map((e) => `${e.entry.CallData.uniqueCallId} ${e.entry.CallData.status}`);
   }

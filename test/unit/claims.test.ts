@@ -89,6 +89,13 @@ describe("claims: package.json, the README and the version matrix agree", functi
     assert.match(read("README.md"), /^npm test\b/m, "the README tells a new user to run npm test");
   });
 
+  it(".ci/run waits for dpkg's lock at every apt-get, rather than failing when another apt process holds it", function () {
+    const code = read(".ci/run").split("\n").filter((line) => !/^\s*#/.test(line)).join("\n");
+    const calls = [...code.matchAll(/\bapt-get\b[^&|;'"]*/g)].map((m) => m[0].trim());
+    assert.ok(calls.length >= 2, `apt-get update and install in .ci/run: ${JSON.stringify(calls)}`);
+    for (const call of calls) assert.match(call, /^apt-get -o DPkg::Lock::Timeout=[1-9]\d* /, `${call}: waits for the lock`);
+  });
+
   it("the CHANGELOG has an entry for the package's version", function () {
     assert.match(read("CHANGELOG.md"), new RegExp(`^## \\[${pkg.version.replace(/\./g, "\\.")}\\] - \\d{4}-\\d{2}-\\d{2}$`, "m"));
   });
