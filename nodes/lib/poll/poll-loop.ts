@@ -146,6 +146,7 @@ export class PollLoop {
       this.groups.remove(extension);
       this.pending.delete(extension);
       this.checks.drop(extension);
+      this.outages.drop(extension);
     }
     // Placed at the next turn of the loop, never under an answer being handled.
     if (!this.needFullSnapshot) for (const extension of added) this.pending.add(extension);
@@ -271,7 +272,10 @@ export class PollLoop {
       this.probeForRestart = true;
       byCursor.set(taken.cursor, [...(byCursor.get(taken.cursor) ?? []), extension]);
     }
-    for (const [cursor, extensions] of byCursor) this.groups.add(extensions, cursor);
+    for (const [cursor, extensions] of byCursor) {
+      this.groups.add(extensions, cursor);
+      this.outages.resumed(extensions); // their first answer brings what changed while Node-RED was down
+    }
   }
 
   /** Current state of every watched extension: at start, after a restart, or to check for one. */
@@ -284,6 +288,7 @@ export class PollLoop {
       if (response.seq >= this.groups.maxCursor()) return this.startCheck(extensions, response);
       this.warn(`PBX sequence went back from ${this.groups.maxCursor()} to ${response.seq}: resynchronising`);
       this.resumeFrom?.forget(); // positions of the PBX's previous life
+      this.outages.restarted(extensions.filter((e) => this.groups.groupOf(e)));
     }
     const initial = this.firstSnapshot;
     this.needFullSnapshot = false;
@@ -350,6 +355,7 @@ export class PollLoop {
     this.emit(events);
     if (this.resumedUnread.size > 0) this.settled([], group);
     this.sendCheck(check, "after");
+    this.outages.answered(group.extensions, this.options.now());
     this.options.onAnswer?.();
     // An answer without changes always merges; should it not (a PBX whose counter moves oddly), never spin.
     if (events.length === 0 && this.groups.size >= before) await this.sleep(this.options.idleGapMs, true);
@@ -379,6 +385,7 @@ export class PollLoop {
     this.emit(events);
     if (this.resumedUnread.size > 0) this.settled([], group);
     this.sendCheck(check, "after");
+    this.outages.answered(group.extensions, this.options.now());
     this.options.onAnswer?.();
     // Only an answer without entries, at an unchanged seq and early is a server ignoring timeOut. One whose seq moved
     // on, or that carried entries (even ones that only repeat states already sent), is a PBX at work: poll at once.
@@ -395,8 +402,10 @@ export class PollLoop {
     if (outcome.disagrees) this.resumeFrom?.forget();
     const { inProgress, changed } = outcome[part];
     const mine = (extension: string): boolean => outcome.extensions.includes(extension);
-    this.emit([...this.collect(inProgress, true, mine), ...this.collect(changed, false, mine)]);
+    // Found by the read, not seen happen: marked when they came after an outage (outages.ts).
+    this.emit([...this.collect(inProgress, true, mine), ...this.collect(changed, false, mine, true)]);
     if (part === "before") return;
+    this.outages.caughtUp(outcome.extensions);
     for (const { extension, uniqueCallId } of outcome.gone) this.table.forget(extension, uniqueCallId);
     this.settled(outcome.whole);
   }
@@ -420,9 +429,12 @@ export class PollLoop {
 
   /** A poll's answer came from a PBX whose counter went back: pass its entries on, then resynchronise from its seq. */
   private restartedWith(response: SubscribeResponse, sent: number): void {
-    // Entries of the restarted PBX are newer than anything we had: pass them on before the fresh read.
-    this.emit(this.collect(response, false, (extension) => this.groups.groupOf(extension) !== undefined));
+    // First, so that the restart's outage begins at the answer before this one (outages.ts).
     this.restarted(response.seq, sent);
+    // Entries of the restarted PBX are newer than anything we had: pass them on before the fresh read.
+    const polled = this.extensions.filter((extension) => this.groups.groupOf(extension) !== undefined);
+    this.emit(this.collect(response, false, (extension) => polled.includes(extension)));
+    this.outages.answered(polled, this.options.now());
   }
 
   /** The answer from `sent` was too large to read: the group's extensions carry on from their current state. */
@@ -433,8 +445,15 @@ export class PollLoop {
     if (read.length === 0) return;
     const reason = (err as Error).message;
     this.warn(skippedBacklogText({ from: sent, to: response.seq, extensions: read, since: this.cursorTimes.since(sent), reason }));
+    // This read is newer than any check's still to settle: comparing that older read with it could send a state older
+    // than one this read sent. An adopted extension's calls were never sent: they go out as in progress.
+    const adopted = read.filter((e) => this.checks.isAdopting(e));
+    for (const extension of read) this.checks.drop(extension);
     this.groups.add(read, response.seq);
-    this.applySnapshot(read, response, false); // not initial: the table sends only what differs from what was sent
+    if (adopted.length > 0) this.applySnapshot(adopted, response, true);
+    const others = read.filter((e) => !adopted.includes(e));
+    // Not initial: the table sends only what differs from what was sent.
+    if (others.length > 0) this.applySnapshot(others, response, false);
     this.options.onAnswer?.();
   }
 
@@ -447,7 +466,9 @@ export class PollLoop {
   private restarted(seq: number, from = this.groups.maxCursor()): void {
     this.warn(`PBX sequence went back from ${from} to ${seq}: the PBX restarted, resynchronising`);
     this.resumeFrom?.forget(); // positions of the PBX's previous life
-    this.groups.reset(this.groups.list.flatMap((group) => [...group.extensions]), seq);
+    const polled = this.groups.list.flatMap((group) => [...group.extensions]);
+    this.outages.restarted(polled);
+    this.groups.reset(polled, seq);
     this.checks.restarted();
     this.probeForRestart = true;
   }
@@ -459,6 +480,9 @@ export class PollLoop {
     const listed = listedLegs(response);
     for (const extension of extensions) this.table.retainOnly(extension, listed.get(extension) ?? new Set());
     this.emit(events);
+    const now = this.options.now();
+    this.outages.answered(extensions, now);
+    this.outages.caughtUp(extensions);
     this.settled(extensions);
   }
 
@@ -480,10 +504,9 @@ export class PollLoop {
       const eventId = this.table.change(extension, data, callId);
       if (eventId === undefined) continue;
       const event: CallEvent = { extension, data, callId, seq: response.seq, initial, eventId };
-      this.outages.mark(event, now, read, this.resumedUnread.has(extension));
+      this.outages.mark(event, now, read);
       events.push(event);
     }
-    this.outages.answered(this.extensions.filter(accept), now);
     return events;
   }
 
