@@ -14,6 +14,7 @@
  * - A backlog too large for one answer is skipped for a current-state read, with a warning (skipped-backlog.ts).
  * - Failures retry with exponential backoff; an answer that comes back without entries, at the same seq, long before
  *   its timeOut waits a little, so a server that ignores timeOut cannot drive a hot loop.
+ * - Changes that arrive after an outage are marked (outages.ts). How the loop runs and stops is loop-runner.ts.
  */
 import { backoffDelay, DEFAULT_BACKOFF } from "./backoff";
 import { CallStateTable } from "./call-state-table";
@@ -26,15 +27,16 @@ import { ResumePoint, ResumeSource } from "./resume-points";
 import { WarningLimiter } from "./warning-limiter";
 import { CursorTimes, isTooLarge, skippedBacklogText } from "./skipped-backlog";
 import type { SubscribeResponse } from "../client/types";
-import type { CallEvent, LoopStatus, PollLoopOptions } from "./poll-types";
+import type { CallEvent, PollLoopOptions } from "./poll-types";
 import { hasEntries, listedLegs, validEntries } from "./answer-entries";
+import { LoopRunner } from "./loop-runner";
 import { CheckOutcome, ReadChecks } from "./read-check";
 
 export type { ResumePoint } from "./resume-points";
 
 export type { CallEvent, LoopStatus, PollLoopOptions, SubscribeApi } from "./poll-types";
 
-export class PollLoop {
+export class PollLoop extends LoopRunner {
   readonly table: CallStateTable;
   private readonly options: Required<Omit<PollLoopOptions, "table" | "onWarning" | "resumeFrom" | "onAnswer" | "holdLimit" | "onSnapshot">> &
     Pick<PollLoopOptions, "onWarning" | "onAnswer" | "onSnapshot">;
@@ -55,23 +57,13 @@ export class PollLoop {
   private readonly cursorOf = (extension: string): number | undefined => this.groups.groupOf(extension)?.cursor;
   /** After a failure the next poll asks with timeOut=0, so recovery shows at once rather than after a held poll. */
   private quickCheck = false;
-  private controller: AbortController | undefined;
-  private restartRequested = false;
-  private wake: (() => void) | undefined;
-  private wakeOnChange = false;
-  private sleepTimer: ReturnType<typeof setTimeout> | undefined;
-  private running: Promise<void> | undefined;
-  /** Bumped by every start and stop: a run of an older generation returns at its next turn. */
-  private generation = 0;
-  private stopped = true;
-  private attempt = 0;
-  private lastState: LoopStatus["state"] | undefined;
   private readonly entryWarnings: WarningLimiter;
   /** Extensions whose next changes arrive after an outage (CallEvent.afterOutage). */
   private readonly outages = new Outages();
   private readonly cursorTimes: CursorTimes;
 
   constructor(options: PollLoopOptions) {
+    super((status) => this.options.onStatus(status));
     this.options = {
       backoff: DEFAULT_BACKOFF,
       authRetryMs: 60_000,
@@ -113,10 +105,6 @@ export class PollLoop {
     return this.groups.size;
   }
 
-  get isRunning(): boolean {
-    return !this.stopped;
-  }
-
   get watched(): readonly string[] {
     return this.extensions;
   }
@@ -150,67 +138,28 @@ export class PollLoop {
     }
     // Placed at the next turn of the loop, never under an answer being handled.
     if (!this.needFullSnapshot) for (const extension of added) this.pending.add(extension);
-    if (this.controller) {
-      this.restartRequested = true;
-      this.controller.abort();
-    }
-    if (this.wakeOnChange) this.wakeUp();
+    this.interrupt();
   }
 
-  start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.attempt = 0;
-    const generation = ++this.generation;
+  protected override starting(): void {
     // Resuming a kept cursor (after a redeploy): ask with timeOut=0 first, so "listening" shows at once
     // rather than after a held poll.
     if (!this.needFullSnapshot) this.quickCheck = true;
-    this.lastState = undefined;
-    this.setStatus({ state: "connecting" });
-    // A stop still in progress first finishes its run: never two runs, never two polls.
-    const previous = this.running;
-    this.running = previous
-      ? previous.then(() => (generation === this.generation ? this.run(generation) : undefined))
-      : this.run(generation);
   }
 
-  /** Aborts the request in flight, clears the timer, and resolves once the loop has returned. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.generation += 1;
-    this.controller?.abort();
-    this.wakeUp();
+  protected override stopping(): void {
     this.entryWarnings.close();
-    const running = this.running;
-    await running;
-    if (this.running === running) this.running = undefined;
   }
 
-  private async run(generation: number): Promise<void> {
-    const current = (): boolean => !this.stopped && generation === this.generation;
-    while (current()) {
-      if (this.extensions.length === 0) {
-        await this.sleep(undefined, true);
-        continue;
-      }
-      try {
-        await this.step();
-        if (!current()) break;
-        this.attempt = 0;
-        this.quickCheck = false; // any answer shows the PBX is back: the next long poll may be held
-        this.setStatus({ state: "listening" });
-      } catch (err) {
-        if (!current()) break;
-        if (this.restartRequested) {
-          this.restartRequested = false;
-          continue;
-        }
-        await this.backOff(err);
-      }
-    }
+  protected get idle(): boolean {
+    return this.extensions.length === 0;
   }
 
-  private async backOff(err: unknown): Promise<void> {
+  protected succeeded(): void {
+    this.quickCheck = false; // any answer shows the PBX is back: the next long poll may be held
+  }
+
+  protected async backOff(err: unknown): Promise<void> {
     const error = isNoojeeError(err) ? err : new NoojeeError("network", err instanceof Error ? err.message : String(err));
     this.attempt += 1;
     this.outages.failed(this.extensions);
@@ -223,7 +172,7 @@ export class PollLoop {
     await this.sleep(delay, false);
   }
 
-  private async step(): Promise<void> {
+  protected async step(): Promise<void> {
     if (this.needFullSnapshot && this.firstSnapshot) this.resume();
     if (this.needFullSnapshot) return this.readAll();
     this.placeResumed();
@@ -415,7 +364,7 @@ export class PollLoop {
    * a failing status or backoff. A cut-shaped failure after a hold past the timeOut is one, like a client timeout.
    */
   private idleCut(hold: Hold, err: unknown): boolean {
-    if (this.stopped || this.restartRequested || !isNoojeeError(err)) return false;
+    if (this.interrupted || !isNoojeeError(err)) return false;
     const verdict = this.holdLimit.judge(hold, err);
     if (verdict.notice) this.warn(holdNoticeText(verdict.notice, this.options.timeoutSec));
     if (!verdict.cut && verdict.overdue) this.probeForRestart = true;
@@ -515,42 +464,9 @@ export class PollLoop {
   }
 
   private async request(extensions: string[], last: number, timeOutSec: number): Promise<SubscribeResponse> {
-    const controller = new AbortController();
-    this.controller = controller;
-    this.restartRequested = false;
-    try {
-      const response = await this.options.api.subscribe(extensions, last, timeOutSec, controller.signal);
-      this.cursorTimes.reached(response.seq, this.groups.list.map((group) => group.cursor));
-      return response;
-    } finally {
-      if (this.controller === controller) this.controller = undefined;
-    }
-  }
-
-  /** Waits `ms` (or until woken when undefined); stop() always wakes it, setExtensions() when `onChange`. */
-  private sleep(ms: number | undefined, onChange: boolean): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.wakeOnChange = onChange;
-      this.wake = resolve;
-      if (ms !== undefined) this.sleepTimer = setTimeout(() => this.wakeUp(), ms);
-    });
-  }
-
-  private wakeUp(): void {
-    if (this.sleepTimer !== undefined) clearTimeout(this.sleepTimer);
-    this.sleepTimer = undefined;
-    const wake = this.wake;
-    this.wake = undefined;
-    this.wakeOnChange = false;
-    wake?.();
-  }
-
-  private setStatus(status: LoopStatus): void {
-    // Failures are always reported (the attempt and delay change); steady states once.
-    if (status.state !== "failing" && status.state === this.lastState) return;
-    this.lastState = status.state;
-    this.options.onStatus(status);
+    const response = await this.abortable((signal) => this.options.api.subscribe(extensions, last, timeOutSec, signal));
+    this.cursorTimes.reached(response.seq, this.groups.list.map((group) => group.cursor));
+    return response;
   }
 
   private warn(message: string): void {
