@@ -333,19 +333,54 @@ describe("PollLoop", () => {
 
     // The same from a saved position (a restart after the outage): it is not retried for ever either.
     const resumedApi = new ScriptedApi();
+    const resumedEvents: CallEvent[] = [];
     const resumed = new PollLoop({
-      api: resumedApi, timeoutSec: 30, onEvents: () => undefined, onStatus: () => undefined, random: () => 0,
+      api: resumedApi, timeoutSec: 30, onEvents: (batch) => resumedEvents.push(...batch), onStatus: () => undefined, random: () => 0,
       onWarning: (message) => warnings.push(message), resumeFrom: [{ seq: 100, extensions: ["410"], fences: {} }],
     });
     resumed.setExtensions(["410"]);
     resumed.start();
-    (await resumedApi.call(0)).reject(tooLarge());
-    const again = await resumedApi.call(1);
+    const check = await resumedApi.call(0); // a resume begins with a current-state read, to compare once caught up
+    assert.deepEqual([check.last, check.timeOut], [0, 0]);
+    check.resolve(answer(4000, { "410": [entry("1.1", "Ringing")] }));
+    const fromSaved = await resumedApi.call(1);
+    assert.deepEqual([fromSaved.last, fromSaved.timeOut], [100, 0]);
+    fromSaved.reject(tooLarge());
+    const again = await resumedApi.call(2);
     assert.deepEqual([again.last, again.timeOut], [0, 0]);
-    again.resolve(answer(5000, { "410": [entry("1.1", "Connected")] }));
-    assert.equal((await resumedApi.call(2)).last, 5000);
+    again.resolve(answer(5000, { "410": [entry("1.1", "Connected"), entry("1.3", "Ringing")] }));
+    const on = await resumedApi.call(3);
+    assert.equal(on.last, 5000);
     assert.match(warnings[1], /changes after seq 100 \(since the saved position\).*up to seq 5000 on extension 410 and/);
+    // The read taken before the skip is older than the skip's: it settles nothing after it (no older state, no
+    // "resynchronising", no call of the newer read forgotten).
+    on.resolve(answer(5001));
+    await resumedApi.call(4);
+    assert.deepEqual(resumedEvents.map((e) => `${e.data.uniqueCallId}:${e.data.status}`), ["1.1:Connected", "1.3:Ringing"]);
+    assert.equal(warnings.length, 2, warnings.join("\n"));
+    assert.deepEqual(resumed.table.activeLegs("410").map((leg) => leg.data.uniqueCallId).sort(), ["1.1", "1.3"]);
     await resumed.stop();
+  });
+
+  it("a backlog skipped for an extension no saved position covered sends its calls as in progress: none were ever sent", async () => {
+    const tooLarge = new NoojeeError("badBody", "answer larger than 8 MiB", { tooLarge: true });
+    const api = new ScriptedApi();
+    const events: CallEvent[] = [];
+    const loop = new PollLoop({
+      api, timeoutSec: 30, onEvents: (batch) => events.push(...batch), onStatus: () => undefined, random: () => 0,
+      onWarning: () => undefined, resumeFrom: [{ seq: 100, extensions: ["410"], fences: {} }],
+    });
+    loop.setExtensions(["410", "420"]);
+    loop.start();
+    (await api.call(0)).resolve(answer(4000, { "420": [entry("2.1", "Ringing")] }));
+    const fromSaved = await api.call(1);
+    assert.deepEqual([fromSaved.extensions, fromSaved.last], [["410", "420"], 100], "420 adopted the saved cursor");
+    fromSaved.reject(tooLarge);
+    (await api.call(2)).resolve(answer(5000, { "420": [entry("2.1", "Connected")] }));
+    (await api.call(3)).resolve(answer(5001));
+    await api.call(4);
+    assert.deepEqual(events.map((e) => `${e.extension}:${e.data.uniqueCallId}:${e.data.status}:${e.initial}`), ["420:2.1:Connected:true"]);
+    await loop.stop();
   });
 
   it("stop() resolves while a backoff is pending, and leaves no timer behind", async () => {

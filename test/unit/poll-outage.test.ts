@@ -64,12 +64,37 @@ describe("PollLoop: changes that arrive after an outage", () => {
 
   it("marks the first answer from a saved position (its outage began at the save, which the loop does not know), not the next", async () => {
     const { api, loop, events } = setup([{ seq: 40, extensions: ["410"], fences: {} }]);
-    const first = await api.call(0);
+    const read = await api.call(0); // a resume begins with a current-state read, compared once the poll catches up
+    assert.deepEqual([read.last, read.timeOut], [0, 0]);
+    read.resolve(answer(42, { "410": [entry("2.3", "Ringing")] }));
+    const first = await api.call(1);
     assert.equal(first.last, 40);
     first.resolve(answer(42, { "410": [entry("2.1", "Ringing"), entry("2.1", "Hungup")] }));
-    (await api.call(1)).resolve(answer(43, { "410": [entry("2.2", "Ringing")] }));
-    await api.call(2);
-    assert.deepEqual(marks(events), ["2.1:Ringing:true:undefined", "2.1:Hungup:true:undefined", "2.2:Ringing:false:undefined"]);
+    (await api.call(2)).resolve(answer(43, { "410": [entry("2.2", "Ringing")] }));
+    await api.call(3);
+    // 2.3 was ringing at the cursor, unchanged since: a call in progress (initial), not a change after the outage.
+    assert.deepEqual(marks(events), ["2.1:Ringing:true:undefined", "2.1:Hungup:true:undefined", "2.3:Ringing:false:undefined",
+      "2.2:Ringing:false:undefined"]);
+    assert.deepEqual(events.map((e) => e.initial), [false, false, true, false]);
+    await loop.stop();
+  });
+
+  it("marks the first answer of an extension no saved position covers (carried on from the lowest cursor) too", async () => {
+    const api = new ScriptedApi();
+    const events: CallEvent[] = [];
+    const loop = new PollLoop({
+      api, timeoutSec: 30, resumeFrom: [{ seq: 40, extensions: ["410"], fences: {} }], random: () => 0, now: () => Date.now(),
+      onEvents: (batch) => events.push(...batch), onStatus: () => undefined,
+    });
+    loop.setExtensions(["410", "420"]);
+    loop.start();
+    (await api.call(0)).resolve(answer(42));
+    const first = await api.call(1);
+    assert.deepEqual([first.extensions, first.last], [["410", "420"], 40], "420 adopted the saved cursor");
+    first.resolve(answer(42, { "420": [entry("4.1", "Ringing"), entry("4.1", "Hungup")] }));
+    (await api.call(2)).resolve(answer(43, { "420": [entry("4.2", "Ringing")] }));
+    await api.call(3);
+    assert.deepEqual(marks(events), ["4.1:Ringing:true:undefined", "4.1:Hungup:true:undefined", "4.2:Ringing:false:undefined"]);
     await loop.stop();
   });
 
@@ -79,9 +104,16 @@ describe("PollLoop: changes that arrive after an outage", () => {
     await clock.tickAsync(20_000);
     (await api.call(1)).resolve(answer(3)); // the PBX restarted meanwhile
     await clock.tickAsync(50);
-    (await api.call(2)).resolve(answer(4, { "410": [entry("1.1", "Connected")] })); // found by the read, not seen happen
-    await api.call(3);
-    assert.deepEqual(marks(events), ["1.1:Ringing:false:undefined", "1.1:Connected:true:20050"]);
+    const read = await api.call(2);
+    assert.deepEqual([read.last, read.timeOut], [0, 0]);
+    read.resolve(answer(4, { "410": [entry("1.1", "Connected")] })); // found by the read, not seen happen
+    await clock.tickAsync(50);
+    // The poll carries on from the restarted PBX's own seq; once it has caught up with the read, the read's calls go out.
+    const poll = await api.call(3);
+    assert.equal(poll.last, 3);
+    poll.resolve(answer(5, { "410": [entry("1.2", "Ringing")] })); // seen as it happens: not marked
+    await api.call(4);
+    assert.deepEqual(marks(events), ["1.1:Ringing:false:undefined", "1.2:Ringing:false:undefined", "1.1:Connected:true:20100"]);
     assert.equal(events[0].initial, true);
     await loop.stop();
   });
@@ -90,10 +122,15 @@ describe("PollLoop: changes that arrive after an outage", () => {
     const { api, loop, events } = setup([{ seq: 40, extensions: ["410"], fences: {} }]);
     (await api.call(0)).reject(new NoojeeError("network", "connection refused"));
     await clock.tickAsync(1000);
-    (await api.call(1)).resolve(answer(30)); // and the PBX restarted while Node-RED was down
-    (await api.call(2)).resolve(answer(31, { "410": [entry("3.1", "Ringing")] }));
+    // The resume's read, again; its seq shows the PBX restarted while Node-RED was down: it resynchronises at once.
+    const read = await api.call(1);
+    assert.deepEqual([read.last, read.timeOut], [0, 0]);
+    read.resolve(answer(30, { "410": [entry("3.1", "Ringing")] }));
+    const poll = await api.call(2);
+    assert.equal(poll.last, 30);
+    poll.resolve(answer(31, { "410": [entry("3.1", "Connected")] }));
     await api.call(3);
-    assert.deepEqual(marks(events), ["3.1:Ringing:true:undefined"]);
+    assert.deepEqual(marks(events), ["3.1:Ringing:true:undefined", "3.1:Connected:false:undefined"]);
     await loop.stop();
   });
 });

@@ -14,6 +14,7 @@
  * - A backlog too large for one answer is skipped for a current-state read, with a warning (skipped-backlog.ts).
  * - Failures retry with exponential backoff; an answer that comes back without entries, at the same seq, long before
  *   its timeOut waits a little, so a server that ignores timeOut cannot drive a hot loop.
+ * - Changes that arrive after an outage are marked (outages.ts). How the loop runs and stops is loop-runner.ts.
  */
 import { backoffDelay, DEFAULT_BACKOFF } from "./backoff";
 import { CallStateTable } from "./call-state-table";
@@ -26,15 +27,16 @@ import { ResumePoint, ResumeSource } from "./resume-points";
 import { WarningLimiter } from "./warning-limiter";
 import { CursorTimes, isTooLarge, skippedBacklogText } from "./skipped-backlog";
 import type { SubscribeResponse } from "../client/types";
-import type { CallEvent, LoopStatus, PollLoopOptions } from "./poll-types";
+import type { CallEvent, PollLoopOptions } from "./poll-types";
 import { hasEntries, listedLegs, validEntries } from "./answer-entries";
+import { LoopRunner } from "./loop-runner";
 import { CheckOutcome, ReadChecks } from "./read-check";
 
 export type { ResumePoint } from "./resume-points";
 
 export type { CallEvent, LoopStatus, PollLoopOptions, SubscribeApi } from "./poll-types";
 
-export class PollLoop {
+export class PollLoop extends LoopRunner {
   readonly table: CallStateTable;
   private readonly options: Required<Omit<PollLoopOptions, "table" | "onWarning" | "resumeFrom" | "onAnswer" | "holdLimit" | "onSnapshot">> &
     Pick<PollLoopOptions, "onWarning" | "onAnswer" | "onSnapshot">;
@@ -55,23 +57,13 @@ export class PollLoop {
   private readonly cursorOf = (extension: string): number | undefined => this.groups.groupOf(extension)?.cursor;
   /** After a failure the next poll asks with timeOut=0, so recovery shows at once rather than after a held poll. */
   private quickCheck = false;
-  private controller: AbortController | undefined;
-  private restartRequested = false;
-  private wake: (() => void) | undefined;
-  private wakeOnChange = false;
-  private sleepTimer: ReturnType<typeof setTimeout> | undefined;
-  private running: Promise<void> | undefined;
-  /** Bumped by every start and stop: a run of an older generation returns at its next turn. */
-  private generation = 0;
-  private stopped = true;
-  private attempt = 0;
-  private lastState: LoopStatus["state"] | undefined;
   private readonly entryWarnings: WarningLimiter;
   /** Extensions whose next changes arrive after an outage (CallEvent.afterOutage). */
   private readonly outages = new Outages();
   private readonly cursorTimes: CursorTimes;
 
   constructor(options: PollLoopOptions) {
+    super((status) => this.options.onStatus(status));
     this.options = {
       backoff: DEFAULT_BACKOFF,
       authRetryMs: 60_000,
@@ -113,10 +105,6 @@ export class PollLoop {
     return this.groups.size;
   }
 
-  get isRunning(): boolean {
-    return !this.stopped;
-  }
-
   get watched(): readonly string[] {
     return this.extensions;
   }
@@ -146,70 +134,32 @@ export class PollLoop {
       this.groups.remove(extension);
       this.pending.delete(extension);
       this.checks.drop(extension);
+      this.outages.drop(extension);
     }
     // Placed at the next turn of the loop, never under an answer being handled.
     if (!this.needFullSnapshot) for (const extension of added) this.pending.add(extension);
-    if (this.controller) {
-      this.restartRequested = true;
-      this.controller.abort();
-    }
-    if (this.wakeOnChange) this.wakeUp();
+    this.interrupt();
   }
 
-  start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.attempt = 0;
-    const generation = ++this.generation;
+  protected override starting(): void {
     // Resuming a kept cursor (after a redeploy): ask with timeOut=0 first, so "listening" shows at once
     // rather than after a held poll.
     if (!this.needFullSnapshot) this.quickCheck = true;
-    this.lastState = undefined;
-    this.setStatus({ state: "connecting" });
-    // A stop still in progress first finishes its run: never two runs, never two polls.
-    const previous = this.running;
-    this.running = previous
-      ? previous.then(() => (generation === this.generation ? this.run(generation) : undefined))
-      : this.run(generation);
   }
 
-  /** Aborts the request in flight, clears the timer, and resolves once the loop has returned. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.generation += 1;
-    this.controller?.abort();
-    this.wakeUp();
+  protected override stopping(): void {
     this.entryWarnings.close();
-    const running = this.running;
-    await running;
-    if (this.running === running) this.running = undefined;
   }
 
-  private async run(generation: number): Promise<void> {
-    const current = (): boolean => !this.stopped && generation === this.generation;
-    while (current()) {
-      if (this.extensions.length === 0) {
-        await this.sleep(undefined, true);
-        continue;
-      }
-      try {
-        await this.step();
-        if (!current()) break;
-        this.attempt = 0;
-        this.quickCheck = false; // any answer shows the PBX is back: the next long poll may be held
-        this.setStatus({ state: "listening" });
-      } catch (err) {
-        if (!current()) break;
-        if (this.restartRequested) {
-          this.restartRequested = false;
-          continue;
-        }
-        await this.backOff(err);
-      }
-    }
+  protected get idle(): boolean {
+    return this.extensions.length === 0;
   }
 
-  private async backOff(err: unknown): Promise<void> {
+  protected succeeded(): void {
+    this.quickCheck = false; // any answer shows the PBX is back: the next long poll may be held
+  }
+
+  protected async backOff(err: unknown): Promise<void> {
     const error = isNoojeeError(err) ? err : new NoojeeError("network", err instanceof Error ? err.message : String(err));
     this.attempt += 1;
     this.outages.failed(this.extensions);
@@ -222,7 +172,7 @@ export class PollLoop {
     await this.sleep(delay, false);
   }
 
-  private async step(): Promise<void> {
+  protected async step(): Promise<void> {
     if (this.needFullSnapshot && this.firstSnapshot) this.resume();
     if (this.needFullSnapshot) return this.readAll();
     this.placeResumed();
@@ -271,7 +221,10 @@ export class PollLoop {
       this.probeForRestart = true;
       byCursor.set(taken.cursor, [...(byCursor.get(taken.cursor) ?? []), extension]);
     }
-    for (const [cursor, extensions] of byCursor) this.groups.add(extensions, cursor);
+    for (const [cursor, extensions] of byCursor) {
+      this.groups.add(extensions, cursor);
+      this.outages.resumed(extensions); // their first answer brings what changed while Node-RED was down
+    }
   }
 
   /** Current state of every watched extension: at start, after a restart, or to check for one. */
@@ -284,6 +237,7 @@ export class PollLoop {
       if (response.seq >= this.groups.maxCursor()) return this.startCheck(extensions, response);
       this.warn(`PBX sequence went back from ${this.groups.maxCursor()} to ${response.seq}: resynchronising`);
       this.resumeFrom?.forget(); // positions of the PBX's previous life
+      this.outages.restarted(extensions.filter((e) => this.groups.groupOf(e)));
     }
     const initial = this.firstSnapshot;
     this.needFullSnapshot = false;
@@ -350,6 +304,7 @@ export class PollLoop {
     this.emit(events);
     if (this.resumedUnread.size > 0) this.settled([], group);
     this.sendCheck(check, "after");
+    this.outages.answered(group.extensions, this.options.now());
     this.options.onAnswer?.();
     // An answer without changes always merges; should it not (a PBX whose counter moves oddly), never spin.
     if (events.length === 0 && this.groups.size >= before) await this.sleep(this.options.idleGapMs, true);
@@ -379,6 +334,7 @@ export class PollLoop {
     this.emit(events);
     if (this.resumedUnread.size > 0) this.settled([], group);
     this.sendCheck(check, "after");
+    this.outages.answered(group.extensions, this.options.now());
     this.options.onAnswer?.();
     // Only an answer without entries, at an unchanged seq and early is a server ignoring timeOut. One whose seq moved
     // on, or that carried entries (even ones that only repeat states already sent), is a PBX at work: poll at once.
@@ -395,8 +351,10 @@ export class PollLoop {
     if (outcome.disagrees) this.resumeFrom?.forget();
     const { inProgress, changed } = outcome[part];
     const mine = (extension: string): boolean => outcome.extensions.includes(extension);
-    this.emit([...this.collect(inProgress, true, mine), ...this.collect(changed, false, mine)]);
+    // Found by the read, not seen happen: marked when they came after an outage (outages.ts).
+    this.emit([...this.collect(inProgress, true, mine), ...this.collect(changed, false, mine, true)]);
     if (part === "before") return;
+    this.outages.caughtUp(outcome.extensions);
     for (const { extension, uniqueCallId } of outcome.gone) this.table.forget(extension, uniqueCallId);
     this.settled(outcome.whole);
   }
@@ -406,7 +364,7 @@ export class PollLoop {
    * a failing status or backoff. A cut-shaped failure after a hold past the timeOut is one, like a client timeout.
    */
   private idleCut(hold: Hold, err: unknown): boolean {
-    if (this.stopped || this.restartRequested || !isNoojeeError(err)) return false;
+    if (this.interrupted || !isNoojeeError(err)) return false;
     const verdict = this.holdLimit.judge(hold, err);
     if (verdict.notice) this.warn(holdNoticeText(verdict.notice, this.options.timeoutSec));
     if (!verdict.cut && verdict.overdue) this.probeForRestart = true;
@@ -420,9 +378,12 @@ export class PollLoop {
 
   /** A poll's answer came from a PBX whose counter went back: pass its entries on, then resynchronise from its seq. */
   private restartedWith(response: SubscribeResponse, sent: number): void {
-    // Entries of the restarted PBX are newer than anything we had: pass them on before the fresh read.
-    this.emit(this.collect(response, false, (extension) => this.groups.groupOf(extension) !== undefined));
+    // First, so that the restart's outage begins at the answer before this one (outages.ts).
     this.restarted(response.seq, sent);
+    // Entries of the restarted PBX are newer than anything we had: pass them on before the fresh read.
+    const polled = this.extensions.filter((extension) => this.groups.groupOf(extension) !== undefined);
+    this.emit(this.collect(response, false, (extension) => polled.includes(extension)));
+    this.outages.answered(polled, this.options.now());
   }
 
   /** The answer from `sent` was too large to read: the group's extensions carry on from their current state. */
@@ -433,8 +394,15 @@ export class PollLoop {
     if (read.length === 0) return;
     const reason = (err as Error).message;
     this.warn(skippedBacklogText({ from: sent, to: response.seq, extensions: read, since: this.cursorTimes.since(sent), reason }));
+    // This read is newer than any check's still to settle: comparing that older read with it could send a state older
+    // than one this read sent. An adopted extension's calls were never sent: they go out as in progress.
+    const adopted = read.filter((e) => this.checks.isAdopting(e));
+    for (const extension of read) this.checks.drop(extension);
     this.groups.add(read, response.seq);
-    this.applySnapshot(read, response, false); // not initial: the table sends only what differs from what was sent
+    if (adopted.length > 0) this.applySnapshot(adopted, response, true);
+    const others = read.filter((e) => !adopted.includes(e));
+    // Not initial: the table sends only what differs from what was sent.
+    if (others.length > 0) this.applySnapshot(others, response, false);
     this.options.onAnswer?.();
   }
 
@@ -447,7 +415,9 @@ export class PollLoop {
   private restarted(seq: number, from = this.groups.maxCursor()): void {
     this.warn(`PBX sequence went back from ${from} to ${seq}: the PBX restarted, resynchronising`);
     this.resumeFrom?.forget(); // positions of the PBX's previous life
-    this.groups.reset(this.groups.list.flatMap((group) => [...group.extensions]), seq);
+    const polled = this.groups.list.flatMap((group) => [...group.extensions]);
+    this.outages.restarted(polled);
+    this.groups.reset(polled, seq);
     this.checks.restarted();
     this.probeForRestart = true;
   }
@@ -459,6 +429,9 @@ export class PollLoop {
     const listed = listedLegs(response);
     for (const extension of extensions) this.table.retainOnly(extension, listed.get(extension) ?? new Set());
     this.emit(events);
+    const now = this.options.now();
+    this.outages.answered(extensions, now);
+    this.outages.caughtUp(extensions);
     this.settled(extensions);
   }
 
@@ -480,10 +453,9 @@ export class PollLoop {
       const eventId = this.table.change(extension, data, callId);
       if (eventId === undefined) continue;
       const event: CallEvent = { extension, data, callId, seq: response.seq, initial, eventId };
-      this.outages.mark(event, now, read, this.resumedUnread.has(extension));
+      this.outages.mark(event, now, read);
       events.push(event);
     }
-    this.outages.answered(this.extensions.filter(accept), now);
     return events;
   }
 
@@ -492,42 +464,9 @@ export class PollLoop {
   }
 
   private async request(extensions: string[], last: number, timeOutSec: number): Promise<SubscribeResponse> {
-    const controller = new AbortController();
-    this.controller = controller;
-    this.restartRequested = false;
-    try {
-      const response = await this.options.api.subscribe(extensions, last, timeOutSec, controller.signal);
-      this.cursorTimes.reached(response.seq, this.groups.list.map((group) => group.cursor));
-      return response;
-    } finally {
-      if (this.controller === controller) this.controller = undefined;
-    }
-  }
-
-  /** Waits `ms` (or until woken when undefined); stop() always wakes it, setExtensions() when `onChange`. */
-  private sleep(ms: number | undefined, onChange: boolean): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.wakeOnChange = onChange;
-      this.wake = resolve;
-      if (ms !== undefined) this.sleepTimer = setTimeout(() => this.wakeUp(), ms);
-    });
-  }
-
-  private wakeUp(): void {
-    if (this.sleepTimer !== undefined) clearTimeout(this.sleepTimer);
-    this.sleepTimer = undefined;
-    const wake = this.wake;
-    this.wake = undefined;
-    this.wakeOnChange = false;
-    wake?.();
-  }
-
-  private setStatus(status: LoopStatus): void {
-    // Failures are always reported (the attempt and delay change); steady states once.
-    if (status.state !== "failing" && status.state === this.lastState) return;
-    this.lastState = status.state;
-    this.options.onStatus(status);
+    const response = await this.abortable((signal) => this.options.api.subscribe(extensions, last, timeOutSec, signal));
+    this.cursorTimes.reached(response.seq, this.groups.list.map((group) => group.cursor));
+    return response;
   }
 
   private warn(message: string): void {
