@@ -171,7 +171,7 @@ export class NoojeeClient {
       }
     } catch (err) {
       // Its abort reaches the parts as a cancellation: say what it was.
-      if (deadline.expired) throw timedOut(request);
+      if (deadline.expired) throw this.timedOut(request);
       throw err;
     } finally {
       deadline.clear();
@@ -256,7 +256,7 @@ export class NoojeeClient {
       const response = await this.http.post<string>(url, null, { signal: deadline.signal });
       return { status: response.status, body: response.data };
     } catch (err) {
-      throw deadline.expired ? timedOut(request) : this.describeTransportError(err, request);
+      throw deadline.expired ? this.timedOut(request) : this.describeTransportError(err, request);
     } finally {
       deadline.clear();
     }
@@ -380,13 +380,19 @@ export class NoojeeClient {
     if (axios.isCancel(err) || request.signal?.aborted) return new NoojeeError("aborted", "request cancelled");
     const refusal = err instanceof ProxyRefusedError ? err : err instanceof AxiosError ? err.cause : undefined;
     if (refusal instanceof ProxyRefusedError) return new NoojeeError("network", refusal.message);
-    const described = this.describeFailure(err, request);
-    if (this.proxy.kind !== "proxy") return described;
-    // Say where the failure was: the proxy's address never holds its credentials.
     const code = err instanceof AxiosError ? err.code : (err as NodeJS.ErrnoException)?.code;
-    const message = PROXY_CONNECT_CODES.has(code ?? "")
-      ? `proxy: ${described.message} (${this.proxy.label})`
-      : `${described.message} (via proxy ${this.proxy.label})`;
+    return this.located(this.describeFailure(err, request), PROXY_CONNECT_CODES.has(code ?? ""));
+  }
+
+  /** The deadline of `request` passed. */
+  private timedOut(request: RequestOptions): NoojeeError {
+    return this.located(new NoojeeError("timeout", `no answer within ${Math.round(request.timeoutMs / 1000)} s`), false);
+  }
+
+  /** Behind a proxy, says where the failure was (`atProxy`: reaching the proxy itself); its address holds no credentials. */
+  private located(described: NoojeeError, atProxy: boolean): NoojeeError {
+    if (this.proxy.kind !== "proxy") return described;
+    const message = atProxy ? `proxy: ${described.message} (${this.proxy.label})` : `${described.message} (via proxy ${this.proxy.label})`;
     return new NoojeeError(described.kind, message, { tooLarge: described.tooLarge });
   }
 
@@ -396,7 +402,9 @@ export class NoojeeClient {
     if (code === "ERR_BAD_RESPONSE" && err instanceof Error && err.message.includes("maxContentLength")) {
       return new NoojeeError("badBody", `answer larger than ${formatBytes(this.maxAnswerBytes)}`, { tooLarge: true });
     }
-    if (code === "ECONNABORTED" || code === "ETIMEDOUT" || code === "ERR_TIMEOUT") return timedOut(request);
+    if (code === "ECONNABORTED" || code === "ETIMEDOUT" || code === "ERR_TIMEOUT") {
+      return new NoojeeError("timeout", `no answer within ${Math.round(request.timeoutMs / 1000)} s`);
+    }
     if (code === "ECONNREFUSED") return new NoojeeError("network", "connection refused");
     if (code === "ECONNRESET" || code === "EPIPE" || code === "ERR_BAD_RESPONSE") {
       return new NoojeeError("network", "connection reset");
@@ -442,10 +450,6 @@ class Deadline {
     clearTimeout(this.timer);
     this.request.signal?.removeEventListener("abort", this.onAbort);
   }
-}
-
-function timedOut(request: RequestOptions): NoojeeError {
-  return new NoojeeError("timeout", `no answer within ${Math.round(request.timeoutMs / 1000)} s`);
 }
 
 /** `8 MiB`, `512 KiB`, `1000 bytes`: the cap as a person would write it. */
