@@ -107,7 +107,7 @@ export const STREAK_WINDOW_MS = 60_000;
  * close() must be called when the node closes.
  */
 export class PollFailures {
-  /** The error message of the current failure streak, if any. */
+  /** The reason (kind and text without numbers) of the current failure streak, if any. */
   private failedWith: string | undefined;
   private shown: string | undefined;
   /** Ends the streak once the poll has worked for STREAK_WINDOW_MS. */
@@ -136,9 +136,11 @@ export class PollFailures {
     // The status stays short: the detail in brackets goes to the log and the Catch node only.
     const reason = loop.error.kind === "auth" ? this.t("status.authFailed") : loop.error.message.replace(/\s*\(.*\)$/, "");
     this.shown = this.t("status.retrying", { reason, seconds: Math.max(1, Math.round(loop.retryInMs / 1000)) });
-    // One error per failure streak (or change of reason): a Catch node hears it, the log is not flooded.
-    if (loop.error.message === this.failedWith) return;
-    this.failedWith = loop.error.message;
+    // One error per failure streak (or change of reason): a Catch node hears it, the log is not flooded. The reason is
+    // its kind and text without numbers: a poll's limit and a quick check's ("within 15 s", "within 10 s") are one.
+    const reasonKey = `${loop.error.kind}:${loop.error.message.replace(/\d+(\.\d+)?/g, "#")}`;
+    if (reasonKey === this.failedWith) return;
+    this.failedWith = reasonKey;
     this.node.error(this.t("error.pollFailed", { reason: loop.error.message }), {
       topic: this.topic(),
       payload: { error: loop.error.message, kind: loop.error.kind },

@@ -65,7 +65,7 @@ describe("proxy failures", function () {
     });
   }
 
-  it("a proxy that never answers the CONNECT: the request times out, and close ends the CONNECT still waiting", async () => {
+  it("a proxy that never answers the CONNECT: the request times out and its CONNECT ends with it; close ends any other", async () => {
     const sockets = new Set<net.Socket>();
     const silent = net.createServer((socket) => {
       sockets.add(socket);
@@ -74,15 +74,30 @@ describe("proxy failures", function () {
     });
     await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
     try {
-      env.set({ https_proxy: `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}` });
-      const client = new NoojeeClient({ origin: "https://pbx.example.com", apiKey: KEY, verifyTls: true });
-      await assert.rejects(client.call("subscribe", { exten: "410" }, { timeoutMs: 300 }), (err: Error) => {
-        assert.match(err.message, /^no answer within \d+ s \(via proxy http:\/\/127\.0\.0\.1:\d+\)$/);
-        return true;
-      });
-      assert.equal(sockets.size, 1, "the CONNECT is still waiting for the proxy");
-      client.close();
-      await until(() => sockets.size === 0, "the waiting CONNECT to end", 2000);
+      const proxy = `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}`;
+      env.set({ https_proxy: proxy, http_proxy: proxy });
+      for (const origin of ["https://pbx.example.com", "http://pbx.example.com"]) {
+        const client = new NoojeeClient({ origin, apiKey: KEY, verifyTls: true });
+        await assert.rejects(client.call("subscribe", { exten: "410" }, { timeoutMs: 300 }), (err: Error) => {
+          assert.match(err.message, /^no answer within \d+ s \(via proxy http:\/\/127\.0\.0\.1:\d+\)$/);
+          return true;
+        });
+        // Not one proxy connection left per request given up (a poll loop makes one a retry).
+        await until(() => sockets.size === 0, `${origin}: the CONNECT of the request given up to end`, 2000);
+        const caller = new AbortController();
+        const aborted = client.call("subscribe", { exten: "410" }, { timeoutMs: 60_000, signal: caller.signal });
+        await until(() => sockets.size === 1, `${origin}: a second CONNECT`, 2000);
+        caller.abort();
+        await assert.rejects(aborted, (err: Error) => err.message === "request cancelled");
+        await until(() => sockets.size === 0, `${origin}: the CONNECT of the request cancelled to end`, 2000);
+        // One still waiting when the client closes ends then.
+        const pending = client.call("subscribe", { exten: "410" }, { timeoutMs: 60_000 });
+        const settled = assert.rejects(pending);
+        await until(() => sockets.size === 1, `${origin}: a third CONNECT`, 2000);
+        client.close();
+        await until(() => sockets.size === 0, `${origin}: the waiting CONNECT to end on close`, 2000);
+        await settled;
+      }
     } finally {
       silent.close();
     }

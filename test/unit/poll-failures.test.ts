@@ -18,7 +18,8 @@ function setup() {
   return { failures: new PollFailures(node, t, () => "410"), errors, logs };
 }
 
-const failing = (message: string): LoopStatus => ({ state: "failing", error: new NoojeeError("http", message), attempt: 1, retryInMs: 1000 });
+const failing = (message: string, kind: NoojeeError["kind"] = "http"): LoopStatus =>
+  ({ state: "failing", error: new NoojeeError(kind, message), attempt: 1, retryInMs: 1000 });
 const listening: LoopStatus = { state: "listening" };
 
 describe("PollFailures", () => {
@@ -45,6 +46,18 @@ describe("PollFailures", () => {
     // A failure after the window is a new streak.
     failures.update(failing("HTTP 504"));
     assert.equal(errors.length, 2);
+    failures.close();
+  });
+
+  it("the same reason with other numbers is no new error (a poll's limit, then a quick check's); another kind is", () => {
+    const { failures, errors } = setup();
+    failures.update(failing("no answer within 15 s", "timeout"));
+    failures.update(listening);
+    failures.update(failing("no answer within 10 s", "timeout"));
+    assert.equal(failures.failure, "status.retrying {\"reason\":\"no answer within 10 s\",\"seconds\":1}", "the status shows the text as it is");
+    failures.update(failing("HTTP 502"));
+    failures.update(failing("HTTP 504"));
+    assert.deepEqual(errors.map((e) => JSON.parse(e.slice(e.indexOf("{"))).reason), ["no answer within 15 s", "HTTP 502"]);
     failures.close();
   });
 

@@ -198,13 +198,37 @@ describe("PollLoop", () => {
     const next = await api.call(3);
     assert.equal(next.last, 7, "the probe's lower seq is taken as a restart");
     assert.deepEqual(events.map((e) => e.data.uniqueCallId), ["3.1"]);
-    // A probe that finds no restart resumes from the old cursor and emits nothing.
+    // A probe that finds no restart resumes from the old cursor and emits nothing. The same run of failures: 2 s.
     next.reject(new NoojeeError("timeout", "no answer within 40 s"));
-    await clock.tickAsync(1000);
+    await clock.tickAsync(2000);
     (await api.call(4)).resolve(answer(9, { "410": [entry("3.1", "Connected")] }));
     const resumed = await api.call(5);
     assert.equal(resumed.last, 7);
     assert.equal(events.length, 1);
+    await loop.stop();
+  });
+
+  it("a restart check's read alone does not end a run of failures: listening only once a poll from the cursor answers", async () => {
+    clock = sinon.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const { api, loop, statuses } = setup();
+    loop.setExtensions(["410"]);
+    loop.start();
+    (await api.call(0)).resolve(answer(500));
+    let n = 1;
+    for (const backoff of [1000, 2000, 4000]) {
+      (await api.call(n++)).reject(new NoojeeError("timeout", "no answer within 10 s"));
+      await clock.tickAsync(backoff);
+      const probe = await api.call(n++);
+      assert.deepEqual([probe.last, probe.timeOut], [0, 0]);
+      probe.resolve(answer(500)); // the PBX answers a read at once, but not a poll from the cursor
+      const poll = await api.call(n);
+      assert.deepEqual([poll.last, poll.timeOut], [500, 0], "a quick check from the cursor");
+    }
+    assert.deepEqual(statuses.map((s) => (s.state === "failing" ? `failing ${s.retryInMs}` : s.state)),
+      ["connecting", "listening", "failing 1000", "failing 2000", "failing 4000"], "never listening while the polls fail");
+    (await api.call(n)).resolve(answer(501));
+    await api.call(n + 1);
+    assert.equal(statuses[statuses.length - 1].state, "listening", "the cursor's answer ends the run");
     await loop.stop();
   });
 
@@ -328,6 +352,8 @@ describe("PollLoop", () => {
     assert.equal(warnings.length, 1, warnings.join("\n"));
     assert.match(warnings[0], /changes after seq 100 \(since \d+ s ago\) are more than one answer can hold \(answer larger than 8 MiB\)/);
     assert.match(warnings[0], /skipped the changes up to seq 5000 on extensions 410, 420/);
+    // 2.1 had been sent as ringing: the warning says plainly that no msg reports its end.
+    assert.match(warnings[0], /Calls that ended in between are not reported: no msg says that they ended, also for those the flow was sent before/);
     assert.deepEqual(loop.resumePoints(), [{ seq: 5000, extensions: ["410", "420"], fences: {} }], "a saved position moves on");
     await loop.stop();
 

@@ -69,7 +69,10 @@ export const MAX_URL_LENGTH = 6000;
 const PAIR_FIRST_USE_MS = 8_000;
 const PAIR_LIFETIME_MS = 50 * 60_000;
 const EXPIRED_TIMESTAMP = /expired\s*time\s*stamp/i;
-/** The PBX clock read is shared by every call waiting for a pair, so it has its own limit rather than a caller's. */
+/**
+ * The PBX clock read is shared by every call waiting for a pair, so it has its own limit rather than a caller's; each
+ * caller stops waiting for it at its own deadline, which bounds the whole call.
+ */
 const CLOCK_TIMEOUT_MS = 15_000;
 /**
  * The default cap on an answer. The largest honest answer is a current-state read for one poll's worth of extensions
@@ -153,13 +156,25 @@ export class NoojeeClient {
     if (this.options.authMode !== "timestamp") {
       return this.post(`${API_PATH}${encodeURIComponent(method)}`, { ...params, apiKey: this.options.apiKey }, request);
     }
+    // One deadline for the whole call: the clock read, the request and the one retry after an expired pair.
+    const deadline = new Deadline(request);
+    const within: RequestOptions = { timeoutMs: request.timeoutMs, signal: deadline.signal };
+    const path = `${API_PATH}${encodeURIComponent(method)}`;
     try {
-      return await this.post(`${API_PATH}${encodeURIComponent(method)}`, { ...params, ...(await this.signedPair(request)) }, request);
+      try {
+        return await this.post(path, { ...params, ...(await this.signedPair(within)) }, within);
+      } catch (err) {
+        // The PBX decides when a pair has expired: sign a fresh one and try once more.
+        if (!(err instanceof NoojeeError) || !EXPIRED_TIMESTAMP.test(err.detail ?? "")) throw err;
+        this.pair = undefined;
+        return await this.post(path, { ...params, ...(await this.signedPair(within)) }, within);
+      }
     } catch (err) {
-      // The PBX decides when a pair has expired: sign a fresh one and try once more.
-      if (!(err instanceof NoojeeError) || !EXPIRED_TIMESTAMP.test(err.detail ?? "")) throw err;
-      this.pair = undefined;
-      return this.post(`${API_PATH}${encodeURIComponent(method)}`, { ...params, ...(await this.signedPair(request)) }, request);
+      // Its abort reaches the parts as a cancellation: say what it was.
+      if (deadline.expired) throw this.timedOut(request);
+      throw err;
+    } finally {
+      deadline.clear();
     }
   }
 
@@ -241,9 +256,7 @@ export class NoojeeClient {
       const response = await this.http.post<string>(url, null, { signal: deadline.signal });
       return { status: response.status, body: response.data };
     } catch (err) {
-      throw deadline.expired
-        ? new NoojeeError("timeout", `no answer within ${Math.round(request.timeoutMs / 1000)} s`)
-        : this.describeTransportError(err, request);
+      throw deadline.expired ? this.timedOut(request) : this.describeTransportError(err, request);
     } finally {
       deadline.clear();
     }
@@ -367,13 +380,19 @@ export class NoojeeClient {
     if (axios.isCancel(err) || request.signal?.aborted) return new NoojeeError("aborted", "request cancelled");
     const refusal = err instanceof ProxyRefusedError ? err : err instanceof AxiosError ? err.cause : undefined;
     if (refusal instanceof ProxyRefusedError) return new NoojeeError("network", refusal.message);
-    const described = this.describeFailure(err, request);
-    if (this.proxy.kind !== "proxy") return described;
-    // Say where the failure was: the proxy's address never holds its credentials.
     const code = err instanceof AxiosError ? err.code : (err as NodeJS.ErrnoException)?.code;
-    const message = PROXY_CONNECT_CODES.has(code ?? "")
-      ? `proxy: ${described.message} (${this.proxy.label})`
-      : `${described.message} (via proxy ${this.proxy.label})`;
+    return this.located(this.describeFailure(err, request), PROXY_CONNECT_CODES.has(code ?? ""));
+  }
+
+  /** The deadline of `request` passed. */
+  private timedOut(request: RequestOptions): NoojeeError {
+    return this.located(new NoojeeError("timeout", `no answer within ${Math.round(request.timeoutMs / 1000)} s`), false);
+  }
+
+  /** Behind a proxy, says where the failure was (`atProxy`: reaching the proxy itself); its address holds no credentials. */
+  private located(described: NoojeeError, atProxy: boolean): NoojeeError {
+    if (this.proxy.kind !== "proxy") return described;
+    const message = atProxy ? `proxy: ${described.message} (${this.proxy.label})` : `${described.message} (via proxy ${this.proxy.label})`;
     return new NoojeeError(described.kind, message, { tooLarge: described.tooLarge });
   }
 

@@ -76,15 +76,90 @@ function recognisingRefusals(callback: ConnectCallback | undefined): ConnectCall
   };
 }
 
+/** Aborts when the request a connection is made for is given up: passed from addRequest to createConnection. */
+const GIVEN_UP = Symbol("givenUp");
+type TaggedOptions = http.ClientRequestArgs & { [GIVEN_UP]?: AbortSignal };
+/** http.Agent's addRequest, which Node's typings leave out. */
+type AddRequest = (req: http.ClientRequest, options: http.ClientRequestArgs) => void;
+
+/**
+ * The CONNECTs of one pair of agents: each ends when its request is given up (its deadline or caller aborted it,
+ * closing it) before the proxy answered, or when the agents are destroyed. A proxy that never answers would
+ * otherwise keep one connection open per request until close().
+ */
+/**
+ * A request destroyed while it waits for its socket (axios on a deadline or an abort) emits nothing until the socket
+ * comes: this signal tells the CONNECT opened for it at once.
+ */
+function givenUp(req: http.ClientRequest): AbortSignal {
+  const controller = new AbortController();
+  const destroy = req.destroy.bind(req);
+  req.destroy = (err?: Error) => {
+    controller.abort();
+    return destroy(err);
+  };
+  return controller.signal;
+}
+
+class Connects {
+  private closing = new AbortController();
+  /** The signal of the CONNECT being opened; hpagent reads it through proxyRequestOptions while it builds it. */
+  private opening: AbortSignal | undefined;
+  readonly proxyRequestOptions = ((self: Connects) => ({
+    get signal() {
+      return self.opening ?? self.closing.signal;
+    },
+  }))(this) as unknown as NonNullable<ConstructorParameters<typeof HttpProxyAgent>[0]["proxyRequestOptions"]>;
+
+  open(options: TaggedOptions, callback: ConnectCallback | undefined, connect: (callback: ConnectCallback) => Duplex | null | undefined): Duplex | null | undefined {
+    const controller = new AbortController();
+    const giveUp = (): void => controller.abort();
+    const watched = [this.closing.signal, options[GIVEN_UP]].filter((signal) => signal !== undefined);
+    for (const signal of watched) signal.addEventListener("abort", giveUp, { once: true });
+    const settled: ConnectCallback = (err, stream) => {
+      for (const signal of watched) signal.removeEventListener("abort", giveUp);
+      recognisingRefusals(callback)(err, stream);
+    };
+    this.opening = controller.signal;
+    try {
+      return connect(settled);
+    } finally {
+      this.opening = undefined;
+    }
+  }
+
+  /** Ends every CONNECT in progress; the agents stay usable (a parked connection is taken up by the next deploy). */
+  close(): void {
+    this.closing.abort();
+    this.closing = new AbortController();
+  }
+}
+
 class TunnelToHttp extends HttpProxyAgent {
-  override createConnection(options: http.ClientRequestArgs, callback?: ConnectCallback): Duplex | null | undefined {
-    return super.createConnection(options, recognisingRefusals(callback));
+  constructor(options: ConstructorParameters<typeof HttpProxyAgent>[0], private readonly connects: Connects) {
+    super({ ...options, proxyRequestOptions: connects.proxyRequestOptions });
+  }
+
+  addRequest(req: http.ClientRequest, options: http.ClientRequestArgs): void {
+    (Object.getPrototypeOf(TunnelToHttp.prototype) as { addRequest: AddRequest }).addRequest.call(this, req, { ...options, [GIVEN_UP]: givenUp(req) });
+  }
+
+  override createConnection(options: TaggedOptions, callback?: ConnectCallback): Duplex | null | undefined {
+    return this.connects.open(options, callback, (settled) => super.createConnection(options, settled));
   }
 }
 
 class TunnelToHttps extends HttpsProxyAgent {
-  override createConnection(options: http.ClientRequestArgs, callback?: ConnectCallback): Duplex | null | undefined {
-    return super.createConnection(options, recognisingRefusals(callback));
+  constructor(options: ConstructorParameters<typeof HttpsProxyAgent>[0], private readonly connects: Connects) {
+    super({ ...options, proxyRequestOptions: connects.proxyRequestOptions });
+  }
+
+  addRequest(req: http.ClientRequest, options: http.ClientRequestArgs): void {
+    (Object.getPrototypeOf(TunnelToHttps.prototype) as { addRequest: AddRequest }).addRequest.call(this, req, { ...options, [GIVEN_UP]: givenUp(req) });
+  }
+
+  override createConnection(options: TaggedOptions, callback?: ConnectCallback): Duplex | null | undefined {
+    return this.connects.open(options, callback, (settled) => super.createConnection(options, settled));
   }
 }
 
@@ -101,24 +176,16 @@ export function createAgents(choice: ProxyChoice, verifyTls: boolean): PbxAgents
     const plain = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true, rejectUnauthorized: verifyTls }) };
     return { ...plain, destroy: () => (plain.http.destroy(), plain.https.destroy()) };
   }
-  // A CONNECT in progress belongs to no agent's socket list: this signal ends it on close. The agents stay usable
-  // after close (a parked connection is taken up again by the next deploy), so each close arms a fresh signal;
-  // hpagent copies these options for every CONNECT, which reads the getter then.
-  let pending = new AbortController();
-  const proxyRequestOptions = {
-    get signal() {
-      return pending.signal;
-    },
-  } as unknown as NonNullable<ConstructorParameters<typeof HttpProxyAgent>[0]["proxyRequestOptions"]>;
+  // A CONNECT in progress belongs to no agent's socket list: Connects ends it when its request is given up, or on close.
+  const connects = new Connects();
   const agents = {
-    http: new TunnelToHttp({ keepAlive: true, proxy: choice.url, proxyRequestOptions }),
-    https: new TunnelToHttps({ keepAlive: true, rejectUnauthorized: verifyTls, proxy: choice.url, proxyRequestOptions }),
+    http: new TunnelToHttp({ keepAlive: true, proxy: choice.url }, connects),
+    https: new TunnelToHttps({ keepAlive: true, rejectUnauthorized: verifyTls, proxy: choice.url }, connects),
   };
   return {
     ...agents,
     destroy: () => {
-      pending.abort();
-      pending = new AbortController();
+      connects.close();
       agents.http.destroy();
       agents.https.destroy();
     },

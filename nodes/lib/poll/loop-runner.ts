@@ -58,6 +58,13 @@ export abstract class LoopRunner {
   protected abstract get idle(): boolean;
   /** One turn: a request and what its answer brings. */
   protected abstract step(): Promise<void>;
+  /**
+   * Whether the turn just done, having succeeded, ends a run of failures. False for a turn that answered without
+   * showing that the failing requests work again: the failing status and the backoff stay.
+   */
+  protected get turnEndsFailures(): boolean {
+    return true;
+  }
   /** A turn succeeded (after `attempt` was reset, before "listening" is reported). */
   protected abstract succeeded(): void;
   /** A turn failed: report it and wait before the next. */
@@ -77,6 +84,8 @@ export abstract class LoopRunner {
       try {
         await this.step();
         if (!current()) break;
+        // During a run of failures only a turn that shows the requests work again ends it (status, backoff).
+        if (this.attempt > 0 && !this.turnEndsFailures) continue;
         this.attempt = 0;
         this.succeeded();
         this.setStatus({ state: "listening" });

@@ -61,6 +61,8 @@ export class PollLoop extends LoopRunner {
   /** Extensions whose next changes arrive after an outage (CallEvent.afterOutage). */
   private readonly outages = new Outages();
   private readonly cursorTimes: CursorTimes;
+  /** The turn in progress is a current-state read beside the polls from the cursors (turnEndsFailures). */
+  private readOnly = false;
 
   constructor(options: PollLoopOptions) {
     super((status) => this.options.onStatus(status));
@@ -155,6 +157,11 @@ export class PollLoop extends LoopRunner {
     return this.extensions.length === 0;
   }
 
+  /** A current-state read between the polls (a restart check, added extensions) does not show that the polls work. */
+  protected override get turnEndsFailures(): boolean {
+    return !this.readOnly;
+  }
+
   protected succeeded(): void {
     this.quickCheck = false; // any answer shows the PBX is back: the next long poll may be held
   }
@@ -173,11 +180,14 @@ export class PollLoop extends LoopRunner {
   }
 
   protected async step(): Promise<void> {
+    this.readOnly = false;
     if (this.needFullSnapshot && this.firstSnapshot) this.resume();
     if (this.needFullSnapshot) return this.readAll();
     this.placeResumed();
+    this.readOnly = true;
     if (this.probeForRestart) return this.readAll();
     if (this.pending.size > 0) return this.readAdded();
+    this.readOnly = false;
     const oldest = this.groups.oldest();
     if (!oldest) {
       this.needFullSnapshot = true; // nothing read and nothing to read: cannot happen, but never stay deaf

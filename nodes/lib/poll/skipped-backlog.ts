@@ -54,7 +54,8 @@ export function skippedBacklogText(skipped: SkippedBacklog): string {
   const noun = extensions.length === 1 ? "extension" : "extensions";
   return `the changes after seq ${skipped.from} (${skipped.since}) are more than one answer can hold (${skipped.reason}): ` +
     `skipped the changes up to seq ${skipped.to} on ${noun} ${named} and carried on from their current state. Calls ` +
-    "in progress now are sent as they are; calls that started and ended in between are not reported";
+    "in progress now are sent as they are. Calls that ended in between are not reported: no msg says that they ended, " +
+    "also for those the flow was sent before (presence drops them, from the current state)";
 }
 
 function describeAge(ms: number): string {
