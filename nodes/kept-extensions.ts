@@ -9,10 +9,9 @@
 import type { Node } from "node-red";
 import { parseExtensionInput } from "./lib/input/extensions";
 import { reasonOf } from "./lib/poll/position-writer";
+import { READ_FOR_MS, retriedRead } from "./lib/poll/retried-read";
 
 const CONTEXT_KEY = "noojee-extensions";
-/** How long a start waits for the default context store to give the kept list. */
-export const KEPT_READ_TIMEOUT_MS = 10_000;
 /** By node id: the list this process knows is kept (null: read, and none was). */
 const changedLists = new Map<string, string[] | null>();
 
@@ -30,6 +29,8 @@ export class KeptExtensions {
     private readonly node: Node,
     private readonly persist: boolean,
     private readonly warn: (key: KeptWarning, values?: Record<string, string>) => void,
+    /** How long a start tries to read the kept list (as long as the position, by default). */
+    private readonly readForMs = READ_FOR_MS,
   ) {
     // Turned off: forget any list kept before, so that turning it on again never brings back a stale one.
     if (!persist) {
@@ -46,30 +47,14 @@ export class KeptExtensions {
     if (!this.persist) return configured;
     const known = changedLists.get(this.node.id);
     if (known !== undefined) return known === null ? configured : this.check(known, configured);
-    return new Promise<string[]>((resolve) => {
-      let done = false;
-      const finish = (list: string[]): void => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        resolve(list);
-      };
-      const unreadable = (reason: string): void => {
-        this.warn("error.keptUnreadable", { reason });
-        finish(configured);
-      };
-      const timer = setTimeout(() => unreadable(`no answer in ${KEPT_READ_TIMEOUT_MS / 1000} s`), KEPT_READ_TIMEOUT_MS);
-      timer.unref?.();
-      try {
-        this.context().get(CONTEXT_KEY, (err, value) => {
-          if (done) return;
-          if (err) return unreadable(reasonOf(err));
-          if (!changedLists.has(this.node.id)) changedLists.set(this.node.id, Array.isArray(value) ? (value as string[]) : null);
-          finish(this.check(value, configured));
-        });
-      } catch (err) {
-        unreadable(reasonOf(err));
+    // Tried as long as the hub's position is (retried-read.ts): a default store slow after a restart must not cost the list.
+    return retriedRead((callback) => this.context().get(CONTEXT_KEY, callback), { forMs: this.readForMs }).then((outcome) => {
+      if ("gaveUp" in outcome) {
+        this.warn("error.keptUnreadable", { reason: outcome.problem || `no answer in ${outcome.triedMs / 1000} s` });
+        return configured;
       }
+      if (!changedLists.has(this.node.id)) changedLists.set(this.node.id, Array.isArray(outcome.value) ? (outcome.value as string[]) : null);
+      return this.check(outcome.value, configured);
     });
   }
 

@@ -65,6 +65,17 @@ describe("CallTracker state across a restart", () => {
     after.close();
   });
 
+  it("a leg seen answered (callStartTime set) without its Connected stays answered across a restart", () => {
+    const before = make();
+    before.observe(event("2.5", "Ringing"));
+    before.observe(lateEvent("2.5", "Unlinked", { callStartTime: "2026/12/04 10:00:01" }, 2000));
+    const after = acrossRestart(before);
+    assert.equal(after.observe(event("2.5", "Hungup", { callStartTime: "" })), false, "not missed");
+    assert.deepEqual(summaries.map((s) => [s.answered, s.missed, s.partial, s.connectedAt, s.talkSeconds, s.afterOutage, s.outageSeconds]),
+      [[true, false, true, null, null, true, 2]]);
+    after.close();
+  });
+
   it("a No Answer before the restart is summarised when what was left of its grace has passed", () => {
     const before = make();
     before.observe(event("4.1", "Ringing"));

@@ -159,6 +159,32 @@ describe("CallTracker", () => {
     assert.deepEqual(pick(summaries[3]), ["8.4", "2026-11-23T10:00:05.800Z", null, "2026-11-23T10:00:07.800Z", 2, 0, 2, false, null, true, false]);
   });
 
+  it("a leg whose later state shows it connected (callStartTime set), the Connected unseen, is answered: not missed, no ring or talk time", () => {
+    // The PBX lists each call's latest state only: Ringing seen, then an outage, then the Hungup of a call answered in it.
+    const pick = (s: CallSummary) => [s.uniqueCallId, s.answered, s.missed, s.partial, s.afterOutage, s.startedAt, s.connectedAt,
+      s.endedAt, s.ringSeconds, s.talkSeconds, s.durationSeconds];
+    const connected = { callStartTime: "2026/11/23 10:00:02" };
+    tracker.observe(event("10.1", "Ringing"));
+    clock.tick(5000);
+    assert.equal(tracker.observe(lateEvent("10.1", "Hungup", connected, 4000)), false, "not missed");
+    // No outage: answered and hung up between two answers of the PBX; the end's time is known, the connect's is not.
+    tracker.observe(event("10.2", "Ringing"));
+    clock.tick(3000);
+    assert.equal(tracker.observe(event("10.2", "Hungup", connected)), false);
+    // First seen ended, answered (made wholly while Node-RED was down).
+    assert.equal(tracker.observe(lateEvent("10.3", "Hungup", connected)), false);
+    // A state that is not an end carries it too (Unlinked, before a transfer's Connected).
+    tracker.observe(event("10.4", "Ringing"));
+    tracker.observe(lateEvent("10.4", "Unlinked", connected, 1000));
+    assert.equal(tracker.observe(event("10.4", "Hungup", connected)), false);
+    assert.deepEqual(summaries.map(pick), [
+      ["10.1", true, false, true, true, "2026-11-23T10:00:00.000Z", null, null, null, null, null],
+      ["10.2", true, false, true, false, "2026-11-23T10:00:05.000Z", null, "2026-11-23T10:00:08.000Z", null, null, 3],
+      ["10.3", true, false, true, true, null, null, null, null, null, null],
+      ["10.4", true, false, true, true, "2026-11-23T10:00:08.000Z", null, "2026-11-23T10:00:08.000Z", null, null, 0],
+    ]);
+  });
+
   it("a summary's id is one per leg: the same from any tracker, another for another leg or extension", () => {
     const other = new CallTracker({ onSummary: (s) => summaries.push(s) });
     for (const t of [tracker, other]) {

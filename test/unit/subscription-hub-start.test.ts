@@ -8,6 +8,7 @@ import sinon from "sinon";
 import type { CallEvent } from "../../nodes/lib/poll/poll-loop";
 import { type HubPosition, type HubStatus, type Subscriber, SubscriptionHub } from "../../nodes/lib/poll/subscription-hub";
 import { answer, entry, ScriptedApi } from "./scripted-api";
+import { READ_FOR_MS } from "../../nodes/lib/poll/retried-read";
 
 const saved = (): HubPosition => ({
   polls: [{ seq: 50, extensions: ["410", "420"], fences: {} }],
@@ -116,6 +117,22 @@ describe("SubscriptionHub: the start from a saved position", () => {
     await api.call(3);
     assert.deepEqual(b.events.map((e) => `${e.data.uniqueCallId}:${e.data.status}:${e.initial}:${e.afterOutage}`),
       ["2.1:Ringing:false:true", "2.1:Hungup:false:true"], "made while Node-RED was down");
+    await hub.close();
+  });
+
+  it("by default waits as long as a kept list is read (3 min): a subscriber that comes after 3 min still resumes", async () => {
+    const clock = sinon.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const { api, hub } = hubWith(saved());
+    hub.register("a", subscriber(["410"]));
+    hub.expect("b");
+    hub.releaseLingering();
+    await clock.tickAsync(READ_FOR_MS);
+    hub.register("b", subscriber(["420"]));
+    await clock.tickAsync(0);
+    const read = api.calls.find((c) => c.extensions.includes("420"));
+    read?.resolve(answer(56));
+    const poll = await api.call(api.calls.indexOf(read!) + 1);
+    assert.deepEqual([poll.extensions, poll.last], [["410", "420"], 50], "420 carried on from the saved position");
     await hub.close();
   });
 

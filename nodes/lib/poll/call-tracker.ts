@@ -40,7 +40,12 @@ export interface CallSummary {
   hangupCause: string | null;
   answered: boolean;
   missed: boolean;
-  /** True when the leg's first state was not seen: in progress when this node started watching it, or not reported. */
+  /**
+   * True when a state of the leg that matters was not seen: its first (in progress when this node started watching
+   * it, or not reported), or its answer (a later state showed it had connected: the PBX lists each call's latest state
+   * only, and the connect came and went unseen, e.g. during an outage; then connectedAt, ringSeconds and talkSeconds
+   * are null).
+   */
   partial: boolean;
   /** True when some of these times are unknown (null): changes of the leg arrived after an outage. */
   afterOutage: boolean;
@@ -97,6 +102,11 @@ interface Leg {
   partial: boolean;
   /** First seen as a change that ends it, never connected (callStartTime ""): it rang and ended unseen. */
   endedUnanswered: boolean;
+  /**
+   * When a state after the connect (callStartTime set) showed the leg had connected, its Connected never seen:
+   * answered, at a time unknown. Late when that state arrived after an outage.
+   */
+  answeredUnseen: Stamp | undefined;
   grace: ReturnType<typeof setTimeout> | undefined;
 }
 
@@ -154,6 +164,7 @@ export class CallTracker {
         partial: event.initial || !(data.status === "Ringing" || data.status === "Dialing Out"),
         // E.g. a call that rang and ended while Node-RED was down, reported once it resumed: still a missed call.
         endedUnanswered: !event.initial && (data.status === FINAL || ENDING.has(data.status)) && data.callStartTime === "",
+        answeredUnseen: undefined,
         grace: undefined,
       };
       this.legs.set(key, leg);
@@ -161,6 +172,9 @@ export class CallTracker {
     }
     if (typeof data.callerId === "string" && data.callerId !== "") leg.callerId = data.callerId;
     if (data.status === "Connected" && leg.connectedAt === undefined) leg.connectedAt = now;
+    // callStartTime is "" until the call connected (the API): a later state carrying it says it did, though the PBX,
+    // listing each call's latest state only, never showed us the Connected.
+    else if (leg.connectedAt === undefined && typeof data.callStartTime === "string" && data.callStartTime !== "") leg.answeredUnseen ??= now;
 
     if (data.status === FINAL) {
       const missed = this.isMissed(leg);
@@ -192,6 +206,7 @@ export class CallTracker {
         startedAt: wall(leg.startedAt) ?? now, connectedAt: wall(leg.connectedAt), endingStatus: leg.endingStatus ?? null,
         endingAt: wall(leg.endingAt), partial: leg.partial, endedUnanswered: leg.endedUnanswered,
       };
+      if (leg.answeredUnseen) saved.answeredUnseen = wall(leg.answeredUnseen) ?? now;
       const late: SavedLate = {};
       for (const name of LATE_TIMES) if (leg[name]?.late) late[name] = leg[name].late.outageMs;
       if (Object.keys(late).length > 0) saved.late = late;
@@ -226,7 +241,8 @@ export class CallTracker {
         connectedAt: saved.connectedAt === null ? undefined : stamp(saved.connectedAt, saved.late?.connectedAt),
         endingStatus: saved.endingStatus ?? undefined,
         endingAt: saved.endingAt === null ? undefined : stamp(saved.endingAt, saved.late?.endingAt),
-        partial: saved.partial, endedUnanswered: saved.endedUnanswered, grace: undefined,
+        partial: saved.partial, endedUnanswered: saved.endedUnanswered, answeredUnseen: saved.answeredUnseen === undefined ? undefined : stamp(saved.answeredUnseen, saved.late?.answeredUnseen),
+        grace: undefined,
       };
       this.legs.set(key, leg);
       // Busy / No Answer before the restart: what is left of its grace.
@@ -276,7 +292,7 @@ export class CallTracker {
   }
 
   private isMissed(leg: Leg): boolean {
-    return leg.inbound && leg.connectedAt === undefined && (!leg.partial || leg.endedUnanswered);
+    return leg.inbound && !answered(leg) && (!leg.partial || leg.endedUnanswered);
   }
 
   private finish(key: string, leg: Leg, endStatus: string, hangupCause: string | null, endedAt: Stamp): void {
@@ -289,11 +305,13 @@ export class CallTracker {
     this.pruneFinished(at);
     const seconds = (ms: number) => Math.max(0, Math.round(ms / 100) / 10);
     const ringEnd = leg.connectedAt ?? endedAt;
+    // Answered unseen: when it connected is unknown, and so are the ring and talk times.
+    const unseen = leg.answeredUnseen !== undefined;
     // A late stamp is only when the change arrived: no time, and no duration it bounds.
     const iso = (stamp: Stamp) => (stamp.late ? null : new Date(stamp.wall).toISOString());
     const span = (from: Stamp, to: Stamp) => (from.late || to.late ? null : seconds(to.mono - from.mono));
     const late: Array<number | null> = [];
-    for (const stamp of [leg.startedAt, leg.connectedAt, endedAt]) if (stamp?.late) late.push(stamp.late.outageMs);
+    for (const stamp of [leg.startedAt, leg.connectedAt, leg.answeredUnseen, endedAt]) if (stamp?.late) late.push(stamp.late.outageMs);
     const known = late.filter((ms): ms is number => ms !== null);
     this.options.onSummary({
       extension: leg.extension,
@@ -304,16 +322,16 @@ export class CallTracker {
       isQueueCall: leg.isQueueCall,
       isClickToDialCall: leg.isClickToDialCall,
       startedAt: iso(leg.startedAt),
-      connectedAt: leg.connectedAt === undefined ? null : iso(leg.connectedAt),
+      connectedAt: leg.connectedAt === undefined || unseen ? null : iso(leg.connectedAt),
       endedAt: iso(endedAt),
-      ringSeconds: span(leg.startedAt, ringEnd),
-      talkSeconds: leg.connectedAt === undefined ? 0 : span(leg.connectedAt, endedAt),
+      ringSeconds: unseen ? null : span(leg.startedAt, ringEnd),
+      talkSeconds: unseen ? null : leg.connectedAt === undefined ? 0 : span(leg.connectedAt, endedAt),
       durationSeconds: span(leg.startedAt, endedAt),
       endStatus,
       hangupCause,
-      answered: leg.connectedAt !== undefined,
+      answered: answered(leg),
       missed,
-      partial: leg.partial,
+      partial: leg.partial || unseen,
       afterOutage: late.length > 0,
       outageSeconds: known.length > 0 ? seconds(Math.max(...known)) : null,
       eventId: summaryId(leg.extension, leg.uniqueCallId),
@@ -328,6 +346,11 @@ export class CallTracker {
       this.legs.delete(oldestKey);
     }
   }
+}
+
+/** Connected, seen or not. */
+function answered(leg: Leg): boolean {
+  return leg.connectedAt !== undefined || leg.answeredUnseen !== undefined;
 }
 
 // ------------------------------------------------------------------ the saved state
@@ -351,11 +374,13 @@ interface SavedTrackerLeg {
   endingAt: number | null;
   partial: boolean;
   endedUnanswered: boolean;
+  /** Wall ms: when a state showed it had connected, the Connected never seen (see Leg); absent when not (and before 1.2.0). */
+  answeredUnseen?: number;
   /** The times that arrived after an outage, with its length (ms) or null; absent when none did (and before 1.2.0). */
   late?: SavedLate;
 }
 
-const LATE_TIMES = ["startedAt", "connectedAt", "endingAt"] as const;
+const LATE_TIMES = ["startedAt", "connectedAt", "endingAt", "answeredUnseen"] as const;
 type SavedLate = Partial<Record<(typeof LATE_TIMES)[number], number | null>>;
 
 /** What CallTracker.saveState() gives: plain JSON. */
@@ -379,9 +404,10 @@ function parseTrackerState(raw: unknown): TrackerState {
     const flags = [l.inbound, l.isQueueCall, l.isClickToDialCall, l.partial, l.endedUnanswered].every((v) => typeof v === "boolean");
     const times = time(l.startedAt) && timeOrNull(l.connectedAt) && timeOrNull(l.endingAt);
     const rest = (l.callId === null || typeof l.callId === "number") && (l.endingStatus === null || typeof l.endingStatus === "string");
+    const unseen = l.answeredUnseen === undefined || time(l.answeredUnseen);
     const late = l.late === undefined || (isObject(l.late) && Object.entries(l.late).every(([name, ms]) =>
       (LATE_TIMES as readonly string[]).includes(name) && timeOrNull(ms)));
-    if (!strings || !flags || !times || !rest || !late) invalid("leg");
+    if (!strings || !flags || !times || !rest || !late || !unseen) invalid("leg");
   }
   if (raw.savedAt !== undefined && !time(raw.savedAt)) invalid("savedAt");
   for (const d of raw.finished as unknown[]) {

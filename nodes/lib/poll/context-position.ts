@@ -5,13 +5,14 @@
  * (position-format.ts, position-writer.ts); how durable a write is, is the store's business (localfilesystem writes
  * its cache out every flushInterval). Knows nothing of Node-RED beyond the shape of a context's get/set.
  *
- * A read that fails or does not answer is tried again, with a growing pause, for `readForMs` (3 min): a store still
- * connecting at boot (a database, Redis) must not cost the calls made while Node-RED was down. Whichever read answers
- * first counts, a late one too. Until one has, the hub writes nothing (a crash then must leave the position as it was).
+ * A read that fails or does not answer is tried again, with a growing pause, for `readForMs` (3 min, retried-read.ts):
+ * a store still connecting at boot (a database, Redis) must not cost the calls made while Node-RED was down. Until one
+ * has answered, the hub writes nothing (a crash then must leave the position as it was).
  */
-import { backoffDelay, type BackoffOptions } from "./backoff";
+import type { BackoffOptions } from "./backoff";
 import { checkSaved, type LoadResult } from "./position-format";
-import { PositionWriter, type PositionWriterOptions, reasonOf } from "./position-writer";
+import { PositionWriter, type PositionWriterOptions } from "./position-writer";
+import { READ_FOR_MS, type ReadRetry, retriedRead } from "./retried-read";
 
 /** The key of the config node's own context that holds its position. */
 export const POSITION_KEY = "noojee-position";
@@ -34,13 +35,7 @@ export interface ContextPositionOptions extends PositionWriterOptions {
   readBackoff?: BackoffOptions;
 }
 
-/** Why a read has not given the position yet, and when the next one goes (for the log). */
-export type ReadRetry = (problem: string, attempt: number, retryInMs: number) => void;
-
-/** How long a start tries to read the position from a store, by default. */
-export const READ_FOR_MS = 180_000;
-
-const READ_BACKOFF: BackoffOptions = { initialMs: 1000, maxMs: 15_000, jitter: 0.2 };
+export { READ_FOR_MS, type ReadRetry } from "./retried-read";
 
 export class ContextPosition extends PositionWriter {
   constructor(protected override readonly options: ContextPositionOptions) {
@@ -55,56 +50,13 @@ export class ContextPosition extends PositionWriter {
    * Reads the saved position; only one of the same host saved less than `maxAgeMs` ago is returned. Failed reads are
    * tried again (`onRetry` says so) for `readForMs`; past it the result is "gaveUp".
    */
-  load(maxAgeMs: number, onRetry?: ReadRetry): Promise<LoadResult> {
-    const timeoutMs = this.options.readTimeoutMs ?? 10_000;
+  async load(maxAgeMs: number, onRetry?: ReadRetry): Promise<LoadResult> {
     const forMs = this.options.readForMs ?? READ_FOR_MS;
-    return new Promise<LoadResult>((resolve) => {
-      const timers = new Set<ReturnType<typeof setTimeout>>();
-      const after = (ms: number, run: () => void): void => {
-        const timer = setTimeout(() => {
-          timers.delete(timer);
-          run();
-        }, ms);
-        timer.unref?.();
-        timers.add(timer);
-      };
-      let settled = false;
-      let attempt = 0;
-      let problem = "";
-      const finish = (result: LoadResult): void => {
-        if (settled) return;
-        settled = true;
-        for (const timer of timers) clearTimeout(timer);
-        resolve(result);
-      };
-      // Only the latest read's failure or silence leads to the next; any read's answer is the position.
-      const failed = (id: number, why: string): void => {
-        if (settled || id !== attempt) return;
-        problem = why;
-        const retryInMs = backoffDelay(attempt, this.options.readBackoff ?? READ_BACKOFF);
-        onRetry?.(why, attempt, retryInMs);
-        after(retryInMs, read);
-      };
-      const read = (): void => {
-        const id = ++attempt;
-        let answered = false;
-        after(timeoutMs, () => answered || failed(id, `no answer in ${timeoutMs / 1000} s`));
-        try {
-          this.options.context.get(POSITION_KEY, this.options.store, (err, value) => {
-            if (answered) return;
-            answered = true;
-            if (err) failed(id, reasonOf(err));
-            else finish(checkSaved(value, this.options, maxAgeMs, this.now()));
-          });
-        } catch (err) {
-          answered = true;
-          failed(id, reasonOf(err));
-        }
-      };
-      // A store that never answers (a database down) must not hold the polls back for ever.
-      after(forMs, () => finish({ position: undefined, reason: "gaveUp", detail: problem, triedMs: forMs }));
-      read();
+    const outcome = await retriedRead((callback) => this.options.context.get(POSITION_KEY, this.options.store, callback), {
+      timeoutMs: this.options.readTimeoutMs, forMs, backoff: this.options.readBackoff, onRetry,
     });
+    if ("gaveUp" in outcome) return { position: undefined, reason: "gaveUp", detail: outcome.problem, triedMs: outcome.triedMs };
+    return checkSaved(outcome.value, this.options, maxAgeMs, this.now());
   }
 
   protected persist(text: string): Promise<void> {

@@ -44,7 +44,8 @@ export interface HubOptions extends Partial<LoopOptions> {
   store?: PositionStore;
   /**
    * How long flows:started waits for the subscribers that announced themselves (`expect`) to register before the
-   * saved positions of extensions nobody watches are dropped. Default 30 s.
+   * saved positions of extensions nobody watches are dropped. Default START_WAIT_MS (start-gate.ts): as long as
+   * their kept lists are read.
    */
   expectMs?: number;
   /** How long a loop with no subscriber keeps its cursor, so a redeployed node resumes without a gap. */

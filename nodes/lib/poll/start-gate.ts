@@ -5,12 +5,17 @@
  * waits until it has registered or left, at most `waitMs`, so that its extensions still carry on from the saved
  * position instead of being read afresh. Knows nothing of Node-RED.
  */
+import { READ_FOR_MS, READ_TIMEOUT_MS } from "./retried-read";
+
+/** As long as a kept list is tried (retried-read.ts), and its last read's time on top. */
+export const START_WAIT_MS = READ_FOR_MS + READ_TIMEOUT_MS;
+
 export class StartGate {
   private readonly expected = new Set<string>();
   private due = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(private readonly release: () => void, private readonly waitMs: number) {}
+  constructor(private readonly release: () => void, private readonly waitMs = START_WAIT_MS) {}
 
   /** A subscriber with this id will register (or leave) soon. */
   expect(id: string): void {

@@ -103,7 +103,7 @@ export class SubscriptionHub {
     });
     this.table = new CallStateTable({ now: this.now });
     this.maxExtenBytes = options.maxExtenBytes ?? api.subscribeExtenBudget?.() ?? Infinity;
-    this.gate = new StartGate(() => this.release(), options.expectMs ?? 30_000);
+    this.gate = new StartGate(() => this.release(), options.expectMs);
     const position = options.position;
     if (position instanceof Promise) {
       this.status = { state: "reading" };
