@@ -65,8 +65,11 @@ export function carryAcrossKill(before: Continuation, durable: WriteFacts | unde
       if (!known) expect.push(PENDING.item3);
       if (fault === "failsOnce" || fault === "late") expect.push(PENDING.item4);
       let owed = chain.owed?.epoch === epoch ? chain.owed : undefined;
-      // Synced in an earlier epoch only: a PBX restart the hub may not see yet (model-checks.ts): nothing more owed.
-      const from = chain.since ?? (chain.everSynced ? undefined : Math.max(chain.t0, durable.at));
+      // Never from before the node id began watching it (a node that takes over an extension in a deploy, or joins one
+      // the hub polls already, gets the calls in progress from the hub's table, not the changes before it came), nor
+      // from before it could know its calls. Known to the durable write only in an earlier epoch of the PBX: the
+      // position may hold that epoch's cursor, a PBX restart the hub must resynchronise from (nothing more owed).
+      const from = known ? Math.max(chain.t0, chain.since ?? 0) : chain.syncedEarlier ? undefined : Math.max(chain.t0, chain.since ?? durable.at);
       if (from !== undefined && (!owed || from < owed.from)) owed = { from, epoch };
       chains.set(id, { ...chain, owed, expect });
     }

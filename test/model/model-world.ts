@@ -74,8 +74,8 @@ export interface Carried {
 export interface Chain {
   t0: number;
   since: number | undefined;
-  /** It had known the calls in some epoch. */
-  everSynced: boolean;
+  /** It had known the calls in an earlier epoch of the PBX (before a restart). */
+  syncedEarlier: boolean;
   owed: { from: number; epoch: number } | undefined;
   expect: string[];
 }
@@ -248,7 +248,8 @@ export class World {
         for (const [leg, got] of interval.got) legs.set(leg, Math.max(...got, legs.get(leg) ?? -1));
         const since = interval.sync.get(this.pbx.epoch);
         if (since !== undefined) carried.since = Math.min(since, carried.since ?? Infinity);
-        carried.chains.set(node.id, { t0: interval.chainT0, since, everSynced: interval.sync.size > 0, owed: interval.owed, expect: interval.expect });
+        const syncedEarlier = [...interval.sync.keys()].some((epoch) => epoch !== this.pbx.epoch);
+        carried.chains.set(node.id, { t0: interval.chainT0, since, syncedEarlier, owed: interval.owed, expect: interval.expect });
         out.set(extension, carried);
       }
     }
@@ -370,9 +371,12 @@ export class World {
     // hub had heard about these extensions came from this epoch. Otherwise the answer has a lower seq (the hub must
     // read again) or comes after a restart whose counter has caught up with the hub's cursor, which the hub cannot
     // see (the numbers alone do not say which epoch a cursor is from): either way it does not know this epoch's calls.
+    // A process's first cursor comes from the position it started from: known when that durable position was
+    // written in this epoch (model-resume.ts), whatever earlier processes heard since.
     record.known = record.last === 0 || (seq >= record.last && record.extensions.every((e) => {
       const before = this.lastAnswer(e, record);
-      return before?.known === true && before.answerEpoch === this.pbx.epoch;
+      if (!before) return this.inheritedEpoch === this.pbx.epoch;
+      return before.known === true && before.answerEpoch === this.pbx.epoch;
     }));
     if (!record.known) return;
     const epoch = this.pbx.epoch;
@@ -392,10 +396,11 @@ export class World {
     }
   }
 
-  /** The latest answer before `record` on a request that asked for `extension` (any generation). */
+  /** The latest answer before `record` on a request of the same process that asked for `extension`. */
   private lastAnswer(extension: string, record: RequestRecord): RequestRecord | undefined {
     for (let i = this.pbx.requests.length - 1; i >= 0; i--) {
       const q = this.pbx.requests[i];
+      if (q.gen !== record.gen) return undefined;
       if (q !== record && q.outcome === "answer" && q.extensions.includes(extension)) return q;
     }
     return undefined;
