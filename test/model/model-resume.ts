@@ -12,8 +12,8 @@
  *   store holds a durable position that can carry on (WriteFacts.carries: its writer had a cursor of the PBX's current
  *   epoch, or started from such a position) and the store answers the read in the end (a read that stalls for good
  *   excuses the loss);
- * - for an extension the flow watched without yet knowing its calls, from when it began watching it, or from the
- *   durable write if later (the PBX's `seq` is one counter for all extensions: the position's cursor serves it too);
+ *   (the PBX's `seq` is one counter for all extensions: an extension the durable write could not know yet is read
+ *   from the position's cursor); one it watched without yet knowing its calls is owed what a first read gives;
  * - re-sends bounded: a state the flow got before that durable write is not sent again after the restart (only the
  *   same latest state replayed as `initial`); on an extension the durable write could not know yet (no answer for it
  *   since its writer started, nor in the position that writer started from) any, as it is read from the position's
@@ -65,13 +65,15 @@ export function carryAcrossKill(before: Continuation, durable: WriteFacts | unde
       if (!known) expect.push(PENDING.item3);
       if (fault === "failsOnce" || fault === "late") expect.push(PENDING.item4);
       let owed = chain.owed?.epoch === epoch ? chain.owed : undefined;
-      // Never from before the node id began watching it (a node that takes over an extension in a deploy, or joins one
-      // the hub polls already, gets the calls in progress from the hub's table, not the changes before it came), nor
-      // from before it could know its calls. Known to the durable write only in an earlier epoch of the PBX: the
-      // position may hold that epoch's cursor, a PBX restart the hub must resynchronise from (nothing more owed).
-      const from = known ? Math.max(chain.t0, chain.since ?? 0) : chain.syncedEarlier ? undefined : Math.max(chain.t0, chain.since ?? durable.at);
+      // From when its flow could know the extension's calls in this epoch (as without a kill: before that, the current
+      // state is what it is owed), never from before the node id began watching it (a node that takes over an
+      // extension in a deploy, or joins one the hub polls already, gets the calls in progress from the hub's table).
+      // Known to the durable write only in an earlier epoch of the PBX: the position may hold that epoch's cursor, a
+      // PBX restart the hub must resynchronise from (nothing more owed).
+      const stale = !known && chain.syncedEarlier;
+      const from = chain.since === undefined || stale ? undefined : Math.max(chain.t0, chain.since);
       if (from !== undefined && (!owed || from < owed.from)) owed = { from, epoch };
-      chains.set(id, { ...chain, owed, expect });
+      chains.set(id, { ...chain, owed, expect, stale });
     }
     const next: Carried = { ...c, chains };
     carried.set(extension, next);

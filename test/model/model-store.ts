@@ -108,9 +108,10 @@ export class ModelStore {
     this.stallUntil = Math.max(this.stallUntil, now() + ms);
   }
 
-  /** A new process starts: it takes the next read fault, if any, for its reads. */
+  /** A new process starts: it takes the next read fault, if any, for its reads (a context store's). */
   start(gen: number): ReadFault | undefined {
-    const fault = this.readFaults.shift();
+    // A file is read synchronously, at once: its faults are the context stores' (they wait for the next one).
+    const fault = this.params.kind === "file" ? undefined : this.readFaults.shift();
     this.genFault.set(gen, fault);
     return fault;
   }

@@ -38,6 +38,8 @@ export interface Interval {
   owed?: { from: number; epoch: number };
   /** The pending fixes of issue 23 this interval's expectations wait for (named in violations, see model-resume.ts). */
   expect: string[];
+  /** The node id's flow could know the extension's calls in an earlier epoch of the PBX (through deploys and kills). */
+  syncedEarlier: boolean;
 }
 
 export interface NodeInstance {
@@ -78,6 +80,8 @@ export interface Chain {
   syncedEarlier: boolean;
   owed: { from: number; epoch: number } | undefined;
   expect: string[];
+  /** Set at a kill: the durable position knew the extension only in an earlier epoch of the PBX. */
+  stale?: boolean;
 }
 
 export interface Stats {
@@ -102,8 +106,8 @@ export class World {
   readonly violations: string[] = [];
   /** msgs received by all flows so far (numbers each receipt). */
   serial = 0;
-  /** Per node id, per `leg#index`: when its flow (any instance) first received that state. */
-  private readonly firsts = new Map<string, Map<string, { serial: number; gen: number }>>();
+  /** Per node id, per `leg#index`: when its flow (any instance) last received that state, and in which process. */
+  private readonly receipts = new Map<string, Map<string, { serial: number; gen: number }>>();
   /** What the last kill left: the re-send bound and the extensions it applies to (model-resume.ts). */
   kill: KillReference | undefined;
   /** The epoch of the last answer of the current process that gave it a cursor of its own. */
@@ -248,7 +252,7 @@ export class World {
         for (const [leg, got] of interval.got) legs.set(leg, Math.max(...got, legs.get(leg) ?? -1));
         const since = interval.sync.get(this.pbx.epoch);
         if (since !== undefined) carried.since = Math.min(since, carried.since ?? Infinity);
-        const syncedEarlier = [...interval.sync.keys()].some((epoch) => epoch !== this.pbx.epoch);
+        const syncedEarlier = interval.syncedEarlier || [...interval.sync.keys()].some((epoch) => epoch !== this.pbx.epoch);
         carried.chains.set(node.id, { t0: interval.chainT0, since, syncedEarlier, owed: interval.owed, expect: interval.expect });
         out.set(extension, carried);
       }
@@ -317,7 +321,7 @@ export class World {
       const joinIndex = new Map<string, number>();
       for (const leg of this.pbx.legs) if (leg.extension === extension) joinIndex.set(leg.id, leg.history.length - 1);
       const interval: Interval = {
-        extension, t0: at, sync: new Map(), joinIndex, got: new Map(), prev: new Map(), chainT0: at, expect: [],
+        extension, t0: at, sync: new Map(), joinIndex, got: new Map(), prev: new Map(), chainT0: at, expect: [], syncedEarlier: false,
       };
       const carried = continuation?.get(extension);
       if (carried) {
@@ -327,9 +331,11 @@ export class World {
           interval.chainT0 = chain.t0;
           interval.owed = chain.owed;
           interval.expect = chain.expect;
+          interval.syncedEarlier = chain.syncedEarlier;
         }
-        // A continuation must have had everything since its predecessors could first know it.
-        if (carried.since !== undefined) interval.sync.set(this.pbx.epoch, carried.since);
+        // A continuation must have had everything since its predecessors could first know it (unless what carries it
+        // on may hold a cursor of the PBX's previous life: model-resume.ts).
+        if (carried.since !== undefined && !chain?.stale) interval.sync.set(this.pbx.epoch, carried.since);
       } else if (this.hubSync.get(extension)?.epoch === this.pbx.epoch && this.watchers(extension).length > 0) {
         interval.sync.set(this.pbx.epoch, at); // the hub polls it already and knows its calls: from now on
       }
@@ -366,7 +372,9 @@ export class World {
 
   private answered(record: RequestRecord, seq: number): void {
     if (record.gen !== this.gen) return;
-    for (const extension of record.extensions) if (this.watchers(extension).length > 0) this.answeredExtensions.add(extension);
+    // A read from a cursor: that cursor now covers every change the flows got there (a current-state read may be a
+    // check that leaves the cursor where it was).
+    if (record.last !== 0) for (const extension of record.extensions) if (this.watchers(extension).length > 0) this.answeredExtensions.add(extension);
     // The cursor this answer hands out is the epoch's own when it answers a current-state read, or when everything the
     // hub had heard about these extensions came from this epoch. Otherwise the answer has a lower seq (the hub must
     // read again) or comes after a restart whose counter has caught up with the hub's cursor, which the hub cannot
@@ -432,29 +440,26 @@ export class World {
   }
 
   /**
-   * Numbers the receipt; a state the node id's flow first got before the kill that started this process may come again
-   * only if it got it after the store's last durable position then (model-resume.ts), or as the same latest state
-   * replayed (initial: true).
+   * Numbers the receipt; a state the node id's flow got in an earlier process may come again only if it last got it
+   * after what the store's last durable position at the kill covered there (model-resume.ts), or as the same latest
+   * state replayed (initial: true).
    */
   private checkResend(node: NodeInstance, event: CallEvent, leg: Leg, index: number, earlier: number | undefined, what: string): void {
     this.serial += 1;
-    const firsts = this.firsts.get(node.id) ?? new Map<string, { serial: number; gen: number }>();
-    this.firsts.set(node.id, firsts);
+    const receipts = this.receipts.get(node.id) ?? new Map<string, { serial: number; gen: number }>();
+    this.receipts.set(node.id, receipts);
     const key = `${leg.id}#${index}`;
-    const first = firsts.get(key);
-    if (!first) {
-      firsts.set(key, { serial: this.serial, gen: node.gen });
-      return;
-    }
-    if (first.gen >= node.gen || (event.initial && index === earlier) || !this.kill) return;
+    const before = receipts.get(key);
+    receipts.set(key, { serial: this.serial, gen: node.gen });
+    if (!before || before.gen >= node.gen || (event.initial && index === earlier) || !this.kill) return;
     const bound = this.kill.covers[event.extension];
-    if (bound === undefined || first.serial > bound) return;
-    this.violation(`${what}: re-sent after the kill, though the flow got it (msg #${first.serial}) before the store's last durable position (which covers msgs up to #${bound} there)`);
+    if (bound === undefined || before.serial > bound) return;
+    this.violation(`${what}: re-sent after the kill, though the flow last got it (msg #${before.serial}) before the store's last durable position (which covers msgs up to #${bound} there)`);
   }
 
   /** The node id's flow (any instance) has received this state of the leg. */
   flowHad(id: string, leg: string, index: number): boolean {
-    return this.firsts.get(id)?.has(`${leg}#${index}`) === true;
+    return this.receipts.get(id)?.has(`${leg}#${index}`) === true;
   }
 
   /** "every": each later change, none skipped. */
