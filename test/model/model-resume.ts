@@ -31,7 +31,11 @@ import type { ReadFault, WriteFacts } from "./model-store";
 export const PENDING = {
   /** Nothing is written before the store's read has settled, nor a position without the cursors it started from. */
   item1: "PENDING issue 23 item 1 (a write before the read settled or the loops answered wiped the position)",
-  /** An extension the durable position does not know (added within a lagging store's flush interval) is read from its cursor. */
+  /**
+   * An extension the durable position does not know (added within a lagging store's flush interval, or whose first
+   * read had not answered when it was written) is read from its cursor; so the position keeps a cursor even when no
+   * extension it names has one yet (the one it had before the last of them was dropped: the PBX's seq is global).
+   */
   item3: "PENDING issue 23 item 3 (an extension newer than the durable position must be read from its cursor)",
   /** A read that fails once or answers late is retried; the good position is not overwritten meanwhile. */
   item4: "PENDING issue 23 item 4 (a store read that failed once or answered late must be retried)",
@@ -52,25 +56,31 @@ export interface KillReference {
  */
 export function carryAcrossKill(before: Continuation, durable: WriteFacts | undefined, fault: ReadFault | undefined, epoch: number):
   { carried: Continuation; reference: KillReference; inherits: boolean } {
-  const reference: KillReference = { covers: durable?.covers ?? {} };
   const usable = durable !== undefined && durable.carries && durable.epoch === epoch && fault !== "stalls";
+  // A position from the PBX's previous life may be resumed from unawares (its counter caught up): no bound then.
+  const reference: KillReference = { covers: usable ? durable.covers : {} };
   if (!usable) return { carried: new Map(), reference, inherits: false };
   const carried: Continuation = new Map();
+  const cursors = Object.values(durable.cursorEpochs);
+  // The position's cursor serves an extension it does not name (item 3) only if none of its cursors is stale.
+  const clean = durable.lastEpoch === epoch && cursors.every((e) => e === epoch);
   for (const [extension, c] of before) {
     const chains = new Map<string, Chain>();
+    const cursorEpoch = durable.cursorEpochs[extension];
     for (const [id, chain] of c.chains) {
       const expect: string[] = [];
       if (!durable.loaded || durable.inherited) expect.push(PENDING.item1);
-      const known = chain.since !== undefined && chain.since <= durable.at;
+      // Its flow could know the calls before the write in this epoch: the write covers it (in the same ms: unknown).
+      const known = cursorEpoch === epoch && chain.since !== undefined && chain.since < durable.at;
       if (!known) expect.push(PENDING.item3);
       if (fault === "failsOnce" || fault === "late") expect.push(PENDING.item4);
       let owed = chain.owed?.epoch === epoch ? chain.owed : undefined;
+      // The position may hold a cursor of the PBX's previous life for it (a restart the hub must resynchronise from,
+      // losing what changed meanwhile: the README says so), or serve it from such a cursor: nothing more owed.
+      const stale = cursorEpoch === undefined ? !clean : cursorEpoch !== epoch;
       // From when its flow could know the extension's calls in this epoch (as without a kill: before that, the current
       // state is what it is owed), never from before the node id began watching it (a node that takes over an
       // extension in a deploy, or joins one the hub polls already, gets the calls in progress from the hub's table).
-      // Known to the durable write only in an earlier epoch of the PBX: the position may hold that epoch's cursor, a
-      // PBX restart the hub must resynchronise from (nothing more owed).
-      const stale = !known && chain.syncedEarlier;
       const from = chain.since === undefined || stale ? undefined : Math.max(chain.t0, chain.since);
       if (from !== undefined && (!owed || from < owed.from)) owed = { from, epoch };
       chains.set(id, { ...chain, owed, expect, stale });

@@ -46,7 +46,7 @@ export interface WriteFacts {
   loaded: boolean;
   /**
    * A position written then can let the next process carry on: the writing process had a cursor of this epoch (an
-   * answer) or started from a durable position that could (which it must not lose while it reads or starts polling).
+   * answer) or started from a durable position that had (which it must not lose while it reads or starts polling).
    */
   carries: boolean;
   /** ... only because of the position it started from: it had no answer of its own yet. */
@@ -56,6 +56,10 @@ export interface WriteFacts {
    * had an answer for; else what the position it started from covered there. Absent: none.
    */
   covers: Record<string, number>;
+  /** Per extension, the PBX epoch of the writer's cursor (-1: unknown); absent: it held none (World.cursorEpochs). */
+  cursorEpochs: Record<string, number>;
+  /** The epoch of the writer's latest cursor. */
+  lastEpoch: number | undefined;
 }
 
 interface Copy {

@@ -38,8 +38,6 @@ export interface Interval {
   owed?: { from: number; epoch: number };
   /** The pending fixes of issue 23 this interval's expectations wait for (named in violations, see model-resume.ts). */
   expect: string[];
-  /** The node id's flow could know the extension's calls in an earlier epoch of the PBX (through deploys and kills). */
-  syncedEarlier: boolean;
 }
 
 export interface NodeInstance {
@@ -76,11 +74,9 @@ export interface Carried {
 export interface Chain {
   t0: number;
   since: number | undefined;
-  /** It had known the calls in an earlier epoch of the PBX (before a restart). */
-  syncedEarlier: boolean;
   owed: { from: number; epoch: number } | undefined;
   expect: string[];
-  /** Set at a kill: the durable position knew the extension only in an earlier epoch of the PBX. */
+  /** Set at a kill: the durable position may hold a cursor of an earlier epoch of the PBX for the extension. */
   stale?: boolean;
 }
 
@@ -110,10 +106,15 @@ export class World {
   private readonly receipts = new Map<string, Map<string, { serial: number; gen: number }>>();
   /** What the last kill left: the re-send bound and the extensions it applies to (model-resume.ts). */
   kill: KillReference | undefined;
-  /** The epoch of the last answer of the current process that gave it a cursor of its own. */
-  private answeredEpoch: number | undefined;
-  /** The epoch in which the current process started from a durable position that can carry on. */
-  inheritedEpoch: number | undefined;
+  /**
+   * Per extension, the PBX epoch of the cursor the current process holds (from its own answers, else from the durable
+   * position it started from; -1: a cursor of an unknown epoch, read after a restart the hub could not see).
+   */
+  private cursorEpochs = new Map<string, number>();
+  /** The epoch of the latest cursor the current process (or the position it started from) had. */
+  private lastEpoch: number | undefined;
+  /** The epoch of the current process's own latest known answer. */
+  private ownEpoch: number | undefined;
   /** Extensions the current process's polls had an answer for (while watched). */
   private answeredExtensions = new Set<string>();
   /**
@@ -163,13 +164,16 @@ export class World {
   /** What the world knows when the hub of `gen` writes its position (model-store.ts, WriteFacts). */
   private writeFacts(gen: number): Omit<WriteFacts, "gen" | "epoch" | "at"> {
     const epoch = this.pbx.epoch;
-    const own = gen === this.gen && this.answeredEpoch === epoch;
-    const inherited = gen === this.gen && this.inheritedEpoch === epoch;
+    const carries = gen === this.gen && this.lastEpoch === epoch;
+    const own = gen === this.gen && this.ownEpoch === epoch;
     const covers: Record<string, number> = {};
     for (const extension of new Set([...this.answeredExtensions, ...Object.keys(this.inheritedCovers)])) {
       covers[extension] = this.answeredExtensions.has(extension) ? this.serial : this.inheritedCovers[extension];
     }
-    return { serial: this.serial, loaded: gen === this.gen && this.loaded, carries: own || inherited, inherited: inherited && !own, covers };
+    return {
+      serial: this.serial, loaded: gen === this.gen && this.loaded, carries, inherited: carries && !own, covers,
+      cursorEpochs: Object.fromEntries(this.cursorEpochs), lastEpoch: this.lastEpoch,
+    };
   }
 
   violation(text: string): void {
@@ -252,8 +256,7 @@ export class World {
         for (const [leg, got] of interval.got) legs.set(leg, Math.max(...got, legs.get(leg) ?? -1));
         const since = interval.sync.get(this.pbx.epoch);
         if (since !== undefined) carried.since = Math.min(since, carried.since ?? Infinity);
-        const syncedEarlier = interval.syncedEarlier || [...interval.sync.keys()].some((epoch) => epoch !== this.pbx.epoch);
-        carried.chains.set(node.id, { t0: interval.chainT0, since, syncedEarlier, owed: interval.owed, expect: interval.expect });
+        carried.chains.set(node.id, { t0: interval.chainT0, since, owed: interval.owed, expect: interval.expect });
         out.set(extension, carried);
       }
     }
@@ -277,13 +280,16 @@ export class World {
     await down?.();
     this.gen += 1;
     this.hubSync = new Map();
-    this.answeredEpoch = undefined;
+    this.ownEpoch = undefined;
     this.answeredExtensions = new Set();
     const fault = this.store.start(this.gen);
     const durable = this.store.durable?.facts;
     const { carried, reference, inherits } = carryAcrossKill(before, durable, fault, this.pbx.epoch);
     this.kill = reference;
-    this.inheritedEpoch = inherits ? this.pbx.epoch : undefined;
+    // What the new process will read (unless its read stalls for good), whatever the reference makes of it.
+    const read = fault !== "stalls" ? durable : undefined;
+    this.cursorEpochs = new Map(Object.entries(read?.cursorEpochs ?? {}));
+    this.lastEpoch = read?.lastEpoch;
     this.inheritedCovers = inherits && durable ? { ...durable.covers } : {};
     this.cursorServed = new Set(inherits ? layouts.flatMap((l) => l.extensions) : []);
     // What each node id's flow already had (earlier instances too) counts as had, on the extensions that carry on.
@@ -304,7 +310,7 @@ export class World {
 
   /** Lets time run until the hub has its position (a violation past MAX_LOAD_MS: its polls would wait for ever). */
   async awaitLoaded(): Promise<void> {
-    for (let waited = 0; !this.loaded && waited < MAX_LOAD_MS; waited += 100) await this.clock.tickAsync(100);
+    for (let waited = 0; !this.loaded && waited < MAX_LOAD_MS; waited += 500) await this.clock.tickAsync(500);
     if (!this.loaded) this.violation(`the restarted hub still waits for its position after ${MAX_LOAD_MS / 1000} s: its polls never start`);
   }
 
@@ -321,7 +327,7 @@ export class World {
       const joinIndex = new Map<string, number>();
       for (const leg of this.pbx.legs) if (leg.extension === extension) joinIndex.set(leg.id, leg.history.length - 1);
       const interval: Interval = {
-        extension, t0: at, sync: new Map(), joinIndex, got: new Map(), prev: new Map(), chainT0: at, expect: [], syncedEarlier: false,
+        extension, t0: at, sync: new Map(), joinIndex, got: new Map(), prev: new Map(), chainT0: at, expect: [],
       };
       const carried = continuation?.get(extension);
       if (carried) {
@@ -331,7 +337,6 @@ export class World {
           interval.chainT0 = chain.t0;
           interval.owed = chain.owed;
           interval.expect = chain.expect;
-          interval.syncedEarlier = chain.syncedEarlier;
         }
         // A continuation must have had everything since its predecessors could first know it (unless what carries it
         // on may hold a cursor of the PBX's previous life: model-resume.ts).
@@ -383,12 +388,18 @@ export class World {
     // written in this epoch (model-resume.ts), whatever earlier processes heard since.
     record.known = record.last === 0 || (seq >= record.last && record.extensions.every((e) => {
       const before = this.lastAnswer(e, record);
-      if (!before) return this.inheritedEpoch === this.pbx.epoch;
+      if (!before) return this.cursorEpochs.get(e) === this.pbx.epoch;
       return before.known === true && before.answerEpoch === this.pbx.epoch;
     }));
-    if (!record.known) return;
     const epoch = this.pbx.epoch;
-    this.answeredEpoch = epoch;
+    if (!record.known) {
+      if (record.last !== 0) for (const extension of record.extensions) this.cursorEpochs.set(extension, -1);
+      return;
+    }
+    // A current-state read may be a check that leaves the cursor where it was: it sets only a cursor not held yet.
+    for (const extension of record.extensions) if (record.last !== 0 || !this.cursorEpochs.has(extension)) this.cursorEpochs.set(extension, epoch);
+    this.lastEpoch = epoch;
+    this.ownEpoch = epoch;
     const at = now();
     for (const extension of record.extensions) {
       // Read from a saved cursor, not for its current state: the calls in progress before that cursor do not come.
