@@ -9,7 +9,7 @@ import type { ContextPosition } from "../../nodes/lib/poll/context-position";
 import type { CallEvent, LoopStatus } from "../../nodes/lib/poll/poll-loop";
 import { type HubPosition, SubscriptionHub } from "../../nodes/lib/poll/subscription-hub";
 import { type Leg, ModelPbx, type ModelPbxOptions, now, type RequestRecord } from "./model-pbx";
-import { carryAcrossKill, type KillReference } from "./model-resume";
+import { carryAcrossKill, type KillReference, Receipts } from "./model-resume";
 import { ModelStore, type StoreParams, type WriteFacts } from "./model-store";
 
 /** A cut after at least this hold is an idle limit the hub must learn and poll under (nodes/lib/poll/hold-limit.ts). */
@@ -100,10 +100,8 @@ export class World {
   loaded = true;
   nodes = new Map<string, NodeInstance>();
   readonly violations: string[] = [];
-  /** msgs received by all flows so far (numbers each receipt). */
-  serial = 0;
-  /** Per node id, per `leg#index`: when its flow (any instance) last received that state, and in which process. */
-  private readonly receipts = new Map<string, Map<string, { serial: number; gen: number }>>();
+  /** What each node id's flow received, numbered (model-resume.ts). */
+  readonly receipts = new Receipts();
   /** What the last kill left: the re-send bound and the extensions it applies to (model-resume.ts). */
   kill: KillReference | undefined;
   /**
@@ -168,10 +166,10 @@ export class World {
     const own = gen === this.gen && this.ownEpoch === epoch;
     const covers: Record<string, number> = {};
     for (const extension of new Set([...this.answeredExtensions, ...Object.keys(this.inheritedCovers)])) {
-      covers[extension] = this.answeredExtensions.has(extension) ? this.serial : this.inheritedCovers[extension];
+      covers[extension] = this.answeredExtensions.has(extension) ? this.receipts.serial : this.inheritedCovers[extension];
     }
     return {
-      serial: this.serial, loaded: gen === this.gen && this.loaded, carries, inherited: carries && !own, covers,
+      serial: this.receipts.serial, loaded: gen === this.gen && this.loaded, carries, inherited: carries && !own, covers,
       cursorEpochs: Object.fromEntries(this.cursorEpochs), lastEpoch: this.lastEpoch,
     };
   }
@@ -438,7 +436,9 @@ export class World {
     if (index < 0) return this.violation(`${what}: a state the leg never had`);
     const earlier = this.history.get(node.id)?.get(leg.id);
     if (earlier !== undefined && index <= earlier) this.stats.redelivered += 1;
-    this.checkResend(node, event, leg, index, earlier, what);
+    const resent = this.receipts.record(node.id, node.gen, leg.id, index, event.initial, event.initial && index === earlier,
+      event.extension, this.kill);
+    if (resent) this.violation(`${what}: ${resent}`);
     const got = interval.got.get(leg.id) ?? [];
     const max = node.max.get(leg.id) ?? -1;
     const firstHere = got.length === 0;
@@ -450,27 +450,9 @@ export class World {
     node.max.set(leg.id, Math.max(max, index));
   }
 
-  /**
-   * Numbers the receipt; a state the node id's flow got in an earlier process may come again only if it last got it
-   * after what the store's last durable position at the kill covered there (model-resume.ts), or as the same latest
-   * state replayed (initial: true).
-   */
-  private checkResend(node: NodeInstance, event: CallEvent, leg: Leg, index: number, earlier: number | undefined, what: string): void {
-    this.serial += 1;
-    const receipts = this.receipts.get(node.id) ?? new Map<string, { serial: number; gen: number }>();
-    this.receipts.set(node.id, receipts);
-    const key = `${leg.id}#${index}`;
-    const before = receipts.get(key);
-    receipts.set(key, { serial: this.serial, gen: node.gen });
-    if (!before || before.gen >= node.gen || (event.initial && index === earlier) || !this.kill) return;
-    const bound = this.kill.covers[event.extension];
-    if (bound === undefined || before.serial > bound) return;
-    this.violation(`${what}: re-sent after the kill, though the flow last got it (msg #${before.serial}) before the store's last durable position (which covers msgs up to #${bound} there)`);
-  }
-
   /** The node id's flow (any instance) has received this state of the leg. */
   flowHad(id: string, leg: string, index: number): boolean {
-    return this.receipts.get(id)?.has(`${leg}#${index}`) === true;
+    return this.receipts.had(id, leg, index);
   }
 
   /** "every": each later change, none skipped. */
