@@ -464,7 +464,9 @@ export class World {
     if (initial) return;
     const sync = interval.sync.get(leg.epoch);
     if (leg.epoch > 0 && (sync === undefined || leg.createdAt < sync)) return; // a restart the hub could not see yet
-    const base = interval.prev.get(leg.id) ?? interval.joinIndex.get(leg.id) ?? -1;
+    // Nothing from before the node id began this watch (a state made while it watched something else is not owed).
+    const atStart = leg.at.filter((t) => t <= interval.chainT0).length - 1;
+    const base = Math.max(interval.prev.get(leg.id) ?? interval.joinIndex.get(leg.id) ?? -1, atStart);
     // A node that joins while a leg is Busy / No Answer is not replayed it (the table holds it as ended: see
     // model-checks.ts); its first state after that may be the Hungup that follows.
     const skipped = leg.history.slice(base + 1, index);
