@@ -58,6 +58,8 @@ export interface WriteFacts {
   covers: Record<string, number>;
   /** Per extension, the PBX epoch of the writer's cursor (-1: unknown); absent: it held none (World.cursorEpochs). */
   cursorEpochs: Record<string, number>;
+  /** Per node id of the writing process: the extensions it watched then. */
+  watching: Record<string, string[]>;
   /** The epoch of the writer's latest cursor. */
   lastEpoch: number | undefined;
 }

@@ -171,6 +171,7 @@ export class World {
     return {
       serial: this.receipts.serial, loaded: gen === this.gen && this.loaded, carries, inherited: carries && !own, covers,
       cursorEpochs: Object.fromEntries(this.cursorEpochs), lastEpoch: this.lastEpoch,
+      watching: gen === this.gen ? Object.fromEntries([...this.nodes.values()].map((n) => [n.id, [...n.watched]])) : {},
     };
   }
 
@@ -291,12 +292,18 @@ export class World {
     this.inheritedCovers = inherits && durable ? { ...durable.covers } : {};
     this.cursorServed = new Set(inherits ? layouts.flatMap((l) => l.extensions) : []);
     // What each node id's flow already had (earlier instances too) counts as had, on the extensions that carry on.
+    // So it does on one the node id watched when the durable position was written (with a cursor of this epoch) and
+    // watches again now, though it dropped it by msg since: a store that lags (localfilesystem) may not have flushed the
+    // position written then, and no process can tell that drop from a watch that never stopped, so the product carries
+    // on from that position (sending every change since, not the calls in progress its flow got before).
+    const resumedFor = (id: string, extension: string): boolean => inherits && durable !== undefined &&
+      durable.watching[id]?.includes(extension) === true && durable.cursorEpochs[extension] === this.pbx.epoch;
     const had = new Map<string, Map<string, number>>();
     for (const layout of layouts) {
       const legs = new Map<string, number>();
       for (const [leg, index] of this.history.get(layout.id) ?? []) {
         const extension = this.pbx.legById(leg)?.extension;
-        if (extension !== undefined && carried.has(extension)) legs.set(leg, index);
+        if (extension !== undefined && (carried.has(extension) || resumedFor(layout.id, extension))) legs.set(leg, index);
       }
       had.set(layout.id, legs);
     }
