@@ -102,6 +102,28 @@ export function carryAcrossKill(before: Continuation, durable: WriteFacts | unde
 }
 
 /**
+ * What each node id's flow already had (any earlier instance), per leg, on the extensions `counts` admits: those that
+ * carry on; those the node id watched at the kill (whether or not the durable position can carry them on, a state its
+ * flow got is one it has: only what changed since must come); and one it watched when the durable position was
+ * written (with a cursor of this epoch) and watches again, though it dropped it by msg since: a store that lags
+ * (localfilesystem) may not have flushed a later position, no process can tell that drop from a watch that never
+ * stopped, and the product carries on from that position (every change since, not the calls in progress its flow got).
+ */
+export function hadAcrossKill(layouts: ReadonlyArray<{ id: string }>, history: (id: string) => Map<string, number> | undefined,
+  extensionOf: (leg: string) => string | undefined, counts: (id: string, extension: string) => boolean): Map<string, Map<string, number>> {
+  const had = new Map<string, Map<string, number>>();
+  for (const { id } of layouts) {
+    const legs = new Map<string, number>();
+    for (const [leg, index] of history(id) ?? []) {
+      const extension = extensionOf(leg);
+      if (extension !== undefined && counts(id, extension)) legs.set(leg, index);
+    }
+    had.set(id, legs);
+  }
+  return had;
+}
+
+/**
  * Every change owed since a kill has reached the flow: checked where the extension is polled (a request open, not
  * hung) by a hub that has its position, so its backlog has been read.
  */

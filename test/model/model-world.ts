@@ -9,7 +9,7 @@ import type { ContextPosition } from "../../nodes/lib/poll/context-position";
 import type { CallEvent } from "../../nodes/lib/poll/poll-loop";
 import { type HubPosition, type HubStatus, SubscriptionHub } from "../../nodes/lib/poll/subscription-hub";
 import { type Leg, ModelPbx, type ModelPbxOptions, now, type RequestRecord } from "./model-pbx";
-import { carryAcrossKill, type KillReference, Receipts } from "./model-resume";
+import { carryAcrossKill, hadAcrossKill, type KillReference, Receipts } from "./model-resume";
 import { ModelStore, type StoreParams, type WriteFacts } from "./model-store";
 
 /** A cut after at least this hold is an idle limit the hub must learn and poll under (nodes/lib/poll/hold-limit.ts). */
@@ -291,22 +291,9 @@ export class World {
     this.lastEpoch = read?.lastEpoch;
     this.inheritedCovers = inherits && durable ? { ...durable.covers } : {};
     this.cursorServed = new Set(inherits ? layouts.flatMap((l) => l.extensions) : []);
-    // What each node id's flow already had (earlier instances too) counts as had, on the extensions that carry on.
-    // So it does on one the node id watched when the durable position was written (with a cursor of this epoch) and
-    // watches again now, though it dropped it by msg since: a store that lags (localfilesystem) may not have flushed the
-    // position written then, and no process can tell that drop from a watch that never stopped, so the product carries
-    // on from that position (sending every change since, not the calls in progress its flow got before).
-    const resumedFor = (id: string, extension: string): boolean => inherits && durable !== undefined &&
-      durable.watching[id]?.includes(extension) === true && durable.cursorEpochs[extension] === this.pbx.epoch;
-    const had = new Map<string, Map<string, number>>();
-    for (const layout of layouts) {
-      const legs = new Map<string, number>();
-      for (const [leg, index] of this.history.get(layout.id) ?? []) {
-        const extension = this.pbx.legById(leg)?.extension;
-        if (extension !== undefined && (carried.has(extension) || resumedFor(layout.id, extension))) legs.set(leg, index);
-      }
-      had.set(layout.id, legs);
-    }
+    const had = hadAcrossKill(layouts, (id) => this.history.get(id), (leg) => this.pbx.legById(leg)?.extension,
+      (id, extension) => carried.has(extension) || before.get(extension)?.chains.has(id) === true ||
+        (inherits && durable?.watching[id]?.includes(extension) === true && durable.cursorEpochs[extension] === this.pbx.epoch));
     this.writer = this.store.writerFor(this.gen, this.warn(this.gen));
     this.hub = this.newHub(this.store.positionFor(this.writer));
     for (const layout of layouts) this.register(layout, carried, had.get(layout.id));
