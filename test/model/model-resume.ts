@@ -102,21 +102,36 @@ export function carryAcrossKill(before: Continuation, durable: WriteFacts | unde
 }
 
 /**
- * What each node id's flow already had (any earlier instance), per leg, on the extensions `counts` admits: those that
- * carry on; those the node id watched at the kill (whether or not the durable position can carry them on, a state its
- * flow got is one it has: only what changed since must come); and one it watched when the durable position was
- * written (with a cursor of this epoch) and watches again, though it dropped it by msg since: a store that lags
- * (localfilesystem) may not have flushed a later position, no process can tell that drop from a watch that never
- * stopped, and the product carries on from that position (every change since, not the calls in progress its flow got).
+ * What each node id's flow already had, per leg, when a new process starts after a kill:
+ * - what it got (any earlier instance) on an extension that carries on, or that it watched at the kill (whether or not
+ *   the durable position can carry it on, a state its flow got is one it has: only what changed since must come);
+ * - on an extension the durable position was written with (a cursor of this epoch, `durableWatchers` watching it
+ *   then), what those node ids' flows had got up to that write, though they dropped it since (by msg, or a deploy):
+ *   a store that lags (localfilesystem) or a write not yet acknowledged may keep the later position from being
+ *   durable, no process can tell such a drop from a watch that never stopped, and the product carries on from that
+ *   position (every change since, not the calls in progress those flows got), as for a node that takes an extension
+ *   over from another across a kill.
  */
-export function hadAcrossKill(layouts: ReadonlyArray<{ id: string }>, history: (id: string) => Map<string, number> | undefined,
-  extensionOf: (leg: string) => string | undefined, counts: (id: string, extension: string) => boolean): Map<string, Map<string, number>> {
+export function hadAcrossKill(world: { receipts: Receipts; legExtension(leg: string): string | undefined },
+  layouts: ReadonlyArray<{ id: string; extensions: readonly string[] }>, history: (id: string) => Map<string, number> | undefined,
+  counts: (id: string, extension: string) => boolean, durable: { serial: number; watchers(extension: string): string[] } | undefined):
+  Map<string, Map<string, number>> {
   const had = new Map<string, Map<string, number>>();
-  for (const { id } of layouts) {
+  const put = (legs: Map<string, number>, leg: string, index: number): void => {
+    legs.set(leg, Math.max(index, legs.get(leg) ?? -1));
+  };
+  for (const { id, extensions } of layouts) {
     const legs = new Map<string, number>();
     for (const [leg, index] of history(id) ?? []) {
-      const extension = extensionOf(leg);
-      if (extension !== undefined && counts(id, extension)) legs.set(leg, index);
+      const extension = world.legExtension(leg);
+      if (extension !== undefined && counts(id, extension)) put(legs, leg, index);
+    }
+    for (const extension of extensions) {
+      for (const watcher of durable?.watchers(extension) ?? []) {
+        for (const [leg, index] of world.receipts.gotUpTo(watcher, durable?.serial ?? 0)) {
+          if (world.legExtension(leg) === extension) put(legs, leg, index);
+        }
+      }
     }
     had.set(id, legs);
   }
@@ -152,11 +167,22 @@ export function checkOwed(world: World, cover: Coverage): void {
 export class Receipts {
   /** msgs received by all flows so far. */
   serial = 0;
-  /** Per node id, per `leg#index`: the latest receipt and its process. */
-  private readonly byNode = new Map<string, Map<string, { serial: number; gen: number }>>();
+  /** Per node id, per `leg#index`: the latest receipt and its process, and the first receipt. */
+  private readonly byNode = new Map<string, Map<string, { serial: number; gen: number; first: number }>>();
 
   had(id: string, leg: string, index: number): boolean {
     return this.byNode.get(id)?.has(`${leg}#${index}`) === true;
+  }
+
+  /** Per leg, the highest state the node id's flow had got by msg number `serial`. */
+  gotUpTo(id: string, serial: number): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [key, receipt] of this.byNode.get(id) ?? []) {
+      if (receipt.first > serial) continue;
+      const [leg, index] = key.split("#");
+      out.set(leg, Math.max(Number(index), out.get(leg) ?? -1));
+    }
+    return out;
   }
 
   /**
@@ -167,11 +193,11 @@ export class Receipts {
   record(id: string, gen: number, leg: string, index: number, initial: boolean, replay: boolean, extension: string,
     kill: KillReference | undefined): string | undefined {
     this.serial += 1;
-    const receipts = this.byNode.get(id) ?? new Map<string, { serial: number; gen: number }>();
+    const receipts = this.byNode.get(id) ?? new Map<string, { serial: number; gen: number; first: number }>();
     this.byNode.set(id, receipts);
     const key = `${leg}#${index}`;
     const before = receipts.get(key);
-    receipts.set(key, { serial: this.serial, gen });
+    receipts.set(key, { serial: this.serial, gen, first: before?.first ?? this.serial });
     if (!before || before.gen >= gen || replay || !kill) return undefined;
     const bound = kill.covers[extension];
     if (bound === undefined || before.serial > bound) return undefined;

@@ -291,9 +291,11 @@ export class World {
     this.lastEpoch = read?.lastEpoch;
     this.inheritedCovers = inherits && durable ? { ...durable.covers } : {};
     this.cursorServed = new Set(inherits ? layouts.flatMap((l) => l.extensions) : []);
-    const had = hadAcrossKill(layouts, (id) => this.history.get(id), (leg) => this.pbx.legById(leg)?.extension,
-      (id, extension) => carried.has(extension) || before.get(extension)?.chains.has(id) === true ||
-        (inherits && durable?.watching[id]?.includes(extension) === true && durable.cursorEpochs[extension] === this.pbx.epoch));
+    const resumable = inherits && durable !== undefined ? durable : undefined;
+    const had = hadAcrossKill(this, layouts, (id) => this.history.get(id),
+      (id, extension) => carried.has(extension) || before.get(extension)?.chains.has(id) === true,
+      resumable && { serial: resumable.serial, watchers: (extension) => resumable.cursorEpochs[extension] !== this.pbx.epoch ? []
+        : Object.keys(resumable.watching).filter((id) => resumable.watching[id].includes(extension)) });
     this.writer = this.store.writerFor(this.gen, this.warn(this.gen));
     this.hub = this.newHub(this.store.positionFor(this.writer));
     for (const layout of layouts) this.register(layout, carried, had.get(layout.id));
@@ -442,6 +444,10 @@ export class World {
     got.push(index);
     interval.got.set(leg.id, got);
     node.max.set(leg.id, Math.max(max, index));
+  }
+
+  legExtension(leg: string): string | undefined {
+    return this.pbx.legById(leg)?.extension;
   }
 
   /** The node id's flow (any instance) has received this state of the leg. */
