@@ -59,4 +59,17 @@ describe("The position's cursor when no extension has one", () => {
     await api.call(5);
     assert.deepEqual(seen(again), ["401:1.1:Ringing:false", "401:1.1:Hungup:false"]);
   });
+
+  it("keeps the cursor of an answer no write captured (the store was busy with an earlier write meanwhile)", async () => {
+    const api = new ScriptedApi();
+    let capture: (() => HubPosition | undefined) | undefined;
+    const hub = new SubscriptionHub(api, { store: { save: (latest) => (capture = latest) } }); // writes later, what is then
+    hubs.push(hub);
+    hub.register("a", subscriber(["402"]));
+    (await api.call(0)).resolve(answer(1001));
+    await api.call(1);
+    hub.updateExtensions("a", ["401"]);
+    await api.call(2);
+    assert.deepEqual(capture?.()?.polls, [{ seq: 1001, extensions: [], fences: {} }]);
+  });
 });

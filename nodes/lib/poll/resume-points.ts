@@ -131,6 +131,11 @@ export class LastCursor {
     return polls;
   }
 
+  /** A loop's answer: its highest cursor is the latest. */
+  note(seq: number): void {
+    if (seq > 0) this.seq = seq;
+  }
+
   forget(): void {
     this.seq = undefined;
   }

@@ -58,7 +58,6 @@ export class SubscriptionHub {
   /** The saved positions of the start, shared by the chunks' loops (each extension is taken once). */
   private resumeSource: ResumeSource | undefined;
   private readonly states = new SubscriberStates();
-  /** Resumed extensions whose read has not answered, and the subscribers that joined them meanwhile. */
   private readonly resumedReads = new ResumedReads<Subscriber>();
   private readonly lastCursor = new LastCursor();
   /** The saved position is still being read: the polls start once it is there, and nothing is stored before. */
@@ -204,14 +203,13 @@ export class SubscriptionHub {
       if (!set) this.byExtension.set(extension, (set = new Set()));
       set.add(subscriber);
     }
-    // Extensions someone already watches: the table holds their current state; hand it to the newcomer. A lingering
-    // extension: the state when it was left, then the changes since.
+    // Extensions someone already watches: the table holds their current state; hand it to the newcomer (once the read
+    // of a resumed one has answered: resumed-reads.ts). A lingering extension: the state when left, then the changes.
     const replay: CallEvent[] = [];
     const known: string[] = [];
     for (const extension of subscriber.extensions) {
       const wanted = replayFor.includes(extension);
       const loop = this.owner.get(extension)?.loop;
-      // Restored states no read has checked are not handed on: held until the read answers (resumed-reads.ts).
       const held = loop !== undefined && this.resumedReads.has(extension);
       if (wanted && held) this.resumedReads.hold(subscriber, extension);
       const settled = !held && loop?.isSettled(extension) === true;
@@ -366,7 +364,10 @@ export class SubscriptionHub {
       table: this.table,
       timeoutSec: 30,
       resumeFrom: this.resumeSource,
-      onAnswer: () => this.savePosition(),
+      onAnswer: () => {
+        this.lastCursor.note(chunk.loop.sequence);
+        this.savePosition();
+      },
       onEvents: (events) => this.dispatch(events),
       onSnapshot: (extensions) => {
         // Held subscribers first get the calls in progress they were not sent (resumed-reads.ts).
