@@ -99,7 +99,7 @@ class Leave extends Step {
   async act(world: World): Promise<void> {
     if (!world.nodes.has(this.id)) return;
     await world.deregister(this.id);
-    world.hub.releaseLingering();
+    world.releaseLingering();
   }
   toString(): string {
     return `leave ${this.id} (deregister, releaseLingering)`;
@@ -137,7 +137,7 @@ class Deploy extends Step {
     for (const id of [...world.nodes.keys()]) await world.deregister(id);
     if (this.mid) changeCall(world, this.mid.extension, this.mid.pick);
     for (const layout of layouts) world.register(layout, carried);
-    world.hub.releaseLingering();
+    world.releaseLingering();
   }
   toString(): string {
     const layout = this.layout ? this.layout.map((l) => `${l.id} ${list(l.extensions)} ${l.timeoutSec}s`).join("; ") : "the same nodes";

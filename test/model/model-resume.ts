@@ -112,7 +112,7 @@ export function carryAcrossKill(before: Continuation, durable: WriteFacts | unde
  *   position (every change since, not the calls in progress those flows got), as for a node that takes an extension
  *   over from another across a kill.
  */
-export function hadAcrossKill(world: { receipts: Receipts; legExtension(leg: string): string | undefined },
+export function hadAcrossKill(receipts: Receipts, extensionOf: (leg: string) => string | undefined,
   layouts: ReadonlyArray<{ id: string; extensions: readonly string[] }>, history: (id: string) => Map<string, number> | undefined,
   counts: (id: string, extension: string) => boolean, durable: { serial: number; watchers(extension: string): string[] } | undefined):
   Map<string, Map<string, number>> {
@@ -123,13 +123,13 @@ export function hadAcrossKill(world: { receipts: Receipts; legExtension(leg: str
   for (const { id, extensions } of layouts) {
     const legs = new Map<string, number>();
     for (const [leg, index] of history(id) ?? []) {
-      const extension = world.legExtension(leg);
+      const extension = extensionOf(leg);
       if (extension !== undefined && counts(id, extension)) put(legs, leg, index);
     }
     for (const extension of extensions) {
       for (const watcher of durable?.watchers(extension) ?? []) {
-        for (const [leg, index] of world.receipts.gotUpTo(watcher, durable?.serial ?? 0)) {
-          if (world.legExtension(leg) === extension) put(legs, leg, index);
+        for (const [leg, index] of receipts.gotUpTo(watcher, durable?.serial ?? 0)) {
+          if (extensionOf(leg) === extension) put(legs, leg, index);
         }
       }
     }

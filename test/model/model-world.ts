@@ -235,7 +235,7 @@ export class World {
   async deregister(id: string): Promise<void> {
     const node = this.nodes.get(id);
     if (!node) return;
-    this.leave(node, node.watched);
+    this.leave(node, node.watched, true);
     node.watched = [];
     node.alive = false;
     this.remember(node);
@@ -292,14 +292,21 @@ export class World {
     this.inheritedCovers = inherits && durable ? { ...durable.covers } : {};
     this.cursorServed = new Set(inherits ? layouts.flatMap((l) => l.extensions) : []);
     const resumable = inherits && durable !== undefined ? durable : undefined;
-    const had = hadAcrossKill(this, layouts, (id) => this.history.get(id),
+    const had = hadAcrossKill(this.receipts, (leg) => this.pbx.legById(leg)?.extension, layouts, (id) => this.history.get(id),
       (id, extension) => carried.has(extension) || before.get(extension)?.chains.has(id) === true,
       resumable && { serial: resumable.serial, watchers: (extension) => resumable.cursorEpochs[extension] !== this.pbx.epoch ? []
         : Object.keys(resumable.watching).filter((id) => resumable.watching[id].includes(extension)) });
     this.writer = this.store.writerFor(this.gen, this.warn(this.gen));
     this.hub = this.newHub(this.store.positionFor(this.writer));
     for (const layout of layouts) this.register(layout, carried, had.get(layout.id));
+    this.releaseLingering();
+  }
+
+  /** flows:started: the hub drops the extensions nobody took back, and their cursors. */
+  releaseLingering(): void {
     this.hub.releaseLingering();
+    const watched = this.watchedUnion();
+    for (const extension of [...this.cursorEpochs.keys()]) if (!watched.has(extension)) this.cursorEpochs.delete(extension);
   }
 
   /** Lets time run until the hub has its position (a violation past MAX_LOAD_MS: its polls would wait for ever). */
@@ -343,7 +350,8 @@ export class World {
     for (const extension of extensions) if (!node.watched.includes(extension)) node.watched.push(extension);
   }
 
-  private leave(node: NodeInstance, extensions: readonly string[]): void {
+  /** `lingering`: a deregister, after which the hub keeps polling the extension until releaseLingering(). */
+  private leave(node: NodeInstance, extensions: readonly string[], lingering = false): void {
     for (const extension of extensions) {
       node.intervals.delete(extension);
       node.watched = node.watched.filter((e) => e !== extension);
@@ -352,6 +360,7 @@ export class World {
       // Dropped from the polls (after lingering, at the latest), and from the position: no bound on re-sends there.
       this.answeredExtensions.delete(extension);
       delete this.inheritedCovers[extension];
+      if (!lingering) this.cursorEpochs.delete(extension); // its cursor is gone with it (a re-add reads it afresh)
     }
   }
 
@@ -444,10 +453,6 @@ export class World {
     got.push(index);
     interval.got.set(leg.id, got);
     node.max.set(leg.id, Math.max(max, index));
-  }
-
-  legExtension(leg: string): string | undefined {
-    return this.pbx.legById(leg)?.extension;
   }
 
   /** The node id's flow (any instance) has received this state of the leg. */
