@@ -294,7 +294,7 @@ export class World {
     const resumable = inherits && durable !== undefined ? durable : undefined;
     const had = hadAcrossKill(this.receipts, (leg) => this.pbx.legById(leg)?.extension, layouts, (id) => this.history.get(id),
       (id, extension) => carried.has(extension) || before.get(extension)?.chains.has(id) === true,
-      resumable && { serial: resumable.serial, watchers: (extension) => resumable.cursorEpochs[extension] !== this.pbx.epoch ? []
+      resumable && { serial: resumable.serial, watchers: (extension) => resumable.cursorEpochs[extension] === undefined ? []
         : Object.keys(resumable.watching).filter((id) => resumable.watching[id].includes(extension)) });
     this.writer = this.store.writerFor(this.gen, this.warn(this.gen));
     this.hub = this.newHub(this.store.positionFor(this.writer));

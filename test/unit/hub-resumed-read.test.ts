@@ -89,4 +89,30 @@ describe("SubscriptionHub: a subscriber that joins a resumed extension before it
     await tick();
     assert.deepEqual(seen(late), ["2.1:Ringing:true", "1.1:Connected:false", "1.2:Ringing:true"]);
   });
+
+  it("while one is held, the position does not store the extension's calls as sent: after a crash they go out", async () => {
+    const api = new ScriptedApi();
+    let capture: (() => HubPosition | undefined) | undefined;
+    const hub = new SubscriptionHub(api, { position: saved(), store: { save: (latest) => (capture = latest) } });
+    hubs.push(hub);
+    hub.register("first", subscriber(["410"]));
+    hub.releaseLingering();
+    await api.call(0);
+    const ids = () => capture?.()?.legs.map((leg) => leg.data.uniqueCallId);
+    assert.deepEqual(ids(), ["1.1", "1.2"]);
+    hub.register("second", subscriber(["410"]));
+    assert.deepEqual(ids(), [], "the second has had none of them");
+    // Node-RED dies now; the next start (only the second watches 410) sends the call in progress.
+    const next = new SubscriptionHub(api, { position: capture?.() });
+    hubs.push(next);
+    const second = subscriber(["410"]);
+    next.register("second", second);
+    next.releaseLingering();
+    const read = await api.call(1);
+    read.resolve(answer(60, { "410": [entry("1.1", "Connected"), entry("1.2", "Ringing", 2)] }));
+    const poll = await api.call(2);
+    poll.resolve(answer(60, { "410": [entry("1.1", "Connected")] }));
+    await api.call(3);
+    assert.deepEqual(seen(second), ["1.1:Connected:false", "1.2:Ringing:true"]);
+  });
 });

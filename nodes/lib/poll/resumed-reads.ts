@@ -8,8 +8,9 @@
  * added while the read hangs) could send an older state after a newer one. Such a subscriber is held instead: it gets
  * the changes the polls pass on like the others, and once the read has answered, the calls in progress it was not
  * sent meanwhile (the first subscriber gets neither: it carries on from the cursor, as the flow did before the crash).
+ * Until then the hub's position does not store those calls as sent: after a crash they go out as calls in progress.
  */
-import type { ActiveLeg } from "./call-state-table";
+import type { ActiveLeg, SavedLeg } from "./call-state-table";
 import type { CallEvent } from "./poll-types";
 import type { ResumePoint } from "./resume-points";
 
@@ -26,6 +27,15 @@ export class ResumedReads<S extends { onEvent(event: CallEvent): void }> {
   /** True while `extension`'s table holds restored states that no read has checked. */
   has(extension: string): boolean {
     return this.unread.has(extension);
+  }
+
+  /**
+   * The legs (the table's, for the position) as sent to every subscriber: not those of an extension a subscriber is
+   * held for, which has not had them (after a crash they go out as calls in progress).
+   */
+  sentLegs(legs: SavedLeg[]): SavedLeg[] {
+    const held = new Set([...this.held.values()].flatMap((extensions) => [...extensions.keys()]));
+    return held.size === 0 ? legs : legs.filter((leg) => !held.has(leg.extension));
   }
 
   hold(subscriber: S, extension: string): void {

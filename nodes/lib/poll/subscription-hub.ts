@@ -134,7 +134,7 @@ export class SubscriptionHub {
     for (const chunk of this.chunks) polls.push(...chunk.loop.resumePoints());
     if (this.resumeSource) polls.push(...this.resumeSource.points(this.retained ? this.watchedNow() : undefined));
     const subscribers = this.states.export(this.subscribers);
-    return { polls: this.lastCursor.keep(polls), legs: this.table.export(), ...(subscribers ? { subscribers } : {}) };
+    return { polls: this.lastCursor.keep(polls), legs: this.resumedReads.sentLegs(this.table.export()), ...(subscribers ? { subscribers } : {}) };
   }
 
   /** The loop of the first chunk, if any (for tests and diagnostics). */
