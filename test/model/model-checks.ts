@@ -25,9 +25,9 @@
  * - an intermediary's cut (504 after its idle limit) after a short hold counts as a failure; after a long one, as
  *   nothing at all: the hub must poll on at once and stay listening.
  */
-import { now, type RequestRecord } from "./model-pbx";
+import { names, now, type RequestRecord } from "./model-pbx";
 import { checkOwed } from "./model-resume";
-import { LONG_CUT_MS, names, type World } from "./model-world";
+import { LONG_CUT_MS, type World } from "./model-world";
 
 /** The longest backoff (60 s) and a little: a watched extension may wait that long after a failure. */
 export const MAX_RETRY_MS = 61_000;

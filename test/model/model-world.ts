@@ -8,7 +8,7 @@ import type { SinonFakeTimers } from "sinon";
 import type { ContextPosition } from "../../nodes/lib/poll/context-position";
 import type { CallEvent } from "../../nodes/lib/poll/poll-loop";
 import { type HubPosition, type HubStatus, SubscriptionHub } from "../../nodes/lib/poll/subscription-hub";
-import { type Leg, ModelPbx, type ModelPbxOptions, now, type RequestRecord } from "./model-pbx";
+import { indexOf, type Leg, ModelPbx, type ModelPbxOptions, names, now, type RequestRecord } from "./model-pbx";
 import { carryAcrossKill, hadAcrossKill, type KillReference, Receipts } from "./model-resume";
 import { ModelStore, type StoreParams, type WriteFacts } from "./model-store";
 
@@ -96,6 +96,8 @@ export class World {
   gen = 1;
   hub: SubscriptionHub;
   writer: ContextPosition;
+  /** When the last subscriber left the hub, if none has come since. */
+  private parkedAt: number | undefined;
   /** The hub has its position (read, or none to read): until then its polls wait. */
   loaded = true;
   nodes = new Map<string, NodeInstance>();
@@ -192,6 +194,12 @@ export class World {
   // ---- node lifecycle ----
 
   register(layout: NodeLayout, continuation?: Continuation, had?: Map<string, number>): void {
+    // Parked (no subscriber) for longer than its 60 s, the hub starts afresh (docs/design.md, "Sharing"): no cursor.
+    if (this.parkedAt !== undefined && this.loaded && now() - this.parkedAt > 60_000) {
+      [this.lastEpoch, this.ownEpoch, this.cursorEpochs, this.answeredExtensions] = [undefined, undefined, new Map(), new Set()];
+      [this.inheritedCovers, this.hubSync] = [{}, new Map()];
+    }
+    this.parkedAt = undefined;
     const node: NodeInstance = {
       id: layout.id, gen: this.gen, configured: [...layout.extensions], watched: [], timeoutSec: layout.timeoutSec,
       alive: true, intervals: new Map(), max: new Map(), statuses: [], events: 0,
@@ -240,6 +248,7 @@ export class World {
     node.alive = false;
     this.remember(node);
     this.nodes.delete(id);
+    if (this.nodes.size === 0) this.parkedAt = now();
     await this.wait(this.hub.deregister(id), `deregister(${id})`);
   }
 
@@ -279,6 +288,7 @@ export class World {
     await down?.();
     this.gen += 1;
     this.hubSync = new Map();
+    this.parkedAt = undefined;
     this.ownEpoch = undefined;
     this.answeredExtensions = new Set();
     const fault = this.store.start(this.gen);
@@ -487,11 +497,3 @@ export class World {
     if (!done) this.violation(`${what} never resolved`);
   }
 }
-
-export function indexOf(leg: Leg, data: object): number {
-  const print = (d: object): string => JSON.stringify(d, Object.keys(d).sort());
-  const wanted = print(data);
-  return leg.history.findIndex((d) => print(d) === wanted);
-}
-
-export const names = (leg: Leg, indices: readonly number[]): string => indices.map((i) => leg.history[i].status).join(", ");

@@ -286,7 +286,7 @@ export class PollLoop {
       this.warn(`PBX sequence went back from ${this.groups.maxCursor()} to ${response.seq}: resynchronising`);
       this.resumeFrom?.forget(); // positions of the PBX's previous life
       // A cursor at or below the read's seq may be of its new life (a chunk that had seen the restart saved it before
-      // a crash): it carries on, checked as after a restart (read-check.ts); only those above it are resynchronised.
+      // a crash): it carries on, checked by this read (read-check.ts); only those above it are resynchronised.
       kept = this.groups.list.filter((group) => group.cursor <= response.seq).flatMap((group) => [...group.extensions]);
     }
     const initial = this.firstSnapshot;
