@@ -29,6 +29,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import * as sinon from "sinon";
 import { checkAll, settle } from "./model-checks";
+import { continuation } from "./model-resume";
 import { type AnswerStyle, type EmptyShape, nextStatuses, type RestartMode } from "./model-pbx";
 import type { ReadFault, StoreParams } from "./model-store";
 import { type NodeLayout, World } from "./model-world";
@@ -133,7 +134,7 @@ class Deploy extends Step {
   async act(world: World): Promise<void> {
     if (world.nodes.size === 0 && !this.layout) return;
     const layouts = this.layout ?? [...world.nodes.values()].map((n) => ({ id: n.id, extensions: [...n.watched], timeoutSec: n.timeoutSec }));
-    const carried = world.continuation();
+    const carried = continuation(world.nodes.values(), world.pbx.epoch);
     for (const id of [...world.nodes.keys()]) await world.deregister(id);
     if (this.mid) changeCall(world, this.mid.extension, this.mid.pick);
     for (const layout of layouts) world.register(layout, carried);

@@ -23,7 +23,7 @@
  * Expectations that wait for fixes on other branches are named by PENDING in each violation they explain: the search
  * finds them on the code as it is, and must pass once the fixes land.
  */
-import type { Carried, Chain, Continuation, World } from "./model-world";
+import type { Carried, Chain, Continuation, NodeInstance, World } from "./model-world";
 import type { Coverage } from "./model-checks";
 import type { ReadFault, WriteFacts } from "./model-store";
 
@@ -58,6 +58,24 @@ export interface KillReference {
    * the durable position could not know (or when nothing was durable): any re-send is within the bound there.
    */
   covers: Record<string, number>;
+}
+
+/** What the instances watching each extension had, for the instances that take over (a deploy, a resume). */
+export function continuation(nodes: Iterable<NodeInstance>, epoch: number): Continuation {
+  const out: Continuation = new Map();
+  for (const node of nodes) {
+    for (const [extension, interval] of node.intervals) {
+      const carried = out.get(extension) ?? { legs: new Map<string, number>(), since: undefined, chains: new Map<string, Chain>() };
+      const { legs } = carried;
+      for (const [leg, index] of interval.prev) legs.set(leg, Math.max(index, legs.get(leg) ?? -1));
+      for (const [leg, got] of interval.got) legs.set(leg, Math.max(...got, legs.get(leg) ?? -1));
+      const since = interval.sync.get(epoch);
+      if (since !== undefined) carried.since = Math.min(since, carried.since ?? Infinity);
+      carried.chains.set(node.id, { t0: interval.chainT0, since, owed: interval.owed, expect: interval.expect });
+      out.set(extension, carried);
+    }
+  }
+  return out;
 }
 
 /**

@@ -9,7 +9,7 @@ import type { ContextPosition } from "../../nodes/lib/poll/context-position";
 import type { CallEvent } from "../../nodes/lib/poll/poll-loop";
 import { type HubPosition, type HubStatus, SubscriptionHub } from "../../nodes/lib/poll/subscription-hub";
 import { indexOf, type Leg, ModelPbx, type ModelPbxOptions, names, now, type RequestRecord } from "./model-pbx";
-import { carryAcrossKill, hadAcrossKill, type KillReference, Receipts } from "./model-resume";
+import { carryAcrossKill, continuation, hadAcrossKill, type KillReference, Receipts } from "./model-resume";
 import { ModelStore, type StoreParams, type WriteFacts } from "./model-store";
 
 /** A cut after at least this hold is an idle limit the hub must learn and poll under (nodes/lib/poll/hold-limit.ts). */
@@ -96,8 +96,9 @@ export class World {
   gen = 1;
   hub: SubscriptionHub;
   writer: ContextPosition;
-  /** When the last subscriber left the hub, if none has come since. */
+  /** When the last subscriber left the hub, if none has come since; `dropPending`: released meanwhile. */
   private parkedAt: number | undefined;
+  private dropPending = false;
   /** The hub has its position (read, or none to read): until then its polls wait. */
   loaded = true;
   nodes = new Map<string, NodeInstance>();
@@ -226,6 +227,8 @@ export class World {
         }
       },
     });
+    if (this.dropPending) this.dropUnwatched(); // the parked hub's reconfigure drops what nobody took back
+    this.dropPending = false;
   }
 
   updateExtensions(id: string, extensions: string[]): void {
@@ -252,25 +255,6 @@ export class World {
     await this.wait(this.hub.deregister(id), `deregister(${id})`);
   }
 
-  /** What the instances watching each extension had, for the instances that take over (a deploy, a resume). */
-  continuation(extensions?: Set<string>): Continuation {
-    const out: Continuation = new Map();
-    for (const node of this.nodes.values()) {
-      for (const [extension, interval] of node.intervals) {
-        if (extensions && !extensions.has(extension)) continue;
-        const carried = out.get(extension) ?? { legs: new Map<string, number>(), since: undefined, chains: new Map<string, Chain>() };
-        const { legs } = carried;
-        for (const [leg, index] of interval.prev) legs.set(leg, Math.max(index, legs.get(leg) ?? -1));
-        for (const [leg, got] of interval.got) legs.set(leg, Math.max(...got, legs.get(leg) ?? -1));
-        const since = interval.sync.get(this.pbx.epoch);
-        if (since !== undefined) carried.since = Math.min(since, carried.since ?? Infinity);
-        carried.chains.set(node.id, { t0: interval.chainT0, since, owed: interval.owed, expect: interval.expect });
-        out.set(extension, carried);
-      }
-    }
-    return out;
-  }
-
   /**
    * Node-RED dies: no close() reaches anything, its store writes in flight never land. `down` acts while it is down
    * (calls go on); then a new process starts from what the store holds. What it must deliver is decided from what
@@ -280,7 +264,7 @@ export class World {
     this.stats.kills += 1;
     const layouts = [...this.nodes.values()].map((n) => ({ id: n.id, extensions: n.configured, timeoutSec: n.timeoutSec }));
     for (const node of this.nodes.values()) this.remember(node);
-    const before = this.continuation();
+    const before = continuation(this.nodes.values(), this.pbx.epoch);
     this.pbx.kill(this.gen);
     this.store.kill(this.gen);
     for (const node of this.nodes.values()) node.alive = false;
@@ -288,7 +272,7 @@ export class World {
     await down?.();
     this.gen += 1;
     this.hubSync = new Map();
-    this.parkedAt = undefined;
+    [this.parkedAt, this.dropPending] = [undefined, false];
     this.ownEpoch = undefined;
     this.answeredExtensions = new Set();
     const fault = this.store.start(this.gen);
@@ -312,9 +296,17 @@ export class World {
     this.releaseLingering();
   }
 
-  /** flows:started: the hub drops the extensions nobody took back, and their cursors. */
+  /**
+   * flows:started: the hub drops the extensions nobody took back, and their cursors; a parked hub (no subscriber)
+   * keeps its loops as they are until the next subscriber registers.
+   */
   releaseLingering(): void {
     this.hub.releaseLingering();
+    this.dropPending = this.nodes.size === 0;
+    if (!this.dropPending) this.dropUnwatched();
+  }
+
+  private dropUnwatched(): void {
     const watched = this.watchedUnion();
     for (const extension of [...this.cursorEpochs.keys()]) if (!watched.has(extension)) this.cursorEpochs.delete(extension);
   }
