@@ -15,8 +15,8 @@
  * then each change once, in order, nothing older than already sent, nothing for extensions it does not watch; the last
  * state it has is the PBX's; its status says what is true. Across a kill, what must reach the flow is decided from the
  * PBX's history, what the flows got and what the store made durable, never from what the hub chose to write: nothing
- * lost on the extensions watched across it, re-sends bounded by the durable position. Expectations that wait for
- * fixes of issue 23 (items 1, 3, 4) are named PENDING in the violations they explain (model-resume.ts).
+ * lost on the extensions watched across it, re-sends bounded by the durable position. A violation names the fix of
+ * issue 23 that guards it (items 1, 3, 4: model-resume.ts, GUARDS).
  *
  * Budget: NOOJEE_MODEL_RUNS sequences (default 3,000: kills and the store make a sequence longer, so this takes about
  * the time 5,000 took before) on every `npm test`; `npm run test:model` runs 100,000 (or NOOJEE_MODEL_RUNS). A failure

@@ -20,35 +20,31 @@
  *   cursor, which may re-send what it delivered meanwhile.
  * Never a msg for an extension a node does not watch, never an older state after a newer one: model-world.ts.
  *
- * Expectations that wait for fixes on other branches are named by PENDING in each violation they explain: the search
- * finds them on the code as it is, and must pass once the fixes land.
+ * Each violation of these expectations names the fix of issue 23 that guards it (GUARDS): with that fix removed the
+ * search finds the loss (the model's own check that it would have found items 1, 3 and 4; see hub.model.test.ts).
  */
 import type { Carried, Chain, Continuation, NodeInstance, World } from "./model-world";
 import type { Coverage } from "./model-checks";
 import type { ReadFault, WriteFacts } from "./model-store";
 
-/** The fixes these expectations wait for (issue 23), named in the violations they explain. */
-export const PENDING = {
+/** The fixes of issue 23 that these expectations hold the product to, named in the violations they explain. */
+export const GUARDS = {
   /** Nothing is written before the store's read has settled, nor a position without the cursors it started from. */
-  item1: "PENDING issue 23 item 1 (a write before the read settled or the loops answered wiped the position)",
+  item1: "issue 23 item 1 (a write before the read settled or the loops answered must not wipe the position)",
   /**
    * An extension the durable position does not know (added within a lagging store's flush interval, or whose first
    * read had not answered when it was written) is read from its cursor; so the position keeps a cursor even when no
    * extension it names has one yet (the one it had before the last of them was dropped: the PBX's seq is global).
    */
-  item3: "PENDING issue 23 item 3 (an extension newer than the durable position must be read from its cursor)",
+  item3: "issue 23 item 3 (an extension newer than the durable position must be read from its cursor)",
   /** A read that fails once or answers late is retried; the good position is not overwritten meanwhile. */
-  item4: "PENDING issue 23 item 4 (a store read that failed once or answered late must be retried)",
-} as const;
-
-/**
- * Found by this model on the code as it is, with no fix under way yet (named in the violations it explains): after a
- * restart, a subscriber registered after the first on a resumed extension is handed the hub's table as restored from
- * the position (PollLoop.isSettled holds for a resumed extension not yet read), which may be older than what its flow
- * got after that position was written; the first subscriber is not.
- */
-export const FOUND = {
-  staleReplay: "FOUND, not yet fixed (a subscriber registered at a restart got the restored table's state before the resumed read)",
+  item4: "issue 23 item 4 (a store read that failed once or answered late must be retried)",
+  /**
+   * Found by this model (fixed in resumed-reads.ts): after a restart, a subscriber registered after the first on a
+   * resumed extension was handed the table as restored from the position before the resumed read had answered, which
+   * may be older than what its flow got after that position was written.
+   */
+  staleReplay: "a subscriber that joins a resumed extension must not get the restored table's state before its read answers",
 } as const;
 
 /** What the last kill left for the re-send check (World.checkResend). */
@@ -97,11 +93,11 @@ export function carryAcrossKill(before: Continuation, durable: WriteFacts | unde
     const cursorEpoch = durable.cursorEpochs[extension];
     for (const [id, chain] of c.chains) {
       const expect: string[] = [];
-      if (!durable.loaded || durable.inherited) expect.push(PENDING.item1);
+      if (!durable.loaded || durable.inherited) expect.push(GUARDS.item1);
       // Its flow could know the calls before the write in this epoch: the write covers it (in the same ms: unknown).
       const known = cursorEpoch === epoch && chain.since !== undefined && chain.since < durable.at;
-      if (!known) expect.push(PENDING.item3);
-      if (fault === "failsOnce" || fault === "late") expect.push(PENDING.item4);
+      if (!known) expect.push(GUARDS.item3);
+      if (fault === "failsOnce" || fault === "late") expect.push(GUARDS.item4);
       let owed = chain.owed?.epoch === epoch ? chain.owed : undefined;
       // The position may hold a cursor of the PBX's previous life for it (a restart the hub must resynchronise from,
       // losing what changed meanwhile: the README says so), or serve it from such a cursor: nothing more owed.
@@ -220,7 +216,7 @@ export class Receipts {
     if (!before || before.gen >= gen || replay || !kill) return undefined;
     const bound = kill.covers[extension];
     if (bound === undefined || before.serial > bound) return undefined;
-    const why = initial ? ` [${FOUND.staleReplay}]` : "";
+    const why = initial ? ` [${GUARDS.staleReplay}]` : "";
     return `re-sent after the kill, though the flow last got it (msg #${before.serial}) before the store's last durable position (which covers msgs up to #${bound} there)${why}`;
   }
 }

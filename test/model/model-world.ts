@@ -5,7 +5,7 @@
  * commands in hub.model.test.ts; what a kill must not lose, in model-resume.ts.
  */
 import type { SinonFakeTimers } from "sinon";
-import type { ContextPosition } from "../../nodes/lib/poll/context-position";
+import { type ContextPosition, READ_FOR_MS } from "../../nodes/lib/poll/context-position";
 import type { CallEvent } from "../../nodes/lib/poll/poll-loop";
 import { type HubPosition, type HubStatus, SubscriptionHub } from "../../nodes/lib/poll/subscription-hub";
 import { indexOf, type Leg, ModelPbx, type ModelPbxOptions, names, now, type RequestRecord } from "./model-pbx";
@@ -36,7 +36,7 @@ export interface Interval {
    * the extension must reach the flow (changes made while Node-RED was down included).
    */
   owed?: { from: number; epoch: number };
-  /** The pending fixes of issue 23 this interval's expectations wait for (named in violations, see model-resume.ts). */
+  /** The fixes of issue 23 that guard this interval's expectations (named in violations, see model-resume.ts). */
   expect: string[];
 }
 
@@ -87,8 +87,11 @@ export interface Stats {
   requests: number;
 }
 
-/** How long a restarted process may wait for its position before it must poll without it. */
-export const MAX_LOAD_MS = 300_000;
+/**
+ * How long a restarted process may wait for its position before it must poll without it: the README's "a failing
+ * store is retried for 3 minutes" (READ_FOR_MS, a deadline of its own, not the sum of the pauses between reads).
+ */
+export const MAX_LOAD_MS = READ_FOR_MS + 500;
 
 export class World {
   readonly pbx: ModelPbx;
