@@ -90,7 +90,7 @@ describe("SubscriptionHub: a subscriber that joins a resumed extension before it
     assert.deepEqual(seen(late), ["2.1:Ringing:true", "1.1:Connected:false", "1.2:Ringing:true"]);
   });
 
-  it("while one is held, the position does not store the extension's calls as sent: after a crash they go out", async () => {
+  it("while one is held, the position says so: after a crash it is held again, also when it registers first", async () => {
     const api = new ScriptedApi();
     let capture: (() => HubPosition | undefined) | undefined;
     const hub = new SubscriptionHub(api, { position: saved(), store: { save: (latest) => (capture = latest) } });
@@ -98,21 +98,28 @@ describe("SubscriptionHub: a subscriber that joins a resumed extension before it
     hub.register("first", subscriber(["410"]));
     hub.releaseLingering();
     await api.call(0);
-    const ids = () => capture?.()?.legs.map((leg) => leg.data.uniqueCallId);
-    assert.deepEqual(ids(), ["1.1", "1.2"]);
+    assert.equal(capture?.()?.awaiting, undefined);
     hub.register("second", subscriber(["410"]));
-    assert.deepEqual(ids(), [], "the second has had none of them");
-    // Node-RED dies now; the next start (only the second watches 410) sends the call in progress.
-    const next = new SubscriptionHub(api, { position: capture?.() });
+    const stored = capture?.();
+    assert.deepEqual(stored?.awaiting, { "410": ["second"] }, "the second has had none of the calls in progress");
+    assert.deepEqual(stored?.legs.map((leg) => leg.data.uniqueCallId), ["1.1", "1.2"], "the first had them");
+    // Node-RED dies now; at the next start the second registers first.
+    const next = new SubscriptionHub(api, { position: JSON.parse(JSON.stringify(stored)) as HubPosition });
     hubs.push(next);
     const second = subscriber(["410"]);
+    const first = subscriber(["410"]);
     next.register("second", second);
+    next.register("first", first);
     next.releaseLingering();
+    await tick();
+    assert.deepEqual([seen(second), seen(first)], [[], []]);
     const read = await api.call(1);
     read.resolve(answer(60, { "410": [entry("1.1", "Connected"), entry("1.2", "Ringing", 2)] }));
     const poll = await api.call(2);
     poll.resolve(answer(60, { "410": [entry("1.1", "Connected")] }));
     await api.call(3);
     assert.deepEqual(seen(second), ["1.1:Connected:false", "1.2:Ringing:true"]);
+    assert.deepEqual(seen(first), ["1.1:Connected:false", "1.2:Ringing:true"], "joined after the second: held too");
+    assert.equal(next.position().awaiting, undefined, "nobody is owed them any more");
   });
 });

@@ -8,20 +8,33 @@
  * added while the read hangs) could send an older state after a newer one. Such a subscriber is held instead: it gets
  * the changes the polls pass on like the others, and once the read has answered, the calls in progress it was not
  * sent meanwhile (the first subscriber gets neither: it carries on from the cursor, as the flow did before the crash).
- * Until then the hub's position does not store those calls as sent: after a crash they go out as calls in progress.
+ *
+ * The position stored meanwhile says whom the calls in progress are still owed to (`awaiting`: extension → subscriber
+ * ids): a crash before the read answers must not leave them thinking those calls were sent to every subscriber. After
+ * such a crash, a subscriber it names is held again, also when it registers first.
  */
-import type { ActiveLeg, SavedLeg } from "./call-state-table";
+import type { ActiveLeg } from "./call-state-table";
 import type { CallEvent } from "./poll-types";
 import type { ResumePoint } from "./resume-points";
 
+/** Per held subscriber: its id, and per extension the legs it was sent while held. */
+interface Hold {
+  id: string;
+  legs: Map<string, Set<string>>;
+}
+
 export class ResumedReads<S extends { onEvent(event: CallEvent): void }> {
   private readonly unread = new Set<string>();
-  /** Held subscriber → extension → the legs it was sent while held. */
-  private readonly held = new Map<S, Map<string, Set<string>>>();
+  private readonly held = new Map<S, Hold>();
+  /** From the saved position: extension → ids of subscribers still owed its calls in progress. */
+  private readonly owed = new Map<string, Set<string>>();
 
   /** A saved position was restored: its extensions wait for their read. */
-  restored(points: readonly ResumePoint[]): void {
+  restored(points: readonly ResumePoint[], awaiting: Readonly<Record<string, readonly string[]>> = {}): void {
     for (const point of points) for (const extension of point.extensions) this.unread.add(extension);
+    for (const [extension, ids] of Object.entries(awaiting)) {
+      if (this.unread.has(extension)) this.owed.set(extension, new Set([...(this.owed.get(extension) ?? []), ...ids]));
+    }
   }
 
   /** True while `extension`'s table holds restored states that no read has checked. */
@@ -30,39 +43,46 @@ export class ResumedReads<S extends { onEvent(event: CallEvent): void }> {
   }
 
   /**
-   * The legs (the table's, for the position) as sent to every subscriber: not those of an extension a subscriber is
-   * held for, which has not had them (after a crash they go out as calls in progress).
+   * Whether subscriber `id`, registering on `extension`, is held: while its read has not answered, when another
+   * subscriber came first (`joining`) or the saved position says it is still owed the calls in progress.
    */
-  sentLegs(legs: SavedLeg[]): SavedLeg[] {
-    const held = new Set([...this.held.values()].flatMap((extensions) => [...extensions.keys()]));
-    return held.size === 0 ? legs : legs.filter((leg) => !held.has(leg.extension));
+  holds(id: string, extension: string, joining: boolean): boolean {
+    return this.unread.has(extension) && (joining || this.owed.get(extension)?.has(id) === true);
   }
 
-  hold(subscriber: S, extension: string): void {
-    let extensions = this.held.get(subscriber);
-    if (!extensions) this.held.set(subscriber, (extensions = new Map()));
-    if (!extensions.has(extension)) extensions.set(extension, new Set());
+  hold(subscriber: S, id: string, extension: string): void {
+    let hold = this.held.get(subscriber);
+    if (!hold) this.held.set(subscriber, (hold = { id, legs: new Map() }));
+    if (!hold.legs.has(extension)) hold.legs.set(extension, new Set());
   }
 
   /** An event reached `subscriber`: a leg it has now (its latest state: every change goes to it too). */
   sent(subscriber: S, event: CallEvent): void {
-    this.held.get(subscriber)?.get(event.extension)?.add(event.data.uniqueCallId);
+    this.held.get(subscriber)?.legs.get(event.extension)?.add(event.data.uniqueCallId);
   }
 
   /** The subscriber left (or its list changed): its holds, to hand on to its next version. */
-  take(subscriber: S): Map<string, Set<string>> | undefined {
-    const extensions = this.held.get(subscriber);
+  take(subscriber: S): Hold | undefined {
+    const hold = this.held.get(subscriber);
     this.held.delete(subscriber);
-    return extensions;
+    return hold;
   }
 
   /** The holds of `extensions` (a subscriber's kept ones), given back to its next version. */
-  give(subscriber: S, holds: Map<string, Set<string>> | undefined, extensions: readonly string[]): void {
-    for (const [extension, legs] of holds ?? []) {
+  give(subscriber: S, hold: Hold | undefined, extensions: readonly string[]): void {
+    for (const [extension, legs] of hold?.legs ?? []) {
       if (!extensions.includes(extension)) continue;
-      this.hold(subscriber, extension);
-      for (const leg of legs) this.held.get(subscriber)?.get(extension)?.add(leg);
+      this.hold(subscriber, hold?.id ?? "", extension);
+      for (const leg of legs) this.held.get(subscriber)?.legs.get(extension)?.add(leg);
     }
+  }
+
+  /** For the stored position: extension → ids of the subscribers its calls in progress are still owed to. */
+  awaiting(): { awaiting?: Record<string, string[]> } {
+    const out = new Map<string, Set<string>>();
+    for (const [extension, ids] of this.owed) out.set(extension, new Set(ids));
+    for (const { id, legs } of this.held.values()) for (const extension of legs.keys()) out.set(extension, (out.get(extension) ?? new Set()).add(id));
+    return out.size === 0 ? {} : { awaiting: Object.fromEntries([...out].map(([extension, ids]) => [extension, [...ids]])) };
   }
 
   /**
@@ -72,12 +92,13 @@ export class ResumedReads<S extends { onEvent(event: CallEvent): void }> {
   read(extensions: readonly string[], current: (extension: string) => CallEvent[], before: (subscriber: S) => void): void {
     for (const extension of extensions) {
       this.unread.delete(extension);
-      for (const [subscriber, holds] of this.held) {
-        const legs = holds.get(extension);
+      this.owed.delete(extension);
+      for (const [subscriber, hold] of this.held) {
+        const legs = hold.legs.get(extension);
         if (!legs) continue;
         before(subscriber); // what it is still owed is handed on first (a lingering extension's changes)
-        holds.delete(extension);
-        if (holds.size === 0) this.held.delete(subscriber);
+        hold.legs.delete(extension);
+        if (hold.legs.size === 0) this.held.delete(subscriber);
         for (const event of current(extension)) if (!legs.has(event.data.uniqueCallId)) subscriber.onEvent(event);
       }
     }
@@ -87,6 +108,7 @@ export class ResumedReads<S extends { onEvent(event: CallEvent): void }> {
   clear(): void {
     this.unread.clear();
     this.held.clear();
+    this.owed.clear();
   }
 }
 
