@@ -2,15 +2,25 @@
  * Model-based tests of SubscriptionHub and its PollLoops (fast-check `fc.commands`): random sequences of subscribe
  * nodes joining and leaving, msg adds / removes / replaces (down to none and back), deploys (with or without a changed
  * split, a call changing in the middle), calls ringing / connecting / ending on watched and unwatched extensions, PBX
- * restarts, faults (resets, 5xx, hangs, an intermediary that cuts held polls), clock advances and steps, and Node-RED
- * kills with resume, against an in-memory PBX (model-pbx.ts) answering in one of two styles ("every" change or the
- * "latest" state of each changed leg), on fake timers. After every command the world settles and is checked against a
- * plain reference (model-world.ts, model-checks.ts): every watched extension polled, in one request at a time; each
- * node gets the calls in progress and then each change once, in order, nothing older than already sent, nothing for
- * extensions it does not watch; the last state it has is the PBX's; its status says what is true.
+ * restarts, faults (resets, 5xx, hangs, an intermediary that cuts held polls), clock advances and steps, store faults,
+ * and Node-RED kills, against an in-memory PBX (model-pbx.ts) answering in one of two styles ("every" change or the
+ * "latest" state of each changed leg), on fake timers. The position goes through the project's ContextPosition to a
+ * model store (model-store.ts: a file, a durable context store, or one that acknowledges at once and flushes later,
+ * like localfilesystem; reads and writes that lag, fail or stall). A kill lands wherever the sequence puts it: right
+ * after a call changed (before or during the position's write), during the restarted process's read, its first
+ * answers or its first write (a second kill), with calls changing while Node-RED is down.
  *
- * Budget: NOOJEE_MODEL_RUNS sequences (default 5,000, about 11 s here) on every `npm test`; `npm run test:model` runs
- * 100,000 (about 4 min; or NOOJEE_MODEL_RUNS). A failure prints the shrunk sequence, the violations and how to replay it:
+ * After every command the world settles and is checked against a plain reference (model-world.ts, model-checks.ts,
+ * model-resume.ts): every watched extension polled, in one request at a time; each node gets the calls in progress and
+ * then each change once, in order, nothing older than already sent, nothing for extensions it does not watch; the last
+ * state it has is the PBX's; its status says what is true. Across a kill, what must reach the flow is decided from the
+ * PBX's history, what the flows got and what the store made durable, never from what the hub chose to write: nothing
+ * lost on the extensions watched across it, re-sends bounded by the durable position. A violation names the fix of
+ * issue 23 that guards it (items 1, 3, 4: model-resume.ts, GUARDS).
+ *
+ * Budget: NOOJEE_MODEL_RUNS sequences (default 3,000: kills and the store make a sequence longer, so this takes about
+ * the time 5,000 took before) on every `npm test`; `npm run test:model` runs 100,000 (or NOOJEE_MODEL_RUNS). A failure
+ * prints the shrunk sequence, the violations and how to replay it:
  *   npm run build && NOOJEE_MODEL_SEED=<seed> NOOJEE_MODEL_PATH=<path> NOOJEE_MODEL_REPLAY='<replay>' \
  *     npx mocha --no-config --timeout 0 dist/test/model/hub.model.test.js
  * (seed, path and replay as printed: they run the shrunk case alone; the seed alone repeats the whole search).
@@ -19,7 +29,9 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import * as sinon from "sinon";
 import { checkAll, settle } from "./model-checks";
+import { continuation } from "./model-resume";
 import { type AnswerStyle, type EmptyShape, nextStatuses, type RestartMode } from "./model-pbx";
+import type { ReadFault, StoreParams } from "./model-store";
 import { type NodeLayout, World } from "./model-world";
 
 const POOL = ["400", "401", "402", "403", "404", "405", "406", "407"];
@@ -31,6 +43,7 @@ interface Params {
   emptyShape: EmptyShape;
   noiseMs: number | undefined;
   maxExtenBytes: number;
+  store: StoreParams;
 }
 
 type Model = Record<string, never>;
@@ -87,7 +100,7 @@ class Leave extends Step {
   async act(world: World): Promise<void> {
     if (!world.nodes.has(this.id)) return;
     await world.deregister(this.id);
-    world.hub.releaseLingering();
+    world.releaseLingering();
   }
   toString(): string {
     return `leave ${this.id} (deregister, releaseLingering)`;
@@ -121,11 +134,11 @@ class Deploy extends Step {
   async act(world: World): Promise<void> {
     if (world.nodes.size === 0 && !this.layout) return;
     const layouts = this.layout ?? [...world.nodes.values()].map((n) => ({ id: n.id, extensions: [...n.watched], timeoutSec: n.timeoutSec }));
-    const carried = world.continuation();
+    const carried = continuation(world.nodes.values(), world.pbx.epoch);
     for (const id of [...world.nodes.keys()]) await world.deregister(id);
     if (this.mid) changeCall(world, this.mid.extension, this.mid.pick);
     for (const layout of layouts) world.register(layout, carried);
-    world.hub.releaseLingering();
+    world.releaseLingering();
   }
   toString(): string {
     const layout = this.layout ? this.layout.map((l) => `${l.id} ${list(l.extensions)} ${l.timeoutSec}s`).join("; ") : "the same nodes";
@@ -221,12 +234,66 @@ class ClockStep extends Step {
   }
 }
 
+interface Downtime {
+  /** Calls that change while Node-RED is down. */
+  calls: Array<{ extension: string; pick: number }>;
+  ms: number;
+}
+
+/**
+ * Node-RED killed and started again: optionally right after a call changed (`lead`: the kill lands between the change,
+ * its answer, the flow and the position's write), with calls changing while it is down, and `again`: killed once more
+ * that long after the restart (during its read, its first answers or its first write), and started again.
+ */
 class Kill extends Step {
+  constructor(readonly lead: { extension: string; pick: number; ms: number } | undefined, readonly down: Downtime,
+    readonly again: { afterMs: number; down: Downtime } | undefined) {
+    super();
+  }
   async act(world: World): Promise<void> {
-    await world.killAndResume();
+    if (this.lead) {
+      changeCall(world, this.lead.extension, this.lead.pick);
+      await world.clock.tickAsync(this.lead.ms);
+    }
+    await world.killAndResume(() => downtime(world, this.down));
+    if (this.again) {
+      await world.clock.tickAsync(this.again.afterMs);
+      const down = this.again.down;
+      await world.killAndResume(() => downtime(world, down));
+    }
+    await world.awaitLoaded();
   }
   toString(): string {
-    return "kill Node-RED, start again from the stored position";
+    const lead = this.lead ? `a call changes on ${this.lead.extension} (pick ${this.lead.pick}), ${this.lead.ms} ms later ` : "";
+    const again = this.again ? `, kill again ${this.again.afterMs} ms after the restart (down: ${downText(this.again.down)}) and start again` : "";
+    return `${lead}kill Node-RED (down: ${downText(this.down)}), start again from the store${again}`;
+  }
+}
+
+async function downtime(world: World, down: Downtime): Promise<void> {
+  for (const call of down.calls) {
+    changeCall(world, call.extension, call.pick);
+    await world.clock.tickAsync(down.ms);
+  }
+}
+
+const downText = (down: Downtime): string =>
+  down.calls.length === 0 ? "nothing happens" : `${down.calls.map((c) => `call on ${c.extension} (pick ${c.pick})`).join(", ")}, ${down.ms} ms apart`;
+
+class StoreFault extends Step {
+  constructor(readonly fault: ReadFault | { writesFail: number } | { writesStallMs: number }) {
+    super();
+  }
+  async act(world: World): Promise<void> {
+    const fault = this.fault;
+    if (typeof fault === "string") world.store.failNextRead(fault);
+    else if ("writesFail" in fault) world.store.failNextWrites(fault.writesFail);
+    else world.store.stallWrites(fault.writesStallMs);
+  }
+  toString(): string {
+    const fault = this.fault;
+    if (typeof fault === "string") return `store: the next process's read ${fault === "failsOnce" ? "fails once" : fault === "late" ? "answers late (12 s)" : "stalls for good"}`;
+    return "writesFail" in fault ? `store: the next ${fault.writesFail} writes fail` : `store: writes stall ${fault.writesStallMs / 1000} s`;
   }
 }
 
@@ -237,6 +304,16 @@ const layout = fc.record({ id: fc.constantFrom(...IDS), extensions, timeoutSec }
 const layouts = fc.uniqueArray(layout, { minLength: 1, maxLength: 3, selector: (l) => l.id });
 
 const call = fc.tuple(fc.constantFrom(...POOL), fc.nat(20)).map(([e, pick]) => new Call(e, pick));
+
+const down = fc.record({
+  calls: fc.array(fc.record({ extension: fc.constantFrom(...POOL), pick: fc.nat(20) }), { maxLength: 3 }),
+  ms: fc.constantFrom(0, 700, 2000),
+});
+const kill = fc.tuple(
+  fc.option(fc.record({ extension: fc.constantFrom(...POOL), pick: fc.nat(20), ms: fc.constantFrom(0, 60, 150, 350, 700) }), { nil: undefined }),
+  down,
+  fc.option(fc.record({ afterMs: fc.constantFrom(0, 5, 30, 150, 450, 2500), down }), { nil: undefined }),
+).map(([lead, down, again]) => new Kill(lead, down, again));
 
 const commands = [
   layout.map((l) => new Join(l)),
@@ -254,7 +331,13 @@ const commands = [
   fc.option(fc.constantFrom(2, 8), { nil: undefined }).map((s) => new Proxy(s)),
   fc.constantFrom(1000, 5000, 12_000, 31_000, 61_000).map((ms) => new Tick(ms)),
   fc.constantFrom(-3_600_000, 3_600_000).map((ms) => new ClockStep(ms)),
-  fc.constant(null).map(() => new Kill()),
+  kill,
+  kill,
+  fc.oneof(
+    fc.constantFrom("failsOnce" as const, "late" as const, "stalls" as const),
+    fc.integer({ min: 1, max: 3 }).map((n) => ({ writesFail: n })),
+    fc.constantFrom(2000, 40_000).map((ms) => ({ writesStallMs: ms })),
+  ).map((f) => new StoreFault(f)),
 ];
 
 const params: fc.Arbitrary<Params> = fc.record({
@@ -263,6 +346,12 @@ const params: fc.Arbitrary<Params> = fc.record({
   emptyShape: fc.constantFrom("object" as const, "null" as const, "missing" as const),
   noiseMs: fc.constantFrom(undefined, 100, 250),
   maxExtenBytes: fc.constantFrom(9, 15, Infinity), // 2 or 3 extensions per chunk, or one chunk
+  store: fc.record({
+    kind: fc.constantFrom("file" as const, "durable" as const, "lagging" as const),
+    readMs: fc.constantFrom(5, 20, 400, 3000),
+    writeMs: fc.constantFrom(0, 30, 800),
+    flushMs: fc.constantFrom(1000, 30_000), // Node-RED's localfilesystem: 30 s unless set
+  }),
 });
 
 /** Summed over the runs, to show what the search exercised. */
@@ -275,7 +364,7 @@ async function runSequence(p: Params, cmds: Iterable<Cmd>): Promise<void> {
     now: 1_800_000_000_000,
     toFake: ["setTimeout", "clearTimeout", "setImmediate", "clearImmediate", "setInterval", "clearInterval", "Date", "hrtime", "performance"],
   });
-  const world = new World(clock, { style: p.style, restartMode: p.restartMode, startSeq: 1000, emptyShape: p.emptyShape }, p.maxExtenBytes);
+  const world = new World(clock, { style: p.style, restartMode: p.restartMode, startSeq: 1000, emptyShape: p.emptyShape }, p.maxExtenBytes, p.store);
   world.pbx.setNoise(p.noiseMs);
   try {
     await fc.asyncModelRun(() => ({ model: {}, real: world }), cmds);
@@ -298,7 +387,7 @@ describe("model: SubscriptionHub and its PollLoops under random sequences", func
   this.timeout(0);
 
   it("keeps every watched extension polled and every node's msgs complete, ordered and true", async function () {
-    const numRuns = Number(env("NOOJEE_MODEL_RUNS") ?? 5000);
+    const numRuns = Number(env("NOOJEE_MODEL_RUNS") ?? 3000);
     const seed = env("NOOJEE_MODEL_SEED") === undefined ? undefined : Number(env("NOOJEE_MODEL_SEED"));
     const path = env("NOOJEE_MODEL_PATH");
     const replayPath = env("NOOJEE_MODEL_REPLAY"); // fast-check's commands replay path, with the path

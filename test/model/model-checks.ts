@@ -9,8 +9,8 @@
  * restart, from the first answer the hub could tell apart from the old counter (a current-state read, or an answer on a
  * cursor the new counter issued). A leg that ended before that moment may be missed: the current-state read that
  * joins an extension lists calls in progress, and a restarted PBX forgets what happened before it is read again.
- * A node that took over from earlier instances (a deploy; a kill with resume, on the extensions the stored position
- * covers) inherits their moment and what they had: changes made during a deploy or while Node-RED was down count.
+ * A node that took over from earlier instances (a deploy; a kill, on the extensions that carry on: model-resume.ts)
+ * inherits their moment and what they had: changes made during a deploy or while Node-RED was down count.
  *
  * Relaxed on purpose (each is behaviour by design, or something no client can know):
  * - a repeat is allowed as the first msg (initial: true) of a new watch of an extension: a re-add's current-state
@@ -25,8 +25,9 @@
  * - an intermediary's cut (504 after its idle limit) after a short hold counts as a failure; after a long one, as
  *   nothing at all: the hub must poll on at once and stay listening.
  */
-import { now, type RequestRecord } from "./model-pbx";
-import { LONG_CUT_MS, names, type World } from "./model-world";
+import { names, now, type RequestRecord } from "./model-pbx";
+import { checkOwed } from "./model-resume";
+import { LONG_CUT_MS, type World } from "./model-world";
 
 /** The longest backoff (60 s) and a little: a watched extension may wait that long after a failure. */
 export const MAX_RETRY_MS = 61_000;
@@ -81,7 +82,7 @@ export function coverage(world: World): Coverage {
     // chunk made for an add): fine while the nodes say so (failing), never under a green dot.
     const shownFailing = anyFailure && world.watchers(extension).some((n) => n.statuses.at(-1)?.state === "failing");
     if (retrying(last)) result.backingOff.add(extension);
-    else if (pausing) result.stalled.add(extension);
+    else if (pausing || !world.loaded) result.stalled.add(extension); // the polls wait for the position being read
     else if (result.hung || failed.length > 0 || shownFailing) result.stalled.add(extension);
     else result.unpolled.push(extension);
   }
@@ -127,6 +128,7 @@ export function checkAll(world: World): void {
   }
   checkStatuses(world, cover);
   checkFinalStates(world, cover);
+  checkOwed(world, cover);
 }
 
 function checkStatuses(world: World, cover: Coverage): void {
@@ -163,7 +165,8 @@ function checkFinalStates(world: World, cover: Coverage): void {
         // follows still reaches it. Only a node that had the leg since it joined must have its latest state.
         if (got.length === 0 && ENDING.has(leg.history[want].status)) continue;
         const had = have === undefined ? "nothing" : leg.history[have].status;
-        world.violation(`${node.id} has ${had} for ${extension}:${leg.id} but the PBX has ${leg.history[want].status} [got: ${names(leg, got)}; history: ${names(leg, leg.history.map((_, i) => i))}]`);
+        const why = interval.expect.length > 0 ? ` [${interval.expect.join("; ")}]` : "";
+        world.violation(`${node.id} has ${had} for ${extension}:${leg.id} but the PBX has ${leg.history[want].status} [got: ${names(leg, got)}; history: ${names(leg, leg.history.map((_, i) => i))}]${why}`);
       }
     }
   }

@@ -360,3 +360,12 @@ export class ModelPbx implements SubscribeApi {
     else open.reject(error);
   }
 }
+
+/** The index in the leg's history of the state `data` (-1: a state the leg never had). */
+export function indexOf(leg: Leg, data: object): number {
+  const print = (d: object): string => JSON.stringify(d, Object.keys(d).sort());
+  const wanted = print(data);
+  return leg.history.findIndex((d) => print(d) === wanted);
+}
+
+export const names = (leg: Leg, indices: readonly number[]): string => indices.map((i) => leg.history[i].status).join(", ");

@@ -1,12 +1,16 @@
 /**
  * The world the model-based hub tests act on: a ModelPbx, the current SubscriptionHub "process" (a generation; a kill
- * starts the next one), its subscribe nodes, a PositionStore that keeps the last captured position, and what each node
- * received. The checks on it are in model-checks.ts; the commands in hub.model.test.ts.
+ * starts the next one), its subscribe nodes, the store its position is kept in (model-store.ts, written through the
+ * project's ContextPosition), and what each node's flow received. The checks on it are in model-checks.ts; the
+ * commands in hub.model.test.ts; what a kill must not lose, in model-resume.ts.
  */
 import type { SinonFakeTimers } from "sinon";
+import { type ContextPosition, READ_FOR_MS } from "../../nodes/lib/poll/context-position";
 import type { CallEvent } from "../../nodes/lib/poll/poll-loop";
 import { type HubPosition, type HubStatus, SubscriptionHub } from "../../nodes/lib/poll/subscription-hub";
-import { type Leg, ModelPbx, type ModelPbxOptions, now, type RequestRecord } from "./model-pbx";
+import { indexOf, type Leg, ModelPbx, type ModelPbxOptions, names, now, type RequestRecord } from "./model-pbx";
+import { carryAcrossKill, continuation, hadAcrossKill, type KillReference, Receipts } from "./model-resume";
+import { ModelStore, type StoreParams, type WriteFacts } from "./model-store";
 
 /** A cut after at least this hold is an idle limit the hub must learn and poll under (nodes/lib/poll/hold-limit.ts). */
 export const LONG_CUT_MS = 7_500;
@@ -25,6 +29,15 @@ export interface Interval {
   got: Map<string, number[]>;
   /** A continuation of earlier instances (a deploy or a resumed restart): what they had, per leg. */
   prev: Map<string, number>;
+  /** When the node id began watching the extension, through deploys and kills (the chain's first join). */
+  chainT0: number;
+  /**
+   * After a kill that must lose nothing here (model-resume.ts): from when, and in which PBX epoch, every change on
+   * the extension must reach the flow (changes made while Node-RED was down included).
+   */
+  owed?: { from: number; epoch: number };
+  /** The fixes of issue 23 that guard this interval's expectations (named in violations, see model-resume.ts). */
+  expect: string[];
 }
 
 export interface NodeInstance {
@@ -48,7 +61,24 @@ export interface NodeLayout {
 }
 
 /** Per extension: what the instances watching it had (per leg, the highest index) and when they could first know it. */
-export type Continuation = Map<string, { legs: Map<string, number>; since: number | undefined }>;
+export type Continuation = Map<string, Carried>;
+
+export interface Carried {
+  legs: Map<string, number>;
+  /** When the earlier instances could first know the extension's calls in this epoch (Interval.sync). */
+  since: number | undefined;
+  /** Per node id: its own watch of the extension, for the instance of the same id that takes over. */
+  chains: Map<string, Chain>;
+}
+
+export interface Chain {
+  t0: number;
+  since: number | undefined;
+  owed: { from: number; epoch: number } | undefined;
+  expect: string[];
+  /** Set at a kill: the durable position may hold a cursor of an earlier epoch of the PBX for the extension. */
+  stale?: boolean;
+}
 
 export interface Stats {
   events: number;
@@ -57,16 +87,48 @@ export interface Stats {
   requests: number;
 }
 
-/** How long a context store takes to give a restarted process its position (on the fake clock). */
-const STORE_READ_MS = 20;
+/**
+ * How long a restarted process may wait for its position before it must poll without it: the README's "a failing
+ * store is retried for 3 minutes" (READ_FOR_MS, a deadline of its own, not the sum of the pauses between reads).
+ */
+export const MAX_LOAD_MS = READ_FOR_MS + 500;
 
 export class World {
   readonly pbx: ModelPbx;
+  readonly store: ModelStore;
   gen = 1;
   hub: SubscriptionHub;
+  writer: ContextPosition;
+  /** When the last subscriber left the hub, if none has come since; `dropPending`: released meanwhile. */
+  private parkedAt: number | undefined;
+  private dropPending = false;
+  /** The hub has its position (read, or none to read): until then its polls wait. */
+  loaded = true;
   nodes = new Map<string, NodeInstance>();
   readonly violations: string[] = [];
-  stored: { position: HubPosition; epoch: number } | undefined;
+  /** What each node id's flow received, numbered (model-resume.ts). */
+  readonly receipts = new Receipts();
+  /** What the last kill left: the re-send bound and the extensions it applies to (model-resume.ts). */
+  kill: KillReference | undefined;
+  /**
+   * Per extension, the PBX epoch of the cursor the current process holds (from its own answers, else from the durable
+   * position it started from; -1: a cursor of an unknown epoch, read after a restart the hub could not see).
+   */
+  private cursorEpochs = new Map<string, number>();
+  /** The epoch of the latest cursor the current process (or the position it started from) had. */
+  private lastEpoch: number | undefined;
+  /** The epoch of the current process's own latest known answer. */
+  private ownEpoch: number | undefined;
+  /** Extensions the current process's polls had an answer for (while watched). */
+  private answeredExtensions = new Set<string>();
+  /**
+   * Extensions the current process may read from its saved position's cursor (all it watches when it started from a
+   * durable position that can carry on: whether that position names them is the hub's business, and one that does not
+   * is read from its cursor too), until a current-state read of them.
+   */
+  private cursorServed = new Set<string>();
+  /** What the durable position the current process started from covered (WriteFacts.covers). */
+  private inheritedCovers: Record<string, number> = {};
   /** Per extension, for the current generation: when the hub first knew its calls in an epoch. */
   hubSync = new Map<string, { epoch: number; at: number }>();
   readonly stats: Stats = { events: 0, redelivered: 0, kills: 0, requests: 0 };
@@ -76,29 +138,47 @@ export class World {
   /** Commands run so far. */
   commands = 0;
 
-  constructor(readonly clock: SinonFakeTimers, options: ModelPbxOptions, readonly maxExtenBytes: number) {
+  constructor(readonly clock: SinonFakeTimers, options: ModelPbxOptions, readonly maxExtenBytes: number, store: StoreParams) {
     this.pbx = new ModelPbx(options);
     this.pbx.onAnswer = (record, response) => this.answered(record, response.seq);
     this.pbx.onOpen = (record) => this.opened(record);
+    this.store = new ModelStore(store, (gen) => this.writeFacts(gen), () => this.pbx.epoch);
+    this.writer = this.store.writerFor(this.gen, this.warn(this.gen));
     this.hub = this.newHub(undefined);
+  }
+
+  private warn(gen: number): (message: string) => void {
+    return (message) => this.log.push(`warn(gen ${gen}): ${message}`);
   }
 
   private newHub(position: HubPosition | Promise<HubPosition | undefined> | undefined): SubscriptionHub {
     const gen = this.gen;
-    return new SubscriptionHub(this.pbx.apiFor(gen), {
+    const hub = new SubscriptionHub(this.pbx.apiFor(gen), {
       position,
       maxExtenBytes: this.maxExtenBytes,
       random: () => 0.5,
-      onWarning: (message) => this.log.push(`warn(gen ${gen}): ${message}`),
-      store: {
-        save: (capture) => {
-          if (gen !== this.gen) return;
-          const position = capture();
-          // As a file would: a copy, not the hub's live objects.
-          if (position) this.stored = { position: JSON.parse(JSON.stringify(position)) as HubPosition, epoch: this.pbx.epoch };
-        },
-      },
+      onWarning: this.warn(gen),
+      store: this.writer,
     });
+    this.loaded = !(position instanceof Promise);
+    if (!this.loaded) void hub.ready().then(() => gen === this.gen && (this.loaded = true));
+    return hub;
+  }
+
+  /** What the world knows when the hub of `gen` writes its position (model-store.ts, WriteFacts). */
+  private writeFacts(gen: number): Omit<WriteFacts, "gen" | "epoch" | "at"> {
+    const epoch = this.pbx.epoch;
+    const carries = gen === this.gen && this.lastEpoch === epoch;
+    const own = gen === this.gen && this.ownEpoch === epoch;
+    const covers: Record<string, number> = {};
+    for (const extension of new Set([...this.answeredExtensions, ...Object.keys(this.inheritedCovers)])) {
+      covers[extension] = this.answeredExtensions.has(extension) ? this.receipts.serial : this.inheritedCovers[extension];
+    }
+    return {
+      serial: this.receipts.serial, loaded: gen === this.gen && this.loaded, carries, inherited: carries && !own, covers,
+      cursorEpochs: Object.fromEntries(this.cursorEpochs), lastEpoch: this.lastEpoch,
+      watching: gen === this.gen ? Object.fromEntries([...this.nodes.values()].map((n) => [n.id, [...n.watched]])) : {},
+    };
   }
 
   violation(text: string): void {
@@ -118,6 +198,12 @@ export class World {
   // ---- node lifecycle ----
 
   register(layout: NodeLayout, continuation?: Continuation, had?: Map<string, number>): void {
+    // Parked (no subscriber) for longer than its 60 s, the hub starts afresh (docs/design.md, "Sharing"): no cursor.
+    if (this.parkedAt !== undefined && this.loaded && now() - this.parkedAt > 60_000) {
+      [this.lastEpoch, this.ownEpoch, this.cursorEpochs, this.answeredExtensions] = [undefined, undefined, new Map(), new Set()];
+      [this.inheritedCovers, this.hubSync] = [{}, new Map()];
+    }
+    this.parkedAt = undefined;
     const node: NodeInstance = {
       id: layout.id, gen: this.gen, configured: [...layout.extensions], watched: [], timeoutSec: layout.timeoutSec,
       alive: true, intervals: new Map(), max: new Map(), statuses: [], events: 0,
@@ -144,6 +230,8 @@ export class World {
         }
       },
     });
+    if (this.dropPending) this.dropUnwatched(); // the parked hub's reconfigure drops what nobody took back
+    this.dropPending = false;
   }
 
   updateExtensions(id: string, extensions: string[]): void {
@@ -161,63 +249,75 @@ export class World {
   async deregister(id: string): Promise<void> {
     const node = this.nodes.get(id);
     if (!node) return;
-    this.leave(node, node.watched);
+    this.leave(node, node.watched, true);
     node.watched = [];
     node.alive = false;
     this.remember(node);
     this.nodes.delete(id);
+    if (this.nodes.size === 0) this.parkedAt = now();
     await this.wait(this.hub.deregister(id), `deregister(${id})`);
   }
 
-  /** What the instances watching each extension had, for the instances that take over (a deploy, a resume). */
-  continuation(extensions?: Set<string>): Continuation {
-    const out: Continuation = new Map();
-    for (const node of this.nodes.values()) {
-      for (const [extension, interval] of node.intervals) {
-        if (extensions && !extensions.has(extension)) continue;
-        const carried = out.get(extension) ?? { legs: new Map<string, number>(), since: undefined };
-        const { legs } = carried;
-        for (const [leg, index] of interval.prev) legs.set(leg, Math.max(index, legs.get(leg) ?? -1));
-        for (const [leg, got] of interval.got) legs.set(leg, Math.max(...got, legs.get(leg) ?? -1));
-        const since = interval.sync.get(this.pbx.epoch);
-        if (since !== undefined) carried.since = Math.min(since, carried.since ?? Infinity);
-        out.set(extension, carried);
-      }
-    }
-    return out;
-  }
-
-  /** Node-RED dies: no close() reaches anything; a new process starts from the stored position. */
-  async killAndResume(): Promise<void> {
+  /**
+   * Node-RED dies: no close() reaches anything, its store writes in flight never land. `down` acts while it is down
+   * (calls go on); then a new process starts from what the store holds. What it must deliver is decided from what
+   * became durable, when, and what the flows had then (model-resume.ts), not from what the hub wrote.
+   */
+  async killAndResume(down?: () => Promise<void>): Promise<void> {
     this.stats.kills += 1;
     const layouts = [...this.nodes.values()].map((n) => ({ id: n.id, extensions: n.configured, timeoutSec: n.timeoutSec }));
-    const stored = this.stored?.epoch === this.pbx.epoch ? this.stored.position : undefined;
-    // Only extensions the stored position covers carry on; the others start with a current-state read.
-    const covered = new Set(stored?.polls.flatMap((p) => p.extensions) ?? []);
-    const carried = this.continuation(covered);
-    // What each node id's flow already had (earlier instances too) counts as had, on the extensions that resume.
-    const had = new Map<string, Map<string, number>>();
     for (const node of this.nodes.values()) this.remember(node);
-    for (const layout of layouts) {
-      const legs = new Map<string, number>();
-      for (const [leg, index] of this.history.get(layout.id) ?? []) {
-        const extension = this.pbx.legById(leg)?.extension;
-        if (extension !== undefined && covered.has(extension)) legs.set(leg, index);
-      }
-      had.set(layout.id, legs);
-    }
+    const before = continuation(this.nodes.values(), this.pbx.epoch);
     this.pbx.kill(this.gen);
+    this.store.kill(this.gen);
     for (const node of this.nodes.values()) node.alive = false;
     this.nodes = new Map();
+    await down?.();
     this.gen += 1;
     this.hubSync = new Map();
-    const copy = this.stored ? (JSON.parse(JSON.stringify(this.stored.position)) as HubPosition) : undefined;
-    // Every other process reads it from a context store: it arrives after the nodes have registered and the flows
-    // have started, and the polls must wait for it.
-    const fromStore = this.gen % 2 === 0;
-    this.hub = this.newHub(fromStore ? new Promise((resolve) => setTimeout(() => resolve(copy), STORE_READ_MS)) : copy);
+    [this.parkedAt, this.dropPending] = [undefined, false];
+    this.ownEpoch = undefined;
+    this.answeredExtensions = new Set();
+    const fault = this.store.start(this.gen);
+    const durable = this.store.durable?.facts;
+    const { carried, reference, inherits } = carryAcrossKill(before, durable, fault, this.pbx.epoch);
+    this.kill = reference;
+    // What the new process will read (unless its read stalls for good), whatever the reference makes of it.
+    const read = fault !== "stalls" ? durable : undefined;
+    this.cursorEpochs = new Map(Object.entries(read?.cursorEpochs ?? {}));
+    this.lastEpoch = read?.lastEpoch;
+    this.inheritedCovers = inherits && durable ? { ...durable.covers } : {};
+    this.cursorServed = new Set(inherits ? layouts.flatMap((l) => l.extensions) : []);
+    const resumable = inherits && durable !== undefined ? durable : undefined;
+    const had = hadAcrossKill(this.receipts, (leg) => this.pbx.legById(leg)?.extension, layouts, (id) => this.history.get(id),
+      (id, extension) => carried.has(extension) || before.get(extension)?.chains.has(id) === true,
+      resumable && { serial: resumable.serial, watchers: (extension) => resumable.cursorEpochs[extension] === undefined ? []
+        : Object.keys(resumable.watching).filter((id) => resumable.watching[id].includes(extension)) });
+    this.writer = this.store.writerFor(this.gen, this.warn(this.gen));
+    this.hub = this.newHub(this.store.positionFor(this.writer));
     for (const layout of layouts) this.register(layout, carried, had.get(layout.id));
+    this.releaseLingering();
+  }
+
+  /**
+   * flows:started: the hub drops the extensions nobody took back, and their cursors; a parked hub (no subscriber)
+   * keeps its loops as they are until the next subscriber registers.
+   */
+  releaseLingering(): void {
     this.hub.releaseLingering();
+    this.dropPending = this.nodes.size === 0;
+    if (!this.dropPending) this.dropUnwatched();
+  }
+
+  private dropUnwatched(): void {
+    const watched = this.watchedUnion();
+    for (const extension of [...this.cursorEpochs.keys()]) if (!watched.has(extension)) this.cursorEpochs.delete(extension);
+  }
+
+  /** Lets time run until the hub has its position (a violation past MAX_LOAD_MS: its polls would wait for ever). */
+  async awaitLoaded(): Promise<void> {
+    for (let waited = 0; !this.loaded && waited < MAX_LOAD_MS; waited += 500) await this.clock.tickAsync(500);
+    if (!this.loaded) this.violation(`the restarted hub still waits for its position after ${MAX_LOAD_MS / 1000} s: its polls never start`);
   }
 
   private remember(node: NodeInstance): void {
@@ -232,12 +332,21 @@ export class World {
       const at = now();
       const joinIndex = new Map<string, number>();
       for (const leg of this.pbx.legs) if (leg.extension === extension) joinIndex.set(leg.id, leg.history.length - 1);
-      const interval: Interval = { extension, t0: at, sync: new Map(), joinIndex, got: new Map(), prev: new Map() };
+      const interval: Interval = {
+        extension, t0: at, sync: new Map(), joinIndex, got: new Map(), prev: new Map(), chainT0: at, expect: [],
+      };
       const carried = continuation?.get(extension);
       if (carried) {
         for (const [leg, index] of carried.legs) interval.prev.set(leg, index);
-        // A continuation must have had everything since its predecessors could first know it.
-        if (carried.since !== undefined) interval.sync.set(this.pbx.epoch, carried.since);
+        const chain = carried.chains.get(node.id);
+        if (chain) {
+          interval.chainT0 = chain.t0;
+          interval.owed = chain.owed;
+          interval.expect = chain.expect;
+        }
+        // A continuation must have had everything since its predecessors could first know it (unless what carries it
+        // on may hold a cursor of the PBX's previous life: model-resume.ts).
+        if (carried.since !== undefined && !chain?.stale) interval.sync.set(this.pbx.epoch, carried.since);
       } else if (this.hubSync.get(extension)?.epoch === this.pbx.epoch && this.watchers(extension).length > 0) {
         interval.sync.set(this.pbx.epoch, at); // the hub polls it already and knows its calls: from now on
       }
@@ -246,11 +355,17 @@ export class World {
     for (const extension of extensions) if (!node.watched.includes(extension)) node.watched.push(extension);
   }
 
-  private leave(node: NodeInstance, extensions: readonly string[]): void {
+  /** `lingering`: a deregister, after which the hub keeps polling the extension until releaseLingering(). */
+  private leave(node: NodeInstance, extensions: readonly string[], lingering = false): void {
     for (const extension of extensions) {
       node.intervals.delete(extension);
       node.watched = node.watched.filter((e) => e !== extension);
-      if (this.watchers(extension).length === 0) this.hubSync.delete(extension);
+      if (this.watchers(extension).length > 0) continue;
+      this.hubSync.delete(extension);
+      // Dropped from the polls (after lingering, at the latest), and from the position: no bound on re-sends there.
+      this.answeredExtensions.delete(extension);
+      delete this.inheritedCovers[extension];
+      if (!lingering) this.cursorEpochs.delete(extension); // its cursor is gone with it (a re-add reads it afresh)
     }
   }
 
@@ -270,18 +385,34 @@ export class World {
 
   private answered(record: RequestRecord, seq: number): void {
     if (record.gen !== this.gen) return;
+    // A read from a cursor: that cursor now covers every change the flows got there (a current-state read may be a
+    // check that leaves the cursor where it was).
+    if (record.last !== 0) for (const extension of record.extensions) if (this.watchers(extension).length > 0) this.answeredExtensions.add(extension);
     // The cursor this answer hands out is the epoch's own when it answers a current-state read, or when everything the
     // hub had heard about these extensions came from this epoch. Otherwise the answer has a lower seq (the hub must
     // read again) or comes after a restart whose counter has caught up with the hub's cursor, which the hub cannot
     // see (the numbers alone do not say which epoch a cursor is from): either way it does not know this epoch's calls.
+    // A process's first cursor comes from the position it started from: known when that durable position was
+    // written in this epoch (model-resume.ts), whatever earlier processes heard since.
     record.known = record.last === 0 || (seq >= record.last && record.extensions.every((e) => {
       const before = this.lastAnswer(e, record);
-      return before?.known === true && before.answerEpoch === this.pbx.epoch;
+      if (!before) return this.cursorEpochs.get(e) === this.pbx.epoch;
+      return before.known === true && before.answerEpoch === this.pbx.epoch;
     }));
-    if (!record.known) return;
     const epoch = this.pbx.epoch;
+    if (!record.known) {
+      if (record.last !== 0) for (const extension of record.extensions) this.cursorEpochs.set(extension, -1);
+      return;
+    }
+    // A current-state read may be a check that leaves the cursor where it was: it sets only a cursor not held yet.
+    for (const extension of record.extensions) if (record.last !== 0 || !this.cursorEpochs.has(extension)) this.cursorEpochs.set(extension, epoch);
+    this.lastEpoch = epoch;
+    this.ownEpoch = epoch;
     const at = now();
     for (const extension of record.extensions) {
+      // Read from a saved cursor, not for its current state: the calls in progress before that cursor do not come.
+      if (this.cursorServed.has(extension) && record.last !== 0) continue;
+      this.cursorServed.delete(extension);
       const current = this.hubSync.get(extension);
       if (record.last !== 0 && current?.epoch === epoch) continue;
       if (current?.epoch !== epoch) this.hubSync.set(extension, { epoch, at });
@@ -292,10 +423,11 @@ export class World {
     }
   }
 
-  /** The latest answer before `record` on a request that asked for `extension` (any generation). */
+  /** The latest answer before `record` on a request of the same process that asked for `extension`. */
   private lastAnswer(extension: string, record: RequestRecord): RequestRecord | undefined {
     for (let i = this.pbx.requests.length - 1; i >= 0; i--) {
       const q = this.pbx.requests[i];
+      if (q.gen !== record.gen) return undefined;
       if (q !== record && q.outcome === "answer" && q.extensions.includes(extension)) return q;
     }
     return undefined;
@@ -314,6 +446,9 @@ export class World {
     if (index < 0) return this.violation(`${what}: a state the leg never had`);
     const earlier = this.history.get(node.id)?.get(leg.id);
     if (earlier !== undefined && index <= earlier) this.stats.redelivered += 1;
+    const resent = this.receipts.record(node.id, node.gen, leg.id, index, event.initial, event.initial && index === earlier,
+      event.extension, this.kill);
+    if (resent) this.violation(`${what}: ${resent}`);
     const got = interval.got.get(leg.id) ?? [];
     const max = node.max.get(leg.id) ?? -1;
     const firstHere = got.length === 0;
@@ -325,6 +460,11 @@ export class World {
     node.max.set(leg.id, Math.max(max, index));
   }
 
+  /** The node id's flow (any instance) has received this state of the leg. */
+  flowHad(id: string, leg: string, index: number): boolean {
+    return this.receipts.had(id, leg, index);
+  }
+
   /** "every": each later change, none skipped. */
   private checkContiguous(what: string, leg: Leg, interval: Interval, got: number[], index: number, initial: boolean): void {
     if (got.length > 0) {
@@ -334,7 +474,9 @@ export class World {
     if (initial) return;
     const sync = interval.sync.get(leg.epoch);
     if (leg.epoch > 0 && (sync === undefined || leg.createdAt < sync)) return; // a restart the hub could not see yet
-    const base = interval.prev.get(leg.id) ?? interval.joinIndex.get(leg.id) ?? -1;
+    // Nothing from before the node id began this watch (a state made while it watched something else is not owed).
+    const atStart = leg.at.filter((t) => t <= interval.chainT0).length - 1;
+    const base = Math.max(interval.prev.get(leg.id) ?? interval.joinIndex.get(leg.id) ?? -1, atStart);
     // A node that joins while a leg is Busy / No Answer is not replayed it (the table holds it as ended: see
     // model-checks.ts); its first state after that may be the Hungup that follows.
     const skipped = leg.history.slice(base + 1, index);
@@ -350,11 +492,3 @@ export class World {
     if (!done) this.violation(`${what} never resolved`);
   }
 }
-
-export function indexOf(leg: Leg, data: object): number {
-  const print = (d: object): string => JSON.stringify(d, Object.keys(d).sort());
-  const wanted = print(data);
-  return leg.history.findIndex((d) => print(d) === wanted);
-}
-
-export const names = (leg: Leg, indices: readonly number[]): string => indices.map((i) => leg.history[i].status).join(", ");

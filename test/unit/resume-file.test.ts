@@ -174,9 +174,17 @@ describe("ResumeFile", () => {
       { ...good, polls: [{ seq: 1.5, extensions: [], fences: {} }] }, { ...good, polls: [{ seq: 1, extensions: [3], fences: {} }] },
       { ...good, polls: [{ seq: 1, extensions: [], fences: { "400": -1 } }] }, { ...good, legs: [{ extension: "400", data: { status: 1 } }] },
       { ...good, legs: [{ extension: "400", data: { status: "Ringing", uniqueCallId: "1" }, callId: "9" }] },
+      { ...good, awaiting: [] }, { ...good, awaiting: { "400": "a" } }, { ...good, awaiting: { "400": [1] } },
     ]) {
       assert.throws(() => parseContent(bad), /invalid/, JSON.stringify(bad));
     }
+  });
+
+  it("keeps whom a resumed extension's calls in progress are still owed to (resumed-reads.ts)", async () => {
+    const store = make();
+    store.save(() => ({ ...position(42), awaiting: { "410": ["n1", "n2"] } }));
+    await store.flush();
+    assert.deepEqual(make().load(HOUR).position?.awaiting, { "410": ["n1", "n2"] });
   });
 
   it("an unwritable file gives one warning and a slow retry, never a hot loop of writes", async () => {

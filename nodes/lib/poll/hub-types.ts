@@ -9,6 +9,8 @@ export interface HubPosition {
   polls: ResumePoint[];
   legs: SavedLeg[];
   subscribers?: Record<string, SubscriberState>;
+  /** Extension → ids of subscribers still owed its calls in progress (resumed-reads.ts). */
+  awaiting?: Record<string, string[]>;
 }
 
 /**

@@ -241,6 +241,7 @@ export class PollLoop extends LoopRunner {
   private async readAll(): Promise<void> {
     const extensions = [...this.extensions];
     const response = await this.request(extensions, 0, 0);
+    let kept: string[] = [];
     if (!this.needFullSnapshot) {
       this.probeForRestart = false;
       // No restart the seq shows; one whose new counter passed ours already shows in the calls (read-check.ts).
@@ -248,21 +249,25 @@ export class PollLoop extends LoopRunner {
       this.warn(`PBX sequence went back from ${this.groups.maxCursor()} to ${response.seq}: resynchronising`);
       this.resumeFrom?.forget(); // positions of the PBX's previous life
       this.outages.restarted(extensions.filter((e) => this.groups.groupOf(e)));
+      // A cursor at or below the read's seq may be of its new life (a chunk that had seen the restart saved it before
+      // a crash): it carries on, checked by this read (read-check.ts); only those above it are resynchronised.
+      kept = this.groups.list.filter((group) => group.cursor <= response.seq).flatMap((group) => [...group.extensions]);
     }
     const initial = this.firstSnapshot;
     this.needFullSnapshot = false;
     this.firstSnapshot = false;
     this.probeForRestart = false;
     this.pending.clear();
-    const read = extensions.filter((e) => this.extensions.includes(e));
+    const read = extensions.filter((e) => this.extensions.includes(e) && !kept.includes(e));
     // Never read before (a first read, or added or adopted while the PBX restarted): their calls go out as in progress,
     // whatever a restored position had sent (see readAdded). The others' resync sends what changed.
     const fresh = initial ? read : read.filter((e) => !this.groups.groupOf(e) || this.checks.isAdopting(e));
-    this.checks.clear();
+    this.checks.clear(kept, response);
     for (const extension of fresh) this.table.forgetExtension(extension);
-    this.groups.reset(read, response.seq);
+    if (kept.length > 0) this.groups.add(read, response.seq);
+    else this.groups.reset(read, response.seq);
     // Added while the answer was on its way (too late to cut it short): they get a read of their own.
-    for (const extension of this.extensions) if (!read.includes(extension)) this.pending.add(extension);
+    for (const extension of this.extensions) if (!read.includes(extension) && !kept.includes(extension)) this.pending.add(extension);
     if (fresh.length > 0) this.applySnapshot(fresh, response, true);
     if (fresh.length < read.length) this.applySnapshot(read.filter((e) => !fresh.includes(e)), response, false);
     this.options.onAnswer?.();

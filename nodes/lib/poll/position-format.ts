@@ -56,6 +56,7 @@ export function serialisePosition(position: HubPosition, owner: PositionOwner, s
   for (;;) {
     const content: SavedPosition = {
       format: FORMAT, version: VERSION, host: owner.host, authMode: owner.authMode, savedAt, polls: position.polls, legs,
+      ...(position.awaiting ? { awaiting: position.awaiting } : {}),
       ...(subscribers && Object.keys(subscribers).length > 0 ? { subscribers } : {}),
     };
     const text = JSON.stringify(content);
@@ -84,6 +85,7 @@ export function checkSaved(raw: unknown, owner: PositionOwner, maxAgeMs: number,
   // PBX still honours it is for the poll to find out, as after any PBX restart (poll-loop.ts).
   const position: HubPosition = { polls: content.polls, legs: content.legs };
   if (content.subscribers) position.subscribers = content.subscribers;
+  if (content.awaiting) position.awaiting = content.awaiting;
   return { position, ageMs };
 }
 
@@ -126,6 +128,12 @@ export function parseContent(raw: unknown): SavedPosition {
   const content: SavedPosition = {
     format: FORMAT, version: VERSION, host: raw.host, authMode: raw.authMode, savedAt: raw.savedAt, polls, legs,
   };
+  // Absent in positions saved before 1.2.0, and when no subscriber waits for a resumed read (resumed-reads.ts).
+  if (raw.awaiting !== undefined) {
+    const ok = isObject(raw.awaiting) && Object.values(raw.awaiting).every((ids) => Array.isArray(ids) && ids.every((id) => typeof id === "string"));
+    if (!ok) invalid("awaiting");
+    content.awaiting = raw.awaiting as Record<string, string[]>;
+  }
   // Each subscriber checks its own state when it is handed back (CallTracker.restore).
   if (raw.subscribers !== undefined) {
     if (!isObject(raw.subscribers) || !Object.values(raw.subscribers).every(isObject)) invalid("subscribers");

@@ -176,11 +176,16 @@ export class ReadChecks {
     this.placed.delete(extension);
   }
 
-  /** A current-state read of everything took the place of any check. */
-  clear(): void {
+  /**
+   * A current-state read of everything took the place of any check; except, after a PBX restart, for the extensions
+   * `kept` at their cursors (possibly of its new life: PollLoop.readAll), which that read checks in their own mode
+   * (resumed, adopted, or a plain check: calls that disagree with the table resynchronise them).
+   */
+  clear(kept: readonly string[] = [], read?: SubscribeResponse): void {
+    for (const extension of [...this.placed.keys()]) if (!kept.includes(extension)) this.placed.delete(extension);
     this.current = undefined;
-    this.placed.clear();
     this.resyncing = false;
+    if (read && kept.length > 0) this.begin(read, kept);
   }
 
   /** The PBX restarted and the polls carry on from a cursor of its new life: the next read resynchronises. */

@@ -44,12 +44,13 @@ export class ResumeSource {
   /** More saved positions (read after the loops were made). */
   add(points: readonly ResumePoint[]): void {
     for (const point of points) {
+      // A point that names no extension is a cursor all the same (the hub's last, kept when no extension had one).
+      if (this.open && point.seq > 0 && (this.lowest === undefined || point.seq < this.lowest)) this.lowest = point.seq;
       for (const extension of point.extensions) {
         const cursor = Math.max(point.seq, point.fences[extension] ?? 0);
         // A position at 0 is no position: the PBX would answer a current-state read, not the changes since.
         if (cursor <= 0) continue;
         this.cursors.set(extension, Math.max(cursor, this.cursors.get(extension) ?? 0));
-        if (this.open && (this.lowest === undefined || point.seq < this.lowest) && point.seq > 0) this.lowest = point.seq;
       }
     }
   }
@@ -112,5 +113,30 @@ export class ResumeSource {
 
   private adoptable(extension: string): boolean {
     return this.open && this.lowest !== undefined && !this.given.has(extension) && !this.cursors.has(extension);
+  }
+}
+
+/**
+ * The highest cursor of the positions a hub stores, kept bare (naming no extension) in one where no extension has a
+ * cursor (the last watched ones were replaced, the new ones are still being read): after a crash then, the extensions
+ * watched at the start carry on from it, as from any saved position (the PBX's seq is one counter for all extensions).
+ */
+export class LastCursor {
+  private seq: number | undefined;
+
+  /** `polls` as they are to be stored: the last cursor, bare, when none has one. */
+  keep(polls: ResumePoint[]): ResumePoint[] {
+    if (polls.length > 0) this.seq = Math.max(...polls.map((point) => point.seq));
+    else if (this.seq !== undefined) return [{ seq: this.seq, extensions: [], fences: {} }];
+    return polls;
+  }
+
+  /** A loop's answer: its highest cursor is the latest. */
+  note(seq: number): void {
+    if (seq > 0) this.seq = seq;
+  }
+
+  forget(): void {
+    this.seq = undefined;
   }
 }

@@ -27,35 +27,19 @@
  */
 import { CallStateTable } from "./call-state-table";
 import type { HubOptions, HubPosition, HubStatus, Subscriber } from "./hub-types";
+import { type Chunk, extenBytes } from "./hub-chunks";
 import { CallEvent, LoopStatus, PollLoop, SubscribeApi } from "./poll-loop";
 import { monotonicNow } from "../monotonic";
 import { HoldLimit } from "./hold-limit";
 import { LingeringExtensions } from "./lingering";
-import { ResumePoint, ResumeSource } from "./resume-points";
+import { LastCursor, ResumePoint, ResumeSource } from "./resume-points";
+import { currentEvents, ResumedReads } from "./resumed-reads";
 import { StartGate } from "./start-gate";
 import { SubscriberStates } from "./subscriber-states";
 
 export type { HubOptions, HubPosition, HubStatus, PositionStore, Subscriber } from "./hub-types";
 export { MAX_BUFFERED } from "./lingering";
-
-/** Bytes an extension list takes in a query string: the commas are percent-encoded (`%2C`). */
-export function extenBytes(extensions: Iterable<string>): number {
-  let bytes = 0;
-  let n = 0;
-  for (const extension of extensions) {
-    bytes += encodeURIComponent(extension).length;
-    n += 1;
-  }
-  return n === 0 ? 0 : bytes + 3 * (n - 1);
-}
-
-interface Chunk {
-  loop: PollLoop;
-  /** In the order they joined: the order of the `exten` parameter. */
-  extensions: Set<string>;
-  bytes: number;
-  status: LoopStatus;
-}
+export { extenBytes } from "./hub-chunks";
 
 export class SubscriptionHub {
   private readonly subscribers = new Map<string, Subscriber>();
@@ -74,6 +58,8 @@ export class SubscriptionHub {
   /** The saved positions of the start, shared by the chunks' loops (each extension is taken once). */
   private resumeSource: ResumeSource | undefined;
   private readonly states = new SubscriberStates();
+  private readonly resumedReads = new ResumedReads<Subscriber>();
+  private readonly lastCursor = new LastCursor();
   /** The saved position is still being read: the polls start once it is there, and nothing is stored before. */
   private loading: Promise<void> | undefined;
   /** A save asked for while loading: done once the saved position is there. */
@@ -117,6 +103,8 @@ export class SubscriptionHub {
     this.table.restore(position.legs);
     this.resumeSource ??= new ResumeSource([]);
     this.resumeSource.add(position.polls);
+    this.resumedReads.restored(position.polls, position.awaiting);
+    this.lastCursor.keep(position.polls);
     this.states.restore(position.subscribers);
     for (const [id, subscriber] of this.subscribers) this.states.handBack(id, subscriber);
   }
@@ -146,7 +134,7 @@ export class SubscriptionHub {
     for (const chunk of this.chunks) polls.push(...chunk.loop.resumePoints());
     if (this.resumeSource) polls.push(...this.resumeSource.points(this.retained ? this.watchedNow() : undefined));
     const subscribers = this.states.export(this.subscribers);
-    return { polls, legs: this.table.export(), ...(subscribers ? { subscribers } : {}) };
+    return { polls: this.lastCursor.keep(polls), legs: this.table.export(), ...this.resumedReads.awaiting(), ...(subscribers ? { subscribers } : {}) };
   }
 
   /** The loop of the first chunk, if any (for tests and diagnostics). */
@@ -193,11 +181,13 @@ export class SubscriptionHub {
     const gained = extensions.filter((e) => !current.extensions.includes(e));
     // A replay not yet flushed still belongs to the extensions it keeps.
     const kept = (this.pendingReplays.get(current) ?? []).filter((event) => extensions.includes(event.extension));
+    const holds = this.resumedReads.take(current);
     this.detach(id, false);
     const next = Object.assign(Object.create(Object.getPrototypeOf(current) as object) as Subscriber, current, {
       extensions: [...extensions],
     });
     this.attach(id, next, gained);
+    this.resumedReads.give(next, holds, extensions);
     if (kept.length > 0) {
       const fresh = this.pendingReplays.get(next);
       this.pendingReplays.set(next, [...kept, ...(fresh ?? [])]);
@@ -213,23 +203,23 @@ export class SubscriptionHub {
       if (!set) this.byExtension.set(extension, (set = new Set()));
       set.add(subscriber);
     }
-    // Extensions someone already watches: the table holds their current state; hand it to the newcomer. A lingering
-    // extension: the state when it was left, then the changes since.
+    // Extensions someone already watches: the table holds their current state; hand it to the newcomer (once the read
+    // of a resumed one has answered: resumed-reads.ts). A lingering extension: the state when left, then the changes.
     const replay: CallEvent[] = [];
     const known: string[] = [];
     for (const extension of subscriber.extensions) {
       const wanted = replayFor.includes(extension);
       const loop = this.owner.get(extension)?.loop;
-      if (wanted && loop?.isSettled(extension)) known.push(extension);
+      const held = this.resumedReads.holds(id, extension, loop !== undefined);
+      if (wanted && held) this.resumedReads.hold(subscriber, id, extension);
+      const settled = !held && loop?.isSettled(extension) === true;
+      if (wanted && settled) known.push(extension);
       const left = this.lingering.take(extension);
       if (left) {
         if (wanted) replay.push(...left.replay, ...left.buffered);
         continue;
       }
-      if (!wanted || !loop?.isSettled(extension)) continue;
-      for (const leg of this.table.activeLegs(extension)) {
-        replay.push({ extension, ...leg, seq: loop.sequence, initial: true });
-      }
+      if (wanted && settled) replay.push(...this.currentOf(extension));
     }
     if (replay.length > 0) {
       // Not from inside the node's constructor: the nodes it is wired to may not exist yet during a deploy.
@@ -241,6 +231,11 @@ export class SubscriptionHub {
     }
     // While the saved position is read nothing polls: a node without extensions says so itself.
     if (this.loading ? subscriber.extensions.length > 0 : this.running) subscriber.onStatus(this.status);
+  }
+
+  /** The calls in progress on `extension` as the table holds them (initial events). */
+  private currentOf(extension: string): CallEvent[] {
+    return currentEvents(extension, this.table.activeLegs(extension), this.owner.get(extension)?.loop.sequence ?? 0);
   }
 
   /** Hands the calls in progress of these extensions (as the table holds them) to their subscribers, or to one. */
@@ -315,6 +310,7 @@ export class SubscriptionHub {
     const subscriber = this.subscribers.get(id);
     if (!subscriber) return false;
     this.subscribers.delete(id);
+    this.resumedReads.take(subscriber);
     if (linger) this.states.keep(id, subscriber);
     // A replay it was never handed (it left within the tick it came): it has had nothing since it arrived, so the
     // replay is what the next subscriber must get, changes included.
@@ -332,10 +328,8 @@ export class SubscriptionHub {
       if (pending) {
         replay = pending.filter((event) => event.extension === extension && event.initial);
         buffered = pending.filter((event) => event.extension === extension && !event.initial);
-      } else if (loop?.isSettled(extension)) {
-        for (const leg of this.table.activeLegs(extension)) {
-          replay.push({ extension, ...leg, seq: loop.sequence, initial: true });
-        }
+      } else if (loop?.isSettled(extension) && !this.resumedReads.has(extension)) {
+        replay = this.currentOf(extension);
       }
       this.lingering.leave(extension, replay, buffered);
     }
@@ -354,6 +348,8 @@ export class SubscriptionHub {
       this.table = new CallStateTable({ now: this.now });
       this.status = { state: "connecting" };
       this.resumeSource = undefined;
+      this.resumedReads.clear();
+      this.lastCursor.forget();
       this.states.forget();
     }
     this.parkedAt = undefined;
@@ -368,9 +364,16 @@ export class SubscriptionHub {
       table: this.table,
       timeoutSec: 30,
       resumeFrom: this.resumeSource,
-      onAnswer: () => this.savePosition(),
+      onAnswer: () => {
+        this.lastCursor.note(chunk.loop.sequence);
+        this.savePosition();
+      },
       onEvents: (events) => this.dispatch(events),
-      onSnapshot: (extensions) => this.announce(extensions),
+      onSnapshot: (extensions) => {
+        // Held subscribers first get the calls in progress they were not sent (resumed-reads.ts).
+        this.resumedReads.read(extensions, (extension) => this.currentOf(extension), (subscriber) => this.flushReplay(subscriber));
+        this.announce(extensions);
+      },
       onStatus: (status) => this.onChunkStatus(chunk, status),
     });
     this.chunks.push(chunk);
@@ -456,6 +459,7 @@ export class SubscriptionHub {
       }
       for (const subscriber of subscribers) {
         this.flushReplay(subscriber); // the current state first, then what changed since
+        this.resumedReads.sent(subscriber, event);
         subscriber.onEvent(event);
       }
     }
@@ -465,7 +469,10 @@ export class SubscriptionHub {
     const replay = this.pendingReplays.get(subscriber);
     if (!replay) return;
     this.pendingReplays.delete(subscriber);
-    for (const event of replay) subscriber.onEvent(event);
+    for (const event of replay) {
+      this.resumedReads.sent(subscriber, event);
+      subscriber.onEvent(event);
+    }
     this.savePositionIfDelivered();
   }
 

@@ -1,0 +1,21 @@
+/** The chunks a hub splits its extensions into (one poll loop each, see subscription-hub.ts), and what they cost. */
+import type { LoopStatus, PollLoop } from "./poll-loop";
+
+export interface Chunk {
+  loop: PollLoop;
+  /** In the order they joined: the order of the `exten` parameter. */
+  extensions: Set<string>;
+  bytes: number;
+  status: LoopStatus;
+}
+
+/** Bytes an extension list takes in a query string: the commas are percent-encoded (`%2C`). */
+export function extenBytes(extensions: Iterable<string>): number {
+  let bytes = 0;
+  let n = 0;
+  for (const extension of extensions) {
+    bytes += encodeURIComponent(extension).length;
+    n += 1;
+  }
+  return n === 0 ? 0 : bytes + 3 * (n - 1);
+}
