@@ -2,7 +2,9 @@
 # Release hygiene, as a publish would see it:
 #   1. `npm publish --dry-run`: prints the packed size, unpacked size and file count, and fails past the budget below
 #      (set from the 1.0.0 figures: 104.7 kB packed, 403.5 kB unpacked, 86 files, with room for small growth; the files
-#      raised to 120 with presence and caller IDs: 113.0 kB, 464.8 kB, 106 files, comments left out of the build). A jump
+#      raised to 120 with presence and caller IDs: 113.0 kB, 464.8 kB, 106 files, comments left out of the build; raised
+#      to 145 kB, 600 kB and 135 files with 1.2.0's crash-proof state, which adds ten modules: 134.6 kB, 550.1 kB,
+#      125 files). A jump
 #      past it usually means something that must never ship (tests, fixtures, source maps, TypeScript) got in.
 #   2. `npm audit --omit=dev`: the runtime dependency tree must have no known vulnerability. Where the registry's
 #      advisory service cannot be reached (this network answers its endpoint with 405), the step says so and is
@@ -13,9 +15,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-BUDGET_PACKED_KB=${NOOJEE_BUDGET_PACKED_KB:-130}
-BUDGET_UNPACKED_KB=${NOOJEE_BUDGET_UNPACKED_KB:-500}
-BUDGET_FILES=${NOOJEE_BUDGET_FILES:-120}
+BUDGET_PACKED_KB=${NOOJEE_BUDGET_PACKED_KB:-145}
+BUDGET_UNPACKED_KB=${NOOJEE_BUDGET_UNPACKED_KB:-600}
+BUDGET_FILES=${NOOJEE_BUDGET_FILES:-135}
 status=0
 
 out=$(mktemp)
