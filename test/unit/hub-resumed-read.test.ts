@@ -122,4 +122,22 @@ describe("SubscriptionHub: a subscriber that joins a resumed extension before it
     assert.deepEqual(seen(first), ["1.1:Connected:false", "1.2:Ringing:true"], "joined after the second: held too");
     assert.equal(next.position().awaiting, undefined, "nobody is owed them any more");
   });
+
+  it("one the saved position names as owed them, registered while a store is read, is held once it is read", async () => {
+    const api = new ScriptedApi();
+    let give!: (position: HubPosition | undefined) => void;
+    const hub = new SubscriptionHub(api, { position: new Promise<HubPosition | undefined>((resolve) => (give = resolve)) });
+    hubs.push(hub);
+    const second = subscriber(["410"]);
+    hub.register("second", second);
+    hub.releaseLingering();
+    give({ ...saved(), awaiting: { "410": ["second"] } });
+    await hub.ready();
+    const read = await api.call(0);
+    read.resolve(answer(60, { "410": [entry("1.1", "Connected"), entry("1.2", "Ringing", 2)] }));
+    const poll = await api.call(1);
+    poll.resolve(answer(60, { "410": [entry("1.1", "Connected")] }));
+    await api.call(2);
+    assert.deepEqual(seen(second), ["1.1:Connected:false", "1.2:Ringing:true"]);
+  });
 });

@@ -23,17 +23,23 @@ interface Hold {
   legs: Map<string, Set<string>>;
 }
 
-export class ResumedReads<S extends { onEvent(event: CallEvent): void }> {
+export class ResumedReads<S extends { extensions: readonly string[]; onEvent(event: CallEvent): void }> {
   private readonly unread = new Set<string>();
   private readonly held = new Map<S, Hold>();
   /** From the saved position: extension → ids of subscribers still owed its calls in progress. */
   private readonly owed = new Map<string, Set<string>>();
 
-  /** A saved position was restored: its extensions wait for their read. */
-  restored(points: readonly ResumePoint[], awaiting: Readonly<Record<string, readonly string[]>> = {}): void {
+  /**
+   * A saved position was restored: its extensions wait for their read; the subscribers registered already (while it
+   * was read from a store) that it says are owed calls in progress are held.
+   */
+  restored(points: readonly ResumePoint[], awaiting: Readonly<Record<string, readonly string[]>> = {}, registered: Iterable<[string, S]> = []): void {
     for (const point of points) for (const extension of point.extensions) this.unread.add(extension);
     for (const [extension, ids] of Object.entries(awaiting)) {
       if (this.unread.has(extension)) this.owed.set(extension, new Set([...(this.owed.get(extension) ?? []), ...ids]));
+    }
+    for (const [id, subscriber] of registered) {
+      for (const extension of subscriber.extensions) if (this.holds(id, extension, false)) this.hold(subscriber, id, extension);
     }
   }
 

@@ -103,7 +103,7 @@ export class SubscriptionHub {
     this.table.restore(position.legs);
     this.resumeSource ??= new ResumeSource([]);
     this.resumeSource.add(position.polls);
-    this.resumedReads.restored(position.polls, position.awaiting);
+    this.resumedReads.restored(position.polls, position.awaiting, this.subscribers);
     this.lastCursor.keep(position.polls);
     this.states.restore(position.subscribers);
     for (const [id, subscriber] of this.subscribers) this.states.handBack(id, subscriber);
