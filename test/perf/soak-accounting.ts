@@ -155,6 +155,8 @@ export interface Tallies {
   lost: number;
   /** Of those, made after the newest change a process killed without a position on disk delivered, before the restart's first answer. */
   lostWhileDownBlank: number;
+  /** Lost after a crash before the store had ever written a position out: the documented limit, not required. */
+  lostBeforeFirstWrite: number;
   lostExamples: string[];
   blindHead: number;
   blindTail: number;
@@ -248,11 +250,17 @@ export function account(records: SoakRecords): Tallies {
     const top = m.pid === undefined ? undefined : newestDelivered.get(m.pid);
     if (e && m.pid !== undefined && (!top || !fenceAtOrBefore(e, top))) newestDelivered.set(m.pid, { epoch: e.epoch, seq: e.seq });
   }
-  const blankKillBefore = (e: PbxEvent): boolean => kills.some((x) => {
+  const blankKill = (e: PbxEvent, x: Kill): boolean => {
     if (x.savedWall !== undefined || e.at < x.wall - 60_000) return false;
     const top = x.pid === undefined ? undefined : newestDelivered.get(x.pid);
     return (!top || !fenceAtOrBefore(e, top)) && e.at <= (answers.find((a) => a.requestedAt > (x.upWall ?? x.wall))?.at ?? Infinity);
-  });
+  };
+  const blankKillBefore = (e: PbxEvent): boolean => kills.some((x) => blankKill(e, x));
+  // The README's one documented loss of a late-flushing store: a crash before it ever wrote a position out (no kill
+  // before this one found a position on disk either). A kill with no position after one that had one is a loss.
+  const neverWrittenKillBefore = (e: PbxEvent): boolean =>
+    kills.some((x) => blankKill(e, x) && kills.every((k) => k.wall >= x.wall || k.savedWall === undefined));
+  let lostBeforeFirstWrite = 0;
   const lostExamples: string[] = [];
   let blindTail = 0;
   let blindHead = 0;
@@ -373,7 +381,8 @@ export function account(records: SoakRecords): Tallies {
       else if (watch && listed && !listed.has(k) && !(isLast && lastOfLeg.get(data.uniqueCallId) === eventIndex)) notListed += 1;
       else if (inWindow) {
         required += 1;
-        if (!deliveredAny.has(k)) {
+        if (!deliveredAny.has(k) && neverWrittenKillBefore(e)) lostBeforeFirstWrite += 1;
+        else if (!deliveredAny.has(k)) {
           lost += 1;
           if (blankKillBefore(e)) lostWhileDownBlank += 1;
           if (lostExamples.length < 8) {
@@ -391,7 +400,7 @@ export function account(records: SoakRecords): Tallies {
   const joinsChecked = joinStates(events, restarts, records.segments, deliveredAny, unseen);
 
   return {
-    required, lost, lostWhileDownBlank, lostExamples, blindHead, blindTail, undetectable, survivorsChecked, survivorsLost, duplicated,
+    required, lost, lostWhileDownBlank, lostBeforeFirstWrite, lostExamples, blindHead, blindTail, undetectable, survivorsChecked, survivorsLost, duplicated,
     duplicateExamples, resentAfterKill, oldestResendMs, phantom, initialMsgs, ...stale, joinLeaveExcused, notWatched, notListed,
     ...joinsChecked, ...unwatched, ...eventIdChecks(received, records.eventIds ?? "auto"),
   };

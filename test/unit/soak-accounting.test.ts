@@ -209,9 +209,13 @@ describe("soak accounting", function () {
     assert.equal(lateWrite.lost, 0, "a file written after the restart, holding seq 2 of the previous life");
     const ownSeq = run({ events: evs, answers: ans, requests: reqs, received, restarts, kills: [{ at: 350, wall: 350, savedWall: 260, savedSeqs: [1] }] });
     assert.equal(ownSeq.lost, 2, "holding seq 1, the killed process's read of this life");
-    // No position on disk at all (a localfilesystem store that had not flushed yet): the loss is not excused.
-    const blank = run({ events: evs, answers: ans, requests: reqs, received, restarts, kills: [{ at: 350, wall: 350, upWall: 480 }] });
-    assert.deepEqual([blank.lost, blank.lostWhileDownBlank], [2, 2], "both made after the killed process's last answer, before the restart's first");
+    // No position on disk although an earlier kill found one (the position went missing): the loss is not excused.
+    const earlier = { at: 20, wall: 20, savedWall: 5, upWall: 30 };
+    const blank = run({ events: evs, answers: ans, requests: reqs, received, restarts, kills: [earlier, { at: 350, wall: 350, upWall: 480 }] });
+    assert.deepEqual([blank.lost, blank.lostWhileDownBlank, blank.lostBeforeFirstWrite], [2, 2, 0], "both made after the killed process's last answer, before the restart's first");
+    // No position ever on disk (a localfilesystem store that had not flushed yet): the README's documented loss.
+    const never = run({ events: evs, answers: ans, requests: reqs, received, restarts, kills: [{ at: 350, wall: 350, upWall: 480 }] });
+    assert.deepEqual([never.lost, never.lostBeforeFirstWrite], [0, 2], "a crash before the store first wrote a position out");
   });
 
   it("a kill with the previous life's position on disk, the new process polling on unseen: what the life set up to that cursor is not required", function () {
