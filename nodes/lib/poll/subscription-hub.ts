@@ -29,6 +29,7 @@ import { CallStateTable } from "./call-state-table";
 import type { HubOptions, HubPosition, HubStatus, Subscriber } from "./hub-types";
 import { type Chunk, extenBytes } from "./hub-chunks";
 import { CallEvent, LoopStatus, PollLoop, SubscribeApi } from "./poll-loop";
+import { EarlyRead } from "./early-read";
 import { monotonicNow } from "../monotonic";
 import { HoldLimit } from "./hold-limit";
 import { LingeringExtensions } from "./lingering";
@@ -62,6 +63,8 @@ export class SubscriptionHub {
   private readonly lastCursor = new LastCursor();
   /** The saved position is still being read: the polls start once it is there, and nothing is stored before. */
   private loading: Promise<void> | undefined;
+  /** A read taken while the store keeps the start waiting: where the polls start if it gives no position. */
+  private earlyRead: EarlyRead | undefined;
   /** A save asked for while loading: done once the saved position is there. */
   private saveAfterLoad = false;
   /** flows:started has come and the expected subscribers are in: the saved positions keep only what is watched. */
@@ -94,6 +97,9 @@ export class SubscriptionHub {
     if (position instanceof Promise) {
       this.status = { state: "reading" };
       this.resumeSource = new ResumeSource([]);
+      this.earlyRead = new EarlyRead({
+        api, watched: () => this.chunks.map((c) => [...c.extensions]), afterMs: options.earlyReadMs, backoff: options.backoff, random: options.random,
+      });
       this.loading = position.catch(() => undefined).then((loaded) => this.loaded(loaded));
     } else if (position) this.restore(position);
   }
@@ -112,7 +118,13 @@ export class SubscriptionHub {
   /** The position read asynchronously is there (or none is): the polls may start. */
   private loaded(position: HubPosition | undefined): void {
     this.loading = undefined;
+    // None to carry on from: the polls start from the read taken while waiting, if any, not from now (early-read.ts).
+    const early = position ? undefined : this.earlyRead?.start(this.table, this.watchedNow());
+    this.earlyRead?.close();
+    this.earlyRead = undefined;
+    position ??= early?.position;
     if (position) this.restore(position);
+    if (early) this.dispatch(early.events);
     if (this.retained) this.retainWatched();
     this.status = { state: "connecting" };
     if (this.chunks.length > 0) this.showStatus(this.status);
@@ -157,6 +169,7 @@ export class SubscriptionHub {
     if (!this.loading) this.states.handBack(id, subscriber);
     this.attach(id, subscriber, subscriber.extensions);
     this.reconfigure();
+    this.earlyRead?.watch();
     this.running = true;
     if (!this.loading) for (const chunk of this.chunks) chunk.loop.start();
     this.gate.settled(id);
@@ -267,6 +280,7 @@ export class SubscriptionHub {
   /** Stops everything: the config node is closing. */
   async close(): Promise<void> {
     this.gate.close();
+    this.earlyRead?.close();
     this.lingering.close();
     this.subscribers.clear();
     this.byExtension.clear();
