@@ -10,8 +10,8 @@
  * `seq` is one counter for every extension, so a poll from it brings every change since, on any extension.
  *
  * It is taken once the store has not answered within `afterMs` (a store that answers at once costs no request), one
- * request per chunk of the extensions watched then (the hub's URL budget); a failed read is tried again with the
- * loops' backoff until the wait ends. In the end it becomes a saved position like any other: each chunk's extensions
+ * request per chunk of the extensions watched (the hub's URL budget), one at a time, and again for those registered
+ * later in a chunk of their own; a failed read is tried again with the loops' backoff until the wait ends. In the end it becomes a saved position like any other: each chunk's extensions
  * at their read's `seq`, the read's calls sent as in progress (initial), as a read at the end of the wait would send
  * them, and recorded as sent. From there the poll loop does what it does after any restart: a read compared with the
  * polls (read-check.ts) finds what the first read listed that has gone, and a PBX restart during the wait shows as
@@ -23,7 +23,7 @@ import type { CallStateTable } from "./call-state-table";
 import type { SubscribeResponse } from "../client/types";
 import type { HubPosition } from "./hub-types";
 import type { CallEvent, SubscribeApi } from "./poll-types";
-import type { ResumePoint } from "./resume-points";
+import { type ResumePoint, ResumeSource } from "./resume-points";
 import { validEntries } from "./answer-entries";
 
 /** How long the store may take before the read is taken, by default. */
@@ -50,6 +50,11 @@ export interface EarlyStart {
   events: CallEvent[];
 }
 
+/** True when `position` holds a cursor to carry on from (one without is no position: the read is used instead). */
+export function carriesOn(position: HubPosition | undefined): boolean {
+  return position !== undefined && new ResumeSource(position.polls).size > 0;
+}
+
 export class EarlyRead {
   private reads: Read[] = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -67,9 +72,9 @@ export class EarlyRead {
     });
   }
 
-  /** Extensions were registered: read them now if the wait is long already and nothing was read yet. */
+  /** Extensions were registered: read those not read yet, if the wait is long already. */
   watch(): void {
-    if (this.due && !this.reading && this.timer === undefined && this.reads.length === 0) void this.take();
+    if (this.due && !this.reading && this.timer === undefined) void this.take();
   }
 
   /**
@@ -103,16 +108,20 @@ export class EarlyRead {
   }
 
   private async take(): Promise<void> {
-    const lists = this.options.watched().filter((list) => list.length > 0);
-    // Nothing watched yet: the first registration reads (watch()).
-    if (this.closed || lists.length === 0) return;
     this.reading = true;
     try {
-      const signal = this.abort.signal;
-      const reads = await Promise.all(lists.map(async (extensions) => ({
-        extensions, response: await this.options.api.subscribe(extensions, 0, 0, signal),
-      })));
-      if (!this.closed) this.reads = reads;
+      // One request at a time, as a loop polls. A chunk whose read failed leaves the others' reads standing: its
+      // extensions then carry on from their cursor (the counter is one), and only it is read again.
+      for (;;) {
+        const covered = new Set(this.reads.flatMap((read) => read.extensions));
+        // Each extension read once: a second read would skip what changed between the two.
+        const extensions = this.options.watched().map((list) => list.filter((extension) => !covered.has(extension))).find((list) => list.length > 0);
+        // Nothing (more) watched: a registration reads what it adds (watch()).
+        if (this.closed || extensions === undefined) return;
+        const response = await this.options.api.subscribe(extensions, 0, 0, this.abort.signal);
+        if (this.closed) return;
+        this.reads.push({ extensions, response });
+      }
     } catch {
       // The PBX unreachable too: tried again while the wait lasts (it shows as failing once the polls start).
       if (!this.closed) this.after(backoffDelay(++this.attempt, this.options.backoff ?? DEFAULT_BACKOFF, this.options.random), () => void this.take());

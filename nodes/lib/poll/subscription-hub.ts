@@ -29,7 +29,7 @@ import { CallStateTable } from "./call-state-table";
 import type { HubOptions, HubPosition, HubStatus, Subscriber } from "./hub-types";
 import { type Chunk, extenBytes } from "./hub-chunks";
 import { CallEvent, LoopStatus, PollLoop, SubscribeApi } from "./poll-loop";
-import { EarlyRead } from "./early-read";
+import { carriesOn, EarlyRead } from "./early-read";
 import { monotonicNow } from "../monotonic";
 import { HoldLimit } from "./hold-limit";
 import { LingeringExtensions } from "./lingering";
@@ -119,10 +119,10 @@ export class SubscriptionHub {
   private loaded(position: HubPosition | undefined): void {
     this.loading = undefined;
     // None to carry on from: the polls start from the read taken while waiting, if any, not from now (early-read.ts).
-    const early = position ? undefined : this.earlyRead?.start(this.table, this.watchedNow());
+    const early = carriesOn(position) ? undefined : this.earlyRead?.start(this.table, this.watchedNow());
     this.earlyRead?.close();
     this.earlyRead = undefined;
-    position ??= early?.position;
+    position = early?.position ?? position;
     if (position) this.restore(position);
     if (early) this.dispatch(early.events);
     if (this.retained) this.retainWatched();
