@@ -9,14 +9,14 @@
  * Only documented behaviour is relied on: a read (lastSequenceNumber=0) lists the calls in progress at its `seq`, and
  * `seq` is one counter for every extension, so a poll from it brings every change since, on any extension.
  *
- * It is taken once the store has not answered within `afterMs` (a store that answers at once costs no request), one
- * request per chunk of the extensions watched (the hub's URL budget), one at a time, and again for those registered
- * later in a chunk of their own; a failed read is tried again with the loops' backoff until the wait ends. In the end it becomes a saved position like any other: each chunk's extensions
- * at their read's `seq`, the read's calls sent as in progress (initial), as a read at the end of the wait would send
- * them, and recorded as sent. From there the poll loop does what it does after any restart: a read compared with the
- * polls (read-check.ts) finds what the first read listed that has gone, and a PBX restart during the wait shows as
- * the `seq` going back (resynchronised); extensions that joined after the read carry on from the lowest cursor
- * (resume-points.ts).
+ * It is taken once the store has not answered within `earlyReadMs` (a store that answers at once costs no request),
+ * one request per chunk of the extensions watched (the hub's URL budget), one at a time, as a loop polls; a chunk
+ * whose read failed is read again, with the loops' backoff, until the wait ends. In the end the reads become a saved
+ * position like any other: each chunk's extensions at their read's `seq`, the calls in progress sent as such
+ * (initial), as a read at the end of the wait would send them, and recorded as sent. From there the poll loop does
+ * what it does after any restart: a read compared with the polls (read-check.ts) finds what the early read listed
+ * that has gone, and a PBX restart during the wait shows as the `seq` going back (resynchronised). Extensions watched
+ * after the read, and those of a chunk never read, carry on from the lowest cursor (resume-points.ts).
  */
 import { backoffDelay, type BackoffOptions, DEFAULT_BACKOFF } from "./backoff";
 import type { CallStateTable } from "./call-state-table";
@@ -30,11 +30,8 @@ import { validEntries } from "./answer-entries";
 export const EARLY_READ_MS = 1000;
 
 export interface EarlyReadOptions {
-  api: SubscribeApi;
-  /** The extensions watched now, one list per request (the hub's chunks). */
-  watched: () => string[][];
   /** Default EARLY_READ_MS. */
-  afterMs?: number;
+  earlyReadMs?: number;
   backoff?: BackoffOptions;
   random?: () => number;
 }
@@ -44,51 +41,33 @@ interface Read {
   response: SubscribeResponse;
 }
 
-/** Where the polls start instead of a read at the end of the wait, and the calls in progress to send first. */
-export interface EarlyStart {
-  position: HubPosition;
-  events: CallEvent[];
-}
-
-/** True when `position` holds a cursor to carry on from (one without is no position: the read is used instead). */
-export function carriesOn(position: HubPosition | undefined): boolean {
-  return position !== undefined && new ResumeSource(position.polls).size > 0;
-}
-
 export class EarlyRead {
-  private reads: Read[] = [];
+  private readonly reads: Read[] = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
   private readonly abort = new AbortController();
-  /** The store has kept the hub waiting past `afterMs`. */
-  private due = false;
-  private reading = false;
   private attempt = 0;
   private closed = false;
 
-  constructor(private readonly options: EarlyReadOptions) {
-    this.after(options.afterMs ?? EARLY_READ_MS, () => {
-      this.due = true;
-      void this.take();
-    });
-  }
-
-  /** Extensions were registered: read those not read yet, if the wait is long already. */
-  watch(): void {
-    if (this.due && !this.reading && this.timer === undefined) void this.take();
+  /** `watched`: the extensions watched now, one list per request (the hub's chunks). */
+  constructor(private readonly api: SubscribeApi, private readonly watched: () => string[][], private readonly options: EarlyReadOptions = {}) {
+    this.after(this.waitMs, () => void this.take());
   }
 
   /**
-   * The store gave no usable position: the read as a position (of the extensions still `watched`), its calls in
-   * progress recorded in `table` as sent and returned as initial events; undefined when no read answered.
+   * The store has answered: `position` if it holds a cursor to carry on from; otherwise the reads as a position (of
+   * the extensions still `watched`), their calls in progress recorded in `table` as sent and handed to `send` as
+   * initial events; otherwise (no read answered) `position`. No more reads either way.
    */
-  start(table: CallStateTable, watched: ReadonlySet<string>): EarlyStart | undefined {
+  settle(position: HubPosition | undefined, table: CallStateTable, watched: ReadonlySet<string>, send: (events: CallEvent[]) => void): HubPosition | undefined {
+    this.close();
+    if (position && new ResumeSource(position.polls).size > 0) return position;
     const polls: ResumePoint[] = [];
     const events: CallEvent[] = [];
     for (const { extensions, response } of this.reads) {
       // A seq of 0 is no cursor: a poll from it would read the current state again.
       if (!(response.seq > 0)) continue;
       const kept = extensions.filter((extension) => watched.has(extension));
-      // Kept even when it names no extension any more: a cursor all the same, for those that joined (resume-points.ts).
+      // Kept even when it names no extension any more: a cursor all the same, for the others (resume-points.ts).
       polls.push({ seq: response.seq, extensions: kept, fences: {} });
       // Malformed entries are the loop's to report: it meets them again in its own reads.
       for (const { extension, data, callId } of validEntries(response, (e) => kept.includes(e), () => undefined)) {
@@ -96,7 +75,9 @@ export class EarlyRead {
         if (eventId !== undefined) events.push({ extension, data, callId, seq: response.seq, initial: true, eventId });
       }
     }
-    return polls.length > 0 ? { position: { polls, legs: [] }, events } : undefined;
+    if (polls.length === 0) return position;
+    if (events.length > 0) send(events);
+    return { polls, legs: [] };
   }
 
   /** The wait is over (or the hub closes): no more reads, the one in flight is abandoned. */
@@ -107,30 +88,29 @@ export class EarlyRead {
     this.abort.abort();
   }
 
+  private get waitMs(): number {
+    return this.options.earlyReadMs ?? EARLY_READ_MS;
+  }
+
   private async take(): Promise<void> {
-    this.reading = true;
     try {
-      // One request at a time, as a loop polls. A chunk whose read failed leaves the others' reads standing: its
-      // extensions then carry on from their cursor (the counter is one), and only it is read again.
-      for (;;) {
-        const covered = new Set(this.reads.flatMap((read) => read.extensions));
-        // Each extension read once: a second read would skip what changed between the two.
-        const extensions = this.options.watched().map((list) => list.filter((extension) => !covered.has(extension))).find((list) => list.length > 0);
-        // Nothing (more) watched: a registration reads what it adds (watch()).
-        if (this.closed || extensions === undefined) return;
-        const response = await this.options.api.subscribe(extensions, 0, 0, this.abort.signal);
+      // One request at a time; each chunk read once (the first read's cursor serves any later one's extensions).
+      for (const extensions of this.watched().filter((list) => list.length > 0)) {
+        if (this.reads.some((read) => read.extensions.some((e) => extensions.includes(e)))) continue;
+        const response = await this.api.subscribe(extensions, 0, 0, this.abort.signal);
         if (this.closed) return;
         this.reads.push({ extensions, response });
       }
+      // Nothing watched yet (the nodes register after the config node): looked at again.
+      if (this.reads.length === 0) this.after(this.waitMs, () => void this.take());
     } catch {
       // The PBX unreachable too: tried again while the wait lasts (it shows as failing once the polls start).
       if (!this.closed) this.after(backoffDelay(++this.attempt, this.options.backoff ?? DEFAULT_BACKOFF, this.options.random), () => void this.take());
-    } finally {
-      this.reading = false;
     }
   }
 
   private after(ms: number, run: () => void): void {
+    if (this.closed) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       run();

@@ -29,7 +29,7 @@ import { CallStateTable } from "./call-state-table";
 import type { HubOptions, HubPosition, HubStatus, Subscriber } from "./hub-types";
 import { type Chunk, extenBytes } from "./hub-chunks";
 import { CallEvent, LoopStatus, PollLoop, SubscribeApi } from "./poll-loop";
-import { carriesOn, EarlyRead } from "./early-read";
+import { EarlyRead } from "./early-read";
 import { monotonicNow } from "../monotonic";
 import { HoldLimit } from "./hold-limit";
 import { LingeringExtensions } from "./lingering";
@@ -63,7 +63,6 @@ export class SubscriptionHub {
   private readonly lastCursor = new LastCursor();
   /** The saved position is still being read: the polls start once it is there, and nothing is stored before. */
   private loading: Promise<void> | undefined;
-  /** A read taken while the store keeps the start waiting: where the polls start if it gives no position. */
   private earlyRead: EarlyRead | undefined;
   /** A save asked for while loading: done once the saved position is there. */
   private saveAfterLoad = false;
@@ -97,9 +96,7 @@ export class SubscriptionHub {
     if (position instanceof Promise) {
       this.status = { state: "reading" };
       this.resumeSource = new ResumeSource([]);
-      this.earlyRead = new EarlyRead({
-        api, watched: () => this.chunks.map((c) => [...c.extensions]), afterMs: options.earlyReadMs, backoff: options.backoff, random: options.random,
-      });
+      this.earlyRead = new EarlyRead(api, () => this.chunks.map((c) => [...c.extensions]), options);
       this.loading = position.catch(() => undefined).then((loaded) => this.loaded(loaded));
     } else if (position) this.restore(position);
   }
@@ -115,16 +112,11 @@ export class SubscriptionHub {
     for (const [id, subscriber] of this.subscribers) this.states.handBack(id, subscriber);
   }
 
-  /** The position read asynchronously is there (or none is): the polls may start. */
+  /** The position read asynchronously is there (or none is: then the read taken meanwhile, early-read.ts): the polls may start. */
   private loaded(position: HubPosition | undefined): void {
     this.loading = undefined;
-    // None to carry on from: the polls start from the read taken while waiting, if any, not from now (early-read.ts).
-    const early = carriesOn(position) ? undefined : this.earlyRead?.start(this.table, this.watchedNow());
-    this.earlyRead?.close();
-    this.earlyRead = undefined;
-    position = early?.position ?? position;
+    position = this.earlyRead?.settle(position, this.table, this.watchedNow(), (events) => this.dispatch(events)) ?? position;
     if (position) this.restore(position);
-    if (early) this.dispatch(early.events);
     if (this.retained) this.retainWatched();
     this.status = { state: "connecting" };
     if (this.chunks.length > 0) this.showStatus(this.status);
@@ -149,15 +141,9 @@ export class SubscriptionHub {
     return { polls: this.lastCursor.keep(polls), legs: this.table.export(), ...this.resumedReads.awaiting(), ...(subscribers ? { subscribers } : {}) };
   }
 
-  /** The loop of the first chunk, if any (for tests and diagnostics). */
-  get pollLoop(): PollLoop | undefined {
-    return this.chunks[0]?.loop;
-  }
-
-  /** One loop per chunk of extensions (for tests and diagnostics). */
-  get pollLoops(): readonly PollLoop[] {
-    return this.chunks.map((c) => c.loop);
-  }
+  /** The loop of the first chunk, if any, and one loop per chunk of extensions (for tests and diagnostics). */
+  get pollLoop(): PollLoop | undefined { return this.chunks[0]?.loop; }
+  get pollLoops(): readonly PollLoop[] { return this.chunks.map((c) => c.loop); }
 
   get size(): number {
     return this.subscribers.size;
@@ -169,7 +155,6 @@ export class SubscriptionHub {
     if (!this.loading) this.states.handBack(id, subscriber);
     this.attach(id, subscriber, subscriber.extensions);
     this.reconfigure();
-    this.earlyRead?.watch();
     this.running = true;
     if (!this.loading) for (const chunk of this.chunks) chunk.loop.start();
     this.gate.settled(id);
