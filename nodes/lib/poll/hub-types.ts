@@ -55,6 +55,11 @@ export interface HubOptions extends Partial<LoopOptions> {
    * their kept lists are read.
    */
   expectMs?: number;
+  /**
+   * How long a saved position read asynchronously may take before a current-state read is taken to start from, should
+   * none come (early-read.ts). Default EARLY_READ_MS (1 s).
+   */
+  earlyReadMs?: number;
   /** How long a loop with no subscriber keeps its cursor, so a redeployed node resumes without a gap. */
   parkMs?: number;
   /**

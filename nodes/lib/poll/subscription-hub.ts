@@ -29,6 +29,7 @@ import { CallStateTable } from "./call-state-table";
 import type { HubOptions, HubPosition, HubStatus, Subscriber } from "./hub-types";
 import { type Chunk, extenBytes } from "./hub-chunks";
 import { CallEvent, LoopStatus, PollLoop, SubscribeApi } from "./poll-loop";
+import { EarlyRead } from "./early-read";
 import { monotonicNow } from "../monotonic";
 import { HoldLimit } from "./hold-limit";
 import { LingeringExtensions } from "./lingering";
@@ -62,6 +63,7 @@ export class SubscriptionHub {
   private readonly lastCursor = new LastCursor();
   /** The saved position is still being read: the polls start once it is there, and nothing is stored before. */
   private loading: Promise<void> | undefined;
+  private earlyRead: EarlyRead | undefined;
   /** A save asked for while loading: done once the saved position is there. */
   private saveAfterLoad = false;
   /** flows:started has come and the expected subscribers are in: the saved positions keep only what is watched. */
@@ -94,6 +96,7 @@ export class SubscriptionHub {
     if (position instanceof Promise) {
       this.status = { state: "reading" };
       this.resumeSource = new ResumeSource([]);
+      this.earlyRead = new EarlyRead(api, () => this.chunks.map((c) => [...c.extensions]), options);
       this.loading = position.catch(() => undefined).then((loaded) => this.loaded(loaded));
     } else if (position) this.restore(position);
   }
@@ -109,9 +112,10 @@ export class SubscriptionHub {
     for (const [id, subscriber] of this.subscribers) this.states.handBack(id, subscriber);
   }
 
-  /** The position read asynchronously is there (or none is): the polls may start. */
+  /** The position read asynchronously is there (or none is: then the read taken meanwhile, early-read.ts): the polls may start. */
   private loaded(position: HubPosition | undefined): void {
     this.loading = undefined;
+    position = this.earlyRead?.settle(position, this.table, this.watchedNow(), (events) => this.dispatch(events)) ?? position;
     if (position) this.restore(position);
     if (this.retained) this.retainWatched();
     this.status = { state: "connecting" };
@@ -138,15 +142,9 @@ export class SubscriptionHub {
     return { polls: this.lastCursor.keep(polls), legs: this.table.export(), ...this.resumedReads.awaiting(), watching, ...(subscribers ? { subscribers } : {}) };
   }
 
-  /** The loop of the first chunk, if any (for tests and diagnostics). */
-  get pollLoop(): PollLoop | undefined {
-    return this.chunks[0]?.loop;
-  }
-
-  /** One loop per chunk of extensions (for tests and diagnostics). */
-  get pollLoops(): readonly PollLoop[] {
-    return this.chunks.map((c) => c.loop);
-  }
+  /** The loop of the first chunk, if any, and one loop per chunk of extensions (for tests and diagnostics). */
+  get pollLoop(): PollLoop | undefined { return this.chunks[0]?.loop; }
+  get pollLoops(): readonly PollLoop[] { return this.chunks.map((c) => c.loop); }
 
   get size(): number {
     return this.subscribers.size;
@@ -269,6 +267,7 @@ export class SubscriptionHub {
   /** Stops everything: the config node is closing. */
   async close(): Promise<void> {
     this.gate.close();
+    this.earlyRead?.close();
     this.lingering.close();
     this.subscribers.clear();
     this.byExtension.clear();
