@@ -25,6 +25,7 @@ export interface Received {
   /** The Node-RED process that sent it, and its Date.now() then. */
   pid: number | undefined;
   sent: number | undefined;
+  eventId: string | undefined;
 }
 
 export interface Summary {
@@ -97,6 +98,8 @@ export class KillScenario {
    * process had left on disk (read once it was dead).
    */
   lastKill: { killedAt: number; readyAt: number; left?: Kill } = { killedAt: 0, readyAt: 0 };
+  /** Date.now() when the running Node-RED was (re)started. */
+  private nrStartedAt = 0;
   private sink!: UdpSink;
 
   constructor(private readonly options: KillOptions = {}) {}
@@ -117,9 +120,11 @@ export class KillScenario {
       }
       const pid = typeof m.pid === "number" ? m.pid : undefined;
       const sent = typeof m.sent === "number" ? m.sent : undefined;
-      this.received.push({ key: KillScenario.key(m.uniqueCallId, m.step), status: String(m.status), initial: m.initial === true, missed: m.missed, at, pid, sent });
+      const eventId = m.eventId === undefined ? undefined : String(m.eventId);
+      this.received.push({ key: KillScenario.key(m.uniqueCallId, m.step), status: String(m.status), initial: m.initial === true, missed: m.missed, at, pid, sent, eventId });
     });
     await this.sink.start();
+    this.nrStartedAt = Date.now();
     this.nr = await startNodeRed({ settingsCode: `${UDP_SEND_SETTINGS}\n${this.options.settingsCode ?? ""}` });
     const subscribe: FlowNode = {
       id: "sub", type: "noojee-subscribe", z: "tab", name: "", server: "cfg", extensions: EXTENSIONS.join(","), timeout: 30,
@@ -162,6 +167,30 @@ export class KillScenario {
     await sleep(300);
   }
 
+  /**
+   * Waits until the store's files on disk hold a position of the running process (read from disk, never from its log),
+   * then until `after` changes it sent after that position was taken have reached the flow (a kill then leaves them to
+   * be sent again). Returns the position's savedAt. For a store that writes out late: localfilesystem first writes 30 s
+   * (its default flushInterval) after the first set.
+   */
+  async waitForWriteOut(after: number, timeoutMs = 60_000): Promise<number> {
+    const read = this.options.readStored;
+    if (!read) throw new Error("waitForWriteOut: the position is not in a context store");
+    const end = Date.now() + timeoutMs;
+    const savedAt = (): number | undefined => {
+      const saved = (read() ?? {}) as { savedAt?: unknown };
+      return typeof saved.savedAt === "number" && saved.savedAt >= this.nrStartedAt ? saved.savedAt : undefined;
+    };
+    let saved = savedAt();
+    for (; saved === undefined && Date.now() < end; saved = savedAt()) await sleep(100);
+    if (saved === undefined) throw new Error(`the store wrote no position of this process out within ${timeoutMs} ms`);
+    const pid = this.nr.pid;
+    const sentAfter = (): number => this.received.filter((r) => !r.initial && r.pid === pid && (r.sent ?? r.at) > saved).length;
+    while (sentAfter() < after && Date.now() < end) await sleep(50);
+    if (sentAfter() < after) throw new Error(`only ${sentAfter()} changes sent after the position on disk within ${timeoutMs} ms`);
+    return saved;
+  }
+
   /** Waits until every leg that ended has its summary (Busy / No Answer are summarised after a 5 s grace), or 20 s. */
   async waitForSummaries(): Promise<void> {
     const end = Date.now() + 20_000;
@@ -191,6 +220,7 @@ export class KillScenario {
     const left = positionAtKill(this.nr.userDir, pid, "cfg", this.options.readStored);
     whileDown();
     await sleep(1500);
+    this.nrStartedAt = Date.now();
     this.nr = await this.nr.restart();
     this.lastKill = { killedAt, readyAt: Date.now(), left };
     // After a PBX restart, what it did before Node-RED's resynchronising read cannot come back: wait for the rest.
@@ -243,6 +273,29 @@ export class KillScenario {
       else if (r.at > killedAt) oldest = Math.max(oldest, killedAt - (earlier.sent ?? earlier.at));
     }
     return oldest;
+  }
+
+  /**
+   * What breaks the eventId promise: a msg without one, a change sent again with another eventId than the first time,
+   * one eventId for two different changes.
+   */
+  eventIdFaults(): string[] {
+    const faults: string[] = [];
+    const byKey = new Map<string, string>();
+    const byId = new Map<string, string>();
+    for (const r of this.received) {
+      if (r.eventId === undefined) {
+        faults.push(`${r.key} ${r.status} without an eventId`);
+        continue;
+      }
+      const first = byKey.get(r.key);
+      if (first === undefined) byKey.set(r.key, r.eventId);
+      else if (first !== r.eventId) faults.push(`${r.key} ${r.status} sent with eventIds ${first} and ${r.eventId}`);
+      const owner = byId.get(r.eventId);
+      if (owner === undefined) byId.set(r.eventId, r.key);
+      else if (owner !== r.key) faults.push(`eventId ${r.eventId} given to ${owner} and ${r.key}`);
+    }
+    return faults;
   }
 
   /** Changes (initial: false) that reached the flow more than once. */

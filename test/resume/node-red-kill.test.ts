@@ -2,11 +2,17 @@
  * Resume after a restart, end to end, for each place the position can be kept: the resume file in the user
  * directory; a context store outside it (a small durable store written for the test, standing in for FlowFuse's
  * persistent context or a database), with the user directory's files deleted while Node-RED is down, as a container
- * restart does; and Node-RED's own localfilesystem store (also outside the user directory, flushInterval 1 s).
- * Each: a real Node-RED killed with SIGKILL while calls flow, calls made while it is down, started again (see
- * kill-scenario.ts). Every change reaches the flow, those made while it was down exactly once; what is sent again is
- * within the documented bound (only what the killed process sent after the position it left on disk was taken, read
- * once it is dead); calls in progress across the kill get whole summaries.
+ * restart does; and Node-RED's own localfilesystem store (also outside the user directory) as users run it, at its
+ * default flushInterval (30 s). Each: a real Node-RED killed with SIGKILL while calls flow, calls made while it is
+ * down, started again (see kill-scenario.ts). Every change reaches the flow, those made while it was down exactly
+ * once; what is sent again is within the documented bound (only what the killed process sent after the position it
+ * left on disk was taken, read once it is dead) and carries the eventId it had the first time; calls in progress
+ * across the kill get whole summaries.
+ *
+ * localfilesystem writes a position out only 30 s after its first set: a crash before that finds none (the README's
+ * documented loss), so its first kill waits until the store's file on disk holds one (and then until the flow has
+ * been sent changes after it, which the restart must send again). Its second kill comes a few seconds after a
+ * restart, before that process's first write-out: the position on disk is then the first process's.
  */
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -24,6 +30,8 @@ interface Place extends KillOptions {
   storeDir?: string;
   /** The store can be made to stall a write (durable-store.ts). */
   stalls?: boolean;
+  /** The store writes out late (localfilesystem's flushInterval, default 30 s): kill only once it wrote a position out. */
+  flushesLate?: boolean;
 }
 
 const storeDir = (): string => fs.mkdtempSync(path.join(os.tmpdir(), "noojee-store-"));
@@ -43,12 +51,14 @@ function places(): Place[] {
       settingsCode: `module.exports.contextStorage = { default: { module: "memory" }, keep: { module: require(${JSON.stringify(path.join(__dirname, "durable-store.js"))}), config: { dir: ${JSON.stringify(durable)} } } };`,
     },
     {
-      name: "the localfilesystem context store (flushInterval 1 s) outside the user directory, whose files are deleted while it is down",
+      name: "the localfilesystem context store (default flushInterval, 30 s) outside the user directory, whose files are deleted while it is down",
       wipe: true,
+      flushesLate: true,
       resumeStore: "disk",
       storeDir: lfs,
       readStored: () => storedPosition("localfilesystem", lfs),
-      settingsCode: `module.exports.contextStorage = { default: { module: "memory" }, disk: { module: "localfilesystem", config: { dir: ${JSON.stringify(lfs)}, flushInterval: 1 } } };`,
+      // No flushInterval: Node-RED's default, as users have it.
+      settingsCode: `module.exports.contextStorage = { default: { module: "memory" }, disk: { module: "localfilesystem", config: { dir: ${JSON.stringify(lfs)} } } };`,
     },
   ];
 }
@@ -69,16 +79,19 @@ for (const place of places()) {
     it("delivers every change made while it was down exactly once, as a change, and whole summaries of the calls it was down for", async () => {
       let downFrom = 0;
       let wiped: string[] = [];
+      let writtenOut: number | undefined;
+      // A late-flushing store: the kill comes once its file holds a position and 30 changes were sent after it.
+      const waitForWriteOut = place.flushesLate ? async () => void (writtenOut = await scenario.waitForWriteOut(30)) : undefined;
       const killedAt = await scenario.killAndRestart("first", 2500, () => {
         if (place.resumeStore) {
           assert.equal(fs.existsSync(scenario.resumeFile), false, "no resume file: the position is in the store");
-          assert.ok(fs.readdirSync(place.storeDir!, { recursive: true }).length > 0, "the store holds data outside the user directory");
+          assert.notEqual(place.readStored?.(), undefined, "the store holds a position outside the user directory");
         } else assert.ok(fs.existsSync(scenario.resumeFile), "the position was saved before the kill");
         if (place.wipe) wiped = scenario.wipeUserDir();
         downFrom = scenario.events.length;
         scenario.pbx.startCall("400", { uniqueCallId: "down.missed", status: "Ringing", step: 0, inbound: true, callStartTime: "" });
         scenario.pbx.update("400", "down.missed", { status: "Hungup", step: 1 });
-      });
+      }, undefined, waitForWriteOut);
       if (place.wipe) assert.ok(wiped.length > 0, "the user directory had files of its own to lose");
       assert.deepEqual(scenario.lost(), [], "no change lost");
       const madeWhileDown = scenario.events.slice(downFrom).map((e) => key(e.entry.CallData.uniqueCallId, e.entry.CallData.step));
@@ -92,6 +105,13 @@ for (const place of places()) {
       assert.deepEqual(missed.map((r) => `${r.status} ${String(r.missed)}`), ["Ringing undefined", "Hungup true"]);
       assert.ok(scenario.lastKill.left?.savedWall, "the killed process left a position on disk");
       assert.deepEqual(scenario.resentBeyondBound(), [], "re-sent only what the killed process sent after the position it left on disk");
+      assert.deepEqual(scenario.eventIdFaults(), [], "every msg has an eventId, a re-send the one it had the first time");
+      if (place.flushesLate) {
+        // The position on disk is the one waited for (nothing newer written since), so what was sent after it comes again.
+        assert.equal(scenario.lastKill.left?.savedWall, writtenOut, "the kill found the position written out first");
+        assert.ok(scenario.repeated() >= 30, `${scenario.repeated()} changes sent again (30 were sent after the position on disk)`);
+        assert.ok(scenario.oldestResend() < 30_000, `the oldest change sent again was sent ${scenario.oldestResend()} ms before the kill: over the 30 s flushInterval`);
+      }
       assert.match(scenario.nr.log(), /resuming from the position saved/);
 
       // Summaries: every leg has one, and none is partial: each began after the deploy, the kill only paused it.
@@ -129,6 +149,7 @@ for (const place of places()) {
       }, "restart");
       assert.match(scenario.nr.log(), /went back from \d+ to \d+/);
       assert.deepEqual(scenario.resentBeyondBound(), [], "re-sent only what the killed process sent after the position it left on disk");
+      assert.deepEqual(scenario.eventIdFaults(), [], "every msg has an eventId, a re-send the one it had the first time");
       const restartedAt = scenario.events.findIndex((e) => e.epoch === scenario.pbx.epoch);
       const afterRestart = scenario.events.slice(restartedAt).map((e) => key(e.entry.CallData.uniqueCallId, e.entry.CallData.step));
       for (const k of afterRestart.slice(-20)) {
