@@ -5,15 +5,13 @@
  */
 import { isAbsolute, resolve } from "node:path";
 import type { Node, NodeAPI } from "node-red";
-import { isCountry } from "./lib/numbers/caller-id";
+import { readCountry } from "./lib/numbers/country-code";
 import { CallerInfo, CallerInfoService, PhonebookSource } from "./lib/numbers/caller-info";
 import type { PhonebookProblem } from "./lib/numbers/phonebook";
 import type { NoojeeConfigDef } from "./node-types";
 
 export interface CallerInfoSetup {
   country: string;
-  /** A user-facing reason the settings cannot be used (an unknown country), or undefined. */
-  problem?: string;
   callerInfo: (callerId: unknown, extension?: string) => CallerInfo;
   close(): void;
 }
@@ -22,11 +20,12 @@ type ContextGet = (key: string, store: string | undefined, callback: (err: Error
 
 export function startCallerInfo(RED: NodeAPI, node: Node, config: NoojeeConfigDef, pollMs: number): CallerInfoSetup {
   const t = (key: string, values?: Record<string, string | number>): string => RED._(`noojee-config.${key}`, values);
-  const country = (config.country ?? "").trim().toUpperCase();
-  if (!isCountry(country)) {
-    const problem = t("error.badCountry", { value: String(config.country).slice(0, 20) });
-    node.error(problem);
-    return { country: "", problem, callerInfo: () => ({}), close: () => undefined };
+  // An optional setting: a wrong one is said once, naming the code probably meant, and the nodes carry on without.
+  const reading = readCountry(config.country);
+  const country = reading.ok ? reading.code : "";
+  if (!reading.ok) {
+    const value = String(config.country).trim().slice(0, 30);
+    node.warn(reading.suggestion ? t("country.meant", { value, code: reading.suggestion }) : t("country.unknown", { value }));
   }
   const contextKey = (config.phonebookContext ?? "").trim();
   let readContext: (() => Promise<unknown>) | undefined;

@@ -14,8 +14,8 @@ export const MAX_TIMEOUT = 120;
 /**
  * topic = the extension; payload = every CallData field as received, plus extension, callId, seq, eventId (the same
  * whenever this change is sent again), initial: true for calls already in progress when the extension was first read,
- * afterOutage: true for a change that arrived after an outage (it happened earlier, at an unknown moment), and on a
- * msg that ends a leg `missed` (true for an inbound call that never connected: no Connected seen, and no state
+ * afterOutage: true for a change that arrived after an outage (it happened earlier, at an unknown moment), and on the
+ * first msg that ends a leg (one per leg: call-tracker.ts) `missed` (true for an inbound call that never connected: no Connected seen, and no state
  * carrying a callStartTime, set once the call connected, when the PBX listed only the latest); with the config node's country and
  * phonebook, callerIdE164, callerIdKind, callerName and contact (see caller-info.ts), each only when it applies.
  * A fresh payload object per msg: flows may change it without touching our state table.

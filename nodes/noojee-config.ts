@@ -66,7 +66,6 @@ export = function (RED: NodeAPI): void {
 
     this.connection = (): NoojeeConnection => {
       if (connection) return connection;
-      if (callers.problem) throw new Error(callers.problem);
       let origin: string;
       try {
         origin = parseHost(this.host);

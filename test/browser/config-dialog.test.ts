@@ -116,6 +116,7 @@ describe("editor in a real browser: config dialog", function () {
     await typed.waitFor({ state: "visible" });
     assert.equal(await page.locator("#node-config-input-phonebookContextType").inputValue(), "global");
     await expectInvalid(page, "#node-config-input-country", "XX", msg(C, "validation.country"));
+    await expectInvalid(page, "#node-config-input-country", "UK", msg(C, "validation.country")); // the runtime only warns: the editor still flags it
     await expectInvalid(page, "#node-config-input-country", "A1", msg(C, "validation.country"));
     await expectValid(page, "#node-config-input-country", "au");
     assert.equal(await page.locator("#node-config-input-country").inputValue(), "AU", "written in capitals");

@@ -10,7 +10,7 @@ import path from "node:path";
 import type { Node } from "node-red";
 import { API_BASE, FakePbx } from "../fake-pbx";
 import {
-  configFlowNode, credentials, heldLongPoll, helper, isRed, Logged, nodes, Sent, startFakePbx, Statuses, subscribeFlowNodes,
+  configFlowNode, credentials, heldLongPoll, helper, Logged, nodes, Sent, startFakePbx, subscribeFlowNodes,
   unloadAndStop,
 } from "./support";
 
@@ -154,15 +154,6 @@ describe("who is calling: caller IDs and phonebook", function () {
     assert.deepEqual([p.callerName, "callerIdE164" in p, "callerIdKind" in p], ["Ann", false, false]);
     const other = await ring(received, "+61355501234");
     assert.equal("callerName" in other, false);
-  });
-
-  it("an unknown country is a configuration error the subscribe node shows", async () => {
-    await helper.load(nodes, [configFlowNode(pbx.url, { country: "XX" }), ...subscribeFlowNodes("sub", "410")], credentials());
-    const statuses = new Statuses(helper.getNode("sub"));
-    const status = await statuses.waitFor(isRed);
-    assert.match(String(status.text), /notConfigured/);
-    const errors = new Logged(helper.getNode("cfg"), "error");
-    assert.match(String(errors.all[0]), /badCountry.*"value":"XX"/);
   });
 
   it("dial: with a country every written form dials the national number; without one, digits as given", async () => {

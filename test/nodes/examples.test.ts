@@ -1,5 +1,5 @@
 /**
- * The example flows of dial, hangup, record and presence: importable as shipped (no credentials, the placeholder host, only
+ * The example flows of dial, hangup, record, presence and missed calls: importable as shipped (no credentials, the placeholder host, only
  * known node types), and doing what their comments say when deployed against the fake PBX.
  */
 import assert from "node:assert/strict";
@@ -16,11 +16,12 @@ const core = [
   "@node-red/nodes/core/function/10-switch.js",
   "@node-red/nodes/core/function/15-change.js",
   "@node-red/nodes/core/common/90-comment.js",
+  "@node-red/nodes/core/parsers/70-CSV.js",
 ].map((id) => requireFromNodeRed<(RED: NodeAPI) => void>(id));
 
 // Compiled to dist/test/nodes/, the examples stay in the repository root.
 const root = path.join(__dirname, "..", "..", "..");
-const EXAMPLES = ["click-to-dial", "hang-up-calls", "record-calls", "busy-light"];
+const EXAMPLES = ["click-to-dial", "hang-up-calls", "record-calls", "busy-light", "missed-calls-and-call-log"];
 
 function readExample(name: string): FlowNode[] {
   return JSON.parse(fs.readFileSync(path.join(root, "examples", `${name}.json`), "utf8")) as FlowNode[];
@@ -85,6 +86,34 @@ describe("example flows of dial, hangup, record and presence", function () {
     assert.equal(query.autoAnswer, "Call-info:answer-after=0");
     assert.equal(query.monitored, "yes");
     await until(() => calls.some((c) => c.status === "Dialing Out" && c.isClickToDialCall === true), "the dialed call on 100");
+  });
+
+  it("missed-calls-and-call-log: one msg per missed call (No Answer then Hungup counted once), one log row per leg", async () => {
+    const { flow, credentials } = deployable("missed-calls-and-call-log", pbx.url);
+    await helper.load([...nodes, ...core, catchNode], flow, credentials);
+    const missed: Array<Record<string, unknown>> = [];
+    const rows: string[] = [];
+    helper.getNode(byName(flow, "helper", "missed call")).on("input", (msg: Record<string, unknown>) => missed.push(msg.payload as Record<string, unknown>));
+    helper.getNode(byName(flow, "helper", "call log")).on("input", (msg: Record<string, unknown>) => rows.push(String(msg.payload)));
+    await until(() => pbx.openPolls() === 1, "the subscribe node's poll");
+
+    const unanswered = pbx.startCall("410", { callerId: "0355501234" });
+    const ringing = pbx.leg(unanswered)!;
+    pbx.update("410", unanswered, { status: "No Answer", canAnswer: false });
+    // The Hungup with the cause that usually follows (the simulator ends a leg at No Answer).
+    pbx.emit("410", { ...ringing, status: "Hungup", canAnswer: false, hangupCause: "NO_ANSWER" });
+    const busy = pbx.startCall("400", { callerId: "0398765432" });
+    pbx.update("400", busy, { status: "Hungup", canAnswer: false });
+    const answered = pbx.startCall("410", { callerId: "0412345678" });
+    pbx.update("410", answered, { status: "Connected", canAnswer: false });
+    pbx.update("410", answered, { status: "Hungup" });
+    await until(() => rows.length >= 3 && missed.length >= 2, "a log row for each leg, the missed calls");
+    // Every msg of the three legs has been through the switch by now: each leg's summary is sent after its end msgs,
+    // and the answered call's msgs after the others'.
+    const described = missed.map((p) => `${String(p.uniqueCallId)} ${String(p.status)}`).sort();
+    assert.deepEqual(described, [`${unanswered} No Answer`, `${busy} Hungup`].sort());
+    assert.equal(rows.filter((r) => r.includes(unanswered)).length, 1);
+    assert.match(rows.find((r) => r.includes(unanswered))!, /No Answer,NO_ANSWER,false,true/);
   });
 
   it("hang-up-calls: ends calls from 400 to 19xx numbers only, and hangs up 410 on demand", async () => {

@@ -91,13 +91,23 @@ describe("CallTracker state across a restart", () => {
     after.close();
   });
 
+  it("a No Answer flagged before the restart: the Hungup after it carries no second flag", () => {
+    const before = make();
+    before.observe(event("4.2", "Ringing"));
+    assert.equal(before.observe(event("4.2", "No Answer")), true);
+    const after = acrossRestart(before);
+    assert.equal(after.observe(event("4.2", "Hungup", { hangupCause: "NO_ANSWER" })), undefined);
+    assert.deepEqual(summaries.map((s) => [s.uniqueCallId, s.endStatus, s.hangupCause, s.missed]), [["4.2", "No Answer", "NO_ANSWER", true]]);
+    after.close();
+  });
+
   it("a leg summarised before the restart gives no second summary for a late or repeated end after it", () => {
     const before = make();
     before.observe(event("5.1", "Ringing"));
     before.observe(event("5.1", "Hungup"));
     assert.equal(summaries.length, 1);
     const after = acrossRestart(before);
-    assert.equal(after.observe(event("5.1", "Hungup")), true, "the same end, with the flag its first msg had");
+    assert.equal(after.observe(event("5.1", "Hungup")), undefined, "the same end: its first msg had the flag");
     assert.equal(summaries.length, 1);
     after.close();
   });

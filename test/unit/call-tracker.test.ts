@@ -35,16 +35,25 @@ describe("CallTracker", () => {
     assert.equal(tracker.size, 0);
   });
 
-  it("flags a missed call on No Answer and on the Hungup that follows, and summarises once with the cause", () => {
+  it("flags a missed call on No Answer only, not on the Hungup that follows, and summarises once with the cause", () => {
     tracker.observe(event("1.2", "Ringing"));
     clock.tick(20_000);
     assert.equal(tracker.observe(event("1.2", "No Answer")), true);
     clock.tick(300);
-    assert.equal(tracker.observe(event("1.2", "Hungup", { hangupCause: "NO_ANSWER" })), true);
+    assert.equal(tracker.observe(event("1.2", "Hungup", { hangupCause: "NO_ANSWER" })), undefined, "one flag per leg");
     clock.tick(10_000);
     assert.equal(summaries.length, 1);
     assert.deepEqual([summaries[0].endStatus, summaries[0].hangupCause, summaries[0].missed, summaries[0].ringSeconds],
       ["No Answer", "NO_ANSWER", true, 20]);
+  });
+
+  it("flags exactly one msg per leg, the first that ends it: Busy then No Answer then Hungup; an outbound leg too", () => {
+    tracker.observe(event("1.4", "Ringing"));
+    const flags = ["Busy", "No Answer", "Hungup"].map((status) => tracker.observe(event("1.4", status)));
+    assert.deepEqual(flags, [true, undefined, undefined]);
+    tracker.observe(event("1.5", "Dialing Out", { inbound: false }));
+    assert.deepEqual(["No Answer", "Hungup"].map((status) => tracker.observe(event("1.5", status, { inbound: false }))), [false, undefined]);
+    assert.deepEqual(summaries.map((s) => [s.uniqueCallId, s.endStatus, s.missed]), [["1.4", "No Answer", true], ["1.5", "No Answer", false]]);
   });
 
   it("summarises Busy after the grace period when no Hungup follows", () => {
@@ -75,7 +84,7 @@ describe("CallTracker", () => {
       [["4.1", true, true], ["4.3", false, true], ["4.4", false, true], ["4.5", false, true]]);
   });
 
-  it("a Hungup after the grace that followed No Answer or Busy gives no second summary, and the flag the first gave", () => {
+  it("a Hungup after the grace that followed No Answer or Busy gives no second summary and no second flag", () => {
     tracker.observe(event("5.1", "Ringing"));
     clock.tick(10_000);
     assert.equal(tracker.observe(event("5.1", "No Answer")), true);
@@ -85,9 +94,9 @@ describe("CallTracker", () => {
     clock.tick(5000); // both graces end: one summary each
     assert.deepEqual(summaries.map((s) => [s.uniqueCallId, s.endStatus, s.missed]), [["5.1", "No Answer", true], ["5.2", "Busy", false]]);
     clock.tick(20_000);
-    assert.equal(tracker.observe(event("5.1", "Hungup", { hangupCause: "NO_ANSWER", callStartTime: "" })), true, "as the No Answer msg said");
-    assert.equal(tracker.observe(event("5.2", "Hungup", { hangupCause: "USER_BUSY" })), false, "as the Busy msg said");
-    assert.equal(tracker.observe(event("5.2", "Busy")), false, "a repeated end is absorbed too");
+    assert.equal(tracker.observe(event("5.1", "Hungup", { hangupCause: "NO_ANSWER", callStartTime: "" })), undefined, "the No Answer msg had it");
+    assert.equal(tracker.observe(event("5.2", "Hungup", { hangupCause: "USER_BUSY" })), undefined, "the Busy msg had it");
+    assert.equal(tracker.observe(event("5.2", "Busy")), undefined, "a repeated end is absorbed too");
     assert.equal(summaries.length, 2, "no second summary");
     assert.equal(tracker.size, 0, "no new leg");
     assert.equal(clock.countTimers(), 0, "no new grace");

@@ -34,12 +34,16 @@ describe("normalisePhoneNumber", () => {
     assert.equal(normalisePhoneNumber(" *72#100 "), "*72#100");
     assert.equal(normalisePhoneNumber("1".repeat(32)), "1".repeat(32));
   });
+  it("takes the number inside a wrapping and drops an extension after it (number-text.ts)", () => {
+    assert.equal(normalisePhoneNumber('"Bob" <02 9999 0000>'), "0299990000");
+    assert.equal(normalisePhoneNumber("0299 ext 12"), "0299");
+  });
   it("takes a whole non-negative number as its digits", () => {
     assert.equal(normalisePhoneNumber(61299990000), "61299990000");
     assert.equal(normalisePhoneNumber(0), "0");
   });
   it("refuses what is not a dialable number", () => {
-    for (const bad of ["", " ", "+", "++61", "61+2", "0299 ext 12", "1".repeat(33), "100&apiKey=x", "٣٤٥", "1\n2x", 1.5, -100, 1e21, NaN, null, true, {}, ["100"]]) {
+    for (const bad of ["", " ", "+", "++61", "61+2", "0299 ext", "ext 12", "1".repeat(33), "100&apiKey=x", "٣٤٥", "1\n2x", 1.5, -100, 1e21, NaN, null, true, {}, ["100"]]) {
       assert.equal(normalisePhoneNumber(bad), undefined, JSON.stringify(bad));
     }
   });

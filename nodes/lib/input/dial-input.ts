@@ -10,6 +10,7 @@ import type { DialParams } from "../client/api-client";
 import { isValidAutoAnswer } from "./auto-answer";
 import { DIALABLE_EXTENSION } from "./extensions";
 import { dialString, NUMBER_PUNCTUATION } from "../numbers/caller-id";
+import { unwrapNumber } from "../numbers/number-text";
 import { extensionFrom, InputProblem, isOneLine, isPresent, Msg, show, textFrom } from "./msg-input";
 
 /** A number the PBX can dial, once spaces, dashes, dots and parentheses are removed. */
@@ -51,8 +52,10 @@ export type DialProblem =
 export type DialInput = { ok: true; params: DialParams } | InputProblem<DialProblem>;
 
 /**
- * `"+61 2 9999-0000"` -> `"+61299990000"`; a non-negative whole number is taken as its digits. undefined when the
- * result is not a dialable number (at most 32 digits, `*` or `#`, optionally after a leading `+`).
+ * `"+61 2 9999-0000"` -> `"+61299990000"`; a non-negative whole number is taken as its digits; the number inside a
+ * wrapping (`"Bob" <0355501234>`, `tel:+61...`, `SIP/...`, `sip:...@host`) is taken, an extension after it
+ * (`;ext=12`, ` x12`) dropped (number-text.ts). undefined when the result is not a dialable number (at most 32
+ * digits, `*` or `#`, optionally after a leading `+`).
  */
 export function normalisePhoneNumber(value: unknown): string | undefined {
   let text: string;
@@ -64,7 +67,7 @@ export function normalisePhoneNumber(value: unknown): string | undefined {
   } else {
     return undefined;
   }
-  const compact = text.replace(NUMBER_PUNCTUATION, "");
+  const compact = unwrapNumber(text).replace(NUMBER_PUNCTUATION, "");
   return PHONE_NUMBER.test(compact) ? compact : undefined;
 }
 

@@ -3,6 +3,8 @@
  * that knows number types), never with prefix rules of our own. Knows nothing of Node-RED.
  *
  * The rule, in order (documented in the config node's help):
+ * 0. the number inside a wrapping (`"Bob" <0355501234>`, `sip:0355501234@pbx`, `SIP/...`, `tel:`, `;ext=12`:
+ *    number-text.ts) is what is read.
  * 1. missing, empty or a marker the PBX uses for no number ("unknown", "<unknown>", "unavailable") -> `unknown`;
  *    a marker for a hidden number ("anonymous", "private", "restricted", "withheld", "blocked") -> `withheld`.
  *    Neither gets an E.164 form: nothing is guessed.
@@ -10,13 +12,14 @@
  * 3. 2 to 6 digits with no leading 0 or + -> `extension`, unless the number library says it is a valid national
  *    number reachable from anywhere (toll free, shared cost, premium rate, UAN: e.g. Australia's 13 11 22). External
  *    caller IDs come with their trunk prefix (0...) or in international form, so a short bare number is internal.
- * 4. otherwise the number library's reading in the configured country: `callerIdE164` when the number has a possible
- *    length, and its type (`mobile`, `fixed_line`, `fixed_line_or_mobile`, `toll_free`, `premium_rate`,
+ * 4. otherwise the number library's reading in the configured country: `callerIdE164` for a valid number, and its
+ *    type (`mobile`, `fixed_line`, `fixed_line_or_mobile`, `toll_free`, `premium_rate`,
  *    `shared_cost`, `voip`, `personal_number`, `pager`, `uan`, `voicemail`), `other` for a valid number of no known
  *    type, `invalid` for one that is not a valid number (letters, wrong length, an unallocated range).
  */
 import parsePhoneNumberFromString, { isSupportedCountry } from "libphonenumber-js/max";
 import type { CountryCode, NumberType } from "libphonenumber-js/max";
+import { unwrapNumber } from "./number-text";
 
 export type CallerIdKind =
   | "unknown"
@@ -38,7 +41,7 @@ export type CallerIdKind =
 
 export interface CallerIdReading {
   kind: CallerIdKind;
-  /** `+61355501234`; absent for withheld, unknown and extension caller IDs and for numbers of impossible length. */
+  /** `+61355501234`; absent for withheld, unknown and extension caller IDs and for invalid numbers. */
   e164?: string;
   /** The key a phonebook is indexed by: the E.164 form when there is one, else the digits without punctuation. */
   key?: string;
@@ -109,9 +112,9 @@ export class CallerIdNormaliser {
     return parsed?.isPossible() ? parsed.number : compact;
   }
 
-  /** undefined for an empty or marker caller ID, else the text without punctuation. */
+  /** undefined for an empty or marker caller ID, else the number it holds (number-text.ts) without punctuation. */
   private markerOrCompact(text: string): string | undefined {
-    const trimmed = text.trim();
+    const trimmed = unwrapNumber(text);
     const lower = trimmed.toLowerCase();
     if (trimmed === "" || UNKNOWN_MARKERS.has(lower) || WITHHELD_MARKERS.has(lower)) return undefined;
     return trimmed.replace(NUMBER_PUNCTUATION, "");
@@ -119,7 +122,7 @@ export class CallerIdNormaliser {
 
   private compute(text: string): CallerIdReading {
     const compact = this.markerOrCompact(text);
-    if (compact === undefined) return { kind: WITHHELD_MARKERS.has(text.trim().toLowerCase()) ? "withheld" : "unknown" };
+    if (compact === undefined) return { kind: WITHHELD_MARKERS.has(unwrapNumber(text).toLowerCase()) ? "withheld" : "unknown" };
     if (this.isExtension(compact)) return { kind: "extension", key: compact };
     if (!NUMBER.test(compact)) return { kind: "invalid" };
     // Without a country only international numbers can be read: the rest is left as it is.
@@ -133,7 +136,9 @@ export class CallerIdNormaliser {
     if (SHORT_INTERNAL.test(compact) && (!type || !REACHABLE_FROM_ANYWHERE.has(type))) return { kind: "extension", key: compact };
     if (!parsed?.isPossible()) return { kind: "invalid", key: compact };
     const e164 = parsed.number;
-    if (!type) return { kind: parsed.isValid() ? "other" : "invalid", e164, key: e164 };
+    // An invalid number has no E.164 form (0061... in AU is not +61061...); its key is still the library's
+    // reading, so that a range newer than the library's metadata matches however it is written.
+    if (!type) return parsed.isValid() ? { kind: "other", e164, key: e164 } : { kind: "invalid", key: e164 };
     return { kind: type.toLowerCase() as CallerIdKind, e164, key: e164 };
   }
 }

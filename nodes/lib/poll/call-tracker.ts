@@ -1,6 +1,8 @@
 /**
  * Follows each call leg from its first state to its end, for two things a flow often wants without a function
  * node: a `missed` flag on the end of an inbound call that never connected, and one summary per finished leg.
+ * The flag is on exactly one msg per leg, the first that ends it (Busy, No Answer, or Hungup when it comes first), so
+ * that a flow counting flagged msgs counts each leg once: the Hungup that often follows Busy / No Answer has none.
  * Knows nothing of Node-RED. Memory is bounded; the only timer is the grace after Busy / No Answer.
  * Times shown (the ISO stamps) are wall-clock; durations are measured on the monotonic clock, so that a clock step
  * during a call gives neither a negative nor an hour-long talk time. A change that arrived after an outage
@@ -135,8 +137,8 @@ export class CallTracker {
   }
 
   /**
-   * Records an event. Returns the `missed` flag for a msg that ends a leg (true: inbound, never connected),
-   * or undefined for any other msg.
+   * Records an event. Returns the `missed` flag for the first msg that ends a leg (true: inbound, never connected),
+   * or undefined for any other msg, a later end of the same leg included.
    */
   observe(event: CallEvent): boolean | undefined {
     const { data } = event;
@@ -144,8 +146,8 @@ export class CallTracker {
     const now = this.stampOf(event);
     this.pruneFinished(now.mono);
     const done = this.finished.get(key);
-    // Already summarised: a late Hungup or a repeated end is the same end, with the flag its first msg had.
-    if (done) return data.status === FINAL || ENDING.has(data.status) ? done.missed : undefined;
+    // Already summarised: a late Hungup or a repeated end is the same end, whose first msg had the flag.
+    if (done) return undefined;
     let leg = this.legs.get(key);
     if (!leg) {
       leg = {
@@ -176,16 +178,18 @@ export class CallTracker {
     // listing each call's latest state only, never showed us the Connected.
     else if (leg.connectedAt === undefined && typeof data.callStartTime === "string" && data.callStartTime !== "") leg.answeredUnseen ??= now;
 
+    // A leg with an ending status had its flag on that msg.
+    const flagged = leg.endingStatus !== undefined;
     if (data.status === FINAL) {
       const missed = this.isMissed(leg);
       this.finish(key, leg, leg.endingStatus ?? FINAL, typeof data.hangupCause === "string" ? data.hangupCause : null, leg.endingAt ?? now);
-      return missed;
+      return flagged ? undefined : missed;
     }
     if (ENDING.has(data.status)) {
       leg.endingStatus = data.status;
       leg.endingAt = now;
       this.armGrace(key, leg, this.graceMs);
-      return this.isMissed(leg);
+      return flagged ? undefined : this.isMissed(leg);
     }
     return undefined;
   }
