@@ -76,6 +76,18 @@ describe("noojee-presence: its context variable", function () {
     assert.equal(stateOf("410"), "idle", "410 is still watched by b");
   });
 
+  it("an event writes only the extension it changed", async () => {
+    await helper.load(nodes, flowOf(presenceNode("a", "400, 401, 402")), credentials());
+    await until(() => ["400", "401", "402"].every((e) => stateOf(e) === "idle"), "all idle");
+    const before = variable()!;
+    const untouched = { "400": before["400"], "402": before["402"] };
+    pbx.startCall("401");
+    await until(() => stateOf("401") === "ringing", "401 ringing");
+    // The others' payloads are the very objects written before: neither rebuilt nor written again.
+    assert.equal(variable()!["400"], untouched["400"]);
+    assert.equal(variable()!["402"], untouched["402"]);
+  });
+
   it("an extension removed by msg leaves the variable", async () => {
     await helper.load(nodes, flowOf(presenceNode("a", "400, 410")), credentials());
     await until(() => stateOf("400") === "idle" && stateOf("410") === "idle", "both idle");
