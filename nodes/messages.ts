@@ -14,7 +14,8 @@ export const MAX_TIMEOUT = 120;
 /**
  * topic = the extension; payload = every CallData field as received, plus extension, callId, seq, eventId (the same
  * whenever this change is sent again), initial: true for calls already in progress when the extension was first read,
- * afterOutage: true for a change that arrived after an outage (it happened earlier, at an unknown moment), and on the
+ * afterOutage: true for a change that arrived after an outage (it happened earlier, at an unknown moment), vanished:
+ * true on the Hungup the client made up for a leg the PBX stopped listing (it died with a PBX restart), and on a
  * first msg that ends a leg (one per leg: call-tracker.ts) `missed` (true for an inbound call that never connected: no Connected seen, and no state
  * carrying a callStartTime, set once the call connected, when the PBX listed only the latest); with the config node's country and
  * phonebook, callerIdE164, callerIdKind, callerName and contact (see caller-info.ts), each only when it applies.
@@ -26,6 +27,7 @@ export function toMessage(event: CallEvent, missed?: boolean, callers?: CallerIn
   if (event.callId !== undefined) payload.callId = event.callId;
   if (event.initial) payload.initial = true;
   if (event.afterOutage) payload.afterOutage = true;
+  if (event.vanished) payload.vanished = true;
   if (missed !== undefined) payload.missed = missed;
   return { topic: event.extension, payload };
 }

@@ -6,9 +6,9 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "nod
 import { changeExtensions } from "./lib/input/extensions";
 import type { CallEvent } from "./lib/poll/poll-loop";
 import type { HubStatus } from "./lib/poll/subscription-hub";
-import { PresenceChange, PresenceState, PresenceTable } from "./lib/presence/presence-table";
-import type { CallerInfoLookup } from "./messages";
-import { toPresenceMessage, toPresencePayload } from "./presence-messages";
+import { Presence, PresenceChange, PresenceState, PresenceTable } from "./lib/presence/presence-table";
+import { PresenceVariable } from "./lib/presence/presence-variable";
+import { CallCallers, toPresenceMessage, toPresencePayload } from "./presence-messages";
 import { statusOf, ThrottledStatus } from "./status";
 import { openWatch, PollFailures, WatchStart } from "./watch-node";
 
@@ -54,7 +54,8 @@ export = function (RED: NodeAPI): void {
     let extensions: string[] = [];
     const hub = connection.hub;
     // Each call as subscribe describes it, caller names and normalised numbers included.
-    const callers: CallerInfoLookup = (callerId: unknown, extension?: string) => connection.callerInfo(callerId, extension);
+    // Each call looked up once (presence-messages.ts), not at every event.
+    const callers = new CallCallers((callerId: unknown, extension?: string) => connection.callerInfo(callerId, extension));
 
     const table = new PresenceTable(extensions);
     const status = new ThrottledStatus(node);
@@ -75,19 +76,35 @@ export = function (RED: NodeAPI): void {
       return statusOf.ok(t("status.busy", { busy: busy.length, total: all.length }));
     };
 
-    const writeContext = (): void => {
-      if (!scope) return;
-      const value: Record<string, unknown> = {};
-      for (const presence of table.all()) value[presence.extension] = toPresencePayload(presence, false, callers);
-      node.context()[scope].set(contextKey, value, store, (err?: Error) => {
-        if (err) node.warn(t("error.contextFailed", { reason: err.message }));
-      });
+    // Per extension (presence-variable.ts): nodes sharing the variable merge, and an event writes only what changed.
+    const variable = scope
+      ? new PresenceVariable(
+        {
+          get: (key, callback) => node.context()[scope].get(key, store as string, callback),
+          set: (key, value, callback) => node.context()[scope].set(key, value, store as string, callback),
+        },
+        contextKey,
+        `${scope}\u0000${scope === "flow" ? node.z : ""}\u0000${store ?? ""}\u0000${contextKey}`,
+        node.id,
+        (err) => node.warn(t("error.contextFailed", { reason: err.message })),
+      )
+      : undefined;
+    const writeExtension = (presence: Presence): void => {
+      if (!variable) return;
+      if (presence.unknown) variable.unknown(presence.extension, toPresencePayload(presence, false, callers));
+      else variable.write(presence.extension, toPresencePayload(presence, false, callers));
+    };
+    /** The watched list changed: new extensions written (unknown until read), dropped ones removed. */
+    const writeWatched = (): void => {
+      variable?.watch(extensions);
+      for (const presence of table.all()) if (presence.unknown) writeExtension(presence);
     };
 
     const handle = (change: PresenceChange | undefined): void => {
       if (!change) return;
+      callers.retain(change.presence.extension, change.presence.calls);
       if (change.stateChanged) node.send(toPresenceMessage(change.presence, change.initial, callers));
-      writeContext();
+      writeExtension(change.presence);
       status.show(presenceStatus);
     };
 
@@ -110,7 +127,7 @@ export = function (RED: NodeAPI): void {
         onCurrentState: (extension: string, calls: CallEvent[]) => handle(table.setCurrent(extension, calls)),
       });
       if (extensions.length === 0) status.show(presenceStatus);
-      writeContext();
+      writeWatched();
     });
     if (started.pending) status.show(statusOf.connecting(t("status.readingList")));
 
@@ -149,7 +166,7 @@ export = function (RED: NodeAPI): void {
       table.watch(extensions);
       hub.updateExtensions(node.id, extensions);
       kept.keep(extensions);
-      writeContext();
+      writeWatched();
       status.show(presenceStatus);
       done();
     };
@@ -161,6 +178,7 @@ export = function (RED: NodeAPI): void {
       failures.close();
       clearInterval(sweep);
       kept.close(removed);
+      variable?.close(removed);
       hub
         .deregister(node.id)
         .catch((err: unknown) => node.warn(String(err)))

@@ -7,7 +7,8 @@
  * Properties, for every script:
  * - the loop keeps polling: one more request after each body, whatever it was;
  * - `lastSequenceNumber` is always the `seq` of the last answer the client accepted (0 until the first): a bad body
- *   never moves it; after a bad body the next poll asks with timeOut=0;
+ *   never moves it; after a bad body the next poll asks with timeOut=0, after a read of the current state (a failure
+ *   may hide a PBX restart), which the server answers itself from the script's calls in progress, unchanged;
  * - every valid entry of an accepted answer on a watched extension is emitted once, in order, and nothing else is.
  *
  * The oracle `accepts` restates the API notes and the client's rules (nodes/lib/client/answer-shape.ts): HTTP 2xx, a JSON
@@ -35,8 +36,11 @@ interface Step {
   served: Served;
   /** For an accepted answer: its seq and the valid entries on watched extensions, in order per extension. */
   seq?: number;
-  valid: Array<{ extension: string; uniqueCallId: string; status: string }>;
+  valid: Array<{ extension: string; uniqueCallId: string; status: string; entry?: unknown }>;
 }
+
+/** Ends a leg for the client (call-state-table.ts): a current-state read no longer lists it. */
+const ENDED = new Set(["Hungup", "Busy", "No Answer"]);
 
 /** The integer a JSON value stands for, restated independently of the client: a safe integer or a decimal string. */
 function integerOf(value: unknown): number | undefined {
@@ -66,15 +70,30 @@ function accepts(status: number, body: string, cut: boolean): { seq: number } | 
 
 /** A server that answers the n-th request with script[n] and holds any request past the end. */
 class ScriptedServer {
-  script: Served[] = [];
+  script: Step[] = [];
   requests: Array<{ last: string | null; timeOut: string | null; exten: string | null }> = [];
+  /** Reads of the current state after a failure, answered by the server itself: index in `requests` → served before it. */
+  probes: number[] = [];
+  private served = 0;
+  /** The seq of the last accepted answer served, and the calls in progress it leaves (latest entry per leg). */
+  private cursor: number | undefined;
+  private readonly current = new Map<string, { extension: string; status: string; entry: unknown }>();
   private held: http.ServerResponse[] = [];
   private readonly server = http.createServer((req, res) => {
     req.resume();
     const query = new URL(req.url ?? "/", "http://x").searchParams;
-    const index = this.requests.length;
-    this.requests.push({ last: query.get("lastSequenceNumber"), timeOut: query.get("timeOut"), exten: query.get("exten") });
-    const served = this.script[index];
+    const request = { last: query.get("lastSequenceNumber"), timeOut: query.get("timeOut"), exten: query.get("exten") };
+    this.requests.push(request);
+    if (this.cursor !== undefined && request.last === "0") {
+      this.probes.push(this.requests.length - 1);
+      const data: Record<string, unknown[]> = {};
+      for (const leg of this.current.values()) if (!ENDED.has(leg.status)) (data[leg.extension] ??= []).push(leg.entry);
+      res.writeHead(200, { "Content-Type": "application/json" });
+      res.end(JSON.stringify({ Code: 0, seq: this.cursor, Data: data }));
+      return;
+    }
+    const step = this.script[this.served++];
+    const served = step?.served;
     if (!served) {
       this.held.push(res);
       return;
@@ -83,6 +102,10 @@ class ScriptedServer {
     res.writeHead(served.status, { "Content-Type": "application/json", "Content-Length": bytes.length });
     if (served.cutAt === undefined) {
       res.end(bytes);
+      if (step.seq !== undefined) {
+        this.cursor = step.seq;
+        for (const v of step.valid) this.current.set(v.uniqueCallId, { extension: v.extension, status: v.status, entry: v.entry });
+      }
     } else {
       res.write(bytes.subarray(0, served.cutAt));
       setImmediate(() => res.socket?.destroy());
@@ -97,10 +120,19 @@ class ScriptedServer {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
-  reset(script: Served[]): void {
+  reset(script: Step[]): void {
     this.releaseHeld();
     this.script = script;
     this.requests = [];
+    this.probes = [];
+    this.served = 0;
+    this.cursor = undefined;
+    this.current.clear();
+  }
+
+  /** The requests the script answered (probes left out). */
+  polls(): ScriptedServer["requests"] {
+    return this.requests.filter((_, i) => !this.probes.includes(i));
   }
 
   releaseHeld(): void {
@@ -206,8 +238,9 @@ function buildScript(generated: Generated[]): Step[] {
       // fuzzId marks our valid entries (junk entries have fixed keys and cannot carry it).
       const callData = { ...e.callData.extra, status: e.callData.status, uniqueCallId, fuzzId: uniqueCallId };
       const entryNumber = (n: number) => (a.strings === "all" ? String(n) : n);
-      (data[e.extension] ??= []).push({ CallData: callData, CallID: entryNumber(i), Code: entryNumber(0) });
-      valid.push({ extension: e.extension.replace("SIP/", ""), uniqueCallId, status: e.callData.status });
+      const entry = { CallData: callData, CallID: entryNumber(i), Code: entryNumber(0) };
+      (data[e.extension] ??= []).push(entry);
+      valid.push({ extension: e.extension.replace("SIP/", ""), uniqueCallId, status: e.callData.status, entry });
     });
     for (const j of a.junk) (data[j.extension] ??= []).push(j.entry);
     a.unwatched.forEach((c, i) => (data["999"] ??= []).push({ CallData: { ...c.extra, status: c.status, uniqueCallId: `u${index}.${i}` } }));
@@ -277,7 +310,7 @@ describe("fuzz: subscribe answers over HTTP", function () {
     await fc.assert(
       fc.asyncProperty(fc.array(stepArb, { minLength: 1, maxLength: 14 }), async (generated) => {
         const steps = buildScript(generated);
-        server.reset(steps.map((s) => s.served));
+        server.reset(steps);
         const events: CallEvent[] = [];
         const client = new NoojeeClient({ origin: server.url, apiKey: KEY, verifyTls: true });
         const loop = new PollLoop({
@@ -292,16 +325,21 @@ describe("fuzz: subscribe answers over HTTP", function () {
         loop.setExtensions(WATCHED);
         loop.start();
         try {
-          await until(() => server.requests.length === steps.length + 1, `request ${steps.length + 1} after the last body`);
+          await until(() => server.polls().length === steps.length + 1, `request ${steps.length + 1} after the last body`);
+          const polls = server.polls();
           // Replay the script against the rules.
           let cursor: number | undefined;
           let failedBefore = false;
           const expected: Step["valid"] = [];
           for (let i = 0; i <= steps.length; i++) {
-            const request = server.requests[i];
+            const request = polls[i];
             assert.equal(request.exten, WATCHED.join(","));
             assert.equal(request.last, String(cursor ?? 0), `request ${i}: lastSequenceNumber`);
-            if (cursor !== undefined && failedBefore) assert.equal(request.timeOut, "0", `request ${i} follows a failure`);
+            if (cursor !== undefined && failedBefore) {
+              assert.equal(request.timeOut, "0", `request ${i} follows a failure`);
+              const index = server.requests.indexOf(request);
+              assert.ok(server.probes.includes(index - 1), `request ${i} follows a read of the current state`);
+            }
             if (i === steps.length) break;
             const step = steps[i];
             if (step.seq !== undefined) {

@@ -442,6 +442,7 @@ export class World {
     const interval = node.intervals.get(event.extension);
     if (!interval || !node.watched.includes(event.extension)) return this.violation(`${what}: it does not watch ${event.extension}`);
     if (!leg || leg.extension !== event.extension) return this.violation(`${what}: no such leg on that extension`);
+    if (event.vanished) return this.vanished(what, leg, event);
     const index = indexOf(leg, event.data);
     if (index < 0) return this.violation(`${what}: a state the leg never had`);
     const earlier = this.history.get(node.id)?.get(leg.id);
@@ -458,6 +459,16 @@ export class World {
     got.push(index);
     interval.got.set(leg.id, got);
     node.max.set(leg.id, Math.max(max, index));
+  }
+
+  /**
+   * An end the client made up for a leg a read no longer listed: sound only for a leg that died with a PBX restart or
+   * ended (its end in a gap the client skipped), as a Hungup of one of its states. It is no state of the leg's history.
+   */
+  private vanished(what: string, leg: Leg, event: CallEvent): void {
+    if (!leg.dropped && leg.endedAt === undefined) return this.violation(`${what}: vanished, yet the PBX still has the call`);
+    const asHungup = leg.history.some((data) => indexOf({ ...leg, history: [{ ...data, status: "Hungup" }] }, event.data) === 0);
+    if (!asHungup) this.violation(`${what}: vanished, but not a Hungup of a state the leg had`);
   }
 
   /** The node id's flow (any instance) has received this state of the leg. */

@@ -77,6 +77,7 @@ for (const answerStyle of ["every", "latest"] as const) {
       pbx!.update("410", missed, { status: "Hungup", canAnswer: false });
       const expected = [
         `410 ${before} Ringing`,
+        `410 ${before} Hungup`, // died with the restart: ended by the resynchronising read, marked vanished
         ...(answerStyle === "every" ? [`410 ${missed} Ringing`] : []),
         `410 ${missed} Hungup missed`,
       ];

@@ -131,11 +131,14 @@ describe("noojee-subscribe", function () {
     await received.count(3);
     await heldLongPoll(pbx);
     pbx.update("410", fresh, { status: "Connected", canAnswer: false });
-    const msgs = await received.count(4);
-    const legs = msgs.map((m) => [(m.payload as { uniqueCallId: string }).uniqueCallId, (m.payload as { status: string }).status]);
-    assert.deepEqual(legs, [[kept, "Connected"], [before, "Ringing"], [fresh, "Ringing"], [fresh, "Connected"]]);
+    const msgs = await received.count(6);
+    const legs = (vanished: boolean) => msgs.filter((m) => ((m.payload as { vanished?: boolean }).vanished === true) === vanished)
+      .map((m) => [(m.payload as { uniqueCallId: string }).uniqueCallId, (m.payload as { status: string }).status]);
+    assert.deepEqual(legs(false), [[kept, "Connected"], [before, "Ringing"], [fresh, "Ringing"], [fresh, "Connected"]]);
+    // The calls that died with the restart end, each with a Hungup the node made up (vanished: true).
+    assert.deepEqual(legs(true).sort(), [[kept, "Hungup"], [before, "Hungup"]].sort());
     await heldLongPoll(pbx);
-    assert.equal(received.all.length, 4, "no duplicate after the resync");
+    assert.equal(received.all.length, 6, "no duplicate after the resync");
     const polls = pbx.subscribeRequests().map((r) => Number(r.query.lastSequenceNumber));
     assert.ok(polls.includes(cursor), "polled from the old cursor until the PBX answered a lower seq");
     assert.equal(polls.at(-1), pbx.seq, "polling resumed from the restarted counter");

@@ -290,7 +290,8 @@ describe("Sequences that broke 1.0.0", () => {
         // Resynchronised from that read (nothing changed since it): no second read, no gap.
         const next = await api.call(4);
         assert.deepEqual([next.last, next.timeOut], [6, 30]);
-        assert.deepEqual(events.map((e) => `${e.data.uniqueCallId}:${e.data.status}:${e.initial}`), ["1.1:Ringing:true", "2.2:Ringing:false"]);
+        assert.deepEqual(events.map((e) => `${e.data.uniqueCallId}:${e.data.status}:${e.initial}`), ["1.1:Ringing:true", "2.2:Ringing:false", "1.1:Hungup:false"]);
+        assert.equal(events[2].vanished, true, "1.1's end is made up: the PBX no longer lists it");
         assert.match(warnings.join("\n"), /differ from what its polls reported/);
         assert.deepEqual(loop.table.activeLegs("402").map((l) => l.data.uniqueCallId), ["2.2"], "1.1 died with the restart");
         await loop.stop();

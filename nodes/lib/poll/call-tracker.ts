@@ -55,6 +55,8 @@ export interface CallSummary {
   outageSeconds: number | null;
   /** One per leg (event-id.ts): the same when the summary is sent again after a crash. */
   eventId: string;
+  /** Present (true) when the PBX stopped listing the leg without reporting its end (a PBX restart): ended unseen. */
+  vanished?: true;
 }
 
 export interface TrackerOptions {
@@ -181,8 +183,10 @@ export class CallTracker {
     // A leg with an ending status had its flag on that msg.
     const flagged = leg.endingStatus !== undefined;
     if (data.status === FINAL) {
+      // Found gone, not seen to end: whether it was missed, and when it ended, are unknown.
+      if (event.vanished) leg.partial = true;
       const missed = this.isMissed(leg);
-      this.finish(key, leg, leg.endingStatus ?? FINAL, typeof data.hangupCause === "string" ? data.hangupCause : null, leg.endingAt ?? now);
+      this.finish(key, leg, leg.endingStatus ?? FINAL, typeof data.hangupCause === "string" ? data.hangupCause : null, leg.endingAt ?? now, event.vanished === true);
       return flagged ? undefined : missed;
     }
     if (ENDING.has(data.status)) {
@@ -299,7 +303,7 @@ export class CallTracker {
     return leg.inbound && !answered(leg) && (!leg.partial || leg.endedUnanswered);
   }
 
-  private finish(key: string, leg: Leg, endStatus: string, hangupCause: string | null, endedAt: Stamp): void {
+  private finish(key: string, leg: Leg, endStatus: string, hangupCause: string | null, endedAt: Stamp, vanished = false): void {
     if (leg.grace !== undefined) clearTimeout(leg.grace);
     this.legs.delete(key);
     const missed = this.isMissed(leg);
@@ -339,6 +343,7 @@ export class CallTracker {
       afterOutage: late.length > 0,
       outageSeconds: known.length > 0 ? seconds(Math.max(...known)) : null,
       eventId: summaryId(leg.extension, leg.uniqueCallId),
+      ...(vanished ? { vanished: true as const } : {}),
     });
   }
 

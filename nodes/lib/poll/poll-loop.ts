@@ -18,6 +18,7 @@
  */
 import { backoffDelay, DEFAULT_BACKOFF } from "./backoff";
 import { CallStateTable } from "./call-state-table";
+import { goneLegs, legsNamed, vanishedEnds } from "./vanished-legs";
 import { CursorGroup, CursorGroups } from "./cursor-groups";
 import { isNoojeeError, NoojeeError } from "../client/errors";
 import { Hold, HoldLimit, holdNoticeText } from "./hold-limit";
@@ -172,8 +173,8 @@ export class PollLoop extends LoopRunner {
     this.outages.failed(this.extensions);
     let delay = backoffDelay(this.attempt, this.options.backoff, this.options.random);
     if (error.kind === "auth") delay = Math.max(delay, this.options.authRetryMs);
-    // A PBX that restarted may hold polls whose lastSequenceNumber is above its counter: check before the next poll.
-    if (error.kind === "timeout") this.probeForRestart = true;
+    // Any failure may hide a PBX restart (polls held above its counter, or its new counter past ours): read first.
+    this.probeForRestart = true;
     this.quickCheck = true;
     this.setStatus({ state: "failing", error, attempt: this.attempt, retryInMs: delay });
     await this.sleep(delay, false);
@@ -317,8 +318,9 @@ export class PollLoop extends LoopRunner {
     // must not keep the groups apart.
     this.groups.advance(group, response.seq, events.length > 0);
     this.emit(events);
-    if (this.resumedUnread.size > 0) this.settled([], group);
+    // The check first: a resumed extension's calls are announced once, as the read found them (not a dead call first).
     this.sendCheck(check, "after");
+    if (this.resumedUnread.size > 0) this.settled([], group);
     this.outages.answered(group.extensions, this.options.now());
     this.options.onAnswer?.();
     // An answer without changes always merges; should it not (a PBX whose counter moves oddly), never spin.
@@ -347,8 +349,9 @@ export class PollLoop extends LoopRunner {
     const events = this.collect(response, false, (extension) => group.extensions.has(extension));
     this.groups.advance(group, response.seq, events.length > 0);
     this.emit(events);
-    if (this.resumedUnread.size > 0) this.settled([], group);
+    // The check first: a resumed extension's calls are announced once, as the read found them (not a dead call first).
     this.sendCheck(check, "after");
+    if (this.resumedUnread.size > 0) this.settled([], group);
     this.outages.answered(group.extensions, this.options.now());
     this.options.onAnswer?.();
     // Only an answer without entries, at an unchanged seq and early is a server ignoring timeOut. One whose seq moved
@@ -370,7 +373,7 @@ export class PollLoop extends LoopRunner {
     this.emit([...this.collect(inProgress, true, mine), ...this.collect(changed, false, mine, true)]);
     if (part === "before") return;
     this.outages.caughtUp(outcome.extensions);
-    for (const { extension, uniqueCallId } of outcome.gone) this.table.forget(extension, uniqueCallId);
+    this.emit(vanishedEnds(this.table, legsNamed(this.table, outcome.gone), this.sequence, (e) => this.outages.mark(e, this.options.now(), true)));
     this.settled(outcome.whole);
   }
 
@@ -440,11 +443,12 @@ export class PollLoop extends LoopRunner {
   private applySnapshot(extensions: readonly string[], response: SubscribeResponse, initial: boolean): void {
     const wanted = new Set(extensions);
     const events = this.collect(response, initial, (extension) => wanted.has(extension), true);
-    // Legs a current-state read no longer lists have ended (or died with a PBX restart): forget them.
+    // Legs a current-state read no longer lists have ended (or died with a PBX restart): they end, said to be gone.
     const listed = listedLegs(response);
+    const gone = initial ? [] : extensions.flatMap((extension) => goneLegs(this.table, extension, listed.get(extension) ?? new Set()));
     for (const extension of extensions) this.table.retainOnly(extension, listed.get(extension) ?? new Set());
-    this.emit(events);
     const now = this.options.now();
+    this.emit([...events, ...vanishedEnds(this.table, gone, this.sequence, (e) => this.outages.mark(e, now, true))]);
     this.outages.answered(extensions, now);
     this.outages.caughtUp(extensions);
     this.settled(extensions);

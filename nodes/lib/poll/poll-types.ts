@@ -25,6 +25,11 @@ export interface CallEvent {
   afterOutage?: boolean;
   /** How long the outage had lasted when the change arrived, when known (ms). */
   outageMs?: number;
+  /**
+   * True on the end of a leg the PBX stopped listing without reporting its end (it died with a PBX restart): a
+   * `Hungup` of its last state, made up by the client, found by a current-state read (so afterOutage too).
+   */
+  vanished?: boolean;
 }
 export type LoopStatus =
   | { state: "connecting" }

@@ -1,0 +1,93 @@
+/**
+ * The flow or global context variable of presence nodes: an object from extension to payload. Knows nothing of
+ * Node-RED: it is given a get and a set of one context (asynchronous, so any store works).
+ *
+ * - Per extension: each write sets `key["410"]` only (a nested property, as Node-RED's context API allows), so nodes
+ *   that share the variable (the editor's default name) never overwrite each other's extensions, and an event writes
+ *   only the extension it changed.
+ * - Unknown is not idle: before its first answer an extension is written as unknown only when the variable holds
+ *   nothing for it; a state stored before (a persistent store across a restart) stays until the answer.
+ * - An extension no node of this variable watches any longer (removed by msg, the node deleted) is removed from it.
+ */
+
+export interface ContextAccess {
+  get(key: string, callback: (err: Error | undefined, value: unknown) => void): void;
+  set(key: string, value: unknown, callback: (err?: Error) => void): void;
+}
+
+/** Which node writes which extensions, per variable (`where`: scope, flow, store and key): one process, many nodes. */
+const writers = new Map<string, Map<string, ReadonlySet<string>>>();
+
+/** `key["410"]`: the extension's property of the variable (extensions are digits: no quoting needed). */
+export function extensionPath(key: string, extension: string): string {
+  return `${key}[${JSON.stringify(extension)}]`;
+}
+
+export class PresenceVariable {
+  /** Extensions this node has written a known state for (an unknown one read meanwhile must not replace it). */
+  private readonly known = new Set<string>();
+  private mine = new Set<string>();
+  private closed = false;
+
+  constructor(
+    private readonly context: ContextAccess,
+    private readonly key: string,
+    private readonly where: string,
+    private readonly nodeId: string,
+    private readonly onError: (err: Error) => void,
+  ) {}
+
+  /** The extension's known state. */
+  write(extension: string, payload: Record<string, unknown>): void {
+    if (this.closed) return;
+    this.known.add(extension);
+    this.set(extension, payload);
+  }
+
+  /** Not read yet: written (as unknown) only when the variable holds nothing for it. */
+  unknown(extension: string, payload: Record<string, unknown>): void {
+    if (this.closed) return;
+    this.known.delete(extension);
+    this.context.get(extensionPath(this.key, extension), (err, value) => {
+      if (err) return this.onError(err);
+      if (this.closed || this.known.has(extension) || !this.mine.has(extension)) return;
+      if (value === undefined || value === null) this.set(extension, payload);
+    });
+  }
+
+  /** This node watches these extensions now: those it no longer watches, and no other node does, are removed. */
+  watch(extensions: readonly string[]): void {
+    const next = new Set(extensions);
+    const dropped = [...this.mine].filter((extension) => !next.has(extension));
+    this.mine = next;
+    this.claims().set(this.nodeId, next);
+    for (const extension of dropped) this.known.delete(extension);
+    this.removeUnclaimed(dropped);
+  }
+
+  /** The node closes: `removed` (deleted, or its flow disabled) takes its extensions out of the variable. */
+  close(removed: boolean): void {
+    this.closed = true;
+    const claims = this.claims();
+    if (claims.get(this.nodeId) === this.mine) claims.delete(this.nodeId);
+    if (claims.size === 0) writers.delete(this.where);
+    if (removed) this.removeUnclaimed([...this.mine]);
+  }
+
+  private claims(): Map<string, ReadonlySet<string>> {
+    let claims = writers.get(this.where);
+    if (!claims) writers.set(this.where, (claims = new Map()));
+    return claims;
+  }
+
+  private removeUnclaimed(extensions: readonly string[]): void {
+    const claimed = (extension: string) => [...(writers.get(this.where)?.values() ?? [])].some((set) => set.has(extension));
+    for (const extension of extensions) if (!claimed(extension)) this.set(extension, undefined);
+  }
+
+  private set(extension: string, value: unknown): void {
+    this.context.set(extensionPath(this.key, extension), value, (err?: Error) => {
+      if (err) this.onError(err);
+    });
+  }
+}
