@@ -26,6 +26,8 @@ class MemoryContext implements ContextAccess {
   failGet: Error | undefined;
   failSet: Error | undefined;
   silent = false;
+  /** Sets that neither keep the value nor call back (a store that hangs for a while). */
+  silentSets = 0;
   /** Gets that fail before one answers (then failGet is left as it is). */
   failGets = 0;
   /** Answers given this late (on setTimeout, for fake timers) instead of on the next tick. */
@@ -44,6 +46,10 @@ class MemoryContext implements ContextAccess {
 
   set(key: string, value: unknown, store: string, callback: (err?: Error | null) => void): void {
     this.sets += 1;
+    if (this.silentSets > 0) {
+      this.silentSets -= 1;
+      return;
+    }
     setImmediate(() => {
       if (this.failSet) return callback(this.failSet);
       if (!this.data.has(store)) this.data.set(store, new Map());
@@ -184,6 +190,26 @@ describe("ContextPosition", () => {
     clock.restore();
     assert.equal((await make().load(HOUR)).position?.polls[0].seq, 2);
     assert.equal(warnings.length, 1);
+  });
+
+  it("a write never answered is a failure after writeTimeoutMs: one warning, and later writes go on (found by an outside review)", async () => {
+    const clock = sinon.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
+    const store = make({ minIntervalMs: 0, retryMs: 30_000 });
+    context.silentSets = 1; // the store hangs once, then recovers
+    store.save(() => position(1));
+    await clock.tickAsync(10);
+    store.save(() => position(2));
+    await clock.tickAsync(14_000);
+    assert.equal(warnings.length, 0, "not yet: it may still answer");
+    await clock.tickAsync(2_000);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /cannot save the position .*no answer within 15 s.*retrying every 30 s/);
+    await clock.tickAsync(30_000);
+    assert.equal(context.sets, 2, "the next write was made");
+    store.save(() => position(3));
+    await clock.tickAsync(10);
+    clock.restore();
+    assert.equal((await make().load(HOUR)).position?.polls[0].seq, 3);
   });
 
   it("remove() forgets the position and stops writing", async () => {

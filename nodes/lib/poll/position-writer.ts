@@ -5,7 +5,9 @@
  * - Throttled: at most one write every `minIntervalMs`, of the position as it is when the write starts; flush() writes
  *   at once (on close).
  * - Bounded: a write takes at most `maxBytes` of JSON (see serialisePosition).
- * - Any failure is one warning and a longer pause, then a retry: never a throw, never a hot loop.
+ * - Any failure is one warning and a longer pause, then a retry: never a throw, never a hot loop. A write not answered
+ *   within `writeTimeoutMs` is a failure too: a store whose `set` never calls back must not stop every later write
+ *   (should it land after all, it holds an older position, which only re-sends more after a crash).
  */
 import type { HubPosition, PositionStore } from "./subscription-hub";
 import { type PositionOwner, serialisePosition } from "./position-format";
@@ -19,6 +21,8 @@ export interface PositionWriterOptions extends PositionOwner {
   retryMs?: number;
   /** Most bytes a saved position may take. Default 1 MiB. */
   maxBytes?: number;
+  /** How long a write may take before it counts as failed. Default 15 s. */
+  writeTimeoutMs?: number;
   /** Wall clock: only for `savedAt`, a time read by the next process, and the age of what is read. */
   now?: () => number;
   /** The clock the write throttle and retry pause are measured on. Default monotonic. */
@@ -32,6 +36,7 @@ export abstract class PositionWriter implements PositionStore {
   private readonly minIntervalMs: number;
   private readonly retryMs: number;
   private readonly maxBytes: number;
+  private readonly writeTimeoutMs: number;
   private readonly monotonic: () => number;
   private capture: (() => HubPosition | undefined) | undefined;
   private dirty = false;
@@ -46,6 +51,7 @@ export abstract class PositionWriter implements PositionStore {
     this.minIntervalMs = options.minIntervalMs ?? 300;
     this.retryMs = options.retryMs ?? 30_000;
     this.maxBytes = options.maxBytes ?? 1024 * 1024;
+    this.writeTimeoutMs = options.writeTimeoutMs ?? 15_000;
     this.now = options.now ?? Date.now;
     this.monotonic = options.monotonic ?? monotonicNow;
   }
@@ -114,7 +120,7 @@ export abstract class PositionWriter implements PositionStore {
     const position = capture();
     if (!position) return Promise.resolve(); // the last position that is safe to resume from stays
     const started = this.monotonic();
-    this.writing = this.persist(serialisePosition(position, this.options, this.now(), this.maxBytes))
+    this.writing = this.withDeadline(this.persist(serialisePosition(position, this.options, this.now(), this.maxBytes)))
       .then(() => {
         this.notBefore = started + this.minIntervalMs;
         this.failing = false;
@@ -131,6 +137,15 @@ export abstract class PositionWriter implements PositionStore {
         this.arm();
       });
     return this.writing;
+  }
+
+  private withDeadline(write: Promise<void>): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${this.writeTimeoutMs / 1000} s`)), this.writeTimeoutMs);
+      timer.unref?.();
+    });
+    return Promise.race([write, deadline]).finally(() => clearTimeout(timer));
   }
 }
 
