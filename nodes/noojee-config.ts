@@ -103,7 +103,7 @@ export = function (RED: NodeAPI): void {
         }
         void closeConnection(previous.connection, (message) => this.warn(message));
       }
-      const client = new NoojeeClient({ origin, apiKey, verifyTls: this.verifyTls, authMode });
+      const client = new NoojeeClient({ origin, apiKey, verifyTls: this.verifyTls, authMode, timeOutUnitMs: unitMs });
       // Without a usable saved position the polls start with a current-state read.
       const saved = place.open(origin, authMode, resumeMaxAge, (message) => owner.warn(message));
       const hub = new SubscriptionHub(client, {

@@ -5,6 +5,8 @@
  * runs on sinon's fake timers.
  */
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import sinon from "sinon";
 import { NoojeeError } from "../../nodes/lib/client/errors";
 import { FLOOR, HoldLimit, holdNoticeText, RETRY_MS } from "../../nodes/lib/poll/hold-limit";
@@ -70,9 +72,20 @@ describe("HoldLimit: held polls dropped silently", () => {
     assert.equal(hold.timeOut(30), 30);
   });
 
-  it("says what happens and what to do", () => {
+  it("says what happens and what to do: the catalogue's lines the config node logs, and the plain one", () => {
     const text = holdNoticeText({ kind: "dropped", heldSec: 30, timeOutSec: 15, reason: "no answer within 40 s" }, 30);
     assert.match(text, /held polls of 30 s get no answer \(no answer within 40 s\).*ask for 15 s instead of 30 s/);
+    const file = path.join(__dirname, "..", "..", "..", "nodes", "locales", "en-US", "noojee-config.json");
+    const lines = (JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, { holdLimit: Record<string, string> }>)["noojee-config"].holdLimit;
+    const fill = (line: string, values: Record<string, number | string>) =>
+      line.replace(/__(\w+)__/g, (_, name: string) => (name in values ? String(values[name]) : `<${name} missing>`));
+    const dropped = fill(lines.dropped, { heldSec: 30, timeOutSec: 15, reason: "no answer within 40 s", configuredSec: 30 });
+    assert.doesNotMatch(dropped, /missing>/);
+    assert.match(dropped, /asked to hold 30 s got no answer at all \(no answer within 40 s\) while the quick check after each one worked/);
+    assert.match(dropped, /now ask for 15 s instead of 30 s.*set Long poll below that idle timeout, or raise the idle timeout/);
+    const gaveUp = fill(lines.droppedGaveUp, { heldSec: FLOOR, timeOutSec: FLOOR, reason: "no answer within 15 s", configuredSec: 30 });
+    assert.doesNotMatch(gaveUp, /missing>/);
+    assert.match(gaveUp, /held even 5 s get no answer at all.*count as failures.*Raise the idle timeout/);
   });
 });
 
