@@ -9,7 +9,7 @@ import type { Request, Response } from "express";
 import { NoojeeClient } from "./lib/client/api-client";
 import { testConnection, TestRequestBody } from "./test-connection";
 import { parseHost, InvalidHostError, maskUserinfo } from "./lib/client/host";
-import { HoldLimit } from "./lib/poll/hold-limit";
+import { HoldLimit, HoldNotice, holdNoticeText } from "./lib/poll/hold-limit";
 import { resumeMaxAgeMs } from "./lib/poll/resume-file";
 import { SubscriptionHub } from "./lib/poll/subscription-hub";
 import { PositionPlace } from "./position-place";
@@ -43,6 +43,11 @@ function closeConnection(closing: NoojeeConnection, warn: (message: string) => v
 }
 
 export = function (RED: NodeAPI): void {
+  // The log line of what the polls learned of the path to the PBX; a silent drop's in the catalogue's words.
+  const holdText = (notice: HoldNotice, configuredSec: number): string =>
+    notice.kind === "dropped" || notice.kind === "droppedGaveUp"
+      ? RED._(`noojee-config.holdLimit.${notice.kind}`, { ...notice, configuredSec })
+      : holdNoticeText(notice, configuredSec);
   function NoojeeConfig(this: NoojeeConfigNode, config: NoojeeConfigDef): void {
     RED.nodes.createNode(this, config);
     this.host = config.host;
@@ -97,13 +102,13 @@ export = function (RED: NodeAPI): void {
         }
         void closeConnection(previous.connection, (message) => this.warn(message));
       }
-      const client = new NoojeeClient({ origin, apiKey, verifyTls: this.verifyTls, authMode });
+      const client = new NoojeeClient({ origin, apiKey, verifyTls: this.verifyTls, authMode, timeOutUnitMs: unitMs });
       // Without a usable saved position the polls start with a current-state read.
       const saved = place.open(origin, authMode, resumeMaxAge, (message) => owner.warn(message));
       const hub = new SubscriptionHub(client, {
         authRetryMs: retryMs,
         // One for all the polls of this connection: a proxy's idle limit is learned, and said, once.
-        holdLimit: new HoldLimit({ unitMs }),
+        holdLimit: new HoldLimit({ unitMs, text: holdText }),
         onWarning: (message) => owner.warn(client.redact(message)),
         position: saved.position,
         store: saved.writer,

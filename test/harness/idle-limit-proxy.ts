@@ -11,7 +11,9 @@
  * - "504": answers nginx's HTML "504 Gateway Time-out" page (nginx, ALB and HAProxy all answer 504 here);
  * - "502": the same with a 502 Bad Gateway page (what some load balancers answer instead);
  * - "reset": resets the client's connection (TCP RST), as a proxy or firewall that drops idle flows does;
- * - "close": closes the client's connection without a byte (the client reads "socket hang up").
+ * - "close": closes the client's connection without a byte (the client reads "socket hang up");
+ * - "silent": never answers the client at all, leaving its request open (a NAT, firewall or proxy that drops an idle
+ *   flow without a word): the client gives up at its own deadline.
  * An answer already started is cut by destroying the connection (a truncated answer), whatever the mode.
  * An empty `200` was considered and left out: a proxy that gives up before the upstream answered has no status line to
  * forward, and none of the common ones invents a 200; an empty 200 is the PBX's own doing (FakePbx's "empty200").
@@ -22,7 +24,7 @@
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 
-export type IdleCutMode = "504" | "502" | "reset" | "close";
+export type IdleCutMode = "504" | "502" | "reset" | "close" | "silent";
 
 export interface IdleLimitProxyOptions {
   /** Origin of the upstream, e.g. `http://127.0.0.1:40123` (plain HTTP). */
@@ -97,7 +99,7 @@ export async function startIdleLimitProxy(options: IdleLimitProxyOptions): Promi
         req.socket.resetAndDestroy();
       } else if (mode === "close") {
         req.socket.destroy();
-      } else {
+      } else if (mode !== "silent") {
         sendPage(res, PAGES[mode]);
       }
     };

@@ -113,6 +113,33 @@ describe("noojee-subscribe behind a reverse proxy with an idle limit", function 
     assert.match(said[1], /idle limit of about 10 s.*ask for 7 s instead of 30 s/);
   });
 
+  it("a proxy that drops held polls silently: red while they are lost, a shorter timeOut learned and said once, then green", async () => {
+    // "20 s": a poll held 30 gets no answer at all and ends at the client's deadline (the hold + 2 s here); a quick
+    // check answers. Two such in a row: polls ask 15, which gets through.
+    proxy = await startIdleLimitProxy({ target: pbx.url, idleLimitMs: 20 * UNIT, mode: "silent" });
+    const { node, sent, statuses, caught, warnings } = await load(proxy.url);
+    await statuses.waitFor(isGreen);
+    await statuses.waitFor(isRed);
+    const firstRed = statuses.all.findIndex(isRed);
+    // The catalogue's line (the test helper gives its key and values; locale-texts.test checks the text).
+    const said = () => warnings().filter((w) => w.startsWith("noojee-config.holdLimit.dropped "));
+    await until(() => said().length > 0, "the line naming the cause", 15_000);
+    // Until then the quick checks worked, but no held poll did: never green meanwhile.
+    assert.deepEqual(statuses.all.slice(firstRed).filter(isGreen), [], JSON.stringify(statuses.all));
+    await until(() => longPolls(pbx).some((r) => r.query.timeOut === "15"), "a poll at the learned timeOut", 3000);
+    await statuses.waitFor(isGreen);
+    const calledAt = Date.now();
+    const id = pbx.startCall("410");
+    await sent.waitFor((m) => (m.payload as { uniqueCallId?: string }).uniqueCallId === id, 3000);
+    assert.ok(Date.now() - calledAt < 500, `the call took ${Date.now() - calledAt} ms to arrive`);
+    assert.equal(said().length, 1, JSON.stringify(warnings()));
+    assert.deepEqual(JSON.parse(said()[0].slice(said()[0].indexOf(" "))),
+      { kind: "dropped", heldSec: 30, timeOutSec: 15, reason: "no answer within 4 s", configuredSec: 30 });
+    assert.ok(!said()[0].includes(API_KEY));
+    assert.equal(caught.msgs.length, 1, "one error for the run");
+    assert.deepEqual(new Logged(node, "error").all.length, 1);
+  });
+
   /** The message of the first error a Catch node received, once there is one. */
   async function firstCaught(caught: Caught): Promise<string> {
     await until(() => caught.msgs.length > 0, "an error at the Catch node", 5000);

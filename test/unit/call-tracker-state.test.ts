@@ -153,6 +153,34 @@ describe("CallTracker state across a restart", () => {
     after.close();
   });
 
+  it("a clock behind at boot (saved in the future): the outage and the times across the restart are unknown, not 0", () => {
+    const before = make();
+    before.observe(event("f", "Ringing"));
+    before.observe(event("g", "Ringing"));
+    before.observe(event("g", "Connected"));
+    before.observe(event("h", "Ringing"));
+    before.observe(event("h", "No Answer")); // its 5 s grace runs on after the restart
+    clock.tick(1000);
+    const saved = JSON.parse(JSON.stringify(before.saveState())) as unknown;
+    before.close();
+    clock.tick(4000); // down for 4 s, then the clock at boot is 50 min behind (no RTC, NTP not yet synced)
+    clock.setSystemTime(Date.now() - 50 * 60_000);
+    monoOffset = Date.now();
+    const after = make();
+    after.restore(saved);
+    after.observe(lateEvent("f", "Hungup")); // in the first answer: when it happened is unknown
+    clock.tick(2000);
+    after.observe(event("g", "Hungup")); // seen as it happens, but from a connect on the other clock
+    clock.tick(5000);
+    const pick = (s: CallSummary) => [s.uniqueCallId, s.ringSeconds, s.talkSeconds, s.durationSeconds, s.afterOutage, s.outageSeconds];
+    assert.deepEqual(summaries.map(pick), [
+      ["f", null, 0, null, true, null],
+      ["g", 0, null, null, false, null],
+      ["h", 0, 0, 0, false, null], // what was left of its grace, not 50 min more
+    ]);
+    after.close();
+  });
+
   it("refuses a state it did not save, taking nothing; saves at most 2000 legs of each kind, the newest", () => {
     const tracker = make();
     for (const bad of [null, [], { version: 2, legs: [], finished: [] }, { version: 1, legs: [{ extension: "410" }], finished: [] },

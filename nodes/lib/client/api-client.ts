@@ -30,6 +30,11 @@ export interface ClientOptions {
   now?: () => number;
   /** Largest answer the client reads, in bytes (after any decompression); default DEFAULT_MAX_ANSWER_BYTES. */
   maxAnswerBytes?: number;
+  /**
+   * One second of the subscribe timeOut in ms: 1000. Test set-ups shrink it (settings.js noojeeTimeOutUnitMs, with the
+   * fake PBX's), and a poll's deadline with it: 10 units past the hold, but never less than 2 s.
+   */
+  timeOutUnitMs?: number;
 }
 
 export interface DialParams {
@@ -272,7 +277,7 @@ export class NoojeeClient {
     const envelope = await this.call(
       "subscribe",
       { exten: extensions.join(","), lastSequenceNumber, timeOut: timeOutSec },
-      { timeoutMs: (timeOutSec + 10) * 1000, signal },
+      { timeoutMs: pollDeadlineMs(timeOutSec, this.options.timeOutUnitMs ?? 1000), signal },
     );
     return normaliseSubscribe(envelope);
   }
@@ -457,4 +462,9 @@ function formatBytes(bytes: number): string {
   if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
   if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KiB`;
   return `${bytes} bytes`;
+}
+
+/** How long the client waits for a poll asked to hold `timeOutSec` units: 10 units more (2 s at least). */
+function pollDeadlineMs(timeOutSec: number, unitMs: number): number {
+  return timeOutSec * unitMs + Math.max(10 * unitMs, 2000);
 }

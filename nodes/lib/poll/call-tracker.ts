@@ -7,6 +7,8 @@
  * Times shown (the ISO stamps) are wall-clock; durations are measured on the monotonic clock, so that a clock step
  * during a call gives neither a negative nor an hour-long talk time. A change that arrived after an outage
  * (CallEvent.afterOutage) happened at an unknown moment of it: its time, and the durations it bounds, are null.
+ * Across a restart the stamps of the saving process are mapped through the two wall clocks: when the clock at boot is
+ * behind the saver's (no RTC before NTP), an outage or span that comes out negative is unknown (null), never 0.
  */
 import type { CallEvent } from "./poll-loop";
 import { summaryId } from "./event-id";
@@ -253,13 +255,13 @@ export class CallTracker {
         grace: undefined,
       };
       this.legs.set(key, leg);
-      // Busy / No Answer before the restart: what is left of its grace.
-      if (leg.endingAt) this.armGrace(key, leg, Math.max(0, this.graceMs - (now - leg.endingAt.wall)));
+      // Busy / No Answer before the restart: what is left of its grace (never more, if this clock is behind the saver's).
+      if (leg.endingAt) this.armGrace(key, leg, Math.min(this.graceMs, Math.max(0, this.graceMs - (now - leg.endingAt.wall))));
     }
     this.bound();
     for (const done of state.finished) {
       const key = `${done.extension}\u0000${done.uniqueCallId}`;
-      if (!this.finished.has(key)) this.finished.set(key, { missed: done.missed, at: mono - (now - done.at) });
+      if (!this.finished.has(key)) this.finished.set(key, { missed: done.missed, at: Math.min(mono, mono - (now - done.at)) });
     }
   }
 
@@ -295,7 +297,9 @@ export class CallTracker {
   private stampOf(event: CallEvent): Stamp {
     const stamp = this.stampNow();
     if (!event.afterOutage) return stamp;
-    const outageMs = event.outageMs ?? (this.savedAt === undefined ? undefined : Math.max(0, stamp.wall - this.savedAt));
+    // Saved "in the future" (this clock is behind the saver's, e.g. no RTC at boot): the length is unknown, not 0.
+    const sinceSave = this.savedAt === undefined || stamp.wall < this.savedAt ? undefined : stamp.wall - this.savedAt;
+    const outageMs = event.outageMs ?? sinceSave;
     return { ...stamp, late: { outageMs: outageMs ?? null } };
   }
 
@@ -317,7 +321,8 @@ export class CallTracker {
     const unseen = leg.answeredUnseen !== undefined;
     // A late stamp is only when the change arrived: no time, and no duration it bounds.
     const iso = (stamp: Stamp) => (stamp.late ? null : new Date(stamp.wall).toISOString());
-    const span = (from: Stamp, to: Stamp) => (from.late || to.late ? null : seconds(to.mono - from.mono));
+    // A span that runs backwards crosses a restart whose clock is behind the saver's: unknown, not 0.
+    const span = (from: Stamp, to: Stamp) => (from.late || to.late || to.mono < from.mono ? null : seconds(to.mono - from.mono));
     const late: Array<number | null> = [];
     for (const stamp of [leg.startedAt, leg.connectedAt, leg.answeredUnseen, endedAt]) if (stamp?.late) late.push(stamp.late.outageMs);
     const known = late.filter((ms): ms is number => ms !== null);

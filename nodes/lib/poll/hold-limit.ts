@@ -28,6 +28,15 @@
  * before (a restarted PBX may hold polls whose lastSequenceNumber is above its counter): the loop checks for a
  * restart, as after a timeout.
  *
+ * Something on the path may also drop an idle request silently (a NAT or firewall that forgets the flow, a proxy that
+ * drops it without an answer): the held poll then gets no answer at all and ends at the client's deadline (Long poll
+ * + 10 s, kind "timeout"), while the quick check after it (timeOut=0) answers. judge() marks such a poll `lost`; the
+ * loop calls dropped() when the quick check right after it answers, and answered() when a held poll answers. A PBX
+ * that restarted and holds polls above its counter shows in that quick check (the loop then calls neither), a dead
+ * PBX in its failure. DROP_REPEAT lost in a row, without a held poll answered between, are a silent drop: the timeOut
+ * is halved (each further loss halves it again), down to FLOOR; a poll lost at FLOOR is a failure, with backoff. Said
+ * once each, in one log line (the lost polls deliver each change a whole deadline late, with no other clue why).
+ *
  * The learned timeOut is tried without after RETRY_MS (an hour), so a limit raised meanwhile is used without a restart;
  * a cut then learns it again, silently unless lower than the one said. Also after cuts were taken for failures: one
  * short cut (a proxy restarted with a short limit for a while) must not shorten the polls for the life of the process. The config node keeps one per connection (all
@@ -41,6 +50,8 @@ export interface HoldLimitOptions {
   unitMs?: number;
   /** Monotonic clock in ms: a wall-clock step must not make a fast failure look held. */
   now?: () => number;
+  /** The log line for a notice (the config node's takes the catalogue's); default holdNoticeText. */
+  text?: (notice: HoldNotice, configuredSec: number) => string;
 }
 
 /** Shortest hold, in timeOut units (seconds), that can be an idle cut. */
@@ -55,6 +66,8 @@ const RACE = 1;
 const SHORT_HOLD = 1;
 /** Cuts in a row after about the same short hold that show a limit below MIN_HOLD. */
 export const SHORT_REPEAT = 3;
+/** Held polls lost in a row (each followed by a quick check that answered) that show a silent drop. */
+export const DROP_REPEAT = 2;
 
 const CUT_STATUSES = new Set([502, 503, 504, 524]);
 
@@ -64,10 +77,10 @@ export interface Hold {
   at: number;
 }
 
-/** What the loop says in the log: once per timeOut learned, and once when it gives up. */
+/** What the loop says in the log: once per timeOut learned, and once when it gives up (cuts, or silent drops). */
 export interface HoldNotice {
-  kind: "learned" | "gaveUp";
-  /** How long the cut poll was held, in whole seconds (units): about the intermediary's idle limit. */
+  kind: "learned" | "gaveUp" | "dropped" | "droppedGaveUp";
+  /** How long the cut poll was held, in whole seconds (units): about the intermediary's idle limit. For a silent drop: the timeOut of the lost poll. */
   heldSec: number;
   /** The timeOut asked for from now on. */
   timeOutSec: number;
@@ -78,8 +91,11 @@ export interface HoldNotice {
 export type HoldVerdict =
   /** An idle cut: not a failure; poll again at once with `timeOutSec`. */
   | { cut: true; timeOutSec: number; notice: HoldNotice | undefined }
-  /** A failure. `overdue`: held past its timeOut, so check for a PBX restart as after a timeout. */
-  | { cut: false; overdue: boolean; notice: HoldNotice | undefined };
+  /**
+   * A failure. `overdue`: held past its timeOut, so check for a PBX restart as after a timeout. `lost`: a held poll
+   * that got no answer by the client's deadline; call dropped() if the quick check right after it answers.
+   */
+  | { cut: false; overdue: boolean; lost?: boolean; notice: HoldNotice | undefined };
 
 /** True for the failures an intermediary gives when it ends a request at its idle limit. */
 export function looksLikeCut(error: NoojeeError): boolean {
@@ -99,10 +115,17 @@ export class HoldLimit {
   private gaveUp = false;
   /** The cuts in a row after about the same hold below MIN_HOLD (held, in units, of the first). */
   private short: { held: number; count: number } | undefined;
+  /** Held polls lost in a row, a quick check answering after each (dropped()); a held poll's answer ends the run. */
+  private drops = 0;
+  /** Said that held polls are dropped silently, and that they are treated as failures: each once. */
+  private droppedSaid = false;
+  private droppedGaveUp = false;
+  readonly text: (notice: HoldNotice, configuredSec: number) => string;
 
   constructor(options: HoldLimitOptions = {}) {
     this.unitMs = options.unitMs ?? 1000;
     this.now = options.now ?? monotonicNow;
+    this.text = options.text ?? holdNoticeText;
   }
 
   /** The timeOut learned so far, if any. */
@@ -125,7 +148,11 @@ export class HoldLimit {
     const held = (this.now() - hold.at) / this.unitMs;
     if (looksLikeCut(error) && held < MIN_HOLD) return this.shortCut(hold, held, error);
     this.short = undefined;
-    if (!looksLikeCut(error)) return { cut: false, overdue: false, notice: undefined };
+    if (!looksLikeCut(error)) {
+      // No answer by the deadline, long after the PBX was to answer: lost on the way, or held by a restarted PBX.
+      const lost = error.kind === "timeout" && hold.timeOutSec > 0 && held > hold.timeOutSec + RACE;
+      return { cut: false, overdue: false, lost, notice: undefined };
+    }
     if (held > hold.timeOutSec + RACE) return { cut: false, overdue: true, notice: undefined };
     const heldSec = Math.floor(held);
     const target = Math.max(1, Math.floor(held * 0.8 - 1));
@@ -145,6 +172,33 @@ export class HoldLimit {
     if (this.said !== undefined && target >= this.said) return { cut: true, timeOutSec: target, notice: undefined };
     this.said = target;
     return { cut: true, timeOutSec: target, notice: { kind: "learned", heldSec, timeOutSec: target, reason: error.message } };
+  }
+
+  /**
+   * The quick check right after `hold` was lost (judge: `lost`) answered: the PBX and the path work, only the held poll
+   * died. See the header: DROP_REPEAT in a row halve the timeOut, each further one again, down to FLOOR.
+   */
+  dropped(hold: Hold, reason: string): HoldNotice | undefined {
+    this.drops += 1;
+    if (this.drops < DROP_REPEAT) return undefined;
+    if (hold.timeOutSec <= FLOOR) {
+      if (this.droppedGaveUp) return undefined;
+      this.droppedGaveUp = true;
+      return { kind: "droppedGaveUp", heldSec: hold.timeOutSec, timeOutSec: hold.timeOutSec, reason };
+    }
+    const target = Math.max(FLOOR, Math.floor(hold.timeOutSec / 2));
+    // Lost while asking for more than the learned timeOut (a poll sent before it was learned): nothing new.
+    if (this.learned !== undefined && target >= this.learned) return undefined;
+    this.learned = target;
+    this.learnedAt = this.now();
+    if (this.droppedSaid) return undefined;
+    this.droppedSaid = true;
+    return { kind: "dropped", heldSec: hold.timeOutSec, timeOutSec: target, reason };
+  }
+
+  /** A held poll (timeOut > 0) answered: held polls get through, at least at this timeOut. */
+  answered(): void {
+    this.drops = 0;
   }
 
   /**
@@ -169,6 +223,11 @@ export class HoldLimit {
 
 /** The log line for a notice. `configuredSec`: the Long poll set on the node(s). */
 export function holdNoticeText(notice: HoldNotice, configuredSec: number): string {
+  // The config node logs the catalogue's wording of these (noojee-config.json, holdLimit); this one is for plain use.
+  if (notice.kind === "dropped" || notice.kind === "droppedGaveUp") {
+    const now = notice.kind === "dropped" ? `polls now ask for ${notice.timeOutSec} s instead of ${configuredSec} s` : "treating them as failures";
+    return `held polls of ${notice.heldSec} s get no answer (${notice.reason}), quick checks do: dropped on the way; ${now}`;
+  }
   if (notice.kind === "gaveUp") {
     return `polls are cut after about ${notice.heldSec} s (${notice.reason}) though the PBX was asked to hold them ` +
       `${notice.timeOutSec} s: a reverse proxy, load balancer or firewall in front of the PBX ends requests idle for about ` +

@@ -21,7 +21,8 @@ import { CallStateTable } from "./call-state-table";
 import { goneLegs, legsNamed, vanishedEnds } from "./vanished-legs";
 import { CursorGroup, CursorGroups } from "./cursor-groups";
 import { isNoojeeError, NoojeeError } from "../client/errors";
-import { Hold, HoldLimit, holdNoticeText } from "./hold-limit";
+import { Hold, HoldLimit } from "./hold-limit";
+import { HeldPolls } from "./held-polls";
 import { monotonicNow } from "../monotonic";
 import { Outages } from "./outages";
 import { ResumePoint, ResumeSource } from "./resume-points";
@@ -42,6 +43,8 @@ export class PollLoop extends LoopRunner {
   private readonly options: Required<Omit<PollLoopOptions, "table" | "onWarning" | "resumeFrom" | "onAnswer" | "holdLimit" | "onSnapshot">> &
     Pick<PollLoopOptions, "onWarning" | "onAnswer" | "onSnapshot">;
   private readonly holdLimit: HoldLimit;
+  /** Idle cuts and silent drops of this loop's held polls. */
+  private readonly held: HeldPolls;
   private resumeFrom: ResumeSource | undefined;
   private extensions: string[] = [];
   /** The cursors of the extensions read (or resumed); see cursor-groups.ts. */
@@ -82,6 +85,7 @@ export class PollLoop extends LoopRunner {
     const from = options.resumeFrom;
     this.resumeFrom = from === undefined || from instanceof ResumeSource ? from : new ResumeSource(from);
     this.holdLimit = options.holdLimit ?? new HoldLimit();
+    this.held = new HeldPolls(this.holdLimit, (line) => this.warn(line), () => this.options.timeoutSec);
     this.cursorTimes = new CursorTimes(this.options.now);
   }
 
@@ -160,7 +164,7 @@ export class PollLoop extends LoopRunner {
 
   /** A current-state read between the polls (a restart check, added extensions) does not show that the polls work. */
   protected override get turnEndsFailures(): boolean {
-    return !this.readOnly;
+    return !this.readOnly && !this.held.unproven; // nor a quick check while held polls are lost (held-polls.ts)
   }
 
   protected succeeded(): void {
@@ -170,6 +174,7 @@ export class PollLoop extends LoopRunner {
   protected async backOff(err: unknown): Promise<void> {
     const error = isNoojeeError(err) ? err : new NoojeeError("network", err instanceof Error ? err.message : String(err));
     this.attempt += 1;
+    this.held.backingOff(err);
     this.outages.failed(this.extensions);
     let delay = backoffDelay(this.attempt, this.options.backoff, this.options.random);
     if (error.kind === "auth") delay = Math.max(delay, this.options.authRetryMs);
@@ -248,6 +253,7 @@ export class PollLoop extends LoopRunner {
       // No restart the seq shows; one whose new counter passed ours already shows in the calls (read-check.ts).
       if (response.seq >= this.groups.maxCursor()) return this.startCheck(extensions, response);
       this.warn(`PBX sequence went back from ${this.groups.maxCursor()} to ${response.seq}: resynchronising`);
+      this.held.explained();
       this.resumeFrom?.forget(); // positions of the PBX's previous life
       this.outages.restarted(extensions.filter((e) => this.groups.groupOf(e)));
       // A cursor at or below the read's seq may be of its new life (a chunk that had seen the restart saved it before
@@ -354,6 +360,7 @@ export class PollLoop extends LoopRunner {
     if (this.resumedUnread.size > 0) this.settled([], group);
     this.outages.answered(group.extensions, this.options.now());
     this.options.onAnswer?.();
+    this.held.answered(hold);
     // Only an answer without entries, at an unchanged seq and early is a server ignoring timeOut. One whose seq moved
     // on, or that carried entries (even ones that only repeat states already sent), is a PBX at work: poll at once.
     const idle = response.seq === sent && !hasEntries(response);
@@ -383,9 +390,8 @@ export class PollLoop extends LoopRunner {
    */
   private idleCut(hold: Hold, err: unknown): boolean {
     if (this.interrupted || !isNoojeeError(err)) return false;
-    const verdict = this.holdLimit.judge(hold, err);
-    if (verdict.notice) this.warn(holdNoticeText(verdict.notice, this.options.timeoutSec));
-    if (!verdict.cut && verdict.overdue) this.probeForRestart = true;
+    const verdict = this.held.failed(hold, err);
+    if (verdict.overdue) this.probeForRestart = true;
     return verdict.cut;
   }
 
@@ -432,6 +438,7 @@ export class PollLoop extends LoopRunner {
    */
   private restarted(seq: number, from = this.groups.maxCursor()): void {
     this.warn(`PBX sequence went back from ${from} to ${seq}: the PBX restarted, resynchronising`);
+    this.held.explained();
     this.resumeFrom?.forget(); // positions of the PBX's previous life
     const polled = this.groups.list.flatMap((group) => [...group.extensions]);
     this.outages.restarted(polled);
