@@ -29,7 +29,10 @@ import type { ReadFault, WriteFacts } from "./model-store";
 
 /** The fixes of issue 23 that these expectations hold the product to, named in the violations they explain. */
 export const GUARDS = {
-  /** Nothing is written before the store's read has settled, nor a position without the cursors it started from. */
+  /**
+   * Nothing is written before the store's read has settled, nor a position without the cursors it started from (also
+   * those no loop has taken yet: a subscriber that registers late, announced at the start, carries on from them).
+   */
   item1: "issue 23 item 1 (a write before the read settled or the loops answered must not wipe the position)",
   /**
    * An extension the durable position does not know (added within a lagging store's flush interval, or whose first
@@ -93,7 +96,9 @@ export function carryAcrossKill(before: Continuation, durable: WriteFacts | unde
     const cursorEpoch = durable.cursorEpochs[extension];
     for (const [id, chain] of c.chains) {
       const expect: string[] = [];
-      if (!durable.loaded || durable.inherited) expect.push(GUARDS.item1);
+      // A write before the read settled, or made while the cursor it started from was not carried on yet (a loop had not
+      // answered for it, or its node had not registered: model-late.ts), must keep that cursor.
+      if (!durable.loaded || durable.inherited || durable.fromStart.includes(extension)) expect.push(GUARDS.item1);
       // Its flow could know the calls before the write in this epoch: the write covers it (in the same ms: unknown).
       const known = cursorEpoch === epoch && chain.since !== undefined && chain.since < durable.at;
       if (!known) expect.push(GUARDS.item3);

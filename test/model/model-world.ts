@@ -8,6 +8,7 @@ import type { SinonFakeTimers } from "sinon";
 import { type ContextPosition, READ_FOR_MS } from "../../nodes/lib/poll/context-position";
 import type { CallEvent } from "../../nodes/lib/poll/poll-loop";
 import { type HubPosition, type HubStatus, SubscriptionHub } from "../../nodes/lib/poll/subscription-hub";
+import { LateNodes } from "./model-late";
 import { indexOf, type Leg, ModelPbx, type ModelPbxOptions, names, now, type RequestRecord } from "./model-pbx";
 import { carryAcrossKill, continuation, hadAcrossKill, type KillReference, Receipts } from "./model-resume";
 import { ModelStore, type StoreParams, type WriteFacts } from "./model-store";
@@ -135,6 +136,10 @@ export class World {
   /** Per node id, per leg: the highest index any earlier instance received (for counting re-deliveries). */
   private readonly history = new Map<string, Map<string, number>>();
   readonly log: string[] = [];
+  /** Nodes announced at a restart that register later (model-late.ts). */
+  readonly late = new LateNodes();
+  /** Extensions whose cursor the current process holds only from the position it started from (no answer yet). */
+  private fromStart = new Set<string>();
   /** Commands run so far. */
   commands = 0;
 
@@ -178,6 +183,7 @@ export class World {
       serial: this.receipts.serial, loaded: gen === this.gen && this.loaded, carries, inherited: carries && !own, covers,
       cursorEpochs: Object.fromEntries(this.cursorEpochs), lastEpoch: this.lastEpoch,
       watching: gen === this.gen ? Object.fromEntries([...this.nodes.values()].map((n) => [n.id, [...n.watched]])) : {},
+      fromStart: gen === this.gen ? [...this.fromStart].filter((e) => this.cursorEpochs.has(e)) : [],
     };
   }
 
@@ -261,13 +267,16 @@ export class World {
   /**
    * Node-RED dies: no close() reaches anything, its store writes in flight never land. `down` acts while it is down
    * (calls go on); then a new process starts from what the store holds. What it must deliver is decided from what
-   * became durable, when, and what the flows had then (model-resume.ts), not from what the hub wrote.
+   * became durable, when, and what the flows had then (model-resume.ts), not from what the hub wrote. The nodes still
+   * waiting to register start again; `late` (an id) announces itself and registers later (model-late.ts).
    */
-  async killAndResume(down?: () => Promise<void>): Promise<void> {
+  async killAndResume(down?: () => Promise<void>, late?: string): Promise<void> {
     this.stats.kills += 1;
     const layouts = [...this.nodes.values()].map((n) => ({ id: n.id, extensions: n.configured, timeoutSec: n.timeoutSec }));
     for (const node of this.nodes.values()) this.remember(node);
     const before = continuation(this.nodes.values(), this.pbx.epoch);
+    layouts.push(...this.late.atKill(before, this.pbx.epoch));
+    this.late.reset();
     this.pbx.kill(this.gen);
     this.store.kill(this.gen);
     for (const node of this.nodes.values()) node.alive = false;
@@ -285,6 +294,7 @@ export class World {
     // What the new process will read (unless its read stalls for good), whatever the reference makes of it.
     const read = fault !== "stalls" ? durable : undefined;
     this.cursorEpochs = new Map(Object.entries(read?.cursorEpochs ?? {}));
+    this.fromStart = new Set(this.cursorEpochs.keys());
     this.lastEpoch = read?.lastEpoch;
     this.inheritedCovers = inherits && durable ? { ...durable.covers } : {};
     this.cursorServed = new Set(inherits ? layouts.flatMap((l) => l.extensions) : []);
@@ -295,16 +305,37 @@ export class World {
         : Object.keys(resumable.watching).filter((id) => resumable.watching[id].includes(extension)) });
     this.writer = this.store.writerFor(this.gen, this.warn(this.gen));
     this.hub = this.newHub(this.store.positionFor(this.writer));
-    for (const layout of layouts) this.register(layout, carried, had.get(layout.id));
+    for (const layout of layouts) {
+      if (layout.id !== late) continue;
+      this.late.announce(layout, before, carried, had.get(layout.id), this.pbx.epoch);
+      this.hub.expect(layout.id); // as watch-node.ts does while its kept list is read
+    }
+    for (const layout of layouts) if (layout.id !== late) this.register(layout, carried, had.get(layout.id));
     this.releaseLingering();
   }
 
+  /** A node announced at the restart registers now (or closes: `close`), with what it still carries on (model-late.ts). */
+  async startLate(id: string, close = false): Promise<void> {
+    const parked = this.parkedAt !== undefined && this.loaded && now() - this.parkedAt > 60_000; // as register() resets
+    const taken = this.late.take(id, this.pbx.epoch, parked);
+    if (!taken) return;
+    if (close) await this.wait(this.hub.deregister(id), `deregister(${id})`);
+    else this.register(taken.start.layout, taken.start.carried, taken.start.had);
+    if (taken.releases) this.released();
+  }
+
   /**
-   * flows:started: the hub drops the extensions nobody took back, and their cursors; a parked hub (no subscriber)
-   * keeps its loops as they are until the next subscriber registers.
+   * flows:started: the hub drops the extensions nobody took back, and their cursors, once the announced nodes are in
+   * (or its wait for them is over: start-gate.ts); a parked hub (no subscriber) keeps its loops as they are until the
+   * next subscriber registers.
    */
   releaseLingering(): void {
+    const waits = this.late.flowsStarted(() => this.released()); // before the hub's timer of the same deadline
     this.hub.releaseLingering();
+    if (!waits) this.released();
+  }
+
+  private released(): void {
     this.dropPending = this.nodes.size === 0;
     if (!this.dropPending) this.dropUnwatched();
   }
@@ -312,6 +343,8 @@ export class World {
   private dropUnwatched(): void {
     const watched = this.watchedUnion();
     for (const extension of [...this.cursorEpochs.keys()]) if (!watched.has(extension)) this.cursorEpochs.delete(extension);
+    // No longer in what is written (a late node's, once the wait is over): no bound on re-sends there.
+    for (const extension of Object.keys(this.inheritedCovers)) if (!watched.has(extension)) delete this.inheritedCovers[extension];
   }
 
   /** Lets time run until the hub has its position (a violation past MAX_LOAD_MS: its polls would wait for ever). */
@@ -327,6 +360,7 @@ export class World {
   }
 
   private join(node: NodeInstance, extensions: readonly string[], continuation?: Continuation): void {
+    this.late.saw(extensions);
     for (const extension of extensions) {
       if (node.watched.includes(extension) && node.intervals.has(extension)) continue;
       const at = now();
@@ -394,6 +428,7 @@ export class World {
     // see (the numbers alone do not say which epoch a cursor is from): either way it does not know this epoch's calls.
     // A process's first cursor comes from the position it started from: known when that durable position was
     // written in this epoch (model-resume.ts), whatever earlier processes heard since.
+    for (const e of record.extensions) if (record.last !== 0 || !this.cursorEpochs.has(e)) this.fromStart.delete(e);
     record.known = record.last === 0 || (seq >= record.last && record.extensions.every((e) => {
       const before = this.lastAnswer(e, record);
       if (!before) return this.cursorEpochs.get(e) === this.pbx.epoch;
