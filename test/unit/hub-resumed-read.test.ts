@@ -119,8 +119,26 @@ describe("SubscriptionHub: a subscriber that joins a resumed extension before it
     poll.resolve(answer(60, { "410": [entry("1.1", "Connected")] }));
     await api.call(3);
     assert.deepEqual(seen(second), ["1.1:Connected:false", "1.2:Ringing:true"]);
-    assert.deepEqual(seen(first), ["1.1:Connected:false", "1.2:Ringing:true"], "joined after the second: held too");
+    assert.deepEqual(seen(first), ["1.1:Connected:false"], "it watched 410 when the position was written: it carries on from the cursor");
     assert.equal(next.position().awaiting, undefined, "nobody is owed them any more");
+  });
+
+  it("one that did not watch it when the position was written (a msg had removed it) is held, also when it registers first", async () => {
+    const api = new ScriptedApi();
+    // "second" had dropped 410 by msg: only "first" watched it; the restart brings back second's configured 410.
+    const hub = new SubscriptionHub(api, { position: { ...saved(), watching: { first: ["410"], second: [] } } });
+    hubs.push(hub);
+    const second = subscriber(["410"]);
+    const first = subscriber(["410"]);
+    hub.register("second", second);
+    hub.register("first", first);
+    hub.releaseLingering();
+    await tick();
+    assert.deepEqual([seen(second), seen(first)], [[], []]);
+    await answerResumedRead(api, 0);
+    assert.deepEqual(seen(second), ["1.1:Connected:false", "1.2:Ringing:true"], "the call ringing on 410 was never sent to it");
+    assert.deepEqual(seen(first), ["1.1:Connected:false"], "its flow had 1.2 Ringing before the crash");
+    assert.deepEqual(hub.position().watching, { second: ["410"], first: ["410"] });
   });
 
   it("one the saved position names as owed them, registered while a store is read, is held once it is read", async () => {

@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import sinon from "sinon";
+import { serialisePosition } from "../../nodes/lib/poll/position-format";
 import { parseContent, ResumeFile } from "../../nodes/lib/poll/resume-file";
 import type { HubPosition } from "../../nodes/lib/poll/subscription-hub";
 
@@ -175,6 +176,7 @@ describe("ResumeFile", () => {
       { ...good, polls: [{ seq: 1, extensions: [], fences: { "400": -1 } }] }, { ...good, legs: [{ extension: "400", data: { status: 1 } }] },
       { ...good, legs: [{ extension: "400", data: { status: "Ringing", uniqueCallId: "1" }, callId: "9" }] },
       { ...good, awaiting: [] }, { ...good, awaiting: { "400": "a" } }, { ...good, awaiting: { "400": [1] } },
+      { ...good, watching: [] }, { ...good, watching: { n1: "400" } }, { ...good, watching: { n1: [400] } },
     ]) {
       assert.throws(() => parseContent(bad), /invalid/, JSON.stringify(bad));
     }
@@ -185,6 +187,19 @@ describe("ResumeFile", () => {
     store.save(() => ({ ...position(42), awaiting: { "410": ["n1", "n2"] } }));
     await store.flush();
     assert.deepEqual(make().load(HOUR).position?.awaiting, { "410": ["n1", "n2"] });
+  });
+
+  it("keeps who watched what (resumed-reads.ts), left out only after the subscribers' state when too big", async () => {
+    const store = make();
+    store.save(() => ({ ...position(42), watching: { n1: ["410", "420"], n2: [] } }));
+    await store.flush();
+    assert.deepEqual(make().load(HOUR).position?.watching, { n1: ["410", "420"], n2: [] });
+    const owner = { host: HOST, authMode: "apiKey" };
+    const big = { ...position(42), subscribers: { n1: { summaries: "x".repeat(3000) } }, watching: { n1: ["410"] } };
+    const fits = JSON.parse(serialisePosition(big, owner, 1, 2000)) as Record<string, unknown>;
+    assert.deepEqual([fits.subscribers, fits.watching], [undefined, { n1: ["410"] }]);
+    const tight = JSON.parse(serialisePosition({ ...big, watching: { n1: Array.from({ length: 400 }, (_, i) => String(i)) } }, owner, 1, 1000)) as Record<string, unknown>;
+    assert.equal(tight.watching, undefined);
   });
 
   it("an unwritable file gives one warning and a slow retry, never a hot loop of writes", async () => {

@@ -11,6 +11,11 @@ export interface HubPosition {
   subscribers?: Record<string, SubscriberState>;
   /** Extension → ids of subscribers still owed its calls in progress (resumed-reads.ts). */
   awaiting?: Record<string, string[]>;
+  /**
+   * Subscriber id → the extensions it watched when the position was written (resumed-reads.ts): after a restart, a
+   * subscriber that did not watch a resumed extension then is owed its calls in progress. Absent before 1.2.0.
+   */
+  watching?: Record<string, string[]>;
 }
 
 /**

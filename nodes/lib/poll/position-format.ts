@@ -47,22 +47,26 @@ export type LoadResult =
 
 /**
  * The position as saved (its JSON text), within `maxBytes`: past it the oldest legs are left out (they only keep
- * repeats from being sent again), and last the subscribers' state (summaries then start afresh, as without it).
+ * repeats from being sent again), then the subscribers' state (summaries then start afresh, as without it), and last
+ * who watched what (a subscriber that had stopped watching a resumed extension then misses its calls in progress).
  */
 export function serialisePosition(position: HubPosition, owner: PositionOwner, savedAt: number, maxBytes: number): string {
   // Newest legs last: when the position would be too big, the oldest go first.
   let legs = position.legs.slice(-MAX_LEGS);
   let subscribers = position.subscribers;
+  let watching = position.watching;
   for (;;) {
     const content: SavedPosition = {
       format: FORMAT, version: VERSION, host: owner.host, authMode: owner.authMode, savedAt, polls: position.polls, legs,
       ...(position.awaiting ? { awaiting: position.awaiting } : {}),
+      ...(watching ? { watching } : {}),
       ...(subscribers && Object.keys(subscribers).length > 0 ? { subscribers } : {}),
     };
     const text = JSON.stringify(content);
     if (Buffer.byteLength(text) <= maxBytes) return text;
     if (legs.length > 0) legs = legs.slice(Math.ceil(legs.length / 2));
     else if (subscribers) subscribers = undefined;
+    else if (watching) watching = undefined;
     else return text;
   }
 }
@@ -86,6 +90,7 @@ export function checkSaved(raw: unknown, owner: PositionOwner, maxAgeMs: number,
   const position: HubPosition = { polls: content.polls, legs: content.legs };
   if (content.subscribers) position.subscribers = content.subscribers;
   if (content.awaiting) position.awaiting = content.awaiting;
+  if (content.watching) position.watching = content.watching;
   return { position, ageMs };
 }
 
@@ -93,6 +98,9 @@ export function checkSaved(raw: unknown, owner: PositionOwner, maxAgeMs: number,
 
 // 0 is a position too (a PBX that had no change yet): it is saved, so it must load.
 const isSeq = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+/** An object of string lists (`awaiting`, `watching`). */
+const isIdLists = (v: unknown): v is Record<string, string[]> =>
+  isObject(v) && Object.values(v).every((list) => Array.isArray(list) && list.every((item) => typeof item === "string"));
 const isCount = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 1;
 
 /** Checks every field of a parsed position; throws on anything it would not have written. */
@@ -130,9 +138,12 @@ export function parseContent(raw: unknown): SavedPosition {
   };
   // Absent in positions saved before 1.2.0, and when no subscriber waits for a resumed read (resumed-reads.ts).
   if (raw.awaiting !== undefined) {
-    const ok = isObject(raw.awaiting) && Object.values(raw.awaiting).every((ids) => Array.isArray(ids) && ids.every((id) => typeof id === "string"));
-    if (!ok) invalid("awaiting");
+    if (!isIdLists(raw.awaiting)) invalid("awaiting");
     content.awaiting = raw.awaiting as Record<string, string[]>;
+  }
+  if (raw.watching !== undefined) {
+    if (!isIdLists(raw.watching)) invalid("watching");
+    content.watching = raw.watching;
   }
   // Each subscriber checks its own state when it is handed back (CallTracker.restore).
   if (raw.subscribers !== undefined) {

@@ -12,6 +12,12 @@
  * The position stored meanwhile says whom the calls in progress are still owed to (`awaiting`: extension → subscriber
  * ids): a crash before the read answers must not leave them thinking those calls were sent to every subscriber. After
  * such a crash, a subscriber it names is held again, also when it registers first.
+ *
+ * The position also says who watched what (`watching`: subscriber id → extensions). A subscriber that did not watch a
+ * resumed extension when it was written (a msg had removed it, and the restart brought back the node's configured
+ * list) had not been sent that extension's calls: it is held too, whenever it registers; one that did carries on from
+ * the cursor like the first. Positions written before 1.2.0 do not say: the first subscriber carries on, later ones
+ * are held.
  */
 import type { ActiveLeg } from "./call-state-table";
 import type { CallEvent } from "./poll-types";
@@ -28,13 +34,22 @@ export class ResumedReads<S extends { extensions: readonly string[]; onEvent(eve
   private readonly held = new Map<S, Hold>();
   /** From the saved position: extension → ids of subscribers still owed its calls in progress. */
   private readonly owed = new Map<string, Set<string>>();
+  /** From the saved position: extension → ids of the subscribers that watched it; undefined when it does not say. */
+  private watchers: Map<string, Set<string>> | undefined;
 
   /**
    * A saved position was restored: its extensions wait for their read; the subscribers registered already (while it
    * was read from a store) that it says are owed calls in progress are held.
    */
-  restored(points: readonly ResumePoint[], awaiting: Readonly<Record<string, readonly string[]>> = {}, registered: Iterable<[string, S]> = []): void {
+  restored(points: readonly ResumePoint[], awaiting: Readonly<Record<string, readonly string[]>> = {}, registered: Iterable<[string, S]> = [],
+    watching?: Readonly<Record<string, readonly string[]>>): void {
     for (const point of points) for (const extension of point.extensions) this.unread.add(extension);
+    if (watching) {
+      this.watchers ??= new Map();
+      for (const [id, extensions] of Object.entries(watching)) {
+        for (const extension of extensions) this.watchers.set(extension, (this.watchers.get(extension) ?? new Set()).add(id));
+      }
+    }
     for (const [extension, ids] of Object.entries(awaiting)) {
       if (this.unread.has(extension)) this.owed.set(extension, new Set([...(this.owed.get(extension) ?? []), ...ids]));
     }
@@ -49,11 +64,19 @@ export class ResumedReads<S extends { extensions: readonly string[]; onEvent(eve
   }
 
   /**
-   * Whether subscriber `id`, registering on `extension`, is held: while its read has not answered, when another
-   * subscriber came first (`joining`) or the saved position says it is still owed the calls in progress.
+   * Whether subscriber `id`, registering on `extension`, is held: while its read has not answered, when the saved
+   * position says it is still owed the calls in progress, or that it did not watch the extension (when it does not say
+   * who watched: when another subscriber came first, `joining`).
    */
   holds(id: string, extension: string, joining: boolean): boolean {
-    return this.unread.has(extension) && (joining || this.owed.get(extension)?.has(id) === true);
+    if (!this.unread.has(extension)) return false;
+    if (this.owed.get(extension)?.has(id) === true) return true;
+    return this.watchers ? this.watchers.get(extension)?.has(id) !== true : joining;
+  }
+
+  /** Whether subscriber `id` carries on from `extension`'s cursor, as its flow did before the restart (nothing to hand). */
+  continues(id: string, extension: string): boolean {
+    return this.unread.has(extension) && this.watchers?.get(extension)?.has(id) === true && this.owed.get(extension)?.has(id) !== true;
   }
 
   hold(subscriber: S, id: string, extension: string): void {
@@ -99,6 +122,7 @@ export class ResumedReads<S extends { extensions: readonly string[]; onEvent(eve
     for (const extension of extensions) {
       this.unread.delete(extension);
       this.owed.delete(extension);
+      this.watchers?.delete(extension);
       for (const [subscriber, hold] of this.held) {
         const legs = hold.legs.get(extension);
         if (!legs) continue;
@@ -115,6 +139,7 @@ export class ResumedReads<S extends { extensions: readonly string[]; onEvent(eve
     this.unread.clear();
     this.held.clear();
     this.owed.clear();
+    this.watchers = undefined;
   }
 }
 

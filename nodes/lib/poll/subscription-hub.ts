@@ -103,7 +103,7 @@ export class SubscriptionHub {
     this.table.restore(position.legs);
     this.resumeSource ??= new ResumeSource([]);
     this.resumeSource.add(position.polls);
-    this.resumedReads.restored(position.polls, position.awaiting, this.subscribers);
+    this.resumedReads.restored(position.polls, position.awaiting, this.subscribers, position.watching);
     this.lastCursor.keep(position.polls);
     this.states.restore(position.subscribers);
     for (const [id, subscriber] of this.subscribers) this.states.handBack(id, subscriber);
@@ -134,7 +134,8 @@ export class SubscriptionHub {
     for (const chunk of this.chunks) polls.push(...chunk.loop.resumePoints());
     if (this.resumeSource) polls.push(...this.resumeSource.points(this.retained ? this.watchedNow() : undefined));
     const subscribers = this.states.export(this.subscribers);
-    return { polls: this.lastCursor.keep(polls), legs: this.table.export(), ...this.resumedReads.awaiting(), ...(subscribers ? { subscribers } : {}) };
+    const watching = Object.fromEntries([...this.subscribers].map(([id, subscriber]) => [id, [...subscriber.extensions]]));
+    return { polls: this.lastCursor.keep(polls), legs: this.table.export(), ...this.resumedReads.awaiting(), watching, ...(subscribers ? { subscribers } : {}) };
   }
 
   /** The loop of the first chunk, if any (for tests and diagnostics). */
@@ -212,7 +213,8 @@ export class SubscriptionHub {
       const loop = this.owner.get(extension)?.loop;
       const held = this.resumedReads.holds(id, extension, loop !== undefined);
       if (wanted && held) this.resumedReads.hold(subscriber, id, extension);
-      const settled = !held && loop?.isSettled(extension) === true;
+      // One that watched it before the restart carries on from the cursor: the restored table is no news to it.
+      const settled = !held && !this.resumedReads.continues(id, extension) && loop?.isSettled(extension) === true;
       if (wanted && settled) known.push(extension);
       const left = this.lingering.take(extension);
       if (left) {
