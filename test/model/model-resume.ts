@@ -57,6 +57,8 @@ export interface KillReference {
    * the durable position could not know (or when nothing was durable): any re-send is within the bound there.
    */
   covers: Record<string, number>;
+  /** Extensions whose cursor the durable write held only from the position its process started from (GUARDS.item1). */
+  fromStart: string[];
 }
 
 /** What the instances watching each extension had, for the instances that take over (a deploy, a resume). */
@@ -85,7 +87,7 @@ export function carryAcrossKill(before: Continuation, durable: WriteFacts | unde
   { carried: Continuation; reference: KillReference; inherits: boolean } {
   const usable = durable !== undefined && durable.carries && durable.epoch === epoch && fault !== "stalls";
   // A position from the PBX's previous life may be resumed from unawares (its counter caught up): no bound then.
-  const reference: KillReference = { covers: usable ? durable.covers : {} };
+  const reference: KillReference = { covers: usable ? durable.covers : {}, fromStart: usable ? durable.fromStart : [] };
   if (!usable) return { carried: new Map(), reference, inherits: false };
   const carried: Continuation = new Map();
   const cursors = Object.values(durable.cursorEpochs);
@@ -221,7 +223,7 @@ export class Receipts {
     if (!before || before.gen >= gen || replay || !kill) return undefined;
     const bound = kill.covers[extension];
     if (bound === undefined || before.serial > bound) return undefined;
-    const why = initial ? ` [${GUARDS.staleReplay}]` : "";
+    const why = initial ? ` [${GUARDS.staleReplay}]` : kill.fromStart.includes(extension) ? ` [${GUARDS.item1}]` : "";
     return `re-sent after the kill, though the flow last got it (msg #${before.serial}) before the store's last durable position (which covers msgs up to #${bound} there)${why}`;
   }
 }

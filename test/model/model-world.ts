@@ -9,14 +9,13 @@ import { type ContextPosition, READ_FOR_MS } from "../../nodes/lib/poll/context-
 import type { CallEvent } from "../../nodes/lib/poll/poll-loop";
 import { type HubPosition, type HubStatus, SubscriptionHub } from "../../nodes/lib/poll/subscription-hub";
 import { LateNodes } from "./model-late";
-import { indexOf, type Leg, ModelPbx, type ModelPbxOptions, names, now, type RequestRecord } from "./model-pbx";
+import { indexOf, lastAnswer, ModelPbx, type ModelPbxOptions, names, now, type RequestRecord } from "./model-pbx";
+import { skippedStates } from "./model-checks";
 import { carryAcrossKill, continuation, hadAcrossKill, type KillReference, Receipts } from "./model-resume";
 import { ModelStore, type StoreParams, type WriteFacts } from "./model-store";
 
 /** A cut after at least this hold is an idle limit the hub must learn and poll under (nodes/lib/poll/hold-limit.ts). */
 export const LONG_CUT_MS = 7_500;
-/** States that end a leg before its Hungup. */
-const ENDING_STATES = new Set(["Busy", "No Answer"]);
 
 /** One watch of one extension by one node instance: from a join to a leave. */
 export interface Interval {
@@ -136,8 +135,7 @@ export class World {
   /** Per node id, per leg: the highest index any earlier instance received (for counting re-deliveries). */
   private readonly history = new Map<string, Map<string, number>>();
   readonly log: string[] = [];
-  /** Nodes announced at a restart that register later (model-late.ts). */
-  readonly late = new LateNodes();
+  readonly late = new LateNodes(); // nodes announced at a restart that register later (model-late.ts)
   /** Extensions whose cursor the current process holds only from the position it started from (no answer yet). */
   private fromStart = new Set<string>();
   /** Commands run so far. */
@@ -305,12 +303,11 @@ export class World {
         : Object.keys(resumable.watching).filter((id) => resumable.watching[id].includes(extension)) });
     this.writer = this.store.writerFor(this.gen, this.warn(this.gen));
     this.hub = this.newHub(this.store.positionFor(this.writer));
-    for (const layout of layouts) {
-      if (layout.id !== late) continue;
-      this.late.announce(layout, before, carried, had.get(layout.id), this.pbx.epoch);
-      this.hub.expect(layout.id); // as watch-node.ts does while its kept list is read
+    for (const l of layouts) {
+      if (l.id !== late) this.register(l, carried, had.get(l.id));
+      else this.hub.expect(l.id); // as watch-node.ts does while its kept list is read
     }
-    for (const layout of layouts) if (layout.id !== late) this.register(layout, carried, had.get(layout.id));
+    for (const l of layouts) if (l.id === late) this.late.announce(l, before, carried, had.get(l.id), this.pbx.epoch);
     this.releaseLingering();
   }
 
@@ -325,9 +322,8 @@ export class World {
   }
 
   /**
-   * flows:started: the hub drops the extensions nobody took back, and their cursors, once the announced nodes are in
-   * (or its wait for them is over: start-gate.ts); a parked hub (no subscriber) keeps its loops as they are until the
-   * next subscriber registers.
+   * flows:started: the hub drops the extensions nobody took back, and their cursors, once the announced nodes are in (or
+   * its wait is over: start-gate.ts); a parked hub (no subscriber) keeps its loops until the next subscriber registers.
    */
   releaseLingering(): void {
     const waits = this.late.flowsStarted(() => this.released()); // before the hub's timer of the same deadline
@@ -430,7 +426,7 @@ export class World {
     // written in this epoch (model-resume.ts), whatever earlier processes heard since.
     for (const e of record.extensions) if (record.last !== 0 || !this.cursorEpochs.has(e)) this.fromStart.delete(e);
     record.known = record.last === 0 || (seq >= record.last && record.extensions.every((e) => {
-      const before = this.lastAnswer(e, record);
+      const before = lastAnswer(this.pbx.requests, e, record);
       if (!before) return this.cursorEpochs.get(e) === this.pbx.epoch;
       return before.known === true && before.answerEpoch === this.pbx.epoch;
     }));
@@ -458,16 +454,6 @@ export class World {
     }
   }
 
-  /** The latest answer before `record` on a request of the same process that asked for `extension`. */
-  private lastAnswer(extension: string, record: RequestRecord): RequestRecord | undefined {
-    for (let i = this.pbx.requests.length - 1; i >= 0; i--) {
-      const q = this.pbx.requests[i];
-      if (q.gen !== record.gen) return undefined;
-      if (q !== record && q.outcome === "answer" && q.extensions.includes(extension)) return q;
-    }
-    return undefined;
-  }
-
   private received(node: NodeInstance, event: CallEvent): void {
     if (!node.alive || node.gen !== this.gen) return;
     this.stats.events += 1;
@@ -489,7 +475,10 @@ export class World {
     const firstHere = got.length === 0;
     if (index < max) this.violation(`${what}: older than ${leg.history[max].status} (state ${max}) it already got [${names(leg, got)}]`);
     else if (index === max && !(firstHere && event.initial)) this.violation(`${what}: a duplicate [${names(leg, got)}]`);
-    else if (this.pbx.options.style === "every") this.checkContiguous(what, leg, interval, got, index, event.initial);
+    else if (this.pbx.options.style === "every") {
+      const skipped = skippedStates(leg, interval, got, index, event.initial);
+      if (skipped) this.violation(`${what}: ${skipped}`);
+    }
     got.push(index);
     interval.got.set(leg.id, got);
     node.max.set(leg.id, Math.max(max, index));
@@ -498,25 +487,6 @@ export class World {
   /** The node id's flow (any instance) has received this state of the leg. */
   flowHad(id: string, leg: string, index: number): boolean {
     return this.receipts.had(id, leg, index);
-  }
-
-  /** "every": each later change, none skipped. */
-  private checkContiguous(what: string, leg: Leg, interval: Interval, got: number[], index: number, initial: boolean): void {
-    if (got.length > 0) {
-      if (index !== got[got.length - 1] + 1) this.violation(`${what}: skipped states after ${leg.history[got[got.length - 1]].status} [${names(leg, got)}]`);
-      return;
-    }
-    if (initial) return;
-    const sync = interval.sync.get(leg.epoch);
-    if (leg.epoch > 0 && (sync === undefined || leg.createdAt < sync)) return; // a restart the hub could not see yet
-    // Nothing from before the node id began this watch (a state made while it watched something else is not owed).
-    const atStart = leg.at.filter((t) => t <= interval.chainT0).length - 1;
-    const base = Math.max(interval.prev.get(leg.id) ?? interval.joinIndex.get(leg.id) ?? -1, atStart);
-    // A node that joins while a leg is Busy / No Answer is not replayed it (the table holds it as ended: see
-    // model-checks.ts); its first state after that may be the Hungup that follows.
-    const skipped = leg.history.slice(base + 1, index);
-    if (skipped.length > 0 && skipped.every((state) => ENDING_STATES.has(state.status))) return;
-    if (index > base + 1) this.violation(`${what}: its first state here, but states before it were not sent`);
   }
 
   /** Waits for a promise while the fake clock runs. */
