@@ -86,6 +86,7 @@ class Join extends Step {
   }
   async act(world: World): Promise<void> {
     if (world.nodes.has(this.layout.id) || world.late.has(this.layout.id)) return;
+    for (const id of world.late.ids()) await world.startLate(id); // not while a late node is awaited: model-late.ts
     world.register(this.layout);
   }
   toString(): string {
@@ -125,7 +126,7 @@ class Msg extends Step {
     else if (this.action === "add") next = [...node.watched, ...this.extensions.filter((e) => !node.watched.includes(e))];
     else next = node.watched.filter((e) => !this.extensions.includes(e));
     // Not while a late node is awaited: an extension gained then that the saved position holds carries on from its
-    // cursor without the calls in progress (a known gap, issue 23: see model-late.ts).
+    // cursor without the calls in progress (model-late.ts).
     if (next.some((e) => !node.watched.includes(e))) for (const id of world.late.ids()) await world.startLate(id);
     world.updateExtensions(this.id, next);
   }

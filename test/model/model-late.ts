@@ -13,10 +13,11 @@
  * restarted, or the hub was parked past its 60 s (each gives it a current-state read, as documented).
  *
  * Not modelled (the commands start the late node first): another node leaving while it is awaited (its extensions
- * linger until the wait ends), and another node gaining an extension by msg then. The latter is a gap in the product:
- * an extension gained while the start gate waits that the saved position holds carries on from its cursor with the
- * restored table, so a node that had dropped it at the restart gets none of its calls in progress (the table says
- * they were sent) where after the gate it gets them (issue 23 report, seed 12 of the default run).
+ * linger until the wait ends), or joining, or gaining an extension by msg then. An extension gained while the start
+ * gate waits that the saved position holds carries on from its cursor with the restored table, so a node that had
+ * dropped it before or at the restart gets none of its calls in progress (the table says they were sent, and its flow
+ * did get them before the kill), where after the gate it gets them from a current-state read: an open question for
+ * the reference (what such a node's flow had), not a loss of changes.
  */
 import { START_WAIT_MS } from "../../nodes/lib/poll/start-gate";
 import { now } from "./model-pbx";
