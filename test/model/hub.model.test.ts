@@ -85,7 +85,8 @@ class Join extends Step {
     super();
   }
   async act(world: World): Promise<void> {
-    if (world.nodes.has(this.layout.id)) return;
+    if (world.nodes.has(this.layout.id) || world.late.has(this.layout.id)) return;
+    for (const id of world.late.ids()) await world.startLate(id); // not while a late node is awaited: model-late.ts
     world.register(this.layout);
   }
   toString(): string {
@@ -98,8 +99,13 @@ class Leave extends Step {
     super();
   }
   async act(world: World): Promise<void> {
-    if (!world.nodes.has(this.id)) return;
-    await world.deregister(this.id);
+    if (world.late.has(this.id)) await world.startLate(this.id, true); // closed before its list was in
+    else if (!world.nodes.has(this.id)) return;
+    else {
+      // Not while a late node is awaited: the extension would linger until the hub's wait ends (not modelled).
+      for (const id of world.late.ids()) await world.startLate(id);
+      await world.deregister(this.id);
+    }
     world.releaseLingering();
   }
   toString(): string {
@@ -119,6 +125,9 @@ class Msg extends Step {
     if (this.action === "replace") next = [...this.extensions];
     else if (this.action === "add") next = [...node.watched, ...this.extensions.filter((e) => !node.watched.includes(e))];
     else next = node.watched.filter((e) => !this.extensions.includes(e));
+    // Not while a late node is awaited: an extension gained then that the saved position holds carries on from its
+    // cursor without the calls in progress (model-late.ts).
+    if (next.some((e) => !node.watched.includes(e))) for (const id of world.late.ids()) await world.startLate(id);
     world.updateExtensions(this.id, next);
   }
   toString(): string {
@@ -132,6 +141,7 @@ class Deploy extends Step {
     super();
   }
   async act(world: World): Promise<void> {
+    for (const id of world.late.ids()) await world.startLate(id); // its list came in before the deploy
     if (world.nodes.size === 0 && !this.layout) return;
     const layouts = this.layout ?? [...world.nodes.values()].map((n) => ({ id: n.id, extensions: [...n.watched], timeoutSec: n.timeoutSec }));
     const carried = continuation(world.nodes.values(), world.pbx.epoch);
@@ -243,11 +253,13 @@ interface Downtime {
 /**
  * Node-RED killed and started again: optionally right after a call changed (`lead`: the kill lands between the change,
  * its answer, the flow and the position's write), with calls changing while it is down, and `again`: killed once more
- * that long after the restart (during its read, its first answers or its first write), and started again.
+ * that long after the restart (during its read, its first answers or its first write), and started again. `late`: that
+ * node (if configured) announces itself at the restart and registers only with a later LateStart (its kept list is
+ * read meanwhile: model-late.ts); `again.late`: still after the second restart.
  */
 class Kill extends Step {
   constructor(readonly lead: { extension: string; pick: number; ms: number } | undefined, readonly down: Downtime,
-    readonly again: { afterMs: number; down: Downtime } | undefined) {
+    readonly again: { afterMs: number; down: Downtime; late?: boolean } | undefined, readonly late?: string) {
     super();
   }
   async act(world: World): Promise<void> {
@@ -255,18 +267,31 @@ class Kill extends Step {
       changeCall(world, this.lead.extension, this.lead.pick);
       await world.clock.tickAsync(this.lead.ms);
     }
-    await world.killAndResume(() => downtime(world, this.down));
+    await world.killAndResume(() => downtime(world, this.down), this.late);
     if (this.again) {
       await world.clock.tickAsync(this.again.afterMs);
       const down = this.again.down;
-      await world.killAndResume(() => downtime(world, down));
+      await world.killAndResume(() => downtime(world, down), this.again.late === true ? this.late : undefined);
     }
     await world.awaitLoaded();
   }
   toString(): string {
     const lead = this.lead ? `a call changes on ${this.lead.extension} (pick ${this.lead.pick}), ${this.lead.ms} ms later ` : "";
-    const again = this.again ? `, kill again ${this.again.afterMs} ms after the restart (down: ${downText(this.again.down)}) and start again` : "";
-    return `${lead}kill Node-RED (down: ${downText(this.down)}), start again from the store${again}`;
+    const late = this.late === undefined ? "" : ` (${this.late} registers late)`;
+    const again = this.again ? `, kill again ${this.again.afterMs} ms after the restart (down: ${downText(this.again.down)}) and start again` +
+      (this.again.late === true ? late : "") : "";
+    return `${lead}kill Node-RED (down: ${downText(this.down)}), start again from the store${late}${again}`;
+  }
+}
+
+/** The node announced at the last restart registers now: its kept list is in (model-late.ts). */
+class LateStart extends Step {
+  async act(world: World): Promise<void> {
+    const id = world.late.ids()[0];
+    if (id !== undefined) await world.startLate(id);
+  }
+  toString(): string {
+    return "the late node registers (its kept list is in)";
   }
 }
 
@@ -309,11 +334,12 @@ const down = fc.record({
   calls: fc.array(fc.record({ extension: fc.constantFrom(...POOL), pick: fc.nat(20) }), { maxLength: 3 }),
   ms: fc.constantFrom(0, 700, 2000),
 });
-const kill = fc.tuple(
+const kill = (late: fc.Arbitrary<string | undefined>): fc.Arbitrary<Kill> => fc.tuple(
   fc.option(fc.record({ extension: fc.constantFrom(...POOL), pick: fc.nat(20), ms: fc.constantFrom(0, 60, 150, 350, 700) }), { nil: undefined }),
   down,
-  fc.option(fc.record({ afterMs: fc.constantFrom(0, 5, 30, 150, 450, 2500), down }), { nil: undefined }),
-).map(([lead, down, again]) => new Kill(lead, down, again));
+  fc.option(fc.record({ afterMs: fc.constantFrom(0, 5, 30, 150, 450, 2500), down, late: fc.boolean() }), { nil: undefined }),
+  late,
+).map(([lead, down, again, id]) => new Kill(lead, down, again, id));
 
 const commands = [
   layout.map((l) => new Join(l)),
@@ -331,8 +357,9 @@ const commands = [
   fc.option(fc.constantFrom(2, 8), { nil: undefined }).map((s) => new Proxy(s)),
   fc.constantFrom(1000, 5000, 12_000, 31_000, 61_000).map((ms) => new Tick(ms)),
   fc.constantFrom(-3_600_000, 3_600_000).map((ms) => new ClockStep(ms)),
-  kill,
-  kill,
+  kill(fc.constant(undefined)),
+  kill(fc.constantFrom(...IDS)), // one node registers late after the restart
+  fc.constant(null).map(() => new LateStart()),
   fc.oneof(
     fc.constantFrom("failsOnce" as const, "late" as const, "stalls" as const),
     fc.integer({ min: 1, max: 3 }).map((n) => ({ writesFail: n })),

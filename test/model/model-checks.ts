@@ -25,9 +25,9 @@
  * - an intermediary's cut (504 after its idle limit) after a short hold counts as a failure; after a long one, as
  *   nothing at all: the hub must poll on at once and stay listening.
  */
-import { names, now, type RequestRecord } from "./model-pbx";
+import { type Leg, names, now, type RequestRecord } from "./model-pbx";
 import { checkOwed } from "./model-resume";
-import { LONG_CUT_MS, type World } from "./model-world";
+import { type Interval, LONG_CUT_MS, type World } from "./model-world";
 
 /** The longest backoff (60 s) and a little: a watched extension may wait that long after a failure. */
 export const MAX_RETRY_MS = 61_000;
@@ -180,4 +180,23 @@ function checkFinalStates(world: World, cover: Coverage): void {
       }
     }
   }
+}
+
+/**
+ * "every": a msg is each later change, none skipped; what is wrong with `index` as the next state a node got on `leg`
+ * (after `got` on this watch, `initial`: a current state), if anything.
+ */
+export function skippedStates(leg: Leg, interval: Interval, got: readonly number[], index: number, initial: boolean): string | undefined {
+  if (got.length > 0) return index === got[got.length - 1] + 1 ? undefined : `skipped states after ${leg.history[got[got.length - 1]].status} [${names(leg, got)}]`;
+  if (initial) return undefined;
+  const sync = interval.sync.get(leg.epoch);
+  if (leg.epoch > 0 && (sync === undefined || leg.createdAt < sync)) return undefined; // a restart the hub could not see yet
+  // Nothing from before the node id began this watch (a state made while it watched something else is not owed).
+  const atStart = leg.at.filter((t) => t <= interval.chainT0).length - 1;
+  const base = Math.max(interval.prev.get(leg.id) ?? interval.joinIndex.get(leg.id) ?? -1, atStart);
+  // A node that joins while a leg is Busy / No Answer is not replayed it (the table holds it as ended: see
+  // checkFinalStates); its first state after that may be the Hungup that follows.
+  const skipped = leg.history.slice(base + 1, index);
+  if (skipped.length > 0 && skipped.every((state) => ENDING.has(state.status))) return undefined;
+  return index > base + 1 ? "its first state here, but states before it were not sent" : undefined;
 }

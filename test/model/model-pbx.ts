@@ -369,3 +369,13 @@ export function indexOf(leg: Leg, data: object): number {
 }
 
 export const names = (leg: Leg, indices: readonly number[]): string => indices.map((i) => leg.history[i].status).join(", ");
+
+/** The latest answer before `record` on a request of the same process that asked for `extension`. */
+export function lastAnswer(requests: readonly RequestRecord[], extension: string, record: RequestRecord): RequestRecord | undefined {
+  for (let i = requests.length - 1; i >= 0; i--) {
+    const q = requests[i];
+    if (q.gen !== record.gen) return undefined;
+    if (q !== record && q.outcome === "answer" && q.extensions.includes(extension)) return q;
+  }
+  return undefined;
+}

@@ -29,7 +29,10 @@ import type { ReadFault, WriteFacts } from "./model-store";
 
 /** The fixes of issue 23 that these expectations hold the product to, named in the violations they explain. */
 export const GUARDS = {
-  /** Nothing is written before the store's read has settled, nor a position without the cursors it started from. */
+  /**
+   * Nothing is written before the store's read has settled, nor a position without the cursors it started from (also
+   * those no loop has taken yet: a subscriber that registers late, announced at the start, carries on from them).
+   */
   item1: "issue 23 item 1 (a write before the read settled or the loops answered must not wipe the position)",
   /**
    * An extension the durable position does not know (added within a lagging store's flush interval, or whose first
@@ -54,6 +57,8 @@ export interface KillReference {
    * the durable position could not know (or when nothing was durable): any re-send is within the bound there.
    */
   covers: Record<string, number>;
+  /** Extensions whose cursor the durable write held only from the position its process started from (GUARDS.item1). */
+  fromStart: string[];
 }
 
 /** What the instances watching each extension had, for the instances that take over (a deploy, a resume). */
@@ -82,7 +87,7 @@ export function carryAcrossKill(before: Continuation, durable: WriteFacts | unde
   { carried: Continuation; reference: KillReference; inherits: boolean } {
   const usable = durable !== undefined && durable.carries && durable.epoch === epoch && fault !== "stalls";
   // A position from the PBX's previous life may be resumed from unawares (its counter caught up): no bound then.
-  const reference: KillReference = { covers: usable ? durable.covers : {} };
+  const reference: KillReference = { covers: usable ? durable.covers : {}, fromStart: usable ? durable.fromStart : [] };
   if (!usable) return { carried: new Map(), reference, inherits: false };
   const carried: Continuation = new Map();
   const cursors = Object.values(durable.cursorEpochs);
@@ -93,7 +98,9 @@ export function carryAcrossKill(before: Continuation, durable: WriteFacts | unde
     const cursorEpoch = durable.cursorEpochs[extension];
     for (const [id, chain] of c.chains) {
       const expect: string[] = [];
-      if (!durable.loaded || durable.inherited) expect.push(GUARDS.item1);
+      // A write before the read settled, or made while the cursor it started from was not carried on yet (a loop had not
+      // answered for it, or its node had not registered: model-late.ts), must keep that cursor.
+      if (!durable.loaded || durable.inherited || durable.fromStart.includes(extension)) expect.push(GUARDS.item1);
       // Its flow could know the calls before the write in this epoch: the write covers it (in the same ms: unknown).
       const known = cursorEpoch === epoch && chain.since !== undefined && chain.since < durable.at;
       if (!known) expect.push(GUARDS.item3);
@@ -216,7 +223,7 @@ export class Receipts {
     if (!before || before.gen >= gen || replay || !kill) return undefined;
     const bound = kill.covers[extension];
     if (bound === undefined || before.serial > bound) return undefined;
-    const why = initial ? ` [${GUARDS.staleReplay}]` : "";
+    const why = initial ? ` [${GUARDS.staleReplay}]` : kill.fromStart.includes(extension) ? ` [${GUARDS.item1}]` : "";
     return `re-sent after the kill, though the flow last got it (msg #${before.serial}) before the store's last durable position (which covers msgs up to #${bound} there)${why}`;
   }
 }

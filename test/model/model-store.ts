@@ -60,6 +60,8 @@ export interface WriteFacts {
   cursorEpochs: Record<string, number>;
   /** Per node id of the writing process: the extensions it watched then. */
   watching: Record<string, string[]>;
+  /** Extensions the writer held a cursor for only from the position it started from (no answer of its own yet). */
+  fromStart: string[];
   /** The epoch of the writer's latest cursor. */
   lastEpoch: number | undefined;
 }

@@ -8,14 +8,14 @@ import type { SinonFakeTimers } from "sinon";
 import { type ContextPosition, READ_FOR_MS } from "../../nodes/lib/poll/context-position";
 import type { CallEvent } from "../../nodes/lib/poll/poll-loop";
 import { type HubPosition, type HubStatus, SubscriptionHub } from "../../nodes/lib/poll/subscription-hub";
-import { indexOf, type Leg, ModelPbx, type ModelPbxOptions, names, now, type RequestRecord } from "./model-pbx";
+import { LateNodes } from "./model-late";
+import { indexOf, lastAnswer, ModelPbx, type ModelPbxOptions, names, now, type RequestRecord } from "./model-pbx";
+import { skippedStates } from "./model-checks";
 import { carryAcrossKill, continuation, hadAcrossKill, type KillReference, Receipts } from "./model-resume";
 import { ModelStore, type StoreParams, type WriteFacts } from "./model-store";
 
 /** A cut after at least this hold is an idle limit the hub must learn and poll under (nodes/lib/poll/hold-limit.ts). */
 export const LONG_CUT_MS = 7_500;
-/** States that end a leg before its Hungup. */
-const ENDING_STATES = new Set(["Busy", "No Answer"]);
 
 /** One watch of one extension by one node instance: from a join to a leave. */
 export interface Interval {
@@ -135,6 +135,9 @@ export class World {
   /** Per node id, per leg: the highest index any earlier instance received (for counting re-deliveries). */
   private readonly history = new Map<string, Map<string, number>>();
   readonly log: string[] = [];
+  readonly late = new LateNodes(); // nodes announced at a restart that register later (model-late.ts)
+  /** Extensions whose cursor the current process holds only from the position it started from (no answer yet). */
+  private fromStart = new Set<string>();
   /** Commands run so far. */
   commands = 0;
 
@@ -178,6 +181,7 @@ export class World {
       serial: this.receipts.serial, loaded: gen === this.gen && this.loaded, carries, inherited: carries && !own, covers,
       cursorEpochs: Object.fromEntries(this.cursorEpochs), lastEpoch: this.lastEpoch,
       watching: gen === this.gen ? Object.fromEntries([...this.nodes.values()].map((n) => [n.id, [...n.watched]])) : {},
+      fromStart: gen === this.gen ? [...this.fromStart].filter((e) => this.cursorEpochs.has(e)) : [],
     };
   }
 
@@ -261,13 +265,16 @@ export class World {
   /**
    * Node-RED dies: no close() reaches anything, its store writes in flight never land. `down` acts while it is down
    * (calls go on); then a new process starts from what the store holds. What it must deliver is decided from what
-   * became durable, when, and what the flows had then (model-resume.ts), not from what the hub wrote.
+   * became durable, when, and what the flows had then (model-resume.ts), not from what the hub wrote. The nodes still
+   * waiting to register start again; `late` (an id) announces itself and registers later (model-late.ts).
    */
-  async killAndResume(down?: () => Promise<void>): Promise<void> {
+  async killAndResume(down?: () => Promise<void>, late?: string): Promise<void> {
     this.stats.kills += 1;
     const layouts = [...this.nodes.values()].map((n) => ({ id: n.id, extensions: n.configured, timeoutSec: n.timeoutSec }));
     for (const node of this.nodes.values()) this.remember(node);
     const before = continuation(this.nodes.values(), this.pbx.epoch);
+    layouts.push(...this.late.atKill(before, this.pbx.epoch));
+    this.late.reset();
     this.pbx.kill(this.gen);
     this.store.kill(this.gen);
     for (const node of this.nodes.values()) node.alive = false;
@@ -285,6 +292,7 @@ export class World {
     // What the new process will read (unless its read stalls for good), whatever the reference makes of it.
     const read = fault !== "stalls" ? durable : undefined;
     this.cursorEpochs = new Map(Object.entries(read?.cursorEpochs ?? {}));
+    this.fromStart = new Set(this.cursorEpochs.keys());
     this.lastEpoch = read?.lastEpoch;
     this.inheritedCovers = inherits && durable ? { ...durable.covers } : {};
     this.cursorServed = new Set(inherits ? layouts.flatMap((l) => l.extensions) : []);
@@ -295,16 +303,35 @@ export class World {
         : Object.keys(resumable.watching).filter((id) => resumable.watching[id].includes(extension)) });
     this.writer = this.store.writerFor(this.gen, this.warn(this.gen));
     this.hub = this.newHub(this.store.positionFor(this.writer));
-    for (const layout of layouts) this.register(layout, carried, had.get(layout.id));
+    for (const l of layouts) {
+      if (l.id !== late) this.register(l, carried, had.get(l.id));
+      else this.hub.expect(l.id); // as watch-node.ts does while its kept list is read
+    }
+    for (const l of layouts) if (l.id === late) this.late.announce(l, before, carried, had.get(l.id), this.pbx.epoch);
     this.releaseLingering();
   }
 
+  /** A node announced at the restart registers now (or closes: `close`), with what it still carries on (model-late.ts). */
+  async startLate(id: string, close = false): Promise<void> {
+    const parked = this.parkedAt !== undefined && this.loaded && now() - this.parkedAt > 60_000; // as register() resets
+    const taken = this.late.take(id, this.pbx.epoch, parked);
+    if (!taken) return;
+    if (close) await this.wait(this.hub.deregister(id), `deregister(${id})`);
+    else this.register(taken.start.layout, taken.start.carried, taken.start.had);
+    if (taken.releases) this.released();
+  }
+
   /**
-   * flows:started: the hub drops the extensions nobody took back, and their cursors; a parked hub (no subscriber)
-   * keeps its loops as they are until the next subscriber registers.
+   * flows:started: the hub drops the extensions nobody took back, and their cursors, once the announced nodes are in (or
+   * its wait is over: start-gate.ts); a parked hub (no subscriber) keeps its loops until the next subscriber registers.
    */
   releaseLingering(): void {
+    const waits = this.late.flowsStarted(() => this.released()); // before the hub's timer of the same deadline
     this.hub.releaseLingering();
+    if (!waits) this.released();
+  }
+
+  private released(): void {
     this.dropPending = this.nodes.size === 0;
     if (!this.dropPending) this.dropUnwatched();
   }
@@ -312,6 +339,8 @@ export class World {
   private dropUnwatched(): void {
     const watched = this.watchedUnion();
     for (const extension of [...this.cursorEpochs.keys()]) if (!watched.has(extension)) this.cursorEpochs.delete(extension);
+    // No longer in what is written (a late node's, once the wait is over): no bound on re-sends there.
+    for (const extension of Object.keys(this.inheritedCovers)) if (!watched.has(extension)) delete this.inheritedCovers[extension];
   }
 
   /** Lets time run until the hub has its position (a violation past MAX_LOAD_MS: its polls would wait for ever). */
@@ -327,6 +356,7 @@ export class World {
   }
 
   private join(node: NodeInstance, extensions: readonly string[], continuation?: Continuation): void {
+    this.late.saw(extensions);
     for (const extension of extensions) {
       if (node.watched.includes(extension) && node.intervals.has(extension)) continue;
       const at = now();
@@ -394,8 +424,9 @@ export class World {
     // see (the numbers alone do not say which epoch a cursor is from): either way it does not know this epoch's calls.
     // A process's first cursor comes from the position it started from: known when that durable position was
     // written in this epoch (model-resume.ts), whatever earlier processes heard since.
+    for (const e of record.extensions) if (record.last !== 0 || !this.cursorEpochs.has(e)) this.fromStart.delete(e);
     record.known = record.last === 0 || (seq >= record.last && record.extensions.every((e) => {
-      const before = this.lastAnswer(e, record);
+      const before = lastAnswer(this.pbx.requests, e, record);
       if (!before) return this.cursorEpochs.get(e) === this.pbx.epoch;
       return before.known === true && before.answerEpoch === this.pbx.epoch;
     }));
@@ -423,16 +454,6 @@ export class World {
     }
   }
 
-  /** The latest answer before `record` on a request of the same process that asked for `extension`. */
-  private lastAnswer(extension: string, record: RequestRecord): RequestRecord | undefined {
-    for (let i = this.pbx.requests.length - 1; i >= 0; i--) {
-      const q = this.pbx.requests[i];
-      if (q.gen !== record.gen) return undefined;
-      if (q !== record && q.outcome === "answer" && q.extensions.includes(extension)) return q;
-    }
-    return undefined;
-  }
-
   private received(node: NodeInstance, event: CallEvent): void {
     if (!node.alive || node.gen !== this.gen) return;
     this.stats.events += 1;
@@ -455,7 +476,10 @@ export class World {
     const firstHere = got.length === 0;
     if (index < max) this.violation(`${what}: older than ${leg.history[max].status} (state ${max}) it already got [${names(leg, got)}]`);
     else if (index === max && !(firstHere && event.initial)) this.violation(`${what}: a duplicate [${names(leg, got)}]`);
-    else if (this.pbx.options.style === "every") this.checkContiguous(what, leg, interval, got, index, event.initial);
+    else if (this.pbx.options.style === "every") {
+      const skipped = skippedStates(leg, interval, got, index, event.initial);
+      if (skipped) this.violation(`${what}: ${skipped}`);
+    }
     got.push(index);
     interval.got.set(leg.id, got);
     node.max.set(leg.id, Math.max(max, index));
@@ -474,25 +498,6 @@ export class World {
   /** The node id's flow (any instance) has received this state of the leg. */
   flowHad(id: string, leg: string, index: number): boolean {
     return this.receipts.had(id, leg, index);
-  }
-
-  /** "every": each later change, none skipped. */
-  private checkContiguous(what: string, leg: Leg, interval: Interval, got: number[], index: number, initial: boolean): void {
-    if (got.length > 0) {
-      if (index !== got[got.length - 1] + 1) this.violation(`${what}: skipped states after ${leg.history[got[got.length - 1]].status} [${names(leg, got)}]`);
-      return;
-    }
-    if (initial) return;
-    const sync = interval.sync.get(leg.epoch);
-    if (leg.epoch > 0 && (sync === undefined || leg.createdAt < sync)) return; // a restart the hub could not see yet
-    // Nothing from before the node id began this watch (a state made while it watched something else is not owed).
-    const atStart = leg.at.filter((t) => t <= interval.chainT0).length - 1;
-    const base = Math.max(interval.prev.get(leg.id) ?? interval.joinIndex.get(leg.id) ?? -1, atStart);
-    // A node that joins while a leg is Busy / No Answer is not replayed it (the table holds it as ended: see
-    // model-checks.ts); its first state after that may be the Hungup that follows.
-    const skipped = leg.history.slice(base + 1, index);
-    if (skipped.length > 0 && skipped.every((state) => ENDING_STATES.has(state.status))) return;
-    if (index > base + 1) this.violation(`${what}: its first state here, but states before it were not sent`);
   }
 
   /** Waits for a promise while the fake clock runs. */

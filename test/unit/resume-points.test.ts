@@ -25,6 +25,18 @@ describe("ResumeSource", () => {
     assert.deepEqual(source.take("410"), { cursor: 70, adopted: false });
   });
 
+  it("gives the cursors not taken to be stored, and while the flows start the lowest one, bare (for the adopted)", () => {
+    const source = new ResumeSource(points);
+    source.take("410");
+    // A subscriber announced at the start that registers late adopts 430 from the lowest cursor: a position stored
+    // before it comes, and a crash then, must leave that cursor for the next start (found by the model test).
+    const stored = source.points();
+    assert.deepEqual(stored, [{ seq: 58, extensions: ["420"], fences: {} }, { seq: 50, extensions: [], fences: {} }]);
+    assert.deepEqual(new ResumeSource(stored).take("430"), { cursor: 50, adopted: true }, "the next start adopts from it");
+    source.retainOnly(new Set(["420"]));
+    assert.deepEqual(source.points(new Set(["420"])), [{ seq: 58, extensions: ["420"], fences: {} }], "started: none to adopt");
+  });
+
   it("adopts nothing without a saved seq, nor after a PBX restart", () => {
     assert.equal(new ResumeSource([{ seq: 0, extensions: ["410"], fences: {} }]).take("430"), undefined);
     const source = new ResumeSource(points);

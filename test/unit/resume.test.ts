@@ -183,7 +183,8 @@ describe("SubscriptionHub with a saved position", () => {
     await api.call(3);
     assert.deepEqual(describeEvents(a), ["410:1.1:No Answer:false"]);
     assert.deepEqual(describeEvents(b), ["420:2.1:Ringing:false"]);
-    assert.deepEqual(positions.at(-1)?.polls, [{ seq: 55, extensions: ["410", "420"], fences: {} }]);
+    // Until the flows have started, the saved seq stays too (bare): a subscriber still to come adopts from it.
+    assert.deepEqual(positions.at(-1)?.polls, [{ seq: 55, extensions: ["410", "420"], fences: {} }, { seq: 50, extensions: [], fences: {} }]);
     assert.deepEqual(positions.at(-1)?.legs.map((l) => `${l.data.uniqueCallId}:${l.data.status}`), ["1.1:No Answer", "2.1:Ringing"]);
 
     // Once the flows have started, an extension added later gets its current state, as without a saved position.
@@ -192,6 +193,7 @@ describe("SubscriptionHub with a saved position", () => {
     hub.updateExtensions("a", ["410", "400"]);
     const read = await api.call(4);
     assert.deepEqual([read.extensions, read.last], [["400"], 0]);
+    assert.deepEqual(positions.at(-1)?.polls, [{ seq: 55, extensions: ["410", "420"], fences: {} }], "started: the loops' own");
     await hub.close();
   });
 

@@ -79,7 +79,9 @@ export class ResumeSource {
 
   /**
    * The cursors not yet taken (of `extensions` when given), as positions: a hub that saves before its loops have
-   * carried them on must still cover them, or a crash then would lose what they cover.
+   * carried them on must still cover them, or a crash then would lose what they cover. While the flows start, the
+   * lowest one too (bare when no extension has it): a subscriber that registers late (announced, its list still being
+   * read) adopts from it the extensions no position covers, also after a crash before it came.
    */
   points(extensions?: ReadonlySet<string>): ResumePoint[] {
     const byCursor = new Map<number, string[]>();
@@ -87,6 +89,7 @@ export class ResumeSource {
       if (extensions && !extensions.has(extension)) continue;
       byCursor.set(cursor, [...(byCursor.get(cursor) ?? []), extension]);
     }
+    if (this.open && this.lowest !== undefined && !byCursor.has(this.lowest)) byCursor.set(this.lowest, []);
     return [...byCursor].map(([seq, list]) => ({ seq, extensions: list, fences: {} }));
   }
 
