@@ -148,6 +148,24 @@ describe("SubscriptionHub over HTTP: a context store that keeps the start waitin
     assert.ok(events.every((e) => e.afterOutage), "all of them happened before they arrived");
   });
 
+  it("a position from before a PBX restart (its cursor above the early read's seq) carries on from that read", async () => {
+    pbx.bumpSeq(500);
+    const saved: HubPosition = { polls: [{ seq: pbx.seq, extensions: ["410"], fences: {} }], legs: [] };
+    const value = JSON.parse(serialisePosition(saved, { host: pbx.url, authMode: "apiKey" }, Date.now(), 1 << 20)) as unknown;
+    pbx.restart(); // while Node-RED was down
+    const context = new WaitingContext(value, 2); // the first read is silent; the second, 11 s in, answers
+    const events = start(context, ["410"]);
+    await earlyRead();
+    const during = pbx.startCall("410"); // after the restarted PBX's first answer: in the position's place, nothing lost
+    pbx.update("410", during, { status: "Hungup", hangupCause: "NO_ANSWER" });
+    await clock.tickAsync(11_000);
+    await hub?.ready();
+    await until(() => events.some((e) => e.data.status === "Hungup"), "the call made after the early read");
+    await quiet();
+    assert.deepEqual(seen(events), [`410:${during}:Ringing:false`, `410:${during}:Hungup:false`]);
+    assert.ok(pbx.subscribeRequests().every((r) => Number(r.query.lastSequenceNumber) < 500), "never polled from the previous life's cursor");
+  });
+
   it("a PBX restarted during the wait is resynchronised, never deaf", async () => {
     pbx.bumpSeq(500);
     const events = start(new WaitingContext(), ["410"]);

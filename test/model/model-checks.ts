@@ -25,7 +25,8 @@
  * - an intermediary's cut (504 after its idle limit) after a short hold counts as a failure; after a long one, as
  *   nothing at all: the hub must poll on at once and stay listening.
  */
-import { type Leg, names, now, type RequestRecord } from "./model-pbx";
+import { indexOf, type Leg, names, now, type RequestRecord } from "./model-pbx";
+import type { CallEvent } from "../../nodes/lib/poll/poll-loop";
 import { checkOwed } from "./model-resume";
 import { type Interval, LONG_CUT_MS, type World } from "./model-world";
 
@@ -199,4 +200,15 @@ export function skippedStates(leg: Leg, interval: Interval, got: readonly number
   const skipped = leg.history.slice(base + 1, index);
   if (skipped.length > 0 && skipped.every((state) => ENDING.has(state.status))) return undefined;
   return index > base + 1 ? "its first state here, but states before it were not sent" : undefined;
+}
+
+/**
+ * What is wrong with an end the client made up for a leg a read no longer listed, if anything: sound only for a leg
+ * that died with a PBX restart or ended (its end in a gap the client skipped), as a Hungup of one of its states. It is
+ * no state of the leg's history.
+ */
+export function vanishedEnd(leg: Leg, event: CallEvent): string | undefined {
+  if (!leg.dropped && leg.endedAt === undefined) return "vanished, yet the PBX still has the call";
+  const asHungup = leg.history.some((data) => indexOf({ ...leg, history: [{ ...data, status: "Hungup" }] }, event.data) === 0);
+  return asHungup ? undefined : "vanished, but not a Hungup of a state the leg had";
 }

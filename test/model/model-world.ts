@@ -10,7 +10,7 @@ import type { CallEvent } from "../../nodes/lib/poll/poll-loop";
 import { type HubPosition, type HubStatus, SubscriptionHub } from "../../nodes/lib/poll/subscription-hub";
 import { LateNodes } from "./model-late";
 import { indexOf, lastAnswer, ModelPbx, type ModelPbxOptions, names, now, type RequestRecord } from "./model-pbx";
-import { skippedStates } from "./model-checks";
+import { skippedStates, vanishedEnd } from "./model-checks";
 import { carryAcrossKill, continuation, hadAcrossKill, type KillReference, Receipts } from "./model-resume";
 import { ModelStore, type StoreParams, type WriteFacts } from "./model-store";
 
@@ -463,7 +463,10 @@ export class World {
     const interval = node.intervals.get(event.extension);
     if (!interval || !node.watched.includes(event.extension)) return this.violation(`${what}: it does not watch ${event.extension}`);
     if (!leg || leg.extension !== event.extension) return this.violation(`${what}: no such leg on that extension`);
-    if (event.vanished) return this.vanished(what, leg, event);
+    if (event.vanished) {
+      const wrong = vanishedEnd(leg, event);
+      return wrong ? this.violation(`${what}: ${wrong}`) : undefined;
+    }
     const index = indexOf(leg, event.data);
     if (index < 0) return this.violation(`${what}: a state the leg never had`);
     const earlier = this.history.get(node.id)?.get(leg.id);
@@ -483,16 +486,6 @@ export class World {
     got.push(index);
     interval.got.set(leg.id, got);
     node.max.set(leg.id, Math.max(max, index));
-  }
-
-  /**
-   * An end the client made up for a leg a read no longer listed: sound only for a leg that died with a PBX restart or
-   * ended (its end in a gap the client skipped), as a Hungup of one of its states. It is no state of the leg's history.
-   */
-  private vanished(what: string, leg: Leg, event: CallEvent): void {
-    if (!leg.dropped && leg.endedAt === undefined) return this.violation(`${what}: vanished, yet the PBX still has the call`);
-    const asHungup = leg.history.some((data) => indexOf({ ...leg, history: [{ ...data, status: "Hungup" }] }, event.data) === 0);
-    if (!asHungup) this.violation(`${what}: vanished, but not a Hungup of a state the leg had`);
   }
 
   /** The node id's flow (any instance) has received this state of the leg. */

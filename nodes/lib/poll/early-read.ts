@@ -60,7 +60,7 @@ export class EarlyRead {
    */
   settle(position: HubPosition | undefined, table: CallStateTable, watched: ReadonlySet<string>, send: (events: CallEvent[]) => void): HubPosition | undefined {
     this.close();
-    if (position && new ResumeSource(position.polls).size > 0) return position;
+    if (position && new ResumeSource(position.polls).size > 0) return this.current(position);
     const polls: ResumePoint[] = [];
     const events: CallEvent[] = [];
     for (const { extensions, response } of this.reads) {
@@ -78,6 +78,20 @@ export class EarlyRead {
     if (polls.length === 0) return position;
     if (events.length > 0) send(events);
     return { polls, legs: [] };
+  }
+
+  /**
+   * `position` with its cursors above the `seq` a read answered since put back to that `seq`: the PBX's counter went
+   * back, so they are of its previous life (it restarted while Node-RED was down). Carried on from there, the changes
+   * since the read still arrive (the resync a poll from such a cursor would cause starts only from its own read).
+   */
+  private current(position: HubPosition): HubPosition {
+    const seqs = this.reads.map((read) => read.response.seq).filter((seq) => seq > 0);
+    if (seqs.length === 0) return position;
+    const latest = Math.max(...seqs);
+    const stale = (point: ResumePoint): boolean => point.seq > latest || Object.values(point.fences).some((fence) => fence > latest);
+    if (!position.polls.some(stale)) return position;
+    return { ...position, polls: position.polls.map((point) => (stale(point) ? { ...point, seq: latest, fences: {} } : point)) };
   }
 
   /** The wait is over (or the hub closes): no more reads, the one in flight is abandoned. */
