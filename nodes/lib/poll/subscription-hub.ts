@@ -32,6 +32,7 @@ import { CallEvent, LoopStatus, PollLoop, SubscribeApi } from "./poll-loop";
 import { EarlyRead } from "./early-read";
 import { monotonicNow } from "../monotonic";
 import { HoldLimit } from "./hold-limit";
+import { LateSubscribers, lateReplay } from "./late-subscribers";
 import { LingeringExtensions } from "./lingering";
 import { LastCursor, ResumePoint, ResumeSource } from "./resume-points";
 import { currentEvents, ResumedReads } from "./resumed-reads";
@@ -61,6 +62,8 @@ export class SubscriptionHub {
   private readonly states = new SubscriberStates();
   private readonly resumedReads = new ResumedReads<Subscriber>();
   private readonly lastCursor = new LastCursor();
+  /** Changes kept for the subscribers the saved position names that have not registered yet (late-subscribers.ts). */
+  private readonly late = new LateSubscribers((message) => this.options.onWarning?.(message));
   /** The saved position is still being read: the polls start once it is there, and nothing is stored before. */
   private loading: Promise<void> | undefined;
   private earlyRead: EarlyRead | undefined;
@@ -91,7 +94,7 @@ export class SubscriptionHub {
     });
     this.table = new CallStateTable({ now: this.now });
     this.maxExtenBytes = options.maxExtenBytes ?? api.subscribeExtenBudget?.() ?? Infinity;
-    this.gate = new StartGate(() => this.release(), options.expectMs);
+    this.gate = new StartGate((gaveUp) => this.release(gaveUp), options.expectMs);
     const position = options.position;
     if (position instanceof Promise) {
       this.status = { state: "reading" };
@@ -107,6 +110,7 @@ export class SubscriptionHub {
     this.resumeSource ??= new ResumeSource([]);
     this.resumeSource.add(position.polls);
     this.resumedReads.restored(position.polls, position.awaiting, this.subscribers, position.watching);
+    this.late.restored(position.watching, position.awaiting, this.subscribers);
     this.lastCursor.keep(position.polls);
     this.states.restore(position.subscribers);
     for (const [id, subscriber] of this.subscribers) this.states.handBack(id, subscriber);
@@ -138,8 +142,9 @@ export class SubscriptionHub {
     for (const chunk of this.chunks) polls.push(...chunk.loop.resumePoints());
     if (this.resumeSource) polls.push(...this.resumeSource.points(this.retained ? this.watchedNow() : undefined));
     const subscribers = this.states.export(this.subscribers);
-    const watching = Object.fromEntries([...this.subscribers].map(([id, subscriber]) => [id, [...subscriber.extensions]]));
-    return { polls: this.lastCursor.keep(polls), legs: this.table.export(), ...this.resumedReads.awaiting(), watching, ...(subscribers ? { subscribers } : {}) };
+    const watching = { ...this.late.watching(), ...Object.fromEntries([...this.subscribers].map(([id, subscriber]) => [id, [...subscriber.extensions]])) };
+    const awaiting = this.late.withAwaiting(this.resumedReads.awaiting());
+    return { polls: this.lastCursor.keep(polls), legs: this.table.export(), ...awaiting, watching, ...(subscribers ? { subscribers } : {}) };
   }
 
   /** The loop of the first chunk, if any, and one loop per chunk of extensions (for tests and diagnostics). */
@@ -206,15 +211,22 @@ export class SubscriptionHub {
     // of a resumed one has answered: resumed-reads.ts). A lingering extension: the state when left, then the changes.
     const replay: CallEvent[] = [];
     const known: string[] = [];
+    const late = this.late.take(id, subscriber.extensions);
     for (const extension of subscriber.extensions) {
       const wanted = replayFor.includes(extension);
       const loop = this.owner.get(extension)?.loop;
       const held = this.resumedReads.holds(id, extension, loop !== undefined);
       if (wanted && held) this.resumedReads.hold(subscriber, id, extension);
-      // One that watched it before the restart carries on from the cursor: the restored table is no news to it.
-      const settled = !held && !this.resumedReads.continues(id, extension) && loop?.isSettled(extension) === true;
+      // One that watched it before the restart carries on from the cursor: the restored table is no news to it, and
+      // the changes passed on since the restart were kept for it if it comes late.
+      const carried = late?.get(extension);
+      const settled = !held && (carried ? !this.resumedReads.has(extension) : !this.resumedReads.continues(id, extension)) && loop?.isSettled(extension) === true;
       if (wanted && settled) known.push(extension);
       const left = this.lingering.take(extension);
+      if (carried) {
+        if (wanted) replay.push(...lateReplay(carried, held || !settled ? [] : this.currentOf(extension)));
+        continue;
+      }
       if (left) {
         if (wanted) replay.push(...left.replay, ...left.buffered);
         continue;
@@ -252,6 +264,7 @@ export class SubscriptionHub {
 
   /** Resolves once the shared polls no longer serve this subscriber (at once when others remain). */
   async deregister(id: string): Promise<void> {
+    this.late.drop(id);
     this.gate.settled(id);
     if (!this.detach(id)) return;
     if (this.subscribers.size > 0) {
@@ -287,13 +300,15 @@ export class SubscriptionHub {
     this.gate.flowsStarted();
   }
 
-  /** The deploy or start is over. */
-  private release(): void {
+  /** The deploy or start is over (`gaveUp`: the announced subscribers it stopped waiting for). */
+  private release(gaveUp: readonly string[]): void {
     this.retained = true;
     if (!this.loading) this.retainWatched();
-    if (this.lingering.size === 0) return;
-    this.lingering.clear();
-    if (this.running) this.reconfigure();
+    this.late.release(gaveUp);
+    if (this.lingering.size > 0) {
+      this.lingering.clear();
+      if (this.running) this.reconfigure();
+    }
     this.savePositionIfDelivered();
   }
 
@@ -453,6 +468,7 @@ export class SubscriptionHub {
 
   private dispatch(events: CallEvent[]): void {
     for (const event of events) {
+      this.late.keep(event);
       const subscribers = this.byExtension.get(event.extension);
       if (!subscribers) {
         this.lingering.buffer(event);
@@ -479,7 +495,7 @@ export class SubscriptionHub {
 
   /** Changes (not replays of a current state) that the loops passed on and no subscriber has had yet. */
   private holdsChanges(): boolean {
-    if (this.lingering.buffered > 0) return true;
+    if (this.lingering.buffered > 0 || this.late.buffered > 0) return true;
     for (const replay of this.pendingReplays.values()) if (replay.some((event) => !event.initial)) return true;
     return false;
   }
