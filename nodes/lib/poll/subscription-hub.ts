@@ -3,11 +3,11 @@
  * register/deregister pattern of Node-RED's MQTT broker node). Each subscriber gets only its own extensions' events.
  *
  * The extensions of all subscribers are polled in as few long polls as the URL length allows: usually one. When the
- * `exten` list would make a request URL too long (thousands of extensions), it is split into chunks, each polled by
- * its own PollLoop with its own `seq` (never shared: `seq` is global on the PBX and each poll must send back exactly the
+ * `exten` list would make a request URL too long (thousands of extensions), it is split into chunks, each polled by its
+ * own PollLoop with its own `seq` (never shared: `seq` is global on the PBX and each poll must send back exactly the
  * `seq` of its own previous answer). Chunks are stable: an extension stays in its chunk while it is watched, a new one
- * goes into the first chunk with room, and a chunk left empty is stopped. So adding or removing a subscribe node never
- * throws away the cursor of the extensions that stay.
+ * goes into the first chunk with room, a chunk left empty is stopped: adding or removing a subscribe node never throws
+ * away the cursor of the extensions that stay.
  *
  * An extension whose last subscriber leaves (deregister) lingers in its poll until the deploy is over
  * (`releaseLingering()`, which the config node calls on Node-RED's flows:started) or at most `parkMs` (60 s): a deploy
@@ -21,13 +21,13 @@
  * sent for each leg) goes to a PositionStore; a hub given one at start carries on from it (PollLoop's `resumeFrom`)
  * for the extensions watched when the flows have started (`releaseLingering()`, which waits for the subscribers that
  * announced themselves with `expect`); those added later are read. A position is stored only once every change it
- * covers has reached a subscriber (not while a lingering extension's buffer or a replay waits): a Node-RED that died
- * before they were handed on would lose them. Nothing is stored before the saved position has been read, and until
+ * covers has reached a subscriber (not while a lingering extension's buffer, a replay or the changes kept for a late
+ * subscriber wait): a Node-RED that died before they were handed on would lose them. Nothing is stored before the saved position has been read, and until
  * the loops have carried on from its cursors they stay in what is stored: a crash meanwhile must not lose them.
  */
 import { CallStateTable } from "./call-state-table";
 import type { HubOptions, HubPosition, HubStatus, Subscriber } from "./hub-types";
-import { type Chunk, extenBytes } from "./hub-chunks";
+import { changedStatus, type Chunk, extenBytes } from "./hub-chunks";
 import { CallEvent, LoopStatus, PollLoop, SubscribeApi } from "./poll-loop";
 import { EarlyRead } from "./early-read";
 import { monotonicNow } from "../monotonic";
@@ -133,10 +133,7 @@ export class SubscriptionHub {
     await this.loading;
   }
 
-  /**
-   * Where the polls stand now (what a PositionStore is given): the loops' cursors, and the saved ones no loop has
-   * carried on from yet (of extensions still watched, once the start is over).
-   */
+  /** Where the polls stand (for a PositionStore): the loops' cursors, and the saved ones no loop carried on from yet. */
   position(): HubPosition {
     const polls: ResumePoint[] = [];
     for (const chunk of this.chunks) polls.push(...chunk.loop.resumePoints());
@@ -151,9 +148,7 @@ export class SubscriptionHub {
   get pollLoop(): PollLoop | undefined { return this.chunks[0]?.loop; }
   get pollLoops(): readonly PollLoop[] { return this.chunks.map((c) => c.loop); }
 
-  get size(): number {
-    return this.subscribers.size;
-  }
+  get size(): number { return this.subscribers.size; }
 
   register(id: string, subscriber: Subscriber): void {
     if (this.subscribers.has(id)) this.detach(id);
@@ -167,18 +162,15 @@ export class SubscriptionHub {
   }
 
   /**
-   * A subscriber with this id will register soon, once it knows its extensions (read from an asynchronous store):
-   * the end of the start (flows:started) waits for it, so that its extensions may still carry on from the saved
-   * position. Bounded by `expectMs`.
+   * A subscriber with this id will register soon, once it knows its extensions (read from an asynchronous store): the
+   * end of the start (flows:started) waits for it (at most `expectMs`), so that its extensions still carry on from the
+   * saved position; the changes passed on for them meanwhile are kept for it (late-subscribers.ts).
    */
   expect(id: string): void {
     if (!this.subscribers.has(id)) this.gate.expect(id);
   }
 
-  /**
-   * Changes a subscriber's extensions at runtime: extensions it gains get their current state,
-   * the others carry on from the shared cursor.
-   */
+  /** Changes a subscriber's extensions at runtime: those it gains get their current state, the others carry on. */
   updateExtensions(id: string, extensions: readonly string[]): void {
     const current = this.subscribers.get(id);
     if (!current) return;
@@ -217,8 +209,7 @@ export class SubscriptionHub {
       const loop = this.owner.get(extension)?.loop;
       const held = this.resumedReads.holds(id, extension, loop !== undefined);
       if (wanted && held) this.resumedReads.hold(subscriber, id, extension);
-      // One that watched it before the restart carries on from the cursor: the restored table is no news to it, and
-      // the changes passed on since the restart were kept for it if it comes late.
+      // One that watched it before the restart carries on from the cursor (given the changes kept, if late: `carried`).
       const carried = late?.get(extension);
       const settled = !held && (carried ? !this.resumedReads.has(extension) : !this.resumedReads.continues(id, extension)) && loop?.isSettled(extension) === true;
       if (wanted && settled) known.push(extension);
@@ -450,15 +441,8 @@ export class SubscriptionHub {
 
   /** The status the chunks add up to, shown when it changed (e.g. a failing chunk was removed). */
   private refreshStatus(): void {
-    if (this.loading) return; // "reading" until the saved position is there
-    const failing = this.chunks.find((c) => c.status.state === "failing");
-    if (failing) {
-      if (this.status.state !== "failing") this.showStatus(failing.status);
-      return;
-    }
-    if (this.chunks.length === 0) return; // nothing polled: the nodes say so themselves
-    const aggregate: LoopStatus = this.chunks.some((c) => c.status.state === "connecting") ? { state: "connecting" } : { state: "listening" };
-    if (aggregate.state !== this.status.state) this.showStatus(aggregate);
+    const status = this.loading ? undefined : changedStatus(this.chunks, this.status); // "reading" until the position is there
+    if (status) this.showStatus(status);
   }
 
   private showStatus(status: HubStatus): void {
