@@ -146,4 +146,25 @@ describe("noojee-config: the saved state read from an asynchronous context store
     assert.equal(pbx!.subscribeRequests().some((r) => String(r.query.exten).split(",").includes("410")), false, "not the node's own list");
     assert.deepEqual(warnings.all.filter((w) => /keptUnreadable/.test(String(w))), []);
   });
+
+  it("a node whose kept list comes late, on an extension another node resumes at once: it gets the call missed while down too", async () => {
+    // Both watched 410 when the position was written; "late" keeps its list (never changed by msg) in the slow store.
+    const savedSeq = pbx!.seq;
+    fs.mkdirSync(path.join(userDir, "noojee-resume"), { recursive: true });
+    fs.writeFileSync(path.join(userDir, "noojee-resume", "cfg.json"), JSON.stringify({ ...position(savedSeq, ["410"]), watching: { late: ["410"], early: ["410"] } }));
+    const missed = missedCall("410");
+    store.hold(KEPT);
+    settings({ default: { module: store.module } });
+    const flow = [configFlowNode(pbx!.url), ...subscribeFlowNodes("early", "410"), ...subscribeFlowNodes("late", "410", { persistChanges: true })];
+    await helper.load(nodes, flow, credentials());
+    const early = new Sent(helper.getNode("early"));
+    const late = new Sent(helper.getNode("late"));
+    await until(() => early.all.length >= 2, "the missed call, to the node that registered at once");
+    assert.deepEqual(described(early), [`${missed} Ringing initial=false`, `${missed} Hungup initial=false`]);
+    assert.equal(late.all.length, 0);
+
+    store.release(KEPT);
+    await until(() => late.all.length >= 2, "the missed call, to the node whose kept list came late");
+    assert.deepEqual(described(late), [`${missed} Ringing initial=false`, `${missed} Hungup initial=false`]);
+  });
 });

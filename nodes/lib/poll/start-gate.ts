@@ -14,8 +14,10 @@ export class StartGate {
   private readonly expected = new Set<string>();
   private due = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** Those it stopped waiting for, told to `release`. */
+  private gaveUp: string[] = [];
 
-  constructor(private readonly release: () => void, private readonly waitMs = START_WAIT_MS) {}
+  constructor(private readonly release: (gaveUp: readonly string[]) => void, private readonly waitMs = START_WAIT_MS) {}
 
   /** A subscriber with this id will register (or leave) soon. */
   expect(id: string): void {
@@ -51,6 +53,7 @@ export class StartGate {
       // extensions for ever: past the wait, those it would have taken are read afresh.
       this.timer ??= setTimeout(() => {
         this.timer = undefined;
+        this.gaveUp = [...this.expected];
         this.expected.clear();
         this.check();
       }, this.waitMs);
@@ -60,6 +63,8 @@ export class StartGate {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     this.due = false;
-    this.release();
+    const gaveUp = this.gaveUp;
+    this.gaveUp = [];
+    this.release(gaveUp);
   }
 }

@@ -3,11 +3,11 @@
  * register/deregister pattern of Node-RED's MQTT broker node). Each subscriber gets only its own extensions' events.
  *
  * The extensions of all subscribers are polled in as few long polls as the URL length allows: usually one. When the
- * `exten` list would make a request URL too long (thousands of extensions), it is split into chunks, each polled by
- * its own PollLoop with its own `seq` (never shared: `seq` is global on the PBX and each poll must send back exactly the
+ * `exten` list would make a request URL too long (thousands of extensions), it is split into chunks, each polled by its
+ * own PollLoop with its own `seq` (never shared: `seq` is global on the PBX and each poll must send back exactly the
  * `seq` of its own previous answer). Chunks are stable: an extension stays in its chunk while it is watched, a new one
- * goes into the first chunk with room, and a chunk left empty is stopped. So adding or removing a subscribe node never
- * throws away the cursor of the extensions that stay.
+ * goes into the first chunk with room, a chunk left empty is stopped: adding or removing a subscribe node never throws
+ * away the cursor of the extensions that stay.
  *
  * An extension whose last subscriber leaves (deregister) lingers in its poll until the deploy is over
  * (`releaseLingering()`, which the config node calls on Node-RED's flows:started) or at most `parkMs` (60 s): a deploy
@@ -21,17 +21,18 @@
  * sent for each leg) goes to a PositionStore; a hub given one at start carries on from it (PollLoop's `resumeFrom`)
  * for the extensions watched when the flows have started (`releaseLingering()`, which waits for the subscribers that
  * announced themselves with `expect`); those added later are read. A position is stored only once every change it
- * covers has reached a subscriber (not while a lingering extension's buffer or a replay waits): a Node-RED that died
- * before they were handed on would lose them. Nothing is stored before the saved position has been read, and until
+ * covers has reached a subscriber (not while a lingering extension's buffer, a replay or the changes kept for a late
+ * subscriber wait): a Node-RED that died before they were handed on would lose them. Nothing is stored before the saved position has been read, and until
  * the loops have carried on from its cursors they stay in what is stored: a crash meanwhile must not lose them.
  */
 import { CallStateTable } from "./call-state-table";
 import type { HubOptions, HubPosition, HubStatus, Subscriber } from "./hub-types";
-import { type Chunk, extenBytes } from "./hub-chunks";
+import { changedStatus, type Chunk, extenBytes } from "./hub-chunks";
 import { CallEvent, LoopStatus, PollLoop, SubscribeApi } from "./poll-loop";
 import { EarlyRead } from "./early-read";
 import { monotonicNow } from "../monotonic";
 import { HoldLimit } from "./hold-limit";
+import { LateSubscribers, lateReplay } from "./late-subscribers";
 import { LingeringExtensions } from "./lingering";
 import { LastCursor, ResumePoint, ResumeSource } from "./resume-points";
 import { currentEvents, ResumedReads } from "./resumed-reads";
@@ -61,6 +62,8 @@ export class SubscriptionHub {
   private readonly states = new SubscriberStates();
   private readonly resumedReads = new ResumedReads<Subscriber>();
   private readonly lastCursor = new LastCursor();
+  /** Changes kept for the subscribers the saved position names that have not registered yet (late-subscribers.ts). */
+  private readonly late = new LateSubscribers((message) => this.options.onWarning?.(message));
   /** The saved position is still being read: the polls start once it is there, and nothing is stored before. */
   private loading: Promise<void> | undefined;
   private earlyRead: EarlyRead | undefined;
@@ -91,7 +94,7 @@ export class SubscriptionHub {
     });
     this.table = new CallStateTable({ now: this.now });
     this.maxExtenBytes = options.maxExtenBytes ?? api.subscribeExtenBudget?.() ?? Infinity;
-    this.gate = new StartGate(() => this.release(), options.expectMs);
+    this.gate = new StartGate((gaveUp) => this.release(gaveUp), options.expectMs);
     const position = options.position;
     if (position instanceof Promise) {
       this.status = { state: "reading" };
@@ -107,6 +110,7 @@ export class SubscriptionHub {
     this.resumeSource ??= new ResumeSource([]);
     this.resumeSource.add(position.polls);
     this.resumedReads.restored(position.polls, position.awaiting, this.subscribers, position.watching);
+    this.late.restored(position.watching, position.awaiting, this.subscribers);
     this.lastCursor.keep(position.polls);
     this.states.restore(position.subscribers);
     for (const [id, subscriber] of this.subscribers) this.states.handBack(id, subscriber);
@@ -129,26 +133,22 @@ export class SubscriptionHub {
     await this.loading;
   }
 
-  /**
-   * Where the polls stand now (what a PositionStore is given): the loops' cursors, and the saved ones no loop has
-   * carried on from yet (of extensions still watched, once the start is over).
-   */
+  /** Where the polls stand (for a PositionStore): the loops' cursors, and the saved ones no loop carried on from yet. */
   position(): HubPosition {
     const polls: ResumePoint[] = [];
     for (const chunk of this.chunks) polls.push(...chunk.loop.resumePoints());
     if (this.resumeSource) polls.push(...this.resumeSource.points(this.retained ? this.watchedNow() : undefined));
     const subscribers = this.states.export(this.subscribers);
-    const watching = Object.fromEntries([...this.subscribers].map(([id, subscriber]) => [id, [...subscriber.extensions]]));
-    return { polls: this.lastCursor.keep(polls), legs: this.table.export(), ...this.resumedReads.awaiting(), watching, ...(subscribers ? { subscribers } : {}) };
+    const watching = { ...this.late.watching(), ...Object.fromEntries([...this.subscribers].map(([id, subscriber]) => [id, [...subscriber.extensions]])) };
+    const awaiting = this.late.withAwaiting(this.resumedReads.awaiting());
+    return { polls: this.lastCursor.keep(polls), legs: this.table.export(), ...awaiting, watching, ...(subscribers ? { subscribers } : {}) };
   }
 
   /** The loop of the first chunk, if any, and one loop per chunk of extensions (for tests and diagnostics). */
   get pollLoop(): PollLoop | undefined { return this.chunks[0]?.loop; }
   get pollLoops(): readonly PollLoop[] { return this.chunks.map((c) => c.loop); }
 
-  get size(): number {
-    return this.subscribers.size;
-  }
+  get size(): number { return this.subscribers.size; }
 
   register(id: string, subscriber: Subscriber): void {
     if (this.subscribers.has(id)) this.detach(id);
@@ -162,18 +162,15 @@ export class SubscriptionHub {
   }
 
   /**
-   * A subscriber with this id will register soon, once it knows its extensions (read from an asynchronous store):
-   * the end of the start (flows:started) waits for it, so that its extensions may still carry on from the saved
-   * position. Bounded by `expectMs`.
+   * A subscriber with this id will register soon, once it knows its extensions (read from an asynchronous store): the
+   * end of the start (flows:started) waits for it (at most `expectMs`), so that its extensions still carry on from the
+   * saved position; the changes passed on for them meanwhile are kept for it (late-subscribers.ts).
    */
   expect(id: string): void {
     if (!this.subscribers.has(id)) this.gate.expect(id);
   }
 
-  /**
-   * Changes a subscriber's extensions at runtime: extensions it gains get their current state,
-   * the others carry on from the shared cursor.
-   */
+  /** Changes a subscriber's extensions at runtime: those it gains get their current state, the others carry on. */
   updateExtensions(id: string, extensions: readonly string[]): void {
     const current = this.subscribers.get(id);
     if (!current) return;
@@ -206,15 +203,21 @@ export class SubscriptionHub {
     // of a resumed one has answered: resumed-reads.ts). A lingering extension: the state when left, then the changes.
     const replay: CallEvent[] = [];
     const known: string[] = [];
+    const late = this.late.take(id, subscriber.extensions);
     for (const extension of subscriber.extensions) {
       const wanted = replayFor.includes(extension);
       const loop = this.owner.get(extension)?.loop;
       const held = this.resumedReads.holds(id, extension, loop !== undefined);
       if (wanted && held) this.resumedReads.hold(subscriber, id, extension);
-      // One that watched it before the restart carries on from the cursor: the restored table is no news to it.
-      const settled = !held && !this.resumedReads.continues(id, extension) && loop?.isSettled(extension) === true;
+      // One that watched it before the restart carries on from the cursor (given the changes kept, if late: `carried`).
+      const carried = late?.get(extension);
+      const settled = !held && (carried ? !this.resumedReads.has(extension) : !this.resumedReads.continues(id, extension)) && loop?.isSettled(extension) === true;
       if (wanted && settled) known.push(extension);
       const left = this.lingering.take(extension);
+      if (carried) {
+        if (wanted) replay.push(...lateReplay(carried, held || !settled ? [] : this.currentOf(extension)));
+        continue;
+      }
       if (left) {
         if (wanted) replay.push(...left.replay, ...left.buffered);
         continue;
@@ -252,6 +255,7 @@ export class SubscriptionHub {
 
   /** Resolves once the shared polls no longer serve this subscriber (at once when others remain). */
   async deregister(id: string): Promise<void> {
+    this.late.drop(id);
     this.gate.settled(id);
     if (!this.detach(id)) return;
     if (this.subscribers.size > 0) {
@@ -287,13 +291,15 @@ export class SubscriptionHub {
     this.gate.flowsStarted();
   }
 
-  /** The deploy or start is over. */
-  private release(): void {
+  /** The deploy or start is over (`gaveUp`: the announced subscribers it stopped waiting for). */
+  private release(gaveUp: readonly string[]): void {
     this.retained = true;
     if (!this.loading) this.retainWatched();
-    if (this.lingering.size === 0) return;
-    this.lingering.clear();
-    if (this.running) this.reconfigure();
+    this.late.release(gaveUp);
+    if (this.lingering.size > 0) {
+      this.lingering.clear();
+      if (this.running) this.reconfigure();
+    }
     this.savePositionIfDelivered();
   }
 
@@ -435,15 +441,8 @@ export class SubscriptionHub {
 
   /** The status the chunks add up to, shown when it changed (e.g. a failing chunk was removed). */
   private refreshStatus(): void {
-    if (this.loading) return; // "reading" until the saved position is there
-    const failing = this.chunks.find((c) => c.status.state === "failing");
-    if (failing) {
-      if (this.status.state !== "failing") this.showStatus(failing.status);
-      return;
-    }
-    if (this.chunks.length === 0) return; // nothing polled: the nodes say so themselves
-    const aggregate: LoopStatus = this.chunks.some((c) => c.status.state === "connecting") ? { state: "connecting" } : { state: "listening" };
-    if (aggregate.state !== this.status.state) this.showStatus(aggregate);
+    const status = this.loading ? undefined : changedStatus(this.chunks, this.status); // "reading" until the position is there
+    if (status) this.showStatus(status);
   }
 
   private showStatus(status: HubStatus): void {
@@ -453,6 +452,7 @@ export class SubscriptionHub {
 
   private dispatch(events: CallEvent[]): void {
     for (const event of events) {
+      this.late.keep(event);
       const subscribers = this.byExtension.get(event.extension);
       if (!subscribers) {
         this.lingering.buffer(event);
@@ -479,7 +479,7 @@ export class SubscriptionHub {
 
   /** Changes (not replays of a current state) that the loops passed on and no subscriber has had yet. */
   private holdsChanges(): boolean {
-    if (this.lingering.buffered > 0) return true;
+    if (this.lingering.buffered > 0 || this.late.buffered > 0) return true;
     for (const replay of this.pendingReplays.values()) if (replay.some((event) => !event.initial)) return true;
     return false;
   }
