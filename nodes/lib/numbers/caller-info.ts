@@ -14,7 +14,7 @@
  */
 import { stat, readFile } from "node:fs/promises";
 import { CallerIdKind, CallerIdNormaliser } from "./caller-id";
-import { fingerprint } from "./content-fingerprint";
+import { fingerprint, fingerprintNow } from "./content-fingerprint";
 import { Phonebook, PhonebookEntry, PhonebookProblem, WHOLE_FILE_PROBLEMS, copyPlain, decodeText, slicer } from "./phonebook";
 import { phonebookFromCsv, phonebookFromJson, phonebookFromValue } from "./phonebook";
 import { WarningLimiter } from "../poll/warning-limiter";
@@ -52,6 +52,8 @@ export interface CallerInfoOptions {
 /** How many more places of one kind of problem a warning names after its first. */
 const OTHERS_SHOWN = 10;
 
+const UNSET_PRINT = fingerprintNow(undefined);
+
 const EMPTY: Phonebook = { entries: new Map(), problems: [] };
 
 export class CallerInfoService {
@@ -60,7 +62,8 @@ export class CallerInfoService {
   private readonly limiter: WarningLimiter;
   private contextBook: Map<string, PhonebookEntry> = EMPTY.entries;
   private fileBook: Map<string, PhonebookEntry> = EMPTY.entries;
-  private contextPrint: string | undefined;
+  /** The fingerprint of the context value last indexed; at first that of an unset variable (nothing to load). */
+  private contextPrint = UNSET_PRINT;
   private fileStamp = "";
   /** A good phonebook was loaded from the file (a cut-looking file keeps it). */
   private fileLoaded = false;

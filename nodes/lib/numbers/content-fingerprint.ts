@@ -85,3 +85,10 @@ export async function fingerprint(value: unknown, due: () => Promise<void> | und
   }
   return hash.toString();
 }
+
+/** The fingerprint of a value that is no array or object (an unset variable), at once. */
+export function fingerprintNow(value: undefined | string | number | boolean | null): string {
+  const hash = new Hash();
+  hash.value(value, 0);
+  return hash.toString();
+}
