@@ -26,11 +26,16 @@ function lineAt(text: string, at: number, from = 0, fromLine = 1): number {
 }
 
 /**
- * Calls `onBatch` with each piece, in order: an array of elements for a top-level array, an object of some of its
+ * Calls `onBatch` with each piece (about `batchChars` long; tests use small ones), in order: an array of elements for a top-level array, an object of some of its
  * keys for a top-level object. Text whose top level is neither is parsed whole and given as it is (the caller
  * decides what it makes of `"text"` or `42`). Throws JsonBatchError on a syntax error.
  */
-export async function readJsonBatches(text: string, onBatch: (piece: unknown) => void, due: () => Promise<void> | undefined): Promise<void> {
+export async function readJsonBatches(
+  text: string,
+  onBatch: (piece: unknown) => void,
+  due: () => Promise<void> | undefined,
+  batchChars = BATCH_CHARS,
+): Promise<void> {
   let pos = 0;
   while (pos < text.length && /\s/.test(text[pos])) pos++;
   const open = text.charCodeAt(pos);
@@ -59,7 +64,7 @@ export async function readJsonBatches(text: string, onBatch: (piece: unknown) =>
       depth--;
     } else if (c === 44 && depth === 0) {
       lastComma = pos;
-      if (pos - batchStart >= BATCH_CHARS) flush(pos);
+      if (pos - batchStart >= batchChars) flush(pos);
     }
     if (++scanned >= SCAN_STEP) {
       scanned = 0;

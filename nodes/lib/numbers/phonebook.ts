@@ -163,10 +163,10 @@ export function decodeText(bytes: Buffer): string {
 const stripBom = (text: string): string => (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
 
 /**
- * The text of a JSON phonebook file, read in pieces (json-batches.ts); a syntax error is one `badFile` problem and
- * an empty phonebook.
+ * The text of a JSON phonebook file, read in pieces (json-batches.ts; `batchChars`: their size, for tests); a syntax
+ * error is one `badFile` problem and an empty phonebook.
  */
-export async function phonebookFromJson(text: string, numbers: CallerIdNormaliser): Promise<Phonebook> {
+export async function phonebookFromJson(text: string, numbers: CallerIdNormaliser, batchChars?: number): Promise<Phonebook> {
   const builder = new PhonebookBuilder(numbers);
   const due = slicer();
   let records = 0;
@@ -174,7 +174,7 @@ export async function phonebookFromJson(text: string, numbers: CallerIdNormalise
   const pieces: unknown[] = [];
   try {
     // Pieces are indexed after the whole text has parsed: a syntax error at the end means no phonebook at all.
-    await readJsonBatches(stripBom(text), (piece) => void pieces.push(piece), due);
+    await readJsonBatches(stripBom(text), (piece) => void pieces.push(piece), due, batchChars);
   } catch (err) {
     const line = err instanceof JsonBatchError ? `JSON, line ${err.line}` : "JSON";
     return { entries: new Map(), problems: [{ kind: "badFile", where: line, value: (err as Error).message }] };
