@@ -4,8 +4,10 @@
  */
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import promises from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import sinon from "sinon";
 import { CallerInfoService, CallerInfoOptions } from "../../nodes/lib/numbers/caller-info";
 
 describe("caller info service: reloads", () => {
@@ -105,6 +107,32 @@ describe("caller info service: reloads", () => {
     fs.utimesSync(file, new Date(), new Date(Date.now() + 10_000));
     await service.check();
     assert.deepEqual([service.size.file, loads.at(-1)], [1, "file 1"]);
+  });
+
+  it("a file that changes while it is read is not taken; the next check reads it whole", async () => {
+    const file = path.join(dir, "book.csv");
+    const rows = (n: number) => `number,name\n${Array.from({ length: n }, (_, i) => `04${10_000_000 + i},Person ${i}`).join("\n")}\n`;
+    fs.writeFileSync(file, rows(10));
+    const { service, warnings, loads } = make({ file });
+    await service.start();
+    // The writer is still at it: what is read holds 5 rows, and the file grows to 20 before the read is checked.
+    fs.writeFileSync(file, rows(5));
+    fs.utimesSync(file, new Date(), new Date(Date.now() + 5000));
+    const readFile = promises.readFile;
+    const stub = sinon.stub(promises, "readFile").callsFake(async (...args: Parameters<typeof readFile>) => {
+      const text = await readFile(...args);
+      fs.writeFileSync(file, rows(20));
+      fs.utimesSync(file, new Date(), new Date(Date.now() + 10_000));
+      return text;
+    });
+    try {
+      await service.check();
+    } finally {
+      stub.restore();
+    }
+    assert.deepEqual([service.size.file, loads, warnings], [10, ["file 10"], []]);
+    await service.check();
+    assert.deepEqual([service.size.file, loads], [20, ["file 10", "file 20"]]);
   });
 
   it("a CSV whose last line looks cut off is still the first phonebook; bad lines are each named in the warning", async () => {
