@@ -42,12 +42,12 @@ export function startCallerInfo(RED: NodeAPI, node: Node, config: NoojeeConfigDe
   const userDir = (RED.settings as { userDir?: unknown }).userDir;
   // A relative path is taken from Node-RED's user directory (the help says so).
   const file = fileSetting === "" ? undefined : isAbsolute(fileSetting) || typeof userDir !== "string" ? fileSetting : resolve(userDir, fileSetting);
-  const describe = (source: PhonebookSource, problem: PhonebookProblem, count: number): string =>
+  const describe = (source: PhonebookSource, problem: PhonebookProblem, count: number, others: string): string =>
     t(`phonebook.${problem.kind}`, {
       source: source === "file" ? t("phonebook.sourceFile", { file: file ?? "" }) : t("phonebook.sourceContext", { key: contextKey }),
       where: problem.where,
       value: problem.value ?? "",
-      more: count > 1 ? t("phonebook.more", { count: count - 1 }) : "",
+      more: count > 1 ? t("phonebook.more", { count: count - 1, others }) : "",
     });
   const service = new CallerInfoService({
     country,

@@ -8,7 +8,8 @@
  * - every caller new: 20,000 events, each from a number not seen before (a cache miss: a full parse each time);
  * half of each set is in the phonebook, half is not. Also the first load and a reload of the 100,000-line CSV
  * (from the change to the swapped index) and the longest the event loop was held up during the reload, sampled by a
- * 1 ms timer.
+ * 1 ms timer. Then phonebook-reloads.ts: the longest event-loop delay during a reload of each source (CSV, JSON,
+ * context object and array), by monitorEventLoopDelay, and the cost of checking an unchanged context phonebook.
  * Prints p50/p99/max in ms. Figures are in docs/performance.md.
  */
 import fs from "node:fs";
@@ -16,6 +17,7 @@ import os from "node:os";
 import path from "node:path";
 import { CallerInfoService } from "../../nodes/lib/numbers/caller-info";
 import { toMessage } from "../../nodes/messages";
+import { reloadFigures } from "./phonebook-reloads";
 
 const ENTRIES = 100_000;
 const EVENTS = 20_000;
@@ -108,6 +110,7 @@ async function main(): Promise<void> {
   console.log(describe("toMessage without caller info", baseline(repeat)));
   console.log(describe(`repeat callers (${((found / EVENTS) * 100).toFixed(0)}% named)`, measure(repeat)));
   console.log(describe("every caller new (cache misses)", measure(fresh)));
+  for (const line of await reloadFigures(dir, ENTRIES, (i) => number(i, 0))) console.log(line);
   fs.rmSync(dir, { recursive: true, force: true });
 }
 

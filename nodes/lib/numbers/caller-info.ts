@@ -4,14 +4,19 @@
  * to read the context variable and a place for warnings.
  *
  * Lookups are two Map reads on the cached reading: the hot path never waits for a reload. Sources are checked every
- * `pollMs` (a file by its mtime and size, the context value by identity: a flow sets a new object or array), read
- * asynchronously and indexed apart; the new index replaces the old one only when it is complete. A failed or
- * malformed source keeps the last good index of that source and is reported, rate limited, never thrown.
+ * `pollMs`, read asynchronously and indexed apart, in slices; the new index replaces the old one only when it is
+ * complete. A file is re-read when its mtime or size changes; a context value when its content fingerprint changes
+ * (content-fingerprint.ts: neither an edit in place nor a store that gives a new object at each read fools it), so an
+ * unchanged phonebook is never re-indexed and "loaded" means a real change. A failed or malformed source keeps the
+ * last good index of that source and is reported, rate limited, never thrown: a JSON file that does not parse, a CSV
+ * file without its header (an empty one too), one that changed while it was read (read again at the next check),
+ * one whose last line looks cut off (no line break, not a good entry) once a good one was loaded.
  */
 import { stat, readFile } from "node:fs/promises";
 import { CallerIdKind, CallerIdNormaliser } from "./caller-id";
-import { Phonebook, PhonebookEntry, PhonebookProblem, phonebookFromJson, phonebookFromValue } from "./phonebook";
-import { phonebookFromCsv } from "./phonebook";
+import { fingerprint, fingerprintNow } from "./content-fingerprint";
+import { Phonebook, PhonebookEntry, PhonebookProblem, WHOLE_FILE_PROBLEMS, copyPlain, decodeText, slicer } from "./phonebook";
+import { phonebookFromCsv, phonebookFromJson, phonebookFromValue } from "./phonebook";
 import { WarningLimiter } from "../poll/warning-limiter";
 
 /** What a msg carrying a caller ID gains (only the fields that apply). */
@@ -35,11 +40,19 @@ export interface CallerInfoOptions {
   pollMs?: number;
   /** One line per kind of problem per source per minute (warning-limiter.ts). */
   warn: (line: string) => void;
-  /** The text of a warning: a problem in a source, `count` problems of its kind in that load. */
-  describe: (source: PhonebookSource, problem: PhonebookProblem, count: number) => string;
+  /**
+   * The text of a warning: the first problem of a kind in a source, `count` problems of that kind in that load,
+   * `others` where the next few of them are (`line 7, line 12`), empty when there are none.
+   */
+  describe: (source: PhonebookSource, problem: PhonebookProblem, count: number, others: string) => string;
   /** A source loaded (for the log and the tests). */
   onLoaded?: (source: PhonebookSource, entries: number, ms: number) => void;
 }
+
+/** How many more places of one kind of problem a warning names after its first. */
+const OTHERS_SHOWN = 10;
+
+const UNSET_PRINT = fingerprintNow(undefined);
 
 const EMPTY: Phonebook = { entries: new Map(), problems: [] };
 
@@ -49,8 +62,11 @@ export class CallerInfoService {
   private readonly limiter: WarningLimiter;
   private contextBook: Map<string, PhonebookEntry> = EMPTY.entries;
   private fileBook: Map<string, PhonebookEntry> = EMPTY.entries;
-  private lastContext: unknown;
+  /** The fingerprint of the context value last indexed; at first that of an unset variable (nothing to load). */
+  private contextPrint = UNSET_PRINT;
   private fileStamp = "";
+  /** A good phonebook was loaded from the file (a cut-looking file keeps it). */
+  private fileLoaded = false;
   private loading: Record<PhonebookSource, boolean> = { context: false, file: false };
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -98,7 +114,8 @@ export class CallerInfoService {
       const entry = this.contextBook.get(reading.key) ?? this.fileBook.get(reading.key);
       if (entry) {
         info.callerName = entry.name;
-        info.contact = { ...entry.contact };
+        // A deep copy: a flow editing one msg's contact changes no other msg's.
+        info.contact = copyPlain(entry.contact) as Record<string, unknown>;
       }
     }
     return info;
@@ -120,11 +137,14 @@ export class CallerInfoService {
     this.loading.context = true;
     try {
       const value = await read();
-      if (value === this.lastContext || this.closed) return;
-      this.lastContext = value;
+      if (this.closed) return;
+      const print = await fingerprint(value, slicer());
+      if (print === this.contextPrint || this.closed) return;
       const started = performance.now();
       const book = await phonebookFromValue(value, this.numbers, "context value");
       if (this.closed) return;
+      // Taken before indexing: an edit made meanwhile changes the next fingerprint, so it is indexed then.
+      this.contextPrint = print;
       this.contextBook = book.entries;
       this.report("context", book, started);
     } catch (err) {
@@ -152,16 +172,25 @@ export class CallerInfoService {
         return;
       }
       if (stamp === this.fileStamp) return;
-      this.fileStamp = stamp;
       const started = performance.now();
-      const book = /\.csv$/i.test(file)
-        ? await phonebookFromCsv({ file }, this.numbers)
-        : await phonebookFromJson(await readFile(file, "utf8"), this.numbers);
+      const csv = /\.csv$/i.test(file);
+      const text = decodeText(await readFile(file));
+      const after = await stat(file);
+      // Changed while it was read (being written): not a phonebook; read again at the next check.
+      if (`${after.mtimeMs}:${after.size}` !== stamp) return;
+      this.fileStamp = stamp;
+      const book = csv ? await phonebookFromCsv({ text }, this.numbers) : await phonebookFromJson(text, this.numbers);
       if (this.closed) return;
-      // A file that could not be parsed keeps the last good index (it may be half written).
-      const unreadable = book.problems.some((p) => p.kind === "badFile" || (p.kind === "badShape" && p.where === "JSON"));
-      if (!unreadable) this.fileBook = book.entries;
-      this.report("file", book, started);
+      // A file that is not a phonebook keeps the last good index (it may be half written); a file that looks cut
+      // off is still the first phonebook when there is none.
+      const unreadable = book.problems.some(
+        (p) => (WHOLE_FILE_PROBLEMS.has(p.kind) && (p.kind !== "cutLine" || this.fileLoaded)) || (p.kind === "badShape" && p.where === "JSON"),
+      );
+      if (!unreadable) {
+        this.fileBook = book.entries;
+        this.fileLoaded = true;
+      }
+      this.report("file", book, unreadable ? undefined : started);
     } catch (err) {
       this.report("file", { entries: this.fileBook, problems: [{ kind: "badFile", where: file, value: String(err) }] });
     } finally {
@@ -169,15 +198,21 @@ export class CallerInfoService {
     }
   }
 
-  /** One warning per kind of problem (the first of them, with the count), then the loaded event. */
+  /**
+   * One warning per kind of problem (the first of them, with the count and where the next few are), then the
+   * loaded event (none when the source was not taken).
+   */
   private report(source: PhonebookSource, book: Phonebook, started?: number): void {
-    const byKind = new Map<string, { first: PhonebookProblem; count: number }>();
+    const byKind = new Map<string, { first: PhonebookProblem; count: number; others: string[] }>();
     for (const problem of book.problems) {
       const seen = byKind.get(problem.kind);
-      if (seen) seen.count++;
-      else byKind.set(problem.kind, { first: problem, count: 1 });
+      if (!seen) byKind.set(problem.kind, { first: problem, count: 1, others: [] });
+      else if (++seen.count <= OTHERS_SHOWN + 1) seen.others.push(problem.where);
     }
-    for (const [kind, { first, count }] of byKind) this.limiter.warn(`${source}:${kind}`, this.options.describe(source, first, count));
+    for (const [kind, { first, count, others }] of byKind) {
+      const list = others.join(", ") + (count - 1 > others.length ? ", …" : "");
+      this.limiter.warn(`${source}:${kind}`, this.options.describe(source, first, count, list));
+    }
     if (started !== undefined) this.options.onLoaded?.(source, book.entries.size, performance.now() - started);
   }
 }

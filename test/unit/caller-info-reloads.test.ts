@@ -1,0 +1,146 @@
+/**
+ * CallerInfoService reloads (issue 24, items 5, 6, 8, 12): a context phonebook edited in place, a store that gives a
+ * new object at each read, a file caught empty or half written, contacts shared between msgs.
+ */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import promises from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import sinon from "sinon";
+import { CallerInfoService, CallerInfoOptions } from "../../nodes/lib/numbers/caller-info";
+
+describe("caller info service: reloads", () => {
+  let service: CallerInfoService | undefined;
+  let dir: string;
+  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "noojee-reloads-"))));
+  afterEach(() => {
+    service?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  function make(options: Partial<CallerInfoOptions>) {
+    const warnings: string[] = [];
+    const loads: string[] = [];
+    service = new CallerInfoService({
+      country: "AU",
+      pollMs: 3_600_000,
+      warn: (line) => warnings.push(line),
+      describe: (source, problem, count, others) => `${source} ${problem.kind} ${problem.where} x${count}${others ? ` (${others})` : ""}`,
+      onLoaded: (source, entries) => loads.push(`${source} ${entries}`),
+      ...options,
+    });
+    return { service, warnings, loads };
+  }
+
+  it("a context object edited in place (a change node setting one key) is re-indexed", async () => {
+    const book: Record<string, unknown> = { "0399990000": "Zed" };
+    const { service, loads } = make({ readContext: () => Promise.resolve(book) });
+    await service.start();
+    book["0355501234"] = "Ann Smith";
+    await service.check();
+    assert.equal(service.callerInfo("0355501234").callerName, "Ann Smith");
+    book["0355501234"] = { name: "Ann Jones", address: { city: "Geelong" } };
+    await service.check();
+    assert.deepEqual(service.callerInfo("0355501234").contact, { number: "0355501234", name: "Ann Jones", address: { city: "Geelong" } });
+    (book["0355501234"] as { address: { city: string } }).address.city = "Ballarat";
+    await service.check();
+    assert.equal((service.callerInfo("0355501234").contact?.address as { city: string }).city, "Ballarat");
+    assert.deepEqual(loads, ["context 1", "context 2", "context 2", "context 2"]);
+  });
+
+  it("an array edited in place is re-indexed; an entry's record is a copy until then", async () => {
+    const book = [{ number: "0355501234", name: "Ann" }];
+    const { service } = make({ readContext: () => Promise.resolve(book) });
+    await service.start();
+    book[0].name = "Ann (edited)";
+    assert.equal(service.callerInfo("0355501234").contact?.name, "Ann", "the index keeps its own copy");
+    await service.check();
+    assert.equal(service.callerInfo("0355501234").callerName, "Ann (edited)");
+  });
+
+  it("a store that gives a new object at each read: the same content is indexed and logged once", async () => {
+    const json = JSON.stringify(Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`04${10_000_000 + i}`, `Person ${i}`])));
+    let text = json;
+    const { service, loads } = make({ readContext: () => Promise.resolve(JSON.parse(text)) });
+    await service.start();
+    for (let i = 0; i < 5; i++) await service.check();
+    assert.deepEqual(loads, ["context 2000"]);
+    text = json.replace("Person 1999", "Person 1999 (new)");
+    await service.check();
+    await service.check();
+    assert.deepEqual(loads, ["context 2000", "context 2000"]);
+    assert.equal(service.callerInfo("0410001999").callerName, "Person 1999 (new)");
+  });
+
+  it("each msg gets its own deep copy of the contact", async () => {
+    const { service } = make({ readContext: () => Promise.resolve([{ number: "0355501234", name: "Ann", address: { city: "Melbourne" }, tags: ["vip"] }]) });
+    await service.start();
+    const first = service.callerInfo("0355501234").contact as { address: { city: string }; tags: string[] };
+    first.address.city = "changed by a function node";
+    first.tags.push("oops");
+    assert.deepEqual(service.callerInfo("0355501234").contact, { number: "0355501234", name: "Ann", address: { city: "Melbourne" }, tags: ["vip"] });
+  });
+
+  it("a CSV caught empty, without its header or cut off keeps the last good phonebook, said so; a complete one loads", async () => {
+    const file = path.join(dir, "book.csv");
+    const good = `number,name\n${Array.from({ length: 100 }, (_, i) => `04${10_000_000 + i},Person ${i}`).join("\n")}\n`;
+    fs.writeFileSync(file, good);
+    const { service, warnings, loads } = make({ file });
+    await service.start();
+    const versions: Array<[string, string]> = [
+      ["", "noHeader"],
+      ["0355501234,Ann\n", "noHeader"],
+      // Cut inside a number (a cut inside a name reads as a shorter name: that file is taken, until it is complete).
+      [good.slice(0, good.indexOf("\n0410000050") + 6), "cutLine"],
+    ];
+    for (const [text, kind] of versions) {
+      fs.writeFileSync(file, text);
+      fs.utimesSync(file, new Date(), new Date(Date.now() + 1000 * warnings.length + 1000));
+      await service.check();
+      assert.equal(service.size.file, 100, kind);
+      assert.equal(service.callerInfo("0410000099").callerName, "Person 99");
+      assert.match(warnings.at(-1) ?? "", new RegExp(`^file ${kind} line`));
+    }
+    assert.deepEqual(loads, ["file 100"]);
+    fs.writeFileSync(file, "number,name\n0355501234,Ann\n");
+    fs.utimesSync(file, new Date(), new Date(Date.now() + 10_000));
+    await service.check();
+    assert.deepEqual([service.size.file, loads.at(-1)], [1, "file 1"]);
+  });
+
+  it("a file that changes while it is read is not taken; the next check reads it whole", async () => {
+    const file = path.join(dir, "book.csv");
+    const rows = (n: number) => `number,name\n${Array.from({ length: n }, (_, i) => `04${10_000_000 + i},Person ${i}`).join("\n")}\n`;
+    fs.writeFileSync(file, rows(10));
+    const { service, warnings, loads } = make({ file });
+    await service.start();
+    // The writer is still at it: what is read holds 5 rows, and the file grows to 20 before the read is checked.
+    fs.writeFileSync(file, rows(5));
+    fs.utimesSync(file, new Date(), new Date(Date.now() + 5000));
+    const readFile = promises.readFile;
+    const stub = sinon.stub(promises, "readFile").callsFake(async (...args: Parameters<typeof readFile>) => {
+      const text = await readFile(...args);
+      fs.writeFileSync(file, rows(20));
+      fs.utimesSync(file, new Date(), new Date(Date.now() + 10_000));
+      return text;
+    });
+    try {
+      await service.check();
+    } finally {
+      stub.restore();
+    }
+    assert.deepEqual([service.size.file, loads, warnings], [10, ["file 10"], []]);
+    await service.check();
+    assert.deepEqual([service.size.file, loads], [20, ["file 10", "file 20"]]);
+  });
+
+  it("a CSV whose last line looks cut off is still the first phonebook; bad lines are each named in the warning", async () => {
+    const file = path.join(dir, "book.csv");
+    fs.writeFileSync(file, "number,name\n0355501234,Ann\n,a\n,b\n,c\n0412345678");
+    const { service, warnings } = make({ file });
+    await service.start();
+    assert.equal(service.callerInfo("0355501234").callerName, "Ann");
+    assert.deepEqual(warnings.sort(), ["file cutLine line 6 x1", "file noName line 6 x1", "file noNumber line 3 x3 (line 4, line 5)"]);
+  });
+});
