@@ -125,6 +125,8 @@ export interface Received {
   sent?: number;
   /** msg.payload.eventId, when the package sets one. */
   eventId?: string;
+  /** A Hungup the node made up for a call the PBX stopped listing (msg.payload.vanished): no state of the PBX's. */
+  vanished?: boolean;
 }
 
 export interface SoakRecords {
@@ -169,6 +171,8 @@ export interface Tallies {
   /** The longest a re-sent change had been sent before its kill (ms). */
   oldestResendMs: number;
   phantom: number;
+  /** Hungups made up for calls that died with a PBX restart (msg.payload.vanished). */
+  vanishedEnds: number;
   initialMsgs: number;
   /** Msgs with a state older than one already delivered for that leg: as a change, as a current state. */
   outOfOrder: number;
@@ -196,14 +200,19 @@ export interface Tallies {
 }
 
 export function account(records: SoakRecords): Tallies {
-  const { events, answers, subscribeRequests, restarts, deployLog, received, finalEpoch, kills } = records;
+  const { events, answers, subscribeRequests, restarts, deployLog, finalEpoch, kills } = records;
+  // Made-up ends are no PBX state: sound only for a call of a PBX life that a restart ended (it died with it).
+  const received = records.received.filter((m) => !m.vanished);
+  const epochOf = new Map(events.map((e) => [e.entry.CallData.uniqueCallId, e.epoch]));
+  const madeUp = records.received.filter((m) => m.vanished);
+  const unsoundEnds = madeUp.filter((m) => !restarts.some((r) => r.epoch > (epochOf.get(m.id) ?? Infinity))).length;
   const key = (id: string, step: number): string => `${id}#${step}`;
   const pbxStates = new Set(events.map((e) => key(e.entry.CallData.uniqueCallId, Number(e.entry.CallData.step))));
   const firstOf = new Map<string, Received>();
   let duplicated = 0;
   let resentAfterKill = 0;
   let oldestResendMs = 0;
-  let phantom = 0;
+  let phantom = unsoundEnds;
   let initialMsgs = 0;
   const duplicateExamples: string[] = [];
   for (const m of received) {
@@ -227,7 +236,7 @@ export function account(records: SoakRecords): Tallies {
   }
   const deliveredAny = new Set(firstOf.keys());
   const stale = staleness(received, kills, records.segments);
-  const unwatched = unwatchedMsgs(received, records.history);
+  const unwatched = unwatchedMsgs(records.received, records.history);
 
   // "latest": a change is required only where an answer the client took listed it (its leg's newest state there).
   const listed = records.answerStyle === "latest" ? listedStates(events, answers, subscribeRequests) : undefined;
@@ -401,7 +410,7 @@ export function account(records: SoakRecords): Tallies {
 
   return {
     required, lost, lostWhileDownBlank, lostBeforeFirstWrite, lostExamples, blindHead, blindTail, undetectable, survivorsChecked, survivorsLost, duplicated,
-    duplicateExamples, resentAfterKill, oldestResendMs, phantom, initialMsgs, ...stale, joinLeaveExcused, notWatched, notListed,
+    duplicateExamples, resentAfterKill, oldestResendMs, phantom, initialMsgs, vanishedEnds: madeUp.length, ...stale, joinLeaveExcused, notWatched, notListed,
     ...joinsChecked, ...unwatched, ...eventIdChecks(received, records.eventIds ?? "auto"),
   };
 }

@@ -142,7 +142,7 @@ async function main(): Promise<number> {
       node: String(m.node), exten: String(m.topic), id: String(m.uniqueCallId), step: Number(m.step), status: String(m.status),
       initial: m.initial === true, at, wall: Date.now(),
       pid: typeof m.pid === "number" ? m.pid : undefined, sent: typeof m.sent === "number" ? m.sent : undefined,
-      eventId: m.eventId === undefined ? undefined : String(m.eventId),
+      eventId: m.eventId === undefined ? undefined : String(m.eventId), vanished: m.vanished === true,
     });
   });
   await sink.start();
@@ -440,6 +440,7 @@ async function main(): Promise<number> {
   line("  re-sent after a kill (sent after the position on disk)", `${resentAfterKill}${resentAfterKill ? ` (the oldest sent ${(tallies.oldestResendMs / 1000).toFixed(1)} s before its kill)` : ""}`);
   line("  current-state replays (initial: true)", initialMsgs);
   line("  phantom", phantom);
+  line("  made-up ends of calls gone with a PBX restart (vanished)", tallies.vanishedEnds);
   line("  OUT OF ORDER: older than delivered, as a change", tallies.outOfOrder);
   line("  STALE: older than delivered, as initial: true", tallies.staleInitial);
   line("  older state re-sent after a kill (ditto)", tallies.staleAfterKill);

@@ -26,6 +26,8 @@ export interface Received {
   pid: number | undefined;
   sent: number | undefined;
   eventId: string | undefined;
+  /** A Hungup made up for a call the PBX stopped listing (msg.payload.vanished). */
+  vanished: boolean;
 }
 
 export interface Summary {
@@ -121,7 +123,11 @@ export class KillScenario {
       const pid = typeof m.pid === "number" ? m.pid : undefined;
       const sent = typeof m.sent === "number" ? m.sent : undefined;
       const eventId = m.eventId === undefined ? undefined : String(m.eventId);
-      this.received.push({ key: KillScenario.key(m.uniqueCallId, m.step), status: String(m.status), initial: m.initial === true, missed: m.missed, at, pid, sent, eventId });
+      // A Hungup the node made up for a call the PBX stopped listing (vanished) copies the call's last state: no step of
+      // the PBX's own, so it has a key of its own.
+      const vanished = m.vanished === true;
+      const key = vanished ? KillScenario.key(m.uniqueCallId, "vanished") : KillScenario.key(m.uniqueCallId, m.step);
+      this.received.push({ key, status: String(m.status), initial: m.initial === true, missed: m.missed, at, pid, sent, eventId, vanished });
     });
     await this.sink.start();
     this.nrStartedAt = Date.now();
@@ -288,12 +294,14 @@ export class KillScenario {
         faults.push(`${r.key} ${r.status} without an eventId`);
         continue;
       }
-      const first = byKey.get(r.key);
-      if (first === undefined) byKey.set(r.key, r.eventId);
-      else if (first !== r.eventId) faults.push(`${r.key} ${r.status} sent with eventIds ${first} and ${r.eventId}`);
+      // A leg ends once: its Hungup, from the PBX or made up (vanished), is one change with one id.
+      const key = r.status === "Hungup" ? KillScenario.key(r.key.split("#")[0], "end") : r.key;
+      const first = byKey.get(key);
+      if (first === undefined) byKey.set(key, r.eventId);
+      else if (first !== r.eventId) faults.push(`${key} ${r.status} sent with eventIds ${first} and ${r.eventId}`);
       const owner = byId.get(r.eventId);
-      if (owner === undefined) byId.set(r.eventId, r.key);
-      else if (owner !== r.key) faults.push(`eventId ${r.eventId} given to ${owner} and ${r.key}`);
+      if (owner === undefined) byId.set(r.eventId, key);
+      else if (owner !== key) faults.push(`eventId ${r.eventId} given to ${owner} and ${key}`);
     }
     return faults;
   }

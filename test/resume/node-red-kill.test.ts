@@ -150,6 +150,13 @@ for (const place of places()) {
       assert.match(scenario.nr.log(), /went back from \d+ to \d+/);
       assert.deepEqual(scenario.resentBeyondBound(), [], "re-sent only what the killed process sent after the position it left on disk");
       assert.deepEqual(scenario.eventIdFaults(), [], "every msg has an eventId, a re-send the one it had the first time");
+      // Calls that died with the restart end with a Hungup made up from their last state. One whose real end the killed
+      // process had sent after its position gets it again in that form: with the same eventId (a leg ends once).
+      const idOf = (r: { key: string }): string => r.key.split("#")[0];
+      const realEnds = new Map(scenario.received.filter((r) => !r.vanished && r.status === "Hungup").map((r) => [idOf(r), r.eventId]));
+      const madeUp = scenario.received.slice(before).filter((r) => r.vanished);
+      assert.deepEqual(madeUp.filter((r) => realEnds.has(idOf(r)) && realEnds.get(idOf(r)) !== r.eventId).map((r) => r.key), [],
+        "a made-up end of a call the flow got the real end of carries that end's eventId");
       const restartedAt = scenario.events.findIndex((e) => e.epoch === scenario.pbx.epoch);
       const afterRestart = scenario.events.slice(restartedAt).map((e) => key(e.entry.CallData.uniqueCallId, e.entry.CallData.step));
       for (const k of afterRestart.slice(-20)) {

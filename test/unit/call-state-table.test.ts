@@ -151,4 +151,15 @@ describe("CallStateTable: the id of each change (msg.payload.eventId)", () => {
     table.forgetExtension("410");
     assert.equal(table.change("410", { ...ringing }, 1), eventIdOf("410", ringing, 2), "read again in an earlier state: a new change");
   });
+
+  it("a leg's end has one eventId whatever its fields: the PBX's Hungup and one made up from its last state share it", () => {
+    const table = new CallStateTable();
+    const real = table.change("410", { uniqueCallId: "9.1", status: "Hungup", hangupCause: "NO_ANSWER" }, 1);
+    const other = new CallStateTable();
+    other.change("410", { uniqueCallId: "9.1", status: "Ringing" }, 1);
+    const madeUp = other.change("410", { uniqueCallId: "9.1", status: "Hungup" }, 1);
+    assert.ok(real !== undefined && real === madeUp);
+    assert.equal(eventIdOf("410", { uniqueCallId: "9.1", status: "Hungup", step: 7 }), real);
+    assert.notEqual(eventIdOf("411", { uniqueCallId: "9.1", status: "Hungup" }), real, "another extension's leg");
+  });
 });

@@ -69,6 +69,16 @@ describe("soak accounting", function () {
     assert.equal(run({ events, answers, requests, received: [inOrder[0], inOrder[2]] }).lost, 1);
   });
 
+  it("a Hungup made up for a call gone with a PBX restart (vanished) is no duplicate; one for a call of the current life is phantom", function () {
+    const ringing = [event(2, 100, "a", 0, "Ringing")];
+    const madeUp = { ...msg("a", 0, "Hungup", 400), vanished: true };
+    const received = [msg("a", 0, "Ringing", 311), madeUp];
+    const gone = run({ events: ringing, answers, requests, received, restarts: [{ epoch: 1, keepCalls: false, at: 350 }] });
+    assert.deepEqual([gone.vanishedEnds, gone.duplicated, gone.phantom], [1, 0, 0]);
+    const alive = run({ events: ringing, answers, requests, received });
+    assert.deepEqual([alive.vanishedEnds, alive.duplicated, alive.phantom], [1, 0, 1]);
+  });
+
   it("a state older than one delivered is OUT OF ORDER as a change and STALE as initial: true", function () {
     const replayed = [...inOrder.slice(0, 2), msg("a", 0, "Ringing", 312.5), msg("a", 0, "Ringing", 312.6, true), inOrder[2]];
     const t = run({ events, answers, requests, received: replayed });

@@ -8,9 +8,11 @@
  */
 import type { CallData } from "../client/types";
 import { monotonicNow } from "../monotonic";
-import { changeId, stateKey } from "./event-id";
+import { changeId, endId, stateKey } from "./event-id";
 
 export const TERMINAL_STATUSES: ReadonlySet<string> = new Set(["Hungup", "Busy", "No Answer"]);
+/** A leg's end: one id per leg (event-id.ts). */
+const END = "Hungup";
 
 export interface CallStateTableOptions {
   endedTtlMs: number;
@@ -68,6 +70,7 @@ function fingerprint(data: CallData): string {
 
 /** The id of a leg's change into the state `data`, its `occurrence`-th time in it (what update() gives it). */
 export function eventIdOf(extension: string, data: CallData, occurrence = 1): string {
+  if (data.status === END) return endId(extension, data.uniqueCallId);
   return changeId(extension, data.uniqueCallId, stateKey(fingerprint(data)), occurrence);
 }
 
@@ -176,7 +179,7 @@ export class CallStateTable {
 
   private set(key: string, extension: string, print: string, data: CallData, callId: number | undefined, occurrences: Record<string, number>): string {
     const state = stateKey(print);
-    const eventId = changeId(extension, data.uniqueCallId, state, occurrences[state]);
+    const eventId = data.status === END ? endId(extension, data.uniqueCallId) : changeId(extension, data.uniqueCallId, state, occurrences[state]);
     this.legs.delete(key);
     this.legs.set(key, {
       extension, fingerprint: print, data, callId, updatedAt: this.options.now(), ended: TERMINAL_STATUSES.has(data.status),
