@@ -385,7 +385,9 @@ export class PollLoop extends LoopRunner {
     if (this.interrupted || !isNoojeeError(err)) return false;
     const verdict = this.holdLimit.judge(hold, err);
     if (verdict.notice) this.warn(holdNoticeText(verdict.notice, this.options.timeoutSec));
-    if (!verdict.cut && verdict.overdue) this.probeForRestart = true;
+    // A cut ends the held poll without an answer, as a restarting PBX does too (whose new counter may already be past
+    // ours): like any failure, it is followed by a read (read-check.ts), which also finds calls that ended meanwhile.
+    if (verdict.cut || verdict.overdue) this.probeForRestart = true;
     return verdict.cut;
   }
 
