@@ -52,6 +52,7 @@ export class PresenceWatch {
     const v = options.variable;
     // Per extension (presence-variable.ts): nodes sharing the variable merge, and an event writes only what changed.
     this.variable = v && new PresenceVariable(v.context, v.key, v.where, options.id, (err) => v.onError(err));
+    if (!v) PresenceVariable.started(options.id, undefined); // one it kept before a redeploy is left behind
   }
 
   get extensions(): readonly string[] {

@@ -76,6 +76,18 @@ describe("noojee-presence: its context variable", function () {
     assert.equal(stateOf("410"), "idle", "410 is still watched by b");
   });
 
+  it("a node redeployed with fewer extensions takes the ones it dropped out of the variable", async () => {
+    await helper.load(nodes, flowOf(presenceNode("a", "400, 410")), credentials());
+    await until(() => stateOf("400") === "idle" && stateOf("410") === "idle", "both idle");
+    pbx.startCall("400", { status: "Connected", canAnswer: false, callStartTime: "2026/12/05 09:00:00" });
+    await until(() => stateOf("400") === "on a call", "400 on a call");
+    // Edited, not deleted: Node-RED closes it with removed false and starts it again (found by the model-based test).
+    await helper.setFlows(flowOf(presenceNode("a", "410")), "full", credentials());
+    await heldLongPoll(pbx);
+    await until(() => stateOf("400") === undefined, "400 removed: no node watches it any more");
+    assert.equal(stateOf("410"), "idle");
+  });
+
   it("an event writes only the extension it changed", async () => {
     await helper.load(nodes, flowOf(presenceNode("a", "400, 401, 402")), credentials());
     await until(() => ["400", "401", "402"].every((e) => stateOf(e) === "idle"), "all idle");

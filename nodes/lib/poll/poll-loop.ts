@@ -146,8 +146,9 @@ export class PollLoop extends LoopRunner {
 
   protected override starting(): void {
     // Resuming a kept cursor (after a redeploy): ask with timeOut=0 first, so "listening" shows at once
-    // rather than after a held poll.
-    if (!this.needFullSnapshot) this.quickCheck = true;
+    // rather than after a held poll. Nothing polled meanwhile, so a PBX restart whose new counter has passed the
+    // cursor would go unseen: a read first, as after a failure.
+    if (!this.needFullSnapshot) this.quickCheck = this.probeForRestart = true;
   }
 
   protected override stopping(): void {
