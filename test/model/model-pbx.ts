@@ -209,6 +209,16 @@ export class ModelPbx implements SubscribeApi {
 
   // ---- faults ----
 
+  /** Every open request fails now with a reset, as a PBX restart drops its connections (presence.model.test.ts). */
+  dropConnections(): void {
+    for (const open of [...this.open.values()]) this.close(open, "fault", new NoojeeError("network", "connection reset"));
+  }
+
+  /** The highest `seq` any answer has handed out: no client's cursor is past it. */
+  get highestAnswered(): number {
+    return Math.max(0, ...this.requests.map((r) => r.answerSeq ?? 0));
+  }
+
   failNextAnswers(kind: "reset" | "5xx", count: number): void {
     for (let i = 0; i < count; i++) this.answerFaults.push(kind);
   }

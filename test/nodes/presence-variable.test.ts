@@ -11,16 +11,23 @@ type Variable = Record<string, Payload> | undefined;
 
 describe("noojee-presence: its context variable", function () {
   let pbx: FakePbx;
-  beforeEach(async () => (pbx = await startFakePbx()));
+  let n = 0;
+  beforeEach(async () => {
+    pbx = await startFakePbx();
+    key = n++ === 0 ? "noojee.presence" : `presence${n}`;
+  });
   afterEach(() => unloadAndStop(pbx));
 
   const presenceNode = (id: string, extensions: string, extra: Record<string, unknown> = {}): FlowNode => ({
-    id, z: "f1", type: "noojee-presence", server: "cfg", extensions, wires: [["out"]], contextScope: "global", contextKey: "noojee.presence", ...extra,
+    id, z: "f1", type: "noojee-presence", server: "cfg", extensions, wires: [["out"]], contextScope: "global", contextKey: key, ...extra,
   });
   const flowOf = (...presence: FlowNode[]): FlowNode[] => [
     { id: "f1", type: "tab", label: "v" }, { ...configFlowNode(pbx.url), z: "f1" }, { id: "out", z: "f1", type: "helper" }, ...presence,
   ];
-  const variable = (): Variable => helper.getNode("cfg").context().global.get("noojee.presence") as Variable;
+  // Each test its own variable but the first (the default): claims other test files' nodes left (closed as for a
+  // redeploy, they wait RESTART_WAIT_MS for their next instance) must not keep an extension in it.
+  let key = "noojee.presence";
+  const variable = (): Variable => helper.getNode("cfg").context().global.get(key) as Variable;
   const stateOf = (extension: string) => variable()?.[extension]?.state;
 
   it("two nodes with the default variable keep both nodes' extensions (merged per extension)", async () => {
@@ -53,7 +60,7 @@ describe("noojee-presence: its context variable", function () {
     const stored = { extension: "410", state: "on a call", previous: "idle", since: new Date(0).toISOString(), count: 1, calls: [] };
     helper.settings({});
     await helper.load(nodes, flowOf(), credentials());
-    helper.getNode("cfg").context().global.set("noojee.presence", { "410": stored });
+    helper.getNode("cfg").context().global.set(key, { "410": stored });
     await helper.setFlows(flowOf(presenceNode("a", "410")), "full", credentials());
     const sent = new Sent(helper.getNode("a"));
     await until(() => pbx.subscribeRequests().length >= 1, "the first (failing) read");
@@ -74,6 +81,18 @@ describe("noojee-presence: its context variable", function () {
     await heldLongPoll(pbx);
     await until(() => stateOf("400") === undefined, "400 removed with its node");
     assert.equal(stateOf("410"), "idle", "410 is still watched by b");
+  });
+
+  it("a node redeployed with fewer extensions takes the ones it dropped out of the variable", async () => {
+    await helper.load(nodes, flowOf(presenceNode("a", "400, 410")), credentials());
+    await until(() => stateOf("400") === "idle" && stateOf("410") === "idle", "both idle");
+    pbx.startCall("400", { status: "Connected", canAnswer: false, callStartTime: "2026/12/05 09:00:00" });
+    await until(() => stateOf("400") === "on a call", "400 on a call");
+    // Edited, not deleted: Node-RED closes it with removed false and starts it again (found by the model-based test).
+    await helper.setFlows(flowOf(presenceNode("a", "410")), "full", credentials());
+    await heldLongPoll(pbx);
+    await until(() => stateOf("400") === undefined, "400 removed: no node watches it any more");
+    assert.equal(stateOf("410"), "idle");
   });
 
   it("an event writes only the extension it changed", async () => {

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import sinon from "sinon";
 import { NoojeeError } from "../../nodes/lib/client/errors";
 import { FLOOR, HoldLimit, holdNoticeText, looksLikeCut, RETRY_MS } from "../../nodes/lib/poll/hold-limit";
-import { LoopStatus, PollLoop } from "../../nodes/lib/poll/poll-loop";
+import { CallEvent, LoopStatus, PollLoop } from "../../nodes/lib/poll/poll-loop";
 import { answer, entry, ScriptedApi } from "./scripted-api";
 
 const http = (status: number) => new NoojeeError("http", `HTTP ${status}`, { httpStatus: status });
@@ -262,19 +262,51 @@ describe("PollLoop with a proxy's idle limit", () => {
     assert.deepEqual([first.last, first.timeOut], [5, 90]);
     held(60);
     first.reject(http(504));
-    const second = await api.call(2); // at once: no timer had to run
+    // At once (no timer had to run): a current-state read, in case the cut was a restarting PBX, and the quick poll
+    // that catches up with it; then the held poll at the same position, with the learned timeOut.
+    const read = await api.call(2);
+    assert.deepEqual([read.last, read.timeOut], [0, 0], "a current-state read");
+    read.resolve(answer(5));
+    const quick = await api.call(3);
+    assert.deepEqual([quick.last, quick.timeOut], [5, 0]);
+    quick.resolve(answer(5));
+    const second = await api.call(4);
     assert.deepEqual([second.last, second.timeOut], [5, 47], "same position, the learned timeOut");
     held(30); // the limit went down
     second.reject(reset);
-    const third = await api.call(3);
+    (await api.call(5)).resolve(answer(5));
+    (await api.call(6)).resolve(answer(5));
+    const third = await api.call(7);
     assert.deepEqual([third.last, third.timeOut], [5, 23]);
     third.resolve(answer(6, { "410": [entry("1.1", "Ringing")] }));
-    const fourth = await api.call(4);
+    const fourth = await api.call(8);
     assert.deepEqual([fourth.last, fourth.timeOut], [6, 23]);
     assert.deepEqual(statuses.map((s) => s.state), ["connecting", "listening"]);
     assert.equal(warnings.length, 2);
     assert.match(warnings[0], /cut after 60 s \(HTTP 504\).*ask for 47 s instead of 90 s/);
     assert.match(warnings[1], /cut after 30 s \(connection reset\).*ask for 23 s instead of 90 s/);
+    await loop.stop();
+  });
+
+  it("a cut may be a PBX restarting, whose new counter is past ours: the read that follows ends the calls it lost", async () => {
+    const api = new ScriptedApi();
+    const events: CallEvent[] = [];
+    const { hold, held } = limit();
+    const loop = new PollLoop({ api, timeoutSec: 30, holdLimit: hold, onEvents: (e) => events.push(...e), onStatus: () => undefined, random: () => 0 });
+    loop.setExtensions(["410"]);
+    loop.start();
+    (await api.call(0)).resolve(answer(5, { "410": [entry("1.1", "Connected")] }));
+    const poll = await api.call(1);
+    held(12); // the PBX restarts: its connections drop after a while, like an idle cut
+    poll.reject(reset);
+    const next = await api.call(2);
+    // Before the fix the loop polled on from 5, which the restarted PBX's counter (9) had passed: 1.1 stayed for 12 h.
+    assert.deepEqual([next.last, next.timeOut], [0, 0], "a current-state read after the cut");
+    next.resolve(answer(9));
+    (await api.call(3)).resolve(answer(9));
+    await api.call(4);
+    const ended = events.filter((e) => e.data.uniqueCallId === "1.1").map((e) => `${e.data.status}${e.vanished ? " (vanished)" : ""}`);
+    assert.deepEqual(ended, ["Connected", "Hungup (vanished)"]);
     await loop.stop();
   });
 

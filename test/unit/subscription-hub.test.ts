@@ -97,17 +97,41 @@ describe("SubscriptionHub", () => {
     await api.release("410", "2.1", "Ringing");
     await api.heldPolls();
     const cursor = api.seq;
+    api.state["410"] = [{ uniqueCallId: "2.1", status: "Ringing" }]; // what a read finds
     await hub.deregister("a");
     assert.equal(hub.pollLoop?.isRunning, false);
+    const parkedCalls = api.calls.length;
     const again = subscriber(["410"]);
     hub.register("a", again);
     await new Promise((r) => setImmediate(r));
     await api.heldPolls();
     assert.deepEqual(describeEvents(again.events), ["410:2.1:Ringing:true"], "the newcomer gets the known state");
-    assert.equal(api.calls.at(-1)?.last, cursor, "no new read from 0: the cursor was kept");
+    assert.deepEqual(api.calls.slice(parkedCalls).map((c) => c.last), [0, cursor, cursor], "a read (a restart while parked?), then on from the cursor");
+    assert.equal(api.calls.at(-1)?.last, cursor, "the cursor was kept");
     const resumed = api.calls.slice(api.calls.findIndex((c) => c === api.calls.filter((x) => x.last === cursor)[0]));
     assert.deepEqual(resumed.slice(-2).map((c) => c.timeOut), [0, 30], "a quick check first, so the status turns green at once");
     assert.equal(again.statuses.at(-1)?.state, "listening");
+    await hub.close();
+  });
+});
+
+describe("SubscriptionHub parked", () => {
+  it("a PBX restart while parked, its counter past the kept cursor: the read at the return ends the calls it lost", async () => {
+    const api = new StubApi();
+    const hub = new SubscriptionHub(api);
+    hub.register("a", subscriber(["410"]));
+    await api.heldPolls();
+    await api.release("410", "2.1", "Connected");
+    await api.heldPolls();
+    await hub.deregister("a");
+    api.seq += 5; // restarted meanwhile, its counter already past ours, without the call
+    const again = subscriber(["410"]);
+    hub.register("a", again);
+    await new Promise((r) => setImmediate(r));
+    await api.heldPolls();
+    // Before the fix the loop polled on from its cursor: 2.1 stayed in progress (presence: on a call) for 12 hours.
+    assert.deepEqual(describeEvents(again.events), ["410:2.1:Connected:true", "410:2.1:Hungup:false"]);
+    assert.equal(again.events[1].vanished, true);
     await hub.close();
   });
 });

@@ -12,9 +12,8 @@
  * - Given saved positions (`resumeFrom`, after a Node-RED restart), each extension watched at the start carries on from
  *   its `seq` (or the lowest, resume-points.ts): the PBX answers with every change since. A read checks them.
  * - A backlog too large for one answer is skipped for a current-state read, with a warning (skipped-backlog.ts).
- * - Failures retry with exponential backoff; an answer that comes back without entries, at the same seq, long before
- *   its timeOut waits a little, so a server that ignores timeOut cannot drive a hot loop.
- * - Changes that arrive after an outage are marked (outages.ts). How the loop runs and stops is loop-runner.ts.
+ * - Failures retry with exponential backoff (a read first: read-check.ts); an answer without entries, at the same seq,
+ *   long before its timeOut waits a little (no hot loop). Changes after an outage are marked (outages.ts).
  */
 import { backoffDelay, DEFAULT_BACKOFF } from "./backoff";
 import { CallStateTable } from "./call-state-table";
@@ -35,7 +34,6 @@ import { LoopRunner } from "./loop-runner";
 import { CheckOutcome, ReadChecks } from "./read-check";
 
 export type { ResumePoint } from "./resume-points";
-
 export type { CallEvent, LoopStatus, PollLoopOptions, SubscribeApi } from "./poll-types";
 
 export class PollLoop extends LoopRunner {
@@ -150,8 +148,9 @@ export class PollLoop extends LoopRunner {
 
   protected override starting(): void {
     // Resuming a kept cursor (after a redeploy): ask with timeOut=0 first, so "listening" shows at once
-    // rather than after a held poll.
-    if (!this.needFullSnapshot) this.quickCheck = true;
+    // rather than after a held poll. Nothing polled meanwhile, so a PBX restart whose new counter has passed the
+    // cursor would go unseen: a read first, as after a failure.
+    if (!this.needFullSnapshot) this.quickCheck = this.probeForRestart = true;
   }
 
   protected override stopping(): void {
@@ -179,8 +178,7 @@ export class PollLoop extends LoopRunner {
     let delay = backoffDelay(this.attempt, this.options.backoff, this.options.random);
     if (error.kind === "auth") delay = Math.max(delay, this.options.authRetryMs);
     // Any failure may hide a PBX restart (polls held above its counter, or its new counter past ours): read first.
-    this.probeForRestart = true;
-    this.quickCheck = true;
+    [this.probeForRestart, this.quickCheck] = [true, true];
     this.setStatus({ state: "failing", error, attempt: this.attempt, retryInMs: delay });
     await this.sleep(delay, false);
   }
@@ -391,7 +389,8 @@ export class PollLoop extends LoopRunner {
   private idleCut(hold: Hold, err: unknown): boolean {
     if (this.interrupted || !isNoojeeError(err)) return false;
     const verdict = this.held.failed(hold, err);
-    if (verdict.overdue) this.probeForRestart = true;
+    // A cut ends the held poll unanswered, as a restarting PBX does too: like any failure, a read follows (read-check.ts).
+    if (verdict.cut || verdict.overdue) this.probeForRestart = true;
     return verdict.cut;
   }
 

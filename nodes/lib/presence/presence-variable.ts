@@ -7,8 +7,14 @@
  *   only the extension it changed.
  * - Unknown is not idle: before its first answer an extension is written as unknown only when the variable holds
  *   nothing for it; a state stored before (a persistent store across a restart) stays until the answer.
- * - An extension no node of this variable watches any longer (removed by msg, the node deleted) is removed from it.
+ * - An extension no node of this variable watches any longer (removed by msg, the node deleted, or no longer in its
+ *   list after a redeploy) is removed from it. A node closed to be started again (a redeploy) keeps its claim until
+ *   its next instance takes it over: that one removes what it no longer watches. One that does not come back within
+ *   RESTART_WAIT_MS (flows stopped, then the node deleted) gives its claim up.
  */
+
+/** How long the claim of a node closed to be started again waits for its next instance. */
+export const RESTART_WAIT_MS = 60_000;
 
 export interface ContextAccess {
   get(key: string, callback: (err: Error | undefined, value: unknown) => void): void;
@@ -23,11 +29,28 @@ export function extensionPath(key: string, extension: string): string {
   return `${key}[${JSON.stringify(extension)}]`;
 }
 
+/** Nodes closed to be started again (a redeploy), by node id: their next instance takes their claim over. */
+const restarting = new Map<string, PresenceVariable>();
+
 export class PresenceVariable {
+  /**
+   * A node starts with this variable (`where`), or with none: what it left in another variable before a redeploy (its
+   * variable renamed, moved or turned off) is removed there. The constructor calls it; a node without one must too.
+   */
+  static started(nodeId: string, where: string | undefined): void {
+    const before = restarting.get(nodeId);
+    restarting.delete(nodeId);
+    if (before) clearTimeout(before.giveUp);
+    if (before && before.where !== where) before.release();
+  }
+
   /** Extensions this node has written a known state for (an unknown one read meanwhile must not replace it). */
   private readonly known = new Set<string>();
   private mine = new Set<string>();
   private closed = false;
+  private giveUp: ReturnType<typeof setTimeout> | undefined;
+  /** watch() not called yet: the claim a previous instance of this node left (a redeploy) is still to take over. */
+  private first = true;
 
   constructor(
     private readonly context: ContextAccess,
@@ -35,7 +58,9 @@ export class PresenceVariable {
     private readonly where: string,
     private readonly nodeId: string,
     private readonly onError: (err: Error) => void,
-  ) {}
+  ) {
+    PresenceVariable.started(nodeId, where);
+  }
 
   /** The extension's known state. */
   write(extension: string, payload: Record<string, unknown>): void {
@@ -58,6 +83,8 @@ export class PresenceVariable {
   /** This node watches these extensions now: those it no longer watches, and no other node does, are removed. */
   watch(extensions: readonly string[]): void {
     const next = new Set(extensions);
+    if (this.first) this.mine = new Set(this.claims().get(this.nodeId) ?? []); // what this node watched before a redeploy
+    this.first = false;
     const dropped = [...this.mine].filter((extension) => !next.has(extension));
     this.mine = next;
     this.claims().set(this.nodeId, next);
@@ -68,10 +95,25 @@ export class PresenceVariable {
   /** The node closes: `removed` (deleted, or its flow disabled) takes its extensions out of the variable. */
   close(removed: boolean): void {
     this.closed = true;
+    if (!removed) {
+      restarting.set(this.nodeId, this); // started again soon: the next instance takes the claim over (watch)
+      this.giveUp = setTimeout(() => {
+        if (restarting.get(this.nodeId) !== this) return;
+        restarting.delete(this.nodeId);
+        this.release();
+      }, RESTART_WAIT_MS);
+      this.giveUp.unref?.();
+      return;
+    }
+    this.release();
+  }
+
+  /** Its extensions leave the variable, but those another node writing there watches. */
+  private release(): void {
     const claims = this.claims();
     if (claims.get(this.nodeId) === this.mine) claims.delete(this.nodeId);
     if (claims.size === 0) writers.delete(this.where);
-    if (removed) this.removeUnclaimed([...this.mine]);
+    this.removeUnclaimed([...this.mine]);
   }
 
   private claims(): Map<string, ReadonlySet<string>> {
