@@ -10,20 +10,17 @@
  * away the cursor of the extensions that stay.
  *
  * An extension whose last subscriber leaves (deregister) lingers in its poll until the deploy is over
- * (`releaseLingering()`, which the config node calls on Node-RED's flows:started) or at most `parkMs` (60 s): a deploy
- * stops the old nodes and starts the new ones one by one, often with the extensions split differently between them,
- * and dropping an extension for the moment in between would throw away its cursor and so the changes made meanwhile.
- * While it lingers, its changes are kept (up to MAX_BUFFERED) for the subscriber that takes it back: that subscriber
- * gets the calls that were in progress when the extension was left (initial: true), then every change since, as if it
- * had never left. An extension removed at runtime (updateExtensions) leaves at once.
+ * (`releaseLingering()`, on flows:started) or at most `parkMs` (60 s), its changes kept for the subscriber that takes it
+ * back (lingering.ts): a deploy stops the old nodes and starts the new ones one by one. An extension removed at runtime
+ * (updateExtensions) leaves at once. No subscriber is sent a state it has already (sent-states.ts).
  *
  * After each answer, and when the watched set changes, the hub's position (each poll's cursors and the last state
  * sent for each leg) goes to a PositionStore; a hub given one at start carries on from it (PollLoop's `resumeFrom`)
  * for the extensions watched when the flows have started (`releaseLingering()`, which waits for the subscribers that
  * announced themselves with `expect`); those added later are read. A position is stored only once every change it
  * covers has reached a subscriber (not while a lingering extension's buffer, a replay or the changes kept for a late
- * subscriber wait): a Node-RED that died before they were handed on would lose them. Nothing is stored before the saved position has been read, and until
- * the loops have carried on from its cursors they stay in what is stored: a crash meanwhile must not lose them.
+ * subscriber wait): a Node-RED that died before they were handed on would lose them. Nothing is stored before the
+ * saved position has been read, and until the loops have carried on from its cursors they stay in what is stored.
  */
 import { CallStateTable } from "./call-state-table";
 import type { HubOptions, HubPosition, HubStatus, Subscriber } from "./hub-types";
@@ -33,12 +30,12 @@ import { EarlyRead } from "./early-read";
 import { monotonicNow } from "../monotonic";
 import { HoldLimit } from "./hold-limit";
 import { LateSubscribers, lateReplay } from "./late-subscribers";
+import { SentStates } from "./sent-states";
 import { LingeringExtensions } from "./lingering";
 import { LastCursor, ResumePoint, ResumeSource } from "./resume-points";
 import { currentEvents, ResumedReads } from "./resumed-reads";
 import { StartGate } from "./start-gate";
 import { SubscriberStates } from "./subscriber-states";
-
 export type { HubOptions, HubPosition, HubStatus, PositionStore, Subscriber } from "./hub-types";
 export { MAX_BUFFERED } from "./lingering";
 export { extenBytes } from "./hub-chunks";
@@ -47,6 +44,7 @@ export class SubscriptionHub {
   private readonly subscribers = new Map<string, Subscriber>();
   private readonly byExtension = new Map<string, Set<Subscriber>>();
   private readonly pendingReplays = new Map<Subscriber, CallEvent[]>();
+  private readonly sentStates = new SentStates();
   private chunks: Chunk[] = [];
   private readonly owner = new Map<string, Chunk>();
   private readonly lingering: LingeringExtensions;
@@ -162,9 +160,8 @@ export class SubscriptionHub {
   }
 
   /**
-   * A subscriber with this id will register soon, once it knows its extensions (read from an asynchronous store): the
-   * end of the start (flows:started) waits for it (at most `expectMs`), so that its extensions still carry on from the
-   * saved position; the changes passed on for them meanwhile are kept for it (late-subscribers.ts).
+   * A subscriber with this id will register once it knows its extensions (read from an asynchronous store): the start
+   * waits for it (at most `expectMs`); the changes passed on for its extensions meanwhile are kept (late-subscribers.ts).
    */
   expect(id: string): void {
     if (!this.subscribers.has(id)) this.gate.expect(id);
@@ -460,8 +457,7 @@ export class SubscriptionHub {
       }
       for (const subscriber of subscribers) {
         this.flushReplay(subscriber); // the current state first, then what changed since
-        this.resumedReads.sent(subscriber, event);
-        subscriber.onEvent(event);
+        this.send(subscriber, event);
       }
     }
   }
@@ -470,11 +466,15 @@ export class SubscriptionHub {
     const replay = this.pendingReplays.get(subscriber);
     if (!replay) return;
     this.pendingReplays.delete(subscriber);
-    for (const event of replay) {
-      this.resumedReads.sent(subscriber, event);
-      subscriber.onEvent(event);
-    }
+    for (const event of replay) this.send(subscriber, event);
     this.savePositionIfDelivered();
+  }
+
+  private send(subscriber: Subscriber, event: CallEvent): void {
+    if (this.sentStates.repeats(subscriber, event)) return;
+    this.sentStates.sent(subscriber, event);
+    this.resumedReads.sent(subscriber, event);
+    subscriber.onEvent(event);
   }
 
   /** Changes (not replays of a current state) that the loops passed on and no subscriber has had yet. */
