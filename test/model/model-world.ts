@@ -54,11 +54,7 @@ export interface NodeInstance {
   events: number;
 }
 
-export interface NodeLayout {
-  id: string;
-  extensions: string[];
-  timeoutSec: number;
-}
+export interface NodeLayout { id: string; extensions: string[]; timeoutSec: number }
 
 /** Per extension: what the instances watching it had (per leg, the highest index) and when they could first know it. */
 export type Continuation = Map<string, Carried>;
