@@ -28,11 +28,19 @@ class MemoryContext implements ContextAccess {
   silent = false;
   /** Sets that neither keep the value nor call back (a store that hangs for a while). */
   silentSets = 0;
+  /** Sets held back (not kept, not answered) until landHeld(): a store that applies a write late. */
+  holdSets = 0;
+  private readonly heldSets: Array<() => void> = [];
   /** Gets that fail before one answers (then failGet is left as it is). */
   failGets = 0;
   /** Answers given this late (on setTimeout, for fake timers) instead of on the next tick. */
   getDelayMs = 0;
   gets = 0;
+
+  /** The held sets land now, in order. */
+  landHeld(): void {
+    for (const land of this.heldSets.splice(0)) land();
+  }
 
   get(key: string, store: string, callback: (err: Error | null | undefined, value?: unknown) => void): void {
     this.gets += 1;
@@ -48,6 +56,15 @@ class MemoryContext implements ContextAccess {
     this.sets += 1;
     if (this.silentSets > 0) {
       this.silentSets -= 1;
+      return;
+    }
+    if (this.holdSets > 0) {
+      this.holdSets -= 1;
+      this.heldSets.push(() => {
+        if (!this.data.has(store)) this.data.set(store, new Map());
+        this.data.get(store)!.set(key, value);
+        callback(null);
+      });
       return;
     }
     setImmediate(() => {
@@ -210,6 +227,22 @@ describe("ContextPosition", () => {
     await clock.tickAsync(10);
     clock.restore();
     assert.equal((await make().load(HOUR)).position?.polls[0].seq, 3);
+  });
+
+  it("a write given up on that lands after all, over a newer one, is overwritten with the latest at once (outside review)", async () => {
+    const clock = sinon.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
+    const store = make({ minIntervalMs: 0, retryMs: 30_000 });
+    context.holdSets = 1;
+    store.save(() => position(1));
+    await clock.tickAsync(16_000); // given up on
+    store.save(() => position(2));
+    await clock.tickAsync(30_000);
+    assert.equal(context.sets, 2, "the next write was made");
+    context.landHeld(); // the first write lands now, over position 2
+    await clock.tickAsync(10);
+    assert.equal(context.sets, 3, "the latest went again");
+    clock.restore();
+    assert.equal((await make().load(HOUR)).position?.polls[0].seq, 2);
   });
 
   it("remove() forgets the position and stops writing", async () => {

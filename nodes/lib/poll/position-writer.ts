@@ -6,8 +6,9 @@
  *   at once (on close).
  * - Bounded: a write takes at most `maxBytes` of JSON (see serialisePosition).
  * - Any failure is one warning and a longer pause, then a retry: never a throw, never a hot loop. A write not answered
- *   within `writeTimeoutMs` is a failure too: a store whose `set` never calls back must not stop every later write
- *   (should it land after all, it holds an older position, which only re-sends more after a crash).
+ *   within `writeTimeoutMs` is a failure too: a store whose `set` never calls back must not stop every later write.
+ *   Should it land after all, over a newer position written since, the latest is written again at once (an older
+ *   position may lack what the newer one named, or hold a cursor of a PBX life since gone).
  */
 import type { HubPosition, PositionStore } from "./subscription-hub";
 import { type PositionOwner, serialisePosition } from "./position-format";
@@ -141,11 +142,25 @@ export abstract class PositionWriter implements PositionStore {
 
   private withDeadline(write: Promise<void>): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let givenUp = false;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${this.writeTimeoutMs / 1000} s`)), this.writeTimeoutMs);
+      timer = setTimeout(() => {
+        givenUp = true;
+        reject(new Error(`no answer within ${this.writeTimeoutMs / 1000} s`));
+      }, this.writeTimeoutMs);
       timer.unref?.();
     });
+    write.then(() => givenUp && this.landedLate(), () => undefined);
     return Promise.race([write, deadline]).finally(() => clearTimeout(timer));
+  }
+
+  /** A write given up on has landed after all, maybe over a newer one: the latest position goes again, at once. */
+  private landedLate(): void {
+    if (this.closed || !this.capture) return;
+    this.dirty = true;
+    this.notBefore = -Infinity;
+    this.clearTimer();
+    this.arm();
   }
 }
 
