@@ -228,7 +228,7 @@ export class CallerInfoService {
   /** Whether a changed file is to be read now (see the top of this file); if not, it is looked at again later. */
   private settled(stamp: string, mtimeMs: number): boolean {
     const now = this.now();
-    if (!this.fileLoaded || now - mtimeMs >= this.settleMs) return true;
+    if (!this.fileLoaded || this.settleMs <= 0 || now - mtimeMs >= this.settleMs) return true;
     if (this.pending?.stamp === stamp && now - this.pending.since >= this.settleMs) return true;
     this.wait(stamp);
     return false;
