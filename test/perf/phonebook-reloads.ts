@@ -47,7 +47,8 @@ export async function reloadFigures(dir: string, entries: number, number: (i: nu
   fs.writeFileSync(json, JSON.stringify(records));
   let object: Record<string, unknown> = Object.fromEntries(records.map((r) => [r.number, { name: r.name, company: r.company }]));
   let array: unknown[] = records.map((r) => ({ ...r }));
-  const options = { country: "AU", pollMs: 3_600_000, warn: (line: string) => console.error(`warning: ${line}`), describe: (s: string, p: { kind: string }) => `${s} ${p.kind}` };
+  // settleMs 0: a changed file is read at the check that follows (the reload is measured, not the wait for a writer).
+  const options = { country: "AU", pollMs: 3_600_000, settleMs: 0, warn: (line: string) => console.error(`warning: ${line}`), describe: (s: string, p: { kind: string }) => `${s} ${p.kind}` };
   const services = {
     "CSV file": new CallerInfoService({ ...options, file: csv }),
     "JSON file": new CallerInfoService({ ...options, file: json }),

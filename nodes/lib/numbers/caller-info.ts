@@ -9,8 +9,14 @@
  * (content-fingerprint.ts: neither an edit in place nor a store that gives a new object at each read fools it), so an
  * unchanged phonebook is never re-indexed and "loaded" means a real change. A failed or malformed source keeps the
  * last good index of that source and is reported, rate limited, never thrown: a JSON file that does not parse, a CSV
- * file without its header (an empty one too), one that changed while it was read (read again at the next check),
- * one whose last line looks cut off (no line break, not a good entry) once a good one was loaded.
+ * file without its header (an empty one too).
+ *
+ * A file caught half written cannot be told by its content (a CSV cut inside a name reads as a shorter name; a
+ * finished file saved without a final line break may end on a bad line), so a changed file is judged by whether it
+ * still changes: it is read once its size and mtime are the same at two looks `settleMs` apart, or at once when its
+ * mtime is already that old (a writer still writing moves both). One that changed while it was read is looked at
+ * again. Before any phonebook was loaded from the file a change is read at once: a part of it beats none, and the
+ * finished version replaces it. A file that stays cut is then taken as it is, each bad line reported.
  */
 import { stat, readFile } from "node:fs/promises";
 import { CallerIdKind, CallerIdNormaliser } from "./caller-id";
@@ -47,6 +53,10 @@ export interface CallerInfoOptions {
   describe: (source: PhonebookSource, problem: PhonebookProblem, count: number, others: string) => string;
   /** A source loaded (for the log and the tests). */
   onLoaded?: (source: PhonebookSource, entries: number, ms: number) => void;
+  /** How long a changed file must stay unchanged (size and mtime) before it is read; default 2000 ms. */
+  settleMs?: number;
+  /** The wall clock mtimes are compared with (tests); default Date.now. */
+  now?: () => number;
 }
 
 /** How many more places of one kind of problem a warning names after its first. */
@@ -65,9 +75,14 @@ export class CallerInfoService {
   /** The fingerprint of the context value last indexed; at first that of an unset variable (nothing to load). */
   private contextPrint = UNSET_PRINT;
   private fileStamp = "";
-  /** A good phonebook was loaded from the file (a cut-looking file keeps it). */
+  /** A good phonebook was loaded from the file (from then on a change is read only once it has settled). */
   private fileLoaded = false;
-  private loading: Record<PhonebookSource, boolean> = { context: false, file: false };
+  /** A changed file not read yet (still changing): its stamp and when it was first seen so. */
+  private pending: { stamp: string; since: number } | undefined;
+  private settleTimer: NodeJS.Timeout | undefined;
+  private readonly settleMs: number;
+  private readonly now: () => number;
+  private loading: Partial<Record<PhonebookSource, Promise<void>>> = {};
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly tagged: boolean;
@@ -76,6 +91,8 @@ export class CallerInfoService {
     this.numbers = new CallerIdNormaliser({ country: options.country, isExtension: (c) => this.extensions.has(c) });
     this.tagged = this.numbers.country !== undefined;
     this.limiter = new WarningLimiter({ emit: options.warn });
+    this.settleMs = options.settleMs ?? 2000;
+    this.now = options.now ?? Date.now;
   }
 
   /** True when there is anything to look up or add: a country or a phonebook source. */
@@ -97,7 +114,9 @@ export class CallerInfoService {
   close(): void {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.settleTimer) clearTimeout(this.settleTimer);
     this.timer = undefined;
+    this.settleTimer = undefined;
     this.limiter.close();
   }
 
@@ -126,15 +145,22 @@ export class CallerInfoService {
     return { context: this.contextBook.size, file: this.fileBook.size };
   }
 
-  /** One check of both sources; a source still loading is left alone. */
+  /** One check of both sources; a source still being checked is not checked again (its check is awaited). */
   check(): Promise<void> {
-    return Promise.all([this.checkContext(), this.checkFile()]).then(() => undefined);
+    return Promise.all([this.once("context", () => this.checkContext()), this.once("file", () => this.checkFile())]).then(() => undefined);
+  }
+
+  private once(source: PhonebookSource, run: () => Promise<void>): Promise<void> {
+    const running = this.loading[source];
+    if (running) return running;
+    const check = run().finally(() => (this.loading[source] = undefined));
+    this.loading[source] = check;
+    return check;
   }
 
   private async checkContext(): Promise<void> {
     const read = this.options.readContext;
-    if (!read || this.loading.context) return;
-    this.loading.context = true;
+    if (!read) return;
     try {
       const value = await read();
       if (this.closed) return;
@@ -149,43 +175,46 @@ export class CallerInfoService {
       this.report("context", book, started);
     } catch (err) {
       this.report("context", { entries: this.contextBook, problems: [{ kind: "badFile", where: "context", value: String(err) }] });
-    } finally {
-      this.loading.context = false;
     }
   }
 
   private async checkFile(): Promise<void> {
     const file = this.options.file;
-    if (file === undefined || this.loading.file) return;
-    this.loading.file = true;
+    if (file === undefined) return;
     try {
       let stamp: string;
+      let mtimeMs: number;
       try {
         const info = await stat(file);
         stamp = `${info.mtimeMs}:${info.size}`;
+        mtimeMs = info.mtimeMs;
       } catch (err) {
         stamp = `missing:${(err as NodeJS.ErrnoException).code ?? ""}`;
+        this.pending = undefined;
         if (stamp !== this.fileStamp) {
           this.fileStamp = stamp;
           this.report("file", { entries: this.fileBook, problems: [{ kind: "badFile", where: file, value: (err as Error).message }] });
         }
         return;
       }
-      if (stamp === this.fileStamp) return;
+      if (stamp === this.fileStamp) {
+        this.pending = undefined;
+        return;
+      }
+      if (!this.settled(stamp, mtimeMs)) return;
       const started = performance.now();
       const csv = /\.csv$/i.test(file);
       const text = decodeText(await readFile(file));
       const after = await stat(file);
-      // Changed while it was read (being written): not a phonebook; read again at the next check.
-      if (`${after.mtimeMs}:${after.size}` !== stamp) return;
+      const afterStamp = `${after.mtimeMs}:${after.size}`;
+      // Changed while it was read (being written): not a phonebook; looked at again once it has settled.
+      if (afterStamp !== stamp) return this.wait(afterStamp);
       this.fileStamp = stamp;
+      this.pending = undefined;
       const book = csv ? await phonebookFromCsv({ text }, this.numbers) : await phonebookFromJson(text, this.numbers);
       if (this.closed) return;
-      // A file that is not a phonebook keeps the last good index (it may be half written); a file that looks cut
-      // off is still the first phonebook when there is none.
-      const unreadable = book.problems.some(
-        (p) => (WHOLE_FILE_PROBLEMS.has(p.kind) && (p.kind !== "cutLine" || this.fileLoaded)) || (p.kind === "badShape" && p.where === "JSON"),
-      );
+      // A file that is not a phonebook keeps the last good index.
+      const unreadable = book.problems.some((p) => WHOLE_FILE_PROBLEMS.has(p.kind) || (p.kind === "badShape" && p.where === "JSON"));
       if (!unreadable) {
         this.fileBook = book.entries;
         this.fileLoaded = true;
@@ -193,9 +222,31 @@ export class CallerInfoService {
       this.report("file", book, unreadable ? undefined : started);
     } catch (err) {
       this.report("file", { entries: this.fileBook, problems: [{ kind: "badFile", where: file, value: String(err) }] });
-    } finally {
-      this.loading.file = false;
     }
+  }
+
+  /** Whether a changed file is to be read now (see the top of this file); if not, it is looked at again later. */
+  private settled(stamp: string, mtimeMs: number): boolean {
+    const now = this.now();
+    if (!this.fileLoaded || this.settleMs <= 0 || now - mtimeMs >= this.settleMs) return true;
+    if (this.pending?.stamp === stamp && now - this.pending.since >= this.settleMs) return true;
+    this.wait(stamp);
+    return false;
+  }
+
+  /** The file was seen with `stamp`, not settled: look again when it may be (the poll may be much slower). */
+  private wait(stamp: string): void {
+    const now = this.now();
+    if (this.pending?.stamp !== stamp) this.pending = { stamp, since: now };
+    if (this.settleTimer || this.closed) return;
+    this.settleTimer = setTimeout(
+      () => {
+        this.settleTimer = undefined;
+        void this.once("file", () => this.checkFile());
+      },
+      Math.max(1, this.pending.since + this.settleMs - now),
+    );
+    this.settleTimer.unref();
   }
 
   /**

@@ -24,10 +24,6 @@ export interface CsvRecord {
 export interface CsvReading {
   /** Records that could not be read, by the line they start on. */
   bad: Array<{ line: number; reason: "unclosedQuote" | "textAfterQuote" }>;
-  /** False when the text does not end with a line break (its last line may be cut off). */
-  terminated: boolean;
-  /** The line the last record (good or bad) starts on; 0 for a text without records. */
-  lastLine: number;
 }
 
 const CR = 13;
@@ -65,7 +61,7 @@ export async function readCsv(
   const delimiter = delimiterOf(text);
   const blank = (c: number): boolean => c === SPACE || (c === TAB && delimiter !== TAB);
   const n = text.length;
-  const reading: CsvReading = { bad: [], terminated: true, lastLine: 0 };
+  const reading: CsvReading = { bad: [] };
   let pos = 0;
   let line = 1;
   while (pos < n) {
@@ -121,15 +117,11 @@ export async function readCsv(
       if (line !== startLine) fault = "unclosedQuote";
       // Resume on the line after the one the record starts on: what followed an unclosed quote is read again.
       reading.bad.push({ line: startLine, reason: fault });
-      reading.lastLine = startLine;
       pos = start;
       while (pos < n && text.charCodeAt(pos) !== CR && text.charCodeAt(pos) !== LF) pos++;
       line = startLine;
-    } else if (fields.length > 1 || fields[0] !== "") reading.lastLine = startLine;
-    if (pos >= n) {
-      reading.terminated = false;
-      break;
     }
+    if (pos >= n) break;
     pos += text.charCodeAt(pos) === CR && text.charCodeAt(pos + 1) === LF ? 2 : 1;
     line++;
     await due();

@@ -6,8 +6,8 @@
  *
  * Bad input never fails a build: a record without a number or a name, a number that cannot be read, a CSV line that
  * cannot be read, or a second, different name for a number already listed (the first one is kept) is skipped and
- * reported as a problem naming its key, index or line. Whole-file problems (no JSON, no CSV header, a CSV that looks
- * cut off) are problems too; caller-info.ts decides to keep the last good phonebook then.
+ * reported as a problem naming its key, index or line. Whole-file problems (no JSON, no CSV header) are problems
+ * too; caller-info.ts keeps the last good phonebook then (and tells a file still being written by its mtime and size).
  *
  * Every step works in slices (slicer()): a 100,000-entry phonebook is read and indexed without holding up events.
  * Each entry keeps its own deep copy of its record, so a flow editing the context value in place changes nothing
@@ -33,11 +33,10 @@ export type PhonebookProblemKind =
   | "badFile"
   | "unclosedQuote"
   | "textAfterQuote"
-  | "noHeader"
-  | "cutLine";
+  | "noHeader";
 
-/** Problems that make a file not a phonebook: the last good one is kept (cutLine: if there is one). */
-export const WHOLE_FILE_PROBLEMS: ReadonlySet<PhonebookProblemKind> = new Set(["badFile", "noHeader", "cutLine"]);
+/** Problems that make a file not a phonebook: the last good one is kept. */
+export const WHOLE_FILE_PROBLEMS: ReadonlySet<PhonebookProblemKind> = new Set(["badFile", "noHeader"]);
 
 export interface PhonebookProblem {
   kind: PhonebookProblemKind;
@@ -199,23 +198,16 @@ export async function phonebookFromJson(text: string, numbers: CallerIdNormalise
   return builder.result();
 }
 
-/** A CSV phonebook, with what caller-info.ts needs to tell a file cut off while it was written. */
-export interface CsvPhonebook extends Phonebook {
-  /** The file does not end with a line break and its last line is not a good entry. */
-  cut: boolean;
-}
-
 /**
  * A CSV phonebook from a file path, or from text (tests). The first record names the columns; `number` and `name`
  * (any case) are required, the others go into the contact. A line that cannot be read is a problem by its line
  * number and the lines after it are read as usual (csv-records.ts). No header (an empty file too) is a `noHeader`.
  */
-export async function phonebookFromCsv(source: { file: string } | { text: string }, numbers: CallerIdNormaliser): Promise<CsvPhonebook> {
+export async function phonebookFromCsv(source: { file: string } | { text: string }, numbers: CallerIdNormaliser): Promise<Phonebook> {
   const text = "file" in source ? decodeText(await readFile(source.file)) : stripBom(source.text);
   const builder = new PhonebookBuilder(numbers);
   let header: string[] | undefined;
   let headerLine = 0;
-  let lastGood = 0;
   let numberAt = -1;
   let nameAt = -1;
   const reading = await readCsv(
@@ -232,20 +224,18 @@ export async function phonebookFromCsv(source: { file: string } | { text: string
       if (/[\r\n]/.test(record.fields[numberAt] ?? "") || /[\r\n]/.test(record.fields[nameAt] ?? "")) return false;
       const row: Record<string, string> = {};
       for (let i = 0; i < header.length && i < record.fields.length; i++) if (!(header[i] in row)) row[header[i]] = record.fields[i];
-      if (builder.add(row, `line ${record.line}`)) lastGood = record.line;
+      builder.add(row, `line ${record.line}`);
       return true;
     },
     slicer(),
   );
   const columns = (header ?? []).map((column) => column.toLowerCase());
   if (!columns.includes("number") || !columns.includes("name")) {
-    return { entries: new Map(), problems: [{ kind: "noHeader", where: `line ${headerLine || 1}` }], cut: false };
+    return { entries: new Map(), problems: [{ kind: "noHeader", where: `line ${headerLine || 1}` }] };
   }
   // Bad lines are reported in line order with the others.
   for (const bad of reading.bad) builder.problems.push({ kind: bad.reason, where: `line ${bad.line}` });
   const lineOf = (p: PhonebookProblem): number => Number(/^line (\d+)$/.exec(p.where)?.[1] ?? 0);
   builder.problems.sort((a, b) => lineOf(a) - lineOf(b));
-  const cut = !reading.terminated && reading.lastLine > headerLine && reading.lastLine !== lastGood;
-  if (cut) builder.problems.push({ kind: "cutLine", where: `line ${reading.lastLine}` });
-  return { ...builder.result(), cut };
+  return builder.result();
 }
