@@ -27,7 +27,7 @@ export interface PresenceVariableSetup {
 
 export interface PresenceWatchOptions {
   id: string;
-  hub: Pick<SubscriptionHub, "register" | "updateExtensions" | "deregister">;
+  hub: Pick<SubscriptionHub, "register" | "updateExtensions" | "deregister" | "onStarted">;
   callerInfo: CallerInfoLookup;
   /** The flow or global context variable, when the node keeps one. */
   variable?: PresenceVariableSetup;
@@ -45,6 +45,7 @@ export class PresenceWatch {
   private readonly callers: CallCallers;
   private readonly variable: PresenceVariable | undefined;
   private sweep: ReturnType<typeof setInterval> | undefined;
+  private readonly stopListening: () => void;
 
   constructor(private readonly options: PresenceWatchOptions) {
     // Each call looked up once (presence-messages.ts), not at every event.
@@ -53,6 +54,8 @@ export class PresenceWatch {
     // Per extension (presence-variable.ts): nodes sharing the variable merge, and an event writes only what changed.
     this.variable = v && new PresenceVariable(v.context, v.key, v.where, options.id, (err) => v.onError(err));
     if (!v) PresenceVariable.started(options.id, undefined); // one it kept before a redeploy is left behind
+    // Once the start is over, what a previous process left for extensions no node watches now leaves the variable.
+    this.stopListening = options.hub.onStarted(() => this.variable?.settle());
   }
 
   get extensions(): readonly string[] {
@@ -63,6 +66,8 @@ export class PresenceWatch {
   start(extensions: readonly string[]): void {
     this.list = [...extensions];
     this.table.watch(this.list);
+    // Claimed before registering: the hub's start may end at this register, and the variable cleans up then.
+    this.writeWatched();
     this.options.hub.register(this.options.id, {
       extensions: this.list,
       timeoutSec: PRESENCE_TIMEOUT_SEC,
@@ -70,7 +75,6 @@ export class PresenceWatch {
       onEvent: (event: CallEvent) => this.handle(this.table.observe(event)),
       onCurrentState: (extension: string, calls: CallEvent[]) => this.handle(this.table.setCurrent(extension, calls)),
     });
-    this.writeWatched();
     // A leg whose end never came (lost, with no read since) does not keep an extension busy for ever.
     this.sweep = setInterval(() => this.table.expire().forEach((change) => this.handle(change)), SWEEP_MS);
     this.sweep.unref?.();
@@ -101,6 +105,7 @@ export class PresenceWatch {
   /** The node closes: `removed` (deleted, or its flow disabled) takes its extensions out of the variable. */
   async close(removed: boolean): Promise<void> {
     if (this.sweep !== undefined) clearInterval(this.sweep);
+    this.stopListening();
     this.variable?.close(removed);
     await this.options.hub.deregister(this.options.id);
   }

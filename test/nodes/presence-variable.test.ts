@@ -1,6 +1,7 @@
 /**
  * noojee-presence's context variable, over real HTTP to the fake PBX: nodes sharing one variable merge per extension;
- * unknown is a state of its own, never idle, and never written over a stored state; a deleted node's extensions go.
+ * unknown is a state of its own, never idle, and never written over a stored state; a deleted node's extensions go, and
+ * so do those a previous process left (a persistent store) that no node watches now.
  */
 import assert from "node:assert/strict";
 import type { FakePbx } from "../fake-pbx";
@@ -115,4 +116,17 @@ describe("noojee-presence: its context variable", function () {
     await until(() => stateOf("400") === undefined, "400 removed");
     assert.equal(stateOf("410"), "idle");
   });
+
+  it("after a restart, what the store kept for extensions no node watches now leaves; what a node sharing it watches stays", async () => {
+    // As a persistent store holds it after a restart: 420 was added by msg (not kept), 430 was b's before it was edited.
+    const onACall = (extension: string) => ({ extension, state: "on a call", previous: "idle", since: new Date(0).toISOString(), count: 1, calls: [] });
+    helper.settings({});
+    await helper.load(nodes, flowOf(), credentials());
+    helper.getNode("cfg").context().global.set(key, { "410": onACall("410"), "420": onACall("420"), "430": onACall("430"), "440": onACall("440") });
+    await helper.setFlows(flowOf(presenceNode("a", "410"), presenceNode("b", "440")), "full", credentials());
+    await until(() => stateOf("420") === undefined && stateOf("430") === undefined, "420 and 430 removed: nothing watches them");
+    await until(() => stateOf("410") === "idle" && stateOf("440") === "idle", "410 and 440 read");
+    assert.deepEqual(Object.keys(variable()!).sort(), ["410", "440"]);
+  });
 });
+

@@ -167,4 +167,29 @@ describe("noojee-config: the saved state read from an asynchronous context store
     await until(() => late.all.length >= 2, "the missed call, to the node whose kept list came late");
     assert.deepEqual(described(late), [`${missed} Ringing initial=false`, `${missed} Hungup initial=false`]);
   });
+
+  it("presence's variable after a restart: extensions no node watches leave once the kept lists are in, not before", async () => {
+    // The variable in a memory store holds what the last process wrote; the kept list (420, added by msg) is still
+    // being read from the default store when the flows start. 430 was written for an extension nothing watches now.
+    const stored = (extension: string) => ({ extension, state: "on a call", previous: "idle", since: new Date(0).toISOString(), count: 1, calls: [] });
+    settings({ default: { module: store.module }, mem: { module: "memory" } });
+    await helper.load(nodes, [configFlowNode(pbx!.url)], credentials());
+    const global = helper.getNode("cfg").context().global;
+    await new Promise<void>((resolve, reject) => global.set("pv", { "420": stored("420"), "430": stored("430") }, "mem", (err?: Error) => (err ? reject(err) : resolve())));
+    const variable = () => global.get("pv", "mem") as Record<string, { state: string }>;
+    store.values.set(KEPT, ["420"]);
+    store.hold(KEPT);
+    pbx!.fault("http500", 5); // nothing is read: 420 keeps its stored state unless it was removed meanwhile
+    await helper.setFlows([
+      configFlowNode(pbx!.url),
+      { id: "pv-presence", type: "noojee-presence", server: "cfg", extensions: "410", persistChanges: true, contextScope: "global", contextStore: "mem", contextKey: "pv", wires: [[]] },
+    ], "full", credentials());
+    await store.logged(new RegExp(`get ${KEPT}`));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(Object.keys(variable()).sort(), ["420", "430"], "nothing removed while the kept list is read");
+    store.release(KEPT);
+    await until(() => variable()["430"] === undefined, "430 removed: no node watches it");
+    assert.equal(variable()["420"]?.state, "on a call", "420 (the kept list's) never removed, nor written as unknown");
+  });
 });
+

@@ -113,4 +113,33 @@ describe("a PBX restart the polls never saw", function () {
     assert.equal(sent.all.length, 1, JSON.stringify(sent.all.map((m) => payloadOf(m).state)));
     assert.equal((presence.context().global.get("presence") as Record<string, Payload>)["410"].state, "idle");
   });
+
+  it("after a resume from a 1.1.0 position: a ringing call gone with the PBX restart ends vanished, never missed", async () => {
+    userDir = fs.mkdtempSync(path.join(os.tmpdir(), "noojee-unseen-"));
+    helper.settings({ userDir });
+    const ringing = pbx.startCall("410", { uniqueCallId: "ring", status: "Ringing" });
+    pbx.bumpSeq(20);
+    const saved = pbx.seq;
+    // As 1.1.0 saved it: the legs' last states, no tracker state (whether it rang while we looked is not known).
+    fs.mkdirSync(path.join(userDir, "noojee-resume"), { recursive: true });
+    fs.writeFileSync(path.join(userDir, "noojee-resume", "cfg.json"), JSON.stringify({
+      format: "node-red-contrib-noojee/resume", version: 1, host: pbx.url, authMode: "apiKey", savedAt: Date.now() - 60_000,
+      polls: [{ seq: saved, extensions: ["410"], fences: {} }],
+      legs: [{ extension: "410", data: pbx.leg(ringing) }],
+    }));
+    pbx.restart();
+    pbx.bumpSeq(saved + 10);
+    await helper.load(nodes, flowOf(), credentials());
+    const subscribed = new Sent(helper.getNode("s"));
+    await until(() => subscribed.all.length >= 2, "subscribe's end and summary of the call gone");
+    const outputs = subscribed.all.map((m) => m as unknown as Array<NodeMessage | null>);
+    const end = outputs.find((o) => o[0] !== null)![0]!;
+    const summary = outputs.find((o) => o[1] !== null)![1]!;
+    assert.equal(payloadOf(end).uniqueCallId, ringing);
+    assert.equal(payloadOf(end).vanished, true);
+    assert.equal(payloadOf(end).missed, false, "not known to be missed: the PBX stopped listing it");
+    assert.equal(payloadOf(summary).vanished, true);
+    assert.equal(payloadOf(summary).missed, false);
+  });
 });
+

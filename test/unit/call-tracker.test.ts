@@ -140,6 +140,14 @@ describe("CallTracker", () => {
     assert.equal(clock.countTimers(), 0);
   });
 
+  it("a vanished end is never missed, whether the leg was known or not (msg and summary)", () => {
+    const vanished = (id: string) => ({ ...lateEvent(id, "Hungup", { callStartTime: "" }), vanished: true as const }); // never connected
+    tracker.observe(event("9.1", "Ringing")); // seen ringing, then found gone
+    assert.equal(tracker.observe(vanished("9.1")), false);
+    assert.equal(tracker.observe(vanished("9.2")), false, "never seen (no tracker state, e.g. a position saved by 1.1.0)");
+    assert.deepEqual(summaries.map((s) => [s.uniqueCallId, s.missed, s.vanished]), [["9.1", false, true], ["9.2", false, true]]);
+  });
+
   it("a change that arrived after an outage has no time: null, never the outage counted as ring or talk time", () => {
     const pick = (s: CallSummary) => [s.uniqueCallId, s.startedAt, s.connectedAt, s.endedAt, s.ringSeconds, s.talkSeconds,
       s.durationSeconds, s.afterOutage, s.outageSeconds, s.missed, s.partial];

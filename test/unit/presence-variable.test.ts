@@ -1,6 +1,7 @@
 /**
  * The presence context variable's claims (presence-variable.ts), with sinon's clock: a node closed to be started
- * again that does not come back gives its extensions up after RESTART_WAIT_MS; one that comes back keeps them.
+ * again that does not come back gives its extensions up after RESTART_WAIT_MS; one that comes back keeps them. And the
+ * clean-up after a start: it waits for every node of the variable to know its extensions.
  */
 import assert from "node:assert/strict";
 import sinon from "sinon";
@@ -48,3 +49,49 @@ describe("PresenceVariable: claims of nodes closed for a redeploy", () => {
     assert.ok(context.data.has('v["400"]'));
   });
 });
+
+/** A variable as Node-RED's memory store keeps it: one object, `v["410"]` its property. */
+class NestedContext implements ContextAccess {
+  value: Record<string, unknown> = {};
+  get(key: string, callback: (err: Error | undefined, value: unknown) => void): void {
+    const property = /^v\["(.*)"\]$/.exec(key);
+    callback(undefined, property ? this.value[property[1]] : key === "v" ? structuredClone(this.value) : undefined);
+  }
+  set(key: string, value: unknown, callback: (err?: Error) => void): void {
+    const property = /^v\["(.*)"\]$/.exec(key)![1];
+    if (value === undefined) delete this.value[property];
+    else this.value[property] = value;
+    callback();
+  }
+}
+
+describe("PresenceVariable: the clean-up once a start is over", () => {
+  it("waits for a node of the variable still reading its kept list (another hub's), then keeps what it claims", () => {
+    const context = new NestedContext();
+    context.value = { "410": { state: "idle" }, "420": { state: "on a call" }, "430": { state: "on a call" } };
+    const a = new PresenceVariable(context, "v", "global/v-two-hubs", "a", () => undefined);
+    const b = new PresenceVariable(context, "v", "global/v-two-hubs", "b", () => undefined); // its kept list: 420
+    a.watch(["410"]);
+    a.settle(); // a's hub: its start is over; b's hub still waits for b's list
+    assert.deepEqual(Object.keys(context.value).sort(), ["410", "420", "430"]);
+    b.watch(["420"]);
+    assert.deepEqual(Object.keys(context.value).sort(), ["410", "420"]);
+    a.close(true);
+    b.close(true);
+  });
+
+  it("does not wait for a node its own hub gave up on (its store never answered)", () => {
+    const context = new NestedContext();
+    context.value = { "410": { state: "idle" }, "430": { state: "on a call" } };
+    const a = new PresenceVariable(context, "v", "global/v-gave-up", "a", () => undefined);
+    const b = new PresenceVariable(context, "v", "global/v-gave-up", "b", () => undefined);
+    a.watch(["410"]);
+    a.settle();
+    assert.ok("430" in context.value);
+    b.settle(); // b's hub released without it
+    assert.deepEqual(Object.keys(context.value), ["410"]);
+    a.close(true);
+    b.close(true);
+  });
+});
+

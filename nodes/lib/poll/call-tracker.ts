@@ -168,8 +168,9 @@ export class CallTracker {
         endingAt: undefined,
         // A leg first seen in a state other than its first (Ringing / Dialing Out) started before we looked.
         partial: event.initial || !(data.status === "Ringing" || data.status === "Dialing Out"),
-        // E.g. a call that rang and ended while Node-RED was down, reported once it resumed: still a missed call.
-        endedUnanswered: !event.initial && (data.status === FINAL || ENDING.has(data.status)) && data.callStartTime === "",
+        // E.g. a call that rang and ended while Node-RED was down, reported once it resumed: still a missed call. Not
+        // one found gone (vanished): the PBX stopped listing it, so how it ended is not known.
+        endedUnanswered: !event.initial && !event.vanished && (data.status === FINAL || ENDING.has(data.status)) && data.callStartTime === "",
         answeredUnseen: undefined,
         grace: undefined,
       };
@@ -186,7 +187,10 @@ export class CallTracker {
     const flagged = leg.endingStatus !== undefined;
     if (data.status === FINAL) {
       // Found gone, not seen to end: whether it was missed, and when it ended, are unknown.
-      if (event.vanished) leg.partial = true;
+      if (event.vanished) {
+        leg.partial = true;
+        if (!flagged) leg.endedUnanswered = false; // an end seen before (No Answer, Busy) is still known
+      }
       const missed = this.isMissed(leg);
       this.finish(key, leg, leg.endingStatus ?? FINAL, typeof data.hangupCause === "string" ? data.hangupCause : null, leg.endingAt ?? now, event.vanished === true);
       return flagged ? undefined : missed;

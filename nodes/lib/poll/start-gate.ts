@@ -16,6 +16,8 @@ export class StartGate {
   private timer: ReturnType<typeof setTimeout> | undefined;
   /** Those it stopped waiting for, told to `release`. */
   private gaveUp: string[] = [];
+  /** Told after each release (SubscriptionHub.onStarted). */
+  readonly listeners = new Set<() => void>();
 
   constructor(private readonly release: (gaveUp: readonly string[]) => void, private readonly waitMs = START_WAIT_MS) {}
 
@@ -66,5 +68,6 @@ export class StartGate {
     const gaveUp = this.gaveUp;
     this.gaveUp = [];
     this.release(gaveUp);
+    for (const listener of [...this.listeners]) listener();
   }
 }

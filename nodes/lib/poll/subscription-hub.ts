@@ -2,17 +2,14 @@
  * One owner of the long polls of a config node, shared by every subscribe and presence node that uses it (the
  * register/deregister pattern of Node-RED's MQTT broker node). Each subscriber gets only its own extensions' events.
  *
- * The extensions of all subscribers are polled in as few long polls as the URL length allows: usually one. When the
- * `exten` list would make a request URL too long (thousands of extensions), it is split into chunks, each polled by its
- * own PollLoop with its own `seq` (never shared: `seq` is global on the PBX and each poll must send back exactly the
- * `seq` of its own previous answer). Chunks are stable: an extension stays in its chunk while it is watched, a new one
- * goes into the first chunk with room, a chunk left empty is stopped: adding or removing a subscribe node never throws
- * away the cursor of the extensions that stay.
+ * The extensions of all subscribers are polled in as few long polls as the URL length allows: usually one. A too long
+ * `exten` list is split into chunks, each polled by its own PollLoop with its own `seq` (never shared: each poll sends
+ * back the `seq` of its own previous answer). Chunks are stable: an extension stays in its chunk while watched, a new
+ * one goes into the first chunk with room, an empty chunk stops: adding or removing a node keeps the others' cursors.
  *
- * An extension whose last subscriber leaves (deregister) lingers in its poll until the deploy is over
- * (`releaseLingering()`, on flows:started) or at most `parkMs` (60 s), its changes kept for the subscriber that takes it
- * back (lingering.ts): a deploy stops the old nodes and starts the new ones one by one. An extension removed at runtime
- * (updateExtensions) leaves at once. No subscriber is sent a state it has already (sent-states.ts).
+ * An extension whose last subscriber leaves lingers in its poll until the deploy is over (`releaseLingering`, on
+ * flows:started) or at most `parkMs` (60 s), its changes kept for the one that takes it back (lingering.ts). One removed
+ * at runtime (updateExtensions) leaves at once. No subscriber is sent a state it has already (sent-states.ts).
  *
  * After each answer, and when the watched set changes, the hub's position (each poll's cursors and the last state
  * sent for each leg) goes to a PositionStore; a hub given one at start carries on from it (PollLoop's `resumeFrom`)
@@ -280,12 +277,15 @@ export class SubscriptionHub {
     await Promise.all(chunks.map((c) => c.loop.stop()));
   }
 
-  /**
-   * flows:started: drops the lingering extensions nobody took back and the saved positions nobody watches, once the
-   * subscribers announced with `expect` are in.
-   */
+  /** flows:started: drops the lingering extensions and the saved positions nobody watches, once the `expect`ed are in. */
   releaseLingering(): void {
     this.gate.flowsStarted();
+  }
+
+  /** Told each time such a start or deploy is over (presence variables clean up then); returns how to stop. */
+  onStarted(listener: () => void): () => boolean {
+    this.gate.listeners.add(listener);
+    return () => this.gate.listeners.delete(listener);
   }
 
   /** The deploy or start is over (`gaveUp`: the announced subscribers it stopped waiting for). */

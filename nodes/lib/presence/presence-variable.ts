@@ -11,6 +11,9 @@
  *   list after a redeploy) is removed from it. A node closed to be started again (a redeploy) keeps its claim until
  *   its next instance takes it over: that one removes what it no longer watches. One that does not come back within
  *   RESTART_WAIT_MS (flows stopped, then the node deleted) gives its claim up.
+ * - Claims live in memory only: after a restart a persistent store still holds what the last process wrote, such as an
+ *   extension added by msg then. Once the start is over (`settle`: the hub's start gate, which waits for the nodes still
+ *   reading their kept lists), the extensions no node of the variable claims are removed from it.
  */
 
 /** How long the claim of a node closed to be started again waits for its next instance. */
@@ -32,6 +35,10 @@ export function extensionPath(key: string, extension: string): string {
 /** Nodes closed to be started again (a redeploy), by node id: their next instance takes their claim over. */
 const restarting = new Map<string, PresenceVariable>();
 
+/** The open instances of each variable, and the variables whose start is over but not yet cleaned (see settle). */
+const instances = new Map<string, Set<PresenceVariable>>();
+const cleanDue = new Set<string>();
+
 export class PresenceVariable {
   /**
    * A node starts with this variable (`where`), or with none: what it left in another variable before a redeploy (its
@@ -51,6 +58,8 @@ export class PresenceVariable {
   private giveUp: ReturnType<typeof setTimeout> | undefined;
   /** watch() not called yet: the claim a previous instance of this node left (a redeploy) is still to take over. */
   private first = true;
+  /** Its hub's start is over: it no longer holds the cleaning up back, even if its kept list never came. */
+  private settled = false;
 
   constructor(
     private readonly context: ContextAccess,
@@ -60,6 +69,33 @@ export class PresenceVariable {
     private readonly onError: (err: Error) => void,
   ) {
     PresenceVariable.started(nodeId, where);
+    let open = instances.get(where);
+    if (!open) instances.set(where, (open = new Set()));
+    open.add(this);
+  }
+
+  /**
+   * The start (or a deploy) is over for this node's hub: the extensions no node of the variable claims are removed,
+   * once every node of the variable knows its extensions (one still reading its kept list holds it back, unless its
+   * own hub's start is over: the gate gave up on it).
+   */
+  settle(): void {
+    if (this.closed) return;
+    this.settled = true;
+    cleanDue.add(this.where);
+    PresenceVariable.clean(this.where);
+  }
+
+  private static clean(where: string): void {
+    const open = [...(instances.get(where) ?? [])];
+    if (!cleanDue.has(where) || open.length === 0 || open.some((one) => one.first && !one.settled)) return;
+    cleanDue.delete(where);
+    const reader = open[0];
+    reader.context.get(reader.key, (err, value) => {
+      if (err) return reader.onError(err);
+      if (typeof value !== "object" || value === null || Array.isArray(value)) return;
+      reader.removeUnclaimed(Object.keys(value));
+    });
   }
 
   /** The extension's known state. */
@@ -90,11 +126,18 @@ export class PresenceVariable {
     this.claims().set(this.nodeId, next);
     for (const extension of dropped) this.known.delete(extension);
     this.removeUnclaimed(dropped);
+    PresenceVariable.clean(this.where); // a cleaning up that waited for this node's extensions
   }
 
   /** The node closes: `removed` (deleted, or its flow disabled) takes its extensions out of the variable. */
   close(removed: boolean): void {
     this.closed = true;
+    const open = instances.get(this.where);
+    open?.delete(this);
+    if (open?.size === 0) {
+      instances.delete(this.where);
+      cleanDue.delete(this.where);
+    } else PresenceVariable.clean(this.where);
     if (!removed) {
       restarting.set(this.nodeId, this); // started again soon: the next instance takes the claim over (watch)
       this.giveUp = setTimeout(() => {
