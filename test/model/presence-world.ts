@@ -227,9 +227,10 @@ export class PresenceWorld {
   /**
    * Lets everything due happen, retries and backoffs included: small steps of fake time until every watched extension
    * is in an open request that does not hang, nothing fails or waits, and nothing has moved for 300 ms. False when
-   * that never comes within `maxMs`.
+   * that never comes within `maxMs`: 10 min, as faults queued while nothing polled (up to a dozen failed or hanging
+   * requests) all land after a restart, each followed by a backoff of up to 60 s (seed -1556804952 took 305 s).
    */
-  async settle(maxMs = 300_000): Promise<boolean> {
+  async settle(maxMs = 600_000): Promise<boolean> {
     await this.clock.tickAsync(0);
     let quiet = 0;
     for (let elapsed = 0; elapsed < maxMs;) {

@@ -74,6 +74,11 @@ export class ResumedReads<S extends { extensions: readonly string[]; onEvent(eve
     return this.watchers ? this.watchers.get(extension)?.has(id) !== true : joining;
   }
 
+  /** Subscriber `id` stopped watching these (a msg): should it take one back, it is owed its calls in progress. */
+  dropped(id: string, extensions: readonly string[]): void {
+    for (const extension of extensions) this.watchers?.get(extension)?.delete(id);
+  }
+
   /** Whether subscriber `id` carries on from `extension`'s cursor, as its flow did before the restart (nothing to hand). */
   continues(id: string, extension: string): boolean {
     return this.unread.has(extension) && this.watchers?.get(extension)?.has(id) === true && this.owed.get(extension)?.has(id) !== true;

@@ -169,9 +169,9 @@ export class SubscriptionHub {
     const current = this.subscribers.get(id);
     if (!current) return;
     const gained = extensions.filter((e) => !current.extensions.includes(e));
-    // A replay not yet flushed still belongs to the extensions it keeps.
-    const kept = (this.pendingReplays.get(current) ?? []).filter((event) => extensions.includes(event.extension));
+    const kept = (this.pendingReplays.get(current) ?? []).filter((event) => extensions.includes(event.extension)); // unflushed
     const holds = this.resumedReads.take(current);
+    this.resumedReads.dropped(id, current.extensions.filter((e) => !extensions.includes(e)));
     this.detach(id, false);
     const next = Object.assign(Object.create(Object.getPrototypeOf(current) as object) as Subscriber, current, {
       extensions: [...extensions],
