@@ -86,7 +86,8 @@ describe("editor in a real browser: config dialog", function () {
 
     const key = page.locator("#node-config-input-apiKey");
     assert.equal(await key.getAttribute("type"), "password", "the key is typed into a password field");
-    await page.waitForFunction(() => (document.querySelector("#node-config-input-apiKey") as HTMLInputElement).value !== "");
+    // The dialog may not be built yet: wait for the field to exist as well (under load it came after the first look).
+    await page.waitForFunction(() => ((document.querySelector("#node-config-input-apiKey") as HTMLInputElement | null)?.value ?? "") !== "");
     assert.equal(await key.inputValue(), PASSWORD_PLACEHOLDER, "the field holds Node-RED's placeholder, not the key");
     assert.equal(await hasClass(key, "input-error"), false, "the stored key counts as set");
 

@@ -75,7 +75,8 @@ describe("editor in a real browser: Test connection", function () {
     await openNodeDialog(page, SUB);
     await openConfigDialog(page);
     const key = page.locator("#node-config-input-apiKey");
-    await page.waitForFunction(() => (document.querySelector("#node-config-input-apiKey") as HTMLInputElement).value !== "");
+    // The dialog may not be built yet: wait for the field to exist as well (under load it came after the first look).
+    await page.waitForFunction(() => ((document.querySelector("#node-config-input-apiKey") as HTMLInputElement | null)?.value ?? "") !== "");
     assert.equal(await key.inputValue(), PASSWORD_PLACEHOLDER);
 
     const before = editor.pbx.requests.length;
@@ -93,7 +94,8 @@ describe("editor in a real browser: Test connection", function () {
     const page = await editor.openEditor(SUB);
     await openNodeDialog(page, SUB);
     await openConfigDialog(page);
-    await page.waitForFunction(() => (document.querySelector("#node-config-input-apiKey") as HTMLInputElement).value !== "");
+    // The dialog may not be built yet: wait for the field to exist as well (under load it came after the first look).
+    await page.waitForFunction(() => ((document.querySelector("#node-config-input-apiKey") as HTMLInputElement | null)?.value ?? "") !== "");
     const before = editor.pbx.requests.length;
 
     await setField(page, "#node-config-input-host", "127.0.0.1:1");
