@@ -64,8 +64,16 @@ describe("editor in a real browser: examples", function () {
       assert.ok(example.every((n) => n.credentials === undefined), `${name} carries no credentials`);
 
       const folder = await openExamples(page);
-      await folder.locator(".red-ui-editableList .red-ui-treeList-label-text", { hasText: new RegExp(`^${name}$`) }).click();
-      await page.locator("#red-ui-clipboard-dialog-ok").click();
+      const label = folder.locator(".red-ui-editableList .red-ui-treeList-label-text", { hasText: new RegExp(`^${name}$`) });
+      const importButton = page.locator("#red-ui-clipboard-dialog-ok");
+      // Import is enabled once the editor has loaded the chosen example; under load a first click could come before
+      // the list took clicks (CI's matrix lane: the button stayed disabled), so the example is chosen until it is.
+      for (let attempt = 0; attempt < 5 && !(await importButton.isEnabled()); attempt++) {
+        await label.click();
+        await page.waitForFunction(() => (document.querySelector("#red-ui-clipboard-dialog-ok") as HTMLButtonElement | null)?.disabled === false,
+          undefined, { timeout: 10_000 }).catch(() => undefined);
+      }
+      await importButton.click();
       await page.locator("#red-ui-clipboard-dialog").waitFor({ state: "hidden" });
 
       // Every node of the example is drawn on its tab.

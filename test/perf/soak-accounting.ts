@@ -199,13 +199,21 @@ export interface Tallies {
   eventIdExamples: string[];
 }
 
+/** A call's end for the PBX (call-state-table.ts). */
+const TERMINAL = new Set(["Hungup", "Busy", "No Answer"]);
+
 export function account(records: SoakRecords): Tallies {
   const { events, answers, subscribeRequests, restarts, deployLog, finalEpoch, kills } = records;
-  // Made-up ends are no PBX state: sound only for a call of a PBX life that a restart ended (it died with it).
+  // Made-up ends are no PBX state: sound unless the PBX still had the call when it came (as the model test judges):
+  // its last change before then no end, and no restart that dropped calls since.
   const received = records.received.filter((m) => !m.vanished);
-  const epochOf = new Map(events.map((e) => [e.entry.CallData.uniqueCallId, e.epoch]));
   const madeUp = records.received.filter((m) => m.vanished);
-  const unsoundEnds = madeUp.filter((m) => !restarts.some((r) => r.epoch > (epochOf.get(m.id) ?? Infinity))).length;
+  const stillHad = (m: Received): boolean => {
+    const last = events.filter((e) => e.entry.CallData.uniqueCallId === m.id && e.at <= m.wall).at(-1);
+    if (!last || TERMINAL.has(String(last.entry.CallData.status))) return false;
+    return !restarts.some((r) => !r.keepCalls && r.at >= last.at && r.at <= m.wall);
+  };
+  const unsoundEnds = madeUp.filter(stillHad).length;
   const key = (id: string, step: number): string => `${id}#${step}`;
   const pbxStates = new Set(events.map((e) => key(e.entry.CallData.uniqueCallId, Number(e.entry.CallData.step))));
   const firstOf = new Map<string, Received>();

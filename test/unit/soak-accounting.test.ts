@@ -75,6 +75,10 @@ describe("soak accounting", function () {
     const received = [msg("a", 0, "Ringing", 311), madeUp];
     const gone = run({ events: ringing, answers, requests, received, restarts: [{ epoch: 1, keepCalls: false, at: 350 }] });
     assert.deepEqual([gone.vanishedEnds, gone.duplicated, gone.phantom], [1, 0, 0]);
+    const ended = run({ events: [...ringing, event(3, 380, "a", 1, "Hungup")], answers, requests, received });
+    assert.deepEqual([ended.vanishedEnds, ended.phantom], [1, 0], "an end the client could not see: made up, sound");
+    const kept = run({ events: ringing, answers, requests, received, restarts: [{ epoch: 1, keepCalls: true, at: 350 }] });
+    assert.deepEqual([kept.vanishedEnds, kept.phantom], [1, 1], "the PBX kept the call: no end to make up");
     const alive = run({ events: ringing, answers, requests, received });
     assert.deepEqual([alive.vanishedEnds, alive.duplicated, alive.phantom], [1, 0, 1]);
   });
