@@ -148,6 +148,14 @@ describe("CallTracker", () => {
     assert.deepEqual(summaries.map((s) => [s.uniqueCallId, s.missed, s.vanished]), [["9.1", false, true], ["9.2", false, true]]);
   });
 
+  it("a leg seen to end unanswered and then found gone keeps its known end: the summary agrees with the flag its msg had", () => {
+    tracker.observe(event("9.3", "Ringing"));
+    assert.equal(tracker.observe(event("9.3", "No Answer")), true, "the end's msg is flagged missed");
+    const gone = { ...lateEvent("9.3", "Hungup", { callStartTime: "" }), vanished: true as const };
+    assert.equal(tracker.observe(gone), undefined, "the made-up end is not a second flag");
+    assert.deepEqual(summaries.map((s) => [s.uniqueCallId, s.endStatus, s.missed, s.partial, s.vanished === true]), [["9.3", "No Answer", true, false, false]]);
+  });
+
   it("a change that arrived after an outage has no time: null, never the outage counted as ring or talk time", () => {
     const pick = (s: CallSummary) => [s.uniqueCallId, s.startedAt, s.connectedAt, s.endedAt, s.ringSeconds, s.talkSeconds,
       s.durationSeconds, s.afterOutage, s.outageSeconds, s.missed, s.partial];

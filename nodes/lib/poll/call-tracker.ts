@@ -186,13 +186,15 @@ export class CallTracker {
     // A leg with an ending status had its flag on that msg.
     const flagged = leg.endingStatus !== undefined;
     if (data.status === FINAL) {
-      // Found gone, not seen to end: whether it was missed, and when it ended, are unknown.
-      if (event.vanished) {
+      // Found gone, not seen to end: whether it was missed, and when it ended, are unknown. Gone after a Busy or No
+      // Answer, it had ended: only its Hungup was not seen, as when the grace runs out, and its end is known.
+      const unknownEnd = event.vanished === true && !flagged;
+      if (unknownEnd) {
         leg.partial = true;
-        if (!flagged) leg.endedUnanswered = false; // an end seen before (No Answer, Busy) is still known
+        leg.endedUnanswered = false;
       }
       const missed = this.isMissed(leg);
-      this.finish(key, leg, leg.endingStatus ?? FINAL, typeof data.hangupCause === "string" ? data.hangupCause : null, leg.endingAt ?? now, event.vanished === true);
+      this.finish(key, leg, leg.endingStatus ?? FINAL, typeof data.hangupCause === "string" ? data.hangupCause : null, leg.endingAt ?? now, unknownEnd);
       return flagged ? undefined : missed;
     }
     if (ENDING.has(data.status)) {
