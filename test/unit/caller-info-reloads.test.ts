@@ -49,6 +49,19 @@ describe("caller info service: reloads", () => {
     assert.deepEqual(loads, ["context 1", "context 2", "context 2", "context 2"]);
   });
 
+  it("a changed context object's keys are listed once per check (one 10 to 20 ms step for 100,000 keys, not two)", async () => {
+    const book: Record<string, unknown> = { "0399990000": "Zed" };
+    let listed = 0;
+    const watched = new Proxy(book, { ownKeys: (target) => (listed++, Reflect.ownKeys(target)) });
+    const { service, loads } = make({ readContext: () => Promise.resolve(watched) });
+    await service.start();
+    assert.deepEqual([listed, loads], [1, ["context 1"]]);
+    book["0355501234"] = "Ann";
+    await service.check();
+    assert.deepEqual([listed, loads], [2, ["context 1", "context 2"]]);
+    assert.equal(service.callerInfo("0355501234").callerName, "Ann");
+  });
+
   it("an array edited in place is re-indexed; an entry's record is a copy until then", async () => {
     const book = [{ number: "0355501234", name: "Ann" }];
     const { service } = make({ readContext: () => Promise.resolve(book) });

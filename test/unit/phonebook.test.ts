@@ -15,6 +15,14 @@ describe("phonebook index", () => {
     assert.deepEqual(book.problems, []);
   });
 
+  it("an object with its key list given (listed by the fingerprint): a key removed since is skipped, not read as empty", async () => {
+    const value: Record<string, string> = { "0355501234": "Ann", "0412345678": "Bob" };
+    const keys = Object.keys(value);
+    delete value["0412345678"];
+    const book = await phonebookFromValue(value, AU, "value", keys);
+    assert.deepEqual([[...book.entries.keys()], book.problems], [["+61355501234"], []]);
+  });
+
   it("an array of records keeps each record as the contact; fields in any case", async () => {
     const book = await phonebookFromValue([{ Number: "0355501234", Name: "Ann", email: "a@x" }], AU);
     assert.deepEqual(book.entries.get("+61355501234"), { name: "Ann", contact: { Number: "0355501234", Name: "Ann", email: "a@x" } });

@@ -164,10 +164,10 @@ export class CallerInfoService {
     try {
       const value = await read();
       if (this.closed) return;
-      const print = await fingerprint(value, slicer());
+      const { print, keys } = await fingerprint(value, slicer());
       if (print === this.contextPrint || this.closed) return;
       const started = performance.now();
-      const book = await phonebookFromValue(value, this.numbers, "context value");
+      const book = await phonebookFromValue(value, this.numbers, "context value", keys);
       if (this.closed) return;
       // Taken before indexing: an edit made meanwhile changes the next fingerprint, so it is indexed then.
       this.contextPrint = print;

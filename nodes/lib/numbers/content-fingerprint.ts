@@ -57,11 +57,18 @@ class Hash {
   }
 }
 
+/** A fingerprint, and the key list of an object it hashed (to index the same keys without listing them again). */
+export interface Fingerprinted {
+  print: string;
+  keys?: readonly string[];
+}
+
 /**
  * The fingerprint of `value`; `due` (phonebook.ts's slicer) gives the event loop a turn when a slice of work is over.
- * An object's key list is taken in one step (Object.keys: no API lists keys piecemeal).
+ * An object's key list is taken in one step (Object.keys: no API lists keys piecemeal; 10 to 20 ms for 100,000
+ * keys), once per check: it is handed back for the re-index.
  */
-export async function fingerprint(value: unknown, due: () => Promise<void> | undefined): Promise<string> {
+export async function fingerprint(value: unknown, due: () => Promise<void> | undefined): Promise<Fingerprinted> {
   const hash = new Hash();
   if (Array.isArray(value)) {
     hash.code(0x30001);
@@ -80,10 +87,11 @@ export async function fingerprint(value: unknown, due: () => Promise<void> | und
       if (i % STEP === STEP - 1) await due();
     }
     hash.code(0x10000 + keys.length);
+    return { print: hash.toString(), keys };
   } else {
     hash.value(value, 0);
   }
-  return hash.toString();
+  return { print: hash.toString() };
 }
 
 /** The fingerprint of a value that is no array or object (an unset variable), at once. */

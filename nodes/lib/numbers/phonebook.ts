@@ -129,8 +129,11 @@ function addKeyed(builder: PhonebookBuilder, number: string, name: unknown): voi
   builder.add(record, `key "${number.slice(0, 40)}"`);
 }
 
-/** An object `number -> name` or an array of records; anything else is one `badShape` problem. */
-export async function phonebookFromValue(value: unknown, numbers: CallerIdNormaliser, where = "value"): Promise<Phonebook> {
+/**
+ * An object `number -> name` or an array of records; anything else is one `badShape` problem. `keys`: the object's
+ * keys when the caller has just listed them (content-fingerprint.ts): listing 100,000 keys is one 10 to 20 ms step.
+ */
+export async function phonebookFromValue(value: unknown, numbers: CallerIdNormaliser, where = "value", keys?: readonly string[]): Promise<Phonebook> {
   const builder = new PhonebookBuilder(numbers);
   const due = slicer();
   if (Array.isArray(value)) {
@@ -141,8 +144,9 @@ export async function phonebookFromValue(value: unknown, numbers: CallerIdNormal
   } else if (value !== null && typeof value === "object") {
     // Object.keys, not Object.entries: a third of the time in one step for 100,000 keys.
     const record = value as Record<string, unknown>;
-    const keys = Object.keys(record);
-    for (const key of keys) {
+    for (const key of keys ?? Object.keys(record)) {
+      // A key removed since it was listed (a flow's edit meanwhile; the next check sees it).
+      if (!Object.hasOwn(record, key)) continue;
       addKeyed(builder, key, record[key]);
       await due();
     }
