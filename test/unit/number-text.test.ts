@@ -24,6 +24,9 @@ const WRAPPED: Array<[string, string]> = [
   ["(03) 5550 1234 ext. 12", "(03) 5550 1234"],
   ["03 5550 1234, extension 7", "03 5550 1234"],
   ["0355501234x12", "0355501234"],
+  // A quoted display name may hold angle brackets of its own (outside review of issue 24).
+  ['"Bob <mobile>" <0355501234>', "0355501234"],
+  ['"Ann \\"A<1>\\"" <sip:0355501234@pbx>', "0355501234"],
   // Left as they were: nothing wrapped.
   ["  0355501234  ", "0355501234"],
   ["*72#100", "*72#100"],

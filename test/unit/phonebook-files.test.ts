@@ -48,7 +48,8 @@ describe("phonebook files", () => {
   });
 
   it("CSV: semicolon or tab delimited, CR-only line ends, UTF-16 with a BOM", async () => {
-    for (const text of ["number;name\n0355501234;Smith, Ann\n", "number\tname\r0355501234\tSmith, Ann\r"]) {
+    // Blank lines before the header too (outside review of issue 24: the delimiter was read from the blank line).
+    for (const text of ["number;name\n0355501234;Smith, Ann\n", "number\tname\r0355501234\tSmith, Ann\r", "\n \r\nnumber;name\n0355501234;Smith, Ann\n", "\r\rnumber\tname\r0355501234\tSmith, Ann\r"]) {
       const book = await phonebookFromCsv({ text }, AU);
       assert.equal(book.entries.get("+61355501234")?.name, "Smith, Ann", JSON.stringify(text));
     }

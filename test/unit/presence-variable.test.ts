@@ -65,10 +65,23 @@ class NestedContext implements ContextAccess {
   }
 }
 
+const entry = (extension: string, state: string) => ({ extension, state, calls: [] });
+
 describe("PresenceVariable: the clean-up once a start is over", () => {
+  it("removes only entries a presence node wrote: another node's variable nested in it, and a flow's own keys, stay", () => {
+    const context = new NestedContext();
+    const nested = { "420": entry("420", "ringing") }; // a node using `v.presence` (outside review of issue 24)
+    context.value = { "410": entry("410", "idle"), "430": entry("430", "on a call"), presence: nested, note: "kept by a flow", "440": { state: 1 } };
+    const a = new PresenceVariable(context, "v", "global/v-nested", "a", () => undefined);
+    a.watch(["410"]);
+    a.settle();
+    assert.deepEqual(context.value, { "410": entry("410", "idle"), presence: nested, note: "kept by a flow", "440": { state: 1 } });
+    a.close(true);
+  });
+
   it("waits for a node of the variable still reading its kept list (another hub's), then keeps what it claims", () => {
     const context = new NestedContext();
-    context.value = { "410": { state: "idle" }, "420": { state: "on a call" }, "430": { state: "on a call" } };
+    context.value = { "410": entry("410", "idle"), "420": entry("420", "on a call"), "430": entry("430", "on a call") };
     const a = new PresenceVariable(context, "v", "global/v-two-hubs", "a", () => undefined);
     const b = new PresenceVariable(context, "v", "global/v-two-hubs", "b", () => undefined); // its kept list: 420
     a.watch(["410"]);
@@ -82,7 +95,7 @@ describe("PresenceVariable: the clean-up once a start is over", () => {
 
   it("does not wait for a node its own hub gave up on (its store never answered)", () => {
     const context = new NestedContext();
-    context.value = { "410": { state: "idle" }, "430": { state: "on a call" } };
+    context.value = { "410": entry("410", "idle"), "430": entry("430", "on a call") };
     const a = new PresenceVariable(context, "v", "global/v-gave-up", "a", () => undefined);
     const b = new PresenceVariable(context, "v", "global/v-gave-up", "b", () => undefined);
     a.watch(["410"]);

@@ -32,12 +32,15 @@ const QUOTE = 34;
 const SPACE = 32;
 const TAB = 9;
 
-/** The delimiter the first line uses, outside quotes: a comma if it has one, else a semicolon, else a tab. */
+/** The delimiter the first line that is not blank uses, outside quotes: a comma if it has one, else a semicolon, else a tab. */
 export function delimiterOf(text: string): number {
   let semicolon = false;
   let tab = false;
   let quoted = false;
-  for (let i = 0; i < text.length; i++) {
+  // Blank lines before the header are skipped, as the reader skips them.
+  let from = /[^\s]/.exec(text)?.index ?? 0;
+  while (from > 0 && text.charCodeAt(from - 1) !== LF && text.charCodeAt(from - 1) !== CR) from--;
+  for (let i = from; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === QUOTE) quoted = !quoted;
     else if (quoted) continue;

@@ -11,6 +11,8 @@
 
 /** The first `<...>`: the address of a name-addr (RFC 3261), the display name before it being only a label. */
 const ANGLE = /<([^<>]*)>/;
+/** A quoted display name (RFC 3261 quoted-string), which may itself hold `<...>`: `"Bob <mobile>" <0355501234>`. */
+const QUOTED_NAME = /^"(?:[^"\\]|\\.)*"\s*(?=<)/;
 const URI = /^(?:sips?|tel):/i;
 /** `SIP/`, `PJSIP/`, `IAX2/`, `DAHDI/`...: the same shape as dial's Technology (dial-input.ts TECH). */
 const CHANNEL = /^[A-Za-z][A-Za-z0-9]{0,19}\//;
@@ -22,7 +24,7 @@ const EXTENSION = /(?:;\s*ext\s*=\s*[0-9]{1,10}|(?<=[0-9)\s]),?\s*(?:x|ext\.?|ex
 
 export function unwrapNumber(text: string): string {
   let s = text.trim();
-  const angle = ANGLE.exec(s);
+  const angle = ANGLE.exec(s.replace(QUOTED_NAME, ""));
   if (angle) s = angle[1].trim();
   if (URI.test(s)) {
     // The user part of sip:user@host, without its parameters, headers or password; a tel: number without them too.

@@ -39,6 +39,13 @@ const restarting = new Map<string, PresenceVariable>();
 const instances = new Map<string, Set<PresenceVariable>>();
 const cleanDue = new Set<string>();
 
+/** What a presence node writes for an extension: its payload, naming the extension and its state. */
+function isPresenceEntry(key: string, value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  const entry = value as { extension?: unknown; state?: unknown };
+  return entry.extension === key && typeof entry.state === "string";
+}
+
 export class PresenceVariable {
   /**
    * A node starts with this variable (`where`), or with none: what it left in another variable before a redeploy (its
@@ -94,7 +101,10 @@ export class PresenceVariable {
     reader.context.get(reader.key, (err, value) => {
       if (err) return reader.onError(err);
       if (typeof value !== "object" || value === null || Array.isArray(value)) return;
-      reader.removeUnclaimed(Object.keys(value));
+      // Only entries a presence node wrote: another node's variable may be nested here (`noojee` and
+      // `noojee.presence`), and a flow may keep its own keys beside the extensions.
+      const entries = value as Record<string, unknown>;
+      reader.removeUnclaimed(Object.keys(entries).filter((key) => isPresenceEntry(key, entries[key])));
     });
   }
 
