@@ -36,8 +36,20 @@ export async function showSidebar(page: Page, tab: "help" | "debug"): Promise<vo
 
 /** Closes the open node dialog with `button` and waits until it is gone. */
 export async function closeNodeDialog(page: Page, button: "ok" | "cancel"): Promise<void> {
-  await page.locator(`#node-dialog-${button}`).click();
-  await page.locator(`#node-dialog-${button}`).waitFor({ state: "detached" });
+  const locator = page.locator(`#node-dialog-${button}`);
+  // Under load a click that lands while the tray still slides (e.g. just after a config dialog on top of it closed)
+  // can be lost: the button stays. Click again while it is there, up to the usual 20 s in all.
+  for (let attempt = 1; ; attempt++) {
+    await locator.click({ timeout: 5000 }).catch((err: unknown) => {
+      if (attempt === 4) throw err;
+    });
+    try {
+      await locator.waitFor({ state: "detached", timeout: 5000 });
+      return;
+    } catch (err) {
+      if (attempt === 4) throw err;
+    }
+  }
 }
 
 export async function hasClass(locator: Locator, cls: string): Promise<boolean> {
