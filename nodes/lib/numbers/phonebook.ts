@@ -10,8 +10,8 @@
  * too; caller-info.ts keeps the last good phonebook then (and tells a file still being written by its mtime and size).
  *
  * Every step works in slices (slicer()): a 100,000-entry phonebook is read and indexed without holding up events.
- * Each entry keeps its own deep copy of its record, so a flow editing the context value in place changes nothing
- * until the next reload, and msgs get copies of that (copyPlain).
+ * An entry from a context value keeps its own deep copy of its record, so a flow editing the value in place changes
+ * nothing until the next reload (one from a file keeps the record parsed here); msgs get copies (copyPlain).
  */
 import { readFile } from "node:fs/promises";
 import type { CallerIdNormaliser } from "./caller-id";
@@ -71,8 +71,12 @@ export class PhonebookBuilder {
 
   constructor(private readonly numbers: CallerIdNormaliser) {}
 
-  /** False when the record is skipped as a problem (a duplicate with the same name counts as added). */
-  add(record: unknown, where: string): boolean {
+  /**
+   * False when the record is skipped as a problem (a duplicate with the same name counts as added). `owned`: the
+   * record was parsed from a file here and nothing else holds it, so it is kept as it is (a copy would double what a
+   * reload allocates, and the garbage collector's pauses with it).
+   */
+  add(record: unknown, where: string, owned = false): boolean {
     if (record === null || typeof record !== "object" || Array.isArray(record)) {
       this.problems.push({ kind: "badShape", where });
       return false;
@@ -87,7 +91,7 @@ export class PhonebookBuilder {
     if (key === undefined) return this.problem({ kind: "badNumber", where, value: shown });
     const known = this.entries.get(key);
     if (known) return known.name === name.trim() || this.problem({ kind: "duplicate", where, value: shown });
-    this.entries.set(key, { name: name.trim(), contact: copyPlain(contact) as Record<string, unknown> });
+    this.entries.set(key, { name: name.trim(), contact: owned ? contact : (copyPlain(contact) as Record<string, unknown>) });
     return true;
   }
 
@@ -124,9 +128,9 @@ function pick(record: Record<string, unknown>, field: string): unknown {
 }
 
 /** An object-shaped entry may also be a record: { "0355501234": { name: "Ann", company: "..." } }. */
-function addKeyed(builder: PhonebookBuilder, number: string, name: unknown): void {
+function addKeyed(builder: PhonebookBuilder, number: string, name: unknown, owned = false): void {
   const record = name !== null && typeof name === "object" && !Array.isArray(name) ? { number, ...(name as object) } : { number, name };
-  builder.add(record, `key "${number.slice(0, 40)}"`);
+  builder.add(record, `key "${number.slice(0, 40)}"`, owned);
 }
 
 /**
@@ -144,6 +148,7 @@ export async function phonebookFromValue(value: unknown, numbers: CallerIdNormal
   } else if (value !== null && typeof value === "object") {
     // Object.keys, not Object.entries: a third of the time in one step for 100,000 keys.
     const record = value as Record<string, unknown>;
+    if (!keys) await yieldNow(); // listing many keys is one long step: nothing else in it
     for (const key of keys ?? Object.keys(record)) {
       // A key removed since it was listed (a flow's edit meanwhile; the next check sees it).
       if (!Object.hasOwn(record, key)) continue;
@@ -186,14 +191,14 @@ export async function phonebookFromJson(text: string, numbers: CallerIdNormalise
     if (Array.isArray(piece)) {
       shape ??= "array";
       for (const item of piece) {
-        builder.add(item, `record ${records++}`);
+        builder.add(item, `record ${records++}`, true);
         await due();
       }
     } else if (piece !== null && typeof piece === "object") {
       shape ??= "object";
       const record = piece as Record<string, unknown>;
       for (const key of Object.keys(record)) {
-        addKeyed(builder, key, record[key]);
+        addKeyed(builder, key, record[key], true);
         await due();
       }
     } else shape = "other";
@@ -228,7 +233,7 @@ export async function phonebookFromCsv(source: { file: string } | { text: string
       if (/[\r\n]/.test(record.fields[numberAt] ?? "") || /[\r\n]/.test(record.fields[nameAt] ?? "")) return false;
       const row: Record<string, string> = {};
       for (let i = 0; i < header.length && i < record.fields.length; i++) if (!(header[i] in row)) row[header[i]] = record.fields[i];
-      builder.add(row, `line ${record.line}`);
+      builder.add(row, `line ${record.line}`, true);
       return true;
     },
     slicer(),
