@@ -112,7 +112,7 @@ async function main(): Promise<void> {
   console.log(describe("toMessage without caller info", baseline(repeat)));
   console.log(describe(`repeat callers (${((found / EVENTS) * 100).toFixed(0)}% named)`, measure(repeat)));
   console.log(describe("every caller new (cache misses)", measure(fresh)));
-  for (const line of await reloadFigures(dir, ENTRIES, (i) => number(i, 0))) console.log(line);
+  for (const line of await reloadFigures(dir, ENTRIES)) console.log(line);
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
