@@ -37,6 +37,8 @@
         { id: "polycom", value: "Alert-Info: Ring Answer" }
     ];
     var CUSTOM = "custom";
+    // dial's Technology list: the channel drivers an Asterisk-based PBX commonly has; any other is typed in.
+    var TECHS = ["SIP", "PJSIP", "IAX2", "DAHDI", "Local"];
 
     function presetFor(value) {
         for (var i = 0; i < PRESETS.length; i++) {
@@ -211,6 +213,32 @@
             message: message,
             labelStyle: function() {
                 return this.name ? "node_label_italic" : "";
+            },
+
+            /**
+             * dial's Technology: the select #node-input-tech-preset lists TECHS and "other…"; the text field
+             * #node-input-tech (the property) is shown for another value and written when a listed one is chosen.
+             */
+            techPicker: function(value) {
+                var select = $("#node-input-tech-preset");
+                var input = $("#node-input-tech");
+                TECHS.forEach(function(tech) {
+                    $("<option>").val(tech).text(tech).appendTo(select);
+                });
+                $("<option>").val("").text(t(type + ".techOther")).appendTo(select);
+                var listed = TECHS.indexOf(value === undefined ? "SIP" : value) !== -1;
+                select.val(listed ? (value === undefined ? "SIP" : value) : "");
+                input.toggleClass("hide", listed);
+                select.on("change", function() {
+                    var chosen = select.val();
+                    input.toggleClass("hide", chosen !== "");
+                    if (chosen !== "") {
+                        input.val(chosen);
+                    } else {
+                        input.val("").trigger("focus");
+                    }
+                    input.trigger("change");
+                });
             },
 
             /**
