@@ -23,6 +23,9 @@ const SHARED_SRC = '<script src="resources/node-red-contrib-noojee/noojee-editor
 
 type Catalogue = Record<string, unknown>;
 
+/** The package's own palette colour: not Dashboard's teal (rgb(63, 173, 181), #3FADB5, which 1.1.0 shared). */
+const PACKAGE_COLOUR = "#A78BD0";
+
 function catalogue(type: string): Catalogue {
   return (JSON.parse(read("nodes", "locales", "en-US", `${type}.json`)) as Record<string, Catalogue>)[type];
 }
@@ -124,8 +127,8 @@ describe("editor files of dial, hangup and record", () => {
       it("registers the type literally, in the noojee category, with the package colour and icon", () => {
         assert.ok(html.includes(`RED.nodes.registerType('${type}', {`));
         assert.ok(html.includes("category: 'noojee'"));
-        assert.ok(html.includes("color: '#3FADB5'"));
-        assert.ok(html.includes('icon: "noojee.svg"'));
+        assert.ok(html.includes(`color: '${PACKAGE_COLOUR}'`));
+        assert.ok(html.includes(`icon: "${type}.svg"`));
         assert.ok(html.includes(`data-template-name="${type}"`));
       });
 
@@ -133,6 +136,7 @@ describe("editor files of dial, hangup and record", () => {
         const keys = new Set([...html.matchAll(new RegExp(`${type}\\.([A-Za-z][A-Za-z.]*[A-Za-z])`, "g"))].map((m) => m[1]));
         assert.ok(keys.size > 10);
         keys.delete("json"); // the comment naming the catalogue file
+        keys.delete("svg"); // the icon's file name
         for (const key of keys) {
           // Prefixes of keys built at run time ("validation." + name) are objects.
           assert.notEqual(lookup(cat, key), undefined, `${type}.${key}`);
