@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "coverage/**", "nodes/**/*.html", ".demo/**"] },
+  { ignores: ["dist/**", "node_modules/**", "coverage/**", "nodes/**/*.html", ".demo/**", "resources/noojee-extensions.js"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

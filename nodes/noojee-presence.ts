@@ -3,7 +3,7 @@
  * config node's shared poll. The rules live in lib/presence/presence-table.ts; this file wires them to Node-RED.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from "node-red";
-import { changeExtensions } from "./lib/input/extensions";
+import { changeExtensions, problemValues } from "./lib/input/extensions";
 import type { HubStatus } from "./lib/poll/subscription-hub";
 import type { PresenceState } from "./lib/presence/presence-table";
 import { PresenceWatch } from "./presence-watch";
@@ -109,7 +109,9 @@ export = function (RED: NodeAPI): void {
       }
       const change = changeExtensions(watch.extensions, action, (msg as { extensions?: unknown }).extensions);
       if (!change.ok) {
-        const values: Record<string, string> = change.problem === "badAction" ? { value: change.value } : { reason: change.reason };
+        const values: Record<string, string> = change.problem === "badAction"
+          ? { value: change.value }
+          : { reason: t(`validation.${change.detail.key}`, problemValues(change.detail)) };
         return done(new Error(t(`error.${change.problem}`, values)));
       }
       watch.setExtensions(change.extensions);

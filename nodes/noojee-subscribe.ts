@@ -4,7 +4,7 @@
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from "node-red";
 import { CallTracker, KIND_OUTPUTS, kindOf } from "./lib/poll/call-tracker";
-import { changeExtensions } from "./lib/input/extensions";
+import { changeExtensions, problemValues } from "./lib/input/extensions";
 import type { CallEvent } from "./lib/poll/poll-loop";
 import type { HubStatus } from "./lib/poll/subscription-hub";
 import { MAX_TIMEOUT, MIN_TIMEOUT, toMessage, toSummaryMessage } from "./messages";
@@ -110,7 +110,9 @@ export = function (RED: NodeAPI): void {
       const action = (msg as { action?: unknown }).action;
       const change = changeExtensions(extensions, action, (msg as { extensions?: unknown }).extensions);
       if (!change.ok) {
-        const values: Record<string, string> = change.problem === "badAction" ? { value: change.value } : { reason: change.reason };
+        const values: Record<string, string> = change.problem === "badAction"
+          ? { value: change.value }
+          : { reason: t(`validation.${change.detail.key}`, problemValues(change.detail)) };
         return done(new Error(t(`error.${change.problem}`, values)));
       }
       extensions = change.extensions;

@@ -6,7 +6,7 @@
  * `error.keptUnreadable`, `error.keepFailed`, `error.noServer`.
  */
 import type { Node, NodeAPI } from "node-red";
-import { parseExtensionList } from "./lib/input/extensions";
+import { InvalidExtensionsError, parseExtensionList, problemValues } from "./lib/input/extensions";
 import type { LoopStatus } from "./lib/poll/poll-loop";
 import { KeptExtensions } from "./kept-extensions";
 import type { NoojeeConfigNode, NoojeeConnection } from "./node-types";
@@ -38,7 +38,8 @@ export function openWatch(
   try {
     extensions = parseExtensionList(config.extensions);
   } catch (err) {
-    fail("invalidConfig", t("error.invalidExtensions", { reason: (err as Error).message }));
+    const problem = (err as InvalidExtensionsError).problem;
+    fail("invalidConfig", t("error.invalidExtensions", { reason: t(`validation.${problem.key}`, problemValues(problem)) }));
     return undefined;
   }
   // Changes made by msg survive a redeploy only when the user asked for it.

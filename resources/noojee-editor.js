@@ -1,6 +1,6 @@
 /**
  * Editor code shared by the noojee edit dialogs (nodes/*.html): message lookup, the field rules and their validators,
- * label helpers and the auto-answer preset picker, as `NoojeeEditor.form("<type>")`.
+ * label helpers (extension lists shortened) and the auto-answer preset picker, as `NoojeeEditor.form("<type>")`.
  *
  * Node-RED (1.3+) serves this package's resources/ folder at resources/node-red-contrib-noojee/, and every node's .html
  * loads this file with `<script src>` ahead of its own script. The editor appends a node file's scripts only once the
@@ -12,8 +12,15 @@
 (function(global) {
     "use strict";
 
-    // nodes/lib/input/extensions.ts
-    var DIALABLE_EXTENSION = /^(?:[A-Za-z][A-Za-z0-9]*\/)?\d{1,15}$/;
+    // The extension syntax is nodes/lib/input/extensions.ts itself, built into resources/noojee-extensions.js
+    // (global NoojeeExtensions), which each node's .html loads beside this file.
+    function syntax() {
+        return global.NoojeeExtensions;
+    }
+    // A node label shows at most this many items of an extension list, then "… +N" (the full list is in the dialog
+    // and the Info sidebar), and never more than LABEL_MAX_CHARS characters of it.
+    var LABEL_ITEMS = 3;
+    var LABEL_MAX_CHARS = 40;
     // nodes/lib/input/dial-input.ts
     var PHONE_NUMBER = /^\+?[0-9*#]{1,32}$/;
     var NUMBER_PUNCTUATION = /[\s.()\-\u2010-\u2015]/g;
@@ -30,6 +37,8 @@
         { id: "polycom", value: "Alert-Info: Ring Answer" }
     ];
     var CUSTOM = "custom";
+    // dial's Technology list: the channel drivers an Asterisk-based PBX commonly has; any other is typed in.
+    var TECHS = ["SIP", "PJSIP", "IAX2", "DAHDI", "Local"];
 
     function presetFor(value) {
         for (var i = 0; i < PRESETS.length; i++) {
@@ -44,6 +53,23 @@
     function contextStores() {
         var context = RED.settings && RED.settings.context;
         return (context && Array.isArray(context.stores)) ? context.stores : [];
+    }
+
+    /** "400, 401, 402, … +9" from "400,401, 402,403,…": the first items of a list as typed, and how many more. */
+    function shortList(list) {
+        var items = String(list === undefined || list === null ? "" : list).split(",").map(function(item) {
+            return item.trim();
+        }).filter(function(item) {
+            return item !== "";
+        });
+        var text = items.slice(0, LABEL_ITEMS).join(", ");
+        if (text.length > LABEL_MAX_CHARS) {
+            text = text.slice(0, LABEL_MAX_CHARS - 1) + "\u2026";
+        }
+        if (items.length > LABEL_ITEMS) {
+            text += ", \u2026 +" + (items.length - LABEL_ITEMS);
+        }
+        return text;
     }
 
     /** The helpers of one node type's form; message keys are full keys ("noojee-dial.validation.tech"). */
@@ -88,8 +114,18 @@
             extension: function(untrimmed) {
                 return rule(function(v) {
                     var ok = v === undefined || v === "" ||
-                        (typeof v === "string" && DIALABLE_EXTENSION.test(untrimmed ? v : v.trim()));
+                        (typeof v === "string" && syntax().DIALABLE_EXTENSION.test(untrimmed ? v : v.trim()));
                     return ok ? null : key("extension");
+                });
+            },
+
+            /** A list of extensions and ranges (subscribe, presence): <type>.error.invalidExtensions with the reason. */
+            extensionList: function() {
+                return rule(function(v) {
+                    var problem = syntax().checkExtensionList(v);
+                    if (problem === null) { return null; }
+                    var reason = t(type + ".validation." + problem.key, syntax().problemValues(problem));
+                    return { key: type + ".error.invalidExtensions", substitutions: { reason: reason } };
                 });
             },
 
@@ -165,10 +201,44 @@
                 select.val(current);
             },
 
+            /**
+             * A node's label from its extension list: at most LABEL_ITEMS items as typed, then "… +N" for the N
+             * items left out, cut to LABEL_MAX_CHARS characters, so that a long list never runs off the canvas.
+             */
+            listLabel: function(list) {
+                return shortList(list);
+            },
+
             paletteLabel: message("paletteLabel"),
             message: message,
             labelStyle: function() {
                 return this.name ? "node_label_italic" : "";
+            },
+
+            /**
+             * dial's Technology: the select #node-input-tech-preset lists TECHS and "other…"; the text field
+             * #node-input-tech (the property) is shown for another value and written when a listed one is chosen.
+             */
+            techPicker: function(value) {
+                var select = $("#node-input-tech-preset");
+                var input = $("#node-input-tech");
+                TECHS.forEach(function(tech) {
+                    $("<option>").val(tech).text(tech).appendTo(select);
+                });
+                $("<option>").val("").text(t(type + ".techOther")).appendTo(select);
+                var listed = TECHS.indexOf(value === undefined ? "SIP" : value) !== -1;
+                select.val(listed ? (value === undefined ? "SIP" : value) : "");
+                input.toggleClass("hide", listed);
+                select.on("change", function() {
+                    var chosen = select.val();
+                    input.toggleClass("hide", chosen !== "");
+                    if (chosen !== "") {
+                        input.val(chosen);
+                    } else {
+                        input.val("").trigger("focus");
+                    }
+                    input.trigger("change");
+                });
             },
 
             /**
@@ -213,5 +283,5 @@
         };
     }
 
-    global.NoojeeEditor = { form: form };
+    global.NoojeeEditor = { form: form, shortList: shortList };
 })(this);

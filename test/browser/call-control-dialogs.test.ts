@@ -48,8 +48,10 @@ describe("editor in a real browser: dial, hangup and record dialogs", function (
     await openNodeDialog(page, nodeId(0));
     await expectInvalid(page, "#node-input-extension", "10a", msg(D, "validation.extension"));
     await expectValid(page, "#node-input-extension", "SIP/100");
+    // Technology: a list of the common ones; "other…" shows the text field for any other.
+    await page.locator("#node-input-tech-preset").selectOption("");
     await expectInvalid(page, "#node-input-tech", "1SIP", msg(D, "validation.tech"));
-    await expectValid(page, "#node-input-tech", "PJSIP");
+    await expectValid(page, "#node-input-tech", "MGCP");
     await expectInvalid(page, "#node-input-number", "call me", msg(D, "validation.number"));
     await expectValid(page, "#node-input-number", "+61 2 9999 0000");
     await expectInvalid(page, "#node-input-callerId", "x".repeat(81), msg(D, "validation.callerId", { max: 80 }));

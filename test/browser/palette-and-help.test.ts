@@ -34,7 +34,7 @@ describe("editor in a real browser: palette and help", function () {
       const background = await icon.evaluate((el) => getComputedStyle(el).backgroundImage);
       const url = /^url\("(.*)"\)$/.exec(background)?.[1];
       assert.ok(url, `${type}: the palette icon has a background image (${background})`);
-      assert.ok(url.endsWith(`icons/${MODULE}/noojee.svg`), `${type}: icon ${url} is ours, not the default arrow`);
+      assert.ok(url.endsWith(`icons/${MODULE}/${type}.svg`), `${type}: icon ${url} is its own, not the default arrow`);
       const served = await page.evaluate(async (u) => {
         const res = await fetch(u);
         return { status: res.status, type: res.headers.get("content-type") ?? "", text: await res.text() };
@@ -43,7 +43,7 @@ describe("editor in a real browser: palette and help", function () {
       assert.ok(loaded > 0, `the browser loaded ${url} to draw the palette`);
       assert.equal(served.status, 200);
       assert.match(served.type, /^image\/svg\+xml/);
-      assert.equal(served.text, fs.readFileSync(path.join(REPO_ROOT, "icons", "noojee.svg"), "utf8"), "the URL serves our SVG");
+      assert.equal(served.text, fs.readFileSync(path.join(REPO_ROOT, "icons", `${type}.svg`), "utf8"), "the URL serves our SVG");
     }
     assert.equal(await page.locator('.red-ui-palette-node[data-palette-type="noojee-config"]').count(), 0, "the config node is not in the palette");
     const inCategory = await category.locator(".red-ui-palette-node").evaluateAll((els) => els.map((e) => e.getAttribute("data-palette-type")));
@@ -53,7 +53,7 @@ describe("editor in a real browser: palette and help", function () {
     const workspaceIcon = await page
       .locator(`#red-ui-workspace-chart g[id="${SUB}"] image.red-ui-flow-node-icon`)
       .evaluate((el) => (el as SVGImageElement).href.baseVal);
-    assert.equal(workspaceIcon, `icons/${MODULE}/noojee.svg`);
+    assert.equal(workspaceIcon, `icons/${MODULE}/noojee-subscribe.svg`);
 
     await page.locator("#red-ui-palette-header-noojee").evaluate((el) => el.scrollIntoView({ block: "center" }));
     await clearTooltips(page);

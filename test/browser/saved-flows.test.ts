@@ -32,7 +32,7 @@ const FORMS: Record<string, { edits: Edit[]; saved: Record<string, string | bool
   },
   "noojee-dial": {
     edits: [
-      ["extension", "101"], ["tech", "PJSIP"], ["number", "+61 2 9999 0000"], ["autoAnswer-preset", "custom"],
+      ["extension", "101"], ["tech-preset", "PJSIP"], ["number", "+61 2 9999 0000"], ["autoAnswer-preset", "custom"],
       ["autoAnswer", "X-Auto-Answer: yes"], ["callerId", "Sales"], ["phoneCaption", "Jo & Co"], ["tag", "a&b c"],
       ["monitored", false], ["record", true], ["name", "Call back"],
     ],

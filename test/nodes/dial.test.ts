@@ -52,7 +52,7 @@ describe("noojee-dial", function () {
     assert.deepEqual(statuses.all.map((s) => s.fill), ["blue", "green"]);
   });
 
-  it("lets msg properties override the node's settings, except the calling extension", async () => {
+  it("lets every msg property override the node's setting of the same name, the calling extension too", async () => {
     const { node, sent } = await load({
       extension: "100",
       number: "0299990000",
@@ -62,7 +62,7 @@ describe("noojee-dial", function () {
       monitored: true,
       record: false,
     });
-    node.receive({ payload: "0388880000", extension: "999" }); // payload does not replace the node's Number
+    node.receive({ payload: "0388880000" }); // payload does not replace the node's Number
     await sent.count(1);
     node.receive({
       number: "0412 345 678",
@@ -86,7 +86,7 @@ describe("noojee-dial", function () {
     });
     assert.deepEqual(second, {
       number: "0412345678",
-      extenOrUniqueId: "SIP/100",
+      extenOrUniqueId: "SIP/999",
       callerId: "0222220000",
       phoneCaption: "msg caption",
       record: "true",

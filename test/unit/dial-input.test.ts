@@ -73,9 +73,12 @@ describe("resolveDialInput", () => {
     assert.deepEqual(problem({ extension: "100", payload: "call me" }), { ok: false, problem: "badNumber", value: "call me" });
     assert.deepEqual(problem({ extension: "100", number: "1&x=2", payload: "100" }), { ok: false, problem: "badNumber", value: "1&x=2" });
   });
-  it("takes the node's Extension before msg.extension, and puts the node's tech before a bare one", () => {
-    assert.equal(params({ payload: "1", extension: "200" }, { extension: "100" }).extenOrUniqueId, "SIP/100");
-    assert.equal(params({ payload: "1", extension: "200" }, { extension: "PJSIP/100" }).extenOrUniqueId, "PJSIP/100");
+  it("takes msg.extension before the node's Extension (the one rule), and puts the node's tech before a bare one", () => {
+    assert.equal(params({ payload: "1", extension: "200" }, { extension: "100" }).extenOrUniqueId, "SIP/200");
+    assert.equal(params({ payload: "1", extension: "200" }, { extension: "PJSIP/100", tech: "IAX2" }).extenOrUniqueId, "IAX2/200");
+    assert.equal(params({ payload: "1", extension: "" }, { extension: "PJSIP/100" }).extenOrUniqueId, "PJSIP/100");
+    assert.equal(params({ payload: "1" }, { extension: "100" }).extenOrUniqueId, "SIP/100");
+    assert.deepEqual(problem({ payload: "1", extension: "20x" }, { extension: "100" }), { ok: false, problem: "badExtension", value: "20x" });
     assert.equal(params({ payload: "1", extension: "200" }).extenOrUniqueId, "SIP/200");
     assert.equal(params({ payload: "1", extension: 200 }, { tech: "PJSIP" }).extenOrUniqueId, "PJSIP/200");
     assert.equal(params({ payload: "1", extension: "IAX2/200" }).extenOrUniqueId, "IAX2/200");

@@ -16,9 +16,15 @@ import { RECORD_TEXT_MAX } from "../../nodes/lib/input/record-input";
 const root = path.join(__dirname, "..", "..", "..");
 const read = (...parts: string[]): string => fs.readFileSync(path.join(root, ...parts), "utf8");
 const SHARED = read("resources", "noojee-editor.js");
+// Built from nodes/lib/input/extensions.ts by scripts/copy-assets.js.
+const EXTENSIONS = read("resources", "noojee-extensions.js");
+const EXTENSIONS_SRC = '<script src="resources/node-red-contrib-noojee/noojee-extensions.js"></script>';
 const SHARED_SRC = '<script src="resources/node-red-contrib-noojee/noojee-editor.js"></script>';
 
 type Catalogue = Record<string, unknown>;
+
+/** The package's own palette colour: not Dashboard's teal (rgb(63, 173, 181), #3FADB5, which 1.1.0 shared). */
+const PACKAGE_COLOUR = "#A78BD0";
 
 function catalogue(type: string): Catalogue {
   return (JSON.parse(read("nodes", "locales", "en-US", `${type}.json`)) as Record<string, Catalogue>)[type];
@@ -75,8 +81,12 @@ function registered(html: string): EditorDef {
     _: translate,
     nodes: { registerType: (_type: string, d: EditorDef) => (def = d), getType: () => ({ _: translate }) },
   };
+  if (!html.includes('data-template-name="noojee-config"')) {
+    assert.ok(html.indexOf(EXTENSIONS_SRC) !== -1 && html.indexOf(EXTENSIONS_SRC) < script.index, "the extension syntax is loaded first");
+  }
   const context = vm.createContext({ RED, $: () => undefined });
   vm.runInContext(SHARED, context);
+  vm.runInContext(EXTENSIONS, context);
   vm.runInContext(script[1], context);
   assert.ok(def);
   return def;
@@ -117,8 +127,8 @@ describe("editor files of dial, hangup and record", () => {
       it("registers the type literally, in the noojee category, with the package colour and icon", () => {
         assert.ok(html.includes(`RED.nodes.registerType('${type}', {`));
         assert.ok(html.includes("category: 'noojee'"));
-        assert.ok(html.includes("color: '#3FADB5'"));
-        assert.ok(html.includes('icon: "noojee.svg"'));
+        assert.ok(html.includes(`color: '${PACKAGE_COLOUR}'`));
+        assert.ok(html.includes(`icon: "${type}.svg"`));
         assert.ok(html.includes(`data-template-name="${type}"`));
       });
 
@@ -126,6 +136,7 @@ describe("editor files of dial, hangup and record", () => {
         const keys = new Set([...html.matchAll(new RegExp(`${type}\\.([A-Za-z][A-Za-z.]*[A-Za-z])`, "g"))].map((m) => m[1]));
         assert.ok(keys.size > 10);
         keys.delete("json"); // the comment naming the catalogue file
+        keys.delete("svg"); // the icon's file name
         for (const key of keys) {
           // Prefixes of keys built at run time ("validation." + name) are objects.
           assert.notEqual(lookup(cat, key), undefined, `${type}.${key}`);
@@ -173,7 +184,7 @@ describe("editor files of dial, hangup and record", () => {
       });
 
       it("checks extensions with the runtime's rule", () => {
-        assert.equal(regexIn(SHARED, "DIALABLE_EXTENSION").source, DIALABLE_EXTENSION.source);
+        assert.ok(EXTENSIONS.includes(`exports.DIALABLE_EXTENSION = ${String(DIALABLE_EXTENSION)};`), "the built syntax is the runtime's");
         assert.match(html, /extension: \{ [^}]*validate: form\.extension\(\) \}/);
       });
     });
@@ -224,16 +235,22 @@ const MESSAGES: Record<string, Record<string, { good: unknown[]; bad: Array<[unk
   },
   "noojee-subscribe": {
     extensions: {
-      good: ["410", "400, 410", " 400 ,410 "],
-      bad: [["", "error.invalidExtensions"], ["4a0", "error.invalidExtensions"], ["400,,410", "error.invalidExtensions"], [undefined, "error.invalidExtensions"]],
+      good: ["410", "400, 410", " 400 ,410 ", "SIP/400", "400-410, PJSIP/420"],
+      bad: [
+        ["", "error.invalidExtensions"], ["4a0", "error.invalidExtensions"], ["400,,410", "error.invalidExtensions"],
+        [undefined, "error.invalidExtensions"], ["410-400", "error.invalidExtensions"], ["1-5000", "error.invalidExtensions"],
+      ],
     },
     timeout: { good: [1, 30, "120", " 5 "], bad: [[0, "validation.timeout"], [121, "validation.timeout"], ["1.5", "validation.timeout"], ["", "validation.timeout"]] },
     outputMode: { good: [undefined, "events", "byKind", "summaries", "both"], bad: [["all", "validation.outputMode"], ["", "validation.outputMode"]] },
   },
   "noojee-presence": {
     extensions: {
-      good: ["410", "400, 410", " 400 ,410 "],
-      bad: [["", "error.invalidExtensions"], ["4a0", "error.invalidExtensions"], ["400,,410", "error.invalidExtensions"], [undefined, "error.invalidExtensions"]],
+      good: ["410", "400, 410", " 400 ,410 ", "SIP/400", "400-410, PJSIP/420"],
+      bad: [
+        ["", "error.invalidExtensions"], ["4a0", "error.invalidExtensions"], ["400,,410", "error.invalidExtensions"],
+        [undefined, "error.invalidExtensions"], ["410-400", "error.invalidExtensions"], ["1-5000", "error.invalidExtensions"],
+      ],
     },
     queryOutput: { good: [undefined, "each", "all"], bad: [["some", "validation.queryOutput"]] },
     contextScope: { good: [undefined, "", "flow", "global"], bad: [["node", "validation.contextScope"]] },
@@ -284,6 +301,11 @@ describe("editor files of answer, subscribe and config", () => {
     assert.equal(lookup(catalogue("noojee-subscribe"), "label.nodeWithExtensions"), "noojee __extensions__");
     assert.equal(def.label.call({ name: "Reception", extensions: "410" }), "Reception");
     assert.equal(def.label.call({}), "L:noojee-subscribe.paletteLabel");
+    // A long list is shortened, for presence too (the whole list stays in the dialog and the Info sidebar).
+    const many = Array.from({ length: 2000 }, (_, i) => String(1000 + i)).join(",");
+    const short = '{"extensions":"1000, 1001, 1002, \u2026 +1997"}';
+    assert.equal(def.label.call({ extensions: many }), `L:noojee-subscribe.label.nodeWithExtensions${short}`);
+    assert.equal(registered(read("nodes", "noojee-presence.html")).label.call({ extensions: many }), `L:noojee-presence.label.nodeWithExtensions${short}`);
   });
 
   it("presence: the label, the context variable's name when a context is chosen, and the stores settings.js lists", () => {
@@ -309,6 +331,7 @@ describe("editor files of answer, subscribe and config", () => {
     };
     const context = vm.createContext({ RED, $: () => undefined });
     vm.runInContext(SHARED, context);
+    vm.runInContext(EXTENSIONS, context);
     vm.runInContext(/<script type="text\/javascript">([\s\S]*?)<\/script>/.exec(html)![1], context);
     const store = presence!.defaults.contextStore.validate!;
     for (const v of ["", "memory", "file"]) assert.equal(store.call({}, v, {}), true, v);

@@ -60,7 +60,7 @@ describe("parseExtensionList", () => {
     assert.deepEqual(parseExtensionList(" 400, 410 ,400,  411"), ["400", "410", "411"]);
   });
   it("accepts a single extension", () => assert.deepEqual(parseExtensionList("7"), ["7"]));
-  for (const bad of ["", "  ", "4a0", "400,,410", "400,", "SIP/400", "4".repeat(16)]) {
+  for (const bad of ["", "  ", "4a0", "400,,410", "400,", "SIP/", "/400", "SIP/400/401", "410-400", "1-1001", "4".repeat(16)]) {
     it(`rejects ${JSON.stringify(bad)}`, () => {
       assert.throws(() => parseExtensionList(bad), InvalidExtensionsError);
     });

@@ -2,9 +2,9 @@
  * What noojee-dial sends: its settings merged with the msg, validated. Pure functions: the node turns the result into
  * a request or a Catch-able error.
  *
- * Precedence: the node's settings are defaults that msg properties override, except the calling extension, where the
- * node's setting wins when it is set. A string or number msg.payload is the number only when neither msg.number nor
- * the node's Number is set.
+ * One rule for every property: the node's settings are defaults, and a msg property of the same name, when present,
+ * overrides its setting (msg.extension too, since 1.2.0: before, the node's Extension won, unlike every other
+ * property). A string or number msg.payload is the number only when neither msg.number nor the node's Number is set.
  */
 import type { DialParams } from "../client/api-client";
 import { isValidAutoAnswer } from "./auto-answer";
@@ -110,7 +110,7 @@ function flag(msg: Msg, name: "monitored" | "record", configured: boolean): bool
 
 /**
  * number: msg.number, else the node's Number, else msg.payload (string or number).
- * extension: the node's Extension, else msg.extension; a bare one gets the node's tech.
+ * extension: msg.extension, else the node's Extension; a bare one gets the node's tech.
  * callerId, phoneCaption, tag, monitored, record: msg.<name> when present, else the node's setting.
  * country: the config node's, if set: the number is sent in the form dialString (caller-id.ts) describes.
  */
@@ -128,7 +128,7 @@ export function resolveDialInput(msg: Msg, s: DialSettings, country?: string): D
   if (compact === undefined) return { ok: false, problem: "badNumber", value: show(numberSource) };
   const number = dialString(compact, country);
 
-  const ext = extensionFrom(s.extension, [msg.extension]);
+  const ext = isPresent(msg.extension) ? extensionFrom(undefined, [msg.extension]) : extensionFrom(s.extension, []);
   if (!ext.ok) return ext;
 
   const callerId = text(msg, "callerId", s.callerId);
