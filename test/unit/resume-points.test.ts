@@ -44,4 +44,15 @@ describe("ResumeSource", () => {
     assert.equal(source.take("410"), undefined);
     assert.equal(source.take("430"), undefined);
   });
+
+  it("after a PBX restart seen at seq 60, keeps the cursors at or below it (maybe of its new life), drops those above", () => {
+    const source = new ResumeSource(points);
+    source.forgetAbove(60);
+    assert.equal(source.take("410"), undefined, "70: of the previous life");
+    assert.deepEqual(source.take("420"), { cursor: 58, adopted: false });
+    assert.deepEqual(source.take("430"), { cursor: 50, adopted: true }, "the lowest saved seq is at or below it too");
+    const old = new ResumeSource(points);
+    old.forgetAbove(40);
+    assert.deepEqual([old.take("420"), old.take("430"), old.size], [undefined, undefined, 0], "all above: nothing left");
+  });
 });

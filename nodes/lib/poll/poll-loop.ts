@@ -252,7 +252,7 @@ export class PollLoop extends LoopRunner {
       if (response.seq >= this.groups.maxCursor()) return this.startCheck(extensions, response);
       this.warn(`PBX sequence went back from ${this.groups.maxCursor()} to ${response.seq}: resynchronising`);
       this.held.explained();
-      this.resumeFrom?.forget(); // positions of the PBX's previous life
+      this.resumeFrom?.forgetAbove(response.seq); // positions of the PBX's previous life
       this.outages.restarted(extensions.filter((e) => this.groups.groupOf(e)));
       // A cursor at or below the read's seq may be of its new life (a chunk that had seen the restart saved it before
       // a crash): it carries on, checked by this read (read-check.ts); only those above it are resynchronised.
@@ -438,7 +438,7 @@ export class PollLoop extends LoopRunner {
   private restarted(seq: number, from = this.groups.maxCursor()): void {
     this.warn(`PBX sequence went back from ${from} to ${seq}: the PBX restarted, resynchronising`);
     this.held.explained();
-    this.resumeFrom?.forget(); // positions of the PBX's previous life
+    this.resumeFrom?.forgetAbove(seq); // positions of the PBX's previous life
     const polled = this.groups.list.flatMap((group) => [...group.extensions]);
     this.outages.restarted(polled);
     this.groups.reset(polled, seq);

@@ -30,7 +30,10 @@ export interface ResumeCursor {
 
 export class ResumeSource {
   private readonly cursors = new Map<string, number>();
-  /** Extensions given a cursor (each is, once), or adopted when the flows had started. */
+  /**
+   * Extensions given a cursor (each is, once), adopted when the flows had started, or whose cursor a PBX restart made
+   * stale: none of them is adopted (again).
+   */
   private readonly given = new Set<string>();
   private readonly adopted = new Set<string>();
   /** The lowest saved cursor, for the extensions no position covers; none once the flows have started. */
@@ -107,11 +110,28 @@ export class ResumeSource {
     this.open = false;
   }
 
-  /** The positions are of no use any more (the PBX restarted): every extension gets a current-state read. */
+  /** The positions are of no use any more (the PBX restarted unseen): every extension gets a current-state read. */
   forget(): void {
     this.cursors.clear();
     this.adopted.clear();
     this.open = false;
+  }
+
+  /**
+   * The PBX restarted, its counter now at `seq`: a cursor above it is of the PBX's previous life and is dropped (its
+   * extension gets a current-state read). One at or below it may be of the new life (saved by a chunk that had seen the
+   * restart, beside one whose poll was still held from before it) and still holds the changes made while Node-RED was
+   * down: it is kept, checked by the read that starts its loop, as a loop keeps its own such cursors.
+   */
+  forgetAbove(seq: number): void {
+    for (const [extension, cursor] of [...this.cursors]) {
+      if (cursor <= seq) continue;
+      this.cursors.delete(extension);
+      this.adopted.delete(extension);
+      // Nor adopted: a read, not a forgotten table, ends its calls that died with the restart.
+      this.given.add(extension);
+    }
+    if (this.lowest !== undefined && this.lowest > seq) this.lowest = undefined;
   }
 
   private adoptable(extension: string): boolean {

@@ -1,0 +1,71 @@
+/**
+ * A saved position with cursors of two lives of the PBX (one extension's poll had resynchronised after a PBX restart,
+ * another's was still held from before it, when Node-RED died), resumed by a hub whose subscribers register one after
+ * the other: the first loop to see the counter gone back must drop only the cursors above it. Found by the model-based
+ * test: every saved cursor was dropped, so the late subscriber's extension got a current-state read and its flow never
+ * got the end of a call that it had been sent ringing before the crash.
+ */
+import assert from "node:assert/strict";
+import type { CallEvent } from "../../nodes/lib/poll/poll-loop";
+import { type HubPosition, type Subscriber, SubscriptionHub } from "../../nodes/lib/poll/subscription-hub";
+import { answer, entry, ScriptedApi } from "./scripted-api";
+
+function subscriber(extensions: string[]): Subscriber & { events: CallEvent[] } {
+  const events: CallEvent[] = [];
+  return { extensions, timeoutSec: 30, events, onEvent: (e) => events.push(e), onStatus: () => undefined };
+}
+
+const seen = (s: { events: CallEvent[] }): string[] => s.events.map((e) => `${e.extension}:${e.data.uniqueCallId}:${e.data.status}`);
+
+/** 406 saved at 1000 (before the PBX restarted), 403 at 2 (after it, its call 1.11 sent ringing). */
+const saved: HubPosition = {
+  polls: [{ seq: 1000, extensions: ["406"], fences: {} }, { seq: 2, extensions: ["403"], fences: {} }],
+  legs: [{ extension: "403", data: entry("1.11", "Ringing").CallData, callId: 11 }],
+  watching: { n1: ["406"], n0: ["403"] },
+};
+
+/**
+ * The restarted PBX, its counter at 3: 1.11 rang at 2 and hung up at 3 while Node-RED was down; nothing is in
+ * progress. Answers each request until a poll from 3 is held (nothing more to come).
+ */
+async function servePbx(api: ScriptedApi, from: number): Promise<void> {
+  for (let n = from; ; n++) {
+    const call = await api.call(n);
+    if (call.signal?.aborted) continue;
+    if (call.last >= 3 && call.timeOut > 0) return;
+    const changed = call.last > 0 && call.extensions.includes("403");
+    call.resolve(answer(3, changed ? { "403": [entry("1.11", "Hungup", 11)] } : {}));
+  }
+}
+
+describe("SubscriptionHub: resuming cursors of two lives of the PBX, subscribers registering one by one", () => {
+  const hubs: SubscriptionHub[] = [];
+  afterEach(async () => {
+    await Promise.all(hubs.splice(0).map((hub) => hub.close()));
+  });
+
+  it("a late subscriber's extension carries on from its cursor of the new life after another's read found the restart", async () => {
+    const api = new ScriptedApi();
+    const warnings: string[] = [];
+    const hub = new SubscriptionHub(api, { position: saved, onWarning: (m) => warnings.push(m) });
+    hubs.push(hub);
+    const n1 = subscriber(["406"]);
+    hub.register("n1", n1);
+    hub.expect("n0");
+    hub.releaseLingering();
+    const read = await api.call(0);
+    assert.deepEqual([read.extensions, read.last], [["406"], 0]);
+    read.resolve(answer(2)); // seq went back from 1000: the PBX restarted
+    await api.call(1);
+    assert.match(warnings.join("\n"), /went back from 1000 to 2/);
+    const n0 = subscriber(["403"]);
+    hub.register("n0", n0);
+    await servePbx(api, 1);
+    assert.ok(
+      api.calls.some((call) => call.extensions.includes("403") && call.last === 2),
+      `403 is polled from its saved cursor: ${JSON.stringify(api.calls.map((c) => [c.extensions, c.last]))}`,
+    );
+    assert.deepEqual(seen(n0), ["403:1.11:Hungup"], "the end of the call it was sent ringing before the crash");
+    assert.deepEqual(seen(n1), []);
+  });
+});
