@@ -61,7 +61,7 @@ export class RequestRunner {
           isNoojeeError(err) && (err.kind === "api" || err.kind === "auth")
             ? t("error.rejected", { message: err.detail ?? err.message, code: err.code ?? "" })
             : t("error.requestFailed", { reason: isNoojeeError(err) ? err.message : client.redact(String(err)) });
-        node.status(statusOf.failing(isNoojeeError(err) ? `${t("status.failed")}: ${err.message}` : t("status.failed")));
+        node.status(statusOf.failing(isNoojeeError(err) ? `${t("status.failed")}: ${err.short ?? err.message}` : t("status.failed")));
         done(new Error(message));
       })
       .finally(() => this.inFlight.delete(controller));
