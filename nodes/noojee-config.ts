@@ -66,6 +66,7 @@ export = function (RED: NodeAPI): void {
     const own = (taken: NoojeeConnection): NoojeeConnection => {
       taken.callerInfo = callers.callerInfo;
       taken.country = callers.country;
+      taken.phonebookNote = callers.note;
       return taken;
     };
 
@@ -113,7 +114,7 @@ export = function (RED: NodeAPI): void {
         position: saved.position,
         store: saved.writer,
       });
-      connection = own({ client, hub, resume: saved.writer, callerInfo: callers.callerInfo, country: callers.country });
+      connection = own({ client, hub, resume: saved.writer, callerInfo: callers.callerInfo, country: callers.country, phonebookNote: callers.note });
       return connection;
     };
 

@@ -27,7 +27,7 @@ export function translate(key: string, values: Record<string, unknown> = {}): st
   let found: unknown = catalogue;
   for (const part of key.split(".")) found = typeof found === "object" && found !== null ? (found as Record<string, unknown>)[part] : undefined;
   if (typeof found !== "string") return key;
-  return found.replace(/__(\w+)__/g, (whole, name: string) => (name in values ? String(values[name]) : whole));
+  return found.replace(/__(.+?)__/g, (whole, name: string) => (name in values ? String(values[name]) : whole));
 }
 
 function translated(module: (RED: NodeAPI) => void): (RED: NodeAPI) => void {
