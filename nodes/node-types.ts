@@ -58,5 +58,7 @@ export interface NoojeeConfigNode extends Node<NoojeeCredentials> {
   authMode: AuthMode;
   /** The shared connection; throws an Error with a user-facing message when the node is misconfigured. */
   connection(): NoojeeConnection;
+  /** What is wrong with the host or key (the message connection() would throw), without connecting; else undefined. */
+  problem(): string | undefined;
 }
 

@@ -70,8 +70,8 @@ export = function (RED: NodeAPI): void {
       return taken;
     };
 
-    this.connection = (): NoojeeConnection => {
-      if (connection) return connection;
+    // The host and key as the connection uses them; throws an Error saying what is wrong with them.
+    const checked = (): { origin: string; apiKey: string } => {
       let origin: string;
       try {
         origin = parseHost(this.host);
@@ -86,6 +86,21 @@ export = function (RED: NodeAPI): void {
       if (apiKey === "") throw new Error(RED._("noojee-config.error.noApiKey"));
       const unresolved = UNRESOLVED_ENV.exec(apiKey);
       if (unresolved) throw new Error(RED._("noojee-config.error.unsetEnv", { name: unresolved[1] }));
+      return { origin, apiKey };
+    };
+    this.problem = (): string | undefined => {
+      if (connection) return undefined;
+      try {
+        checked();
+        return undefined;
+      } catch (err) {
+        return (err as Error).message;
+      }
+    };
+
+    this.connection = (): NoojeeConnection => {
+      if (connection) return connection;
+      const { origin, apiKey } = checked();
       const retryMs = authRetryMs(RED.settings);
       const unitMs = timeOutUnitMs(RED.settings);
       fingerprint = createHash("sha256")

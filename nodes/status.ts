@@ -12,6 +12,10 @@ export const statusOf = {
   busy: (text: string): NodeStatus => ({ fill: "blue", shape: "dot", text }),
   ok: (text: string): NodeStatus => ({ fill: "green", shape: "dot", text: shortText(text) }),
   failing: (text: string): NodeStatus => ({ fill: "red", shape: "ring", text: shortText(text) }),
+  /** Nothing done yet, nothing wrong (an action node at start). */
+  idle: (text: string): NodeStatus => ({ fill: "grey", shape: "ring", text: shortText(text) }),
+  /** A result that is no longer news: said with the time it happened. */
+  past: (text: string): NodeStatus => ({ fill: "grey", shape: "dot", text: shortText(text) }),
 };
 
 /** A green status with a note (e.g. the phonebook file not found): yellow, the note after the text, both in 40 characters. */
