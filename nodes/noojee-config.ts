@@ -48,6 +48,19 @@ export = function (RED: NodeAPI): void {
     notice.kind === "dropped" || notice.kind === "droppedGaveUp"
       ? RED._(`noojee-config.holdLimit.${notice.kind}`, { ...notice, configuredSec })
       : holdNoticeText(notice, configuredSec);
+  // One flows:started listener for all config nodes, there while any is: one each made Node.js warn of a leak
+  // (MaxListenersExceededWarning) from the eleventh on.
+  const atFlowsStart = new Set<() => void>();
+  const onFlowsStarted = (): void => {
+    for (const run of atFlowsStart) run();
+  };
+  const whenFlowsStart = (run: () => void): (() => void) => {
+    if (atFlowsStart.size === 0) RED.events.on("flows:started", onFlowsStarted);
+    atFlowsStart.add(run);
+    return () => {
+      if (atFlowsStart.delete(run) && atFlowsStart.size === 0) RED.events.removeListener("flows:started", onFlowsStarted);
+    };
+  };
   function NoojeeConfig(this: NoojeeConfigNode, config: NoojeeConfigDef): void {
     RED.nodes.createNode(this, config);
     this.host = config.host;
@@ -134,11 +147,10 @@ export = function (RED: NodeAPI): void {
     };
 
     // Extensions that subscribe nodes left during a deploy linger in the polls until the deploy is over.
-    const onFlowsStarted = (): void => connection?.hub.releaseLingering();
-    RED.events.on("flows:started", onFlowsStarted);
+    const stopWatchingStarts = whenFlowsStart(() => connection?.hub.releaseLingering());
 
     this.on("close", (removed: boolean, done: () => void) => {
-      RED.events.removeListener("flows:started", onFlowsStarted);
+      stopWatchingStarts();
       callers.close();
       const closing = connection;
       connection = undefined;
