@@ -6,13 +6,15 @@
 import { isAbsolute, resolve } from "node:path";
 import type { Node, NodeAPI } from "node-red";
 import { readCountry } from "./lib/numbers/country-code";
-import { CallerInfo, CallerInfoService, PhonebookSource } from "./lib/numbers/caller-info";
+import { CallerInfo, CallerInfoService, FileState, PhonebookSource } from "./lib/numbers/caller-info";
 import type { PhonebookProblem } from "./lib/numbers/phonebook";
-import type { NoojeeConfigDef } from "./node-types";
+import type { NoojeeConfigDef, PhonebookNote } from "./node-types";
 
 export interface CallerInfoSetup {
   country: string;
   callerInfo: (callerId: unknown, extension?: string) => CallerInfo;
+  /** A note for the statuses of the nodes using the config node while its phonebook file gives no names. */
+  note: PhonebookNote;
   close(): void;
 }
 
@@ -42,13 +44,18 @@ export function startCallerInfo(RED: NodeAPI, node: Node, config: NoojeeConfigDe
   const userDir = (RED.settings as { userDir?: unknown }).userDir;
   // A relative path is taken from Node-RED's user directory (the help says so).
   const file = fileSetting === "" ? undefined : isAbsolute(fileSetting) || typeof userDir !== "string" ? fileSetting : resolve(userDir, fileSetting);
-  const describe = (source: PhonebookSource, problem: PhonebookProblem, count: number, others: string): string =>
-    t(`phonebook.${problem.kind}`, {
+  const describe = (source: PhonebookSource, problem: PhonebookProblem, count: number, others: string, kept: boolean): string =>
+    // A missing file that had been loaded is gone: its names stay until it is back.
+    t(`phonebook.${problem.kind === "missingFile" && kept ? "goneFile" : problem.kind}`, {
       source: source === "file" ? t("phonebook.sourceFile", { file: file ?? "" }) : t("phonebook.sourceContext", { key: contextKey }),
       where: problem.where,
       value: problem.value ?? "",
       more: count > 1 ? t("phonebook.more", { count: count - 1, others }) : "",
+      kept: t(kept ? "phonebook.kept" : "phonebook.noneKept"),
     });
+  let state: FileState = "ok";
+  const listeners = new Set<(note: string | undefined) => void>();
+  const current = (): string | undefined => (state === "ok" ? undefined : t(`phonebook.note.${state}`));
   const service = new CallerInfoService({
     country,
     readContext,
@@ -56,6 +63,10 @@ export function startCallerInfo(RED: NodeAPI, node: Node, config: NoojeeConfigDe
     pollMs,
     warn: (line) => node.warn(line),
     describe,
+    onFileState: (next) => {
+      state = next;
+      for (const listener of listeners) listener(current());
+    },
     onLoaded: (source, entries, ms) =>
       node.log(t("phonebook.loaded", { source: source === "file" ? file ?? "" : contextKey, entries, ms: Math.round(ms) })),
   });
@@ -64,6 +75,17 @@ export function startCallerInfo(RED: NodeAPI, node: Node, config: NoojeeConfigDe
   return {
     country,
     callerInfo: active ? (callerId, extension) => service.callerInfo(callerId, extension) : () => ({}),
-    close: () => service.close(),
+    note: {
+      current,
+      watch: (listener) => {
+        listeners.add(listener);
+        listener(current());
+        return () => listeners.delete(listener);
+      },
+    },
+    close: () => {
+      listeners.clear();
+      service.close();
+    },
   };
 }

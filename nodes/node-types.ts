@@ -42,6 +42,14 @@ export interface NoojeeConnection {
   callerInfo(callerId: unknown, extension?: string): CallerInfo;
   /** The configured country ("" for none), for the dial node. */
   country: string;
+  /** What the statuses of subscribe and presence add while the phonebook file gives no names (not found, unreadable). */
+  phonebookNote: PhonebookNote;
+}
+
+export interface PhonebookNote {
+  current(): string | undefined;
+  /** Calls `listener` now and at each change; returns how to stop. */
+  watch(listener: (note: string | undefined) => void): () => void;
 }
 
 export interface NoojeeConfigNode extends Node<NoojeeCredentials> {
@@ -50,5 +58,7 @@ export interface NoojeeConfigNode extends Node<NoojeeCredentials> {
   authMode: AuthMode;
   /** The shared connection; throws an Error with a user-facing message when the node is misconfigured. */
   connection(): NoojeeConnection;
+  /** What is wrong with the host or key (the message connection() would throw), without connecting; else undefined. */
+  problem(): string | undefined;
 }
 

@@ -33,15 +33,16 @@ export = function (RED: NodeAPI): void {
     }
 
     const runner = server ? new RequestRunner(node, server, t) : undefined;
+    if (!problem) runner?.showReady();
 
     node.on("input", (msg: NodeMessage, send, done) => {
       if (problem || !runner) return done(new Error(problem ?? t("error.noServer")));
       const input = resolveAnswerInput(msg as unknown as Record<string, unknown>, extension);
       if (!input.ok) {
-        node.status(statusOf.failing(t("status.failed")));
+        runner.failed();
         return done(new Error(t(`error.${input.problem}`, { value: input.value ?? "" })));
       }
-      runner.run(msg, send, done, { busy: t("status.answering"), ok: t("status.answered") }, (client, signal) =>
+      runner.run(msg, send, done, { busy: t("status.answering"), ok: t("status.answered"), okAt: (time) => t("status.answeredAt", { time }) }, (client, signal) =>
         client.answer(input.uniqueCallId, input.extension, answerString, signal),
       );
     });

@@ -48,6 +48,19 @@ export = function (RED: NodeAPI): void {
     notice.kind === "dropped" || notice.kind === "droppedGaveUp"
       ? RED._(`noojee-config.holdLimit.${notice.kind}`, { ...notice, configuredSec })
       : holdNoticeText(notice, configuredSec);
+  // One flows:started listener for all config nodes, there while any is: one each made Node.js warn of a leak
+  // (MaxListenersExceededWarning) from the eleventh on.
+  const atFlowsStart = new Set<() => void>();
+  const onFlowsStarted = (): void => {
+    for (const run of atFlowsStart) run();
+  };
+  const whenFlowsStart = (run: () => void): (() => void) => {
+    if (atFlowsStart.size === 0) RED.events.on("flows:started", onFlowsStarted);
+    atFlowsStart.add(run);
+    return () => {
+      if (atFlowsStart.delete(run) && atFlowsStart.size === 0) RED.events.removeListener("flows:started", onFlowsStarted);
+    };
+  };
   function NoojeeConfig(this: NoojeeConfigNode, config: NoojeeConfigDef): void {
     RED.nodes.createNode(this, config);
     this.host = config.host;
@@ -66,11 +79,12 @@ export = function (RED: NodeAPI): void {
     const own = (taken: NoojeeConnection): NoojeeConnection => {
       taken.callerInfo = callers.callerInfo;
       taken.country = callers.country;
+      taken.phonebookNote = callers.note;
       return taken;
     };
 
-    this.connection = (): NoojeeConnection => {
-      if (connection) return connection;
+    // The host and key as the connection uses them; throws an Error saying what is wrong with them.
+    const checked = (): { origin: string; apiKey: string } => {
       let origin: string;
       try {
         origin = parseHost(this.host);
@@ -85,6 +99,21 @@ export = function (RED: NodeAPI): void {
       if (apiKey === "") throw new Error(RED._("noojee-config.error.noApiKey"));
       const unresolved = UNRESOLVED_ENV.exec(apiKey);
       if (unresolved) throw new Error(RED._("noojee-config.error.unsetEnv", { name: unresolved[1] }));
+      return { origin, apiKey };
+    };
+    this.problem = (): string | undefined => {
+      if (connection) return undefined;
+      try {
+        checked();
+        return undefined;
+      } catch (err) {
+        return (err as Error).message;
+      }
+    };
+
+    this.connection = (): NoojeeConnection => {
+      if (connection) return connection;
+      const { origin, apiKey } = checked();
       const retryMs = authRetryMs(RED.settings);
       const unitMs = timeOutUnitMs(RED.settings);
       fingerprint = createHash("sha256")
@@ -113,16 +142,15 @@ export = function (RED: NodeAPI): void {
         position: saved.position,
         store: saved.writer,
       });
-      connection = own({ client, hub, resume: saved.writer, callerInfo: callers.callerInfo, country: callers.country });
+      connection = own({ client, hub, resume: saved.writer, callerInfo: callers.callerInfo, country: callers.country, phonebookNote: callers.note });
       return connection;
     };
 
     // Extensions that subscribe nodes left during a deploy linger in the polls until the deploy is over.
-    const onFlowsStarted = (): void => connection?.hub.releaseLingering();
-    RED.events.on("flows:started", onFlowsStarted);
+    const stopWatchingStarts = whenFlowsStart(() => connection?.hub.releaseLingering());
 
     this.on("close", (removed: boolean, done: () => void) => {
-      RED.events.removeListener("flows:started", onFlowsStarted);
+      stopWatchingStarts();
       callers.close();
       const closing = connection;
       connection = undefined;

@@ -49,6 +49,7 @@ export = function (RED: NodeAPI): void {
       node.error(problem);
     }
     const runner = server ? new RequestRunner(node, server, t) : undefined;
+    if (!problem) runner?.showReady();
 
     node.on("input", (msg: NodeMessage, send, done) => {
       if (problem || !runner) return done(new Error(problem ?? t("error.noServer")));
@@ -60,10 +61,10 @@ export = function (RED: NodeAPI): void {
       }
       const input = resolveDialInput(msg as unknown as Record<string, unknown>, settings, country);
       if (!input.ok) {
-        node.status(statusOf.failing(t("status.failed")));
+        runner.failed();
         return done(new Error(t(`error.${input.problem}`, { value: input.value ?? "" })));
       }
-      runner.run(msg, send, done, { busy: t("status.dialing"), ok: t("status.dialed") }, (client, signal) =>
+      runner.run(msg, send, done, { busy: t("status.dialing"), ok: t("status.dialed"), okAt: (time) => t("status.dialedAt", { time }) }, (client, signal) =>
         client.dial(input.params, signal),
       );
     });

@@ -32,15 +32,16 @@ export = function (RED: NodeAPI): void {
       node.error(problem);
     }
     const runner = server ? new RequestRunner(node, server, t) : undefined;
+    if (!problem) runner?.showReady();
 
     node.on("input", (msg: NodeMessage, send, done) => {
       if (problem || !runner) return done(new Error(problem ?? t("error.noServer")));
       const input = resolveTarget(msg as unknown as Record<string, unknown>, by as TargetBy, extension);
       if (!input.ok) {
-        node.status(statusOf.failing(t("status.failed")));
+        runner.failed();
         return done(new Error(t(`error.${input.problem}`, { value: input.value ?? "" })));
       }
-      runner.run(msg, send, done, { busy: t("status.hangingUp"), ok: t("status.hungUp") }, (client, signal) =>
+      runner.run(msg, send, done, { busy: t("status.hangingUp"), ok: t("status.hungUp"), okAt: (time) => t("status.hungUpAt", { time }) }, (client, signal) =>
         client.hangup(input.target, signal),
       );
     });

@@ -47,6 +47,8 @@ export = function (RED: NodeAPI): void {
     const { kept, connection } = setup;
     const hub = connection.hub;
     const status = new ThrottledStatus(node);
+    // While the config node's phonebook file gives no names, the green status says so.
+    const stopNote = connection.phonebookNote.watch((note) => status.setNote(note));
     const failures = new PollFailures(node, t, () => watch.extensions.join(","));
 
     const presenceStatus = () => {
@@ -122,6 +124,7 @@ export = function (RED: NodeAPI): void {
 
     node.on("close", (removed: boolean, done: () => void) => {
       started.close();
+      stopNote();
       status.clear();
       failures.close();
       kept.close(removed);

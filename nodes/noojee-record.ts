@@ -42,20 +42,21 @@ export = function (RED: NodeAPI): void {
     // Checked above: only used when there is no problem.
     const settings = raw as RecordSettings;
     const runner = server ? new RequestRunner(node, server, t) : undefined;
+    if (!problem) runner?.showReady();
 
     node.on("input", (msg: NodeMessage, send, done) => {
       if (problem || !runner) return done(new Error(problem ?? t("error.noServer")));
       const input = resolveRecordInput(msg as unknown as Record<string, unknown>, settings);
       if (!input.ok) {
-        node.status(statusOf.failing(t("status.failed")));
+        runner.failed();
         return done(new Error(t(`error.${input.problem}`, { value: input.value ?? "" })));
       }
       if (input.action === "start") {
-        runner.run(msg, send, done, { busy: t("status.starting"), ok: t("status.started") }, (client, signal) =>
+        runner.run(msg, send, done, { busy: t("status.starting"), ok: t("status.started"), okAt: (time) => t("status.startedAt", { time }) }, (client, signal) =>
           client.startRecording(input.params, signal),
         );
       } else {
-        runner.run(msg, send, done, { busy: t("status.stopping"), ok: t("status.stopped") }, (client, signal) =>
+        runner.run(msg, send, done, { busy: t("status.stopping"), ok: t("status.stopped"), okAt: (time) => t("status.stoppedAt", { time }) }, (client, signal) =>
           client.stopRecording(input.params, signal),
         );
       }

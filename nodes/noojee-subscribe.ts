@@ -50,6 +50,8 @@ export = function (RED: NodeAPI): void {
     const callers = (callerId: unknown, extension?: string) => connection.callerInfo(callerId, extension);
 
     const status = new ThrottledStatus(node);
+    // While the config node's phonebook file gives no names, the green status says so.
+    const stopNote = connection.phonebookNote.watch((note) => status.setNote(note));
     // The status text is built only when shown (at most every 500 ms), not for every event.
     let lastEvent: { extension: string; status: string } | undefined;
     const lastEventText = (): string | undefined => lastEvent && t("status.event", lastEvent);
@@ -125,6 +127,7 @@ export = function (RED: NodeAPI): void {
 
     node.on("close", (removed: boolean, done: () => void) => {
       started.close();
+      stopNote();
       status.clear();
       failures.close();
       kept.close(removed);

@@ -47,6 +47,12 @@ export function storesToClear(settings: unknown, place: Place): string[] {
   return storeNames(settings).filter((store) => store !== inUse && storeModule(settings, store) !== "memory");
 }
 
+/**
+ * The Node-RED runtimes (each load of the module's RED) in which "no saved position" was said: on a first start every
+ * config node has none, and a line from each (19 in a big install) says nothing more than the first one.
+ */
+const saidNoPosition = new WeakSet<object>();
+
 export class PositionPlace {
   readonly place: Place;
   private readonly t: (key: string, values?: Record<string, string | number>) => string;
@@ -142,6 +148,11 @@ export class PositionPlace {
     } else if (loaded.reason === "tooOld") {
       const minutes = Math.max(1, Math.round(Math.abs(loaded.ageMs) / 60_000));
       this.node.log(this.t("resume.tooOld", { minutes, max: Math.round(maxAgeMs / 60_000) }));
+    } else if (loaded.reason === "missing" && saidNoPosition.has(this.RED)) {
+      this.node.debug(this.t("resume.notResuming", values));
+    } else if (loaded.reason === "missing") {
+      saidNoPosition.add(this.RED);
+      this.node.log(this.t("resume.noPosition", values));
     } else this.node.log(this.t("resume.notResuming", values));
     return undefined;
   }

@@ -12,7 +12,18 @@ export const statusOf = {
   busy: (text: string): NodeStatus => ({ fill: "blue", shape: "dot", text }),
   ok: (text: string): NodeStatus => ({ fill: "green", shape: "dot", text: shortText(text) }),
   failing: (text: string): NodeStatus => ({ fill: "red", shape: "ring", text: shortText(text) }),
+  /** Nothing done yet, nothing wrong (an action node at start). */
+  idle: (text: string): NodeStatus => ({ fill: "grey", shape: "ring", text: shortText(text) }),
+  /** A result that is no longer news: said with the time it happened. */
+  past: (text: string): NodeStatus => ({ fill: "grey", shape: "dot", text: shortText(text) }),
 };
+
+/** A green status with a note (e.g. the phonebook file not found): yellow, the note after the text, both in 40 characters. */
+export function withNote(status: NodeStatus, note: string | undefined): NodeStatus {
+  if (note === undefined || status.fill !== "green") return status;
+  const text = String(status.text ?? "");
+  return { fill: "yellow", shape: "dot", text: text === "" ? shortText(note) : `${shortText(text, Math.max(10, 37 - note.length))} · ${note}` };
+}
 
 /**
  * Shows a status at once, or at most every `intervalMs` when updates come faster: the last one always wins.
@@ -24,6 +35,9 @@ export class ThrottledStatus {
   private timer: ReturnType<typeof setTimeout> | undefined;
   // -Infinity, not 0: the monotonic clock starts near 0 with the process, and the first status must show at once.
   private lastShown = -Infinity;
+  /** The last status given, shown again with a new note; and the note green statuses carry. */
+  private last: NodeStatus | (() => NodeStatus) | undefined;
+  private note: string | undefined;
 
   constructor(
     private readonly node: Pick<Node, "status">,
@@ -33,10 +47,11 @@ export class ThrottledStatus {
   ) {}
 
   show(status: NodeStatus | (() => NodeStatus)): void {
+    this.last = status;
     const now = this.now();
     if (this.timer === undefined && now - this.lastShown >= this.intervalMs) {
       this.lastShown = now;
-      this.node.status(typeof status === "function" ? status() : status);
+      this.node.status(this.noted(status));
       return;
     }
     this.pending = status;
@@ -44,9 +59,20 @@ export class ThrottledStatus {
       this.timer = undefined;
       this.lastShown = this.now();
       const pending = this.pending;
-      if (pending) this.node.status(typeof pending === "function" ? pending() : pending);
+      if (pending) this.node.status(this.noted(pending));
       this.pending = undefined;
     }, Math.max(0, this.intervalMs - (now - this.lastShown)));
+  }
+
+  /** Sets the note green statuses carry (undefined: none), showing the last status again with it. */
+  setNote(note: string | undefined): void {
+    if (note === this.note) return;
+    this.note = note;
+    if (this.last !== undefined) this.show(this.last);
+  }
+
+  private noted(status: NodeStatus | (() => NodeStatus)): NodeStatus {
+    return withNote(typeof status === "function" ? status() : status, this.note);
   }
 
   clear(): void {

@@ -135,7 +135,8 @@ export class PollFailures {
     }
     this.stopEnding();
     // The status stays short: the detail in brackets goes to the log and the Catch node only.
-    const reason = loop.error.kind === "auth" ? this.t("status.authFailed") : loop.error.message.replace(/\s*\(.*\)$/, "");
+    const reason =
+      loop.error.kind === "auth" ? this.t("status.authFailed") : (loop.error.short ?? loop.error.message.replace(/\s*\(.*\)$/, ""));
     this.shown = this.t("status.retrying", { reason, seconds: Math.max(1, Math.round(loop.retryInMs / 1000)) });
     // One error per failure streak (or change of reason): a Catch node hears it, the log is not flooded. The reason is
     // its kind and text without numbers: a poll's limit and a quick check's ("within 15 s", "within 10 s") are one.

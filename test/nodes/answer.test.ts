@@ -40,7 +40,7 @@ describe("noojee-answer", function () {
     assert.equal((out as Record<string, unknown>).keep, "me", "the rest of the msg travels on");
     assert.deepEqual(pbx.answered, [{ uniqueId: id, exten: "410", answerString: "Call-info:answer-after=0" }]);
     assert.equal(pbx.leg(id)?.status, "Connected");
-    assert.deepEqual(statuses.all.map((s) => s.fill), ["blue", "green"]);
+    assert.deepEqual(statuses.all.map((s) => s.fill), ["grey", "blue", "green"]);
   });
 
   it("follows the input precedence: msg.uniqueCallId, then payload.uniqueCallId, then a string payload; node extension first", async () => {

@@ -58,7 +58,7 @@ describe("noojee-config: Test connection", function () {
     try {
       const strict = await test({ host: tlsPbx.url, verifyTls: true, apiKey: API_KEY });
       assert.equal(strict.status, "unreachable");
-      assert.match(String(strict.reason), /TLS certificate not trusted/);
+      assert.match(String(strict.reason), /self-signed, so not trusted \(DEPTH_ZERO_SELF_SIGNED_CERT\)/);
       assert.deepEqual(await test({ host: tlsPbx.url, verifyTls: false, apiKey: API_KEY }), { ok: true, status: "connected" });
     } finally {
       await tlsPbx.stop();
@@ -113,7 +113,7 @@ describe("noojee-config: Test connection never sends a secret where it should no
       untouched(tlsPbx, "the stored key did not cross an unchecked TLS handshake");
       const deployed = await test({ id: "cfg", host: tlsPbx.url, verifyTls: true, authMode: "apiKey", apiKey: STORED });
       assert.equal(deployed.status, "unreachable");
-      assert.match(String(deployed.reason), /TLS certificate not trusted/);
+      assert.match(String(deployed.reason), /self-signed, so not trusted \(DEPTH_ZERO_SELF_SIGNED_CERT\)/);
       untouched(tlsPbx, "the deployed node's own check refused the certificate");
     } finally {
       await tlsPbx.stop();

@@ -49,7 +49,7 @@ describe("noojee-dial", function () {
     assert.deepEqual(out.payload, { SessionID: dialed.sessionId, Message: "Dialing", Code: 0 });
     assert.equal((out as Record<string, unknown>).keep, "me", "the rest of the msg travels on");
     assert.equal(pbx.leg(dialed.uniqueCallId)?.status, "Dialing Out");
-    assert.deepEqual(statuses.all.map((s) => s.fill), ["blue", "green"]);
+    assert.deepEqual(statuses.all.map((s) => s.fill), ["grey", "blue", "green"]);
   });
 
   it("lets every msg property override the node's setting of the same name, the calling extension too", async () => {

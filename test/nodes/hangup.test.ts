@@ -32,7 +32,7 @@ describe("noojee-hangup", function () {
     assert.ok(request.rawQuery.startsWith("extenOrUniqueId=342082345-238.234&"));
     assert.equal(pbx.leg(id), undefined, "that call ended");
     assert.equal(pbx.leg(other)?.status, "Ringing", "the extension's other call did not");
-    assert.deepEqual(statuses.all.map((s) => s.fill), ["blue", "green"]);
+    assert.deepEqual(statuses.all.map((s) => s.fill), ["grey", "blue", "green"]);
   });
 
   it("by call: msg.uniqueCallId, then msg.payload.uniqueCallId, then a string payload; never an extension", async () => {

@@ -35,6 +35,7 @@ describe("noojee-record", function () {
       { action: "start", extenOrUniqueId: id, uniqueCallId: id, tag: "Sales & support: 100% + more", agentLoginName: "jo.bloggs@example" },
     ]);
     assert.deepEqual(statuses.all.map((s) => [s.fill, s.text]), [
+      ["grey", "noojee-record.status.ready"],
       ["blue", "noojee-record.status.starting"],
       ["green", "noojee-record.status.started"],
     ]);

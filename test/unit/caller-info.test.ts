@@ -62,7 +62,7 @@ describe("caller info service", () => {
     });
     await service.start();
     await service.check();
-    assert.deepEqual(warnings.sort(), ["context badNumber record 2 x1", "context noNumber record 0 x2", "file badFile /nonexistent/noojee-phonebook.csv x1"]);
+    assert.deepEqual(warnings.sort(), ["context badNumber record 2 x1", "context noNumber record 0 x2", "file missingFile /nonexistent/noojee-phonebook.csv x1"]);
   });
 
   it("without a country: names by digits only, no E.164 or kind; the extension an event is for is learned", () => {

@@ -10,6 +10,7 @@ import { API_PATH } from "./host";
 import { normaliseCode, normaliseSubscribe } from "./answer-shape";
 import { NoojeeError, redact } from "./errors";
 import { monotonicNow } from "../monotonic";
+import { describeTlsFailure } from "./tls-failures";
 import { createAgents, PbxAgents, ProxyChoice, proxyFor, ProxyRefusedError } from "./proxy";
 import type { Envelope, SubscribeResponse } from "./types";
 
@@ -96,16 +97,6 @@ interface SignedPair {
 
 /** Some PBX answers for a rejected key; anything else negative is an ordinary API error. */
 const AUTH_MESSAGE = /api ?key|auth|unauthori[sz]ed|forbidden|permission|access denied|invalid key|not allowed/i;
-
-const TLS_CODES = new Set([
-  "DEPTH_ZERO_SELF_SIGNED_CERT",
-  "SELF_SIGNED_CERT_IN_CHAIN",
-  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
-  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
-  "CERT_HAS_EXPIRED",
-  "CERT_NOT_YET_VALID",
-  "ERR_TLS_CERT_ALTNAME_INVALID",
-]);
 
 /** Builds `name=value&...` with every value percent-encoded (a bare `+` would reach the PBX as a space). */
 export function encodeQuery(params: Params): string {
@@ -398,7 +389,7 @@ export class NoojeeClient {
   private located(described: NoojeeError, atProxy: boolean): NoojeeError {
     if (this.proxy.kind !== "proxy") return described;
     const message = atProxy ? `proxy: ${described.message} (${this.proxy.label})` : `${described.message} (via proxy ${this.proxy.label})`;
-    return new NoojeeError(described.kind, message, { tooLarge: described.tooLarge });
+    return new NoojeeError(described.kind, message, { tooLarge: described.tooLarge, short: described.short });
   }
 
   private describeFailure(err: unknown, request: RequestOptions): NoojeeError {
@@ -416,11 +407,10 @@ export class NoojeeClient {
     }
     if (code === "ENOTFOUND" || code === "EAI_AGAIN") return new NoojeeError("network", "host not found");
     if (code === "EHOSTUNREACH" || code === "ENETUNREACH") return new NoojeeError("network", "host unreachable");
-    const cause = err instanceof AxiosError ? (err.cause as NodeJS.ErrnoException | undefined) : undefined;
-    const tlsCode = [code, cause?.code].find((c) => c !== undefined && TLS_CODES.has(c));
-    if (tlsCode) {
-      return new NoojeeError("network", `TLS certificate not trusted (${tlsCode})`);
-    }
+    // Said as what it means and what fixes it; the origin holds no key. Through an https:// proxy, a TLS failure may
+    // be the proxy's own: told in OpenSSL's words, located by located().
+    const tls = this.proxy.kind === "proxy" && this.proxy.url.protocol === "https:" ? undefined : describeTlsFailure(this.options.origin, err);
+    if (tls) return new NoojeeError("network", tls.message, { short: tls.short });
     const message = err instanceof Error ? err.message : String(err);
     return new NoojeeError("network", this.redact(code ? `${message} (${code})` : message).slice(0, 200));
   }

@@ -21,11 +21,13 @@ export class NoojeeError extends Error {
   readonly detail: string | undefined;
   /** A `badBody` answer longer than the client reads: the same request would only fail the same way again. */
   readonly tooLarge: boolean;
+  /** A status-sized reason, when the message is too long for one (TLS failures, with their remedy). */
+  readonly short: string | undefined;
 
   constructor(
     kind: FailureKind,
     message: string,
-    details: { code?: number; httpStatus?: number; detail?: string; tooLarge?: boolean } = {},
+    details: { code?: number; httpStatus?: number; detail?: string; tooLarge?: boolean; short?: string } = {},
   ) {
     super(message);
     this.name = "NoojeeError";
@@ -34,6 +36,7 @@ export class NoojeeError extends Error {
     this.httpStatus = details.httpStatus;
     this.detail = details.detail;
     this.tooLarge = details.tooLarge === true;
+    this.short = details.short;
   }
 }
 

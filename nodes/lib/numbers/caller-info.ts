@@ -35,6 +35,9 @@ export interface CallerInfo {
 
 export type PhonebookSource = "context" | "file";
 
+/** The phonebook file as last looked at: fine (or not looked at yet), not there, or there but not a phonebook. */
+export type FileState = "ok" | "missing" | "unreadable";
+
 export interface CallerInfoOptions {
   /** ISO 3166 alpha-2, or "" to leave numbers as they are (no callerIdE164 / callerIdKind; names still found). */
   country: string;
@@ -48,9 +51,12 @@ export interface CallerInfoOptions {
   warn: (line: string) => void;
   /**
    * The text of a warning: the first problem of a kind in a source, `count` problems of that kind in that load,
-   * `others` where the next few of them are (`line 7, line 12`), empty when there are none.
+   * `others` where the next few of them are (`line 7, line 12`), empty when there are none; `kept`: a phonebook was
+   * loaded from that source before (a source that cannot be read keeps it), so not "no names".
    */
-  describe: (source: PhonebookSource, problem: PhonebookProblem, count: number, others: string) => string;
+  describe: (source: PhonebookSource, problem: PhonebookProblem, count: number, others: string, kept: boolean) => string;
+  /** The file's state changed (for a note on the nodes' statuses). */
+  onFileState?: (state: FileState) => void;
   /** A source loaded (for the log and the tests). */
   onLoaded?: (source: PhonebookSource, entries: number, ms: number) => void;
   /** How long a changed file must stay unchanged (size and mtime) before it is read; default 2000 ms. */
@@ -77,6 +83,8 @@ export class CallerInfoService {
   private fileStamp = "";
   /** A good phonebook was loaded from the file (from then on a change is read only once it has settled). */
   private fileLoaded = false;
+  private contextLoaded = false;
+  private fileState: FileState = "ok";
   /** A changed file not read yet (still changing): its stamp and when it was first seen so. */
   private pending: { stamp: string; since: number } | undefined;
   private settleTimer: NodeJS.Timeout | undefined;
@@ -172,6 +180,7 @@ export class CallerInfoService {
       // Taken before indexing: an edit made meanwhile changes the next fingerprint, so it is indexed then.
       this.contextPrint = print;
       this.contextBook = book.entries;
+      this.contextLoaded = true;
       this.report("context", book, started);
     } catch (err) {
       this.report("context", { entries: this.contextBook, problems: [{ kind: "badFile", where: "context", value: String(err) }] });
@@ -189,11 +198,15 @@ export class CallerInfoService {
         stamp = `${info.mtimeMs}:${info.size}`;
         mtimeMs = info.mtimeMs;
       } catch (err) {
-        stamp = `missing:${(err as NodeJS.ErrnoException).code ?? ""}`;
+        const code = (err as NodeJS.ErrnoException).code;
+        stamp = `missing:${code ?? ""}`;
         this.pending = undefined;
         if (stamp !== this.fileStamp) {
           this.fileStamp = stamp;
-          this.report("file", { entries: this.fileBook, problems: [{ kind: "badFile", where: file, value: (err as Error).message }] });
+          const missing = code === "ENOENT" || code === "ENOTDIR";
+          this.setFileState(missing ? "missing" : "unreadable");
+          const problem: PhonebookProblem = missing ? { kind: "missingFile", where: file } : { kind: "badFile", where: file, value: (err as Error).message };
+          this.report("file", { entries: this.fileBook, problems: [problem] });
         }
         return;
       }
@@ -219,10 +232,18 @@ export class CallerInfoService {
         this.fileBook = book.entries;
         this.fileLoaded = true;
       }
+      this.setFileState(unreadable ? "unreadable" : "ok");
       this.report("file", book, unreadable ? undefined : started);
     } catch (err) {
+      this.setFileState("unreadable");
       this.report("file", { entries: this.fileBook, problems: [{ kind: "badFile", where: file, value: String(err) }] });
     }
+  }
+
+  private setFileState(state: FileState): void {
+    if (state === this.fileState || this.closed) return;
+    this.fileState = state;
+    this.options.onFileState?.(state);
   }
 
   /** Whether a changed file is to be read now (see the top of this file); if not, it is looked at again later. */
@@ -260,9 +281,11 @@ export class CallerInfoService {
       if (!seen) byKind.set(problem.kind, { first: problem, count: 1, others: [] });
       else if (++seen.count <= OTHERS_SHOWN + 1) seen.others.push(problem.where);
     }
+    const kept = source === "file" ? this.fileLoaded : this.contextLoaded;
     for (const [kind, { first, count, others }] of byKind) {
       const list = others.join(", ") + (count - 1 > others.length ? ", …" : "");
-      this.limiter.warn(`${source}:${kind}`, this.options.describe(source, first, count, list));
+      // A file gone after a load is another event than one never there: each is said.
+      this.limiter.warn(`${source}:${kind}${kept ? ":kept" : ""}`, this.options.describe(source, first, count, list, kept));
     }
     if (started !== undefined) this.options.onLoaded?.(source, book.entries.size, performance.now() - started);
   }

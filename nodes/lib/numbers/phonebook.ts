@@ -31,12 +31,13 @@ export type PhonebookProblemKind =
   | "duplicate"
   | "badShape"
   | "badFile"
+  | "missingFile"
   | "unclosedQuote"
   | "textAfterQuote"
   | "noHeader";
 
 /** Problems that make a file not a phonebook: the last good one is kept. */
-export const WHOLE_FILE_PROBLEMS: ReadonlySet<PhonebookProblemKind> = new Set(["badFile", "noHeader"]);
+export const WHOLE_FILE_PROBLEMS: ReadonlySet<PhonebookProblemKind> = new Set(["badFile", "missingFile", "noHeader"]);
 
 export interface PhonebookProblem {
   kind: PhonebookProblemKind;
