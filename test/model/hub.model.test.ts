@@ -441,4 +441,24 @@ describe("model: SubscriptionHub and its PollLoops under random sequences", func
     ].join("\n");
     assert.fail(message);
   });
+
+  // Found by the search (seed 2104705647): n3 dropped 403 by msg within a lagging store's flush interval, then stayed
+  // awaited through a restart whose hub kept its watch of 403 from the durable position (GUARDS.item1) and wrote it
+  // out; after the next restarts it carried on from that cursor, its flow having Ringing from before the drop. The
+  // reference did not count that watch (its writer's nodes only) and wanted Ringing sent again.
+  it("counts the watch a hub kept for an awaited node, across the next restarts, as the position's", async function () {
+    const quiet = { calls: [], ms: 0 };
+    const p: Params = { style: "every", restartMode: "lower", emptyShape: "object", noiseMs: undefined, maxExtenBytes: 9,
+      store: { kind: "lagging", readMs: 5, writeMs: 0, flushMs: 1000 } };
+    await runSequence(p, [
+      new Join({ id: "n3", extensions: ["403"], timeoutSec: 5 }),
+      new Join({ id: "n0", extensions: ["406"], timeoutSec: 5 }),
+      new Kill({ extension: "403", pick: 0, ms: 0 }, quiet, undefined, "n0"),
+      new Join({ id: "n0", extensions: [], timeoutSec: 5 }), // n0 is awaited: nothing happens but time passing
+      new Msg("n3", "replace", ["404"]), // n0 registers first
+      new Kill(undefined, quiet, undefined, "n3"),
+      new Join({ id: "n0", extensions: [], timeoutSec: 5 }), // n0 is in: nothing happens, n3 is still awaited
+      new Kill(undefined, quiet, { afterMs: 0, down: quiet, late: false }, "n3"),
+    ]);
+  });
 });

@@ -21,6 +21,7 @@
  */
 import { START_WAIT_MS } from "../../nodes/lib/poll/start-gate";
 import { now } from "./model-pbx";
+import type { AwaitedWatch } from "./model-store";
 import type { Continuation, NodeLayout } from "./model-world";
 
 interface Pending {
@@ -33,6 +34,8 @@ interface Pending {
   epoch: number;
   /** Its extensions another node of this process watched before it registered. */
   joined: Set<string>;
+  /** What the durable position this process started from says it watched (kept for it by the hub meanwhile). */
+  inherited: AwaitedWatch | undefined;
 }
 
 /** What a late node registers with: the continuation where it still carries on, and what its flow had. */
@@ -70,11 +73,21 @@ export class LateNodes {
     return [...this.pending.keys()];
   }
 
-  /** The node starts and announces itself; it registers later (take). `before`: the continuation at the kill. */
-  announce(layout: NodeLayout, before: Continuation, carried: Continuation, had: Map<string, number> | undefined, epoch: number): void {
+  /**
+   * The node starts and announces itself; it registers later (take). `before`: the continuation at the kill;
+   * `inherited`: what the durable position the process starts from says it watched.
+   */
+  announce(layout: NodeLayout, before: Continuation, carried: Continuation, had: Map<string, number> | undefined, epoch: number,
+    inherited?: AwaitedWatch): void {
     const joined = new Set(layout.extensions.filter((e) => this.seen.has(e)));
     const watched = new Set(layout.extensions.filter((e) => before.get(e)?.chains.has(layout.id)));
-    this.pending.set(layout.id, { layout, carried, watched, had, epoch, joined });
+    this.pending.set(layout.id, { layout, carried, watched, had, epoch, joined, inherited });
+  }
+
+  /** For a write made now (WriteFacts.awaitedWatching): the watches the hub keeps for the nodes it still waits for. */
+  awaitedWatching(): Record<string, AwaitedWatch> {
+    if (this.expired) return {};
+    return Object.fromEntries([...this.pending].flatMap(([id, p]) => (p.inherited ? [[id, p.inherited]] : [])));
   }
 
   /** A node of this process watches these extensions now. */

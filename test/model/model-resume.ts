@@ -25,7 +25,7 @@
  */
 import type { Carried, Chain, Continuation, NodeInstance, World } from "./model-world";
 import type { Coverage } from "./model-checks";
-import type { ReadFault, WriteFacts } from "./model-store";
+import type { AwaitedWatch, ReadFault, WriteFacts } from "./model-store";
 
 /** The fixes of issue 23 that these expectations hold the product to, named in the violations they explain. */
 export const GUARDS = {
@@ -128,7 +128,8 @@ export function carryAcrossKill(before: Continuation, durable: WriteFacts | unde
  *   the durable position can carry it on, a state its flow got is one it has: only what changed since must come);
  * - on an extension the durable position was written with (with a cursor, of any epoch: its legs restored from that
  *   position count as sent, also through a resynchronisation; `durable.watchers` watching it then), what those node
- *   ids' flows had got up to that write, though they dropped it since (by msg, or a deploy):
+ *   ids' flows had got up to that write (or, for a node awaited then, up to the position its watch was kept from),
+ *   though they dropped it since (by msg, or a deploy):
  *   a store that lags (localfilesystem) or a write not yet acknowledged may keep the later position from being
  *   durable, no process can tell such a drop from a watch that never stopped, and the product carries on from that
  *   position (every change since, not the calls in progress those flows got), as for a node that takes an extension
@@ -136,7 +137,7 @@ export function carryAcrossKill(before: Continuation, durable: WriteFacts | unde
  */
 export function hadAcrossKill(receipts: Receipts, extensionOf: (leg: string) => string | undefined,
   layouts: ReadonlyArray<{ id: string; extensions: readonly string[] }>, history: (id: string) => Map<string, number> | undefined,
-  counts: (id: string, extension: string) => boolean, durable: { serial: number; watchers(extension: string): string[] } | undefined):
+  counts: (id: string, extension: string) => boolean, durable: { watchers(extension: string): Watcher[] } | undefined):
   Map<string, Map<string, number>> {
   const had = new Map<string, Map<string, number>>();
   const put = (legs: Map<string, number>, leg: string, index: number): void => {
@@ -149,8 +150,8 @@ export function hadAcrossKill(receipts: Receipts, extensionOf: (leg: string) => 
       if (extension !== undefined && counts(id, extension)) put(legs, leg, index);
     }
     for (const extension of extensions) {
-      for (const watcher of durable?.watchers(extension) ?? []) {
-        for (const [leg, index] of receipts.gotUpTo(watcher, durable?.serial ?? 0)) {
+      for (const { id: watcher, serial } of durable?.watchers(extension) ?? []) {
+        for (const [leg, index] of receipts.gotUpTo(watcher, serial)) {
           if (extensionOf(leg) === extension) put(legs, leg, index);
         }
       }
@@ -158,6 +159,35 @@ export function hadAcrossKill(receipts: Receipts, extensionOf: (leg: string) => 
     had.set(id, legs);
   }
   return had;
+}
+
+/** A node id named as watching an extension by a durable write, and the msgs its flow had got by then (World.serial). */
+export interface Watcher {
+  id: string;
+  serial: number;
+}
+
+/**
+ * Who a durable write says watched each extension it holds a cursor for: the nodes of its process then, and the nodes
+ * awaited then, whose watch the hub kept from the position it started from (a lagging store may have lost their drop of
+ * it, as for any node: hadAcrossKill).
+ */
+export function durableWatchers(facts: WriteFacts): (extension: string) => Watcher[] {
+  return (extension) => {
+    if (facts.cursorEpochs[extension] === undefined) return [];
+    const watchers = Object.keys(facts.watching).filter((id) => facts.watching[id].includes(extension)).map((id) => ({ id, serial: facts.serial }));
+    for (const [id, watch] of Object.entries(facts.awaitedWatching)) {
+      if (watch.extensions.includes(extension)) watchers.push({ id, serial: watch.serial });
+    }
+    return watchers;
+  };
+}
+
+/** What a node awaited at a start watched, as the durable position that start resumes from says (itself awaited then, or not). */
+export function awaitedWatch(facts: WriteFacts | undefined, id: string): AwaitedWatch | undefined {
+  if (!facts) return undefined;
+  const extensions = facts.watching[id];
+  return extensions && extensions.length > 0 ? { extensions: [...extensions], serial: facts.serial } : facts.awaitedWatching[id];
 }
 
 /**

@@ -60,10 +60,22 @@ export interface WriteFacts {
   cursorEpochs: Record<string, number>;
   /** Per node id of the writing process: the extensions it watched then. */
   watching: Record<string, string[]>;
+  /**
+   * Per node id awaited then (announced at the start, not registered yet: model-late.ts): the extensions the durable
+   * position its process started from said it watched, and the msgs (World.serial) its flow had got by that position.
+   * The hub keeps that watch for it until it registers (GUARDS.item1), so such a write says it too.
+   */
+  awaitedWatching: Record<string, AwaitedWatch>;
   /** Extensions the writer held a cursor for only from the position it started from (no answer of its own yet). */
   fromStart: string[];
   /** The epoch of the writer's latest cursor. */
   lastEpoch: number | undefined;
+}
+
+/** What an awaited node watched, as the durable position its process started from says (WriteFacts.awaitedWatching). */
+export interface AwaitedWatch {
+  extensions: string[];
+  serial: number;
 }
 
 interface Copy {

@@ -11,7 +11,7 @@ import { type HubPosition, type HubStatus, SubscriptionHub } from "../../nodes/l
 import { LateNodes } from "./model-late";
 import { indexOf, lastAnswer, ModelPbx, type ModelPbxOptions, names, now, type RequestRecord } from "./model-pbx";
 import { skippedStates, vanishedEnd } from "./model-checks";
-import { carryAcrossKill, continuation, hadAcrossKill, type KillReference, Receipts } from "./model-resume";
+import { awaitedWatch, carryAcrossKill, continuation, durableWatchers, hadAcrossKill, type KillReference, Receipts } from "./model-resume";
 import { ModelStore, type StoreParams, type WriteFacts } from "./model-store";
 
 /** A cut after at least this hold is an idle limit the hub must learn and poll under (nodes/lib/poll/hold-limit.ts). */
@@ -177,6 +177,7 @@ export class World {
       serial: this.receipts.serial, loaded: gen === this.gen && this.loaded, carries, inherited: carries && !own, covers,
       cursorEpochs: Object.fromEntries(this.cursorEpochs), lastEpoch: this.lastEpoch,
       watching: gen === this.gen ? Object.fromEntries([...this.nodes.values()].map((n) => [n.id, [...n.watched]])) : {},
+      awaitedWatching: gen === this.gen ? this.late.awaitedWatching() : {},
       fromStart: gen === this.gen ? [...this.fromStart].filter((e) => this.cursorEpochs.has(e)) : [],
     };
   }
@@ -295,15 +296,14 @@ export class World {
     const resumable = inherits && durable !== undefined ? durable : undefined;
     const had = hadAcrossKill(this.receipts, (leg) => this.pbx.legById(leg)?.extension, layouts, (id) => this.history.get(id),
       (id, extension) => carried.has(extension) || before.get(extension)?.chains.has(id) === true,
-      resumable && { serial: resumable.serial, watchers: (extension) => resumable.cursorEpochs[extension] === undefined ? []
-        : Object.keys(resumable.watching).filter((id) => resumable.watching[id].includes(extension)) });
+      resumable && { watchers: durableWatchers(resumable) });
     this.writer = this.store.writerFor(this.gen, this.warn(this.gen));
     this.hub = this.newHub(this.store.positionFor(this.writer));
     for (const l of layouts) {
       if (l.id !== late) this.register(l, carried, had.get(l.id));
       else this.hub.expect(l.id); // as watch-node.ts does while its kept list is read
     }
-    for (const l of layouts) if (l.id === late) this.late.announce(l, before, carried, had.get(l.id), this.pbx.epoch);
+    for (const l of layouts) if (l.id === late) this.late.announce(l, before, carried, had.get(l.id), this.pbx.epoch, awaitedWatch(resumable, l.id));
     this.releaseLingering();
   }
 

@@ -85,7 +85,8 @@ export class PresenceWorld {
     this.pbx = new ModelPbx(params.pbx);
     // The hub model's reference reads these facts; this model's reference needs none of them.
     this.store = new ModelStore(params.store, () => ({
-      serial: 0, loaded: true, carries: false, inherited: false, covers: {}, cursorEpochs: {}, lastEpoch: undefined, watching: {}, fromStart: [],
+      serial: 0, loaded: true, carries: false, inherited: false, covers: {}, cursorEpochs: {}, lastEpoch: undefined, watching: {}, awaitedWatching: {},
+      fromStart: [],
     }), () => this.pbx.epoch);
     this.writer = this.store.writerFor(this.gen, (message) => this.log.push(`warn(gen ${this.gen}): ${message}`));
     this.hub = this.newHub(undefined);

@@ -162,6 +162,25 @@ describe("SubscriptionHub: a subscriber that joins a resumed extension before it
     assert.ok(seen(first).includes("1.2:Ringing:true"), seen(first).join(" "));
   });
 
+  it("one the position names, that restarts without the extension and takes it back by msg before the read answers, is owed its calls", async () => {
+    const api = new ScriptedApi();
+    const hub = new SubscriptionHub(api, { position: { ...saved(), watching: { first: ["410"], other: ["410"] } } });
+    hubs.push(hub);
+    const first = subscriber([]); // a msg had added 410 before the crash; it restarts with its configured list
+    hub.register("first", first);
+    hub.register("other", subscriber(["410"])); // keeps 410 polled from its saved cursor throughout
+    hub.releaseLingering();
+    await api.call(0); // the resumed read, not answered
+    hub.updateExtensions("first", ["410"]); // a new watch, as at any time: not the flow that had 410's calls all along
+    for (let n = 0; n < 12 && !seen(first).includes("1.2:Ringing:true"); n++) {
+      const call = await api.call(n);
+      if (call.signal?.aborted) continue;
+      call.resolve(call.last === 0 ? answer(60, { "410": [entry("1.1", "Connected"), entry("1.2", "Ringing", 2)] }) : answer(60));
+      await tick();
+    }
+    assert.ok(seen(first).includes("1.2:Ringing:true"), seen(first).join(" ")); // found by the model test, seed 631175112
+  });
+
   it("one the saved position names as owed them, registered while a store is read, is held once it is read", async () => {
     const api = new ScriptedApi();
     let give!: (position: HubPosition | undefined) => void;

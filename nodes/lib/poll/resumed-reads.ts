@@ -54,8 +54,20 @@ export class ResumedReads<S extends { extensions: readonly string[]; onEvent(eve
       if (this.unread.has(extension)) this.owed.set(extension, new Set([...(this.owed.get(extension) ?? []), ...ids]));
     }
     for (const [id, subscriber] of registered) {
+      this.watches(id, subscriber.extensions);
       for (const extension of subscriber.extensions) if (this.holds(id, extension, false)) this.hold(subscriber, id, extension);
     }
+  }
+
+  /**
+   * Subscriber `id` watches `extensions` now (it registers, or had when the position came, or a msg changed its list):
+   * a resumed extension the position says it watched that is not among them it watches no longer (a msg removed it,
+   * or its node restarted with another list, e.g. its configured one without an extension a msg had added). Should it
+   * take it back, that is a new watch, owed the calls in progress like any added extension, not a carry-on of a flow
+   * that had them all along.
+   */
+  watches(id: string, extensions: readonly string[]): void {
+    for (const [extension, ids] of this.watchers ?? []) if (!extensions.includes(extension)) ids.delete(id);
   }
 
   /** True while `extension`'s table holds restored states that no read has checked. */
@@ -72,11 +84,6 @@ export class ResumedReads<S extends { extensions: readonly string[]; onEvent(eve
     if (!this.unread.has(extension)) return false;
     if (this.owed.get(extension)?.has(id) === true) return true;
     return this.watchers ? this.watchers.get(extension)?.has(id) !== true : joining;
-  }
-
-  /** Subscriber `id` stopped watching these (a msg): should it take one back, it is owed its calls in progress. */
-  dropped(id: string, extensions: readonly string[]): void {
-    for (const extension of extensions) this.watchers?.get(extension)?.delete(id);
   }
 
   /** Whether subscriber `id` carries on from `extension`'s cursor, as its flow did before the restart (nothing to hand). */

@@ -171,7 +171,6 @@ export class SubscriptionHub {
     const gained = extensions.filter((e) => !current.extensions.includes(e));
     const kept = (this.pendingReplays.get(current) ?? []).filter((event) => extensions.includes(event.extension)); // unflushed
     const holds = this.resumedReads.take(current);
-    this.resumedReads.dropped(id, current.extensions.filter((e) => !extensions.includes(e)));
     this.detach(id, false);
     const next = Object.assign(Object.create(Object.getPrototypeOf(current) as object) as Subscriber, current, {
       extensions: [...extensions],
@@ -188,6 +187,7 @@ export class SubscriptionHub {
 
   private attach(id: string, subscriber: Subscriber, replayFor: readonly string[]): void {
     this.subscribers.set(id, subscriber);
+    this.resumedReads.watches(id, subscriber.extensions); // one it dropped, if taken back, is a new watch
     for (const extension of subscriber.extensions) {
       let set = this.byExtension.get(extension);
       if (!set) this.byExtension.set(extension, (set = new Set()));
