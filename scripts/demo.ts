@@ -189,7 +189,7 @@ export function demoExtensions(examplesDir: string): { extensions: string[]; foc
   return { extensions: [...all].sort(order), focus: [...focus].sort(order) };
 }
 
-/** The package's example flows, with every PBX configuration node pointed at the simulator. */
+/** The package's example flows, with their shared PBX configuration node pointed at the simulator. */
 export function demoFlows(examplesDir: string, pbxUrl: string, apiKey: string, withBoard: boolean): FlowNode[] {
   // The simplest example first: its tab is the one the editor opens on.
   const order = ["incoming-calls.json", "answer-ringing-calls.json", "live-board.json"];
@@ -200,9 +200,13 @@ export function demoFlows(examplesDir: string, pbxUrl: string, apiKey: string, w
     .filter((f) => withBoard || f !== "live-board.json")
     .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
   const flows: FlowNode[] = [];
+  const ids = new Set<string>();
   for (const file of files) {
     for (const node of JSON.parse(fs.readFileSync(path.join(examplesDir, file), "utf8")) as FlowNode[]) {
       if (node.type === "noojee-config") {
+        // The examples share one PBX configuration node (one id): deploy it once.
+        if (ids.has(node.id)) continue;
+        ids.add(node.id);
         flows.push({ ...node, name: `${String(node.name ?? "PBX")} (simulator)`, host: pbxUrl, verifyTls: false, credentials: { apiKey } });
       } else {
         flows.push(node);

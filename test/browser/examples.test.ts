@@ -1,6 +1,6 @@
 /**
  * The example flows in a real browser (see support/session.ts): listed under Import → Examples, and each imports
- * with every node drawn, our icon, and no node marked invalid.
+ * with every node drawn, our icon, and no node marked invalid; all of them together bring one PBX configuration node.
  */
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -49,7 +49,7 @@ describe("editor in a real browser: examples", function () {
     await page.keyboard.press("Escape");
   });
 
-  it("imports each example without invalid nodes; the example's config node then asks for a key", async function () {
+  it("imports each example without invalid nodes, all sharing one PBX; the example's config node then asks for a key", async function () {
     this.timeout(180_000);
     // One page for all examples (a page load costs seconds); each example comes on its own tab.
     await editor.deploy([]);
@@ -75,6 +75,13 @@ describe("editor in a real browser: examples", function () {
       }
       await importButton.click();
       await page.locator("#red-ui-clipboard-dialog").waitFor({ state: "hidden" });
+      if (name !== exampleNames[0]) {
+        // The examples share one PBX configuration node, already there after the first import: Node-RED says so, and
+        // "Import copy" gives the example's nodes new ids but keeps the existing config node of that id.
+        const notice = page.locator(".red-ui-notification", { hasText: "already exist" });
+        await notice.getByRole("button", { name: "Import copy" }).click();
+        await notice.waitFor({ state: "detached" });
+      }
 
       // Every node of the example is drawn on its tab.
       const tabLabel = page.getByText(String(tab.label), { exact: true });
@@ -115,6 +122,33 @@ describe("editor in a real browser: examples", function () {
       await page.locator("#node-dialog-cancel").click();
       await page.locator("#node-dialog-cancel").waitFor({ state: "detached" });
     }
+    // All examples in: one PBX configuration node, the only PBX every node's dropdown offers.
+    const configs = await page.evaluate(() => {
+      const RED = (window as unknown as { RED: { nodes: { eachConfig(cb: (n: { type: string; id: string; users: unknown[] }) => void): void } } }).RED;
+      const found: Array<{ id: string; users: number }> = [];
+      RED.nodes.eachConfig((n) => (n.type === "noojee-config" ? found.push({ id: n.id, users: n.users.length }) : undefined));
+      return found;
+    });
+    const shared = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "examples", `${exampleNames[0]}.json`), "utf8")) as FlowNode[];
+    const sharedId = shared.find((n) => n.type === "noojee-config")?.id;
+    assert.equal(configs.length, 1, `one PBX after importing every example: ${JSON.stringify(configs)}`);
+    assert.equal(configs[0].id, sharedId);
+    const users = await page.evaluate(() => {
+      const RED = (window as unknown as { RED: { nodes: { filterNodes(f: object): Array<{ type: string }> } } }).RED;
+      return RED.nodes.filterNodes({}).filter((n) => n.type.startsWith("noojee-") && n.type !== "noojee-config").length;
+    });
+    assert.equal(configs[0].users, users, "every node of every example uses it");
+    const subscribe = await page.evaluate(() => {
+      const RED = (window as unknown as { RED: { nodes: { filterNodes(f: object): Array<{ id: string; z: string }> }; workspaces: { show(z: string): void } } }).RED;
+      const node = RED.nodes.filterNodes({ type: "noojee-subscribe" })[0];
+      RED.workspaces.show(node.z);
+      return node.id;
+    });
+    await openNodeDialog(page, subscribe);
+    const offered = await page.locator("#node-input-server option").evaluateAll((els) => els.map((e) => (e as HTMLOptionElement).value).filter((v) => v !== "_ADD_"));
+    assert.deepEqual(offered, [sharedId], "the PBX dropdown lists one PBX");
+    await page.locator("#node-dialog-cancel").click();
+    await page.locator("#node-dialog-cancel").waitFor({ state: "detached" });
     assert.deepEqual(editor.pageErrors(page), []);
   });
 });
