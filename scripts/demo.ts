@@ -299,6 +299,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   // Node-RED from the dev dependencies.
   const tNodeRed = Date.now();
   const port = await choosePort(options.port, 1880);
+  print(`PBX simulator on ${pbxUrl}; starting Node-RED on port ${port} ...`);
   const settingsFile = writeSettings(userDir, port);
   const nodeRedLog = path.join(dir, "node-red.log");
   const log = fs.createWriteStream(nodeRedLog, { flags: "w" });
@@ -337,6 +338,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     await nodeRed.waitForHttp(editorUrl, 60_000);
     const nodeRedStartMs = Date.now() - tNodeRed;
 
+    print("Deploying the example flows ...");
     const tDeploy = Date.now();
     const flows = demoFlows(path.join(installed, "examples"), pbxUrl, DEMO_API_KEY, dashboard);
     const res = await fetch(`${editorUrl}flows`, {

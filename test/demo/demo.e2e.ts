@@ -144,6 +144,8 @@ describe("npm start: the live demo", function () {
 
   async function start(): Promise<{ run: DemoRun; editor: string; board: string | undefined; pbx: string }> {
     const run = startNpm(["--dir", dir, "--port", String(nrPort), "--pbx-port", String(pbxPort), "--calls-per-minute", "30", "--talk-seconds", "3-6", "--seed", "e2e"]);
+    // The build is silent for tens of seconds: the first line says so, at once.
+    await run.waitFor(/npm start: building the package/, 15_000);
     const [, editor] = await run.waitFor(/Node-RED editor {2}(http:\/\/127\.0\.0\.1:\d+\/)/, 300_000);
     const [, pbx] = await run.waitFor(/PBX simulator {4}(http:\/\/127\.0\.0\.1:\d+)/, 5_000);
     const [, board] = await run.waitFor(/Live board {7}(http:\/\/\S+|not available)/, 5_000);
@@ -154,6 +156,10 @@ describe("npm start: the live demo", function () {
   it("starts Node-RED with the examples deployed against the simulator; calls flow; Ctrl-C stops everything", async function () {
     const { run, editor, board, pbx } = await start();
     timings.push(`first start ready after ${seconds(Date.now() - run.startedAt)} (${/Ready in [^\n]*/.exec(run.output())?.[0]})`);
+    // Each long step is named before it starts, in order.
+    const steps = [/npm start: building the package/, /^Packing node-red-contrib-noojee/m, /starting Node-RED on port/, /^Deploying the example flows/m, /Noojee demo running/];
+    const at = steps.map((re) => re.exec(run.output())?.index ?? -1);
+    assert.ok(at.every((i, k) => i >= 0 && (k === 0 || i > at[k - 1])), `progress lines in order: ${JSON.stringify(at)}\n${run.output()}`);
     assert.equal(editor, `http://127.0.0.1:${nrPort}/`);
     assert.equal(pbx, `http://127.0.0.1:${pbxPort}`);
 

@@ -1,12 +1,26 @@
 /** The pure parts of `npm start` (scripts/demo.ts): which extensions the simulator gets, and the flows it deploys. */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { demoExtensions, demoFlows, formatExtensionRanges } from "../../scripts/demo";
 import { parseExtensionSpec } from "../../sim/options";
 
-const EXAMPLES = path.join(__dirname, "..", "..", "..", "examples");
+const ROOT = path.join(__dirname, "..", "..", "..");
+const EXAMPLES = path.join(ROOT, "examples");
 
 describe("npm start: demo set-up", function () {
+  it("says what it does before the silent build (about 40 s on a first run)", function () {
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> };
+    const steps = pkg.scripts.start.split("&&").map((c) => c.trim());
+    const build = steps.indexOf("npm run build");
+    assert.ok(build > 0, `a step before the build: ${pkg.scripts.start}`);
+    // The steps before it, run as npm runs them (a shell in the package folder): one line naming the build.
+    const before = spawnSync(steps.slice(0, build).join(" && "), { cwd: ROOT, shell: true, encoding: "utf8", timeout: 10_000 });
+    assert.equal(before.status, 0, before.stderr);
+    assert.match(before.stdout, /^npm start: building the package .*\.\.\.\n$/);
+  });
+
   it("formats extension lists as ranges the simulator's --extensions reads back", function () {
     assert.equal(formatExtensionRanges(["410", "400", "401", "402", "100"]), "100,400-402,410");
     assert.equal(formatExtensionRanges(["400", "401"]), "400,401");
