@@ -8,6 +8,7 @@ import * as path from "node:path";
 import type { Locator, Page } from "playwright-core";
 import { type FlowNode, REPO_ROOT } from "../harness/node-red-process";
 import { clickTab, hasClass, openConfigDialog, openNodeDialog } from "./support/editor-page";
+import { msg } from "./support/catalogue";
 import { MODULE } from "./support/flows";
 import { useEditorSession } from "./support/session";
 
@@ -93,11 +94,22 @@ describe("editor in a real browser: examples", function () {
       const icons = await chart.locator("image.red-ui-flow-node-icon").evaluateAll((els) => els.map((e) => (e as SVGImageElement).href.baseVal));
       assert.equal(icons.filter((i) => i === `icons/${MODULE}/noojee.svg`).length, ours.length, `${name}: our nodes carry our icon`);
 
-      // No red triangle. The examples ship without an API key (a key is never exported), but Node-RED validates a
-      // node's credentials only once its edit dialog has loaded them, so an imported example is all valid; the
-      // missing key shows as soon as the user opens the config node, which is checked next.
+      // The examples ship without an API key (a key is never exported): once the editor has read the PBX's key
+      // state, each node using it carries the warning triangle saying so, and no other node is marked.
+      const usingPbx = await page.evaluate(() => {
+        const RED = (window as unknown as { RED: { nodes: { filterNodes(f: object): Array<{ id: string; server?: string }> } } }).RED;
+        return RED.nodes.filterNodes({}).filter((n) => typeof n.server === "string").map((n) => n.id);
+      });
+      await page.waitForFunction((n) => document.querySelectorAll("#red-ui-workspace-chart g.red-ui-flow-node-group > g.red-ui-flow-node-error:not(.hide)").length >= n,
+        ours.filter((n) => typeof n.server === "string").length).catch(() => undefined);
       const invalid = await chart.locator("g.red-ui-flow-node-group:has(> g.red-ui-flow-node-error:not(.hide))").evaluateAll((els) => els.map((e) => e.id));
-      assert.deepEqual(invalid, [], `${name}: no imported node is marked invalid`);
+      const reasons = await page.evaluate((ids) => {
+        const RED = (window as unknown as { RED: { nodes: { node(id: string): { validationErrors?: string[] } | null } } }).RED;
+        return [...new Set(ids.flatMap((id) => RED.nodes.node(id)?.validationErrors ?? []))];
+      }, invalid);
+      assert.equal(invalid.length, ours.filter((n) => typeof n.server === "string").length, `${name}: the nodes using the PBX are marked`);
+      assert.ok(invalid.every((id) => usingPbx.includes(id)), `${name}: only nodes using the PBX are marked`);
+      assert.deepEqual(reasons, [msg("noojee-config", "pbx.noKey", { name: "PBX" })], `${name}: for the missing key`);
 
       // The first example's config node, opened through the first of our nodes with a PBX field: the key field is
       // empty and marked (the same holds for every example, as none carries credentials).
