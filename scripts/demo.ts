@@ -137,6 +137,16 @@ function freshUserDir(userDir: string): void {
   }
 }
 
+/**
+ * The editor's user settings (Node-RED keeps them in .config.users.json, under "_" without adminAuth): the Debug
+ * sidebar shows the messages of the tab in view only, so each example's debug nodes read on their own instead of
+ * 19 of them mixed (the sidebar's filter, "current flow", which the user can change back).
+ */
+export function writeEditorSettings(userDir: string): void {
+  const users = { _: { debug: { filter: "filterCurrent" } } };
+  fs.writeFileSync(path.join(userDir, ".config.users.json"), `${JSON.stringify(users, null, 4)}\n`);
+}
+
 function writeSettings(userDir: string, port: number): string {
   const settings = nodeRedSettings(port, CREDENTIAL_SECRET, {
     editorTheme: { tours: false, palette: { catalogues: [] }, page: { title: "Noojee demo · Node-RED" } },
@@ -301,6 +311,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const port = await choosePort(options.port, 1880);
   print(`PBX simulator on ${pbxUrl}; starting Node-RED on port ${port} ...`);
   const settingsFile = writeSettings(userDir, port);
+  writeEditorSettings(userDir);
   const nodeRedLog = path.join(dir, "node-red.log");
   const log = fs.createWriteStream(nodeRedLog, { flags: "w" });
   const logTail: string[] = [];
@@ -465,7 +476,7 @@ async function main(): Promise<void> {
   const lines = [
     "",
     "Noojee demo running:",
-    `  Node-RED editor  ${demo.editorUrl}   (open the Debug sidebar: calls appear within seconds)`,
+    `  Node-RED editor  ${demo.editorUrl}   (the Debug sidebar shows the tab in view: calls appear within seconds)`,
     demo.boardUrl ? `  Live board       ${demo.boardUrl}` : "  Live board       not available (Dashboard 2 is not installed)",
     `  PBX simulator    ${demo.pbxUrl}   API key "${demo.apiKey}", extensions ${demo.extensions}`,
     `  Node-RED log     ${path.relative(process.cwd(), demo.nodeRedLog) || demo.nodeRedLog}`,

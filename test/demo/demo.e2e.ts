@@ -177,6 +177,12 @@ describe("npm start: the live demo", function () {
     assert.ok(!/"credentials"|"apiKey"\s*:\s*"demo"/.test(flowsText), "no credentials in the flows");
     assert.ok(fs.existsSync(path.join(dir, "node-red", "flows_cred.json")), "the key is stored as a credential");
 
+    // The Debug sidebar shows the tab in view only (19 debug nodes mixed were unreadable): the editor's user setting.
+    const userSettings = (await (await fetch(`${editor}settings/user`)).json()) as { debug?: { filter?: string } };
+    assert.equal(userSettings.debug?.filter, "filterCurrent", JSON.stringify(userSettings));
+    const debugTabs = new Set(flows.filter((n) => n.type === "debug").map((n) => (n as { z?: string }).z));
+    assert.ok(debugTabs.size > 1, "the examples' debug nodes are on several tabs, which the filter tells apart");
+
     const nodes = (await (await fetch(`${editor}nodes`, { headers: { Accept: "application/json" } })).json()) as Array<{ module: string; err?: unknown }>;
     assert.ok(nodes.some((n) => n.module === "node-red-contrib-noojee" && !n.err), "the packed package is loaded");
     const userDir = path.join(dir, "node-red");

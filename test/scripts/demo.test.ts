@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { demoExtensions, demoFlows, formatExtensionRanges } from "../../scripts/demo";
+import * as os from "node:os";
+import { demoExtensions, demoFlows, formatExtensionRanges, writeEditorSettings } from "../../scripts/demo";
 import { parseExtensionSpec } from "../../sim/options";
 
 const ROOT = path.join(__dirname, "..", "..", "..");
@@ -19,6 +20,18 @@ describe("npm start: demo set-up", function () {
     const before = spawnSync(steps.slice(0, build).join(" && "), { cwd: ROOT, shell: true, encoding: "utf8", timeout: 10_000 });
     assert.equal(before.status, 0, before.stderr);
     assert.match(before.stdout, /^npm start: building the package .*\.\.\.\n$/);
+  });
+
+  it("sets the Debug sidebar to the tab in view, where Node-RED reads the editor's user settings", function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "noojee-demo-settings-"));
+    try {
+      writeEditorSettings(dir);
+      const users = JSON.parse(fs.readFileSync(path.join(dir, ".config.users.json"), "utf8")) as Record<string, { debug?: { filter?: string } }>;
+      // "_" is the user without adminAuth, as the demo runs; filterCurrent is the sidebar's "current flow".
+      assert.equal(users._?.debug?.filter, "filterCurrent");
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("formats extension lists as ranges the simulator's --extensions reads back", function () {
