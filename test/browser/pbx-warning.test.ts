@@ -10,12 +10,22 @@ import { msg } from "./support/catalogue";
 import { closeNodeDialog, invalidNodes, openConfigDialog, openNodeDialog, setField } from "./support/editor-page";
 import { ANS, API_KEY, CFG, CREDENTIALS, demoFlow, SUB } from "./support/flows";
 import { useEditorSession } from "./support/session";
+import type { FlowNode } from "../harness/node-red-process";
 
 type Win = { RED: { nodes: { node(id: string): { credentials?: object; validationErrors?: string[] } | null } } };
 
 /** Waits until the editor knows whether the config node has a key (what noojee-config.html reads on load). */
-async function keyStateKnown(page: Page): Promise<void> {
-  await page.waitForFunction((id) => (window as unknown as Win).RED.nodes.node(id)?.credentials !== undefined, CFG);
+async function keyStateKnown(page: Page, id = CFG): Promise<void> {
+  await page.waitForFunction((cfg) => (window as unknown as Win).RED.nodes.node(cfg)?.credentials !== undefined, id);
+}
+
+/**
+ * The demo flow with a config node of its own id: a full deploy without credentials keeps those Node-RED stored for
+ * a config node it already knows, so CFG may have a key from another test.
+ */
+const KEYLESS = "b0000000000000c9";
+function keylessFlow(host: string): FlowNode[] {
+  return demoFlow(host).map((n) => (n.id === CFG ? { ...n, id: KEYLESS } : n.server === CFG ? { ...n, server: KEYLESS } : n));
 }
 
 describe("editor in a real browser: a PBX without an API key marks the nodes using it", function () {
@@ -23,9 +33,9 @@ describe("editor in a real browser: a PBX without an API key marks the nodes usi
   const editor = useEditorSession();
 
   it("marks subscribe and answer when their PBX has no key, says why, and clears the mark once a key is entered", async () => {
-    await editor.deploy(demoFlow(editor.pbx.url), {});
+    await editor.deploy(keylessFlow(editor.pbx.url), {});
     const page = await editor.openEditor(SUB);
-    await keyStateKnown(page);
+    await keyStateKnown(page, KEYLESS);
     await page.waitForFunction(
       (ids) => ids.every((id) => document.querySelector(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${id}"] > g.red-ui-flow-node-error:not(.hide)`)),
       [SUB, ANS],
