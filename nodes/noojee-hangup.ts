@@ -5,6 +5,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
 import { checkTargetSettings, resolveTarget, TargetBy } from "./lib/input/call-target";
 import type { NoojeeConfigNode } from "./node-types";
+import { PROPERTY_DEFAULTS } from "./property-defaults";
 import { RequestRunner } from "./request-node";
 import { statusOf } from "./status";
 
@@ -19,7 +20,7 @@ export = function (RED: NodeAPI): void {
     RED.nodes.createNode(this, config);
     const node = this;
     const t = (key: string, values?: Record<string, string | number>): string => RED._(`noojee-hangup.${key}`, values);
-    const by = config.by ?? "call";
+    const by = config.by ?? PROPERTY_DEFAULTS["noojee-hangup"].by;
     const extension = (config.extension ?? "").trim();
 
     let problem: string | undefined;

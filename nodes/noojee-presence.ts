@@ -7,6 +7,7 @@ import { changeExtensions, problemValues } from "./lib/input/extensions";
 import type { HubStatus } from "./lib/poll/subscription-hub";
 import type { PresenceState } from "./lib/presence/presence-table";
 import { PresenceWatch } from "./presence-watch";
+import { PROPERTY_DEFAULTS } from "./property-defaults";
 import { statusOf, ThrottledStatus } from "./status";
 import { openWatch, PollFailures, WatchStart } from "./watch-node";
 
@@ -35,7 +36,8 @@ export = function (RED: NodeAPI): void {
     };
 
     const scope = config.contextScope === "flow" || config.contextScope === "global" ? config.contextScope : undefined;
-    const contextKey = (config.contextKey ?? "").trim();
+    // Missing (a flow written by hand or by hand-edited JSON): the variable the editor proposes.
+    const contextKey = (config.contextKey ?? PROPERTY_DEFAULTS["noojee-presence"].contextKey).trim();
     const store = config.contextStore ? config.contextStore : undefined;
     const contextOk = (): boolean => {
       if (!scope || contextKey !== "") return true;

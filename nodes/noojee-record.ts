@@ -5,6 +5,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
 import { checkRecordSettings, RecordSettings, resolveRecordInput } from "./lib/input/record-input";
 import type { NoojeeConfigNode } from "./node-types";
+import { PROPERTY_DEFAULTS } from "./property-defaults";
 import { RequestRunner } from "./request-node";
 import { statusOf } from "./status";
 
@@ -23,8 +24,8 @@ export = function (RED: NodeAPI): void {
     const node = this;
     const t = (key: string, values?: Record<string, string | number>): string => RED._(`noojee-record.${key}`, values);
     const raw = {
-      action: config.action ?? "start",
-      by: config.by ?? "call",
+      action: config.action ?? PROPERTY_DEFAULTS["noojee-record"].action,
+      by: config.by ?? PROPERTY_DEFAULTS["noojee-record"].by,
       extension: (config.extension ?? "").trim(),
       tag: (config.tag ?? "").trim(),
       agentLoginName: (config.agentLoginName ?? "").trim(),

@@ -9,6 +9,7 @@ import type { CallEvent } from "./lib/poll/poll-loop";
 import type { HubStatus } from "./lib/poll/subscription-hub";
 import { MAX_TIMEOUT, MIN_TIMEOUT, toMessage, toSummaryMessage } from "./messages";
 import { statusOf, ThrottledStatus } from "./status";
+import { PROPERTY_DEFAULTS } from "./property-defaults";
 import { openWatch, PollFailures, WatchStart } from "./watch-node";
 
 /** events: 1 output; byKind: one per kind (KIND_OUTPUTS); summaries: 1 output; both: events then summaries. */
@@ -22,7 +23,7 @@ interface SubscribeDef extends NodeDef {
   persistChanges?: boolean;
 }
 
-const DEFAULT_TIMEOUT = 30;
+const DEFAULT_TIMEOUT = PROPERTY_DEFAULTS["noojee-subscribe"].timeout;
 export = function (RED: NodeAPI): void {
   function NoojeeSubscribe(this: Node, config: SubscribeDef): void {
     RED.nodes.createNode(this, config);

@@ -72,6 +72,21 @@
         return text;
     }
 
+    /**
+     * Why the PBX configuration node `id` cannot work, as far as the editor knows: null, or "missing", "invalid" or
+     * "noKey". Node-RED checks a config property only against the config node's own properties (it never
+     * validates credentials outside the dialog); the API key's state comes from the runtime (has_apiKey, never the
+     * key), loaded by noojee-config.html for every PBX configuration node, or set by its dialog.
+     */
+    function pbxProblem(id) {
+        var config = (id && id !== "_ADD_") ? RED.nodes.node(id) : null;
+        if (!config) { return "missing"; }
+        if (config.valid === false) { return "invalid"; }
+        var creds = config.credentials;
+        if (creds && !creds.apiKey && !creds.has_apiKey) { return "noKey"; }
+        return null;
+    }
+
     /** The helpers of one node type's form; message keys are full keys ("noojee-dial.validation.tech"). */
     function form(type) {
         // Looks up a message in the type's catalogue (nodes/locales/<lang>/<type>.json).
@@ -131,7 +146,8 @@
 
             tech: function() {
                 return rule(function(v) {
-                    return typeof v === "string" && TECH.test(v.trim()) ? null : key("tech");
+                    // Missing: the runtime's default (SIP).
+                    return v === undefined || (typeof v === "string" && TECH.test(v.trim())) ? null : key("tech");
                 });
             },
 
@@ -183,6 +199,44 @@
             },
 
             contextStores: contextStores,
+
+            /**
+             * Shows the default for each property `node` lacks (a flow written by hand or by an older version), as
+             * the runtime uses it (nodes/property-defaults.ts): Node-RED would show an empty field, or an unticked
+             * box, and Done would save that. Call first in oneditprepare.
+             */
+            fillMissing: function(node) {
+                var def = RED.nodes.getType(type);
+                var prefix = def.category === "config" ? "#node-config-input-" : "#node-input-";
+                Object.keys(def.defaults).forEach(function(prop) {
+                    var input = $(prefix + prop);
+                    if (node[prop] !== undefined || input.length === 0) { return; }
+                    var value = def.defaults[prop].value;
+                    if (input.attr("type") === "checkbox") {
+                        input.prop("checked", value === true);
+                    } else {
+                        input.val(value);
+                    }
+                });
+            },
+
+            /**
+             * The validator of the PBX property: the node gets the editor's warning triangle (and the deploy warning)
+             * when its PBX configuration is missing, invalid or has no API key. A validator replaces Node-RED's own
+             * check of a config property, so this one does that check too.
+             */
+            server: function() {
+                return function(v, opt) {
+                    var problem = pbxProblem(v);
+                    if (problem === null) { return true; }
+                    if (!opt) { return false; }
+                    var config = RED.nodes.node(v);
+                    var def = RED.nodes.getType("noojee-config");
+                    var name = config ? (config.name || config.host || "") : "";
+                    var key = "noojee-config.pbx." + problem;
+                    return def && typeof def._ === "function" ? def._(key, { name: name }) : RED._(key, { name: name });
+                };
+            },
 
             /**
              * Fills `select` with "" (labelled `labels.none`) and the context stores (`labels.store(name)`), and

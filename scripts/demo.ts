@@ -137,6 +137,16 @@ function freshUserDir(userDir: string): void {
   }
 }
 
+/**
+ * The editor's user settings (Node-RED keeps them in .config.users.json, under "_" without adminAuth): the Debug
+ * sidebar shows the messages of the tab in view only, so each example's debug nodes read on their own instead of
+ * 19 of them mixed (the sidebar's filter, "current flow", which the user can change back).
+ */
+export function writeEditorSettings(userDir: string): void {
+  const users = { _: { debug: { filter: "filterCurrent" } } };
+  fs.writeFileSync(path.join(userDir, ".config.users.json"), `${JSON.stringify(users, null, 4)}\n`);
+}
+
 function writeSettings(userDir: string, port: number): string {
   const settings = nodeRedSettings(port, CREDENTIAL_SECRET, {
     editorTheme: { tours: false, palette: { catalogues: [] }, page: { title: "Noojee demo · Node-RED" } },
@@ -189,7 +199,7 @@ export function demoExtensions(examplesDir: string): { extensions: string[]; foc
   return { extensions: [...all].sort(order), focus: [...focus].sort(order) };
 }
 
-/** The package's example flows, with every PBX configuration node pointed at the simulator. */
+/** The package's example flows, with their shared PBX configuration node pointed at the simulator. */
 export function demoFlows(examplesDir: string, pbxUrl: string, apiKey: string, withBoard: boolean): FlowNode[] {
   // The simplest example first: its tab is the one the editor opens on.
   const order = ["incoming-calls.json", "answer-ringing-calls.json", "live-board.json"];
@@ -200,9 +210,13 @@ export function demoFlows(examplesDir: string, pbxUrl: string, apiKey: string, w
     .filter((f) => withBoard || f !== "live-board.json")
     .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
   const flows: FlowNode[] = [];
+  const ids = new Set<string>();
   for (const file of files) {
     for (const node of JSON.parse(fs.readFileSync(path.join(examplesDir, file), "utf8")) as FlowNode[]) {
       if (node.type === "noojee-config") {
+        // The examples share one PBX configuration node (one id): deploy it once.
+        if (ids.has(node.id)) continue;
+        ids.add(node.id);
         flows.push({ ...node, name: `${String(node.name ?? "PBX")} (simulator)`, host: pbxUrl, verifyTls: false, credentials: { apiKey } });
       } else {
         flows.push(node);
@@ -295,7 +309,9 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   // Node-RED from the dev dependencies.
   const tNodeRed = Date.now();
   const port = await choosePort(options.port, 1880);
+  print(`PBX simulator on ${pbxUrl}; starting Node-RED on port ${port} ...`);
   const settingsFile = writeSettings(userDir, port);
+  writeEditorSettings(userDir);
   const nodeRedLog = path.join(dir, "node-red.log");
   const log = fs.createWriteStream(nodeRedLog, { flags: "w" });
   const logTail: string[] = [];
@@ -333,6 +349,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     await nodeRed.waitForHttp(editorUrl, 60_000);
     const nodeRedStartMs = Date.now() - tNodeRed;
 
+    print("Deploying the example flows ...");
     const tDeploy = Date.now();
     const flows = demoFlows(path.join(installed, "examples"), pbxUrl, DEMO_API_KEY, dashboard);
     const res = await fetch(`${editorUrl}flows`, {
@@ -459,7 +476,7 @@ async function main(): Promise<void> {
   const lines = [
     "",
     "Noojee demo running:",
-    `  Node-RED editor  ${demo.editorUrl}   (open the Debug sidebar: calls appear within seconds)`,
+    `  Node-RED editor  ${demo.editorUrl}   (the Debug sidebar shows the tab in view: calls appear within seconds)`,
     demo.boardUrl ? `  Live board       ${demo.boardUrl}` : "  Live board       not available (Dashboard 2 is not installed)",
     `  PBX simulator    ${demo.pbxUrl}   API key "${demo.apiKey}", extensions ${demo.extensions}`,
     `  Node-RED log     ${path.relative(process.cwd(), demo.nodeRedLog) || demo.nodeRedLog}`,

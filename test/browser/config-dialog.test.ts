@@ -77,12 +77,14 @@ describe("editor in a real browser: config dialog", function () {
     await editor.deploy(demoFlow(editor.pbx.url), CREDENTIALS);
     const page = await editor.newPage();
     const traffic = recordTraffic(page); // before the first request
+    // The editor asks for the config node's credentials (has_apiKey, never the key) as it loads the flows, to mark
+    // the nodes of a PBX without a key; its dialog then uses what came.
+    const credentialsLoaded = page.waitForResponse((r) => r.url().includes(`/credentials/noojee-config/${CFG}`));
     await page.goto(editor.nr.url);
     await workspaceNode(page, SUB).waitFor();
-    await openNodeDialog(page, SUB);
-    const credentialsLoaded = page.waitForResponse((r) => r.url().includes(`/credentials/noojee-config/${CFG}`));
-    await openConfigDialog(page);
     await credentialsLoaded;
+    await openNodeDialog(page, SUB);
+    await openConfigDialog(page);
 
     const key = page.locator("#node-config-input-apiKey");
     assert.equal(await key.getAttribute("type"), "password", "the key is typed into a password field");

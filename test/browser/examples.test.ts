@@ -1,6 +1,6 @@
 /**
  * The example flows in a real browser (see support/session.ts): listed under Import → Examples, and each imports
- * with every node drawn, our icon, and no node marked invalid.
+ * with every node drawn, our icon, and no node marked invalid; all of them together bring one PBX configuration node.
  */
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -8,6 +8,7 @@ import * as path from "node:path";
 import type { Locator, Page } from "playwright-core";
 import { type FlowNode, REPO_ROOT } from "../harness/node-red-process";
 import { clickTab, hasClass, openConfigDialog, openNodeDialog } from "./support/editor-page";
+import { msg } from "./support/catalogue";
 import { MODULE } from "./support/flows";
 import { useEditorSession } from "./support/session";
 
@@ -49,7 +50,7 @@ describe("editor in a real browser: examples", function () {
     await page.keyboard.press("Escape");
   });
 
-  it("imports each example without invalid nodes; the example's config node then asks for a key", async function () {
+  it("imports each example without invalid nodes, all sharing one PBX; the example's config node then asks for a key", async function () {
     this.timeout(180_000);
     // One page for all examples (a page load costs seconds); each example comes on its own tab.
     await editor.deploy([]);
@@ -75,6 +76,13 @@ describe("editor in a real browser: examples", function () {
       }
       await importButton.click();
       await page.locator("#red-ui-clipboard-dialog").waitFor({ state: "hidden" });
+      if (name !== exampleNames[0]) {
+        // The examples share one PBX configuration node, already there after the first import: Node-RED says so, and
+        // "Import copy" gives the example's nodes new ids but keeps the existing config node of that id.
+        const notice = page.locator(".red-ui-notification", { hasText: "already exist" });
+        await notice.getByRole("button", { name: "Import copy" }).click();
+        await notice.waitFor({ state: "detached" });
+      }
 
       // Every node of the example is drawn on its tab.
       const tabLabel = page.getByText(String(tab.label), { exact: true });
@@ -86,11 +94,22 @@ describe("editor in a real browser: examples", function () {
       const icons = await chart.locator("image.red-ui-flow-node-icon").evaluateAll((els) => els.map((e) => (e as SVGImageElement).href.baseVal));
       assert.equal(icons.filter((i) => /^icons\/node-red-contrib-noojee\/noojee-[a-z]+\.svg$/.test(i)).length, ours.length, `${name}: our nodes carry our icons`);
 
-      // No red triangle. The examples ship without an API key (a key is never exported), but Node-RED validates a
-      // node's credentials only once its edit dialog has loaded them, so an imported example is all valid; the
-      // missing key shows as soon as the user opens the config node, which is checked next.
+      // The examples ship without an API key (a key is never exported): once the editor has read the PBX's key
+      // state, each node using it carries the warning triangle saying so, and no other node is marked.
+      const usingPbx = await page.evaluate(() => {
+        const RED = (window as unknown as { RED: { nodes: { filterNodes(f: object): Array<{ id: string; server?: string }> } } }).RED;
+        return RED.nodes.filterNodes({}).filter((n) => typeof n.server === "string").map((n) => n.id);
+      });
+      await page.waitForFunction((n) => document.querySelectorAll("#red-ui-workspace-chart g.red-ui-flow-node-group > g.red-ui-flow-node-error:not(.hide)").length >= n,
+        ours.filter((n) => typeof n.server === "string").length).catch(() => undefined);
       const invalid = await chart.locator("g.red-ui-flow-node-group:has(> g.red-ui-flow-node-error:not(.hide))").evaluateAll((els) => els.map((e) => e.id));
-      assert.deepEqual(invalid, [], `${name}: no imported node is marked invalid`);
+      const reasons = await page.evaluate((ids) => {
+        const RED = (window as unknown as { RED: { nodes: { node(id: string): { validationErrors?: string[] } | null } } }).RED;
+        return [...new Set(ids.flatMap((id) => RED.nodes.node(id)?.validationErrors ?? []))];
+      }, invalid);
+      assert.equal(invalid.length, ours.filter((n) => typeof n.server === "string").length, `${name}: the nodes using the PBX are marked`);
+      assert.ok(invalid.every((id) => usingPbx.includes(id)), `${name}: only nodes using the PBX are marked`);
+      assert.deepEqual(reasons, [msg("noojee-config", "pbx.noKey", { name: "PBX" })], `${name}: for the missing key`);
 
       // The first example's config node, opened through the first of our nodes with a PBX field: the key field is
       // empty and marked (the same holds for every example, as none carries credentials).
@@ -115,6 +134,33 @@ describe("editor in a real browser: examples", function () {
       await page.locator("#node-dialog-cancel").click();
       await page.locator("#node-dialog-cancel").waitFor({ state: "detached" });
     }
+    // All examples in: one PBX configuration node, the only PBX every node's dropdown offers.
+    const configs = await page.evaluate(() => {
+      const RED = (window as unknown as { RED: { nodes: { eachConfig(cb: (n: { type: string; id: string; users: unknown[] }) => void): void } } }).RED;
+      const found: Array<{ id: string; users: number }> = [];
+      RED.nodes.eachConfig((n) => (n.type === "noojee-config" ? found.push({ id: n.id, users: n.users.length }) : undefined));
+      return found;
+    });
+    const shared = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "examples", `${exampleNames[0]}.json`), "utf8")) as FlowNode[];
+    const sharedId = shared.find((n) => n.type === "noojee-config")?.id;
+    assert.equal(configs.length, 1, `one PBX after importing every example: ${JSON.stringify(configs)}`);
+    assert.equal(configs[0].id, sharedId);
+    const users = await page.evaluate(() => {
+      const RED = (window as unknown as { RED: { nodes: { filterNodes(f: object): Array<{ type: string }> } } }).RED;
+      return RED.nodes.filterNodes({}).filter((n) => n.type.startsWith("noojee-") && n.type !== "noojee-config").length;
+    });
+    assert.equal(configs[0].users, users, "every node of every example uses it");
+    const subscribe = await page.evaluate(() => {
+      const RED = (window as unknown as { RED: { nodes: { filterNodes(f: object): Array<{ id: string; z: string }> }; workspaces: { show(z: string): void } } }).RED;
+      const node = RED.nodes.filterNodes({ type: "noojee-subscribe" })[0];
+      RED.workspaces.show(node.z);
+      return node.id;
+    });
+    await openNodeDialog(page, subscribe);
+    const offered = await page.locator("#node-input-server option").evaluateAll((els) => els.map((e) => (e as HTMLOptionElement).value).filter((v) => v !== "_ADD_"));
+    assert.deepEqual(offered, [sharedId], "the PBX dropdown lists one PBX");
+    await page.locator("#node-dialog-cancel").click();
+    await page.locator("#node-dialog-cancel").waitFor({ state: "detached" });
     assert.deepEqual(editor.pageErrors(page), []);
   });
 });

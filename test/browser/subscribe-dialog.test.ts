@@ -65,4 +65,26 @@ describe("editor in a real browser: subscribe dialog", function () {
     assert.equal(await group.locator("g.red-ui-flow-port-output").count(), 5, "five outputs in byKind mode");
     assert.deepEqual(editor.pageErrors(page), []);
   });
+
+  it("subscribe dialog: the tip says what the chosen Send mode sends", async () => {
+    await editor.deploy(demoFlow(editor.pbx.url), CREDENTIALS);
+    const page = await editor.openEditor(SUB);
+    await openNodeDialog(page, SUB);
+    const S = "noojee-subscribe";
+    const tip = page.locator("#dialog-form .form-tips");
+    const says = async (mode: string): Promise<void> => {
+      const text = (await tip.innerText()).trim();
+      assert.ok(text.startsWith(msg(S, `modeTip.${mode}`)), `${mode}: ${text}`);
+    };
+    await says("events");
+    for (const mode of ["summaries", "both", "byKind", "events"]) {
+      await page.locator("#node-input-outputMode").selectOption(mode);
+      await says(mode);
+    }
+    // The other modes' texts are not there too.
+    await page.locator("#node-input-outputMode").selectOption("summaries");
+    assert.ok(!(await tip.innerText()).includes(msg(S, "modeTip.events")), "no events text in summary mode");
+    await page.locator("#node-dialog-cancel").click();
+    assert.deepEqual(editor.pageErrors(page), []);
+  });
 });

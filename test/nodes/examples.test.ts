@@ -70,6 +70,19 @@ describe("example flows of dial, hangup, record and presence", function () {
     for (const type of ["noojee-dial", "noojee-hangup", "noojee-record", "noojee-presence"]) assert.ok(used.has(type), type);
   });
 
+  it("share one PBX configuration node: the same id and the same settings in every example file", () => {
+    // Node-RED's import keeps a config node whose id is already in the workspace ("Import copy" reuses it), so the
+    // user fills in the host and key once; test/browser/examples.test.ts imports them all in a real editor.
+    const files = fs.readdirSync(path.join(root, "examples")).filter((f) => f.endsWith(".json"));
+    assert.ok(files.length >= 8);
+    const configs = files.map((f) => readExample(f.slice(0, -".json".length)).filter((n) => n.type === "noojee-config"));
+    for (const [i, c] of configs.entries()) assert.equal(c.length, 1, files[i]);
+    for (const [i, c] of configs.entries()) assert.deepEqual(c[0], configs[0][0], `${files[i]}'s PBX is ${files[0]}'s`);
+    // Every setting written out, so that no editor default or a later change of one makes the copies differ.
+    assert.deepEqual(Object.keys(configs[0][0]).sort(), ["authMode", "country", "host", "id", "name", "phonebookContext",
+      "phonebookContextType", "phonebookFile", "resumeAfterRestart", "resumeMaxAge", "resumeStore", "type", "verifyTls"]);
+  });
+
   it("click-to-dial: the inject button makes 100 call the number, and the subscribe node sees the call", async () => {
     const { flow, credentials } = deployable("click-to-dial", pbx.url);
     await helper.load([...nodes, ...core, catchNode], flow, credentials);

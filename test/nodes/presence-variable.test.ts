@@ -42,6 +42,14 @@ describe("noojee-presence: its context variable", function () {
     assert.equal(stateOf("400"), "ringing", "b's write left a's extension alone");
   });
 
+  it("a node saved without contextKey (by hand, or an older flow) keeps the states in the default variable, as its dialog shows", async () => {
+    key = "noojee.presence";
+    const node = presenceNode("a", "431");
+    delete node.contextKey;
+    await helper.load(nodes, flowOf(node), credentials());
+    await until(() => stateOf("431") === "idle", "431 idle in noojee.presence");
+  });
+
   it("an extension not read yet is 'unknown' (never idle), in queries and in the variable", async () => {
     pbx.fault("http500"); // the first read fails: nothing is known
     await helper.load(nodes, flowOf(presenceNode("a", "410")), credentials());
