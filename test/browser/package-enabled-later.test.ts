@@ -65,8 +65,9 @@ describe("editor in a real browser: package enabled while the editor is open", f
         const validated = Object.entries(r.defaults ?? {});
         assert.ok(validated.length > 0, `${r.type} validates its properties`);
         for (const [name, [good, bad]] of validated) {
-          // Properties without a default value (the subscribe node's extensions, the config node's host) are required.
-          if (!["extensions", "host"].includes(name)) assert.equal(good, true, `${r.type}.${name}: its default is valid`);
+          // Properties without a default value (the subscribe node's extensions, the config node's host, every node's
+          // PBX configuration) are required.
+          if (!["extensions", "host", "server"].includes(name)) assert.equal(good, true, `${r.type}.${name}: its default is valid`);
           assert.equal(typeof bad, "string", `${r.type}.${name}: a bad value gets a message`);
           assert.ok(!/^noojee-/.test(String(bad)), `${r.type}.${name}: the message is text, not a key: ${String(bad)}`);
         }
