@@ -181,6 +181,30 @@ describe("SubscriptionHub: a subscriber that joins a resumed extension before it
     assert.ok(seen(first).includes("1.2:Ringing:true"), seen(first).join(" ")); // found by the model test, seed 631175112
   });
 
+  for (const [how, flowsStartedBetween] of [["removed by a deploy and added back by another", true], ["redeployed", false]] as const) {
+    it(`one the position names, ${how} before the read answers, is owed its calls (its flow starts again)`, async () => {
+      const api = new ScriptedApi();
+      const hub = new SubscriptionHub(api, { position: { ...saved(), watching: { first: ["410"], other: ["410"] } } });
+      hubs.push(hub);
+      hub.register("first", subscriber(["410"]));
+      hub.register("other", subscriber(["410"])); // keeps 410 polled from its saved cursor throughout
+      hub.releaseLingering();
+      await api.call(0); // the resumed read, not answered
+      await hub.deregister("first");
+      if (flowsStartedBetween) hub.releaseLingering();
+      const again = subscriber(["410"]); // the same node id, a new instance: its flow has nothing of 410's calls
+      hub.register("first", again);
+      hub.releaseLingering();
+      for (let n = 0; n < 12 && !seen(again).includes("1.2:Ringing:true"); n++) {
+        const call = await api.call(n);
+        if (call.signal?.aborted) continue;
+        call.resolve(call.last === 0 ? answer(60, { "410": [entry("1.1", "Connected"), entry("1.2", "Ringing", 2)] }) : answer(60));
+        await tick();
+      }
+      assert.ok(seen(again).includes("1.2:Ringing:true"), seen(again).join(" ")); // outside review; model test seed -698139071
+    });
+  }
+
   it("one the saved position names as owed them, registered while a store is read, is held once it is read", async () => {
     const api = new ScriptedApi();
     let give!: (position: HubPosition | undefined) => void;

@@ -7,9 +7,9 @@
  * back the `seq` of its own previous answer). Chunks are stable: an extension stays in its chunk while watched, a new
  * one goes into the first chunk with room, an empty chunk stops: adding or removing a node keeps the others' cursors.
  *
- * An extension whose last subscriber leaves lingers in its poll until the deploy is over (`releaseLingering`, on
- * flows:started) or at most `parkMs` (60 s), its changes kept for the one that takes it back (lingering.ts). One removed
- * at runtime (updateExtensions) leaves at once. No subscriber is sent a state it has already (sent-states.ts).
+ * An extension whose last subscriber leaves lingers in its poll until the deploy is over (`releaseLingering`, on flows:
+ * started) or at most `parkMs` (60 s), its changes kept for the one that takes it back (lingering.ts). One removed at
+ * runtime (updateExtensions) leaves at once. No subscriber is sent a state it has already (sent-states.ts).
  *
  * After each answer, and when the watched set changes, the hub's position (each poll's cursors and the last state
  * sent for each leg) goes to a PositionStore; a hub given one at start carries on from it (PollLoop's `resumeFrom`)
@@ -252,6 +252,7 @@ export class SubscriptionHub {
     this.late.drop(id);
     this.gate.settled(id);
     if (!this.detach(id)) return;
+    this.resumedReads.watches(id, []); // its node is gone: a next one with this id is a new flow, owed calls in progress
     if (this.subscribers.size > 0) {
       this.reconfigure();
       return;
