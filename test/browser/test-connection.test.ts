@@ -46,7 +46,7 @@ describe("editor in a real browser: Test connection", function () {
     await openNodeDialog(page, id);
     assert.equal(await page.locator("#node-input-server").inputValue(), "_ADD_", "no config node yet: the PBX field offers a new one");
     await openConfigDialog(page, "add");
-    assert.equal(await page.locator("#noojee-config-test-button").isVisible(), true);
+    await page.locator("#noojee-config-test-button").waitFor({ state: "visible" }); // the dialog is built after it opens (slow under load)
     assert.equal((await page.locator("#noojee-config-test-button").innerText()).trim(), msg("noojee-config", "test.button"));
 
     await setField(page, "#node-config-input-host", editor.pbx.url);

@@ -50,7 +50,7 @@ describe("check-tarball: the packed package against package.json", function () {
   it("names every missing file: catalogue, icon, required module, example, and a bin that is not executable", function () {
     const bad = altered("missing", (pkg) => {
       fs.rmSync(path.join(pkg, "dist/nodes/locales/en-US/noojee-dial.json"));
-      fs.rmSync(path.join(pkg, "dist/nodes/icons/noojee.svg"));
+      fs.rmSync(path.join(pkg, "dist/nodes/icons/noojee-subscribe.svg"));
       fs.rmSync(path.join(pkg, "dist/nodes/lib/poll/backoff.js"));
       fs.rmSync(path.join(pkg, "examples/click-to-dial.json"));
       fs.chmodSync(path.join(pkg, "dist/sim/cli.js"), 0o644);
@@ -58,7 +58,7 @@ describe("check-tarball: the packed package against package.json", function () {
     const { code, output } = check(bad);
     assert.equal(code, 1, output);
     assert.match(output, /missing dist\/nodes\/locales\/en-US\/noojee-dial\.json \(en-US catalogue of noojee-dial\)/);
-    assert.match(output, /missing dist\/nodes\/icons\/noojee\.svg \(icon of noojee-subscribe\)/);
+    assert.match(output, /missing dist\/nodes\/icons\/noojee-subscribe\.svg \(icon of noojee-subscribe\)/);
     assert.match(output, /missing dist\/nodes\/lib\/poll\/backoff\.js \(required by dist\/nodes\/lib\/poll\/poll-loop\.js\)/);
     assert.match(output, /missing examples\/click-to-dial\.json/);
     assert.match(output, /dist\/sim\/cli\.js \(bin noojee-pbx-sim\) is not executable/);

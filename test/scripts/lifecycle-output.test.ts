@@ -95,7 +95,12 @@ describe("lifecycle scripts print to stderr only", function () {
     assert.ok(!fs.existsSync(path.join(root, "dist", "nodes", "stale.js")), "clean ran");
     fs.mkdirSync(path.join(root, "dist", "sim"), { recursive: true });
     fs.writeFileSync(path.join(root, "dist", "sim", "cli.js"), "");
+    // What tsc compiled before it: the extension syntax, which copy-assets wraps for the dialogs.
+    fs.mkdirSync(path.join(root, "dist", "nodes", "lib", "input"), { recursive: true });
+    fs.writeFileSync(path.join(root, "dist", "nodes", "lib", "input", "extensions.js"), "exports.parse = () => [];\n");
+    fs.mkdirSync(path.join(root, "resources"), { recursive: true });
     assert.equal(run("copy-assets.js", [], env).stdout, "");
     assert.ok(fs.existsSync(path.join(root, "dist", "nodes", "locales", "en-US", "noojee-x.json")), "copy-assets ran");
+    assert.match(fs.readFileSync(path.join(root, "resources", "noojee-extensions.js"), "utf8"), /exports\.parse/);
   });
 });
