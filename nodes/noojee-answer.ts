@@ -2,6 +2,7 @@
  * noojee-answer: answers a ringing call leg by its uniqueCallId. Bad input sends no request and goes to Catch.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
+import { settingText } from "./lib/input/msg-input";
 import { isValidAnswerString, resolveAnswerInput } from "./lib/input/answer-input";
 import { DIALABLE_EXTENSION } from "./lib/input/extensions";
 import type { NoojeeConfigNode } from "./node-types";
@@ -19,7 +20,7 @@ export = function (RED: NodeAPI): void {
     RED.nodes.createNode(this, config);
     const node = this;
     const t = (key: string, values?: Record<string, string | number>): string => RED._(`noojee-answer.${key}`, values);
-    const extension = (config.extension ?? "").trim();
+    const extension = settingText(config.extension);
     const answerString = config.answerString ?? "";
 
     let problem: string | undefined;

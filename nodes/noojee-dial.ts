@@ -3,6 +3,7 @@
  * Bad input sends no request and goes to Catch.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
+import { settingText } from "./lib/input/msg-input";
 import { checkDialSettings, DEFAULT_TECH, DialSettings, resolveDialInput } from "./lib/input/dial-input";
 import type { NoojeeConfigNode } from "./node-types";
 import { RequestRunner } from "./request-node";
@@ -27,13 +28,13 @@ export = function (RED: NodeAPI): void {
     const node = this;
     const t = (key: string, values?: Record<string, string | number>): string => RED._(`noojee-dial.${key}`, values);
     const settings: DialSettings = {
-      number: (config.number ?? "").trim(),
-      extension: (config.extension ?? "").trim(),
-      tech: (config.tech ?? "").trim() || DEFAULT_TECH,
+      number: settingText(config.number),
+      extension: settingText(config.extension),
+      tech: settingText(config.tech) || DEFAULT_TECH,
       autoAnswer: config.autoAnswer ?? "",
-      callerId: (config.callerId ?? "").trim(),
-      phoneCaption: (config.phoneCaption ?? "").trim(),
-      tag: (config.tag ?? "").trim(),
+      callerId: settingText(config.callerId),
+      phoneCaption: settingText(config.phoneCaption),
+      tag: settingText(config.tag),
       // Monitored unless explicitly turned off: the call's events then reach subscribe nodes.
       monitored: config.monitored !== false,
       record: config.record === true,

@@ -3,6 +3,7 @@
  * Bad input sends no request and goes to Catch.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
+import { settingText } from "./lib/input/msg-input";
 import { checkTargetSettings, resolveTarget, TargetBy } from "./lib/input/call-target";
 import type { NoojeeConfigNode } from "./node-types";
 import { PROPERTY_DEFAULTS } from "./property-defaults";
@@ -21,7 +22,7 @@ export = function (RED: NodeAPI): void {
     const node = this;
     const t = (key: string, values?: Record<string, string | number>): string => RED._(`noojee-hangup.${key}`, values);
     const by = config.by ?? PROPERTY_DEFAULTS["noojee-hangup"].by;
-    const extension = (config.extension ?? "").trim();
+    const extension = settingText(config.extension);
 
     let problem: string | undefined;
     const server = RED.nodes.getNode(config.server) as NoojeeConfigNode | null;

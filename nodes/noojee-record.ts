@@ -3,6 +3,7 @@
  * Bad input sends no request and goes to Catch.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage } from "node-red";
+import { settingText } from "./lib/input/msg-input";
 import { checkRecordSettings, RecordSettings, resolveRecordInput } from "./lib/input/record-input";
 import type { NoojeeConfigNode } from "./node-types";
 import { PROPERTY_DEFAULTS } from "./property-defaults";
@@ -26,9 +27,9 @@ export = function (RED: NodeAPI): void {
     const raw = {
       action: config.action ?? PROPERTY_DEFAULTS["noojee-record"].action,
       by: config.by ?? PROPERTY_DEFAULTS["noojee-record"].by,
-      extension: (config.extension ?? "").trim(),
-      tag: (config.tag ?? "").trim(),
-      agentLoginName: (config.agentLoginName ?? "").trim(),
+      extension: settingText(config.extension),
+      tag: settingText(config.tag),
+      agentLoginName: settingText(config.agentLoginName),
     };
 
     let problem: string | undefined;

@@ -125,11 +125,11 @@
             t: t,
             rule: rule,
 
-            /** Empty, or an extension the call methods take (101, SIP/101); `untrimmed` refuses surrounding spaces. */
-            extension: function(untrimmed) {
+            /** Empty, or an extension the call methods take (101, SIP/101), spaces around it allowed as the runtime trims. */
+            extension: function() {
                 return rule(function(v) {
                     var ok = v === undefined || v === "" ||
-                        (typeof v === "string" && syntax().DIALABLE_EXTENSION.test(untrimmed ? v : v.trim()));
+                        (typeof v === "string" && syntax().DIALABLE_EXTENSION.test(v.trim()));
                     return ok ? null : key("extension");
                 });
             },

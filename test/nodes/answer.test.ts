@@ -43,6 +43,17 @@ describe("noojee-answer", function () {
     assert.deepEqual(statuses.all.map((s) => s.fill), ["grey", "blue", "green"]);
   });
 
+  it("a hand-written flow's Extension as a JSON number (410) or with spaces around it is read as the extension, not a crash", async () => {
+    for (const extension of [410, " 410 "]) {
+      const id = pbx.startCall("410");
+      const { node, sent } = await load({ extension });
+      node.receive({ payload: id });
+      await sent.count(1);
+      assert.equal(pbx.answered.at(-1)?.exten, "410", JSON.stringify(extension));
+      await helper.unload();
+    }
+  });
+
   it("follows the input precedence: msg.uniqueCallId, then payload.uniqueCallId, then a string payload; node extension first", async () => {
     const a = pbx.startCall("410");
     const b = pbx.startCall("411");

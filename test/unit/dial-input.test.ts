@@ -122,6 +122,17 @@ describe("resolveDialInput", () => {
     assert.equal(p.callerId, undefined);
     assert.equal(p.tag, undefined);
   });
+  it("lets msg.tech and msg.autoAnswer override the node's Technology and Auto-answer too (outside review)", () => {
+    const p = params({ payload: "1", extension: "100", tech: "PJSIP", autoAnswer: "Call-info:answer-after=0" }, { tech: "SIP" });
+    assert.deepEqual([p.extenOrUniqueId, p.autoAnswer], ["PJSIP/100", "Call-info:answer-after=0"]);
+    const kept = params({ payload: "1", extension: "100", tech: "", autoAnswer: "" }, { tech: "IAX2", autoAnswer: "Alert-Info: Ring Answer" });
+    assert.deepEqual([kept.extenOrUniqueId, kept.autoAnswer], ["IAX2/100", "Alert-Info: Ring Answer"], '"" counts as absent');
+    assert.equal(problem({ payload: "1", extension: "100", tech: "1SIP" }).problem, "badTech");
+    assert.equal(problem({ payload: "1", extension: "100", tech: 5 }).problem, "badTech");
+    assert.equal(problem({ payload: "1", extension: "100", autoAnswer: "a\nb" }).problem, "badAutoAnswer");
+    assert.equal(problem({ payload: "1", extension: "100", autoAnswer: 7 }).problem, "badAutoAnswer");
+  });
+
   it("refuses bad overrides instead of guessing", () => {
     const base = { payload: "1", extension: "100" };
     assert.equal(problem({ ...base, monitored: "no" }).problem, "badMonitored");

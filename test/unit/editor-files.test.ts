@@ -230,7 +230,7 @@ describe("editor files of dial, hangup and record", () => {
 /** Good values, and bad ones with the key of the message each gets, for the forms of answer, subscribe and config. */
 const MESSAGES: Record<string, Record<string, { good: unknown[]; bad: Array<[unknown, string]> }>> = {
   "noojee-answer": {
-    extension: { good: ["", undefined, "101", "SIP/101"], bad: [["4a0", "validation.extension"], ["SIP/101 ", "validation.extension"]] },
+    extension: { good: ["", undefined, "101", "SIP/101", "SIP/101 ", " 101"], bad: [["4a0", "validation.extension"], ["SIP/ 101", "validation.extension"]] },
     answerString: {
       good: ["", undefined, "Call-info:answer-after=0", "x".repeat(200)],
       bad: [[5, "validation.answerStringType"], ["a\nb", "validation.answerStringLine"], ["x".repeat(201), "validation.answerStringLength"]],

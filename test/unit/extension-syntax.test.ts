@@ -129,3 +129,13 @@ describe("editor labels of extension lists", () => {
     assert.ok(wide.length <= 52, wide);
   });
 });
+
+describe("a hand-written flow's extension list given as a JSON number", () => {
+  it("reads 400 as \"400\"; a fraction or a negative number is no extension", () => {
+    const got: string[] = [];
+    assert.equal(checkExtensionList(400, got), null);
+    assert.deepEqual(got, ["400"]);
+    assert.deepEqual(checkExtensionList(4.5), { key: "noExtension" });
+    assert.deepEqual(checkExtensionList(-1), { key: "noExtension" });
+  });
+});

@@ -111,7 +111,7 @@ function flag(msg: Msg, name: "monitored" | "record", configured: boolean): bool
 /**
  * number: msg.number, else the node's Number, else msg.payload (string or number).
  * extension: msg.extension, else the node's Extension; a bare one gets the node's tech.
- * callerId, phoneCaption, tag, monitored, record: msg.<name> when present, else the node's setting.
+ * tech, autoAnswer, callerId, phoneCaption, tag, monitored, record: msg.<name> when present, else the node's setting.
  * country: the config node's, if set: the number is sent in the form dialString (caller-id.ts) describes.
  */
 export function resolveDialInput(msg: Msg, s: DialSettings, country?: string): DialInput {
@@ -141,13 +141,18 @@ export function resolveDialInput(msg: Msg, s: DialSettings, country?: string): D
   if (typeof monitored !== "boolean") return monitored;
   const record = flag(msg, "record", s.record);
   if (typeof record !== "boolean") return record;
+  // msg.tech and msg.autoAnswer override the node's Technology and Auto-answer like every other property.
+  const tech = isPresent(msg.tech) ? (typeof msg.tech === "string" ? msg.tech.trim() : "") : s.tech;
+  if (!TECH.test(tech)) return { ok: false, problem: "badTech", value: show(msg.tech) };
+  const autoAnswer = isPresent(msg.autoAnswer) ? msg.autoAnswer : s.autoAnswer;
+  if (typeof autoAnswer !== "string" || !isValidAutoAnswer(autoAnswer)) return { ok: false, problem: "badAutoAnswer" };
 
   return {
     ok: true,
     params: {
       number,
-      extenOrUniqueId: withTech(ext.extension, s.tech),
-      autoAnswer: s.autoAnswer || undefined,
+      extenOrUniqueId: withTech(ext.extension, tech),
+      autoAnswer: autoAnswer || undefined,
       callerId: callerId || undefined,
       phoneCaption: phoneCaption || undefined,
       monitored,

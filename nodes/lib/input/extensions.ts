@@ -60,7 +60,9 @@ export class InvalidExtensionsError extends Error {
 }
 
 /** The first problem in a list as typed, or null; `extensions` gets the numbers it names (no duplicates, in order). */
-export function checkExtensionList(input: unknown, extensions: string[] = []): ExtensionsProblem | null {
+export function checkExtensionList(given: unknown, extensions: string[] = []): ExtensionsProblem | null {
+  // A flow written by hand may give one extension as a JSON number (`"extensions": 400`).
+  const input = typeof given === "number" && Number.isInteger(given) && given >= 0 ? String(given) : given;
   if (typeof input !== "string" || input.trim() === "") return { key: "noExtension" };
   const seen = new Set<string>(extensions);
   const add = (e: string): boolean => {

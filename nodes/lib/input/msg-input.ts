@@ -66,6 +66,15 @@ export function textFrom(value: unknown, max: number): string | undefined {
   return text !== undefined && isOneLine(text, max) ? text : undefined;
 }
 
+/**
+ * A node's text setting as the runtime reads it: trimmed, "" when unset. A flow written by hand may hold a number
+ * (`"extension": 410`): read as its digits, where calling .trim() on it stopped the node at start.
+ */
+export function settingText(value: unknown): string {
+  if (typeof value === "number" && Number.isFinite(value)) return String(value);
+  return typeof value === "string" ? value.trim() : "";
+}
+
 /** The call leg id: msg.uniqueCallId, else msg.payload.uniqueCallId, else a string msg.payload. */
 export function callIdFrom(msg: Msg): { ok: true; uniqueCallId: string } | InputProblem<"noCallId" | "badCallId"> {
   const payload = msg.payload;
