@@ -122,3 +122,40 @@ describe("SubscriptionHub: a subscriber that registers late after a restart, nam
     assert.equal(saves.at(-1)?.()?.polls[0]?.seq, 60);
   });
 });
+
+describe("SubscriptionHub: a late subscriber whose extension is read afresh when it registers", () => {
+  const hubs: SubscriptionHub[] = [];
+  afterEach(async () => {
+    await Promise.all(hubs.splice(0).map((hub) => hub.close()));
+  });
+
+  // Found by the model-based test (seed 134646421): Busy and No Answer end a leg for the hub's table, yet the PBX still
+  // lists the leg as in progress until its Hungup, so a current-state read brings the state again.
+  it("is not sent again, as a call in progress, the Busy it was handed with the changes kept for it", async () => {
+    const api = new ScriptedApi();
+    const hub = new SubscriptionHub(api, { position: { polls: [{ seq: 50, extensions: ["410"], fences: {} }], legs: [], watching: { late: ["410"], early: ["410"] } } });
+    hubs.push(hub);
+    const early = subscriber(["410"]);
+    hub.register("early", early);
+    hub.expect("late");
+    hub.releaseLingering();
+    const read = await api.call(0);
+    assert.deepEqual([read.extensions, read.last], [["410"], 0]);
+    read.resolve(answer(60, { "410": [entry("1.3", "Busy", 3)] }));
+    const poll = await api.call(1);
+    assert.deepEqual([poll.extensions, poll.last], [["410"], 50]);
+    poll.resolve(answer(60, { "410": [entry("1.3", "Busy", 3)] })); // rang and went busy while Node-RED was down
+    await api.call(2);
+    await tick();
+    assert.deepEqual(seen(early), ["1.3:Busy:false"]);
+    hub.updateExtensions("early", []); // its only watcher leaves 410: nothing polls it now
+    const late = subscriber(["410"]);
+    hub.register("late", late); // 410 comes back: read afresh
+    const fresh = await api.call(3);
+    assert.deepEqual([fresh.extensions, fresh.last], [["410"], 0]);
+    fresh.resolve(answer(61, { "410": [entry("1.3", "Busy", 3)] })); // still listed: its Hungup has not come
+    await api.call(4);
+    await tick();
+    assert.deepEqual(seen(late), ["1.3:Busy:false"], "the Busy once, with the changes kept for it");
+  });
+});

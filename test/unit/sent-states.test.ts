@@ -22,6 +22,8 @@ describe("SentStates", () => {
     assert.equal(states.repeats(b, event("Ringing", "r", true)), false, "another subscriber");
     states.sent(a, event("Connected", "c", false));
     assert.equal(states.repeats(a, event("Ringing", "r", true)), false, "not its last state");
+    states.sent(a, event("Busy", "b", false));
+    assert.equal(states.repeats(a, event("Busy", "b", true)), true, "a Busy leg is still in progress for the PBX: a read lists it again");
     states.sent(a, event("Hungup", "h", false));
     assert.equal(states.repeats(a, event("Connected", "c", true)), false, "an ended leg is forgotten");
   });

@@ -3,10 +3,13 @@
  * re-read when its extension moves between the hub's chunks, a late subscriber handed the changes kept for it) never
  * sends a subscriber the state it has already. Knows nothing of Node-RED.
  */
-import { TERMINAL_STATUSES } from "./call-state-table";
 import type { CallEvent } from "./poll-types";
 
-/** Legs remembered per subscriber, past which the oldest are forgotten (ended legs go at once). */
+/**
+ * Legs remembered per subscriber, past which the oldest are forgotten (a leg goes at once at its Hungup). Not at Busy or
+ * No Answer: the PBX lists such a leg as in progress until its Hungup, so a current-state read brings that state again
+ * (found by the model-based test: a late subscriber handed a kept Busy got it again from the read of its extension).
+ */
 const MAX_LEGS = 20_000;
 
 export class SentStates {
@@ -24,7 +27,7 @@ export class SentStates {
     if (!legs) this.bySubscriber.set(subscriber, (legs = new Map()));
     const leg = legOf(event);
     legs.delete(leg);
-    if (TERMINAL_STATUSES.has(event.data.status)) return;
+    if (event.data.status === "Hungup") return;
     legs.set(leg, event.eventId);
     if (legs.size > MAX_LEGS) legs.delete(legs.keys().next().value as string);
   }
