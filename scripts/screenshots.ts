@@ -27,6 +27,8 @@ type EditorWindow = Window & {
   RED: {
     actions: { invoke(action: string, value?: unknown): void };
     workspaces: { show(id: string): void; active(): string };
+    nodes: { eachNode(cb: (n: { z?: string; x: number; y: number; w?: number; h?: number }) => void): void };
+    view: { scale(): number };
   };
   $: { ajax(options: { url: string; type: string }): unknown };
 };
@@ -47,11 +49,16 @@ const EXAMPLES: Array<{ file: string; inject?: string[]; messages: number }> = [
 
 const print = (line: string): void => void process.stdout.write(`${line}\n`);
 
-/** Polls `check(n)` in the page until it is true; false after `timeoutMs`. */
-async function waitUntil(page: Page, check: (n: number) => boolean, n: number, timeoutMs: number): Promise<boolean> {
+interface Wanted {
+  count: number;
+  tab?: string;
+}
+
+/** Polls `check(wanted)` in the page until it is true; false after `timeoutMs`. */
+async function waitUntil(page: Page, check: (wanted: Wanted) => boolean, wanted: Wanted, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (await page.evaluate(check, n)) return true;
+    if (await page.evaluate(check, wanted)) return true;
     await page.waitForTimeout(250);
   }
   return false;
@@ -90,18 +97,40 @@ async function showTab(page: Page, tab: string): Promise<void> {
   await page.waitForFunction((id) => (window as unknown as EditorWindow).RED.workspaces.active() === id, tab);
 }
 
+/**
+ * The tab's nodes all in view: the palette hidden (palette.png shows it), the canvas scrolled to its top left corner
+ * and zoomed out by the editor's own steps until the rightmost node fits.
+ */
+async function fitTab(page: Page, tab: string): Promise<void> {
+  const chart = page.locator("#red-ui-workspace-chart");
+  const overflows = (): Promise<boolean> =>
+    page.evaluate((id) => {
+      const { RED } = window as unknown as EditorWindow;
+      let right = 0;
+      RED.nodes.eachNode((n) => {
+        if (n.z === id) right = Math.max(right, n.x + (n.w ?? 100) / 2);
+      });
+      const width = document.getElementById("red-ui-workspace-chart")?.clientWidth ?? 0;
+      return (right + 30) * RED.view.scale() > width && RED.view.scale() > 0.55;
+    }, tab);
+  await page.evaluate(() => (window as unknown as EditorWindow).RED.actions.invoke("core:toggle-palette", false));
+  await page.evaluate(() => (window as unknown as EditorWindow).RED.actions.invoke("core:zoom-reset"));
+  while (await overflows()) await page.evaluate(() => (window as unknown as EditorWindow).RED.actions.invoke("core:zoom-out"));
+  await chart.evaluate((el) => el.scrollTo(0, 0));
+}
+
 /** The live board once it shows a ringing call, a conversation, a missed call and six recent calls; answers one. */
 async function shootBoard(browser: Browser, url: string): Promise<void> {
   const board = await browser.newPage({ viewport: { width: 1280, height: 720 } });
   await board.goto(url);
   const ready = await waitUntil(
     board,
-    (calls) => {
+    ({ count }) => {
       const text = document.body.innerText;
       const recentCalls = document.querySelectorAll(".noojee-board .section:nth-child(2) tbody tr").length;
-      return /\bAnswer\b/.test(text) && /\btalking\b/.test(text) && /\bmissed\b/.test(text) && recentCalls >= calls;
+      return /\bAnswer\b/.test(text) && /\btalking\b/.test(text) && /\bmissed\b/.test(text) && recentCalls >= count;
     },
-    6,
+    { count: 6 },
     180_000,
   );
   if (!ready) throw new Error("timed out waiting for the live board to show a ringing call, a conversation and a missed call");
@@ -158,20 +187,22 @@ async function shootEditor(browser: Browser, editorUrl: string): Promise<void> {
   await page.locator("#node-dialog-cancel").waitFor({ state: "detached" });
 
   for (const example of EXAMPLES) {
-    await showTab(page, exampleIds(example.file).tab);
+    const { tab } = exampleIds(example.file);
+    await showTab(page, tab);
+    await fitTab(page, tab);
     for (const id of example.inject ?? []) {
       // What the inject node's button sends, without its "Successfully injected" notification.
       await page.evaluate((nodeId) => (window as unknown as EditorWindow).$.ajax({ url: `inject/${nodeId}`, type: "POST" }), id);
     }
     const shown = await waitUntil(
       page,
-      // The sidebar shows the tab in view only (the demo's filter): the others' messages are hidden.
-      (wanted) => [...document.querySelectorAll<HTMLElement>(".red-ui-debug-msg")].filter((m) => m.offsetParent !== null).length >= wanted,
-      example.messages,
+      // The sidebar shows the tab in view only (the demo's filter); each message is marked with its tab.
+      ({ count, tab: id }) => document.querySelectorAll(`.red-ui-debug-msg-flow-${String(id)}`).length >= count,
+      { count: example.messages, tab },
       120_000,
     );
     if (!shown) print(`  (the ${example.file} tab's Debug sidebar has fewer than ${example.messages} messages after 2 minutes)`);
-    await page.waitForTimeout(400); // the sidebar's scroll to the newest message
+    await page.waitForTimeout(600); // the sidebar's filter (applied 200 ms after a tab change) and scroll
     await shoot(page, `example-${example.file}`, errors);
   }
 }
