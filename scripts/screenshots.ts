@@ -87,6 +87,18 @@ async function shoot(page: Page, name: string, errors: string[]): Promise<void> 
   print(`  ${name}.png`);
 }
 
+/** Waits until the Debug sidebar holds `count` messages from the tab (it shows only the tab in view: the demo's filter). */
+async function waitForMessages(page: Page, file: string, tab: string, count: number): Promise<void> {
+  const shown = await waitUntil(
+    page,
+    ({ count: n, tab: id }) => document.querySelectorAll(`.red-ui-debug-msg-flow-${String(id)}`).length >= n,
+    { count, tab },
+    120_000,
+  );
+  if (!shown) print(`  (the ${file} tab's Debug sidebar has fewer than ${count} messages after 2 minutes)`);
+  await page.waitForTimeout(600); // the sidebar's filter (applied 200 ms after a tab change) and its scroll
+}
+
 /** Opens a workspace node's edit dialog and waits until its tray has slid in. */
 async function openDialog(page: Page, id: string): Promise<void> {
   await page.locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${id}"] rect.red-ui-flow-node`).dblclick();
@@ -161,6 +173,7 @@ async function shootEditor(browser: Browser, editorUrl: string, board: Page): Pr
 
   const incoming = exampleIds("incoming-calls", "noojee-subscribe");
   await showTab(page, incoming.tab);
+  await waitForMessages(page, "incoming-calls", incoming.tab, 3);
   await shoot(page, "palette", errors);
 
   await openDialog(page, incoming.node);
@@ -195,15 +208,7 @@ async function shootEditor(browser: Browser, editorUrl: string, board: Page): Pr
     }
     // With the editor open, so its Debug sidebar gets the answer's message.
     if (example.answerOnBoard) await board.getByRole("button", { name: "Answer" }).first().click({ timeout: 120_000 });
-    const shown = await waitUntil(
-      page,
-      // The sidebar shows the tab in view only (the demo's filter); each message is marked with its tab.
-      ({ count, tab: id }) => document.querySelectorAll(`.red-ui-debug-msg-flow-${String(id)}`).length >= count,
-      { count: example.messages, tab },
-      120_000,
-    );
-    if (!shown) print(`  (the ${example.file} tab's Debug sidebar has fewer than ${example.messages} messages after 2 minutes)`);
-    await page.waitForTimeout(600); // the sidebar's filter (applied 200 ms after a tab change) and scroll
+    await waitForMessages(page, example.file, tab, example.messages);
     await shoot(page, `example-${example.file}`, errors);
   }
 }
