@@ -11,6 +11,8 @@
  *   live-board.png        the Dashboard 2 live board with a ringing call, a conversation and a missed call
  *   example-<name>.png    one per example in EXAMPLES below: its tab, with its messages in the Debug sidebar
  *
+ * About 2-5 minutes after the build: each example waits for its calls (seeded, so much the same each run).
+ *
  * Any script error in a page, or an error or warning notification in the editor, fails the run: no picture shows one.
  */
 import * as fs from "node:fs";
