@@ -4,20 +4,20 @@
  * screenshots go, and opening the editor. Chromium itself is launched by test/harness/browser.ts.
  *
  * Without Chromium a suite is skipped with a message, unless NOOJEE_REQUIRE_BROWSER=1, which makes that a failure.
- * Screenshots go to docs/screenshots/ only when NOOJEE_SCREENSHOTS=1 (otherwise to a temp dir removed afterwards), so
- * a CI run never rewrites the committed images.
+ * The tests' screenshots go to a temp dir removed afterwards, or to the directory NOOJEE_SCREENSHOTS names (to look at
+ * them). Never to docs/screenshots/: the README's pictures come from the demo (`npm run screenshots`).
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { chromiumMissing, launchChromium } from "../harness/browser";
-import { REPO_ROOT } from "../harness/node-red-process";
 
 export { launchChromium };
 export const VIEWPORT = { width: 1280, height: 800 };
 const REQUIRE_BROWSER = process.env.NOOJEE_REQUIRE_BROWSER === "1";
-const WRITE_DOC_SCREENSHOTS = process.env.NOOJEE_SCREENSHOTS === "1";
+/** Where the tests keep their screenshots (NOOJEE_SCREENSHOTS=<dir>); undefined: a temp dir, removed afterwards. */
+export const KEEP_SCREENSHOTS_IN = process.env.NOOJEE_SCREENSHOTS ? path.resolve(process.env.NOOJEE_SCREENSHOTS) : undefined;
 
 /** Call first in a before hook: skips the suite (or fails it under NOOJEE_REQUIRE_BROWSER=1) without Chromium. */
 export function requireChromium(ctx: Mocha.Context): void {
@@ -28,11 +28,11 @@ export function requireChromium(ctx: Mocha.Context): void {
   ctx.skip();
 }
 
-/** Where a suite's screenshots go; `done()` removes the directory unless it is docs/screenshots. */
+/** Where a suite's screenshots go; `done()` removes the directory unless NOOJEE_SCREENSHOTS named it. */
 export function screenshotDir(): { dir: string; done(): void } {
-  const dir = WRITE_DOC_SCREENSHOTS ? path.join(REPO_ROOT, "docs", "screenshots") : fs.mkdtempSync(path.join(os.tmpdir(), "noojee-shots-"));
+  const dir = KEEP_SCREENSHOTS_IN ?? fs.mkdtempSync(path.join(os.tmpdir(), "noojee-shots-"));
   fs.mkdirSync(dir, { recursive: true });
-  return { dir, done: () => (WRITE_DOC_SCREENSHOTS ? undefined : fs.rmSync(dir, { recursive: true, force: true })) };
+  return { dir, done: () => (KEEP_SCREENSHOTS_IN ? undefined : fs.rmSync(dir, { recursive: true, force: true })) };
 }
 
 /**

@@ -5,8 +5,8 @@
  * fake PBX in the Debug sidebar; the flow is deleted and deployed; Manage palette → Nodes → remove takes the module
  * out. Afterwards no request reaches the PBX and Node-RED's log holds no error.
  *
- * Screenshots of the steps (palette-install, palette-installed, palette-debug, palette-remove) go to docs/screenshots/
- * only with NOOJEE_SCREENSHOTS=1 (test/browser/chromium.ts). Without Chromium the suite is skipped, or fails under
+ * Screenshots of the steps (palette-install, palette-installed, palette-debug, palette-remove) are kept
+ * only with NOOJEE_SCREENSHOTS=<dir> (test/browser/chromium.ts). Without Chromium the suite is skipped, or fails under
  * NOOJEE_REQUIRE_BROWSER=1. The tests run in order and share one page: each step needs the one before it.
  */
 import assert from "node:assert/strict";

@@ -8,8 +8,8 @@
  * so tests do not depend on each other or on the order of the files.
  *
  * Without Chromium the tests are skipped, or fail under NOOJEE_REQUIRE_BROWSER=1 (../chromium.ts's requireChromium).
- * Screenshots for the README are written to docs/screenshots/ only when NOOJEE_SCREENSHOTS=1 (otherwise to a temp dir
- * that is removed afterwards). When a test fails, a screenshot of each of its pages is kept in a temp dir named in
+ * The tests' screenshots go to a temp dir removed afterwards, or to the directory NOOJEE_SCREENSHOTS names (the
+ * README's pictures come from `npm run screenshots`). When a test fails, a screenshot of each of its pages is kept in a temp dir named in
  * the output.
  */
 import assert from "node:assert/strict";
@@ -18,22 +18,18 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { FakePbx } from "../../fake-pbx";
-import { launchChromium, newEditorContext, requireChromium, VIEWPORT } from "../chromium";
-import { type FlowNode, type NodeRedProcess, REPO_ROOT, startNodeRed } from "../../harness/node-red-process";
+import { KEEP_SCREENSHOTS_IN, launchChromium, newEditorContext, requireChromium, VIEWPORT } from "../chromium";
+import { type FlowNode, type NodeRedProcess, startNodeRed } from "../../harness/node-red-process";
 import { nodeBinary, nodeRedEntry } from "../../harness/node-red-under-test";
 import { workspaceNode } from "./editor-page";
 import { API_KEY } from "./flows";
-
-const WRITE_DOC_SCREENSHOTS = process.env.NOOJEE_SCREENSHOTS === "1";
 
 /** What is running; each field is set as soon as that part has started, so the root hook stops what did. */
 const running: { pbx?: FakePbx; nr?: NodeRedProcess; browser?: Browser; shotDir?: string } = {};
 let starting: Promise<void> | undefined;
 
 async function startAll(): Promise<void> {
-  running.shotDir ??= WRITE_DOC_SCREENSHOTS
-    ? path.join(REPO_ROOT, "docs", "screenshots")
-    : fs.mkdtempSync(path.join(os.tmpdir(), "noojee-screenshots-"));
+  running.shotDir ??= KEEP_SCREENSHOTS_IN ?? fs.mkdtempSync(path.join(os.tmpdir(), "noojee-screenshots-"));
   fs.mkdirSync(running.shotDir, { recursive: true });
   if (!running.pbx) {
     const pbx = new FakePbx({ apiKey: API_KEY });
@@ -67,7 +63,7 @@ after(async () => {
   await starting?.catch(() => undefined);
   const results = await Promise.allSettled([running.browser?.close(), running.nr?.stop()]);
   await running.pbx?.stop();
-  if (!WRITE_DOC_SCREENSHOTS && running.shotDir) fs.rmSync(running.shotDir, { recursive: true, force: true });
+  if (!KEEP_SCREENSHOTS_IN && running.shotDir) fs.rmSync(running.shotDir, { recursive: true, force: true });
   for (const r of results) if (r.status === "rejected") throw r.reason;
 });
 
@@ -83,7 +79,7 @@ export interface EditorSession {
   openEditor(waitForNode?: string): Promise<Page>;
   /** The script errors a page of this test has thrown so far. */
   pageErrors(page: Page): string[];
-  /** A 1280x800 PNG of the whole window, into docs/screenshots (NOOJEE_SCREENSHOTS=1) or the temp dir. */
+  /** A 1280x800 PNG of the whole window, into the NOOJEE_SCREENSHOTS dir or the temp dir. */
   screenshot(page: Page, name: string): Promise<void>;
 }
 
