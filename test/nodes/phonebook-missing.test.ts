@@ -72,4 +72,30 @@ describe("a missing phonebook file", function () {
     assert.deepEqual(await new Statuses(helper.getNode("sub")).waitFor((s) => s.fill === "yellow" && s.shape === "dot"),
       { fill: "yellow", shape: "dot", text: "listening · phonebook unreadable" });
   });
+
+  async function unreadableWarning(name: string): Promise<string> {
+    await helper.load(translatedNodes, [
+      configFlowNode(pbx.url, { phonebookFile: name }),
+      { id: "sub", type: "noojee-subscribe", server: "cfg", extensions: "410", timeout: 30, wires: [[]] },
+    ], credentials());
+    const warning = String(await new Logged(helper.getNode("cfg"), "warn").waitFor((l) => String(l).startsWith("phonebook file")));
+    assert.deepEqual(await new Statuses(helper.getNode("sub")).waitFor((s) => s.fill === "yellow" && s.shape === "dot"),
+      { fill: "yellow", shape: "dot", text: "listening · phonebook unreadable" });
+    return warning;
+  }
+
+  it("a path that is a directory: said plainly, the path once, no raw EISDIR", async () => {
+    fs.mkdirSync(path.join(userDir, "book.json"));
+    const warning = await unreadableWarning("book.json");
+    assert.equal(warning, `phonebook file ${path.join(userDir, "book.json")} is a directory, not a file (write the path of the phonebook file itself): no caller names from it until it can be read`);
+  });
+
+  it("a file Node-RED may not read: permission denied, said plainly", async function () {
+    // root reads any file: the permission cannot be refused to it.
+    if (process.getuid?.() === 0) this.skip();
+    const file = path.join(userDir, "book.json");
+    fs.writeFileSync(file, "{}", { mode: 0o000 });
+    const warning = await unreadableWarning("book.json");
+    assert.equal(warning, `phonebook file ${file}: Node-RED may not read it (permission denied): no caller names from it until it can be read`);
+  });
 });

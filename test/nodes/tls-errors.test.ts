@@ -84,6 +84,6 @@ describe("TLS failures say what they mean and what to do", function () {
         (_err, stdout, stderr) => resolve({ code: run.exitCode, output: `${stdout}${stderr}` }));
     });
     assert.equal(code, 0, output);
-    assert.match(output, /2 passing/, output);
+    assert.match(output, /4 passing/, output);
   });
 });

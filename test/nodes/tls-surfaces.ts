@@ -16,10 +16,10 @@ export interface Expected {
   short: string;
 }
 
-function flow(host: string): FlowNode[] {
+function flow(host: string, verifyTls: boolean): FlowNode[] {
   return [
     { id: "f1", type: "tab", label: "tls" },
-    { id: "cfg", type: "noojee-config", name: "pbx", host, verifyTls: true },
+    { id: "cfg", type: "noojee-config", name: "pbx", host, verifyTls },
     { id: "sub", z: "f1", type: "noojee-subscribe", server: "cfg", extensions: "410", timeout: 30, wires: [[]] },
     { id: "dial", z: "f1", type: "noojee-dial", server: "cfg", extension: "410", tech: "SIP", number: "", autoAnswer: "", wires: [[]] },
     { id: "catcher", z: "f1", type: "catch", scope: ["dial"], uncaught: false, wires: [["caught"]] },
@@ -33,11 +33,11 @@ function errorsOf(node: Node): string[] {
 }
 
 /** Loads the flow against `host` and checks Test connection, both statuses and both errors against `expected`. */
-export async function checkAllSurfaces(host: string, expected: Expected): Promise<void> {
-  await helper.load([...translatedNodes, catchNode], flow(host), { cfg: { apiKey: SECRET } });
+export async function checkAllSurfaces(host: string, expected: Expected, verifyTls = true): Promise<void> {
+  await helper.load([...translatedNodes, catchNode], flow(host, verifyTls), { cfg: { apiKey: SECRET } });
   const seen: string[] = [];
 
-  const tested = await helper.request().post("/noojee-config/test").send({ host, verifyTls: true, apiKey: SECRET }).expect(200);
+  const tested = await helper.request().post("/noojee-config/test").send({ host, verifyTls, apiKey: SECRET }).expect(200);
   const answer = tested.body as { ok: boolean; status: string; reason?: string };
   seen.push(JSON.stringify(answer));
   assert.equal(answer.status, "unreachable");

@@ -9,6 +9,8 @@ import { checkAllSurfaces, SECRET } from "./tls-surfaces";
 import { translatedNodes } from "./catalogue";
 import { helper } from "./support";
 import assert from "node:assert/strict";
+import { proxyEnv } from "../proxy/proxy-env";
+import { httpsProxy, listen } from "./https-proxy";
 
 const dir = process.env.NOOJEE_TEST_CERTS ?? "";
 
@@ -34,6 +36,40 @@ describe("with the test CA trusted through NODE_EXTRA_CA_CERTS", function () {
     await checkAllSurfaces(pbx.url, {
       reason: /^the PBX's certificate is not for 127\.0\.0\.1 but for DNS:pbx\.example\.invalid \(ERR_TLS_CERT_ALTNAME_INVALID\): write in Host a name the certificate lists/,
       short: "name not in certificate",
+    });
+  });
+
+  describe("behind an https:// proxy this CA trusts: failures of the tunnelled PBX session are the PBX's", function () {
+    const env = proxyEnv();
+    let proxyAddress = "";
+    const proxy = httpsProxy(serverTls(dir, "leaf"));
+
+    before(async () => {
+      proxyAddress = await listen(proxy);
+      env.set({ https_proxy: `https://${proxyAddress}` });
+    });
+    after(() => {
+      env.restore();
+      proxy.close();
+    });
+
+    it("a PBX with a certificate for another name: the PBX's, via the proxy", async () => {
+      pbx = new FakePbx({ apiKey: SECRET, tls: serverTls(dir, "other") });
+      await pbx.start();
+      await checkAllSurfaces(pbx.url, {
+        reason: new RegExp(`^the PBX's certificate is not for 127\\.0\\.0\\.1 but for DNS:pbx\\.example\\.invalid \\(ERR_TLS_CERT_ALTNAME_INVALID\\): write in Host a name the certificate lists \\(via proxy https://${proxyAddress.replace(/\./g, "\\.")}\\)$`),
+        short: "name not in certificate",
+      });
+    });
+
+    it("no scheme, to a plain-HTTP PBX: the PBX answered plain HTTP, via the proxy", async () => {
+      pbx = new FakePbx({ apiKey: SECRET });
+      await pbx.start();
+      const host = pbx.url.replace(/^http:\/\//, "");
+      await checkAllSurfaces(host, {
+        reason: new RegExp(`^the PBX answered plain HTTP, not HTTPS: write http://${host.replace(/\./g, "\\.")} as the Host.* \\(via proxy https://`),
+        short: "plain HTTP: use http://",
+      });
     });
   });
 });

@@ -10,8 +10,9 @@ import { API_PATH } from "./host";
 import { normaliseCode, normaliseSubscribe } from "./answer-shape";
 import { NoojeeError, redact } from "./errors";
 import { monotonicNow } from "../monotonic";
+import { describeRedirect, plainToHttpsPort, resetHint } from "./answer-hints";
 import { describeTlsFailure } from "./tls-failures";
-import { createAgents, PbxAgents, ProxyChoice, proxyFor, ProxyRefusedError } from "./proxy";
+import { createAgents, failedAtProxy, PbxAgents, ProxyChoice, proxyFor, ProxyRefusedError } from "./proxy";
 import type { Envelope, SubscribeResponse } from "./types";
 
 export type AuthMode = "apiKey" | "timestamp";
@@ -107,6 +108,7 @@ export function encodeQuery(params: Params): string {
 }
 
 /** Failures to reach the proxy itself: with a tunnel, the PBX's own reachability comes back as a CONNECT status. */
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const PROXY_CONNECT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
 
 export class NoojeeClient {
@@ -118,6 +120,8 @@ export class NoojeeClient {
   private pair: SignedPair | undefined;
   private pairPending: { promise: Promise<SignedPair>; controller: AbortController; waiters: number } | undefined;
   private readonly maxAnswerBytes: number;
+  /** Whether any request has been answered: a reset before that, on http://, may be an HTTPS port. */
+  private answered = false;
 
   constructor(private readonly options: ClientOptions) {
     this.proxy = proxyFor(options.origin);
@@ -237,12 +241,12 @@ export class NoojeeClient {
   }
 
   private async post(path: string, params: Params, request: RequestOptions): Promise<Envelope> {
-    const { status, body } = await this.exchange(`${this.options.origin}${path}?${encodeQuery(params)}`, request);
-    return this.judge(status, body);
+    const { status, body, location } = await this.exchange(`${this.options.origin}${path}?${encodeQuery(params)}`, request);
+    return this.judge(status, body, location);
   }
 
   /** One POST with an empty body; transport failures come out as a key-free NoojeeError. */
-  private async exchange(url: string, request: RequestOptions): Promise<{ status: number; body: unknown }> {
+  private async exchange(url: string, request: RequestOptions): Promise<{ status: number; body: unknown; location?: string }> {
     // Never bypass a proxy that was asked for but cannot be used.
     if (this.proxy.kind === "invalid") throw new NoojeeError("network", this.proxy.reason);
     const deadline = new Deadline(request);
@@ -250,7 +254,9 @@ export class NoojeeClient {
       // axios' own `timeout` only limits how long the socket may stay silent: an answer trickled a byte at a time
       // would hold it open for ever. The deadline bounds the whole exchange, from connect to the last byte.
       const response = await this.http.post<string>(url, null, { signal: deadline.signal });
-      return { status: response.status, body: response.data };
+      this.answered = true;
+      const location: unknown = response.headers.location;
+      return { status: response.status, body: response.data, location: typeof location === "string" ? location : undefined };
     } catch (err) {
       throw deadline.expired ? this.timedOut(request) : this.describeTransportError(err, request);
     } finally {
@@ -343,10 +349,16 @@ export class NoojeeClient {
     this.agents.destroy();
   }
 
-  private judge(status: number, body: unknown): Envelope {
+  private judge(status: number, body: unknown, location?: string): Envelope {
     const text = typeof body === "string" ? body.trim() : "";
     if (status === 401 || status === 403) {
       throw new NoojeeError("auth", `authentication failed (HTTP ${status})`, { httpStatus: status });
+    }
+    // A Host written wrong: say which address to write.
+    const wrongHost = REDIRECTS.has(status) ? describeRedirect(status, location, this.options.origin) : plainToHttpsPort(this.options.origin, status, text);
+    if (wrongHost) {
+      const short = REDIRECTS.has(status) ? `HTTP ${status}: redirected` : "HTTPS port: use https://";
+      throw new NoojeeError("http", this.redact(wrongHost), { httpStatus: status, short });
     }
     if (status < 200 || status > 299) {
       throw new NoojeeError("http", `HTTP ${status}`, { httpStatus: status });
@@ -377,7 +389,12 @@ export class NoojeeClient {
     const refusal = err instanceof ProxyRefusedError ? err : err instanceof AxiosError ? err.cause : undefined;
     if (refusal instanceof ProxyRefusedError) return new NoojeeError("network", refusal.message);
     const code = err instanceof AxiosError ? err.code : (err as NodeJS.ErrnoException)?.code;
-    return this.located(this.describeFailure(err, request), PROXY_CONNECT_CODES.has(code ?? ""));
+    return this.located(this.describeFailure(err, request), PROXY_CONNECT_CODES.has(code ?? "") || this.tlsAtProxy(err));
+  }
+
+  /** Whether `err` is from an https:// proxy's own connection (its TLS session), before the tunnel to the PBX stood. */
+  private tlsAtProxy(err: unknown): boolean {
+    return this.proxy.kind === "proxy" && this.proxy.url.protocol === "https:" && failedAtProxy(err) && describeTlsFailure(this.proxy.label, err, "proxy") !== undefined;
   }
 
   /** The deadline of `request` passed. */
@@ -388,7 +405,9 @@ export class NoojeeClient {
   /** Behind a proxy, says where the failure was (`atProxy`: reaching the proxy itself); its address holds no credentials. */
   private located(described: NoojeeError, atProxy: boolean): NoojeeError {
     if (this.proxy.kind !== "proxy") return described;
-    const message = atProxy ? `proxy: ${described.message} (${this.proxy.label})` : `${described.message} (via proxy ${this.proxy.label})`;
+    // A TLS failure of the proxy's own already says "the proxy's …".
+    const prefix = atProxy && !described.message.startsWith("the proxy") ? "proxy: " : "";
+    const message = atProxy ? `${prefix}${described.message} (${this.proxy.label})` : `${described.message} (via proxy ${this.proxy.label})`;
     return new NoojeeError(described.kind, message, { tooLarge: described.tooLarge, short: described.short });
   }
 
@@ -403,13 +422,14 @@ export class NoojeeClient {
     }
     if (code === "ECONNREFUSED") return new NoojeeError("network", "connection refused");
     if (code === "ECONNRESET" || code === "EPIPE" || code === "ERR_BAD_RESPONSE") {
-      return new NoojeeError("network", "connection reset");
+      const first = !this.answered && this.options.origin.startsWith("http:");
+      return first ? new NoojeeError("network", resetHint(this.options.origin), { short: "reset: try https://" }) : new NoojeeError("network", "connection reset");
     }
     if (code === "ENOTFOUND" || code === "EAI_AGAIN") return new NoojeeError("network", "host not found");
     if (code === "EHOSTUNREACH" || code === "ENETUNREACH") return new NoojeeError("network", "host unreachable");
-    // Said as what it means and what fixes it; the origin holds no key. Through an https:// proxy, a TLS failure may
-    // be the proxy's own: told in OpenSSL's words, located by located().
-    const tls = this.proxy.kind === "proxy" && this.proxy.url.protocol === "https:" ? undefined : describeTlsFailure(this.options.origin, err);
+    // Said as what it means and what fixes it; the origin holds no key. Through an https:// proxy, a failure before
+    // the tunnel stood is the proxy's own TLS session (its certificate), after it the PBX's.
+    const tls = this.tlsAtProxy(err) && this.proxy.kind === "proxy" ? describeTlsFailure(this.proxy.label, err, "proxy") : describeTlsFailure(this.options.origin, err);
     if (tls) return new NoojeeError("network", tls.message, { short: tls.short });
     const message = err instanceof Error ? err.message : String(err);
     return new NoojeeError("network", this.redact(code ? `${message} (${code})` : message).slice(0, 200));

@@ -68,6 +68,21 @@ export class ProxyRefusedError extends Error {
 
 type ConnectCallback = (err: Error | null, stream: Duplex) => void;
 
+/** Marks an error of the CONNECT itself (the proxy, its own TLS session included), not of the tunnelled exchange. */
+const AT_PROXY = Symbol("atProxy");
+
+/**
+ * Whether `err` (or what it wraps) came from reaching the proxy, before the tunnel stood: for an https:// proxy, a TLS
+ * failure there is the proxy's certificate or port, not the PBX's.
+ */
+export function failedAtProxy(err: unknown): boolean {
+  for (let e = err, depth = 0; typeof e === "object" && e !== null && depth < 3; depth++) {
+    if ((e as { [AT_PROXY]?: boolean })[AT_PROXY]) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
 /** hpagent reports a refused CONNECT as `Bad response: <status>`; give it a type the client can recognise. */
 function recognisingRefusals(callback: ConnectCallback | undefined): ConnectCallback {
   return (err, stream) => {
@@ -118,6 +133,7 @@ class Connects {
     for (const signal of watched) signal.addEventListener("abort", giveUp, { once: true });
     const settled: ConnectCallback = (err, stream) => {
       for (const signal of watched) signal.removeEventListener("abort", giveUp);
+      if (err) Object.defineProperty(err, AT_PROXY, { value: true });
       recognisingRefusals(callback)(err, stream);
     };
     this.opening = controller.signal;

@@ -205,7 +205,7 @@ export class CallerInfoService {
           this.fileStamp = stamp;
           const missing = code === "ENOENT" || code === "ENOTDIR";
           this.setFileState(missing ? "missing" : "unreadable");
-          const problem: PhonebookProblem = missing ? { kind: "missingFile", where: file } : { kind: "badFile", where: file, value: (err as Error).message };
+          const problem: PhonebookProblem = missing ? { kind: "missingFile", where: file } : fileProblem(err, file);
           this.report("file", { entries: this.fileBook, problems: [problem] });
         }
         return;
@@ -236,7 +236,7 @@ export class CallerInfoService {
       this.report("file", book, unreadable ? undefined : started);
     } catch (err) {
       this.setFileState("unreadable");
-      this.report("file", { entries: this.fileBook, problems: [{ kind: "badFile", where: file, value: String(err) }] });
+      this.report("file", { entries: this.fileBook, problems: [fileProblem(err, file)] });
     }
   }
 
@@ -289,4 +289,15 @@ export class CallerInfoService {
     }
     if (started !== undefined) this.options.onLoaded?.(source, book.entries.size, performance.now() - started);
   }
+}
+
+/** Why `file` cannot be read, said plainly: the message names the file already, so its path is left out here. */
+export function fileProblem(err: unknown, file: string): PhonebookProblem {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === "EISDIR") return { kind: "directoryFile", where: file };
+  if (code === "EACCES" || code === "EPERM") return { kind: "deniedFile", where: file };
+  const message = err instanceof Error ? err.message : String(err);
+  // Node's text repeats the path (`EIO: i/o error, read '/path'`): keep what happened, not where.
+  const value = message.split(`'${file}'`).join("").split(file).join("").replace(/[\s,:]+$/, "") || code || "error";
+  return { kind: "unreadableFile", where: file, value };
 }

@@ -32,12 +32,22 @@ export type PhonebookProblemKind =
   | "badShape"
   | "badFile"
   | "missingFile"
+  | "directoryFile"
+  | "deniedFile"
+  | "unreadableFile"
   | "unclosedQuote"
   | "textAfterQuote"
   | "noHeader";
 
 /** Problems that make a file not a phonebook: the last good one is kept. */
-export const WHOLE_FILE_PROBLEMS: ReadonlySet<PhonebookProblemKind> = new Set(["badFile", "missingFile", "noHeader"]);
+export const WHOLE_FILE_PROBLEMS: ReadonlySet<PhonebookProblemKind> = new Set([
+  "badFile",
+  "missingFile",
+  "directoryFile",
+  "deniedFile",
+  "unreadableFile",
+  "noHeader",
+]);
 
 export interface PhonebookProblem {
   kind: PhonebookProblemKind;
