@@ -65,7 +65,10 @@ describe("parseExtensionList", () => {
       assert.throws(() => parseExtensionList(bad), InvalidExtensionsError);
     });
   }
-  it("rejects a non-string", () => assert.throws(() => parseExtensionList(400), InvalidExtensionsError));
+  it("takes a whole number as one extension (a hand-written flow); rejects other non-strings", () => {
+    assert.deepEqual(parseExtensionList(400), ["400"]);
+    for (const bad of [4.5, -1, true, {}, ["400"]]) assert.throws(() => parseExtensionList(bad), InvalidExtensionsError, JSON.stringify(bad));
+  });
 });
 
 describe("changeExtensions (msg.action of subscribe and presence)", () => {
