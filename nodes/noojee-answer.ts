@@ -40,8 +40,9 @@ export = function (RED: NodeAPI): void {
       if (problem || !runner) return done(new Error(problem ?? t("error.noServer")));
       const input = resolveAnswerInput(msg as unknown as Record<string, unknown>, extension);
       if (!input.ok) {
-        runner.failed();
-        return done(new Error(t(`error.${input.problem}`, { value: input.value ?? "" })));
+        const message = t(`error.${input.problem}`, { value: input.value ?? "" });
+        runner.failed(message); // the status says why, in short
+        return done(new Error(message));
       }
       runner.run(msg, send, done, { busy: t("status.answering"), ok: t("status.answered"), okAt: (time) => t("status.answeredAt", { time }) }, (client, signal) =>
         client.answer(input.uniqueCallId, input.extension, answerString, signal),

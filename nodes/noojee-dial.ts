@@ -62,8 +62,9 @@ export = function (RED: NodeAPI): void {
       }
       const input = resolveDialInput(msg as unknown as Record<string, unknown>, settings, country);
       if (!input.ok) {
-        runner.failed();
-        return done(new Error(t(`error.${input.problem}`, { value: input.value ?? "" })));
+        const message = t(`error.${input.problem}`, { value: input.value ?? "" });
+        runner.failed(message); // the status says why, in short
+        return done(new Error(message));
       }
       runner.run(msg, send, done, { busy: t("status.dialing"), ok: t("status.dialed"), okAt: (time) => t("status.dialedAt", { time }) }, (client, signal) =>
         client.dial(input.params, signal),

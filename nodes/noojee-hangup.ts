@@ -40,8 +40,9 @@ export = function (RED: NodeAPI): void {
       if (problem || !runner) return done(new Error(problem ?? t("error.noServer")));
       const input = resolveTarget(msg as unknown as Record<string, unknown>, by as TargetBy, extension);
       if (!input.ok) {
-        runner.failed();
-        return done(new Error(t(`error.${input.problem}`, { value: input.value ?? "" })));
+        const message = t(`error.${input.problem}`, { value: input.value ?? "" });
+        runner.failed(message); // the status says why, in short
+        return done(new Error(message));
       }
       runner.run(msg, send, done, { busy: t("status.hangingUp"), ok: t("status.hungUp"), okAt: (time) => t("status.hungUpAt", { time }) }, (client, signal) =>
         client.hangup(input.target, signal),

@@ -50,8 +50,9 @@ export = function (RED: NodeAPI): void {
       if (problem || !runner) return done(new Error(problem ?? t("error.noServer")));
       const input = resolveRecordInput(msg as unknown as Record<string, unknown>, settings);
       if (!input.ok) {
-        runner.failed();
-        return done(new Error(t(`error.${input.problem}`, { value: input.value ?? "" })));
+        const message = t(`error.${input.problem}`, { value: input.value ?? "" });
+        runner.failed(message); // the status says why, in short
+        return done(new Error(message));
       }
       if (input.action === "start") {
         runner.run(msg, send, done, { busy: t("status.starting"), ok: t("status.started"), okAt: (time) => t("status.startedAt", { time }) }, (client, signal) =>

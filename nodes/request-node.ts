@@ -73,7 +73,8 @@ export class RequestRunner {
     if (later === undefined) return;
     this.fade = setTimeout(() => {
       this.fade = undefined;
-      this.node.status(later);
+      // What is true now: a config node that cannot connect (no key, ...) is said again, not an old result.
+      this.node.status(this.server.problem() === undefined ? later : statusOf.failing(this.t("status.notConfigured")));
     }, RESULT_FADE_MS);
   }
 

@@ -480,7 +480,7 @@ async function main(): Promise<void> {
     demo.boardUrl ? `  Live board       ${demo.boardUrl}` : "  Live board       not available (Dashboard 2 is not installed)",
     `  PBX simulator    ${demo.pbxUrl}   API key "${demo.apiKey}", extensions ${demo.extensions}`,
     `  Node-RED log     ${path.relative(process.cwd(), demo.nodeRedLog) || demo.nodeRedLog}`,
-    `  Ready in ${s(t.totalMs)} s (pack ${s(t.packMs)} s, install ${s(t.installMs)} s, Node-RED ${s(t.nodeRedStartMs)} s, deploy ${s(t.deployMs)} s)`,
+    `  Ready in ${s(t.totalMs)} s after the build (pack ${s(t.packMs)} s, install ${s(t.installMs)} s, Node-RED ${s(t.nodeRedStartMs)} s, deploy ${s(t.deployMs)} s)`,
     "Each call the simulator finishes is shown below. Ctrl-C stops everything.",
     "",
   ];

@@ -93,4 +93,25 @@ describe("action nodes' statuses say what is true now", function () {
     assert.deepEqual(recStatuses.last, { fill: "grey", shape: "dot", text: "recording started 14:02" });
     assert.deepEqual(hangStatuses.last, { fill: "grey", shape: "ring", text: "failed 14:02: Request refused (Code -5)" });
   });
+
+  it("a refused msg says why in short; with a config node that cannot connect, 'not configured' comes back, not a grey old failure", async () => {
+    clock = sinon.useFakeTimers({ now: new Date(2026, 11, 6, 14, 2, 5), toFake: ["setTimeout", "clearTimeout", "Date"], shouldAdvanceTime: true });
+    await helper.load([...translatedNodes, catchNode], [
+      { id: "f1", type: "tab", label: "actions" },
+      configFlowNode(pbx.url),
+      ...ACTIONS.map((n) => ({ ...n, z: "f1" })),
+      { id: "catcher", z: "f1", type: "catch", scope: ["ans"], uncaught: false, wires: [["caught"]] },
+      { id: "caught", z: "f1", type: "helper" },
+    ], credentials("")); // no API key (outside review: it faded to a grey "failed 16:30")
+    const ans = helper.getNode("ans");
+    const statuses = new Statuses(ans);
+    const next = catcher(helper.getNode("caught")).next();
+    ans.receive({ payload: { nothing: "to answer" } });
+    await next;
+    const refused = statuses.last;
+    assert.equal(refused?.fill, "red");
+    assert.ok(refused?.text !== undefined && refused.text.startsWith("failed: ") && refused.text.length > "failed: ".length + 3, JSON.stringify(refused));
+    clock.tick(RESULT_FADE_MS);
+    assert.deepEqual(statuses.last, { fill: "red", shape: "ring", text: "not configured" });
+  });
 });
