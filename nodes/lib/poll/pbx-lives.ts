@@ -11,6 +11,9 @@
  * Numbers counted too often only keep a cursor longer, to be checked by its own read; a restart whose counter passed
  * every cursor before anything answered cannot be seen at all (docs/design.md).
  */
+import type { CursorGroup } from "./cursor-groups";
+import type { ResumeSource } from "./resume-points";
+
 export class PbxLives {
   private life = 0;
   /** The highest seq answered in the current life. */
@@ -36,9 +39,19 @@ export class PbxLives {
     this.high = seq < this.high ? seq : Math.max(this.high, seq);
   }
 
-  /** A loop found the life `over` ended: the cursors answered from now on are of a newer one. */
-  ended(over: number): void {
-    this.life = Math.max(this.life, over) + 1;
+  /**
+   * A loop found a life over: that of its cursors above `seq` (its counter went back to it), or of `extensions`'
+   * cursors (their calls disagree with a read). The cursors answered from now on are of a newer life.
+   */
+  over(groups: readonly CursorGroup[], source: ResumeSource | undefined, seq?: number, extensions: readonly string[] = []): void {
+    const over = groups.filter((g) => (seq !== undefined && g.cursor > seq) || extensions.some((e) => g.extensions.has(e)));
+    const life = Math.max(0, ...over.map((group) => group.life));
+    this.life = Math.max(this.life, life) + 1;
     this.high = 0;
+    // Gone back: those above it are of the previous life; one at or below it may be of the new (saved by a loop that
+    // had seen the restart, or before lives were kept): kept, checked by its own read. Otherwise the untaken cursors
+    // of that life or an older one are dropped.
+    if (seq !== undefined) source?.forgetAbove(seq);
+    else source?.forgetLife(life);
   }
 }

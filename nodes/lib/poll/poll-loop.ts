@@ -44,9 +44,8 @@ export class PollLoop extends LoopRunner {
   private readonly holdLimit: HoldLimit;
   /** Idle cuts and silent drops of this loop's held polls. */
   private readonly held: HeldPolls;
-  private resumeFrom: ResumeSource | undefined;
-  /** The PBX lives this loop's cursors are of, shared by the hub's loops (pbx-lives.ts). */
-  private readonly lives: PbxLives;
+  private readonly resumeFrom: ResumeSource | undefined;
+  private readonly lives: PbxLives; // shared by the hub's loops (pbx-lives.ts)
   private extensions: string[] = [];
   /** The cursors of the extensions read (or resumed); see cursor-groups.ts. */
   private readonly groups = new CursorGroups();
@@ -95,15 +94,8 @@ export class PollLoop extends LoopRunner {
   resumePoints(): ResumePoint[] {
     if (this.needFullSnapshot) return [];
     return this.groups.list
-      .map((group) => ({
-        seq: group.cursor, extensions: this.extensions.filter((e) => group.extensions.has(e)), fences: {}, ...(group.life > 0 ? { life: group.life } : {}),
-      }))
+      .map((g) => ({ seq: g.cursor, extensions: this.extensions.filter((e) => g.extensions.has(e)), fences: {}, ...(g.life > 0 ? { life: g.life } : {}) }))
       .filter((point) => point.extensions.length > 0);
-  }
-
-  /** Saved positions no longer apply (the start is over): extensions added from now on get a current-state read. */
-  forgetResumePoints(): void {
-    this.resumeFrom = undefined;
   }
 
   /** The highest cursor: the `seq` of the latest successful answer. */
@@ -259,7 +251,7 @@ export class PollLoop extends LoopRunner {
       if (response.seq >= this.groups.maxCursor()) return this.startCheck(extensions, response);
       this.warn(`PBX sequence went back from ${this.groups.maxCursor()} to ${response.seq}: resynchronising`);
       this.held.explained();
-      this.lifeOver(response.seq);
+      this.lives.over(this.groups.list, this.resumeFrom, response.seq);
       this.outages.restarted(extensions.filter((e) => this.groups.groupOf(e)));
       // A cursor at or below the read's seq may be of its new life (a chunk that had seen the restart saved it before
       // a crash): it carries on, checked by this read (read-check.ts); only those above it are resynchronised.
@@ -272,9 +264,9 @@ export class PollLoop extends LoopRunner {
     this.pending.clear();
     const read = extensions.filter((e) => this.extensions.includes(e) && !kept.includes(e));
     // Never read before (a first read, or added or adopted while the PBX restarted): their calls go out as in progress,
-    // whatever a restored position had sent (see readAdded). The others' resync sends what changed.
-    // One whose saved cursor a restart made stale is resynchronised: its flow was sent what the table holds.
-    const fresh = read.filter((e) => (initial || !this.groups.groupOf(e) || this.checks.isAdopting(e)) && !this.wasDropped(e));
+    // whatever a restored position had sent (see readAdded). The others' resync sends what changed, as does that of
+    // one whose saved cursor a restart made stale (its flow was sent what the table holds).
+    const fresh = read.filter((e) => (initial || !this.groups.groupOf(e) || this.checks.isAdopting(e)) && this.resumeFrom?.takeDropped(e) !== true);
     this.checks.clear(kept, response);
     for (const extension of fresh) this.table.forgetExtension(extension);
     if (kept.length > 0) this.groups.add(read, response.seq, this.lives.current);
@@ -303,10 +295,10 @@ export class PollLoop extends LoopRunner {
 
   /** Extensions never read before, now read: polled from that read's seq, its calls sent as in progress. */
   private placeRead(still: string[], response: SubscribeResponse): void {
-    // Its saved cursor made stale by a restart: the table holds what its flow was sent, the read ends what it lacks.
-    const dropped = still.filter((e) => this.wasDropped(e));
-    const fresh = still.filter((e) => !dropped.includes(e));
     for (const extension of still) this.pending.delete(extension);
+    // Its saved cursor made stale by a restart: the table holds what its flow was sent, the read ends what it lacks.
+    const dropped = still.filter((e) => this.resumeFrom?.takeDropped(e) === true);
+    const fresh = still.filter((e) => !dropped.includes(e));
     // What the table holds for another extension just read can only be a restored position's legs, sent to a node that
     // is gone: this read's states go out as the current state (initial), not as repeats to suppress.
     for (const extension of fresh) this.table.forgetExtension(extension);
@@ -381,8 +373,8 @@ export class PollLoop extends LoopRunner {
   private sendCheck(outcome: CheckOutcome | undefined, part: "before" | "after"): void {
     if (part === "before" && outcome?.disagrees) this.warn("the PBX's calls differ from what its polls reported (it restarted?): resynchronising");
     if (!outcome) return;
-    // The life of the cursors that disagree is over (not the newer ones'), before the answer moves them.
-    if (outcome.disagrees && part === "before") this.lifeOver(undefined, outcome.disagreeing);
+    // The life of the cursors that disagree is over (not newer ones'): said before the answer moves them.
+    if (outcome.disagrees && part === "before") this.lives.over(this.groups.list, this.resumeFrom, undefined, outcome.disagreeing);
     const { inProgress, changed } = outcome[part];
     const mine = (extension: string): boolean => outcome.extensions.includes(extension);
     // Found by the read, not seen happen: marked when they came after an outage (outages.ts).
@@ -449,30 +441,12 @@ export class PollLoop extends LoopRunner {
   private restarted(seq: number, from = this.groups.maxCursor()): void {
     this.warn(`PBX sequence went back from ${from} to ${seq}: the PBX restarted, resynchronising`);
     this.held.explained();
-    this.lifeOver(seq);
+    this.lives.over(this.groups.list, this.resumeFrom, seq);
     const polled = this.groups.list.flatMap((group) => [...group.extensions]);
     this.outages.restarted(polled);
     this.groups.reset(polled, seq, this.lives.current);
     this.checks.restarted();
     this.probeForRestart = true;
-  }
-
-  /**
-   * A PBX life is over: that of the cursors above `seq` (the counter went back to it), or of `extensions`' cursors
-   * (their calls disagree with a read): untaken saved cursors of that life or an older one are dropped (pbx-lives.ts).
-   */
-  private lifeOver(seq?: number, extensions: readonly string[] = []): void {
-    const over = this.groups.list.filter((g) => (seq !== undefined && g.cursor > seq) || extensions.some((e) => g.extensions.has(e)));
-    const life = Math.max(0, ...over.map((group) => group.life));
-    this.lives.ended(life);
-    // Gone back: those above it are of the previous life; one at or below it may be of the new (saved by a loop that
-    // had seen the restart, or before lives were kept): kept, checked by its own read.
-    if (seq !== undefined) this.resumeFrom?.forgetAbove(seq);
-    else this.resumeFrom?.forgetLife(life);
-  }
-
-  private wasDropped(extension: string): boolean {
-    return this.resumeFrom?.takeDropped(extension) === true;
   }
 
   private applySnapshot(extensions: readonly string[], response: SubscribeResponse, initial: boolean): void {
