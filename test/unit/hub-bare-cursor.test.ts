@@ -23,7 +23,7 @@ describe("The position's cursor when no extension has one", () => {
   it("a saved point that names no extension is a cursor to adopt from", () => {
     const source = new ResumeSource([{ seq: 40, extensions: [], fences: {} }]);
     assert.equal(source.size, 1);
-    assert.deepEqual(source.take("430"), { cursor: 40, adopted: true });
+    assert.deepEqual(source.take("430"), { cursor: 40, adopted: true, life: 0 });
     assert.equal(new ResumeSource([{ seq: 0, extensions: [], fences: {} }]).size, 0, "0 is no cursor");
   });
 

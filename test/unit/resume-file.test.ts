@@ -177,9 +177,17 @@ describe("ResumeFile", () => {
       { ...good, legs: [{ extension: "400", data: { status: "Ringing", uniqueCallId: "1" }, callId: "9" }] },
       { ...good, awaiting: [] }, { ...good, awaiting: { "400": "a" } }, { ...good, awaiting: { "400": [1] } },
       { ...good, watching: [] }, { ...good, watching: { n1: "400" } }, { ...good, watching: { n1: [400] } },
+      { ...good, polls: [{ seq: 1, extensions: [], fences: {}, life: -1 }] }, { ...good, polls: [{ seq: 1, extensions: [], fences: {}, life: "2" }] },
     ]) {
       assert.throws(() => parseContent(bad), /invalid/, JSON.stringify(bad));
     }
+  });
+
+  it("keeps the PBX life of each poll cursor; one saved without it (1.1.0) is of life 0", () => {
+    const saved = { format: "node-red-contrib-noojee/resume", version: 1, host: HOST, authMode: "apiKey", savedAt: 1, legs: [] };
+    const polls = [{ seq: 50, extensions: ["406"], fences: {} }, { seq: 2, extensions: ["403"], fences: {}, life: 1 }];
+    assert.deepEqual(parseContent({ ...saved, polls }).polls, polls);
+    assert.deepEqual(parseContent({ ...saved, polls: [{ seq: 2, extensions: [], fences: {}, life: 0 }] }).polls, [{ seq: 2, extensions: [], fences: {} }]);
   });
 
   it("keeps whom a resumed extension's calls in progress are still owed to (resumed-reads.ts)", async () => {

@@ -10,9 +10,9 @@ describe("ResumeSource", () => {
 
   it("gives each extension its own cursor once; one no position covers gets the lowest saved seq, once", () => {
     const source = new ResumeSource(points);
-    assert.deepEqual(source.take("410"), { cursor: 70, adopted: false });
-    assert.deepEqual(source.take("420"), { cursor: 58, adopted: false }, "a 1.0.0 fence above the poll's seq");
-    assert.deepEqual(source.take("430"), { cursor: 50, adopted: true }, "the lowest poll seq, not a fence");
+    assert.deepEqual(source.take("410"), { cursor: 70, adopted: false, life: 0 });
+    assert.deepEqual(source.take("420"), { cursor: 58, adopted: false, life: 0 }, "a 1.0.0 fence above the poll's seq");
+    assert.deepEqual(source.take("430"), { cursor: 50, adopted: true, life: 0 }, "the lowest poll seq, not a fence");
     for (const extension of ["410", "420", "430"]) assert.equal(source.take(extension), undefined, `${extension} again`);
   });
 
@@ -20,9 +20,9 @@ describe("ResumeSource", () => {
     const source = new ResumeSource(points);
     source.retainOnly(new Set(["410", "440"]));
     assert.equal(source.take("420"), undefined, "no longer watched");
-    assert.deepEqual(source.take("440"), { cursor: 50, adopted: true }, "watched then, adopted");
+    assert.deepEqual(source.take("440"), { cursor: 50, adopted: true, life: 0 }, "watched then, adopted");
     assert.equal(source.take("450"), undefined, "added later: a current-state read");
-    assert.deepEqual(source.take("410"), { cursor: 70, adopted: false });
+    assert.deepEqual(source.take("410"), { cursor: 70, adopted: false, life: 0 });
   });
 
   it("gives the cursors not taken to be stored, and while the flows start the lowest one, bare (for the adopted)", () => {
@@ -32,7 +32,7 @@ describe("ResumeSource", () => {
     // before it comes, and a crash then, must leave that cursor for the next start (found by the model test).
     const stored = source.points();
     assert.deepEqual(stored, [{ seq: 58, extensions: ["420"], fences: {} }, { seq: 50, extensions: [], fences: {} }]);
-    assert.deepEqual(new ResumeSource(stored).take("430"), { cursor: 50, adopted: true }, "the next start adopts from it");
+    assert.deepEqual(new ResumeSource(stored).take("430"), { cursor: 50, adopted: true, life: 0 }, "the next start adopts from it");
     source.retainOnly(new Set(["420"]));
     assert.deepEqual(source.points(new Set(["420"])), [{ seq: 58, extensions: ["420"], fences: {} }], "started: none to adopt");
   });
@@ -40,7 +40,7 @@ describe("ResumeSource", () => {
   it("adopts nothing without a saved seq, nor after a PBX restart", () => {
     assert.equal(new ResumeSource([{ seq: 0, extensions: ["410"], fences: {} }]).take("430"), undefined);
     const source = new ResumeSource(points);
-    source.forget();
+    source.forgetLife(0);
     assert.equal(source.take("410"), undefined);
     assert.equal(source.take("430"), undefined);
   });
@@ -49,8 +49,8 @@ describe("ResumeSource", () => {
     const source = new ResumeSource(points);
     source.forgetAbove(60);
     assert.equal(source.take("410"), undefined, "70: of the previous life");
-    assert.deepEqual(source.take("420"), { cursor: 58, adopted: false });
-    assert.deepEqual(source.take("430"), { cursor: 50, adopted: true }, "the lowest saved seq is at or below it too");
+    assert.deepEqual(source.take("420"), { cursor: 58, adopted: false, life: 0 });
+    assert.deepEqual(source.take("430"), { cursor: 50, adopted: true, life: 0 }, "the lowest saved seq is at or below it too");
     const old = new ResumeSource(points);
     old.forgetAbove(40);
     assert.deepEqual([old.take("420"), old.take("430"), old.size], [undefined, undefined, 0], "all above: nothing left");

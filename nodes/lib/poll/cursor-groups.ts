@@ -21,6 +21,8 @@ export interface CursorGroup {
   cursor: number;
   /** No change on any of the extensions in (quietFrom, cursor]. */
   quietFrom: number;
+  /** The PBX life the cursor is of (pbx-lives.ts). */
+  life: number;
 }
 
 export class CursorGroups {
@@ -53,9 +55,9 @@ export class CursorGroups {
   }
 
   /** Everything at one cursor (a current-state read of all of them). */
-  reset(extensions: Iterable<string>, cursor: number): void {
+  reset(extensions: Iterable<string>, cursor: number, life = 0): void {
     this.groups = [];
-    this.add(extensions, cursor);
+    this.add(extensions, cursor, life);
   }
 
   clear(): void {
@@ -63,11 +65,11 @@ export class CursorGroups {
   }
 
   /** Extensions whose changes up to `cursor` have been passed on (read at `cursor`, or resumed from it). */
-  add(extensions: Iterable<string>, cursor: number): void {
+  add(extensions: Iterable<string>, cursor: number, life = 0): void {
     const set = new Set(extensions);
     for (const extension of set) this.remove(extension);
     if (set.size === 0) return;
-    this.groups.push({ extensions: set, cursor, quietFrom: cursor });
+    this.groups.push({ extensions: set, cursor, quietFrom: cursor, life });
     this.merge();
   }
 
@@ -80,10 +82,11 @@ export class CursorGroups {
   }
 
   /** An answer for `group` from its cursor: `changed` when it carried any entry. */
-  advance(group: CursorGroup, seq: number, changed: boolean): void {
+  advance(group: CursorGroup, seq: number, changed: boolean, life = group.life): void {
     if (!this.has(group)) return;
     group.quietFrom = changed ? seq : Math.min(group.quietFrom, seq);
     group.cursor = seq;
+    group.life = life;
     this.merge();
   }
 
@@ -98,7 +101,9 @@ export class CursorGroups {
           const from = Math.max(a.quietFrom, b.quietFrom);
           const cursor = Math.min(a.cursor, b.cursor);
           if (from > cursor) continue;
-          const joined: CursorGroup = { extensions: new Set([...a.extensions, ...b.extensions]), cursor, quietFrom: from };
+          // The life of the cursor kept (of the newer, when both are there).
+          const life = a.cursor === b.cursor ? Math.max(a.life, b.life) : a.cursor < b.cursor ? a.life : b.life;
+          const joined: CursorGroup = { extensions: new Set([...a.extensions, ...b.extensions]), cursor, quietFrom: from, life };
           this.groups = [...this.groups.filter((g) => g !== a && g !== b), joined];
           merged = true;
           break outer;

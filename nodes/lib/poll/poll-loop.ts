@@ -25,6 +25,7 @@ import { HeldPolls } from "./held-polls";
 import { monotonicNow } from "../monotonic";
 import { Outages } from "./outages";
 import { ResumePoint, ResumeSource } from "./resume-points";
+import { PbxLives } from "./pbx-lives";
 import { WarningLimiter } from "./warning-limiter";
 import { CursorTimes, isTooLarge, skippedBacklogText } from "./skipped-backlog";
 import type { SubscribeResponse } from "../client/types";
@@ -38,12 +39,13 @@ export type { CallEvent, LoopStatus, PollLoopOptions, SubscribeApi } from "./pol
 
 export class PollLoop extends LoopRunner {
   readonly table: CallStateTable;
-  private readonly options: Required<Omit<PollLoopOptions, "table" | "onWarning" | "resumeFrom" | "onAnswer" | "holdLimit" | "onSnapshot">> &
+  private readonly options: Required<Omit<PollLoopOptions, "table" | "onWarning" | "resumeFrom" | "onAnswer" | "holdLimit" | "onSnapshot" | "lives">> &
     Pick<PollLoopOptions, "onWarning" | "onAnswer" | "onSnapshot">;
   private readonly holdLimit: HoldLimit;
   /** Idle cuts and silent drops of this loop's held polls. */
   private readonly held: HeldPolls;
-  private resumeFrom: ResumeSource | undefined;
+  private readonly resumeFrom: ResumeSource | undefined;
+  private readonly lives: PbxLives; // shared by the hub's loops (pbx-lives.ts)
   private extensions: string[] = [];
   /** The cursors of the extensions read (or resumed); see cursor-groups.ts. */
   private readonly groups = new CursorGroups();
@@ -83,6 +85,7 @@ export class PollLoop extends LoopRunner {
     const from = options.resumeFrom;
     this.resumeFrom = from === undefined || from instanceof ResumeSource ? from : new ResumeSource(from);
     this.holdLimit = options.holdLimit ?? new HoldLimit();
+    this.lives = options.lives ?? new PbxLives();
     this.held = new HeldPolls(this.holdLimit, (line) => this.warn(line), () => this.options.timeoutSec);
     this.cursorTimes = new CursorTimes(this.options.now);
   }
@@ -91,13 +94,8 @@ export class PollLoop extends LoopRunner {
   resumePoints(): ResumePoint[] {
     if (this.needFullSnapshot) return [];
     return this.groups.list
-      .map((group) => ({ seq: group.cursor, extensions: this.extensions.filter((e) => group.extensions.has(e)), fences: {} }))
+      .map((g) => ({ seq: g.cursor, extensions: this.extensions.filter((e) => g.extensions.has(e)), fences: {}, ...(g.life > 0 ? { life: g.life } : {}) }))
       .filter((point) => point.extensions.length > 0);
-  }
-
-  /** Saved positions no longer apply (the start is over): extensions added from now on get a current-state read. */
-  forgetResumePoints(): void {
-    this.resumeFrom = undefined;
   }
 
   /** The highest cursor: the `seq` of the latest successful answer. */
@@ -223,7 +221,7 @@ export class PollLoop extends LoopRunner {
   private placeResumed(): void {
     const source = this.resumeFrom;
     if (!source || source.size === 0) return;
-    const byCursor = new Map<number, string[]>();
+    const byCursor = new Map<string, { cursor: number; life: number; extensions: string[] }>();
     for (const extension of this.pending) {
       const taken = source.take(extension);
       if (taken === undefined) continue;
@@ -233,10 +231,11 @@ export class PollLoop extends LoopRunner {
       else this.resumedUnread.add(extension);
       this.checks.place(extension, taken.adopted);
       this.probeForRestart = true;
-      byCursor.set(taken.cursor, [...(byCursor.get(taken.cursor) ?? []), extension]);
+      const at = `${taken.cursor}/${taken.life}`;
+      byCursor.set(at, { ...taken, extensions: [...(byCursor.get(at)?.extensions ?? []), extension] });
     }
-    for (const [cursor, extensions] of byCursor) {
-      this.groups.add(extensions, cursor);
+    for (const { cursor, life, extensions } of byCursor.values()) {
+      this.groups.add(extensions, cursor, life);
       this.outages.resumed(extensions); // their first answer brings what changed while Node-RED was down
     }
   }
@@ -252,7 +251,7 @@ export class PollLoop extends LoopRunner {
       if (response.seq >= this.groups.maxCursor()) return this.startCheck(extensions, response);
       this.warn(`PBX sequence went back from ${this.groups.maxCursor()} to ${response.seq}: resynchronising`);
       this.held.explained();
-      this.resumeFrom?.forgetAbove(response.seq); // positions of the PBX's previous life
+      this.lives.over(this.groups.list, this.resumeFrom, response.seq);
       this.outages.restarted(extensions.filter((e) => this.groups.groupOf(e)));
       // A cursor at or below the read's seq may be of its new life (a chunk that had seen the restart saved it before
       // a crash): it carries on, checked by this read (read-check.ts); only those above it are resynchronised.
@@ -265,12 +264,13 @@ export class PollLoop extends LoopRunner {
     this.pending.clear();
     const read = extensions.filter((e) => this.extensions.includes(e) && !kept.includes(e));
     // Never read before (a first read, or added or adopted while the PBX restarted): their calls go out as in progress,
-    // whatever a restored position had sent (see readAdded). The others' resync sends what changed.
-    const fresh = initial ? read : read.filter((e) => !this.groups.groupOf(e) || this.checks.isAdopting(e));
+    // whatever a restored position had sent (see readAdded). The others' resync sends what changed, as does that of
+    // one whose saved cursor a restart made stale (its flow was sent what the table holds).
+    const fresh = read.filter((e) => (initial || !this.groups.groupOf(e) || this.checks.isAdopting(e)) && this.resumeFrom?.takeDropped(e) !== true);
     this.checks.clear(kept, response);
     for (const extension of fresh) this.table.forgetExtension(extension);
-    if (kept.length > 0) this.groups.add(read, response.seq);
-    else this.groups.reset(read, response.seq);
+    if (kept.length > 0) this.groups.add(read, response.seq, this.lives.current);
+    else this.groups.reset(read, response.seq, this.lives.current);
     // Added while the answer was on its way (too late to cut it short): they get a read of their own.
     for (const extension of this.extensions) if (!read.includes(extension) && !kept.includes(extension)) this.pending.add(extension);
     if (fresh.length > 0) this.applySnapshot(fresh, response, true);
@@ -295,14 +295,16 @@ export class PollLoop extends LoopRunner {
 
   /** Extensions never read before, now read: polled from that read's seq, its calls sent as in progress. */
   private placeRead(still: string[], response: SubscribeResponse): void {
-    for (const extension of still) {
-      this.pending.delete(extension);
-      // What the table holds for an extension just read can only be a restored position's legs, sent to a node that
-      // is gone: this read's states go out as the current state (initial), not as repeats to suppress.
-      this.table.forgetExtension(extension);
-    }
-    this.groups.add(still, response.seq);
-    this.applySnapshot(still, response, true);
+    for (const extension of still) this.pending.delete(extension);
+    // Its saved cursor made stale by a restart: the table holds what its flow was sent, the read ends what it lacks.
+    const dropped = still.filter((e) => this.resumeFrom?.takeDropped(e) === true);
+    const fresh = still.filter((e) => !dropped.includes(e));
+    // What the table holds for another extension just read can only be a restored position's legs, sent to a node that
+    // is gone: this read's states go out as the current state (initial), not as repeats to suppress.
+    for (const extension of fresh) this.table.forgetExtension(extension);
+    this.groups.add(still, response.seq, this.lives.current);
+    if (dropped.length > 0) this.applySnapshot(dropped, response, false);
+    if (fresh.length > 0) this.applySnapshot(fresh, response, true);
     this.options.onAnswer?.();
   }
 
@@ -320,7 +322,7 @@ export class PollLoop extends LoopRunner {
     const before = this.groups.size;
     // Entries that only repeat states already sent are no change: a PBX that lists its calls again in every answer
     // must not keep the groups apart.
-    this.groups.advance(group, response.seq, events.length > 0);
+    this.groups.advance(group, response.seq, events.length > 0, this.lives.current);
     this.emit(events);
     // The check first: a resumed extension's calls are announced once, as the read found them (not a dead call first).
     this.sendCheck(check, "after");
@@ -351,7 +353,7 @@ export class PollLoop extends LoopRunner {
     const check = this.checks.settle(this.table, response, group.extensions, this.cursorOf);
     this.sendCheck(check, "before");
     const events = this.collect(response, false, (extension) => group.extensions.has(extension));
-    this.groups.advance(group, response.seq, events.length > 0);
+    this.groups.advance(group, response.seq, events.length > 0, this.lives.current);
     this.emit(events);
     // The check first: a resumed extension's calls are announced once, as the read found them (not a dead call first).
     this.sendCheck(check, "after");
@@ -371,7 +373,8 @@ export class PollLoop extends LoopRunner {
   private sendCheck(outcome: CheckOutcome | undefined, part: "before" | "after"): void {
     if (part === "before" && outcome?.disagrees) this.warn("the PBX's calls differ from what its polls reported (it restarted?): resynchronising");
     if (!outcome) return;
-    if (outcome.disagrees) this.resumeFrom?.forget();
+    // The life of the cursors that disagree is over (not newer ones'): said before the answer moves them.
+    if (outcome.disagrees && part === "before") this.lives.over(this.groups.list, this.resumeFrom, undefined, outcome.disagreeing);
     const { inProgress, changed } = outcome[part];
     const mine = (extension: string): boolean => outcome.extensions.includes(extension);
     // Found by the read, not seen happen: marked when they came after an outage (outages.ts).
@@ -421,7 +424,7 @@ export class PollLoop extends LoopRunner {
     // than one this read sent. An adopted extension's calls were never sent: they go out as in progress.
     const adopted = read.filter((e) => this.checks.isAdopting(e));
     for (const extension of read) this.checks.drop(extension);
-    this.groups.add(read, response.seq);
+    this.groups.add(read, response.seq, this.lives.current);
     if (adopted.length > 0) this.applySnapshot(adopted, response, true);
     const others = read.filter((e) => !adopted.includes(e));
     // Not initial: the table sends only what differs from what was sent.
@@ -438,10 +441,10 @@ export class PollLoop extends LoopRunner {
   private restarted(seq: number, from = this.groups.maxCursor()): void {
     this.warn(`PBX sequence went back from ${from} to ${seq}: the PBX restarted, resynchronising`);
     this.held.explained();
-    this.resumeFrom?.forgetAbove(seq); // positions of the PBX's previous life
+    this.lives.over(this.groups.list, this.resumeFrom, seq);
     const polled = this.groups.list.flatMap((group) => [...group.extensions]);
     this.outages.restarted(polled);
-    this.groups.reset(polled, seq);
+    this.groups.reset(polled, seq, this.lives.current);
     this.checks.restarted();
     this.probeForRestart = true;
   }
@@ -490,6 +493,7 @@ export class PollLoop extends LoopRunner {
 
   private async request(extensions: string[], last: number, timeOutSec: number): Promise<SubscribeResponse> {
     const response = await this.abortable((signal) => this.options.api.subscribe(extensions, last, timeOutSec, signal));
+    this.lives.answered(response.seq);
     this.cursorTimes.reached(response.seq, this.groups.list.map((group) => group.cursor));
     return response;
   }

@@ -4,6 +4,7 @@ import type { CallStateTable } from "./call-state-table";
 import type { NoojeeError } from "../client/errors";
 import type { HoldLimit } from "./hold-limit";
 import type { ResumePoint, ResumeSource } from "./resume-points";
+import type { PbxLives } from "./pbx-lives";
 import type { CallData, SubscribeResponse } from "../client/types";
 
 export interface CallEvent {
@@ -72,4 +73,6 @@ export interface PollLoopOptions {
    * length of one timeOut unit. Share one between the loops of a connection so that they learn, and say it, once.
    */
   holdLimit?: HoldLimit;
+  /** The PBX lives the hub has seen, shared by its loops, so that saved cursors of two lives are told apart. */
+  lives?: PbxLives;
 }

@@ -118,7 +118,9 @@ export function parseContent(raw: unknown): SavedPosition {
       if (!isSeq(seq)) invalid("fence");
       fences[extension] = seq;
     }
-    return { seq: p.seq, extensions: p.extensions as string[], fences };
+    // Absent in positions saved before 1.2.0 kept PBX lives (pbx-lives.ts), and for life 0.
+    if (p.life !== undefined && !isSeq(p.life)) invalid("life");
+    return { seq: p.seq, extensions: p.extensions as string[], fences, ...(p.life ? { life: p.life } : {}) };
   });
   const legs = raw.legs.map((l: unknown): SavedLeg => {
     if (!isObject(l) || typeof l.extension !== "string" || !isObject(l.data)) invalid("leg");

@@ -51,6 +51,8 @@ export interface CheckOutcome {
   gone: Array<{ extension: string; uniqueCallId: string }>;
   /** A `check` or `resumed` extension's calls disagree with the read: the PBX restarted unseen. */
   disagrees: boolean;
+  /** Those extensions: the life of their cursors is over. */
+  disagreeing: string[];
   /** The extensions whose calls the table now holds anew (all, when they disagreed): for onSnapshot. */
   whole: string[];
 }
@@ -101,7 +103,7 @@ export class ReadCheck {
         named.set(leg, (named.get(leg) ?? new Set()).add(print(entry.CallData)));
       }
     }
-    let disagrees = false;
+    const disagreeing = new Set<string>();
     const whole: string[] = [];
     for (const extension of ready) {
       const mode = this.modes.get(extension) as CheckMode;
@@ -115,21 +117,25 @@ export class ReadCheck {
         const into = states ? before : after;
         if (!known && (mode === "adopted" || mode === "resumed")) (into.inProgress[extension] ??= []).push(entry);
         else (into.changed[extension] ??= []).push(entry);
-        if (!known && !states && mode === "check") disagrees = true;
+        if (!known && !states && mode === "check") disagreeing.add(extension);
       }
       const ids = new Set((listed.get(extension) ?? []).map((entry) => String(entry.CallData.uniqueCallId)));
       for (const leg of table.activeLegs(extension)) {
         const id = leg.data.uniqueCallId;
         if (ids.has(id) || named.has(key(extension, id))) continue;
         gone.push({ extension, uniqueCallId: id });
-        if (mode === "check" || mode === "resumed") disagrees = true;
+        if (mode === "check" || mode === "resumed") disagreeing.add(extension);
       }
     }
+    const disagrees = disagreeing.size > 0;
     // The extensions still to catch up are resynchronised too, without saying it again.
     if (disagrees) for (const [extension, mode] of this.modes) if (mode === "check" || mode === "resumed") this.modes.set(extension, "restart");
     const answerOf = (data: Record<string, SubscribeEntry[]>): SubscribeResponse => ({ ...this.read, Data: data });
     const entries = (p: ReturnType<typeof pick>): CheckEntries => ({ inProgress: answerOf(p.inProgress), changed: answerOf(p.changed) });
-    return { extensions: ready, before: entries(before), after: entries(after), gone, disagrees, whole: disagrees ? ready : whole };
+    return {
+      extensions: ready, before: entries(before), after: entries(after), gone, disagrees, disagreeing: [...disagreeing],
+      whole: disagrees ? ready : whole,
+    };
   }
 }
 

@@ -20,24 +20,40 @@ export interface ResumePoint {
   extensions: string[];
   /** Extension → seq of its own current-state read, when above `seq` (files written by 1.0.0). */
   fences: Record<string, number>;
+  /** The PBX life the cursor is of (pbx-lives.ts); absent in positions saved before it was kept, and for 0. */
+  life?: number;
 }
 
 /** Where an extension carries on from; `adopted` when no saved position covered it (see above). */
 export interface ResumeCursor {
   cursor: number;
   adopted: boolean;
+  life: number;
 }
 
+interface Saved {
+  cursor: number;
+  life: number;
+}
+
+const point = (seq: number, extensions: string[], life: number): ResumePoint =>
+  ({ seq, extensions, fences: {}, ...(life > 0 ? { life } : {}) });
+
 export class ResumeSource {
-  private readonly cursors = new Map<string, number>();
+  private readonly cursors = new Map<string, Saved>();
   /**
    * Extensions given a cursor (each is, once), adopted when the flows had started, or whose cursor a PBX restart made
    * stale: none of them is adopted (again).
    */
   private readonly given = new Set<string>();
   private readonly adopted = new Set<string>();
+  /**
+   * Extensions whose own cursor a PBX restart made stale: the table still holds what their flows were sent, so their
+   * read ends the calls it no longer lists (PollLoop), rather than starting afresh.
+   */
+  private readonly dropped = new Set<string>();
   /** The lowest saved cursor, for the extensions no position covers; none once the flows have started. */
-  private lowest: number | undefined;
+  private lowest: Saved | undefined;
   private open = true;
 
   constructor(points: readonly ResumePoint[]) {
@@ -47,13 +63,16 @@ export class ResumeSource {
   /** More saved positions (read after the loops were made). */
   add(points: readonly ResumePoint[]): void {
     for (const point of points) {
+      const life = point.life ?? 0;
       // A point that names no extension is a cursor all the same (the hub's last, kept when no extension had one).
-      if (this.open && point.seq > 0 && (this.lowest === undefined || point.seq < this.lowest)) this.lowest = point.seq;
+      if (this.open && point.seq > 0 && (this.lowest === undefined || point.seq < this.lowest.cursor)) this.lowest = { cursor: point.seq, life };
       for (const extension of point.extensions) {
         const cursor = Math.max(point.seq, point.fences[extension] ?? 0);
         // A position at 0 is no position: the PBX would answer a current-state read, not the changes since.
         if (cursor <= 0) continue;
-        this.cursors.set(extension, Math.max(cursor, this.cursors.get(extension) ?? 0));
+        const known = this.cursors.get(extension);
+        // Of two positions naming it, the newer life's (else the higher cursor) is where it stood last.
+        if (!known || life > known.life || (life === known.life && cursor > known.cursor)) this.cursors.set(extension, { cursor, life });
       }
     }
   }
@@ -73,11 +92,16 @@ export class ResumeSource {
     if (own !== undefined) {
       this.cursors.delete(extension);
       this.given.add(extension);
-      return { cursor: own, adopted: this.adopted.delete(extension) };
+      return { ...own, adopted: this.adopted.delete(extension) };
     }
     if (!this.adoptable(extension)) return undefined;
     this.given.add(extension);
-    return { cursor: this.lowest as number, adopted: true };
+    return { ...(this.lowest as Saved), adopted: true };
+  }
+
+  /** True, once, when `extension` had a cursor of its own that a PBX restart made stale (see `dropped`). */
+  takeDropped(extension: string): boolean {
+    return this.dropped.delete(extension);
   }
 
   /**
@@ -87,13 +111,17 @@ export class ResumeSource {
    * read) adopts from it the extensions no position covers, also after a crash before it came.
    */
   points(extensions?: ReadonlySet<string>): ResumePoint[] {
-    const byCursor = new Map<number, string[]>();
-    for (const [extension, cursor] of this.cursors) {
+    const byCursor = new Map<string, ResumePoint>();
+    for (const [extension, { cursor, life }] of this.cursors) {
       if (extensions && !extensions.has(extension)) continue;
-      byCursor.set(cursor, [...(byCursor.get(cursor) ?? []), extension]);
+      const key = `${cursor}/${life}`;
+      byCursor.set(key, point(cursor, [...(byCursor.get(key)?.extensions ?? []), extension], life));
     }
-    if (this.open && this.lowest !== undefined && !byCursor.has(this.lowest)) byCursor.set(this.lowest, []);
-    return [...byCursor].map(([seq, list]) => ({ seq, extensions: list, fences: {} }));
+    const lowest = this.lowest;
+    if (this.open && lowest !== undefined && !byCursor.has(`${lowest.cursor}/${lowest.life}`)) {
+      byCursor.set("lowest", point(lowest.cursor, [], lowest.life));
+    }
+    return [...byCursor.values()];
   }
 
   /**
@@ -102,18 +130,24 @@ export class ResumeSource {
    */
   retainOnly(extensions: ReadonlySet<string>): void {
     for (const extension of [...this.cursors.keys()]) if (!extensions.has(extension)) this.cursors.delete(extension);
+    // What a flow gone was sent is no one's to end.
+    for (const extension of [...this.dropped]) if (!extensions.has(extension)) this.dropped.delete(extension);
     for (const extension of extensions) {
       if (!this.adoptable(extension)) continue;
-      this.cursors.set(extension, this.lowest as number);
+      this.cursors.set(extension, this.lowest as Saved);
       this.adopted.add(extension);
     }
     this.open = false;
   }
 
-  /** The positions are of no use any more (the PBX restarted unseen): every extension gets a current-state read. */
-  forget(): void {
-    this.cursors.clear();
-    this.adopted.clear();
+  /**
+   * A loop found the PBX life `life` over (its calls differ from what its polls of that life reported, or its counter
+   * went back): the cursors of that life or an older one are dropped (their extensions get a current-state read, which
+   * ends the calls it no longer lists), and nothing is adopted any more. Those of a newer life were answered after a
+   * restart had been seen (pbx-lives.ts): they carry on, checked by the read that starts their loop.
+   */
+  forgetLife(life: number): void {
+    this.drop(([, saved]) => saved.life <= life);
     this.open = false;
   }
 
@@ -124,14 +158,20 @@ export class ResumeSource {
    * down: it is kept, checked by the read that starts its loop, as a loop keeps its own such cursors.
    */
   forgetAbove(seq: number): void {
-    for (const [extension, cursor] of [...this.cursors]) {
-      if (cursor <= seq) continue;
+    this.drop(([, saved]) => saved.cursor > seq);
+  }
+
+  private drop(stale: (entry: [string, Saved]) => boolean): void {
+    for (const entry of [...this.cursors]) {
+      if (!stale(entry)) continue;
+      const [extension] = entry;
       this.cursors.delete(extension);
-      this.adopted.delete(extension);
+      // One adopted had no table of its own to end; one resumed had what its flow was sent (see `dropped`).
+      if (!this.adopted.delete(extension)) this.dropped.add(extension);
       // Nor adopted: a read, not a forgotten table, ends its calls that died with the restart.
       this.given.add(extension);
     }
-    if (this.lowest !== undefined && this.lowest > seq) this.lowest = undefined;
+    if (this.lowest !== undefined && stale(["", this.lowest])) this.lowest = undefined;
   }
 
   private adoptable(extension: string): boolean {
@@ -145,21 +185,24 @@ export class ResumeSource {
  * watched at the start carry on from it, as from any saved position (the PBX's seq is one counter for all extensions).
  */
 export class LastCursor {
-  private seq: number | undefined;
+  private last: Saved | undefined;
 
   /** `polls` as they are to be stored: the last cursor, bare, when none has one. */
   keep(polls: ResumePoint[]): ResumePoint[] {
-    if (polls.length > 0) this.seq = Math.max(...polls.map((point) => point.seq));
-    else if (this.seq !== undefined) return [{ seq: this.seq, extensions: [], fences: {} }];
+    if (polls.length > 0) {
+      // The newest life's highest cursor.
+      const life = Math.max(...polls.map((p) => p.life ?? 0));
+      this.last = { cursor: Math.max(...polls.filter((p) => (p.life ?? 0) === life).map((p) => p.seq)), life };
+    } else if (this.last !== undefined) return [point(this.last.cursor, [], this.last.life)];
     return polls;
   }
 
   /** A loop's answer: its highest cursor is the latest. */
-  note(seq: number): void {
-    if (seq > 0) this.seq = seq;
+  note(seq: number, life: number): void {
+    if (seq > 0) this.last = { cursor: seq, life };
   }
 
   forget(): void {
-    this.seq = undefined;
+    this.last = undefined;
   }
 }

@@ -30,6 +30,7 @@ import { LateSubscribers, lateReplay } from "./late-subscribers";
 import { SentStates } from "./sent-states";
 import { LingeringExtensions } from "./lingering";
 import { LastCursor, ResumePoint, ResumeSource } from "./resume-points";
+import { PbxLives } from "./pbx-lives";
 import { currentEvents, ResumedReads } from "./resumed-reads";
 import { StartGate } from "./start-gate";
 import { SubscriberStates } from "./subscriber-states";
@@ -57,6 +58,8 @@ export class SubscriptionHub {
   private readonly states = new SubscriberStates();
   private readonly resumedReads = new ResumedReads<Subscriber>();
   private readonly lastCursor = new LastCursor();
+  /** The PBX lives seen, shared by the loops, so that the cursors stored tell two lives apart (pbx-lives.ts). */
+  private lives = new PbxLives();
   /** Changes kept for the subscribers the saved position names that have not registered yet (late-subscribers.ts). */
   private readonly late = new LateSubscribers((message) => this.options.onWarning?.(message));
   /** The saved position is still being read: the polls start once it is there, and nothing is stored before. */
@@ -104,6 +107,7 @@ export class SubscriptionHub {
     this.table.restore(position.legs);
     this.resumeSource ??= new ResumeSource([]);
     this.resumeSource.add(position.polls);
+    this.lives.restored(position.polls);
     this.resumedReads.restored(position.polls, position.awaiting, this.subscribers, position.watching);
     this.late.restored(position.watching, position.awaiting, this.subscribers);
     this.lastCursor.keep(position.polls);
@@ -355,6 +359,7 @@ export class SubscriptionHub {
       this.resumeSource = undefined;
       this.resumedReads.clear();
       this.lastCursor.forget();
+      this.lives = new PbxLives();
       this.states.forget();
     }
     this.parkedAt = undefined;
@@ -369,8 +374,9 @@ export class SubscriptionHub {
       table: this.table,
       timeoutSec: 30,
       resumeFrom: this.resumeSource,
+      lives: this.lives,
       onAnswer: () => {
-        this.lastCursor.note(chunk.loop.sequence);
+        this.lastCursor.note(chunk.loop.sequence, this.lives.current);
         this.savePosition();
       },
       onEvents: (events) => this.dispatch(events),
