@@ -146,8 +146,8 @@
 
             tech: function() {
                 return rule(function(v) {
-                    // Missing: the runtime's default (SIP).
-                    return v === undefined || (typeof v === "string" && TECH.test(v.trim())) ? null : key("tech");
+                    // Missing or empty: the runtime's default (SIP).
+                    return v === undefined || v === "" || (typeof v === "string" && TECH.test(v.trim())) ? null : key("tech");
                 });
             },
 
@@ -210,8 +210,10 @@
                 var prefix = def.category === "config" ? "#node-config-input-" : "#node-input-";
                 Object.keys(def.defaults).forEach(function(prop) {
                     var input = $(prefix + prop);
-                    if (node[prop] !== undefined || input.length === 0) { return; }
                     var value = def.defaults[prop].value;
+                    // Missing, or empty where the runtime reads "" as its default (Long poll, Technology).
+                    var unset = node[prop] === undefined || (node[prop] === "" && value !== "" && value !== undefined);
+                    if (!unset || input.length === 0) { return; }
                     if (input.attr("type") === "checkbox") {
                         input.prop("checked", value === true);
                     } else {

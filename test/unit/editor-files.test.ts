@@ -98,7 +98,7 @@ function registered(html: string): EditorDef {
 const VALUES: Record<string, Record<string, { good: unknown[]; bad: unknown[] }>> = {
   "noojee-dial": {
     extension: { good: ["", undefined, "100", "SIP/100", "PJSIP/100 "], bad: ["10a", "SIP/", "100/SIP", 100] },
-    tech: { good: ["SIP", "PJSIP", "IAX2", undefined], bad: ["", "SIP/", "1SIP"] },
+    tech: { good: ["SIP", "PJSIP", "IAX2", undefined, ""], bad: ["SIP/", "1SIP"] }, // "": the runtime's SIP, as missing
     number: { good: ["", undefined, "+61 2 9999 0000", "(02) 9999-0000", "*72#"], bad: ["call me", "++61", "1".repeat(33)] },
     autoAnswer: { good: ["", "Call-info:answer-after=0"], bad: ["a\nb", "x".repeat(201), 5] },
     callerId: { good: ["", "Sales <0299990000>"], bad: ["a\tb", "x".repeat(81), 5] },
@@ -244,7 +244,7 @@ const MESSAGES: Record<string, Record<string, { good: unknown[]; bad: Array<[unk
         [undefined, "error.invalidExtensions"], ["410-400", "error.invalidExtensions"], ["1-5000", "error.invalidExtensions"],
       ],
     },
-    timeout: { good: [1, 30, "120", " 5 "], bad: [[0, "validation.timeout"], [121, "validation.timeout"], ["1.5", "validation.timeout"], ["", "validation.timeout"]] },
+    timeout: { good: [1, 30, "120", " 5 ", ""], bad: [[0, "validation.timeout"], [121, "validation.timeout"], ["1.5", "validation.timeout"]] }, // "": 30
     outputMode: { good: [undefined, "events", "byKind", "summaries", "both"], bad: [["all", "validation.outputMode"], ["", "validation.outputMode"]] },
   },
   "noojee-presence": {
