@@ -6,7 +6,9 @@
 #      to 145 kB, 600 kB and 135 files with 1.2.0's crash-proof state, which adds ten modules: 134.6 kB, 550.1 kB,
 #      125 files; to 165 kB, 680 kB and 150 files with 1.2.0's trusted presence and phonebook (vanished calls, the
 #      presence variable and its wiring, the CSV reader, number forms, countries) and the rest of crash-proof state
-#      (early read, late subscribers, held polls): 150.8 kB, 608.4 kB, 137 files). A jump
+#      (early read, late subscribers, held polls): 150.8 kB, 608.4 kB, 137 files); to 190 kB, 760 kB and 165 files with
+#      1.2.0's first hour (an icon per node, the shared extension syntax and editor resources, TLS and redirect
+#      messages, grouped config help) and PBX lives in the saved position: 173.3 kB, 696.0 kB, 148 files. A jump
 #      past it usually means something that must never ship (tests, fixtures, source maps, TypeScript) got in.
 #   2. `npm audit --omit=dev`: the runtime dependency tree must have no known vulnerability. Where the registry's
 #      advisory service cannot be reached (this network answers its endpoint with 405), the step says so and is
@@ -17,9 +19,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-BUDGET_PACKED_KB=${NOOJEE_BUDGET_PACKED_KB:-165}
-BUDGET_UNPACKED_KB=${NOOJEE_BUDGET_UNPACKED_KB:-680}
-BUDGET_FILES=${NOOJEE_BUDGET_FILES:-150}
+BUDGET_PACKED_KB=${NOOJEE_BUDGET_PACKED_KB:-190}
+BUDGET_UNPACKED_KB=${NOOJEE_BUDGET_UNPACKED_KB:-760}
+BUDGET_FILES=${NOOJEE_BUDGET_FILES:-165}
 status=0
 
 out=$(mktemp)
