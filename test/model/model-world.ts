@@ -107,6 +107,13 @@ export class World {
   /** What the last kill left: the re-send bound and the extensions it applies to (model-resume.ts). */
   kill: KillReference | undefined;
   /**
+   * Who the durable position the current process started from says watched each extension (model-resume.ts,
+   * durableWatchers), when it can carry on: a node id that registers only after the start (a join, a deploy) is, for
+   * the product, the same flow that position names (nothing tells a node deployed away and back from one that never
+   * left), so what that flow had got by then counts as had, as for the nodes that start with the process.
+   */
+  private resumedWatchers: { watchers: ReturnType<typeof durableWatchers> } | undefined;
+  /**
    * Per extension, the PBX epoch of the cursor the current process holds (from its own answers, else from the durable
    * position it started from; -1: a cursor of an unknown epoch, read after a restart the hub could not see).
    */
@@ -211,6 +218,8 @@ export class World {
     };
     this.nodes.set(layout.id, node);
     this.join(node, layout.extensions, continuation);
+    had ??= hadAcrossKill(this.receipts, (leg) => this.pbx.legById(leg)?.extension, [layout], () => undefined, () => false,
+      this.resumedWatchers).get(layout.id);
     for (const [leg, index] of had ?? []) {
       const interval = node.intervals.get(this.pbx.legById(leg)?.extension ?? "");
       if (interval) interval.prev.set(leg, Math.max(index, interval.prev.get(leg) ?? -1));
@@ -294,9 +303,9 @@ export class World {
     this.inheritedCovers = inherits && durable ? { ...durable.covers } : {};
     this.cursorServed = new Set(inherits ? layouts.flatMap((l) => l.extensions) : []);
     const resumable = inherits && durable !== undefined ? durable : undefined;
+    this.resumedWatchers = resumable && { watchers: durableWatchers(resumable) };
     const had = hadAcrossKill(this.receipts, (leg) => this.pbx.legById(leg)?.extension, layouts, (id) => this.history.get(id),
-      (id, extension) => carried.has(extension) || before.get(extension)?.chains.has(id) === true,
-      resumable && { watchers: durableWatchers(resumable) });
+      (id, extension) => carried.has(extension) || before.get(extension)?.chains.has(id) === true, this.resumedWatchers);
     this.writer = this.store.writerFor(this.gen, this.warn(this.gen));
     this.hub = this.newHub(this.store.positionFor(this.writer));
     for (const l of layouts) {
