@@ -199,7 +199,8 @@ describe("noojee-subscribe behind a reverse proxy with an idle limit", function 
       assert.deepEqual(new Logged(node, "log").all.map(String).filter((m) => m.includes("restored")), []);
       const said = warnings().filter((w) => w.includes("cut after about"));
       assert.equal(said.length, 1, JSON.stringify(warnings()));
-      assert.match(said[0], /cut after about 3 s \(HTTP 504\) though the PBX was asked to hold them 30 s/);
+      // The limit as measured: 3 s, or 4 on a loaded machine (CI saw 4).
+      assert.match(said[0], /cut after about [34] s \(HTTP 504\) though the PBX was asked to hold them 30 s/);
       assert.match(said[0], /raise that idle limit above 30 s/i);
     });
   });
