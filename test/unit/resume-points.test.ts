@@ -55,4 +55,38 @@ describe("ResumeSource", () => {
     old.forgetAbove(40);
     assert.deepEqual([old.take("420"), old.take("430"), old.size], [undefined, undefined, 0], "all above: nothing left");
   });
+  describe("cursors of two PBX lives", () => {
+    // 406 saved at 50 before the PBX restarted (life 0), 403 at 2 after it (life 1), 405 at 7 after it too.
+    const lives: ResumePoint[] = [
+      { seq: 50, extensions: ["406"], fences: {} },
+      { seq: 7, extensions: ["405"], fences: {}, life: 1 },
+      { seq: 2, extensions: ["403"], fences: {}, life: 1 },
+    ];
+
+    it("one of an older life than the newest is stale: it carries on from the newest life's lowest cursor", () => {
+      const source = new ResumeSource(lives);
+      assert.deepEqual(source.points(), [
+        { seq: 2, extensions: ["406", "403"], fences: {}, life: 1 },
+        { seq: 7, extensions: ["405"], fences: {}, life: 1 },
+      ], "stored where it would carry on from");
+      assert.deepEqual(source.take("406"), { cursor: 2, adopted: false, life: 1, stale: true });
+      assert.deepEqual(source.take("405"), { cursor: 7, adopted: false, life: 1 });
+      assert.deepEqual(source.take("430"), { cursor: 2, adopted: true, life: 1 }, "adopted from the newest life's lowest, not from 50");
+    });
+
+    it("is dropped with the newest life's cursors, judged where it would carry on from", () => {
+      const above = new ResumeSource(lives);
+      above.forgetAbove(5);
+      assert.deepEqual([above.take("406"), above.take("405")], [{ cursor: 2, adopted: false, life: 1, stale: true }, undefined]);
+      const gone = new ResumeSource(lives);
+      gone.forgetAbove(1);
+      assert.deepEqual([gone.take("406"), gone.takeDropped("406"), gone.size], [undefined, true, 0], "dropped: its read ends what it lacks");
+    });
+
+    it("without lives (a 1.1.0 position) nothing is stale", () => {
+      const source = new ResumeSource(lives.map(({ life: _life, ...point }) => point));
+      assert.deepEqual(source.take("406"), { cursor: 50, adopted: false, life: 0 });
+      assert.deepEqual(source.take("430"), { cursor: 2, adopted: true, life: 0 });
+    });
+  });
 });

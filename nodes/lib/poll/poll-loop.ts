@@ -229,7 +229,7 @@ export class PollLoop extends LoopRunner {
       // Whatever the table holds for an adopted one came with a position that did not cover it: from a node gone.
       if (taken.adopted) this.table.forgetExtension(extension);
       else this.resumedUnread.add(extension);
-      this.checks.place(extension, taken.adopted);
+      this.checks.place(extension, taken.adopted ? "adopted" : taken.stale ? "restart" : "resumed");
       this.probeForRestart = true;
       const at = `${taken.cursor}/${taken.life}`;
       byCursor.set(at, { ...taken, extensions: [...(byCursor.get(at)?.extensions ?? []), extension] });

@@ -155,11 +155,14 @@ function entriesOf(response: SubscribeResponse): Map<string, SubscribeEntry[]> {
   return out;
 }
 
+/** How an extension came to be polled from a saved position (see `place`). */
+export type Placed = "adopted" | "resumed" | "restart";
+
 /** A poll loop's read checks: the one in progress, the extensions placed from saved positions, a restart meanwhile. */
 export class ReadChecks {
   private current: ReadCheck | undefined;
   /** Extensions carried on from a saved position whose first check is still to come. */
-  private readonly placed = new Map<string, "adopted" | "resumed">();
+  private readonly placed = new Map<string, Placed>();
   private resyncing = false;
 
   /** A read waits for the polls to catch up with it (they ask with timeOut=0 meanwhile). */
@@ -167,9 +170,13 @@ export class ReadChecks {
     return this.current !== undefined;
   }
 
-  /** Carried on from a saved position, its own or (adopted) the lowest: its calls in progress are still to be found. */
-  place(extension: string, adopted: boolean): void {
-    this.placed.set(extension, adopted ? "adopted" : "resumed");
+  /**
+   * Carried on from a saved position, its own or (adopted) the lowest: its calls in progress are still to be found. One
+   * whose own cursor was stale (resume-points.ts) carries on from a cursor of the PBX's newest life: its check is a
+   * restart's (what its flow was sent and the read lacks died with the restart, and ends).
+   */
+  place(extension: string, placed: Placed): void {
+    this.placed.set(extension, placed);
   }
 
   isAdopting(extension: string): boolean {

@@ -11,6 +11,11 @@
  * was polled from before the crash: it re-sends what may have reached the flow already, and loses nothing. A cursor
  * tells only what changed since; the calls in progress that did not change are for the poll loop to find (its
  * read-check.ts).
+ *
+ * A saved cursor of an older PBX life than another saved beside it is *stale*: the newer life began with a restart
+ * after it was answered, so what it would ask for is gone, and a counter that climbed past it would answer without the
+ * changes in between. Its extension carries on from the lowest cursor of the newest life instead, as an adopted one
+ * does (re-sending, losing nothing), and its read ends the calls its flow was sent that the PBX no longer lists.
  */
 
 /** Where a poll stood: enough to carry on from there in another process (see resume-file.ts). */
@@ -24,11 +29,15 @@ export interface ResumePoint {
   life?: number;
 }
 
-/** Where an extension carries on from; `adopted` when no saved position covered it (see above). */
+/**
+ * Where an extension carries on from; `adopted` when no saved position covered it, `stale` when its own cursor was of an
+ * older life than the newest saved (see above).
+ */
 export interface ResumeCursor {
   cursor: number;
   adopted: boolean;
   life: number;
+  stale?: true;
 }
 
 interface Saved {
@@ -52,7 +61,10 @@ export class ResumeSource {
    * read ends the calls it no longer lists (PollLoop), rather than starting afresh.
    */
   private readonly dropped = new Set<string>();
-  /** The lowest saved cursor, for the extensions no position covers; none once the flows have started. */
+  /**
+   * The lowest saved cursor of the newest life: for the extensions no position covers (none once the flows have
+   * started), and for those whose own is stale.
+   */
   private lowest: Saved | undefined;
   private open = true;
 
@@ -65,7 +77,8 @@ export class ResumeSource {
     for (const point of points) {
       const life = point.life ?? 0;
       // A point that names no extension is a cursor all the same (the hub's last, kept when no extension had one).
-      if (this.open && point.seq > 0 && (this.lowest === undefined || point.seq < this.lowest.cursor)) this.lowest = { cursor: point.seq, life };
+      const low = this.lowest;
+      if (point.seq > 0 && (low === undefined || life > low.life || (life === low.life && point.seq < low.cursor))) this.lowest = { cursor: point.seq, life };
       for (const extension of point.extensions) {
         const cursor = Math.max(point.seq, point.fences[extension] ?? 0);
         // A position at 0 is no position: the PBX would answer a current-state read, not the changes since.
@@ -92,7 +105,10 @@ export class ResumeSource {
     if (own !== undefined) {
       this.cursors.delete(extension);
       this.given.add(extension);
-      return { ...own, adopted: this.adopted.delete(extension) };
+      const adopted = this.adopted.delete(extension);
+      const from = this.carried(own);
+      // An adopted one had no table of its own: nothing sent to end.
+      return { ...from, adopted, ...(from !== own && !adopted ? { stale: true as const } : {}) };
     }
     if (!this.adoptable(extension)) return undefined;
     this.given.add(extension);
@@ -112,8 +128,10 @@ export class ResumeSource {
    */
   points(extensions?: ReadonlySet<string>): ResumePoint[] {
     const byCursor = new Map<string, ResumePoint>();
-    for (const [extension, { cursor, life }] of this.cursors) {
+    for (const [extension, saved] of this.cursors) {
       if (extensions && !extensions.has(extension)) continue;
+      // A stale one where it would carry on from: its own cursor would lose what the newest life did before it.
+      const { cursor, life } = this.carried(saved);
       const key = `${cursor}/${life}`;
       byCursor.set(key, point(cursor, [...(byCursor.get(key)?.extensions ?? []), extension], life));
     }
@@ -162,9 +180,9 @@ export class ResumeSource {
   }
 
   private drop(stale: (entry: [string, Saved]) => boolean): void {
-    for (const entry of [...this.cursors]) {
-      if (!stale(entry)) continue;
-      const [extension] = entry;
+    // A stale cursor is judged where it would carry on from.
+    for (const [extension, saved] of [...this.cursors]) {
+      if (!stale([extension, this.carried(saved)])) continue;
       this.cursors.delete(extension);
       // One adopted had no table of its own to end; one resumed had what its flow was sent (see `dropped`).
       if (!this.adopted.delete(extension)) this.dropped.add(extension);
@@ -172,6 +190,12 @@ export class ResumeSource {
       this.given.add(extension);
     }
     if (this.lowest !== undefined && stale(["", this.lowest])) this.lowest = undefined;
+  }
+
+  /** Where a saved cursor carries on from: the newest life's lowest when it is of an older life (stale, see above). */
+  private carried(saved: Saved): Saved {
+    const newest = this.lowest;
+    return newest !== undefined && saved.life < newest.life ? newest : saved;
   }
 
   private adoptable(extension: string): boolean {
