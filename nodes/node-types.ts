@@ -3,7 +3,7 @@ import type { Node, NodeDef } from "node-red";
 import type { AuthMode, NoojeeClient } from "./lib/client/api-client";
 import type { CallerInfo } from "./lib/numbers/caller-info";
 import type { PositionWriter } from "./lib/poll/position-writer";
-import type { SubscriptionHub } from "./lib/poll/subscription-hub";
+import type { PollHub } from "./lib/poll/hub-types";
 
 export interface NoojeeConfigDef extends NodeDef {
   host: string;
@@ -32,7 +32,7 @@ export interface NoojeeCredentials {
 /** What other nodes use from a config node. */
 export interface NoojeeConnection {
   client: NoojeeClient;
-  hub: SubscriptionHub;
+  hub: PollHub;
   /** Where the hub's position is saved, when resuming after a restart is on. */
   resume?: PositionWriter;
   /**

@@ -8,7 +8,7 @@ import type { HubStatus } from "./lib/poll/subscription-hub";
 import type { PresenceState } from "./lib/presence/presence-table";
 import { PresenceWatch } from "./presence-watch";
 import { PROPERTY_DEFAULTS } from "./property-defaults";
-import { statusOf, ThrottledStatus } from "./status";
+import { standbyText, statusOf, ThrottledStatus } from "./status";
 import { openWatch, PollFailures, WatchStart } from "./watch-node";
 
 interface PresenceDef extends NodeDef {
@@ -70,6 +70,9 @@ export = function (RED: NodeAPI): void {
 
     const onStatus = (loop: HubStatus): void => {
       if (loop.state === "reading") return status.show(statusOf.connecting(t("status.reading")));
+      // Replicas: another copy of the flows polls; this one shows the shared state (nodes/lib/replicas).
+      if (loop.state === "standby") return status.show(statusOf.idle(standbyText(t, loop.holder)));
+      if (loop.state === "coordinationLost") return status.show(statusOf.failing(t("status.coordinationLost", { reason: loop.reason })));
       failures.update(loop);
       const connecting = loop.state === "connecting" && failures.failure === undefined;
       status.show(connecting ? statusOf.connecting(t("status.connecting")) : presenceStatus);

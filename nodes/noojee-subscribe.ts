@@ -8,7 +8,7 @@ import { changeExtensions, problemValues } from "./lib/input/extensions";
 import type { CallEvent } from "./lib/poll/poll-loop";
 import type { HubStatus } from "./lib/poll/subscription-hub";
 import { MAX_TIMEOUT, MIN_TIMEOUT, toMessage, toSummaryMessage } from "./messages";
-import { statusOf, ThrottledStatus } from "./status";
+import { standbyText, statusOf, ThrottledStatus } from "./status";
 import { PROPERTY_DEFAULTS } from "./property-defaults";
 import { openWatch, PollFailures, WatchStart } from "./watch-node";
 
@@ -85,6 +85,9 @@ export = function (RED: NodeAPI): void {
     const failures = new PollFailures(node, t, () => extensions.join(","));
     const onStatus = (loop: HubStatus): void => {
       if (loop.state === "reading") return status.show(statusOf.connecting(t("status.reading")));
+      // Replicas: another copy of the flows polls; this one sends nothing (nodes/lib/replicas).
+      if (loop.state === "standby") return status.show(statusOf.idle(standbyText(t, loop.holder)));
+      if (loop.state === "coordinationLost") return status.show(statusOf.failing(t("status.coordinationLost", { reason: loop.reason })));
       failures.update(loop);
       if (loop.state === "connecting") status.show(statusOf.connecting(t("status.connecting")));
       else if (loop.state === "listening") status.show(showLastEvent);

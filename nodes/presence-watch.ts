@@ -7,7 +7,7 @@
 import type { NodeMessage } from "node-red";
 import type { CallerInfoLookup } from "./messages";
 import type { CallEvent } from "./lib/poll/poll-loop";
-import type { HubStatus, SubscriptionHub } from "./lib/poll/subscription-hub";
+import type { HubStatus, PollHub } from "./lib/poll/subscription-hub";
 import { Presence, PresenceChange, PresenceTable } from "./lib/presence/presence-table";
 import { ContextAccess, PresenceVariable } from "./lib/presence/presence-variable";
 import { CallCallers, toPresenceMessage, toPresencePayload } from "./presence-messages";
@@ -27,7 +27,7 @@ export interface PresenceVariableSetup {
 
 export interface PresenceWatchOptions {
   id: string;
-  hub: Pick<SubscriptionHub, "register" | "updateExtensions" | "deregister" | "onStarted">;
+  hub: Pick<PollHub, "register" | "updateExtensions" | "deregister" | "onStarted">;
   callerInfo: CallerInfoLookup;
   /** The flow or global context variable, when the node keeps one. */
   variable?: PresenceVariableSetup;

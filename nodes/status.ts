@@ -18,6 +18,11 @@ export const statusOf = {
   past: (text: string): NodeStatus => ({ fill: "grey", shape: "dot", text: shortText(text) }),
 };
 
+/** A replica on standby: who polls instead, when known. */
+export function standbyText(t: (key: string, values?: Record<string, string>) => string, holder: string | undefined): string {
+  return holder === undefined ? t("status.standbyUnknown") : t("status.standby", { holder });
+}
+
 /** A green status with a note (e.g. the phonebook file not found): yellow, the note after the text, both in 40 characters. */
 export function withNote(status: NodeStatus, note: string | undefined): NodeStatus {
   if (note === undefined || status.fill !== "green") return status;

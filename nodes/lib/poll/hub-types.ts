@@ -27,8 +27,17 @@ export interface PositionStore {
   save(capture: () => HubPosition | undefined): void;
 }
 
-/** The polls' status as the subscribers see it; `reading`: the saved position is still being read, nothing polls. */
-export type HubStatus = LoopStatus | { state: "reading" };
+/**
+ * The polls' status as the subscribers see it; `reading`: the saved position is still being read, nothing polls.
+ * With replicas (nodes/lib/replicas): `standby`, another replica (`holder`, its name) holds the lease and polls;
+ * `coordinationLost`, Redis cannot be reached (or the lease could not be renewed in time), so this replica does not
+ * poll (`reason`: short, no secret).
+ */
+export type HubStatus =
+  | LoopStatus
+  | { state: "reading" }
+  | { state: "standby"; holder: string | undefined }
+  | { state: "coordinationLost"; reason: string };
 
 export interface Subscriber extends StatefulSubscriber {
   extensions: readonly string[];
@@ -67,4 +76,18 @@ export interface HubOptions extends Partial<LoopOptions> {
    * for it (`subscribeExtenBudget()`), else unlimited.
    */
   maxExtenBytes?: number;
+}
+
+/**
+ * What the nodes use of a config node's polls: a SubscriptionHub, or with replicas one that runs a SubscriptionHub
+ * only while this replica holds the lease (nodes/lib/replicas).
+ */
+export interface PollHub {
+  register(id: string, subscriber: Subscriber): void;
+  expect(id: string): void;
+  updateExtensions(id: string, extensions: readonly string[]): void;
+  deregister(id: string): Promise<void>;
+  releaseLingering(): void;
+  onStarted(listener: () => void): () => boolean;
+  close(): Promise<void>;
 }

@@ -20,7 +20,7 @@
  * saved position has been read, and until the loops have carried on from its cursors they stay in what is stored.
  */
 import { CallStateTable } from "./call-state-table";
-import type { HubOptions, HubPosition, HubStatus, Subscriber } from "./hub-types";
+import type { HubOptions, HubPosition, HubStatus, PollHub, Subscriber } from "./hub-types";
 import { changedStatus, type Chunk, extenBytes } from "./hub-chunks";
 import { CallEvent, LoopStatus, PollLoop, SubscribeApi } from "./poll-loop";
 import { EarlyRead } from "./early-read";
@@ -34,11 +34,11 @@ import { PbxLives } from "./pbx-lives";
 import { currentEvents, ResumedReads } from "./resumed-reads";
 import { StartGate } from "./start-gate";
 import { SubscriberStates } from "./subscriber-states";
-export type { HubOptions, HubPosition, HubStatus, PositionStore, Subscriber } from "./hub-types";
+export type { HubOptions, HubPosition, HubStatus, PollHub, PositionStore, Subscriber } from "./hub-types";
 export { MAX_BUFFERED } from "./lingering";
 export { extenBytes } from "./hub-chunks";
 
-export class SubscriptionHub {
+export class SubscriptionHub implements PollHub {
   private readonly subscribers = new Map<string, Subscriber>();
   private readonly byExtension = new Map<string, Set<Subscriber>>();
   private readonly pendingReplays = new Map<Subscriber, CallEvent[]>();
