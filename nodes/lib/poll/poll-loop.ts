@@ -492,8 +492,9 @@ export class PollLoop extends LoopRunner {
   }
 
   private async request(extensions: string[], last: number, timeOutSec: number): Promise<SubscribeResponse> {
+    const sentAt = this.lives.sent();
     const response = await this.abortable((signal) => this.options.api.subscribe(extensions, last, timeOutSec, signal));
-    this.lives.answered(response.seq);
+    this.lives.answered(response.seq, sentAt);
     this.cursorTimes.reached(response.seq, this.groups.list.map((group) => group.cursor));
     return response;
   }
