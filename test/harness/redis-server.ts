@@ -40,6 +40,10 @@ export class RedisServer {
   /** `persistent`: an append-only file (fsync always), so that a restart keeps the keys. */
   constructor(private readonly persistent = false) {}
 
+  get running(): boolean {
+    return this.child !== undefined;
+  }
+
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }

@@ -5,33 +5,15 @@
  * down then back. Short TTLs (1.5 s) keep it quick; the schedule is what Redis and the real clocks make of it.
  */
 import assert from "node:assert/strict";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { replicaKeys } from "../../nodes/lib/replicas/keys";
 import { Lease, type LeaseEvents } from "../../nodes/lib/replicas/lease";
 import { monotonicNow } from "../../nodes/lib/monotonic";
 import { RedisServer, requireRedis } from "../harness/redis-server";
+import { freeze, redisClient, until } from "./replica-support";
 
 const TTL = 1500;
 const MARGIN = 300;
-
-export function redisClient(url: string): Redis {
-  const redis = new Redis(url, { maxRetriesPerRequest: 0, retryStrategy: () => 50, connectTimeout: 1000 });
-  redis.on("error", () => undefined); // each failure is the lease's to report
-  return redis;
-}
-
-/** Blocks this process's thread, timers and all, like a GC pause or SIGSTOP (Redis, another process, runs on). */
-export function freeze(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
-export async function until(check: () => boolean, what: string, timeoutMs = 8000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`never happened: ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 interface Log {
   acquired: string[];
