@@ -146,6 +146,24 @@ describe("Replicas: the lease in a real Redis", function () {
     assert.ok(!(a.lease.holds() && b.lease.holds()), "never both");
   });
 
+  it("a suspended VM (the wall clock jumped, the monotonic one did not move) holds nothing on waking", async () => {
+    const redis = redisClient(server.url);
+    clients.push(redis);
+    let suspendedMs = 0;
+    const lost: string[] = [];
+    const lease = new Lease({
+      redis, keys: replicaKeys(prefix, "cfg1"), name: "vm", ttlMs: TTL, marginMs: MARGIN,
+      wallNow: () => Date.now() + suspendedMs,
+      onAcquired: () => undefined, onLost: (reason) => lost.push(reason), onStandby: () => undefined, onUnreachable: () => undefined,
+    });
+    leases.push(lease);
+    lease.start();
+    await until(() => lease.holds(), "it holds");
+    suspendedMs = TTL; // what a resumed VM's wall clock says; the process's monotonic clock did not count it
+    assert.equal(lease.holds(), false);
+    assert.equal(lease.remainingMs(), 0);
+  });
+
   it("Redis down: the holder stops and a standby says Redis cannot be reached; Redis back: one holds again", async () => {
     const a = make("alpha");
     const b = make("beta");
