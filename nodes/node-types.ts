@@ -23,10 +23,18 @@ export interface NoojeeConfigDef extends NodeDef {
   phonebookContextType?: string;
   /** A JSON or CSV phonebook file; "" = none. */
   phonebookFile?: string;
+  /** Coordinate replicas of these flows through Redis (one poller); missing (flows saved before it existed) means off. */
+  replicas?: boolean;
+  /** The start of this node's Redis keys (`<prefix>:<configId>:...`); "" or missing: "noojee". */
+  redisKeyPrefix?: string;
 }
 
 export interface NoojeeCredentials {
   apiKey?: string;
+  /** `redis://` or `rediss://` URL of the Redis replicas coordinate through; may be `${REDIS_URL}`. */
+  redisUrl?: string;
+  /** Overrides a password in the URL; optional. */
+  redisPassword?: string;
 }
 
 /** What other nodes use from a config node. */
@@ -35,6 +43,11 @@ export interface NoojeeConnection {
   hub: PollHub;
   /** Where the hub's position is saved, when resuming after a restart is on. */
   resume?: PositionWriter;
+  /**
+   * With replicas: stops polling, writes the shared position and hands the lease back (a deploy, a shutdown), so that a
+   * standby takes over at once; the hub competes for the lease again when subscribers register.
+   */
+  standDown?: () => Promise<void>;
   /**
    * Who is calling: E.164 form and kind (with a country set) and the phonebook's name and record for a caller ID.
    * `extension`: the PBX extension the caller ID was seen on (so that calls between extensions read as such).

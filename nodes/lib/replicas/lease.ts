@@ -238,7 +238,7 @@ export class Lease {
 /** Redis did not answer in time; `answer` is what it says if it ever does. */
 class LateAnswer extends Error {
   constructor(readonly answer: Promise<unknown>) {
-    super("no answer in time");
+    super("Redis did not answer in time");
     answer.catch(() => undefined);
   }
 }

@@ -8,6 +8,8 @@
 export function redisReason(err: unknown, secrets: readonly string[] = []): string {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   if (typeof code === "string" && /^E[A-Z]+$/.test(code)) return code;
+  // ioredis fails a command while it cannot connect with this (the cause goes to its error event).
+  if (err instanceof Error && err.name === "MaxRetriesPerRequestError") return "Redis not reachable";
   const message = err instanceof Error ? err.message : String(err);
   return redactRedis(message, secrets).slice(0, 80);
 }

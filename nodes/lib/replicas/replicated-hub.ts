@@ -60,6 +60,10 @@ export interface ReplicatedHubOptions extends PositionOwner {
   /** The writer's throttle and pauses (tests). */
   writer?: Pick<PositionWriterOptions, "minIntervalMs" | "retryMs" | "writeTimeoutMs">;
   onWarning?: (message: string) => void;
+  /** Masks secrets (the Redis password, the URL) in a reason shown in a status. Default: as it is. */
+  redact?: (text: string) => string;
+  /** Called at the end of close(): e.g. to quit the Redis connections. */
+  disconnect?: () => void;
 }
 
 interface Term {
@@ -92,7 +96,7 @@ export class ReplicatedHub implements PollHub {
       onAcquired: (token) => this.begin(token),
       onLost: (reason) => this.ended(reason),
       onStandby: (holder) => this.show({ state: "standby", holder }),
-      onUnreachable: (reason) => this.show({ state: "coordinationLost", reason }),
+      onUnreachable: (reason) => this.show({ state: "coordinationLost", reason: this.redact(reason) }),
     });
     this.mirror = new StandbyMirror({
       redis: options.redis, listener: options.listener, keys: options.keys, host: options.host, authMode: options.authMode,
@@ -189,6 +193,7 @@ export class ReplicatedHub implements PollHub {
     await this.standDown();
     this.subscribers.clear();
     this.expected.clear();
+    this.options.disconnect?.();
   }
 
   // ------------------------------------------------------------------ terms
@@ -203,7 +208,7 @@ export class ReplicatedHub implements PollHub {
     term.writer = new FencedPosition({
       ...this.options.writer, host: this.options.host, authMode: this.options.authMode, redis: this.options.redis,
       keys: this.options.keys, token, retryMs: this.options.writer?.retryMs ?? this.lease.intervalMs,
-      onWarning: (message) => this.options.onWarning?.(message),
+      onWarning: (message) => this.options.onWarning?.(this.redact(message)),
       holds: () => term.active && this.lease.holds(),
       onRefused: (reason) => this.lost(term, reason),
     });
@@ -234,7 +239,11 @@ export class ReplicatedHub implements PollHub {
   /** The lease says it was lost (or lost() told it). */
   private ended(reason: string): void {
     if (this.term) this.stopTerm(this.term);
-    this.show({ state: "coordinationLost", reason });
+    this.show({ state: "coordinationLost", reason: this.redact(reason) });
+  }
+
+  private redact(text: string): string {
+    return this.options.redact ? this.options.redact(text) : text;
   }
 
   private stopTerm(term: Term): void {
