@@ -176,10 +176,12 @@ export class ReplicatedHub implements PollHub {
   async standDown(): Promise<void> {
     this.mirror.stop();
     const term = this.term;
-    this.term = undefined;
     if (term) {
+      // Still current while the position is written: a change dropped before the write took its capture would be
+      // covered by it, and lost. One handed on after the capture is sent again by the next holder (same eventId).
       await term.writer.flush();
-      term.active = false; // what arrives now is after the position written: the next holder sends it
+      term.active = false;
+      if (this.term === term) this.term = undefined;
       term.writer.close();
       await term.hub.close(); // its polls aborted before the lease goes
     }
