@@ -44,6 +44,11 @@ export interface NoojeeConnection {
   /** Where the hub's position is saved, when resuming after a restart is on. */
   resume?: PositionWriter;
   /**
+   * With replicas: stops polling, writes the shared position and hands the lease back (a deploy, a shutdown), so that a
+   * standby takes over at once; the hub competes for the lease again when subscribers register.
+   */
+  standDown?: () => Promise<void>;
+  /**
    * Who is calling: E.164 form and kind (with a country set) and the phonebook's name and record for a caller ID.
    * `extension`: the PBX extension the caller ID was seen on (so that calls between extensions read as such).
    */

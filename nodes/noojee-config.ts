@@ -16,6 +16,7 @@ import { PositionPlace } from "./position-place";
 import { authRetryMs, phonebookPollMs, timeOutUnitMs } from "./lib/settings";
 import { startCallerInfo } from "./caller-info-setup";
 import { replicaSettings, ReplicaSettings } from "./replica-settings";
+import { openReplicatedHub } from "./replica-hub";
 
 /** A `${NAME}` left as it is means Node-RED found no such environment variable. */
 const UNRESOLVED_ENV = /^\$\{(\S+)\}$/;
@@ -114,11 +115,11 @@ export = function (RED: NodeAPI): void {
 
     this.connection = (): NoojeeConnection => {
       if (connection) return connection;
-      const { origin, apiKey } = checked();
+      const { origin, apiKey, replicas } = checked();
       const retryMs = authRetryMs(RED.settings);
       const unitMs = timeOutUnitMs(RED.settings);
       fingerprint = createHash("sha256")
-        .update(JSON.stringify([origin, apiKey, this.verifyTls, authMode, retryMs, unitMs, resumeMaxAge, place.place]))
+        .update(JSON.stringify([origin, apiKey, this.verifyTls, authMode, retryMs, unitMs, resumeMaxAge, place.place, replicas ?? null]))
         .digest("hex");
       const previous = parked.get(this.id);
       if (previous) {
@@ -133,17 +134,26 @@ export = function (RED: NodeAPI): void {
         void closeConnection(previous.connection, (message) => this.warn(message));
       }
       const client = new NoojeeClient({ origin, apiKey, verifyTls: this.verifyTls, authMode, timeOutUnitMs: unitMs });
-      // Without a usable saved position the polls start with a current-state read.
-      const saved = place.open(origin, authMode, resumeMaxAge, (message) => owner.warn(message));
-      const hub = new SubscriptionHub(client, {
+      const hubOptions = {
         authRetryMs: retryMs,
         // One for all the polls of this connection: a proxy's idle limit is learned, and said, once.
         holdLimit: new HoldLimit({ unitMs, text: holdText }),
-        onWarning: (message) => owner.warn(client.redact(message)),
-        position: saved.position,
-        store: saved.writer,
-      });
-      connection = own({ client, hub, resume: saved.writer, callerInfo: callers.callerInfo, country: callers.country, phonebookNote: callers.note });
+        onWarning: (message: string) => owner.warn(client.redact(message)),
+      };
+      const shared = { client, callerInfo: callers.callerInfo, country: callers.country, phonebookNote: callers.note };
+      if (replicas) {
+        // The position is the one the replicas share in Redis, written by the lease holder only.
+        const hub = openReplicatedHub(replicas, {
+          configId: this.id, api: client, hub: hubOptions, host: origin, authMode, maxAgeMs: resumeMaxAge, unitMs,
+          warn: (message) => owner.warn(client.redact(message)),
+        });
+        connection = own({ ...shared, hub, standDown: () => hub.standDown() });
+        return connection;
+      }
+      // Without a usable saved position the polls start with a current-state read.
+      const saved = place.open(origin, authMode, resumeMaxAge, (message) => owner.warn(message));
+      const hub = new SubscriptionHub(client, { ...hubOptions, position: saved.position, store: saved.writer });
+      connection = own({ ...shared, hub, resume: saved.writer });
       return connection;
     };
 
@@ -184,8 +194,9 @@ export = function (RED: NodeAPI): void {
       timer.unref();
       parked.set(this.id, { fingerprint, connection: closing, owner, timer });
       closing.client.close(); // idle keep-alive sockets; the next request opens a new one
-      // A deploy or a shutdown: the position as it is now, for a restart.
-      void (closing.resume?.flush() ?? Promise.resolve()).finally(() => done());
+      // A deploy or a shutdown: the position as it is now, for a restart. With replicas, the lease goes back too, so a
+      // standby takes over at once (this one competes again if the node comes back).
+      void (closing.standDown?.() ?? closing.resume?.flush() ?? Promise.resolve()).finally(() => done());
     });
   }
 

@@ -71,6 +71,7 @@ export class PresenceWatch {
     this.options.hub.register(this.options.id, {
       extensions: this.list,
       timeoutSec: PRESENCE_TIMEOUT_SEC,
+      mirror: true, // on a standby replica too, a query answers with the calls in progress
       onStatus: (status) => this.options.onStatus(status),
       onEvent: (event: CallEvent) => this.handle(this.table.observe(event)),
       onCurrentState: (extension: string, calls: CallEvent[]) => this.handle(this.table.setCurrent(extension, calls)),

@@ -10,7 +10,7 @@ import { PROPERTY_DEFAULTS } from "./property-defaults";
 import { KEY_PREFIX, maskRedisUrl, parseRedisUrl } from "./lib/redis-url";
 
 // For the connection's Redis client and its messages.
-export { maskRedisUrl, redactRedisText, replicaKeys } from "./lib/redis-url";
+export { maskRedisUrl, redactRedisText } from "./lib/redis-url";
 
 type Translate = (key: string, values?: Record<string, string | number>) => string;
 

@@ -78,9 +78,3 @@ export function redactRedisText(text: string, secrets: Array<string | undefined>
   }
   return out;
 }
-
-/** The Redis keys of one configuration node: `<prefix>:<configId>:lease|position|fence`. */
-export function replicaKeys(keyPrefix: string, configId: string): { lease: string; position: string; fence: string } {
-  const base = `${keyPrefix}:${configId}`;
-  return { lease: `${base}:lease`, position: `${base}:position`, fence: `${base}:fence` };
-}

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
-import { requireRedisServer, startTestRedis, type TestRedis } from "../harness/redis-for-tests";
+import { requireRedis, type RedisServer, startRedis } from "../harness/redis-server";
 import { msg } from "./support/catalogue";
 import { clearTooltips, closeNodeDialog, expectInvalid, expectValid, hasClass, openConfigDialog, openNodeDialog, setField } from "./support/editor-page";
 import { CFG, CREDENTIALS, demoFlow, SUB } from "./support/flows";
@@ -19,11 +19,11 @@ const ALL_FIELDS = ["name", "host", "verifyTls", "authMode", "apiKey", "resumeAf
 describe("editor in a real browser: Replicas on the config dialog", function () {
   this.timeout(60_000);
   const editor = useEditorSession();
-  let redis: TestRedis | undefined;
+  let redis: RedisServer | undefined;
 
   before(async function () {
-    requireRedisServer(this);
-    redis = await startTestRedis();
+    requireRedis(this);
+    redis = await startRedis();
   });
   after(async () => redis?.stop());
 

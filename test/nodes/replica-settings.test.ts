@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import type { Node } from "node-red";
 import { FakePbx } from "../fake-pbx";
-import { requireRedisServer, startTestRedis, type TestRedis } from "../harness/redis-for-tests";
+import { requireRedis, type RedisServer, startRedis } from "../harness/redis-server";
 import { freePort } from "../proxy/tinyproxy";
 import { translatedNodes } from "./catalogue";
 import { API_KEY, configFlowNode, FlowNode, helper, isGreen, Logged, startFakePbx, Statuses, subscribeFlowNodes, unloadAndStop } from "./support";
@@ -69,12 +69,12 @@ describe("noojee-config: Replicas settings at runtime", function () {
 describe("noojee-config: Test connection of Redis, against a real redis-server", function () {
   this.timeout(20_000);
   let pbx: FakePbx;
-  let open: TestRedis;
-  let locked: TestRedis;
+  let open: RedisServer;
+  let locked: RedisServer;
 
   before(async function () {
-    requireRedisServer(this);
-    [open, locked] = await Promise.all([startTestRedis(), startTestRedis({ password: PASSWORD })]);
+    requireRedis(this);
+    [open, locked] = await Promise.all([startRedis(), startRedis({ password: PASSWORD })]);
   });
   after(async () => {
     await Promise.all([open?.stop(), locked?.stop()]);

@@ -7,7 +7,8 @@ import fs from "node:fs";
 import path from "node:path";
 import vm from "node:vm";
 import { replicaSettings } from "../../nodes/replica-settings";
-import { maskRedisUrl, parseRedisUrl, redactRedisText, replicaKeys } from "../../nodes/lib/redis-url";
+import { maskRedisUrl, parseRedisUrl, redactRedisText } from "../../nodes/lib/redis-url";
+import { replicaKeys } from "../../nodes/lib/replicas/keys";
 
 const t = (key: string, values?: Record<string, string | number>): string => (values ? `${key} ${JSON.stringify(values)}` : key);
 const on = { replicas: true };
@@ -62,7 +63,7 @@ describe("Replicas settings", () => {
   });
 
   it("name each configuration node's keys <prefix>:<configId>:lease|position|fence", () => {
-    assert.deepEqual(replicaKeys("noojee", "a1b2"), { lease: "noojee:a1b2:lease", position: "noojee:a1b2:position", fence: "noojee:a1b2:fence" });
+    assert.deepEqual(replicaKeys("noojee", "a1b2"), { lease: "noojee:a1b2:lease", position: "noojee:a1b2:position", fence: "noojee:a1b2:fence", changed: "noojee:a1b2:changed" });
   });
 });
 

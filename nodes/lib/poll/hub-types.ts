@@ -46,6 +46,11 @@ export interface Subscriber extends StatefulSubscriber {
   onStatus(status: HubStatus): void;
   /** The calls in progress on an extension, whole, whenever the hub learns them: calls not listed have ended. */
   onCurrentState?(extension: string, calls: CallEvent[]): void;
+  /**
+   * It mirrors state (a presence node): with replicas, on a standby it is handed the calls in progress the holder
+   * shared (onCurrentState), where other subscribers get nothing (nodes/lib/replicas/standby-mirror.ts).
+   */
+  mirror?: boolean;
 }
 
 export type LoopOptions = Omit<PollLoopOptions, "api" | "onEvents" | "onStatus" | "timeoutSec" | "table" | "resumeFrom" | "onAnswer" | "onSnapshot">;

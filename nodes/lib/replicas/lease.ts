@@ -1,0 +1,244 @@
+/**
+ * The lease of one config node's polls among replicas, in Redis: at most one replica holds it, and only the holder
+ * polls. Knows nothing of Node-RED.
+ *
+ * - Acquire: one script (scripts.ts) takes the lease when free, with the next value of a fence counter: the token
+ *   `<name>|<fence>|<random>` names this term, and the shared position is written only with it (fenced-position.ts).
+ * - Renew every ttl/3 (PEXPIRE only while the value is ours); release on close (DEL only while ours). A standby tries
+ *   to acquire every ttl/3 and says who holds the lease.
+ * - Safety: the holder keeps a deadline, the time its last successful acquire or renew was SENT plus ttl minus a
+ *   margin. Redis started the TTL no earlier than that, so the key cannot have expired before the deadline. The
+ *   deadline is kept on the monotonic clock and on the wall clock (a suspended VM's monotonic clock may not move);
+ *   holds() is true only while both are before it. Past it, or when a renewal finds the lease not ours, the holder
+ *   stops at once (onLost). A process paused between any two lines wakes with holds() false, whatever its timers did.
+ * - Redis not answering is no answer: nothing is assumed, the deadline runs out.
+ */
+import { randomBytes } from "node:crypto";
+import type { Redis } from "ioredis";
+import { monotonicNow } from "../monotonic";
+import { holderOf, type ReplicaKeys } from "./keys";
+import { redisReason } from "./redis-errors";
+import { ACQUIRE, RELEASE, RENEW } from "./scripts";
+
+export const DEFAULT_TTL_MS = 10_000;
+export const DEFAULT_MARGIN_MS = 1_000;
+
+export interface LeaseEvents {
+  /** This replica holds the lease from now on (`token`: its value, for fenced writes). */
+  onAcquired(token: string): void;
+  /** It holds it no more (deadline past, taken over, Redis not answering): whatever it does must stop now. */
+  onLost(reason: string): void;
+  /** Another replica holds it (`holder`: its name), or nobody does and this one could not take it. */
+  onStandby(holder: string | undefined): void;
+  /** Redis could not be asked (down, unreachable, too slow): this replica does not hold the lease. */
+  onUnreachable(reason: string): void;
+}
+
+export type LeaseRedis = Pick<Redis, "eval">;
+
+export interface LeaseOptions extends LeaseEvents {
+  redis: LeaseRedis;
+  keys: ReplicaKeys;
+  /** This replica's name (keys.ts cleanName), shown to the standbys. */
+  name: string;
+  /** The lease's time to live. Default 10 s. */
+  ttlMs?: number;
+  /** Taken off the deadline: clock drift and a late timer. Default 1 s. */
+  marginMs?: number;
+  /** The clocks (tests move them). */
+  monotonic?: () => number;
+  wallNow?: () => number;
+}
+
+type State = "idle" | "standby" | "holding";
+
+export class Lease {
+  readonly ttlMs: number;
+  readonly marginMs: number;
+  private state: State = "idle";
+  private current: string | undefined;
+  private deadline = { mono: -Infinity, wall: -Infinity };
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private deadlineTimer: ReturnType<typeof setTimeout> | undefined;
+  private busy = false;
+  private readonly monotonic: () => number;
+  private readonly wallNow: () => number;
+
+  constructor(private readonly options: LeaseOptions) {
+    this.ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
+    this.marginMs = options.marginMs ?? DEFAULT_MARGIN_MS;
+    if (!(this.marginMs >= 0 && this.marginMs < this.ttlMs / 2)) throw new Error("the lease's margin must be under half its TTL");
+    this.monotonic = options.monotonic ?? monotonicNow;
+    this.wallNow = options.wallNow ?? Date.now;
+  }
+
+  /** How often the holder renews, and a standby tries to acquire. */
+  get intervalMs(): number {
+    return Math.floor(this.ttlMs / 3);
+  }
+
+  /** The token of the term in progress (undefined unless holding). */
+  get token(): string | undefined {
+    return this.state === "holding" ? this.current : undefined;
+  }
+
+  /** Starts trying to acquire (now), then every intervalMs. */
+  start(): void {
+    if (this.state !== "idle") return;
+    this.state = "standby";
+    this.schedule(0);
+  }
+
+  /** Synchronous: this replica holds the lease now, by both clocks. */
+  holds(): boolean {
+    return this.remainingMs() > 0;
+  }
+
+  /** How long the lease is sure to be this replica's (0 when not holding), the lesser of the two clocks' view. */
+  remainingMs(): number {
+    if (this.state !== "holding") return 0;
+    return Math.max(0, Math.min(this.deadline.mono - this.monotonic(), this.deadline.wall - this.wallNow()));
+  }
+
+  /** Gives the lease up at once (the caller found holds() false, or a fenced write refused): onLost, then standby. */
+  lose(reason: string): void {
+    if (this.state !== "holding") return;
+    const token = this.current;
+    this.state = "standby";
+    this.current = undefined;
+    this.deadline = { mono: -Infinity, wall: -Infinity };
+    this.clearDeadline();
+    // Frees it for whoever is next, should it still be ours in Redis (a clock jump): no one waits a TTL for nothing.
+    if (token) void this.eval(RELEASE, [this.options.keys.lease], [token]).catch(() => undefined);
+    this.options.onLost(reason);
+    this.schedule(this.intervalMs);
+  }
+
+  /** Stops renewing and acquiring; `release`: frees the lease if held (a standby takes over at once). */
+  async stop(release: boolean): Promise<void> {
+    const token = this.token;
+    this.state = "idle";
+    this.current = undefined;
+    this.deadline = { mono: -Infinity, wall: -Infinity };
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.clearDeadline();
+    if (release && token) await this.eval(RELEASE, [this.options.keys.lease], [token]).catch(() => undefined);
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.tick();
+    }, delayMs);
+    this.timer.unref?.();
+  }
+
+  private async tick(): Promise<void> {
+    if (this.state === "idle") return;
+    if (this.busy) return this.schedule(this.intervalMs); // the previous attempt has not answered: never two at once
+    this.busy = true;
+    try {
+      if (this.state === "holding") await this.renew();
+      else await this.acquire();
+    } finally {
+      this.busy = false;
+      // Read again: stop() may have come while it was asked.
+      if ((this.state as State) !== "idle" && this.timer === undefined) this.schedule(this.intervalMs);
+    }
+  }
+
+  private async acquire(): Promise<void> {
+    const sent = this.sentAt();
+    const random = randomBytes(8).toString("hex");
+    let answer: unknown;
+    try {
+      answer = await this.eval(ACQUIRE, [this.options.keys.lease, this.options.keys.fence], [this.options.name, random, String(this.ttlMs)]);
+    } catch (err) {
+      if (err instanceof LateAnswer) void err.answer.then((late) => this.releaseLate(late));
+      if (this.state === "standby") this.options.onUnreachable(redisReason(err));
+      return;
+    }
+    const [took, value] = Array.isArray(answer) ? (answer as [unknown, unknown]) : [0, undefined];
+    const token = typeof value === "string" ? value : undefined;
+    if (this.state !== "standby") {
+      // Stopped while asking: what it took goes back.
+      if (took === 1 && token) await this.eval(RELEASE, [this.options.keys.lease], [token]).catch(() => undefined);
+      return;
+    }
+    if (took !== 1 || !token) return this.options.onStandby(holderOf(token));
+    this.current = token;
+    this.state = "holding";
+    this.extend(sent);
+    if (!this.holds()) return this.lose("the lease was taken too late to use"); // answered after its own deadline
+    this.options.onAcquired(token);
+  }
+
+  private async renew(): Promise<void> {
+    const token = this.current;
+    if (!token) return;
+    if (!this.holds()) return this.lose("the lease was not renewed in time");
+    const sent = this.sentAt();
+    let answer: unknown;
+    try {
+      answer = await this.eval(RENEW, [this.options.keys.lease], [token, String(this.ttlMs)]);
+    } catch (err) {
+      // Not renewed: the deadline stands and runs out unless a later renewal gets through.
+      if (this.token === token && !this.holds()) this.lose(`Redis: ${redisReason(err)}`);
+      return;
+    }
+    if (this.token !== token) return;
+    if (answer !== 1) return this.lose("another replica took the lease over");
+    this.extend(sent);
+  }
+
+  /** The time a request is sent, on both clocks: the deadline counts from there, never from its answer. */
+  private sentAt(): { mono: number; wall: number } {
+    return { mono: this.monotonic(), wall: this.wallNow() };
+  }
+
+  private extend(sent: { mono: number; wall: number }): void {
+    const span = this.ttlMs - this.marginMs;
+    this.deadline = { mono: sent.mono + span, wall: sent.wall + span };
+    this.clearDeadline();
+    const token = this.current;
+    this.deadlineTimer = setTimeout(() => {
+      this.deadlineTimer = undefined;
+      if (this.token === token && !this.holds()) this.lose("the lease was not renewed in time");
+    }, Math.max(0, this.remainingMs()) + 1);
+    this.deadlineTimer.unref?.();
+  }
+
+  private clearDeadline(): void {
+    if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = undefined;
+  }
+
+  /** An acquire given up on took the lease after all: it goes back, unused. */
+  private async releaseLate(answer: unknown): Promise<void> {
+    const [took, token] = Array.isArray(answer) ? (answer as [unknown, unknown]) : [0, undefined];
+    if (took === 1 && typeof token === "string" && token !== this.current) {
+      await this.eval(RELEASE, [this.options.keys.lease], [token]).catch(() => undefined);
+    }
+  }
+
+  /** A script, given up on after intervalMs: a Redis that hangs (paused, a dead connection) is one that fails. */
+  private eval(script: string, keys: string[], args: string[]): Promise<unknown> {
+    const asked = Promise.resolve(this.options.redis.eval(script, keys.length, ...keys, ...args));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new LateAnswer(asked)), this.intervalMs);
+      timer.unref?.();
+    });
+    return Promise.race([asked, deadline]).finally(() => clearTimeout(timer));
+  }
+}
+
+/** Redis did not answer in time; `answer` is what it says if it ever does. */
+class LateAnswer extends Error {
+  constructor(readonly answer: Promise<unknown>) {
+    super("Redis did not answer in time");
+    answer.catch(() => undefined);
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * A real Redis for the replica tests: Debian's redis-server, run unprivileged in the foreground on a free loopback
+ * port, never saving to disk unless a test restarts it and must keep its data (`persistent`: append-only file in a
+ * temp dir), with a password when one is given. Stop, restart and pause (SIGSTOP) it; stop() removes its dir.
+ * `startRedis()` starts one at once. Missing redis-server fails the tests when
+ * NOOJEE_REQUIRE_REDIS=1 (CI) and skips them, with a visible message, otherwise.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import { freePort } from "../proxy/tinyproxy";
+
+export const REDIS_SERVER = "redis-server";
+
+/** Call from a `before` hook: skips the suite (or fails it, in CI) when redis-server is not installed. */
+export function requireRedis(context: Mocha.Context): void {
+  if (spawnSync(REDIS_SERVER, ["--version"], { stdio: "ignore" }).error === undefined) return;
+  const message = "redis-server is not installed (apt-get install -y redis-server)";
+  if (process.env.NOOJEE_REQUIRE_REDIS === "1") throw new Error(`${message}; NOOJEE_REQUIRE_REDIS=1 requires it`);
+  console.log(`    SKIPPED: ${message}: these tests did not run`);
+  context.skip();
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, "127.0.0.1");
+    socket.once("connect", () => (socket.destroy(), resolve(true)));
+    socket.once("error", () => resolve(false));
+  });
+}
+
+export class RedisServer {
+  private child: ChildProcess | undefined;
+  private exited: Promise<void> = Promise.resolve();
+  private readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), "noojee-redis-"));
+  private output = "";
+  port = 0;
+
+  /** `persistent`: an append-only file (fsync always), so that a restart keeps the keys; `password`: requirepass. */
+  constructor(private readonly persistent = false, private readonly password?: string) {}
+
+  get running(): boolean {
+    return this.child !== undefined;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts redis-server (on the same port after the first start) and resolves once it accepts connections. */
+  async start(): Promise<void> {
+    this.port ||= await freePort();
+    const args = ["--port", String(this.port), "--bind", "127.0.0.1", "--dir", this.dir, "--save", "", "--daemonize", "no"];
+    args.push(...(this.persistent ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]));
+    if (this.password !== undefined) args.push("--requirepass", this.password);
+    const child = spawn(REDIS_SERVER, args, { stdio: ["ignore", "pipe", "pipe"] });
+    this.child = child;
+    child.stdout?.on("data", (chunk: Buffer) => (this.output = (this.output + chunk.toString()).slice(-4000)));
+    child.stderr?.on("data", (chunk: Buffer) => (this.output = (this.output + chunk.toString()).slice(-4000)));
+    this.exited = new Promise((resolve) => child.once("exit", () => resolve()));
+    const end = Date.now() + 10_000;
+    while (!(await canConnect(this.port))) {
+      if (child.exitCode !== null || Date.now() > end) throw new Error(`redis-server did not start:\n${this.output}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** Ends the server (SIGKILL by default: no goodbye to its clients beyond the kernel's). */
+  async kill(signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    if (child.signalCode === "SIGSTOP" || this.paused) child.kill("SIGCONT");
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    await this.exited;
+    this.child = undefined;
+    this.paused = false;
+  }
+
+  /** Stopped, then started again on the same port (keeping its keys only when persistent). */
+  async restart(): Promise<void> {
+    await this.kill("SIGTERM");
+    await this.start();
+  }
+
+  private paused = false;
+
+  /** SIGSTOP: connections stay open and nothing answers, like a hung server or a lost network. */
+  pause(): void {
+    if (!this.child) throw new Error("redis-server is not running");
+    this.child.kill("SIGSTOP");
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.child?.kill("SIGCONT");
+    this.paused = false;
+  }
+
+  async stop(): Promise<void> {
+    await this.kill("SIGTERM");
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** A started RedisServer (no persistence; with `requirepass` when a password is given). */
+export async function startRedis(options: { password?: string } = {}): Promise<RedisServer> {
+  const server = new RedisServer(false, options.password);
+  await server.start();
+  return server;
+}

@@ -1,0 +1,182 @@
+/**
+ * The replicas' lease (nodes/lib/replicas/lease.ts) against a real redis-server (test/harness/redis-server.ts): one
+ * holder among contenders, a fence that only grows, a holder that stops before its key can expire when Redis stops
+ * answering, a holder paused past its TTL that wakes up holding nothing, release handing over at once, and Redis
+ * down then back. Short TTLs (1.5 s) keep it quick; the schedule is what Redis and the real clocks make of it.
+ */
+import assert from "node:assert/strict";
+import type { Redis } from "ioredis";
+import { replicaKeys } from "../../nodes/lib/replicas/keys";
+import { Lease, type LeaseEvents } from "../../nodes/lib/replicas/lease";
+import { monotonicNow } from "../../nodes/lib/monotonic";
+import { RedisServer, requireRedis } from "../harness/redis-server";
+import { freeze, redisClient, until } from "./replica-support";
+
+const TTL = 1500;
+const MARGIN = 300;
+
+interface Log {
+  acquired: string[];
+  lost: { reason: string; at: number }[];
+  standby: (string | undefined)[];
+  unreachable: string[];
+}
+
+function contender(redis: Redis, name: string, keyPrefix: string): { lease: Lease; log: Log; sent: Map<string, number[]> } {
+  const log: Log = { acquired: [], lost: [], standby: [], unreachable: [] };
+  const events: LeaseEvents = {
+    onAcquired: (token) => log.acquired.push(token),
+    onLost: (reason) => log.lost.push({ reason, at: monotonicNow() }),
+    onStandby: (holder) => log.standby.push(holder),
+    onUnreachable: (reason) => log.unreachable.push(reason),
+  };
+  // When each script was sent and which answered 1 (a renewal), on the monotonic clock: Redis's TTL runs from after.
+  const sent = new Map<string, number[]>([["renewed", []]]);
+  const spy = {
+    eval: (...args: Parameters<Redis["eval"]>) => {
+      const at = monotonicNow();
+      const answer = redis.eval(...args) as Promise<unknown>;
+      void answer.then((value) => {
+        if (value === 1 || (Array.isArray(value) && value[0] === 1)) sent.get("renewed")?.push(at);
+      }, () => undefined);
+      return answer;
+    },
+  } as unknown as Redis;
+  const lease = new Lease({ ...events, redis: spy, keys: replicaKeys(keyPrefix, "cfg1"), name, ttlMs: TTL, marginMs: MARGIN });
+  return { lease, log, sent };
+}
+
+describe("Replicas: the lease in a real Redis", function () {
+  this.timeout(30_000);
+  let server: RedisServer;
+  const clients: Redis[] = [];
+  const leases: Lease[] = [];
+  let prefix = "";
+  let n = 0;
+
+  before(async function () {
+    requireRedis(this);
+    server = new RedisServer();
+    await server.start();
+  });
+
+  after(async () => {
+    await server?.stop();
+  });
+
+  beforeEach(() => {
+    prefix = `t${++n}`;
+  });
+
+  afterEach(async () => {
+    server.resume();
+    for (const lease of leases.splice(0)) await lease.stop(false);
+    for (const client of clients.splice(0)) client.disconnect();
+  });
+
+  function make(name: string): ReturnType<typeof contender> {
+    const redis = redisClient(server.url);
+    clients.push(redis);
+    const made = contender(redis, name, prefix);
+    leases.push(made.lease);
+    return made;
+  }
+
+  it("of two contenders one holds; the other is on standby and names the holder; the fence grows at each term", async () => {
+    const a = make("alpha");
+    const b = make("beta");
+    a.lease.start();
+    await until(() => a.log.acquired.length === 1, "alpha holds");
+    b.lease.start();
+    await until(() => b.log.standby.length >= 2, "beta tried twice");
+    assert.equal(a.lease.holds(), true);
+    assert.equal(b.lease.holds(), false);
+    assert.deepEqual([...new Set(b.log.standby)], ["alpha"]);
+    assert.equal(b.log.acquired.length, 0);
+    const fence = (token: string): number => Number(token.split("|")[1]);
+    const first = fence(a.log.acquired[0] ?? "");
+    await a.lease.stop(true);
+    await until(() => b.log.acquired.length === 1, "beta takes over");
+    assert.ok(fence(b.log.acquired[0] ?? "") > first, `${b.log.acquired[0]} after ${a.log.acquired[0]}`);
+    const check = redisClient(server.url);
+    clients.push(check);
+    assert.equal(await check.get(replicaKeys(prefix, "cfg1").lease), b.log.acquired[0]);
+  });
+
+  it("a release hands the lease over at the next attempt, well within the TTL", async () => {
+    const a = make("alpha");
+    const b = make("beta");
+    a.lease.start();
+    await until(() => a.lease.holds(), "alpha holds");
+    b.lease.start();
+    await until(() => b.log.standby.length >= 1, "beta on standby");
+    const released = monotonicNow();
+    await a.lease.stop(true);
+    await until(() => b.lease.holds(), "beta holds");
+    const took = monotonicNow() - released;
+    assert.ok(took < TTL - MARGIN, `took ${Math.round(took)} ms`);
+  });
+
+  it("a holder whose renewals get no answer (Redis SIGSTOPped) stops before its key could have expired", async () => {
+    const a = make("alpha");
+    a.lease.start();
+    await until(() => a.lease.holds(), "alpha holds");
+    await until(() => (a.sent.get("renewed")?.length ?? 0) >= 2, "a renewal went through");
+    server.pause();
+    await until(() => a.log.lost.length === 1, "alpha stops");
+    const lastRenewalSent = Math.max(...(a.sent.get("renewed") ?? []));
+    const lostAt = a.log.lost[0]?.at ?? Infinity;
+    assert.equal(a.lease.holds(), false);
+    // Redis started the key's TTL no earlier than the renewal was sent: it lives at least until then + TTL.
+    assert.ok(lostAt < lastRenewalSent + TTL, `stopped ${Math.round(lostAt - lastRenewalSent)} ms after the last renewal was sent`);
+    assert.ok(lostAt >= lastRenewalSent + TTL - MARGIN - 50, "and not long before its deadline");
+  });
+
+  it("a holder frozen past its TTL wakes up holding nothing, before any timer of its own has run", async () => {
+    const a = make("alpha");
+    const b = make("beta");
+    a.lease.start();
+    await until(() => a.lease.holds(), "alpha holds");
+    b.lease.start();
+    freeze(TTL + 200); // the key expires meanwhile; no timer of this process runs
+    assert.equal(a.lease.holds(), false, "holds() is false at once on waking");
+    assert.ok(a.lease.remainingMs() === 0);
+    await until(() => a.log.lost.length === 1, "alpha says it lost the lease");
+    await until(() => b.lease.holds() || a.lease.holds(), "someone holds again");
+    assert.ok(!(a.lease.holds() && b.lease.holds()), "never both");
+  });
+
+  it("a suspended VM (the wall clock jumped, the monotonic one did not move) holds nothing on waking", async () => {
+    const redis = redisClient(server.url);
+    clients.push(redis);
+    let suspendedMs = 0;
+    const lost: string[] = [];
+    const lease = new Lease({
+      redis, keys: replicaKeys(prefix, "cfg1"), name: "vm", ttlMs: TTL, marginMs: MARGIN,
+      wallNow: () => Date.now() + suspendedMs,
+      onAcquired: () => undefined, onLost: (reason) => lost.push(reason), onStandby: () => undefined, onUnreachable: () => undefined,
+    });
+    leases.push(lease);
+    lease.start();
+    await until(() => lease.holds(), "it holds");
+    suspendedMs = TTL; // what a resumed VM's wall clock says; the process's monotonic clock did not count it
+    assert.equal(lease.holds(), false);
+    assert.equal(lease.remainingMs(), 0);
+  });
+
+  it("Redis down: the holder stops and a standby says Redis cannot be reached; Redis back: one holds again", async () => {
+    const a = make("alpha");
+    const b = make("beta");
+    a.lease.start();
+    await until(() => a.lease.holds(), "alpha holds");
+    b.lease.start();
+    await until(() => b.log.standby.length >= 1, "beta on standby");
+    await server.kill();
+    await until(() => a.log.lost.length === 1 && b.log.unreachable.length >= 1, "both without the lease");
+    assert.equal(a.lease.holds() || b.lease.holds(), false);
+    await server.start(); // no data kept: the lease is gone with it
+    await until(() => a.lease.holds() || b.lease.holds(), "one holds again");
+    await new Promise((r) => setTimeout(r, TTL));
+    assert.equal(Number(a.lease.holds()) + Number(b.lease.holds()), 1, "exactly one");
+  });
+});
