@@ -62,7 +62,11 @@ function recorder(extensions: string[], alive: () => boolean): Recorder {
     onEvent(event) {
       if (!alive()) return; // the process is dead: nothing reaches its flow
       events.push(event);
-      for (const w of [...waiters]) if (w.pred(event)) waiters.splice(waiters.indexOf(w), 1) && w.resolve();
+      for (const w of [...waiters]) {
+        if (!w.pred(event)) continue;
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
     },
     waitFor(pred) {
       if (events.some(pred)) return Promise.resolve();
