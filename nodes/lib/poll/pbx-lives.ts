@@ -3,25 +3,28 @@
  * of two lives can be told apart. Knows nothing of Node-RED.
  *
  * The PBX's counter only climbs within a life, and the API gives no other sign of a restart. So the hub counts a new
- * life whenever an answer's `seq` is below one answered (by any loop) before its request was sent, and whenever a
- * loop finds a life over
- * (its counter gone back from a cursor, or its calls disagreeing with a read). A cursor carries the life current when
- * it was answered (a resumed one, the life it was saved with). When a loop finds the life of one of its cursors over,
- * the saved cursors still untaken of that life or an older one are over too; a newer one was answered after a restart
- * had been seen, by a PBX that was counting again, and is kept (checked by the read that starts its own loop).
- * Only before the request was sent: the answers of two loops may arrive out of order (one held up on its connection),
- * and one the PBX gave at c, read after another's at c + 1, is no restart. A life counted where there was no restart
- * would make the older cursors beside it stale (resume-points.ts): carried on from a newer one, past what they had
- * still to deliver. A restart whose counter passed every cursor before anything answered cannot be seen at all
+ * life whenever an answer's `seq` is below one answered before in this life (by any loop), and whenever a loop finds a
+ * life over (its counter gone back from a cursor, or its calls disagreeing with a read). Each answer's cursor carries
+ * the life it is of (`answered`; a resumed one, the life it was saved with). When a loop finds the life of one of its
+ * cursors over, the saved cursors still untaken of that life or an older one are over too; a newer one was answered
+ * after a restart had been seen, by a PBX that was counting again, and is kept (checked by the read that starts its
+ * own loop).
+ *
+ * Two loops' answers may be read out of order (one held up on its connection): one the PBX gave at c, read after
+ * another's at c + 1, counts a life where there was none. That errs the safe way: a cursor of an older life than the
+ * newest saved is stale, and carries on from the lower of its own and the newest life's lowest (resume-points.ts),
+ * which re-sends at worst. Not counting one would not: a cursor of the new life labelled with the old one's number
+ * looks current beside the old life's, which is then polled on from past the new counter. An answer to a request
+ * sent before a newer life was found may be of either life: it gets the life it was sent in (the older: stale at
+ * worst). A restart whose counter passed every cursor before anything answered cannot be seen at all
  * (docs/design.md).
  */
 import type { CursorGroup } from "./cursor-groups";
 import type { ResumeSource } from "./resume-points";
 
-/** The life and highest answered seq when a request was sent (PbxLives.sent). */
+/** The life when a request was sent (PbxLives.sent). */
 export interface SentAt {
   readonly life: number;
-  readonly high: number;
 }
 
 export class PbxLives {
@@ -43,17 +46,20 @@ export class PbxLives {
     }
   }
 
-  /** Where the counter stood when a request was sent: its answer is compared with that (`answered`). */
+  /** The life a request is sent in: its answer is judged with it (`answered`). */
   sent(): SentAt {
-    return { life: this.life, high: this.high };
+    return { life: this.life };
   }
 
-  /** An answer at `seq` to a request sent at `at`: below what had been answered then, the PBX restarted since. */
-  answered(seq: number, at: SentAt): void {
-    // A newer life was found while it was on its way: it may be of either life, and tells nothing more.
-    if (at.life !== this.life) return;
-    if (seq < at.high) [this.life, this.high] = [this.life + 1, seq];
+  /**
+   * An answer at `seq` to a request sent at `at`; returns the life its cursor is of. Below one answered before in this
+   * life: the PBX restarted since (or the answers crossed, see above).
+   */
+  answered(seq: number, at: SentAt): number {
+    if (at.life !== this.life) return at.life;
+    if (seq < this.high) [this.life, this.high] = [this.life + 1, seq];
     else this.high = Math.max(this.high, seq);
+    return this.life;
   }
 
   /**

@@ -46,6 +46,8 @@ export class PollLoop extends LoopRunner {
   private readonly held: HeldPolls;
   private readonly resumeFrom: ResumeSource | undefined;
   private readonly lives: PbxLives; // shared by the hub's loops (pbx-lives.ts)
+  /** The PBX life of the last answer's cursor (pbx-lives.ts `answered`). */
+  private answerLife = 0;
   private extensions: string[] = [];
   /** The cursors of the extensions read (or resumed); see cursor-groups.ts. */
   private readonly groups = new CursorGroups();
@@ -101,6 +103,12 @@ export class PollLoop extends LoopRunner {
   /** The highest cursor: the `seq` of the latest successful answer. */
   get sequence(): number {
     return this.groups.maxCursor();
+  }
+
+  /** The PBX life of the cursor `sequence` is (pbx-lives.ts). */
+  get sequenceLife(): number {
+    const top = this.groups.list.reduce<CursorGroup | undefined>((max, g) => (max === undefined || g.cursor > max.cursor ? g : max), undefined);
+    return top?.life ?? this.lives.current;
   }
 
   /** How many cursors the loop holds (1 once added extensions have joined the others). */
@@ -252,6 +260,7 @@ export class PollLoop extends LoopRunner {
       this.warn(`PBX sequence went back from ${this.groups.maxCursor()} to ${response.seq}: resynchronising`);
       this.held.explained();
       this.lives.over(this.groups.list, this.resumeFrom, response.seq);
+      this.answerLife = this.lives.current; // it showed the counter gone back: of the new life
       this.outages.restarted(extensions.filter((e) => this.groups.groupOf(e)));
       // A cursor at or below the read's seq may be of its new life (a chunk that had seen the restart saved it before
       // a crash): it carries on, checked by this read (read-check.ts); only those above it are resynchronised.
@@ -269,8 +278,8 @@ export class PollLoop extends LoopRunner {
     const fresh = read.filter((e) => (initial || !this.groups.groupOf(e) || this.checks.isAdopting(e)) && this.resumeFrom?.takeDropped(e) !== true);
     this.checks.clear(kept, response);
     for (const extension of fresh) this.table.forgetExtension(extension);
-    if (kept.length > 0) this.groups.add(read, response.seq, this.lives.current);
-    else this.groups.reset(read, response.seq, this.lives.current);
+    if (kept.length > 0) this.groups.add(read, response.seq, this.answerLife);
+    else this.groups.reset(read, response.seq, this.answerLife);
     // Added while the answer was on its way (too late to cut it short): they get a read of their own.
     for (const extension of this.extensions) if (!read.includes(extension) && !kept.includes(extension)) this.pending.add(extension);
     if (fresh.length > 0) this.applySnapshot(fresh, response, true);
@@ -302,7 +311,7 @@ export class PollLoop extends LoopRunner {
     // What the table holds for another extension just read can only be a restored position's legs, sent to a node that
     // is gone: this read's states go out as the current state (initial), not as repeats to suppress.
     for (const extension of fresh) this.table.forgetExtension(extension);
-    this.groups.add(still, response.seq, this.lives.current);
+    this.groups.add(still, response.seq, this.answerLife);
     if (dropped.length > 0) this.applySnapshot(dropped, response, false);
     if (fresh.length > 0) this.applySnapshot(fresh, response, true);
     this.options.onAnswer?.();
@@ -322,7 +331,7 @@ export class PollLoop extends LoopRunner {
     const before = this.groups.size;
     // Entries that only repeat states already sent are no change: a PBX that lists its calls again in every answer
     // must not keep the groups apart.
-    this.groups.advance(group, response.seq, events.length > 0, this.lives.current);
+    this.groups.advance(group, response.seq, events.length > 0, this.answerLife);
     this.emit(events);
     // The check first: a resumed extension's calls are announced once, as the read found them (not a dead call first).
     this.sendCheck(check, "after");
@@ -353,7 +362,7 @@ export class PollLoop extends LoopRunner {
     const check = this.checks.settle(this.table, response, group.extensions, this.cursorOf);
     this.sendCheck(check, "before");
     const events = this.collect(response, false, (extension) => group.extensions.has(extension));
-    this.groups.advance(group, response.seq, events.length > 0, this.lives.current);
+    this.groups.advance(group, response.seq, events.length > 0, this.answerLife);
     this.emit(events);
     // The check first: a resumed extension's calls are announced once, as the read found them (not a dead call first).
     this.sendCheck(check, "after");
@@ -424,7 +433,7 @@ export class PollLoop extends LoopRunner {
     // than one this read sent. An adopted extension's calls were never sent: they go out as in progress.
     const adopted = read.filter((e) => this.checks.isAdopting(e));
     for (const extension of read) this.checks.drop(extension);
-    this.groups.add(read, response.seq, this.lives.current);
+    this.groups.add(read, response.seq, this.answerLife);
     if (adopted.length > 0) this.applySnapshot(adopted, response, true);
     const others = read.filter((e) => !adopted.includes(e));
     // Not initial: the table sends only what differs from what was sent.
@@ -442,9 +451,10 @@ export class PollLoop extends LoopRunner {
     this.warn(`PBX sequence went back from ${from} to ${seq}: the PBX restarted, resynchronising`);
     this.held.explained();
     this.lives.over(this.groups.list, this.resumeFrom, seq);
+    this.answerLife = this.lives.current; // it showed the counter gone back: of the new life
     const polled = this.groups.list.flatMap((group) => [...group.extensions]);
     this.outages.restarted(polled);
-    this.groups.reset(polled, seq, this.lives.current);
+    this.groups.reset(polled, seq, this.answerLife);
     this.checks.restarted();
     this.probeForRestart = true;
   }
@@ -494,7 +504,7 @@ export class PollLoop extends LoopRunner {
   private async request(extensions: string[], last: number, timeOutSec: number): Promise<SubscribeResponse> {
     const sentAt = this.lives.sent();
     const response = await this.abortable((signal) => this.options.api.subscribe(extensions, last, timeOutSec, signal));
-    this.lives.answered(response.seq, sentAt);
+    this.answerLife = this.lives.answered(response.seq, sentAt);
     this.cursorTimes.reached(response.seq, this.groups.list.map((group) => group.cursor));
     return response;
   }

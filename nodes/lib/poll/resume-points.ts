@@ -14,8 +14,9 @@
  *
  * A saved cursor of an older PBX life than another saved beside it is *stale*: the newer life began with a restart
  * after it was answered, so what it would ask for is gone, and a counter that climbed past it would answer without the
- * changes in between. Its extension carries on from the lowest cursor of the newest life instead, as an adopted one
- * does (re-sending, losing nothing), and its read ends the calls its flow was sent that the PBX no longer lists.
+ * changes in between. Its extension carries on from the lowest cursor of the newest life instead (or its own, when
+ * lower: the life may have been counted without a restart, see `carried`), as an adopted one does (re-sending, losing
+ * nothing), and its read ends the calls its flow was sent that the PBX no longer lists.
  */
 
 /** Where a poll stood: enough to carry on from there in another process (see resume-file.ts). */
@@ -192,10 +193,16 @@ export class ResumeSource {
     if (this.lowest !== undefined && stale(["", this.lowest])) this.lowest = undefined;
   }
 
-  /** Where a saved cursor carries on from: the newest life's lowest when it is of an older life (stale, see above). */
+  /**
+   * Where a saved cursor carries on from: when it is of an older life (stale, see above), the lower of its own and the
+   * newest life's lowest, as of that life. Its own when lower: a life counted where the PBX had not restarted (answers
+   * read out of order, pbx-lives.ts) must not move it past what it had still to deliver; after a real restart the
+   * counter passed the newest life's lowest, so polling from below it re-sends at worst.
+   */
   private carried(saved: Saved): Saved {
     const newest = this.lowest;
-    return newest !== undefined && saved.life < newest.life ? newest : saved;
+    if (newest === undefined || saved.life >= newest.life) return saved;
+    return { cursor: Math.min(saved.cursor, newest.cursor), life: newest.life };
   }
 
   private adoptable(extension: string): boolean {

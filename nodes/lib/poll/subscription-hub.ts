@@ -376,7 +376,7 @@ export class SubscriptionHub implements PollHub {
       resumeFrom: this.resumeSource,
       lives: this.lives,
       onAnswer: () => {
-        this.lastCursor.note(chunk.loop.sequence, this.lives.current);
+        this.lastCursor.note(chunk.loop.sequence, chunk.loop.sequenceLife);
         this.savePosition();
       },
       onEvents: (events) => this.dispatch(events),
