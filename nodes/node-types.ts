@@ -23,10 +23,18 @@ export interface NoojeeConfigDef extends NodeDef {
   phonebookContextType?: string;
   /** A JSON or CSV phonebook file; "" = none. */
   phonebookFile?: string;
+  /** Coordinate replicas of these flows through Redis (one poller); missing (flows saved before it existed) means off. */
+  replicas?: boolean;
+  /** The start of this node's Redis keys (`<prefix>:<configId>:...`); "" or missing: "noojee". */
+  redisKeyPrefix?: string;
 }
 
 export interface NoojeeCredentials {
   apiKey?: string;
+  /** `redis://` or `rediss://` URL of the Redis replicas coordinate through; may be `${REDIS_URL}`. */
+  redisUrl?: string;
+  /** Overrides a password in the URL; optional. */
+  redisPassword?: string;
 }
 
 /** What other nodes use from a config node. */

@@ -15,6 +15,7 @@ import { SubscriptionHub } from "./lib/poll/subscription-hub";
 import { PositionPlace } from "./position-place";
 import { authRetryMs, phonebookPollMs, timeOutUnitMs } from "./lib/settings";
 import { startCallerInfo } from "./caller-info-setup";
+import { replicaSettings, ReplicaSettings } from "./replica-settings";
 
 /** A `${NAME}` left as it is means Node-RED found no such environment variable. */
 const UNRESOLVED_ENV = /^\$\{(\S+)\}$/;
@@ -83,8 +84,8 @@ export = function (RED: NodeAPI): void {
       return taken;
     };
 
-    // The host and key as the connection uses them; throws an Error saying what is wrong with them.
-    const checked = (): { origin: string; apiKey: string } => {
+    // The host, key and Replicas settings as the connection uses them; throws an Error saying what is wrong with them.
+    const checked = (): { origin: string; apiKey: string; replicas: ReplicaSettings | undefined } => {
       let origin: string;
       try {
         origin = parseHost(this.host);
@@ -99,7 +100,7 @@ export = function (RED: NodeAPI): void {
       if (apiKey === "") throw new Error(RED._("noojee-config.error.noApiKey"));
       const unresolved = UNRESOLVED_ENV.exec(apiKey);
       if (unresolved) throw new Error(RED._("noojee-config.error.unsetEnv", { name: unresolved[1] }));
-      return { origin, apiKey };
+      return { origin, apiKey, replicas: replicaSettings(config, this.credentials, (key, values) => RED._(key, values)) };
     };
     this.problem = (): string | undefined => {
       if (connection) return undefined;
@@ -196,6 +197,6 @@ export = function (RED: NodeAPI): void {
   });
 
   RED.nodes.registerType<NoojeeConfigNode, NoojeeConfigDef, object, NoojeeCredentials>("noojee-config", NoojeeConfig, {
-    credentials: { apiKey: { type: "password" } },
+    credentials: { apiKey: { type: "password" }, redisUrl: { type: "text" }, redisPassword: { type: "password" } },
   });
 };

@@ -19,6 +19,8 @@ export const PROPERTY_DEFAULTS = {
     phonebookContext: "",
     phonebookContextType: "global",
     phonebookFile: "",
+    replicas: false,
+    redisKeyPrefix: "noojee",
   },
   "noojee-subscribe": { extensions: "", timeout: 30, outputMode: "events", persistChanges: false },
   "noojee-presence": { extensions: "", queryOutput: "each", contextScope: "", contextKey: "noojee.presence", contextStore: "", persistChanges: false },

@@ -10,11 +10,14 @@
  * sends it: to its own host, with its own TLS check and sign-in, and resolved from the environment as Node-RED
  * resolved it at deploy time. When the dialog's host or settings differ from the deployed ones, the stored key is not
  * used and the answer says why (retype the key to test them). The answer never carries the key.
+ *
+ * With Replicas ticked in the dialog, the answer also says whether Redis answers (`redis`, see test-connection-redis.ts).
  */
 import type { NodeAPI } from "node-red";
 import type { AuthMode } from "./lib/client/api-client";
 import { checkConnection, ConnectionCheck, hostProblem } from "./lib/client/connection-check";
 import type { NoojeeConfigNode } from "./node-types";
+import { testRedis, type RedisTestResult } from "./test-connection-redis";
 
 export interface TestRequestBody {
   id?: unknown;
@@ -22,6 +25,9 @@ export interface TestRequestBody {
   verifyTls?: unknown;
   apiKey?: unknown;
   authMode?: unknown;
+  replicas?: unknown;
+  redisUrl?: unknown;
+  redisPassword?: unknown;
 }
 
 export type TestResult =
@@ -37,14 +43,27 @@ const UNCHANGED_PASSWORD = "__PWRD__";
 /** Node-RED's form of an environment reference in a node property (flows/util.js, mapEnvVarProperties). */
 const ENV_REFERENCE = /^\$\{(\S+)\}$/;
 
-export async function testConnection(RED: NodeAPI, body: TestRequestBody): Promise<TestResult> {
+/** The PBX's answer, and Redis's when the dialog has Replicas ticked. */
+export type TestAnswer = TestResult & { redis?: RedisTestResult };
+
+export async function testConnection(RED: NodeAPI, body: TestRequestBody): Promise<TestAnswer> {
+  const deployed = deployedNode(RED, body.id);
+  if (body.replicas !== true) return testPbx(RED, body, deployed);
+  const [pbx, redis] = await Promise.all([testPbx(RED, body, deployed), testRedis(RED, body, deployed)]);
+  return { ...pbx, redis };
+}
+
+function deployedNode(RED: NodeAPI, id: unknown): NoojeeConfigNode | null {
+  const found = typeof id === "string" && id !== "" ? (RED.nodes.getNode(id) as NoojeeConfigNode | null) : null;
+  // Any other node's credentials stay where they are, whatever they are called.
+  return found && found.type === "noojee-config" ? found : null;
+}
+
+async function testPbx(RED: NodeAPI, body: TestRequestBody, deployed: NoojeeConfigNode | null): Promise<TestResult> {
   const dialogHost = typeof body.host === "string" ? body.host.trim() : "";
   const verifyTls = body.verifyTls !== false;
   const authMode: AuthMode = body.authMode === "timestamp" ? "timestamp" : "apiKey";
   const typed = typeof body.apiKey === "string" ? body.apiKey.trim() : "";
-  const found = typeof body.id === "string" && body.id !== "" ? (RED.nodes.getNode(body.id) as NoojeeConfigNode | null) : null;
-  // Any other node's credentials stay where they are, whatever they are called.
-  const deployed = found && found.type === "noojee-config" ? found : null;
   // A `${PBX_HOST}` host is the deployed node's host when it was deployed so; no other variable is read.
   const onDeployedHost = deployed !== null && sameHost(RED, deployed, dialogHost);
   if (ENV_REFERENCE.test(dialogHost) && !onDeployedHost) return { ok: false, status: "envHost" };
