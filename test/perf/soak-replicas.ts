@@ -40,7 +40,7 @@ const OVERLAP_LIMIT_MS = 20;
 const FAULTS: FaultKind[] = ["reset", "reset", "http500", "html502", "empty200", "malformed", "negativeCode", "badKey200", "html404", "hang"];
 const SCRIPTS = [["Ringing", "Connected", "Hungup"], ["Ringing", "No Answer"], ["Dialing Out", "Busy"], ["Dialing Out", "Connected", "Hungup"]];
 
-interface Sample { wall: number; holder: string | null }
+interface Sample { wall: number; holder: string | null; fence: number }
 interface Pause { name: string; pid?: number; from: number; cont?: number }
 
 function log(line: string): void {
@@ -110,17 +110,19 @@ export async function replicaSoak(args: Map<string, string | true>): Promise<num
     sampling = true;
     const wall = Date.now();
     lease.holder()
-      .then((h) => samples.push({ wall, holder: h?.name ?? null }))
+      .then((h) => samples.push({ wall, holder: h?.name ?? null, fence: h?.fence ?? -1 }))
       .catch(() => undefined) // Redis down: no sample
       .finally(() => (sampling = false));
   }, 100);
   const holderNow = (): string | null => samples.at(-1)?.holder ?? null;
-  async function holderOtherThan(not: string | null, timeoutMs: number): Promise<string | undefined> {
+  const fenceNow = (): number => samples.at(-1)?.fence ?? -1;
+  /** The holder of a term after `fence` (a restarted replica may take its own name's lease back), once one holds it. */
+  async function holderAfter(fence: number, timeoutMs: number): Promise<string | undefined> {
     const end = Date.now() + timeoutMs;
     const from = Date.now();
     for (;;) {
       const s = samples.at(-1);
-      if (s && s.wall >= from && s.holder !== null && s.holder !== not) return s.holder;
+      if (s && s.wall >= from && s.holder !== null && s.fence > fence) return s.holder;
       if (Date.now() > end) return undefined;
       await sleep(50);
     }
@@ -158,7 +160,7 @@ export async function replicaSoak(args: Map<string, string | true>): Promise<num
     deploys.set(type, (deploys.get(type) ?? 0) + 1);
   }
   await deploy([[...EXTENSIONS]], "full", true);
-  if (!(await holderOtherThan(null, 30_000))) throw new Error("no replica took the lease within 30 s");
+  if (!(await holderAfter(-1, 30_000))) throw new Error("no replica took the lease within 30 s");
   await pbx.waitForRequest((r) => r.path.endsWith("/subscribe") && r.query.lastSequenceNumber !== "0", 30_000);
 
   // ---------------------------------------------------------------- calls
@@ -200,11 +202,12 @@ export async function replicaSoak(args: Map<string, string | true>): Promise<num
     if (!name) return;
     const r = set.get(name);
     const pid = r.nr.pid;
+    const fence = fenceNow();
     await set.kill(name);
     const kill = await sharedPosition({ at: performance.now(), wall: Date.now(), pid });
     kills.push(kill);
     nrLogs.push(r.nr.log());
-    const next = holderOtherThan(name, 30_000).then((h) => {
+    const next = holderAfter(fence, 30_000).then((h) => {
       if (!h) return;
       downs.push({ from: kill.wall, to: Date.now() });
       takeovers.push(Date.now() - kill.wall);
@@ -220,11 +223,12 @@ export async function replicaSoak(args: Map<string, string | true>): Promise<num
     if (!name) return;
     const pid = set.get(name).nr.pid;
     const pause: Pause = { name, pid, from: Date.now() };
+    const fence = fenceNow();
     set.pause(name);
     await sleep(150); // what it had on the wire lands first
     kills.push(await sharedPosition({ at: performance.now(), wall: pause.from, pid }));
     pauses.push(pause);
-    const next = await holderOtherThan(name, 30_000);
+    const next = await holderAfter(fence, 30_000);
     if (next) {
       downs.push({ from: pause.from, to: Date.now() });
       takeovers.push(Date.now() - pause.from);
@@ -243,7 +247,7 @@ export async function replicaSoak(args: Map<string, string | true>): Promise<num
     await redis.start();
     redisDowns.push({ from, to: Date.now() });
     kills.push(kill);
-    const next = await holderOtherThan(null, 30_000);
+    const next = await holderAfter(-1, 30_000);
     downs.push({ from, to: Date.now() });
     log(`Redis down ${redisDowns.at(-1)!.to - from} ms; holder before ${name ?? "none"}, after ${next ?? "none"}`);
   }
