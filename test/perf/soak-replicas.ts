@@ -342,6 +342,7 @@ export async function replicaSoak(args: Map<string, string | true>): Promise<num
     const pause = pauses.find((p) => p.pid === m.pid && p.cont !== undefined && t >= p.cont);
     if (pause && !samples.some((s) => s.wall >= pause.cont! && s.wall <= t + 100 && s.holder === pause.name)) wokeAndSent.push(`${who} ${m.id}#${m.step} ${t - pause.cont!} ms after SIGCONT`);
   });
+  if (overlapStart !== undefined) overlaps.push(performance.now() - overlapStart); // open to the end: counts too
   const longOverlaps = overlaps.filter((ms) => ms > OVERLAP_LIMIT_MS);
   const crashed = stops.filter((s) => (s.code !== 0 && s.code !== null) || s.forced).length;
 
