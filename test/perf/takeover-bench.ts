@@ -7,8 +7,8 @@
  * clock); then restart the killed replica on its user dir (back on standby). Prints each round, then min, median, p90
  * and max. Figures in docs/performance.md.
  *
- * What it measures is the lease's TTL (10 s: a dead holder's lease must expire, it is never released) plus up to one
- * standby attempt interval (TTL/3) plus the new holder's first poll; the spread is the attempt interval.
+ * What it measures: a dead holder's lease is never released; it expires a TTL (10 s) after its last renewal, which came
+ * up to TTL/3 before the kill, and a standby tries every TTL/3; then the new holder's first poll.
  */
 import { spawnSync } from "node:child_process";
 import { FakePbx } from "../fake-pbx";
