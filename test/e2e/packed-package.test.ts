@@ -333,7 +333,8 @@ describe("packed package in a real Node-RED process", function () {
 
     const creds = await nr.request("GET", "/credentials/noojee-config/cfg", { headers: { Accept: "application/json" } });
     assert.equal(creds.status, 200);
-    assert.deepEqual(JSON.parse(creds.text), { has_apiKey: true }, "the editor learns only that a key is set");
+    // The Redis URL is a text credential (shown in the dialog, empty here); of the secrets only whether one is set.
+    assert.deepEqual(JSON.parse(creds.text), { has_apiKey: true, redisUrl: "", has_redisPassword: false }, "the editor learns only that a key is set");
 
     const flowsFile = fs.readFileSync(path.join(nr.userDir, "flows.json"), "utf8");
     assert.ok(flowsFile.includes(pbx.url), "flows.json is the deployed flow");
