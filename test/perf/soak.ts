@@ -1,6 +1,6 @@
 /**
  * Fault soak: `npm run soak -- --minutes N [--seed S] [--answer-style every|latest] [--idle-limit SECONDS]
- * [--idle-mode 504|reset] [--no-ext-changes] [--store durable|localfilesystem] [--event-ids auto|require|off] [--trace FILE]`.
+ * [--idle-mode 504|reset] [--no-ext-changes] [--store durable|localfilesystem] [--event-ids auto|require|off] [--trace FILE]`; with `--replicas R`, soak-replicas.ts.
  *
  * A real Node-RED (the packed package installed in a fresh user dir) follows 20 extensions on the fake PBX while
  * calls keep flowing and, at random, the PBX restarts (its counter back to 1; with or without the calls surviving),
@@ -45,6 +45,7 @@ import { account, type EventIdMode, type Kill, type Received } from "./soak-acco
 import { discardedReads, segments, takenAnswers } from "./soak-coverage";
 import { EXT_PATH, extensionInputNodes, type ExtChange, WatchModel } from "./soak-extensions";
 import { FirstWriteOut, SoakStore } from "./soak-store";
+import { replicaSoak } from "./soak-replicas";
 import { wipeUserDir } from "../harness/container-restart";
 import {
   configNode, deployAndWait, deployMarkerNodes, MB, MEMORY_PROBE_OPTIONS, memoryProbeNodes, parseArgs, positionAtKill, probeMemory,
@@ -102,7 +103,6 @@ const SCRIPTS: string[][] = [
 function log(line: string): void {
   process.stdout.write(`[soak ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 }
-
 let current: { log(): string } | undefined;
 
 async function main(): Promise<number> {
@@ -488,7 +488,7 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main()
+(args.has("replicas") ? replicaSoak(args) : main())
   .then((code) => {
     process.exitCode = code;
   })
