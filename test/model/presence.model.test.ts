@@ -44,7 +44,7 @@ abstract class Step implements Cmd {
   async run(_m: Model, world: PresenceWorld): Promise<void> {
     world.stats.commands += 1;
     await this.act(world);
-    if (!(await world.settle())) world.violation("the watched extensions are still not all polled 10 min later");
+    if (!(await world.settle())) world.violation("the watched extensions are still not all polled 10 min (and the queued faults) later");
     else checkPresence(world, POOL);
     if (world.violations.length > 0) {
       const shown = world.violations.slice(0, 8).join("\n  ");
