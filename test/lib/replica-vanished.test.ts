@@ -132,6 +132,8 @@ describe("Replicas: the lease key vanishes from Redis while its holder polls", f
     const holder = a.hub.holding ? a : b;
     await until(() => holder.warnings.length > 0, "the new holder's warning");
     assert.match(holder.warnings.join("\n"), /the shared position is gone \(Redis lost its data\?\): starting from the calls in progress/);
+    // It starts from the calls in progress once its first read is in: what changes from then on reaches its flow.
+    await until(() => holder.statuses.at(-1)?.state === "listening" && pbx.openPolls() === 1, "the new holder polling");
     pbx.update("410", call, { status: "Hungup" });
     await until(() => deliveries(holder, call, "Hungup").length === 1, "the call's end at the holder");
     for (const status of ["Ringing", "Hungup"]) {
