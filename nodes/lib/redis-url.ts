@@ -52,29 +52,32 @@ export function parseRedisUrl(value: string): RedisUrlParts | RedisUrlProblem {
 /**
  * A Redis URL fit to show: `redis://:***@host:6379/0`, `redis://user:***@host`. A user-info without a colon is
  * masked whole (`***@`), as a password typed there by mistake would otherwise show. Whatever else the text holds, as
- * it may be malformed in any way: everything between the scheme and the last "@" before the path goes.
+ * it may be malformed in any way: everything between the scheme and the LAST "@" goes. A password typed unencoded
+ * may hold "/", "?", "#" or "@" (base64 passwords hold "/"), so nothing before that "@" can be taken for the end of
+ * the authority; a Redis URL's path (a database number) holds no "@", and masking too much is harmless.
  */
 export function maskRedisUrl(url: string): string {
   const scheme = SCHEME.exec(url.trim());
   const start = scheme ? url.indexOf(scheme[0]) + scheme[0].length : 0;
-  const slash = url.indexOf("/", start);
-  const authorityEnd = slash === -1 ? url.length : slash;
-  const at = url.lastIndexOf("@", authorityEnd - 1);
+  const at = url.lastIndexOf("@");
   if (at < start) return url;
   const userinfo = url.slice(start, at);
   const colon = userinfo.indexOf(":");
-  const masked = colon === -1 ? "***" : `${userinfo.slice(0, colon)}:***`;
+  // A user name holds none of these (URL rules): with one before the colon, the colon is in the password.
+  const masked = colon === -1 || /[/?#@]/.test(userinfo.slice(0, colon)) ? "***" : `${userinfo.slice(0, colon)}:***`;
   return url.slice(0, start) + masked + url.slice(at);
 }
 
 /**
  * Text that may carry a Redis URL or password (a client library's error message) fit to show: each URL in it
- * masked, and the given secrets replaced by `***` wherever they appear.
+ * masked (up to the next white space, so a password's "/", quote or "@" cannot end it early), and the given secrets,
+ * as they are and percent-encoded, replaced by `***` wherever they appear.
  */
 export function redactRedisText(text: string, secrets: Array<string | undefined>): string {
-  let out = text.replace(/rediss?:\/\/[^\s"'<>]*/gi, (url) => maskRedisUrl(url));
+  let out = text.replace(/rediss?:\/\/\S*/gi, (url) => maskRedisUrl(url));
   for (const secret of secrets) {
-    if (secret && secret.length >= 1) out = out.split(secret).join("***");
+    if (!secret) continue;
+    for (const form of new Set([secret, encodeURIComponent(secret)])) out = out.split(form).join("***");
   }
   return out;
 }

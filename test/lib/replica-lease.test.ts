@@ -117,6 +117,23 @@ describe("Replicas: the lease in a real Redis", function () {
     assert.ok(took < TTL - MARGIN, `took ${Math.round(took)} ms`);
   });
 
+  it("a key that vanishes before its TTL (a DEL) is taken by a standby that saw its holder only a whole TTL later", async () => {
+    const a = make("alpha");
+    const b = make("beta");
+    a.lease.start();
+    await until(() => a.lease.holds(), "alpha holds");
+    b.lease.start();
+    await until(() => b.log.standby.length >= 1, "beta saw alpha hold");
+    await a.lease.stop(false); // alpha renews no more but never learns of the DEL: as a holder with a poll still open
+    const admin = redisClient(server.url);
+    clients.push(admin);
+    assert.equal(await admin.del(replicaKeys(prefix, "cfg1").lease), 1);
+    const deleted = monotonicNow();
+    await until(() => b.lease.holds(), "beta holds", 10_000);
+    const took = monotonicNow() - deleted;
+    assert.ok(took >= TTL && took < TTL + b.lease.intervalMs + 300, `took ${Math.round(took)} ms`);
+  });
+
   it("a holder whose renewals get no answer (Redis SIGSTOPped) stops before its key could have expired", async () => {
     const a = make("alpha");
     a.lease.start();

@@ -13,7 +13,7 @@ import { redisClient } from "../lib/replica-support";
 import type { FakePbx } from "../fake-pbx";
 import type { HubStatus } from "../../nodes/lib/poll/hub-types";
 import type { NoojeeConfigNode } from "../../nodes/node-types";
-import { configFlowNode, helper, Logged, nodes, Sent, startFakePbx, Statuses, subscribeFlowNodes, unloadAndStop, until, API_KEY } from "./support";
+import { configFlowNode, helper, Logged, nodes, Sent, startFakePbx, Statuses, subscribeFlowNodes, unloadAndStop, until, visibleText, API_KEY } from "./support";
 
 describe("Replicas: the config node in Node-RED", function () {
   this.timeout(20_000);
@@ -68,9 +68,10 @@ describe("Replicas: the config node in Node-RED", function () {
     assert.match((await redis.get(keys.position)) ?? "", new RegExp(call.replace(/\./g, "\\.")), "the position names the call");
   });
 
-  it("stands by naming another holder, without polling, and takes over when its lease goes", async () => {
+  it("stands by naming another holder, without polling, and takes over when its lease expires", async () => {
     const keys = replicaKeys(prefix, "cfg");
-    await redis.set(keys.lease, "other-replica|7|abcdef", "PX", 60_000);
+    // Held by another replica for 2 s more, then expired (a key that vanished early would be waited for: a TTL).
+    await redis.set(keys.lease, "other-replica|7|abcdef", "PX", 2000);
     await load(server.url);
     const statuses = new Statuses(helper.getNode("a"));
     await statuses.waitFor((s) => String(s.text).startsWith("noojee-subscribe.status.standby") && s.fill === "grey");
@@ -82,10 +83,23 @@ describe("Replicas: the config node in Node-RED", function () {
     await hub.deregister("probe");
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(pbx!.subscribeRequests().length, 0, "no poll on standby");
-    await redis.del(keys.lease);
     await until(() => pbx!.openPolls() === 1, "polling after the takeover", 8000);
     assert.match((await redis.get(keys.lease)) ?? "", /^replica-under-test\|/);
   });
+
+  // Unencoded in the URL: base64 passwords hold "/" and "+", and "#", "?" and "@" end a URL's parts by the rules.
+  for (const password of ["q8Zr/Xb2+Lk9wT", "ab/cd/ef==", "p@ss/w:rd", "x#y?z/w"]) {
+    it(`a password typed unencoded in the URL (${password.replace(/[a-z0-9]/gi, "*")}) is masked in the log line`, async () => {
+      const port = await freePort();
+      await load(`redis://:${password}@127.0.0.1:${port}`);
+      await until(() => visibleText().includes(`@127.0.0.1:${port}`), "the log line naming the URL", 8000);
+      const text = visibleText();
+      assert.match(text, new RegExp(`redis://:\\*\\*\\*@127\\.0\\.0\\.1:${port}`), text);
+      for (const form of [password, encodeURIComponent(password), ...password.split(/[/#?@:]/).filter((part) => part.length >= 3)]) {
+        assert.ok(!text.includes(form), `${form} shown in ${text}`);
+      }
+    });
+  }
 
   it("Redis unreachable: coordination lost, no poll, and never the password", async () => {
     const secret = "s3cret-Pw-91";

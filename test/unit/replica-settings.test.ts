@@ -8,6 +8,7 @@ import path from "node:path";
 import vm from "node:vm";
 import { replicaSettings } from "../../nodes/replica-settings";
 import { maskRedisUrl, parseRedisUrl, redactRedisText } from "../../nodes/lib/redis-url";
+import { redactRedis } from "../../nodes/lib/replicas/redis-errors";
 import { replicaKeys } from "../../nodes/lib/replicas/keys";
 
 const t = (key: string, values?: Record<string, string | number>): string => (values ? `${key} ${JSON.stringify(values)}` : key);
@@ -63,7 +64,7 @@ describe("Replicas settings", () => {
   });
 
   it("name each configuration node's keys <prefix>:<configId>:lease|position|fence", () => {
-    assert.deepEqual(replicaKeys("noojee", "a1b2"), { lease: "noojee:a1b2:lease", position: "noojee:a1b2:position", fence: "noojee:a1b2:fence", changed: "noojee:a1b2:changed" });
+    assert.deepEqual(replicaKeys("noojee", "a1b2"), { lease: "noojee:a1b2:lease", position: "noojee:a1b2:position", fence: "noojee:a1b2:fence", changed: "noojee:a1b2:changed", released: "noojee:a1b2:released" });
   });
 });
 
@@ -110,6 +111,25 @@ describe("Redis URLs", () => {
     assert.equal(maskRedisUrl("redis://a:b@c@host/0"), "redis://a:***@host/0", "up to the last @ before the path");
     assert.equal(maskRedisUrl("a:pw@host"), "a:***@host", "no scheme");
     assert.equal(redactRedisText("connect to redis://:pw1@h:1 failed; AUTH pw2", ["pw2", undefined]), "connect to redis://:***@h:1 failed; AUTH ***");
+  });
+
+  it("are masked whatever the password holds unencoded: / (base64), ?, #, @, quotes", () => {
+    for (const password of ["q8Zr/Xb2+Lk9wT", "ab/cd/ef==", "x#y?z/w", "p@ss/w:rd", "a'b\"c/d", "/", "?#"]) {
+      for (const [url, shown, reason] of [
+        [`redis://:${password}@host:6379/0`, "redis://:***@host:6379/0", "redis://***@host:6379/0"],
+        [`rediss://user:${password}@10.0.0.1`, "rediss://user:***@10.0.0.1", "rediss://***@10.0.0.1"],
+        [`redis://${password}@[::1]:6379`, "redis://***@[::1]:6379", "redis://***@[::1]:6379"],
+      ]) {
+        assert.equal(maskRedisUrl(url), shown, url);
+        assert.equal(redactRedisText(`Invalid Redis URL "${url}": try again`, []), `Invalid Redis URL "${shown}": try again`, url);
+        assert.equal(redactRedis(`connect ${url} failed`), `connect ${reason} failed`, url);
+      }
+      // A secret given is masked as typed and percent-encoded, wherever it shows.
+      assert.equal(redactRedisText(`AUTH ${password} then ${encodeURIComponent(password)}`, [password]), "AUTH *** then ***");
+      assert.equal(replicaSettings({ replicas: true }, { redisUrl: "redis://h", redisPassword: password }, t)?.password, password);
+      const refused = thrown(() => replicaSettings({ replicas: true }, { redisUrl: `redis://:${password}@h:6379` }, t));
+      assert.ok(!refused.includes(`:${password}@`) && refused.includes("\"redis://:***@h:6379\""), refused);
+    }
   });
 
   it("are checked in the editor as at runtime, only with Replicas on", () => {

@@ -10,6 +10,8 @@ export interface ReplicaKeys {
   position: string;
   /** A counter: each acquisition takes the next value, so a token names its term. */
   fence: string;
+  /** The token of the last lease released by its holder (after stopping its polls), for a TTL. */
+  released: string;
   /** Told after each write of the position, for standbys that mirror the calls in progress. */
   changed: string;
 }
@@ -18,7 +20,7 @@ export const DEFAULT_KEY_PREFIX = "noojee";
 
 export function replicaKeys(prefix: string | undefined, configId: string): ReplicaKeys {
   const base = `${prefix?.trim() || DEFAULT_KEY_PREFIX}:${configId}`;
-  return { lease: `${base}:lease`, position: `${base}:position`, fence: `${base}:fence`, changed: `${base}:changed` };
+  return { lease: `${base}:lease`, position: `${base}:position`, fence: `${base}:fence`, changed: `${base}:changed`, released: `${base}:released` };
 }
 
 /**

@@ -12,6 +12,10 @@
  *   holds() is true only while both are before it. Past it, or when a renewal finds the lease not ours, the holder
  *   stops at once (onLost). A process paused between any two lines wakes with holds() false, whatever its timers did.
  * - Redis not answering is no answer: nothing is assumed, the deadline runs out.
+ * - The key may vanish before its TTL (a DEL, a Redis restarted without its data) while its holder has a poll open,
+ *   and the holder learns it only at its next confirm (confirm(), before and after each poll) or renewal. So a standby
+ *   that saw another replica hold the lease, and finds the key missing before that TTL could have run out (and not
+ *   released), waits a whole TTL before taking it: by then that holder's deadline, and so its last poll, are over.
  */
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
@@ -24,8 +28,11 @@ export const DEFAULT_TTL_MS = 10_000;
 export const DEFAULT_MARGIN_MS = 1_000;
 
 export interface LeaseEvents {
-  /** This replica holds the lease from now on (`token`: its value, for fenced writes). */
-  onAcquired(token: string): void;
+  /**
+   * This replica holds the lease from now on (`token`: its value, for fenced writes). `earlier`: some replica held it
+   * before (this one saw a holder, or the fence had counted terms), so a shared position should exist.
+   */
+  onAcquired(token: string, earlier: boolean): void;
   /** It holds it no more (deadline past, taken over, Redis not answering): whatever it does must stop now. */
   onLost(reason: string): void;
   /** Another replica holds it (`holder`: its name), or nobody does and this one could not take it. */
@@ -52,6 +59,12 @@ export interface LeaseOptions extends LeaseEvents {
 
 type State = "idle" | "standby" | "holding";
 
+/** A holder a standby saw: its token, and the earliest time (monotonic) its key can expire by itself. */
+interface Seen {
+  token: string;
+  expiresMono: number;
+}
+
 export class Lease {
   readonly ttlMs: number;
   readonly marginMs: number;
@@ -61,6 +74,11 @@ export class Lease {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private deadlineTimer: ReturnType<typeof setTimeout> | undefined;
   private busy = false;
+  private seen: Seen | undefined;
+  /** Some replica (this one included) was seen holding the lease. */
+  private sawHolder = false;
+  /** Set when the key vanished: not taken before this time (monotonic). */
+  private vanishedUntil: number | undefined;
   private readonly monotonic: () => number;
   private readonly wallNow: () => number;
 
@@ -108,9 +126,9 @@ export class Lease {
     this.current = undefined;
     this.deadline = { mono: -Infinity, wall: -Infinity };
     this.clearDeadline();
+    this.options.onLost(reason); // its polls stop (aborted) before the lease is freed
     // Frees it for whoever is next, should it still be ours in Redis (a clock jump): no one waits a TTL for nothing.
-    if (token) void this.eval(RELEASE, [this.options.keys.lease], [token]).catch(() => undefined);
-    this.options.onLost(reason);
+    if (token) void this.release(token);
     this.schedule(this.intervalMs);
   }
 
@@ -123,7 +141,28 @@ export class Lease {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     this.clearDeadline();
-    if (release && token) await this.eval(RELEASE, [this.options.keys.lease], [token]).catch(() => undefined);
+    if (release && token) await this.release(token);
+  }
+
+  /**
+   * Checks in Redis, and renews, that the lease is still this term's (the holder, before each poll and after each
+   * answer): undefined when it is, else why not (the key vanished or is another's, Redis failing). The caller ends
+   * the term on a reason.
+   */
+  async confirm(): Promise<string | undefined> {
+    const token = this.token;
+    if (!token || !this.holds()) return "the lease ran out";
+    const sent = this.sentAt();
+    let answer: unknown;
+    try {
+      answer = await this.eval(RENEW, [this.options.keys.lease], [token, String(this.ttlMs)]);
+    } catch (err) {
+      return `Redis: ${redisReason(err)}`;
+    }
+    if (this.token !== token) return "the lease ran out";
+    if (answer !== 1) return "the lease is no longer this replica's (its key vanished or another replica took it)";
+    this.extend(sent);
+    return this.holds() ? undefined : "the lease ran out";
   }
 
   private schedule(delayMs: number): void {
@@ -151,28 +190,62 @@ export class Lease {
 
   private async acquire(): Promise<void> {
     const sent = this.sentAt();
+    const waiting = this.vanishedUntil !== undefined && sent.mono < this.vanishedUntil;
+    if (!waiting) this.vanishedUntil = undefined;
+    // While waiting, never take it ("-" is no token); while a seen holder's TTL runs, only if it was released.
+    const expected = waiting ? "-" : this.seen && sent.mono < this.seen.expiresMono ? this.seen.token : "";
     const random = randomBytes(8).toString("hex");
+    const { lease, fence, released } = this.options.keys;
     let answer: unknown;
     try {
-      answer = await this.eval(ACQUIRE, [this.options.keys.lease, this.options.keys.fence], [this.options.name, random, String(this.ttlMs)]);
+      answer = await this.eval(ACQUIRE, [lease, fence, released], [this.options.name, random, String(this.ttlMs), expected]);
     } catch (err) {
       if (err instanceof LateAnswer) void err.answer.then((late) => this.releaseLate(late));
       if (this.state === "standby") this.options.onUnreachable(redisReason(err));
       return;
     }
-    const [took, value] = Array.isArray(answer) ? (answer as [unknown, unknown]) : [0, undefined];
-    const token = typeof value === "string" ? value : undefined;
+    const [took, value, pttl] = Array.isArray(answer) ? (answer as [unknown, unknown, unknown]) : [0, undefined, undefined];
+    const token = typeof value === "string" && value !== "" ? value : undefined;
     if (this.state !== "standby") {
       // Stopped while asking: what it took goes back.
-      if (took === 1 && token) await this.eval(RELEASE, [this.options.keys.lease], [token]).catch(() => undefined);
+      if (took === 1 && token) await this.release(token);
       return;
     }
-    if (took !== 1 || !token) return this.options.onStandby(holderOf(token));
+    if (took === 2) return this.vanished(expected);
+    if (took !== 1 || !token) {
+      if (token && typeof pttl === "number" && pttl > 0) {
+        // Its key cannot expire before the script ran, which was after this was sent.
+        this.seen = { token, expiresMono: sent.mono + pttl };
+        this.sawHolder = true;
+        this.vanishedUntil = undefined;
+      }
+      return this.options.onStandby(holderOf(token));
+    }
+    const earlier = this.sawHolder || fenceOf(token) > 1;
+    this.seen = undefined;
+    this.sawHolder = true;
+    this.vanishedUntil = undefined;
     this.current = token;
     this.state = "holding";
     this.extend(sent);
     if (!this.holds()) return this.lose("the lease was taken too late to use"); // answered after its own deadline
-    this.options.onAcquired(token);
+    this.options.onAcquired(token, earlier);
+  }
+
+  /** The key was missing although the holder last seen should still hold it (`expected`), and it was not released. */
+  private vanished(expected: string): void {
+    const now = this.monotonic();
+    if (expected !== "-" && this.seen && now >= this.seen.expiresMono) {
+      // Found missing as its TTL may have run out by itself, the script running late: an expiry, taken at once.
+      this.seen = undefined;
+      return this.schedule(0);
+    }
+    // Whatever the holder renewed before the key vanished, its deadline ends within a TTL of now, and so does its
+    // last poll: only then may this replica poll.
+    this.vanishedUntil ??= now + this.ttlMs;
+    this.seen = undefined;
+    this.options.onStandby(undefined);
+    this.schedule(Math.max(0, Math.min(this.intervalMs, this.vanishedUntil - now)));
   }
 
   private async renew(): Promise<void> {
@@ -189,7 +262,7 @@ export class Lease {
       return;
     }
     if (this.token !== token) return;
-    if (answer !== 1) return this.lose("another replica took the lease over");
+    if (answer !== 1) return this.lose("the lease is no longer this replica's (its key vanished or another replica took it)");
     this.extend(sent);
   }
 
@@ -200,7 +273,8 @@ export class Lease {
 
   private extend(sent: { mono: number; wall: number }): void {
     const span = this.ttlMs - this.marginMs;
-    this.deadline = { mono: sent.mono + span, wall: sent.wall + span };
+    // Only forward: a confirm and a renewal may answer in either order.
+    this.deadline = { mono: Math.max(this.deadline.mono, sent.mono + span), wall: Math.max(this.deadline.wall, sent.wall + span) };
     this.clearDeadline();
     const token = this.current;
     this.deadlineTimer = setTimeout(() => {
@@ -218,9 +292,11 @@ export class Lease {
   /** An acquire given up on took the lease after all: it goes back, unused. */
   private async releaseLate(answer: unknown): Promise<void> {
     const [took, token] = Array.isArray(answer) ? (answer as [unknown, unknown]) : [0, undefined];
-    if (took === 1 && typeof token === "string" && token !== this.current) {
-      await this.eval(RELEASE, [this.options.keys.lease], [token]).catch(() => undefined);
-    }
+    if (took === 1 && typeof token === "string" && token !== this.current) await this.release(token);
+  }
+
+  private async release(token: string): Promise<void> {
+    await this.eval(RELEASE, [this.options.keys.lease, this.options.keys.released], [token, String(this.ttlMs)]).catch(() => undefined);
   }
 
   /** A script, given up on after intervalMs: a Redis that hangs (paused, a dead connection) is one that fails. */
@@ -233,6 +309,12 @@ export class Lease {
     });
     return Promise.race([asked, deadline]).finally(() => clearTimeout(timer));
   }
+}
+
+/** The fence value in a token (`<name>|<fence>|<random>`), 0 when it has none. */
+function fenceOf(token: string): number {
+  const fence = Number(token.split("|")[1]);
+  return Number.isInteger(fence) ? fence : 0;
 }
 
 /** Redis did not answer in time; `answer` is what it says if it ever does. */

@@ -14,9 +14,12 @@ export function redisReason(err: unknown, secrets: readonly string[] = []): stri
   return redactRedis(message, secrets).slice(0, 80);
 }
 
-/** `text` with the user info of any URL, and each secret, replaced by `***`. */
+/**
+ * `text` with the user info of any URL, and each secret, replaced by `***`. The user info runs to the last "@" before
+ * white space: an unencoded password may hold "/", "?", "#" or "@" (redis-url.ts maskRedisUrl).
+ */
 export function redactRedis(text: string, secrets: readonly string[] = []): string {
-  let out = text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/gi, "$1***@");
+  let out = text.replace(/([a-z][a-z0-9+.-]*:\/\/)\S*@/gi, "$1***@");
   for (const secret of secrets) {
     if (secret.length >= 1) out = out.split(secret).join("***");
     const encoded = encodeURIComponent(secret);

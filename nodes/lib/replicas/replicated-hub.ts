@@ -11,7 +11,10 @@
  * subscribers show coordination lost, then standby.
  *
  * Safety: whatever the term's hub hands a subscriber is gated by Lease.holds() at that moment (an answer read after a
- * pause past the deadline never reaches the flow; the term ends there). No poll outlasts the lease: each subscriber's
+ * pause past the deadline never reaches the flow; the term ends there). Each poll is sent only after the lease is
+ * confirmed in Redis (Lease.confirm: the key still holds this term's token, renewed), and its answer is handed on only
+ * after a second confirm: a key that vanished (a DEL, Redis restarted without its data) ends the term at the next poll,
+ * and what that poll brought is dropped (the next holder reads it again from the shared position). No poll outlasts the lease: each subscriber's
  * long poll is capped below the time a renewal leaves (`capSec`), and no request is sent with a timeOut past the
  * deadline (it is shortened, or not sent). So two replicas' polls are never open at once for one config node, even
  * when the holder is frozen mid-poll: the PBX ends that poll before the key can expire.
@@ -93,7 +96,7 @@ export class ReplicatedHub implements PollHub {
     this.gate = new StartGate(() => undefined, options.hub?.expectMs);
     this.lease = new Lease({
       redis: options.redis, keys: options.keys, name: options.name, ttlMs: options.ttlMs, marginMs: options.marginMs,
-      onAcquired: (token) => this.begin(token),
+      onAcquired: (token, earlier) => this.begin(token, earlier),
       onLost: (reason) => this.ended(reason),
       onStandby: (holder) => this.show({ state: "standby", holder }),
       onUnreachable: (reason) => this.show({ state: "coordinationLost", reason: this.redact(reason) }),
@@ -200,7 +203,7 @@ export class ReplicatedHub implements PollHub {
 
   // ------------------------------------------------------------------ terms
 
-  private begin(token: string): void {
+  private begin(token: string, earlier: boolean): void {
     if (this.closed) {
       void this.lease.stop(true);
       return;
@@ -220,6 +223,9 @@ export class ReplicatedHub implements PollHub {
         if (!term.active) return;
         if (loaded.position === undefined && (loaded.reason === "corrupt" || loaded.reason === "otherHost")) {
           this.options.onWarning?.(`the shared position in ${term.writer.where} is not usable (${loaded.detail}): reading the calls in progress`);
+        } else if (loaded.position === undefined && loaded.reason === "missing" && earlier) {
+          // A term existed before this one, so it should have written a position: Redis lost it (docs/replicas.md).
+          this.options.onWarning?.(`the shared position is gone (Redis lost its data?): starting from the calls in progress`);
         }
         resolve(loaded.position);
       }, (err: unknown) => this.lost(term, `cannot read the shared position: ${redisReason(err)}`));
@@ -297,17 +303,31 @@ export class ReplicatedHub implements PollHub {
     };
   }
 
-  /** The PBX as the term's polls see it: no request past the lease's deadline, no hold that could outlast it. */
+  /**
+   * The PBX as the term's polls see it: the lease confirmed in Redis before each poll is sent and after its answer is
+   * read (else the term ends and the answer is dropped), no request past the lease's deadline, no hold that could
+   * outlast it.
+   */
   private fencedApi(term: Term): SubscribeApi {
     const api = this.options.api;
+    const refused = (): NoojeeError => new NoojeeError("network", "not polling: this replica does not hold the lease");
+    const confirmed = async (): Promise<boolean> => {
+      if (!this.live(term)) return false;
+      const reason = await this.lease.confirm();
+      if (reason !== undefined) this.lost(term, reason);
+      return reason === undefined && this.live(term);
+    };
     return {
-      subscribe: (extensions, last, timeOutSec, signal) => {
+      subscribe: async (extensions, last, timeOutSec, signal) => {
+        if (!(await confirmed()) || signal?.aborted) throw refused();
         const room = this.lease.remainingMs() - this.pollSlackMs;
-        if (!this.live(term) || room <= 0) {
+        if (room <= 0) {
           this.lost(term, "the lease ran out");
-          return Promise.reject(new NoojeeError("network", "not polling: this replica does not hold the lease"));
+          throw refused();
         }
-        return api.subscribe(extensions, last, Math.min(timeOutSec, Math.floor(room / this.unitMs)), signal);
+        const answer = await api.subscribe(extensions, last, Math.min(timeOutSec, Math.floor(room / this.unitMs)), signal);
+        if (!(await confirmed())) throw refused();
+        return answer;
       },
       ...(api.subscribeExtenBudget ? { subscribeExtenBudget: () => api.subscribeExtenBudget?.() ?? Infinity } : {}),
     };

@@ -5,12 +5,16 @@
  */
 
 /**
- * KEYS: lease, fence. ARGV: name, random, ttl ms. Takes the lease when free, with the next fence value:
- * `{1, token}`; else `{0, value held}`.
+ * KEYS: lease, fence, released. ARGV: name, random, ttl ms, expected. Takes the lease when free, with the next fence
+ * value: `{1, token}`; held: `{0, value held, its PTTL}`. `expected` is empty, or the token a standby last saw hold
+ * the lease and expects still to (its TTL not yet run out): the key missing then is taken only if that token was
+ * released (its holder's polls stopped first); else `{2, ''}`, nothing taken (the key vanished: a DEL, a Redis
+ * restarted without its data, and its holder may still have a poll open).
  */
 export const ACQUIRE = `
 local held = redis.call('GET', KEYS[1])
-if held then return {0, held} end
+if held then return {0, held, redis.call('PTTL', KEYS[1])} end
+if ARGV[4] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[4] then return {2, ''} end
 local fence = redis.call('INCR', KEYS[2])
 local token = ARGV[1] .. '|' .. fence .. '|' .. ARGV[2]
 redis.call('SET', KEYS[1], token, 'PX', tonumber(ARGV[3]))
@@ -26,10 +30,14 @@ end
 return 0
 `;
 
-/** KEYS: lease. ARGV: token. Frees the lease if it is still this token's: 1, else 0. */
+/**
+ * KEYS: lease, released. ARGV: token, ttl ms. Frees the lease if it is still this token's, noting the token as
+ * released (for a TTL) so that a standby takes it at once: 1, else 0.
+ */
 export const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('DEL', KEYS[1])
+  redis.call('SET', KEYS[2], ARGV[1], 'PX', tonumber(ARGV[2]))
   return 1
 end
 return 0
