@@ -225,20 +225,24 @@ describe("replicas end to end: three Node-RED processes, one Redis, one PBX", fu
     const was = await newHolder(undefined);
     const down = Date.now();
     await redis!.kill("SIGKILL");
-    const red = await inbox.waitFor((d) => isStatus(d) && d.replica === was && d.fill === "red" && String(d.text).startsWith("coordination lost"),
-      `${was}'s red coordination-lost status`, TTL_MS + 5_000, down);
-    // Down past a lease's TTL: had anyone taken a lease it could not check, it would poll by now.
-    const during = call("400");
-    const outageEnds = Date.now() + TTL_MS + 2_000;
-    // The call-control nodes need no lease: on a standby that found Redis gone, they act as ever.
-    const standby = set!.replicas.find((r) => r.name !== was)!.name;
-    await inbox.waitFor((d) => isStatus(d) && d.replica === standby && d.fill === "red" && String(d.text).startsWith("coordination lost"),
-      `${standby}'s red coordination-lost status`, TTL_MS, down);
-    await actsOn(standby, `on ${standby} (standby) while Redis was down`);
-    await new Promise((r) => setTimeout(r, Math.max(0, outageEnds - Date.now()))); // the duration of the outage itself, not a wait for an event
-    const quietFrom = Number(red.wall);
-    assert.deepEqual(set!.requests.filter((q) => q.path.endsWith("/subscribe") && q.wall > quietFrom), [], "a replica polled while Redis was down");
-    await redis!.start();
+    let during: string;
+    try {
+      const red = await inbox.waitFor((d) => isStatus(d) && d.replica === was && d.fill === "red" && String(d.text).startsWith("coordination lost"),
+        `${was}'s red coordination-lost status`, TTL_MS + 5_000, down);
+      // Down past a lease's TTL: had anyone taken a lease it could not check, it would poll by now.
+      during = call("400");
+      const outageEnds = Date.now() + TTL_MS + 2_000;
+      // The call-control nodes need no lease: on a standby that found Redis gone, they act as ever.
+      const standby = set!.replicas.find((r) => r.name !== was)!.name;
+      await inbox.waitFor((d) => isStatus(d) && d.replica === standby && d.fill === "red" && String(d.text).startsWith("coordination lost"),
+        `${standby}'s red coordination-lost status`, TTL_MS, down);
+      await actsOn(standby, `on ${standby} (standby) while Redis was down`);
+      await new Promise((r) => setTimeout(r, Math.max(0, outageEnds - Date.now()))); // the duration of the outage itself, not a wait for an event
+      const quietFrom = Number(red.wall);
+      assert.deepEqual(set!.requests.filter((q) => q.path.endsWith("/subscribe") && q.wall > quietFrom), [], "a replica polled while Redis was down");
+    } finally {
+      await redis!.start(); // also after a failure above: the tests after this one need Redis
+    }
     const next = await newHolder(undefined, TAKEOVER_MS);
     await deliveredOnce(during, ["Ringing", "Connected", "Hungup"], () => true, `after Redis came back (holder ${next})`);
   });
