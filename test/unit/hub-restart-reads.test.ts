@@ -12,50 +12,10 @@
  *   own and resynchronised from there, skipping the changes made since the cursor the first process had seen.
  */
 import assert from "node:assert/strict";
-import { NoojeeClient } from "../../nodes/lib/client/api-client";
-import type { CallEvent, SubscribeApi } from "../../nodes/lib/poll/poll-loop";
+import type { CallEvent } from "../../nodes/lib/poll/poll-loop";
 import { type HubPosition, type Subscriber, SubscriptionHub } from "../../nodes/lib/poll/subscription-hub";
 import { FakePbx } from "../fake-pbx";
-
-interface Hold {
-  /** Resolves once the request has reached the gate (its turn came, it waits there). */
-  reached: Promise<void>;
-  open(): void;
-}
-
-/** A client whose next request matching a gate waits there, before it reaches the PBX, until the gate opens. */
-class Gates {
-  readonly api: SubscribeApi;
-  private readonly holds: Array<{ match: (last: number) => boolean; arrive: () => void; opened: Promise<void> }> = [];
-
-  constructor(pbx: FakePbx) {
-    const real = new NoojeeClient({ origin: pbx.url, apiKey: pbx.apiKey, verifyTls: false, authMode: "apiKey" });
-    this.api = {
-      subscribe: async (extensions, last, timeOut, signal) => {
-        const i = this.holds.findIndex((h) => h.match(last));
-        if (i >= 0) {
-          const [hold] = this.holds.splice(i, 1);
-          hold.arrive();
-          await Promise.race([hold.opened, aborted(signal)]);
-        }
-        return real.subscribe(extensions, last, timeOut, signal);
-      },
-    };
-  }
-
-  /** The next request with this lastSequenceNumber waits. */
-  hold(last: number): Hold {
-    let arrive!: () => void;
-    let open!: () => void;
-    const reached = new Promise<void>((resolve) => (arrive = resolve));
-    const opened = new Promise<void>((resolve) => (open = resolve));
-    this.holds.push({ match: (l) => l === last, arrive, opened });
-    return { reached, open };
-  }
-}
-
-const aborted = (signal: AbortSignal | undefined): Promise<never> =>
-  new Promise((_, reject) => signal?.addEventListener("abort", () => reject(new Error("aborted")), { once: true }));
+import { Gates, type Hold } from "./request-gates";
 
 type Recorder = Subscriber & { events: CallEvent[]; waitFor(pred: (e: CallEvent) => boolean): Promise<void> };
 function recorder(alive: () => boolean = () => true): Recorder {
