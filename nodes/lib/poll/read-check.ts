@@ -160,6 +160,9 @@ function entriesOf(response: SubscribeResponse): Map<string, SubscribeEntry[]> {
   return out;
 }
 
+/** Reads kept waiting at most; past it the oldest gives way (as every older read did before 1.2.0). */
+export const MAX_WAITING_READS = 8;
+
 /** How an extension came to be polled from a saved position (see `place`). */
 export type Placed = "adopted" | "resumed" | "restart";
 
@@ -235,6 +238,8 @@ export class ReadChecks {
       const restart = this.resyncing || this.waiting.some((check) => check.mode(extension) === "restart");
       modes.set(extension, placed === "adopted" ? placed : restart ? "restart" : placed ?? "check");
     }
+    // Bounded: a PBX that answered reads yet failed every poll after them would otherwise pile them up.
+    if (this.waiting.length >= MAX_WAITING_READS) this.waiting.shift();
     this.waiting.push(new ReadCheck(read, modes));
     this.resyncing = false;
     return [...this.placed.keys()].some((extension) => !modes.has(extension));
