@@ -174,13 +174,16 @@ export async function replicaSoak(args: Map<string, string | true>): Promise<num
     ...deployMarkerNodes(TAB, deployCount),
   ];
   const deploys = new Map<string, number>();
+  const deployWindows: Array<{ from: number; to: number }> = [];
   async function deploy(parts: string[][], type: "full" | "flows" | "nodes", initial = false): Promise<void> {
     const names = watch.namesFor(parts);
-    watch.deployStarted(parts, names, Date.now());
+    const started = Date.now();
+    watch.deployStarted(parts, names, started);
     deployCount += 1;
     // One replica after the other, as an operator's pipeline would: meanwhile they run different flows.
     for (const r of set.replicas) await deployAndWait(r.nr, flow(parts, names), deployCount, initial ? replicaCredentials(API_KEY, redis.url) : {}, type);
     watch.deployDone(Date.now());
+    deployWindows.push({ from: started, to: Date.now() });
     deploys.set(type, (deploys.get(type) ?? 0) + 1);
   }
   await deploy([[...EXTENSIONS]], "full", true);
@@ -378,6 +381,7 @@ export async function replicaSoak(args: Map<string, string | true>): Promise<num
   const tallies = account({
     events, answers, subscribeRequests, restarts, deployLog: [], received, finalEpoch, kills, answerStyle,
     segments: segments(EXTENSIONS, watch.transitions, subscribeRequests, answers, events, restarts, downs), history: watch.history, eventIds,
+    interruptions: [...downs.map((d) => ({ from: d.from - EPISODE_GRACE_MS, to: d.to })), ...deployWindows],
   });
   const notHolder: string[] = [];
   const wokeAndSent: string[] = [];
