@@ -15,7 +15,7 @@
  *
  * Accounting: soak-accounting.ts, with each chaos episode as a Kill of the holder's pid and the shared position in
  * Redis as what it had made durable (read once it was dead or stopped; for a Redis outage, just before it): a takeover
- * may re-send, with the same eventId, what the flows got after that position, nothing older. A poll answered from 1 s
+ * may re-send, with the same eventId, what the flows got after that position, nothing older. A poll answered from 0.5 s
  * before an episode to the takeover is not counted as taken: its changes are required where a later answer of that
  * PBX lifetime reaches past them (see there).
  * On top:
@@ -48,7 +48,7 @@ const OVERLAP_LIMIT_MS = 20;
 /** How soon after SIGCONT a msg may still be one the frozen holder had already sent (see "In flight at a pause"). */
 const IN_FLIGHT_MS = 250;
 /** How long before a kill, pause or Redis outage a poll's answer may still not have been handed on (see accounting). */
-const EPISODE_GRACE_MS = 1_000;
+const EPISODE_GRACE_MS = 500;
 const FAULTS: FaultKind[] = ["reset", "reset", "http500", "html502", "empty200", "malformed", "negativeCode", "badKey200", "html404", "hang"];
 const SCRIPTS = [["Ringing", "Connected", "Hungup"], ["Ringing", "No Answer"], ["Dialing Out", "Busy"], ["Dialing Out", "Connected", "Hungup"]];
 
@@ -368,7 +368,7 @@ export async function replicaSoak(args: Map<string, string | true>): Promise<num
     senders.splice(i, 1);
   }
   const subscribeRequests = pbx.subscribeRequests();
-  // A poll answered as its holder was killed, frozen or cut off from Redis (from 1 s before the episode began to the
+  // A poll answered as its holder was killed, frozen or cut off from Redis (from 0.5 s before the episode began to the
   // takeover) may never have been handed on: the holder dropped it (its lease could not be confirmed after it) or died
   // first. The next holder reads those changes again from the shared position, unless the PBX restarts before anyone
   // polls: then they are forgotten, as changes made while nobody could poll are. Such answers are not counted as
