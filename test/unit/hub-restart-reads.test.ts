@@ -127,4 +127,38 @@ describe("SubscriptionHub: a PBX restart right after a resumed poll's backlog, c
     await flow.waitFor(of(x, "No Answer"));
     assert.deepEqual(statuses(flow, y).slice(-2), ["Connected", "Hungup"], "every change of Y after the cursor");
   });
+  it("two reads wait across a restart the seq never showed: a call only the older read lists ends, made up", async () => {
+    // Found by an outside review: each waiting read was compared with the table before any went out, so the newer
+    // read never ended the leg the older one sent. Both answer styles meet it alike; "every" here.
+    pbx.bumpSeq(10);
+    const gates = new Gates(pbx);
+    const warnings: string[] = [];
+    const hub = new SubscriptionHub(gates.api, { backoff: { initialMs: 5, maxMs: 5, jitter: 0 }, random: () => 0, onWarning: (m) => warnings.push(m) });
+    hubs.push(hub);
+    const flow = recorder();
+    const c0 = pbx.seq; // the first read answers at c0: the polls go on from it
+    let poll = gates.hold(c0);
+    hub.register("a", flow);
+    hub.releaseLingering();
+    await poll.reached;
+    // A call rings; the poll from c0 fails, so a read (R1) comes first again: it lists the call.
+    const l1 = pbx.startCall("410", { callerId: "0400000001" });
+    pbx.fault("http500");
+    poll.open();
+    poll = gates.hold(c0);
+    await poll.reached; // R1 answered, the next poll waits
+    // That poll fails too; meanwhile the PBX restarts and its counter climbs past c0: the seq never goes back.
+    pbx.restart({ keepCalls: false });
+    pbx.bumpSeq(c0 + 3);
+    const l2 = pbx.startCall("410", { callerId: "0400000002" });
+    pbx.fault("http500");
+    poll.open();
+    poll = gates.hold(c0);
+    await poll.reached; // R2 answered: it lists l2 only
+    poll.open(); // answered by the new life: l2 rings
+    await flow.waitFor(of(l2, "Ringing"));
+    await flow.waitFor(of(l1, "Hungup"));
+    assert.deepEqual(statuses(flow, l1), ["Ringing", "Hungup"], "the older read's call, then its made-up end");
+    assert.equal(flow.events.find(of(l1, "Hungup"))?.vanished, true);
+  });
 });

@@ -83,6 +83,11 @@ export class ReadCheck {
     this.modes.delete(extension);
   }
 
+  /** Whether the read lists leg `uniqueCallId` on `extension`. */
+  lists(extension: string, uniqueCallId: string): boolean {
+    return (entriesOf(this.read).get(extension) ?? []).some((entry) => String(entry.CallData.uniqueCallId) === uniqueCallId);
+  }
+
   /** An older read found the calls disagree (the PBX restarted unseen): this one resynchronises them too. */
   resync(): void {
     for (const [extension, mode] of this.modes) if (mode === "check" || mode === "resumed") this.modes.set(extension, "restart");
@@ -142,6 +147,17 @@ export class ReadCheck {
       whole: disagrees ? ready : whole,
     };
   }
+}
+
+/** The legs whose read states an outcome sends (as changes or in progress, before or after the answer). */
+function sentBy(outcome: CheckOutcome): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (const part of [outcome.before, outcome.after]) {
+    for (const response of [part.inProgress, part.changed]) {
+      for (const [extension, entries] of entriesOf(response)) for (const entry of entries) out.push([extension, String(entry.CallData.uniqueCallId)]);
+    }
+  }
+  return out;
 }
 
 /** An answer's entries per extension (only those with a call id: the loop's own checks report the others). */
@@ -256,12 +272,30 @@ export class ReadChecks {
     cursorOf: (extension: string) => number | undefined,
   ): CheckOutcome[] {
     const outcomes: CheckOutcome[] = [];
+    const settledBy: ReadCheck[] = [];
     for (const check of this.waiting) {
       const outcome = check.settle(table, answer, (extension) => answered.has(extension) || (cursorOf(extension) ?? -1) >= check.seq);
       if (!outcome) continue;
       outcomes.push(outcome);
+      settledBy.push(check);
       // Calls that disagree with a read: the other reads resynchronise what they have still to settle too.
       if (outcome.disagrees) for (const later of this.waiting) if (later !== check) later.resync();
+    }
+    // Each read was compared with the table as it is now, before any of them goes out. A leg an older read sends that
+    // a newer one neither lists nor the answer names was gone by the newer read (a restart the seq did not show, or
+    // it simply ended unseen): it ends too, once the older read's state is out.
+    const named = new Set<string>();
+    for (const [extension, entries] of entriesOf(answer)) for (const entry of entries) named.add(key(extension, String(entry.CallData.uniqueCallId)));
+    for (let newer = 1; newer < outcomes.length; newer++) {
+      const gone = new Set(outcomes[newer].gone.map((leg) => key(leg.extension, leg.uniqueCallId)));
+      for (let older = 0; older < newer; older++) {
+        for (const [extension, id] of sentBy(outcomes[older])) {
+          const leg = key(extension, id);
+          if (!outcomes[newer].extensions.includes(extension) || named.has(leg) || gone.has(leg) || settledBy[newer].lists(extension, id)) continue;
+          gone.add(leg);
+          outcomes[newer].gone.push({ extension, uniqueCallId: id });
+        }
+      }
     }
     this.waiting = this.waiting.filter((check) => check.size > 0);
     for (const extension of outcomes.flatMap((outcome) => outcome.extensions)) this.placed.delete(extension);
