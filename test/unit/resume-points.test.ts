@@ -55,6 +55,20 @@ describe("ResumeSource", () => {
     old.forgetAbove(40);
     assert.deepEqual([old.take("420"), old.take("430"), old.size], [undefined, undefined, 0], "all above: nothing left");
   });
+  it("keeps a cursor saved before its restart's resync settled said so, until taken: its check is a restart's", () => {
+    const source = new ResumeSource([
+      { seq: 1, extensions: ["410", "420"], fences: {}, life: 2, resyncing: true },
+      { seq: 1, extensions: ["430"], fences: {}, life: 2 },
+    ]);
+    assert.deepEqual(source.points(), [
+      { seq: 1, extensions: ["410", "420"], fences: {}, life: 2, resyncing: true },
+      { seq: 1, extensions: ["430"], fences: {}, life: 2 },
+    ]);
+    assert.deepEqual(source.take("410"), { cursor: 1, adopted: false, life: 2, resyncing: true });
+    assert.deepEqual(source.take("430"), { cursor: 1, adopted: false, life: 2 });
+    assert.deepEqual(source.points(), [{ seq: 1, extensions: ["420"], fences: {}, life: 2, resyncing: true }]);
+  });
+
   describe("cursors of two PBX lives", () => {
     // 406 saved at 50 before the PBX restarted (life 0), 403 at 2 after it (life 1), 405 at 7 after it too.
     const lives: ResumePoint[] = [
@@ -65,10 +79,14 @@ describe("ResumeSource", () => {
 
     it("one of an older life than the newest is stale: it carries on from the newest life's lowest cursor", () => {
       const source = new ResumeSource(lives);
-      assert.deepEqual(source.points(), [
-        { seq: 2, extensions: ["406", "403"], fences: {}, life: 1 },
+      const points = source.points();
+      // Said to be resyncing: carried on after another crash, its read is still checked as a restart's.
+      assert.deepEqual(points, [
+        { seq: 2, extensions: ["406"], fences: {}, life: 1, resyncing: true },
         { seq: 7, extensions: ["405"], fences: {}, life: 1 },
+        { seq: 2, extensions: ["403"], fences: {}, life: 1 },
       ], "stored where it would carry on from");
+      assert.deepEqual(new ResumeSource(points).take("406"), { cursor: 2, adopted: false, life: 1, resyncing: true });
       assert.deepEqual(source.take("406"), { cursor: 2, adopted: false, life: 1, stale: true });
       assert.deepEqual(source.take("405"), { cursor: 7, adopted: false, life: 1 });
       assert.deepEqual(source.take("430"), { cursor: 2, adopted: true, life: 1 }, "adopted from the newest life's lowest, not from 50");

@@ -24,7 +24,7 @@ import { Hold, HoldLimit } from "./hold-limit";
 import { HeldPolls } from "./held-polls";
 import { monotonicNow } from "../monotonic";
 import { Outages } from "./outages";
-import { ResumePoint, ResumeSource } from "./resume-points";
+import { ResumePoint, resumePoint, ResumeSource } from "./resume-points";
 import { PbxLives } from "./pbx-lives";
 import { WarningLimiter } from "./warning-limiter";
 import { CursorTimes, isTooLarge, skippedBacklogText } from "./skipped-backlog";
@@ -92,11 +92,15 @@ export class PollLoop extends LoopRunner {
     this.cursorTimes = new CursorTimes(this.options.now);
   }
 
-  /** Where this loop's polls stand (one point per cursor); none before its first read. */
+  /**
+   * Where this loop's polls stand (one point per cursor); none before its first read. Extensions whose resync after a
+   * PBX restart has not settled apart, said to be resyncing: carried on after a crash, their check is a restart's.
+   */
   resumePoints(): ResumePoint[] {
     if (this.needFullSnapshot) return [];
     return this.groups.list
-      .map((g) => ({ seq: g.cursor, extensions: this.extensions.filter((e) => g.extensions.has(e)), fences: {}, ...(g.life > 0 ? { life: g.life } : {}) }))
+      .flatMap((g) => [false, true].map((resyncing) =>
+        resumePoint(g.cursor, this.members(g).filter((e) => this.checks.isResyncing(e) === resyncing), g.life, resyncing)))
       .filter((point) => point.extensions.length > 0);
   }
 
@@ -237,7 +241,7 @@ export class PollLoop extends LoopRunner {
       // Whatever the table holds for an adopted one came with a position that did not cover it: from a node gone.
       if (taken.adopted) this.table.forgetExtension(extension);
       else this.resumedUnread.add(extension);
-      this.checks.place(extension, taken.adopted ? "adopted" : taken.stale ? "restart" : "resumed");
+      this.checks.place(extension, taken.adopted ? "adopted" : taken.stale || taken.resyncing ? "restart" : "resumed");
       this.probeForRestart = true;
       const at = `${taken.cursor}/${taken.life}`;
       byCursor.set(at, { ...taken, extensions: [...(byCursor.get(at)?.extensions ?? []), extension] });

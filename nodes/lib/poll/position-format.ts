@@ -133,7 +133,9 @@ export function parseContent(raw: unknown): SavedPosition {
     }
     // Absent in positions saved before 1.2.0 kept PBX lives (pbx-lives.ts), and for life 0.
     if (p.life !== undefined && !isSeq(p.life)) invalid("life");
-    return { seq: p.seq, extensions: p.extensions as string[], fences, ...(p.life ? { life: p.life } : {}) };
+    // Absent when the resync after a PBX restart had settled, and in positions saved before 1.2.0 (resume-points.ts).
+    if (p.resyncing !== undefined && p.resyncing !== true) invalid("resyncing");
+    return { seq: p.seq, extensions: p.extensions as string[], fences, ...(p.life ? { life: p.life } : {}), ...(p.resyncing ? { resyncing: true as const } : {}) };
   });
   const legs = raw.legs.map((l: unknown): SavedLeg => {
     if (!isObject(l) || typeof l.extension !== "string" || !isObject(l.data)) invalid("leg");

@@ -218,6 +218,14 @@ export class ReadChecks {
     return this.placed.get(extension) === "adopted";
   }
 
+  /**
+   * True while the read that resynchronises `extension` (a polled one) after a PBX restart has not settled: the table
+   * may still hold calls that died with it, so its saved position must say so (ResumePoint.resyncing).
+   */
+  isResyncing(extension: string): boolean {
+    return this.resyncing || this.placed.get(extension) === "restart" || this.waiting.some((check) => check.mode(extension) === "restart");
+  }
+
   /** The extension is no longer polled. */
   drop(extension: string): void {
     for (const check of this.waiting) check.drop(extension);

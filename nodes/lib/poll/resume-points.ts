@@ -28,6 +28,13 @@ export interface ResumePoint {
   fences: Record<string, number>;
   /** The PBX life the cursor is of (pbx-lives.ts); absent in positions saved before it was kept, and for 0. */
   life?: number;
+  /**
+   * Saved while the read that resynchronises these extensions after a PBX restart had not settled (or carried on from
+   * a stale cursor, see below): the calls the position holds may have died with that restart. Carried on, their read
+   * is checked as a restart's, which ends those calls without finding the cursor's life over (a late subscriber's
+   * cursor of the same life is kept). Absent when settled, and in positions saved before 1.2.0.
+   */
+  resyncing?: true;
 }
 
 /**
@@ -39,15 +46,20 @@ export interface ResumeCursor {
   adopted: boolean;
   life: number;
   stale?: true;
+  /** Saved before its restart's resynchronising read settled (ResumePoint.resyncing): its check is a restart's. */
+  resyncing?: true;
 }
 
 interface Saved {
   cursor: number;
   life: number;
+  resyncing?: true;
 }
 
-const point = (seq: number, extensions: string[], life: number): ResumePoint =>
-  ({ seq, extensions, fences: {}, ...(life > 0 ? { life } : {}) });
+/** A position to save: `extensions` carry on from `seq` of PBX life `life` (`resyncing`: see ResumePoint). */
+export const resumePoint = (seq: number, extensions: string[], life: number, resyncing = false): ResumePoint =>
+  ({ seq, extensions, fences: {}, ...(life > 0 ? { life } : {}), ...(resyncing ? { resyncing: true as const } : {}) });
+const point = resumePoint;
 
 export class ResumeSource {
   private readonly cursors = new Map<string, Saved>();
@@ -85,8 +97,11 @@ export class ResumeSource {
         // A position at 0 is no position: the PBX would answer a current-state read, not the changes since.
         if (cursor <= 0) continue;
         const known = this.cursors.get(extension);
-        // Of two positions naming it, the newer life's (else the higher cursor) is where it stood last.
-        if (!known || life > known.life || (life === known.life && cursor > known.cursor)) this.cursors.set(extension, { cursor, life });
+        const saved: Saved = { cursor, life, ...(point.resyncing ? { resyncing: true as const } : {}) };
+        // Of two positions naming it, the newer life's (else the higher cursor) is where it stood last; of two alike,
+        // a resync unsettled in either is still to settle.
+        if (!known || life > known.life || (life === known.life && cursor > known.cursor)) this.cursors.set(extension, saved);
+        else if (life === known.life && cursor === known.cursor && saved.resyncing) known.resyncing = true;
       }
     }
   }
@@ -107,9 +122,10 @@ export class ResumeSource {
       this.cursors.delete(extension);
       this.given.add(extension);
       const adopted = this.adopted.delete(extension);
-      const from = this.carried(own);
+      const { cursor, life } = this.carried(own);
       // An adopted one had no table of its own: nothing sent to end.
-      return { ...from, adopted, ...(from !== own && !adopted ? { stale: true as const } : {}) };
+      if (adopted) return { cursor, life, adopted };
+      return { cursor, life, adopted, ...(life !== own.life ? { stale: true as const } : {}), ...(own.resyncing ? { resyncing: true as const } : {}) };
     }
     if (!this.adoptable(extension)) return undefined;
     this.given.add(extension);
@@ -131,13 +147,16 @@ export class ResumeSource {
     const byCursor = new Map<string, ResumePoint>();
     for (const [extension, saved] of this.cursors) {
       if (extensions && !extensions.has(extension)) continue;
-      // A stale one where it would carry on from: its own cursor would lose what the newest life did before it.
+      // A stale one where it would carry on from: its own cursor would lose what the newest life did before it. Its
+      // check is still a restart's, as is one's whose resync had not settled (ResumePoint.resyncing).
       const { cursor, life } = this.carried(saved);
-      const key = `${cursor}/${life}`;
-      byCursor.set(key, point(cursor, [...(byCursor.get(key)?.extensions ?? []), extension], life));
+      const resyncing = saved.resyncing === true || life !== saved.life;
+      const key = `${cursor}/${life}/${resyncing}`;
+      byCursor.set(key, point(cursor, [...(byCursor.get(key)?.extensions ?? []), extension], life, resyncing));
     }
     const lowest = this.lowest;
-    if (this.open && lowest !== undefined && !byCursor.has(`${lowest.cursor}/${lowest.life}`)) {
+    const at = (resyncing: boolean): string => `${lowest?.cursor}/${lowest?.life}/${resyncing}`;
+    if (this.open && lowest !== undefined && !byCursor.has(at(false)) && !byCursor.has(at(true))) {
       byCursor.set("lowest", point(lowest.cursor, [], lowest.life));
     }
     return [...byCursor.values()];
