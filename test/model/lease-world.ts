@@ -26,7 +26,7 @@ const CUSHION_MS = 50;
 
 /** The position writer as the replicated hub makes it, its write reached directly. */
 class Writer extends FencedPosition {
-  write(text: string): Promise<void> {
+  writeNow(text: string): Promise<void> {
     return this.persist(text);
   }
 }
@@ -40,6 +40,8 @@ export class Replica implements Observer {
   lastToken: string | undefined;
   writer: { token: string; writer: Writer } | undefined;
   generation = 0;
+  /** Released (close) and not started again: it does not try. */
+  stopped = false;
 
   constructor(readonly name: string, readonly clock: ReplicaClock, readonly connection: Redis) {}
 
@@ -212,6 +214,7 @@ export class LeaseWorld {
       r.held = [];
       r.writer = undefined;
       r.clock.clear();
+      this.ref.restarted(r.name);
       r.lease = new Lease({
         redis: this.redisOf(r), keys: this.keys, name: r.name, ttlMs: TTL, marginMs: MARGIN,
         monotonic: () => r.clock.mono, wallNow: () => r.clock.wall,
@@ -222,6 +225,7 @@ export class LeaseWorld {
       });
     }
     const lease = r.lease;
+    r.stopped = false;
     r.clock.run(() => lease.start());
   }
 
@@ -245,6 +249,14 @@ export class LeaseWorld {
     this.check();
   }
 
+  /** The sequence is over: every replica gone, every script asked answered (the connections serve the next one). */
+  async end(): Promise<void> {
+    for (const r of this.replicas) this.crash(r);
+    this.paused = false;
+    for (const complete of this.heldByPause.splice(0)) complete();
+    await this.settle();
+  }
+
   /** A fenced write of the position by `r` for its term, as the replicated hub does it (a refusal ends the term). */
   write(r: Replica, text: string): Promise<void> | undefined {
     const lease = r.lease;
@@ -260,7 +272,7 @@ export class LeaseWorld {
       r.writer = { token, writer };
     }
     const writer = r.writer.writer;
-    return r.clock.run(() => writer.write(text));
+    return r.clock.run(() => writer.writeNow(text));
   }
 
   /** A write from `r`'s last term arriving late (held up in the network): the script alone must refuse it. */
