@@ -44,6 +44,11 @@ export class ReplicaClock {
   frozen = false;
   /** A suspended VM: frozen, and the monotonic clock does not move either. */
   suspended = false;
+  /**
+   * The lease's assumption: within one process's life at most one of its clocks misses time (a suspended VM's
+   * monotonic clock, or a wall clock stepped back); each is the other's backstop. Which one this process has had.
+   */
+  clockFault: "suspended" | "steppedBack" | undefined;
   private timers: Timer[] = [];
   private nextId = 1;
 

@@ -50,6 +50,8 @@ export class LeaseReference {
   private gone: { how: "lost" | "released" | "ranOut"; at: number } | undefined;
   /** Tokens taken by a replica that could not know the key had just been lost (the known limit above). */
   private readonly uninformed = new Set<string>();
+  /** Each token taken, numbered in the order Redis gave them (fences start again after a FLUSHALL). */
+  private readonly terms = new Map<string, number>();
   private readonly seen = new Map<string, Sight>();
   /** Per replica: when it first found the key vanished (its mono) and must wait a TTL from. */
   private readonly waitFrom = new Map<string, number>();
@@ -100,6 +102,7 @@ export class LeaseReference {
     }
     if (took !== 1 || typeof value !== "string") return;
     this.stats.acquired += 1;
+    this.terms.set(value, this.terms.size);
     if (this.value !== undefined) this.violation(`${who.name}: Redis gave it ${value} while the key held ${this.value} (model out of step)`);
     const fence = fenceOf(value);
     if (!(fence > this.fenceMax)) this.violation(`${who.name}: fence ${fence} after ${this.fenceMax}: fences must grow while Redis keeps its data`);
@@ -153,8 +156,11 @@ export class LeaseReference {
   /** The checks that hold at every instant (holds() only turns true at an answer, so checking after each event is enough). */
   check(now: number, replicas: Observer[]): void {
     const holding = replicas.filter((r) => r.alive() && r.holds());
-    const stale = holding.filter((r) => r.token() !== this.value);
-    const limit = this.value !== undefined && this.uninformed.has(this.value) && stale.every((r) => this.lost.has(r.token() ?? ""));
+    // The known limit: the newest term was taken uninformed, and every older one still holding lost its key.
+    const order = holding.map((r) => this.terms.get(r.token() ?? "") ?? -1);
+    const newest = holding[order.indexOf(Math.max(...order))];
+    const limit = newest !== undefined && this.uninformed.has(newest.token() ?? "") &&
+      holding.every((r) => r === newest || this.lost.has(r.token() ?? ""));
     if (holding.length > 1 && limit) this.stats.uninformed += 1;
     else if (holding.length > 1) {
       this.violation(`at ${now}: ${holding.map((r) => `${r.name} (${r.token() ?? "?"})`).join(" and ")} hold the lease at once; Redis has ${this.value ?? "nothing"}`);

@@ -15,7 +15,7 @@ import type { Redis } from "ioredis";
 import { FencedPosition } from "../../nodes/lib/replicas/fenced-position";
 import type { ReplicaKeys } from "../../nodes/lib/replicas/keys";
 import { Lease } from "../../nodes/lib/replicas/lease";
-import { ACQUIRE, FENCED_WRITE } from "../../nodes/lib/replicas/scripts";
+import { ACQUIRE, FENCED_WRITE, RELEASE, RENEW } from "../../nodes/lib/replicas/scripts";
 import { outside, realTurn, ReplicaClock } from "./lease-clocks";
 import { LeaseReference, type Observer } from "./lease-reference";
 
@@ -40,6 +40,8 @@ export class Replica implements Observer {
   lastToken: string | undefined;
   writer: { token: string; writer: Writer } | undefined;
   generation = 0;
+  /** Freezes as soon as it has sent its next script (its VM suspended when true): that answer waits for its wake. */
+  freezeOnSend: boolean | undefined;
   /** Released (close) and not started again: it does not try. */
   stopped = false;
 
@@ -63,6 +65,9 @@ export class Replica implements Observer {
 }
 
 type Job = () => Promise<void>;
+
+const scriptName = (script: string): string =>
+  script === ACQUIRE ? "ACQUIRE" : script === RENEW ? "RENEW" : script === RELEASE ? "RELEASE" : script === FENCED_WRITE ? "FENCED_WRITE" : "script";
 
 export class LeaseWorld {
   now = 0;
@@ -98,6 +103,7 @@ export class LeaseWorld {
             error = err;
           }
           const complete = (): void => {
+            this.log.push(`${this.now} ${r.name} ${scriptName(script)} sent at its ${sentMono}: ${error === undefined ? JSON.stringify(answer) : String(error)}`);
             this.ref.script(r, script, args, answer, this.now, sentMono, r.clock.mono);
             const deliver = (): void => (error === undefined ? resolve(answer) : reject(error as Error));
             if (r.dead || r.generation !== generation) return; // the process is gone
@@ -109,6 +115,12 @@ export class LeaseWorld {
           if (script === ACQUIRE && !this.paused && this.ref.value !== undefined) await outside(() => this.admin.pexpire(this.keys.lease, REAL_TTL));
         });
         void this.pump();
+        if (r.freezeOnSend !== undefined) {
+          r.clock.frozen = true;
+          r.clock.suspended ||= r.freezeOnSend;
+          r.freezeOnSend = undefined;
+          this.log.push(`${this.now} ${r.name} frozen right after sending a script`);
+        }
       });
     };
     return {
@@ -182,6 +194,7 @@ export class LeaseWorld {
   // ------------------------------------------------------------------ what happens to Redis
 
   async loseKey(flush: boolean): Promise<void> {
+    this.log.push(`${this.now} ${flush ? "FLUSHALL" : "DEL"} (Redis had ${this.ref.value ?? "nothing"})`);
     await outside(() => (flush ? this.admin.flushall() : this.admin.del(this.keys.lease)));
     this.ref.loseKey(this.now, flush);
     this.check();
@@ -215,6 +228,8 @@ export class LeaseWorld {
       r.writer = undefined;
       r.clock.clear();
       this.ref.restarted(r.name);
+      r.clock.clockFault = undefined;
+      r.freezeOnSend = undefined;
       r.lease = new Lease({
         redis: this.redisOf(r), keys: this.keys, name: r.name, ttlMs: TTL, marginMs: MARGIN,
         monotonic: () => r.clock.mono, wallNow: () => r.clock.wall,
@@ -241,6 +256,7 @@ export class LeaseWorld {
   async wake(r: Replica): Promise<void> {
     r.clock.frozen = false;
     r.clock.suspended = false;
+    r.freezeOnSend = undefined;
     while (r.clock.fireOne()) await this.settle();
     for (const deliver of r.held.splice(0)) {
       deliver();

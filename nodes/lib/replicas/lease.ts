@@ -59,7 +59,7 @@ export interface LeaseOptions extends LeaseEvents {
 
 type State = "idle" | "standby" | "holding";
 
-/** A holder a standby saw: its token, and the earliest time (monotonic) its key can expire by itself. */
+/** A holder a standby saw: its token, and the latest time (monotonic) its key could expire by itself. */
 interface Seen {
   token: string;
   expiresMono: number;
@@ -214,8 +214,9 @@ export class Lease {
     if (took === 2) return this.vanished(expected);
     if (took !== 1 || !token) {
       if (token && typeof pttl === "number" && pttl > 0) {
-        // Its key cannot expire before the script ran, which was after this was sent.
-        this.seen = { token, expiresMono: sent.mono + pttl };
+        // Counted from the answer, not the send: the script ran no later, so the key may live until then. A key found
+        // missing before that vanished (not run out), however late this answer came (a Redis pause, a slow network).
+        this.seen = { token, expiresMono: this.monotonic() + pttl };
         this.sawHolder = true;
         this.vanishedUntil = undefined;
       }
