@@ -93,7 +93,9 @@ export class LeaseReference {
     }
     const sight = this.seen.get(who.name);
     if (took === 2) {
-      // Only a vanish the standby had to respect: it had seen the holder, and that TTL still ran when it looked.
+      // Only a vanish the standby had to respect: it had seen the holder, and that TTL still ran when it looked. An
+      // answer later than the lease waits for (a try, ttl/3) never reached it: it found nothing.
+      if (execMono - sentMono >= Math.floor(this.ttlMs / 3)) return;
       if (sight && now < sight.expiresAt && !this.waitFrom.has(who.name)) {
         this.waitFrom.set(who.name, execMono);
         this.stats.vanishedSeen += 1;
