@@ -86,6 +86,10 @@ export class LeaseReference {
 
   private acquire(who: Observer, answer: unknown, now: number, sentMono: number, execMono: number): void {
     const [took, value, pttl] = Array.isArray(answer) ? (answer as [unknown, unknown, unknown]) : [undefined, undefined, undefined];
+    // An answer later than the lease waits for (a try, ttl/3) never reached it: it saw nothing (a lease it took that
+    // way it gives back at once, which Redis's next answers show).
+    const late = execMono - sentMono >= Math.floor(this.ttlMs / 3);
+    if (late && took !== 1) return;
     if (took === 0 && typeof value === "string" && typeof pttl === "number") {
       this.seen.set(who.name, { token: value, expiresAt: this.value === value ? this.expiresAt : now });
       this.waitFrom.delete(who.name);
@@ -93,9 +97,7 @@ export class LeaseReference {
     }
     const sight = this.seen.get(who.name);
     if (took === 2) {
-      // Only a vanish the standby had to respect: it had seen the holder, and that TTL still ran when it looked. An
-      // answer later than the lease waits for (a try, ttl/3) never reached it: it found nothing.
-      if (execMono - sentMono >= Math.floor(this.ttlMs / 3)) return;
+      // Only a vanish the standby had to respect: it had seen the holder, and that TTL still ran when it looked.
       if (sight && now < sight.expiresAt && !this.waitFrom.has(who.name)) {
         this.waitFrom.set(who.name, execMono);
         this.stats.vanishedSeen += 1;
@@ -109,6 +111,11 @@ export class LeaseReference {
     const fence = fenceOf(value);
     if (!(fence > this.fenceMax)) this.violation(`${who.name}: fence ${fence} after ${this.fenceMax}: fences must grow while Redis keeps its data`);
     this.fenceMax = Math.max(this.fenceMax, fence);
+    if (late) {
+      this.value = value;
+      this.expiresAt = now + this.ttlMs * this.redisRate;
+      return;
+    }
     const from = this.waitFrom.get(who.name);
     if (from !== undefined && sentMono < from + this.ttlMs) {
       this.violation(`${who.name}: took the lease ${sentMono - from} ms after finding its holder's key vanished: it must wait a TTL (${this.ttlMs} ms)`);
