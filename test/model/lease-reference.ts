@@ -137,6 +137,11 @@ export class LeaseReference {
     this.waitFrom.delete(name);
   }
 
+  /** The token `name` last saw hold the lease (as far as the answers it got tell). */
+  sawToken(name: string): string | undefined {
+    return this.seen.get(name)?.token;
+  }
+
   /** `name` found a key it saw held vanish, and waits (as far as the answers tell). */
   waiting(name: string): boolean {
     return this.waitFrom.has(name);
