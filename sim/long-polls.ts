@@ -37,8 +37,11 @@ export interface PollSource {
   /** The calls in progress on the extensions (see CallLegs.snapshot), and whether there are any. */
   snapshot(extens: string[]): Record<string, SubscribeEntry[]> | undefined;
   hasLegs(extens: string[]): boolean;
-  /** Told the number of open polls after each open and close. */
-  pollsChanged(open: number): void;
+  /**
+   * Told the number of open polls after each open and close, and how many of them are requests held without an answer
+   * (a "hang" fault): those can never bring anything.
+   */
+  pollsChanged(open: number, hung: number): void;
 }
 
 export type PollOptions = Required<
@@ -259,7 +262,9 @@ export class LongPolls {
   }
 
   private pollsChanged(): void {
-    this.source.pollsChanged(this.polls.size);
+    let hung = 0;
+    for (const p of this.polls) if (p.mode === "hang") hung += 1;
+    this.source.pollsChanged(this.polls.size, hung);
     this.waiters.offer(this.polls.size);
   }
 }

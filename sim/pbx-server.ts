@@ -73,7 +73,8 @@ export class PbxServer {
   /** Observers for load and soak accounting: every event of every lifetime, every request, every open/close. */
   onEvent: ((event: PbxEvent) => void) | undefined;
   onRequest: ((request: RecordedRequest) => void) | undefined;
-  onPollsChanged: ((open: number) => void) | undefined;
+  /** After each poll opened or closed: how many are open, and how many of those are held without an answer (hung). */
+  onPollsChanged: ((open: number, hung: number) => void) | undefined;
 
   private lifetime = 0;
   private readonly transport: ApiHttpServer;
@@ -102,7 +103,7 @@ export class PbxServer {
         collect: (extens, baseline) => this.log.collect(extens, baseline, answerStyle),
         snapshot: (extens) => this.legs.snapshot(extens),
         hasLegs: (extens) => this.legs.any(extens),
-        pollsChanged: (open) => this.onPollsChanged?.(open),
+        pollsChanged: (open, hung) => this.onPollsChanged?.(open, hung),
       },
       {
         minPollMs: options.minPollMs ?? 0,

@@ -77,17 +77,26 @@ describe("FakePbx: injected faults", function () {
       assert.equal((await subscribe(pbx, "410", 0, 0)).json.Code, 0);
     });
 
-    it("hang: never answers, counts as an open poll until the client aborts", async function () {
+    it("hang: never answers, counts as an open poll (reported as hung) until the client aborts", async function () {
       const pbx = await startPbx();
+      const seq = (await subscribe(pbx, "410", 0, 0)).json.seq;
+      const seen: Array<[number, number]> = [];
+      pbx.onPollsChanged = (open, hung) => seen.push([open, hung]);
       pbx.fault("hang");
       const ac = new AbortController();
       const p = call(pbx, "subscribe", { exten: "410", lastSequenceNumber: 0, timeOut: 0 }, { signal: ac.signal });
       await pbx.waitForPolls(1);
       await sleep(100);
       assert.equal(pbx.openPolls(), 1);
+      const held = subscribe(pbx, "410", seq, 5); // a poll the PBX answers, beside the hung one
+      await pbx.waitForPolls(2);
       ac.abort();
       await assert.rejects(p);
+      await pbx.waitForPolls(1);
+      pbx.startCall("410", { uniqueCallId: "c1", status: "Ringing" });
+      await held;
       await pbx.waitForPolls(0);
+      assert.deepEqual(seen, [[1, 1], [2, 1], [1, 0], [0, 0]]);
     });
 
     it("count applies the fault to that many subscribes; other methods do not consume faults", async function () {

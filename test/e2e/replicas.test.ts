@@ -187,8 +187,9 @@ describe("replicas end to end: three Node-RED processes, one Redis, one PBX", fu
     await deployAndWait(standby.nr, flows(), deploys, replicaCredentials(API_KEY, redis!.url));
     const id = call("401");
     await deliveredOnce(id, ["Ringing", "Connected", "Hungup"], (d) => d.replica === polling, "after a deploy on a standby");
+    // The holder may have delivered it from a poll it opened before the deploy: what matters is that nobody else polled.
     const pollers = new Set(set!.requests.filter((q) => q.wall >= since && q.path.endsWith("/subscribe")).map((q) => q.replica));
-    assert.deepEqual([...pollers], [polling], "only the holder polled after the deploy on a standby");
+    assert.deepEqual([...pollers].filter((name) => name !== polling), [], "only the holder polled after the deploy on a standby");
     // On the holder: its config node is replaced; whoever holds the lease next carries on (no two polls: the last test).
     deploys += 1;
     await deployAndWait(set!.get(polling).nr, flows(), deploys, replicaCredentials(API_KEY, redis!.url));

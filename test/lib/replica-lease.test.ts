@@ -9,7 +9,7 @@ import type { Redis } from "ioredis";
 import { replicaKeys } from "../../nodes/lib/replicas/keys";
 import { Lease, type LeaseEvents } from "../../nodes/lib/replicas/lease";
 import { monotonicNow } from "../../nodes/lib/monotonic";
-import { RedisServer, requireRedis } from "../harness/redis-server";
+import { type RedisServer, startRedis, requireRedis } from "../harness/redis-server";
 import { freeze, redisClient, until } from "./replica-support";
 
 const TTL = 1500;
@@ -56,8 +56,7 @@ describe("Replicas: the lease in a real Redis", function () {
 
   before(async function () {
     requireRedis(this);
-    server = new RedisServer();
-    await server.start();
+    server = await startRedis();
   });
 
   after(async () => {

@@ -9,7 +9,7 @@ import type { HubPosition } from "../../nodes/lib/poll/hub-types";
 import { FencedPosition } from "../../nodes/lib/replicas/fenced-position";
 import { replicaKeys } from "../../nodes/lib/replicas/keys";
 import { Lease } from "../../nodes/lib/replicas/lease";
-import { RedisServer, requireRedis } from "../harness/redis-server";
+import { type RedisServer, startRedis, requireRedis } from "../harness/redis-server";
 import { freeze, redisClient, until } from "./replica-support";
 
 const HOST = "http://127.0.0.1:8089";
@@ -25,8 +25,7 @@ describe("Replicas: the fenced shared position in a real Redis", function () {
 
   before(async function () {
     requireRedis(this);
-    server = new RedisServer();
-    await server.start();
+    server = await startRedis();
     redis = redisClient(server.url);
   });
 

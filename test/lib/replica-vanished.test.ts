@@ -14,7 +14,7 @@ import type { CallEvent } from "../../nodes/lib/poll/poll-types";
 import { replicaKeys } from "../../nodes/lib/replicas/keys";
 import { ReplicatedHub } from "../../nodes/lib/replicas/replicated-hub";
 import { FakePbx } from "../fake-pbx";
-import { RedisServer, requireRedis } from "../harness/redis-server";
+import { type RedisServer, startRedis, requireRedis } from "../harness/redis-server";
 import { redisClient, until } from "./replica-support";
 
 const KEY = "replica-key-5be1c0de-77aa";
@@ -42,8 +42,7 @@ describe("Replicas: the lease key vanishes from Redis while its holder polls", f
 
   before(async function () {
     requireRedis(this);
-    server = new RedisServer();
-    await server.start();
+    server = await startRedis();
     admin = redisClient(server.url);
   });
 

@@ -15,7 +15,7 @@ import type { CallEvent, SubscribeApi } from "../../nodes/lib/poll/poll-types";
 import { replicaKeys } from "../../nodes/lib/replicas/keys";
 import { ReplicatedHub } from "../../nodes/lib/replicas/replicated-hub";
 import { FakePbx } from "../fake-pbx";
-import { RedisServer, requireRedis } from "../harness/redis-server";
+import { type RedisServer, startRedis, requireRedis } from "../harness/redis-server";
 import { freeze, redisClient, until } from "./replica-support";
 
 const KEY = "replica-key-5be1c0de-77aa";
@@ -45,8 +45,7 @@ describe("Replicas: two ReplicatedHubs on one PBX through a real Redis", functio
 
   before(async function () {
     requireRedis(this);
-    server = new RedisServer();
-    await server.start();
+    server = await startRedis();
   });
 
   after(async () => {

@@ -50,8 +50,9 @@ export interface Coverage {
   healthy: Set<string>;
   hung: boolean;
   /**
-   * Watched extensions whose last held poll (timeOut > 0) got no answer by the client's deadline: a node may show
-   * failing while no held poll has answered since, also after a quick check's answer (held-polls.ts: silent drops).
+   * Watched extensions whose last held poll (timeOut > 0) got no answer by the client's deadline, or was cut short by an
+   * idle limit below the floor: a node may show failing while no held poll has answered since, also after a quick
+   * check's answer (held-polls.ts).
    * Which loop polled which is not visible from outside (the hub shows one status), so any such excuses every node.
    */
   unproven: Set<string>;
@@ -78,7 +79,11 @@ export function coverage(world: World): Coverage {
       later.extensions.some((e) => r.extensions.includes(e))));
   const anyFailure = world.pbx.requests.some((r) => r.gen === world.gen && retrying(r));
   for (const extension of world.watchedUnion()) {
-    if (lastClosed(world, extension, true)?.outcome === "timeout") result.unproven.add(extension);
+    // Its last held poll lost (no answer by the deadline) or cut short by an idle limit below the floor: held polls
+    // do not get through, whatever the quick checks answer, until one does (held-polls.ts) — also once the limit is
+    // gone, which nothing outside shows before then (seed -1925261669).
+    const lastHeld = lastClosed(world, extension, true);
+    if (lastHeld?.outcome === "timeout" || (lastHeld?.outcome === "cut" && !longCut(lastHeld))) result.unproven.add(extension);
     const mine = open.filter((r) => r.extensions.includes(extension));
     if (mine.length > 0) {
       if (mine.every((r) => !r.hung)) result.healthy.add(extension);

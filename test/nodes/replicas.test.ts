@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import type { Redis } from "ioredis";
 import { replicaKeys } from "../../nodes/lib/replicas/keys";
-import { RedisServer, requireRedis } from "../harness/redis-server";
+import { type RedisServer, startRedis, requireRedis } from "../harness/redis-server";
 import { freePort } from "../proxy/tinyproxy";
 import { redisClient } from "../lib/replica-support";
 import type { FakePbx } from "../fake-pbx";
@@ -26,8 +26,7 @@ describe("Replicas: the config node in Node-RED", function () {
 
   before(async function () {
     requireRedis(this);
-    server = new RedisServer();
-    await server.start();
+    server = await startRedis();
     redis = redisClient(server.url);
     process.env.NODE_RED_REPLICA = "replica-under-test";
   });

@@ -21,7 +21,10 @@
  * - WOKE AND SENT: a msg from a paused holder sent after its SIGCONT before Redis named it holder again, except one
  *   in flight at the pause (its subscribe node had sent it; Node-RED hands it on only after the wake), which comes
  *   within IN_FLIGHT_MS of SIGCONT with the eventId another replica sent too: set aside as a re-send, and counted;
- * - two polls open at once (the fake PBX's count, all replicas together) for more than 20 ms.
+ * - two polls open at once (the fake PBX's count, all replicas together) for more than 20 ms. A request the PBX hangs
+ *   on without ever answering is not counted as a poll: when it meets a holder frozen by SIGSTOP it stays open until
+ *   the holder wakes (a frozen process closes nothing), beside the new holder's polls, yet can bring nothing (its
+ *   answer would be dropped at the lease check after it); such spans are listed apart.
  */
 import { FakePbx, type FaultKind, type PbxEvent } from "../fake-pbx";
 import { RedisServer } from "../harness/redis-server";
@@ -81,15 +84,27 @@ export async function replicaSoak(args: Map<string, string | true>): Promise<num
   await lease.connect();
   const events: PbxEvent[] = [];
   pbx.onEvent = (e) => events.push(e);
+  // Two polls open at once: counted over the polls the PBX answers. A request it hangs on (a "hang" fault) never brings
+  // anything; if its sender is frozen (SIGSTOP) when the PBX hangs, nobody can close it until the sender wakes, while
+  // another replica rightly polls: such spans are counted apart, for the record.
   let overlapStart: number | undefined;
   const overlaps: number[] = [];
+  let hungStart: number | undefined;
+  const hungOverlaps: number[] = [];
   let maxOpen = 0;
-  pbx.onPollsChanged = (open) => {
-    maxOpen = Math.max(maxOpen, open);
-    if (open >= 2 && overlapStart === undefined) overlapStart = performance.now();
-    if (open < 2 && overlapStart !== undefined) {
-      overlaps.push(performance.now() - overlapStart);
+  pbx.onPollsChanged = (open, hung) => {
+    const answering = open - hung;
+    maxOpen = Math.max(maxOpen, answering);
+    const now = performance.now();
+    if (answering >= 2 && overlapStart === undefined) overlapStart = now;
+    if (answering < 2 && overlapStart !== undefined) {
+      overlaps.push(now - overlapStart);
       overlapStart = undefined;
+    }
+    if (answering >= 1 && hung >= 1 && hungStart === undefined) hungStart = now;
+    if ((answering < 1 || hung < 1) && hungStart !== undefined) {
+      hungOverlaps.push(now - hungStart);
+      hungStart = undefined;
     }
   };
   const received: Received[] = [];
@@ -361,6 +376,7 @@ export async function replicaSoak(args: Map<string, string | true>): Promise<num
     if (pause && !samples.some((s) => s.wall >= pause.cont! && s.wall <= t + 100 && s.holder === pause.name)) wokeAndSent.push(`${who} ${m.id}#${m.step} ${t - pause.cont!} ms after SIGCONT`);
   });
   if (overlapStart !== undefined) overlaps.push(performance.now() - overlapStart); // open to the end: counts too
+  if (hungStart !== undefined) hungOverlaps.push(performance.now() - hungStart);
   const longOverlaps = overlaps.filter((ms) => ms > OVERLAP_LIMIT_MS);
   const crashed = stops.filter((s) => (s.code !== 0 && s.code !== null) || s.forced).length;
 
@@ -409,8 +425,9 @@ export async function replicaSoak(args: Map<string, string | true>): Promise<num
   line("faults injected / still queued at the end", `${[...faults].map(([k, n]) => `${k} ${n}`).join(", ")} / ${queuedAtEnd}`);
   line("redeploys (each to every replica)", [...deploys].map(([k, n]) => `${k} ${n}`).join(", "));
   line("subscribe requests by replica", [...byReplica].sort().map(([k, n]) => `${k} ${n}`).join(", "));
-  line("most polls open at once", maxOpen);
+  line("most polls open at once (hung requests apart)", maxOpen);
   line("two polls open at once (count, longest ms)", `${overlaps.length}, ${overlaps.length ? Math.max(...overlaps).toFixed(2) : "-"}`);
+  line("a poll beside a request the PBX hung on (count, longest ms)", `${hungOverlaps.length}, ${hungOverlaps.length ? Math.max(...hungOverlaps).toFixed(0) : "-"}`);
   const examples: Array<[string, string[]]> = [
     ["lost, e.g.", tallies.lostExamples], ["duplicated, e.g.", tallies.duplicateExamples], ["not holder, e.g.", notHolder.slice(0, 5)],
     ["woke and sent, e.g.", wokeAndSent.slice(0, 5)], ["not watched, e.g.", tallies.unwatchedExamples], ["eventIds, e.g.", tallies.eventIdExamples],

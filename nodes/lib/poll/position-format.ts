@@ -71,6 +71,19 @@ export function serialisePosition(position: HubPosition, owner: PositionOwner, s
   }
 }
 
+/** A saved position's JSON text (undefined: none was there), checked as `checkSaved` does; text that is no JSON is corrupt. */
+export function checkSavedText(text: string | undefined, owner: PositionOwner, maxAgeMs: number, now: number): LoadResult {
+  if (text === undefined) return checkSaved(undefined, owner, maxAgeMs, now);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    return { position: undefined, reason: "corrupt", detail: (err as Error).message };
+  }
+  // null is what JSON.parse gives for "null": damaged, not missing.
+  return checkSaved(raw ?? {}, owner, maxAgeMs, now);
+}
+
 /** What was read back (parsed JSON, or undefined when there was nothing), checked: the position, or why not. */
 export function checkSaved(raw: unknown, owner: PositionOwner, maxAgeMs: number, now: number): LoadResult {
   if (raw === undefined || raw === null) return { position: undefined, reason: "missing", detail: "no saved position" };

@@ -9,7 +9,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { checkSaved, type LoadResult } from "./position-format";
+import { checkSavedText, type LoadResult } from "./position-format";
 import { PositionWriter, type PositionWriterOptions, reasonOf } from "./position-writer";
 
 export { MAX_CLOCK_AHEAD_MS, parseContent, type LoadResult } from "./position-format";
@@ -38,17 +38,10 @@ export class ResumeFile extends PositionWriter {
       text = fs.readFileSync(this.options.file, "utf8");
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === "ENOENT") return checkSaved(undefined, this.options, maxAgeMs, this.now());
+      if (code === "ENOENT") return checkSavedText(undefined, this.options, maxAgeMs, this.now());
       return { position: undefined, reason: "unreadable", detail: reasonOf(err) };
     }
-    let raw: unknown;
-    try {
-      raw = JSON.parse(text);
-    } catch (err) {
-      return { position: undefined, reason: "corrupt", detail: (err as Error).message };
-    }
-    // null is what JSON.parse gives for "null": damaged, not missing.
-    return checkSaved(raw ?? {}, this.options, maxAgeMs, this.now());
+    return checkSavedText(text, this.options, maxAgeMs, this.now());
   }
 
   protected async persist(text: string): Promise<void> {

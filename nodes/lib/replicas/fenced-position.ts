@@ -7,7 +7,7 @@
  * are told on `<prefix>:<configId>:changed`. Knows nothing of Node-RED.
  */
 import type { Redis } from "ioredis";
-import { checkSaved, type LoadResult } from "../poll/position-format";
+import { checkSavedText, type LoadResult } from "../poll/position-format";
 import { PositionWriter, type PositionWriterOptions } from "../poll/position-writer";
 import type { ReplicaKeys } from "./keys";
 import { FENCED_WRITE } from "./scripts";
@@ -37,14 +37,7 @@ export class FencedPosition extends PositionWriter {
   /** Reads the shared position; only one of the same host saved less than `maxAgeMs` ago is returned. Rejects when Redis fails. */
   async load(maxAgeMs: number): Promise<LoadResult> {
     const text = await this.options.redis.get(this.options.keys.position);
-    if (text === null) return checkSaved(undefined, this.options, maxAgeMs, this.now());
-    let raw: unknown;
-    try {
-      raw = JSON.parse(text);
-    } catch (err) {
-      return { position: undefined, reason: "corrupt", detail: (err as Error).message };
-    }
-    return checkSaved(raw ?? {}, this.options, maxAgeMs, this.now());
+    return checkSavedText(text ?? undefined, this.options, maxAgeMs, this.now());
   }
 
   protected async persist(text: string): Promise<void> {
