@@ -6,15 +6,18 @@
  *
  * Invariants:
  * - one holder: at no instant are two replicas' holds() true at once. One exception, a known limit: after Redis
- *   lost the key (DEL, FLUSHALL), a replica that had not seen its holder (it was just started, or its last look is
- *   older than that holder's TTL) cannot tell the loss from an expiry and takes the key at once, while the former
- *   holder's deadline runs (it learns at its next renewal or confirm). Counted (`uninformed`), not failed;
+ *   lost the key (DEL, FLUSHALL), a replica whose last look at the holder is older than that holder's TTL (its tries
+ *   failed meanwhile) cannot tell the loss from an expiry and takes the key at once, while the former holder's
+ *   deadline runs (it learns at its next renewal or confirm). Counted (`uninformed`), not failed. A replica that saw
+ *   no holder (just started, or after its own term) is no exception: it waits a TTL unless the last term was
+ *   released or was its own;
  * - no stale holder: a replica whose holds() is true has the token Redis has, or Redis lost the key (a DEL, a
  *   FLUSHALL) less than a TTL ago; never a key that ran out, nor one another replica took;
  * - fenced writes: a write the script accepted ran while Redis had the writer's token;
  * - fences only grow while Redis keeps its data;
  * - the vanish wait: a standby whose last look saw a holder with TTL left, and then found the key missing while
- *   that TTL still ran (the key vanished, not released), takes the lease no sooner than a TTL after finding it missing;
+ *   that TTL still ran (the key vanished, not released), takes the lease no sooner than a TTL after finding it
+ *   missing, unless a later term was released meanwhile;
  * - hand-over (checked by the Release command): after a release, a standby that runs takes it at its next try.
  */
 import { ACQUIRE, FENCED_WRITE, RELEASE, RENEW } from "../../nodes/lib/replicas/scripts";
@@ -48,7 +51,7 @@ export class LeaseReference {
   private fenceMax = 0;
   /** How the key last went: lost by the model, released, ran out; and when (world time). */
   private gone: { how: "lost" | "released" | "ranOut"; at: number } | undefined;
-  /** Tokens taken by a replica that could not know the key had just been lost (the known limit above). */
+  /** Tokens taken by a replica whose last look was too old to know the key had just been lost (the known limit above). */
   private readonly uninformed = new Set<string>();
   /** Each token taken, numbered in the order Redis gave them (fences start again after a FLUSHALL). */
   private readonly terms = new Map<string, number>();
@@ -117,14 +120,15 @@ export class LeaseReference {
       return;
     }
     const from = this.waitFrom.get(who.name);
-    if (from !== undefined && sentMono < from + this.ttlMs) {
+    const releasedLast = this.gone?.how === "released";
+    if (from !== undefined && sentMono < from + this.ttlMs && !releasedLast) {
       this.violation(`${who.name}: took the lease ${sentMono - from} ms after finding its holder's key vanished: it must wait a TTL (${this.ttlMs} ms)`);
     }
-    if (sight && now < sight.expiresAt && this.lost.has(sight.token) && !this.released.has(sight.token) && from === undefined) {
+    if (sight && now < sight.expiresAt && this.lost.has(sight.token) && !this.released.has(sight.token) && from === undefined && !releasedLast) {
       this.violation(`${who.name}: took a vanished key at once, though it saw ${sight.token} hold it with its TTL still running`);
     }
-    const informed = sight !== undefined && this.gone !== undefined && this.gone.at < sight.expiresAt;
-    if (this.gone?.how === "lost" && now - this.gone.at < this.ttlMs && !informed) this.uninformed.add(value);
+    const staleLook = sight !== undefined && this.gone !== undefined && this.gone.at >= sight.expiresAt;
+    if (this.gone?.how === "lost" && now - this.gone.at < this.ttlMs && staleLook) this.uninformed.add(value);
     this.seen.delete(who.name);
     this.waitFrom.delete(who.name);
     this.value = value;
