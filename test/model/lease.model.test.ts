@@ -8,7 +8,8 @@
  * clock stepped; its release (close), crash and restart; a fenced write of the position, and one from its last term
  * arriving late; a confirm; Redis losing the key (DEL) or everything (FLUSHALL, a restart without persistence); Redis
  * paused (CLIENT PAUSE ALL) while time passes, writes queued meanwhile. Per sequence, Redis's clock may run 5 % fast
- * (its TTLs end sooner: the drift the lease's margin is for). The lease keeps its deadline on two clocks, each the
+ * (its TTLs end sooner: the drift the lease's margin is for), and Redis starts with a term released before (most
+ * sequences: the first start takes the lease at once) or empty (the first start waits a TTL, as after a lost key). The lease keeps its deadline on two clocks, each the
  * other's backstop, so a process never has both fail: once its VM was suspended (monotonic clock stopped) its wall
  * clock is not stepped back, and the other way round (lease-clocks.ts; with both, the holder's holds() outlives its
  * key, and only the replicated hub's confirm after each poll stops it).
@@ -19,7 +20,8 @@
  *
  * Budget: NOOJEE_LEASE_MODEL_RUNS sequences (default 300, about 40 s here) on every `npm test`; `npm run test:model`
  * runs 2,000. Each safety piece of the lease taken out in turn (the deadline counted from the answer, no margin, no
- * wall-clock check, no vanish wait, the write script without its token check) fails within 1 to 187 sequences. A failure prints the shrunk sequence and how to replay it:
+ * wall-clock check, no vanish wait, the write script without its token check) fails within 1 to 187 sequences; a
+ * replica that saw no holder taking a missing key at once fails at the seeded sequence below. A failure prints the shrunk sequence and how to replay it:
  *   npm run build && NOOJEE_LEASE_MODEL_SEED=<seed> NOOJEE_LEASE_MODEL_PATH=<path> \
  *     NOOJEE_LEASE_MODEL_REPLAY='<replay>' npx mocha --no-config --timeout 0 dist/test/model/lease.model.test.js
  */
@@ -338,7 +340,7 @@ describe("model: the replicas' lease on a real Redis under random sequences", fu
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
       console.log(`      ${details.numRuns} sequences in ${seconds} s (seed ${details.seed}): ${totals.commands} commands, ` +
         `${totals.acquired} terms, ${totals.renewed} renewals, ${totals.writes} writes (${totals.refusedWrites} refused), ` +
-        `${totals.vanishedSeen} vanished keys waited for, ${totals.uninformed} instants of the known limit (two holders after a lost key)`);
+        `${totals.vanishedSeen} vanished keys waited for, ${totals.uninformed} instants of the known limit (two holders after a lost key, the taker's last look too old)`);
       return;
     }
     const [p, cmds] = details.counterexample ?? [];
