@@ -7,6 +7,8 @@
  *   palette.png           the noojee palette category (the other categories closed), the incoming-calls example
  *   subscribe-dialog.png  the incoming-calls example's subscribe node, opened
  *   config-dialog.png     its PBX configuration, opened from it, after Test connection answered
+ *   config-replicas.png   the same dialog with Replicas ticked, a Redis URL (a redis-server this script starts on a
+ *                         free loopback port) and Test connection's answer for the PBX and for Redis
  *   answer-dialog.png     the answer-ringing-calls example's answer node, opened
  *   live-board.png        the Dashboard 2 live board with a ringing call, a conversation and a missed call
  *   example-<name>.png    one per example in EXAMPLES below: its tab, with its messages in the Debug sidebar
@@ -19,6 +21,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { launchChromium, newEditorContext } from "../test/browser/chromium";
+import { startRedis } from "../test/harness/redis-server";
 import { ROOT, startDemo } from "./demo";
 
 const OUT = path.join(ROOT, "docs", "screenshots");
@@ -154,6 +157,26 @@ async function shootBoard(browser: Browser, url: string): Promise<Page> {
   return board;
 }
 
+/** The open config dialog's Replicas group, ticked, tested against a real Redis (nothing is saved: the dialog is cancelled). */
+async function shootReplicas(page: Page, errors: string[]): Promise<void> {
+  const redis = await startRedis();
+  try {
+    await page.locator("#node-config-input-replicas").check();
+    await page.locator("#node-config-input-redisUrl").fill(redis.url);
+    await page.locator("#noojee-config-test-button").click();
+    await page.waitForFunction(() => {
+      const button = document.querySelector("#noojee-config-test-button") as HTMLButtonElement | null;
+      const result = document.querySelector("#noojee-config-test-redis-result")?.textContent ?? "";
+      return button !== null && !button.disabled && result !== "";
+    });
+    await page.locator("#noojee-config-section-replicas").evaluate((section) => section.scrollIntoView({ block: "center" }));
+    await page.locator("#node-config-input-redisUrl").blur();
+    await shoot(page, "config-replicas", errors);
+  } finally {
+    await redis.stop();
+  }
+}
+
 async function shootEditor(browser: Browser, editorUrl: string, board: Page): Promise<void> {
   const page = await (await newEditorContext(browser)).newPage();
   page.setDefaultTimeout(30_000);
@@ -188,6 +211,7 @@ async function shootEditor(browser: Browser, editorUrl: string, board: Page): Pr
     return result !== "" && !/…|\.\.\./.test(result);
   });
   await shoot(page, "config-dialog", errors);
+  await shootReplicas(page, errors);
   await page.locator("#node-config-dialog-cancel").click();
   await page.locator("#node-config-dialog-cancel").waitFor({ state: "detached" });
   await page.locator("#node-dialog-cancel").click();

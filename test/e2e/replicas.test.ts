@@ -7,12 +7,14 @@
  * One poller, the others on standby naming it; the holder killed (SIGKILL) three times, the calls made meanwhile
  * delivered by the next holder (once per change; any re-send with the same eventId); the holder paused (SIGSTOP) past
  * its TTL and resumed: it sends and polls nothing until it holds the lease again; Redis restarted: nobody polls while
- * it is down, one replica takes over once it is back; a deploy on one replica; a presence query on a standby.
+ * it is down, one replica takes over once it is back; a deploy on one replica; a presence query on a standby; answer,
+ * dial, hangup and record on whichever replica gets the msg, a standby, the holder, and a standby while Redis is down.
  *
  * Without redis-server the suite is skipped with a message, unless NOOJEE_REQUIRE_REDIS=1 (CI), which fails it.
  */
 import assert from "node:assert/strict";
-import { FakePbx } from "../fake-pbx";
+import { API_BASE, FakePbx } from "../fake-pbx";
+import { ACT_PATH, type Action, actNodeId } from "../harness/action-flows";
 import { requireRedis, RedisServer } from "../harness/redis-server";
 import { LeaseReader, ReplicaSet } from "../harness/replica-set";
 import { PRESENCE_PATH, replicaCredentials, replicaFlows } from "../harness/replica-flows";
@@ -27,6 +29,10 @@ const TAKEOVER_MS = TTL_MS + 12_000;
 
 const isMsg = (d: Datagram): boolean => d.kind === undefined && d.node === "sub-1";
 const isStatus = (d: Datagram): boolean => d.kind === "status" && d.source === "sub-1";
+/** What each call-control node's status says once the PBX accepted its request (the nodes' catalogues). */
+const ACTED: Record<Action, string> = { answer: "answered", dial: "dialing started", hangup: "hung up", record: "recording" };
+/** The PBX method each of them calls (the last part of the request's path). */
+const METHOD: Record<Action, string> = { answer: "answer", dial: "dial", hangup: "hangup", record: "start" };
 
 /** Polls `check` every 50 ms (Redis has no event to await here) until it returns a value. */
 async function until<T>(check: () => Promise<T | undefined>, what: string, timeoutMs: number): Promise<T> {
@@ -48,11 +54,12 @@ describe("replicas end to end: three Node-RED processes, one Redis, one PBX", fu
   let lease: LeaseReader;
   let deploys = 0;
   let callCounter = 0;
+  let acts = 0;
   let maxOpen = 0;
   const overlaps: number[] = [];
   let openSince: number | undefined;
 
-  const flows = (): ReturnType<typeof replicaFlows> => replicaFlows({ pbxUrl: pbx.url, extensions: EXTENSIONS, udpPort: inbox.port, deploy: deploys });
+  const flows = (): ReturnType<typeof replicaFlows> => replicaFlows({ pbxUrl: pbx.url, extensions: EXTENSIONS, udpPort: inbox.port, deploy: deploys, actions: true });
   const holder = (): Promise<string | undefined> => lease.holder().then((h) => h?.name);
 
   /** Waits for a holder of the lease that is not `not`, and returns its name. */
@@ -88,6 +95,59 @@ describe("replicas end to end: three Node-RED processes, one Redis, one PBX", fu
   /** Resolves with a standby status of replica `name` naming `holding`, shown at or after `since`. */
   const standbyShown = (name: string, holding: string, since: number): Promise<Datagram> =>
     inbox.waitFor((d) => isStatus(d) && d.replica === name && d.text === `standby · ${holding} polls`, `${name}'s standby status naming ${holding}`, TAKEOVER_MS, since);
+
+  /**
+   * Sends `fields` as a msg into replica `name`'s `action` node (over HTTP, action-flows.ts) and resolves with the
+   * node's output msg; fails with the node's error when it went to Catch instead.
+   */
+  async function act(name: string, action: Action, fields: Record<string, unknown>): Promise<Datagram> {
+    const topic = `act.${++acts}`;
+    const since = Date.now();
+    const res = await set!.get(name).nr.request("POST", `${ACT_PATH}/${action}`, {
+      headers: { "Content-Type": "application/json" }, body: JSON.stringify({ topic, ...fields }),
+    });
+    assert.equal(res.status, 202, `POST ${ACT_PATH}/${action} on ${name}: HTTP ${res.status} ${res.text}`);
+    const out = await inbox.waitFor((d) => d.topic === topic && (d.node === actNodeId(action) || d.kind === "error"), `${name}'s ${action} msg`, 15_000, since);
+    assert.equal(out.kind, undefined, `${name}'s ${action} went to Catch: ${String(out.message)}`);
+    assert.equal(out.replica, name, `the ${action} msg came from ${String(out.replica)}`);
+    assert.equal(out.Code, 0, `the PBX refused ${name}'s ${action}: ${JSON.stringify(out)}`);
+    return out;
+  }
+
+  /**
+   * On replica `name`: a ringing call answered, recorded and hung up, and a dial, each by that replica's node. Each
+   * request reached the PBX once, through `name` (its proxy), and each node sent its msg and showed its green status.
+   */
+  async function actsOn(name: string, what: string): Promise<void> {
+    const since = Date.now();
+    const id = `rep.${++callCounter}`;
+    const number = `0355501${String(100 + acts)}`;
+    pbx.startCall("400", { uniqueCallId: id, status: "Ringing", inbound: true, canAnswer: true });
+    await act(name, "answer", { uniqueCallId: id, extension: "400" });
+    assert.equal(pbx.leg(id)?.status, "Connected", `${what}: the ringing call was not answered`);
+    await act(name, "record", { uniqueCallId: id });
+    await act(name, "hangup", { uniqueCallId: id });
+    assert.equal(pbx.leg(id), undefined, `${what}: the call did not end`);
+    const dialed = await act(name, "dial", { number, extension: "401" });
+    const leg = pbx.dialed.find((d) => d.sessionId === dialed.SessionID);
+    assert.ok(leg?.exten === "401", `${what}: no dial from 401 with the SessionID the node sent on`);
+    pbx.update("401", leg.uniqueCallId, { status: "Hungup", canAnswer: false }); // leave 401 idle for the next test
+
+    const through = set!.requests.filter((q) => q.wall >= since && !q.path.endsWith("/subscribe"));
+    assert.deepEqual(through.map((q) => `${q.replica} ${q.path.split("/").pop()}`), (["answer", "record", "hangup", "dial"] as const).map((a) => `${name} ${METHOD[a]}`),
+      `${what}: the requests that reached the PBX, by sender`);
+    const at = (method: string, test: (q: Record<string, string>) => boolean): number =>
+      pbx.requests.filter((r) => r.path === API_BASE + method && test(r.query)).length;
+    assert.equal(at("answer", (q) => q.uniqueId === id), 1, `${what}: answers of ${id} at the PBX`);
+    assert.equal(at("start", (q) => q.extenOrUniqueId === id), 1, `${what}: recording starts of ${id} at the PBX`);
+    assert.deepEqual(pbx.recordings.filter((r) => r.uniqueCallId === id).map((r) => r.action), ["start"], `${what}: recordings of ${id}`);
+    assert.equal(at("hangup", (q) => q.extenOrUniqueId === id), 1, `${what}: hangups of ${id} at the PBX`);
+    assert.equal(at("dial", (q) => q.number === number), 1, `${what}: dials of ${number} at the PBX`);
+    for (const action of ["answer", "record", "hangup", "dial"] as const) {
+      await inbox.waitFor((d) => d.kind === "status" && d.source === actNodeId(action) && d.replica === name && d.fill === "green" && d.text === ACTED[action],
+        `${what}: ${name}'s ${action} status "${ACTED[action]}"`, 5_000, since);
+    }
+  }
 
   before(async function () {
     requireRedis(this);
@@ -168,14 +228,24 @@ describe("replicas end to end: three Node-RED processes, one Redis, one PBX", fu
     const was = await newHolder(undefined);
     const down = Date.now();
     await redis!.kill("SIGKILL");
-    const red = await inbox.waitFor((d) => isStatus(d) && d.replica === was && d.fill === "red" && String(d.text).startsWith("coordination lost"),
-      `${was}'s red coordination-lost status`, TTL_MS + 5_000, down);
-    // Down past a lease's TTL: had anyone taken a lease it could not check, it would poll by now.
-    const during = call("400");
-    await new Promise((r) => setTimeout(r, TTL_MS + 2_000)); // the duration of the outage itself, not a wait for an event
-    const quietFrom = Number(red.wall);
-    assert.deepEqual(set!.requests.filter((q) => q.path.endsWith("/subscribe") && q.wall > quietFrom), [], "a replica polled while Redis was down");
-    await redis!.start();
+    let during: string;
+    try {
+      const red = await inbox.waitFor((d) => isStatus(d) && d.replica === was && d.fill === "red" && String(d.text).startsWith("coordination lost"),
+        `${was}'s red coordination-lost status`, TTL_MS + 5_000, down);
+      // Down past a lease's TTL: had anyone taken a lease it could not check, it would poll by now.
+      during = call("400");
+      const outageEnds = Date.now() + TTL_MS + 2_000;
+      // The call-control nodes need no lease: on a standby that found Redis gone, they act as ever.
+      const standby = set!.replicas.find((r) => r.name !== was)!.name;
+      await inbox.waitFor((d) => isStatus(d) && d.replica === standby && d.fill === "red" && String(d.text).startsWith("coordination lost"),
+        `${standby}'s red coordination-lost status`, TTL_MS, down);
+      await actsOn(standby, `on ${standby} (standby) while Redis was down`);
+      await new Promise((r) => setTimeout(r, Math.max(0, outageEnds - Date.now()))); // the duration of the outage itself, not a wait for an event
+      const quietFrom = Number(red.wall);
+      assert.deepEqual(set!.requests.filter((q) => q.path.endsWith("/subscribe") && q.wall > quietFrom), [], "a replica polled while Redis was down");
+    } finally {
+      await redis!.start(); // also after a failure above: the tests after this one need Redis
+    }
     const next = await newHolder(undefined, TAKEOVER_MS);
     await deliveredOnce(during, ["Ringing", "Connected", "Hungup"], () => true, `after Redis came back (holder ${next})`);
   });
@@ -214,6 +284,13 @@ describe("replicas end to end: three Node-RED processes, one Redis, one PBX", fu
     await until(async () => ((await ask()) === "ringing" ? true : undefined), `${standby.name}'s presence of 402 ringing`, 10_000);
     pbx.update("402", id, { status: "Hungup", canAnswer: false });
     await until(async () => ((await ask()) === "idle" ? true : undefined), `${standby.name}'s presence of 402 idle again`, 10_000);
+  });
+
+  it("answer, dial, hangup and record act on the replica that gets the msg: a standby, then the holder", async () => {
+    const polling = await newHolder(undefined);
+    const standby = set!.replicas.find((r) => r.name !== polling)!.name;
+    await actsOn(standby, `on ${standby} (standby)`);
+    await actsOn(polling, `on ${polling} (holder)`);
   });
 
   it("never had two polls open at once", () => {

@@ -1,9 +1,11 @@
 /**
  * The flows every replica runs in the replica end-to-end test and the takeover benchmark: a config node with replicas
  * on, a subscribe node whose msgs go to the UDP sink tagged with the replica, every node status to the sink too, a
- * presence node answering queries over HTTP (GET PRESENCE_PATH?ext=400), and the deploy marker (common.ts).
+ * presence node answering queries over HTTP (GET PRESENCE_PATH?ext=400), and the deploy marker (common.ts); with
+ * `actions`, the answer, dial, hangup and record nodes driven over HTTP (action-flows.ts).
  */
 import type { FlowNode } from "./node-red-process";
+import { actionNodes } from "./action-flows";
 import { configNode, deployMarkerNodes, subscribeNode } from "../perf/common";
 import { replicaSinkNode, statusSinkNodes } from "./replica-set";
 
@@ -19,6 +21,8 @@ export interface ReplicaFlowOptions {
   keyPrefix?: string;
   /** The subscribe node's Long poll, seconds. Default 2. */
   timeoutSec?: number;
+  /** Also the call-control nodes (action-flows.ts). Default false. */
+  actions?: boolean;
 }
 
 /** The config node of those flows, with replicas on (credentials: replicaCredentials). */
@@ -53,6 +57,7 @@ export function replicaFlows(o: ReplicaFlowOptions): FlowNode[] {
       func: "return msg.res ? msg : null;", x: 550, y: 400, wires: [["pres-out"]],
     },
     { id: "pres-out", type: "http response", z: TAB, name: "", statusCode: "", headers: {}, x: 700, y: 400, wires: [] },
+    ...(o.actions ? actionNodes(TAB, "cfg", o.udpPort) : []),
     ...deployMarkerNodes(TAB, o.deploy),
   ];
 }

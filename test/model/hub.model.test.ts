@@ -461,4 +461,24 @@ describe("model: SubscriptionHub and its PollLoops under random sequences", func
       new Kill(undefined, quiet, { afterMs: 0, down: quiet, late: false }, "n3"),
     ]);
   });
+
+  // Found in CI (seed -413942774): n0's flow got Ringing on 405, the position naming n0 on 405 with that leg sent became
+  // durable, then n0 dropped 405 by msg and Node-RED was killed (twice) before the next write was durable. The
+  // restarted n0 watches 405 again (its deployed list) and the hub carries on from that position: Ringing, which its
+  // flow has, is not sent again. That position's cursor came after a PBX restart the hub could not see (its counter had
+  // caught up), so it cannot carry on for the reference, which then did not count what n0's flow had got by it.
+  it("counts what a flow got by a durable position as had, also when that position's cursor is of an unknown epoch", async function () {
+    const quiet = { calls: [], ms: 0 };
+    const p: Params = { style: "every", restartMode: "lower", emptyShape: "object", noiseMs: undefined, maxExtenBytes: 9,
+      store: { kind: "file", readMs: 5, writeMs: 800, flushMs: 1000 } };
+    await runSequence(p, [
+      new Restart(0),
+      new Deploy([{ id: "n0", extensions: ["405"], timeoutSec: 5 }], undefined),
+      new Restart(0), // the counter catches up with the hub's cursor at the next call: the hub cannot see this restart
+      new Call("405", 0), // Ringing, to n0's flow; the position with it becomes durable
+      new Msg("n0", "replace", ["401"]), // its position is not durable when the kill comes
+      new LateStart(), // no late node yet: the world only settles once more (the kill lands within that write)
+      new Kill(undefined, quiet, { afterMs: 0, down: quiet, late: false }, "n0"),
+    ]);
+  });
 });

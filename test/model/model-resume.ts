@@ -126,10 +126,10 @@ export function carryAcrossKill(before: Continuation, durable: WriteFacts | unde
  * What each node id's flow already had, per leg, when a new process starts after a kill:
  * - what it got (any earlier instance) on an extension that carries on, or that it watched at the kill (whether or not
  *   the durable position can carry it on, a state its flow got is one it has: only what changed since must come);
- * - on an extension the durable position was written with (with a cursor, of any epoch: its legs restored from that
- *   position count as sent, also through a resynchronisation; `durable.watchers` watching it then), what those node
- *   ids' flows had got up to that write (or, for a node awaited then, up to the position its watch was kept from),
- *   though they dropped it since (by msg, or a deploy):
+ * - on an extension the durable position the new process reads was written with (with a cursor, of any epoch, whether
+ *   or not that position can carry on: its legs restored from it count as sent, also through a resynchronisation;
+ *   `durable.watchers` watching it then), what those node ids' flows had got up to that write (or, for a node awaited
+ *   then, up to the position its watch was kept from), though they dropped it since (by msg, or a deploy):
  *   a store that lags (localfilesystem) or a write not yet acknowledged may keep the later position from being
  *   durable, no process can tell such a drop from a watch that never stopped, and the product carries on from that
  *   position (every change since, not the calls in progress those flows got), as for a node that takes an extension

@@ -107,10 +107,12 @@ export class World {
   /** What the last kill left: the re-send bound and the extensions it applies to (model-resume.ts). */
   kill: KillReference | undefined;
   /**
-   * Who the durable position the current process started from says watched each extension (model-resume.ts,
-   * durableWatchers), when it can carry on: a node id that registers only after the start (a join, a deploy) is, for
-   * the product, the same flow that position names (nothing tells a node deployed away and back from one that never
-   * left), so what that flow had got by then counts as had, as for the nodes that start with the process.
+   * Who the durable position the current process reads says watched each extension (model-resume.ts,
+   * durableWatchers): a node id that registers only after the start (a join, a deploy) is, for the product, the same
+   * flow that position names (nothing tells a node deployed away and back from one that never left), so what that flow
+   * had got by then counts as had, as for the nodes that start with the process. Also when that position cannot carry
+   * on (its cursor of an epoch the hub could not tell apart, seed -413942774): the product restores its legs as sent
+   * all the same, and the states counted are ones the flow did get.
    */
   private resumedWatchers: { watchers: ReturnType<typeof durableWatchers> } | undefined;
   /**
@@ -303,7 +305,7 @@ export class World {
     this.inheritedCovers = inherits && durable ? { ...durable.covers } : {};
     this.cursorServed = new Set(inherits ? layouts.flatMap((l) => l.extensions) : []);
     const resumable = inherits && durable !== undefined ? durable : undefined;
-    this.resumedWatchers = resumable && { watchers: durableWatchers(resumable) };
+    this.resumedWatchers = read && { watchers: durableWatchers(read) };
     const had = hadAcrossKill(this.receipts, (leg) => this.pbx.legById(leg)?.extension, layouts, (id) => this.history.get(id),
       (id, extension) => carried.has(extension) || before.get(extension)?.chains.has(id) === true, this.resumedWatchers);
     this.writer = this.store.writerFor(this.gen, this.warn(this.gen));

@@ -41,6 +41,9 @@
  *   resynchronising read, which reports only the calls then in progress). The API cannot replay either.
  * - Calls that survive a restart are checked by final state: for every call in progress at R(E), its state at R(E)
  *   must have reached the flow. A call that ended inside a blind window simply disappears (no client can see it).
+ *   A read whose taker ended before a poll after it (an interruption: a kill, a deploy, a replica's lost lease) is
+ *   passed over for this check: its calls are checked at the next read (the first state of a call begun and ended
+ *   in between arrives as its end only, a documented limit); the changes after R(E) stay required.
  * - Node-RED kills excuse nothing: the changes made while Node-RED was down are required like any other (the resumed
  *   poll brings them), and the calls of a restart's resume are checked like all others. Survivors are checked
  *   only where their extension was watched since before the resync read (else the join check covers them).
@@ -145,6 +148,11 @@ export interface SoakRecords {
   history: NodeWatch[];
   /** msg.payload.eventId: checked when any msg carries one ("auto", the default), always ("require"), or never. */
   eventIds?: EventIdMode;
+  /**
+   * Spans (Date.now()) in which the process, or the replica's term, that took a current-state read may have ended
+   * before a poll after it settled the read: kills, pauses, Redis outages, deploys. See "Calls that survive a restart".
+   */
+  interruptions?: ReadonlyArray<{ from: number; to: number }>;
 }
 
 export type EventIdMode = "auto" | "require" | "off";
@@ -367,11 +375,19 @@ export function account(records: SoakRecords): Tallies {
       }
       return h;
     };
+    // A read whose taker ended (a kill, a deploy, a lost lease) before a poll after it could settle it: its calls went
+    // nowhere, and the next process or term reads for itself. It still bounds what the polls must bring (resyncOf).
+    const interrupted = (a: RecordedAnswer): boolean => {
+      const next = subscribeRequests.find((r) => r.epoch === epoch && r.at > a.at && r.query.lastSequenceNumber !== "0");
+      return (records.interruptions ?? []).some((i) => i.to >= a.at && i.from <= (next?.at ?? Infinity));
+    };
+    const survivorRead = (exten: string): RecordedAnswer | undefined =>
+      epochAnswers.find((a) => a.snapshot && a.at > after && a.exten.split(",").includes(exten) && !interrupted(a)) ?? resyncRead(exten);
     // The calls in progress at an extension's resync must show their state then, where a node watched it since before.
     if (epoch > 0) {
       for (const exten of onExten.keys()) {
-        const at = resyncOf(exten);
-        const read = cursorResync === undefined ? resyncRead(exten) : epochAnswers[0];
+        const read = cursorResync === undefined ? survivorRead(exten) : epochAnswers[0];
+        const at = cursorResync ?? read?.seq;
         if (at === undefined) continue;
         const seg = segmentAt(records.segments.get(exten), read?.at ?? 0);
         if (!seg || (seg.join && (!seg.join.fence || !fenceAtOrBefore(seg.join.fence, { epoch, seq: at })))) continue;

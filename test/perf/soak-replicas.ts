@@ -15,7 +15,10 @@
  *
  * Accounting: soak-accounting.ts, with each chaos episode as a Kill of the holder's pid and the shared position in
  * Redis as what it had made durable (read once it was dead or stopped; for a Redis outage, just before it): a takeover
- * may re-send, with the same eventId, what the flows got after that position, nothing older. On top:
+ * may re-send, with the same eventId, what the flows got after that position, nothing older. A poll answered from 0.5 s
+ * before an episode to the takeover is not counted as taken: its changes are required where a later answer of that
+ * PBX lifetime reaches past them (see there).
+ * On top:
  * - NOT HOLDER: a msg from a replica sent while Redis named another holder (or none) on both sides of it (the lease
  *   is sampled every 100 ms);
  * - WOKE AND SENT: a msg from a paused holder sent after its SIGCONT before Redis named it holder again, except one
@@ -44,6 +47,8 @@ const TIMEOUT_SEC = 2;
 const OVERLAP_LIMIT_MS = 20;
 /** How soon after SIGCONT a msg may still be one the frozen holder had already sent (see "In flight at a pause"). */
 const IN_FLIGHT_MS = 250;
+/** How long before a kill, pause or Redis outage a poll's answer may still not have been handed on (see accounting). */
+const EPISODE_GRACE_MS = 500;
 const FAULTS: FaultKind[] = ["reset", "reset", "http500", "html502", "empty200", "malformed", "negativeCode", "badKey200", "html404", "hang"];
 const SCRIPTS = [["Ringing", "Connected", "Hungup"], ["Ringing", "No Answer"], ["Dialing Out", "Busy"], ["Dialing Out", "Connected", "Hungup"]];
 
@@ -169,13 +174,16 @@ export async function replicaSoak(args: Map<string, string | true>): Promise<num
     ...deployMarkerNodes(TAB, deployCount),
   ];
   const deploys = new Map<string, number>();
+  const deployWindows: Array<{ from: number; to: number }> = [];
   async function deploy(parts: string[][], type: "full" | "flows" | "nodes", initial = false): Promise<void> {
     const names = watch.namesFor(parts);
-    watch.deployStarted(parts, names, Date.now());
+    const started = Date.now();
+    watch.deployStarted(parts, names, started);
     deployCount += 1;
     // One replica after the other, as an operator's pipeline would: meanwhile they run different flows.
     for (const r of set.replicas) await deployAndWait(r.nr, flow(parts, names), deployCount, initial ? replicaCredentials(API_KEY, redis.url) : {}, type);
     watch.deployDone(Date.now());
+    deployWindows.push({ from: started, to: Date.now() });
     deploys.set(type, (deploys.get(type) ?? 0) + 1);
   }
   const started = Date.now();
@@ -363,11 +371,20 @@ export async function replicaSoak(args: Map<string, string | true>): Promise<num
     senders.splice(i, 1);
   }
   const subscribeRequests = pbx.subscribeRequests();
-  const answers = takenAnswers(pbx.answers, subscribeRequests, downs);
+  // A poll answered as its holder was killed, frozen or cut off from Redis (from 0.5 s before the episode began to the
+  // takeover) may never have been handed on: the holder dropped it (its lease could not be confirmed after it) or died
+  // first. The next holder reads those changes again from the shared position, unless the PBX restarts before anyone
+  // polls: then they are forgotten, as changes made while nobody could poll are. Such answers are not counted as
+  // taken, so what they listed is required only if a later answer of that PBX lifetime covers it.
+  const inEpisode = (a: { at: number; snapshot: boolean }): boolean =>
+    !a.snapshot && downs.some((d) => a.at >= d.from - EPISODE_GRACE_MS && a.at <= d.to);
+  const answersInEpisodes = takenAnswers(pbx.answers, subscribeRequests, downs).filter(inEpisode).length;
+  const answers = takenAnswers(pbx.answers, subscribeRequests, downs).filter((a) => !inEpisode(a));
   kills.sort((a, b) => a.wall - b.wall);
   const tallies = account({
     events, answers, subscribeRequests, restarts, deployLog: [], received, finalEpoch, kills, answerStyle,
     segments: segments(EXTENSIONS, watch.transitions, subscribeRequests, answers, events, restarts, downs), history: watch.history, eventIds,
+    interruptions: [...downs.map((d) => ({ from: d.from - EPISODE_GRACE_MS, to: d.to })), ...deployWindows],
   });
   const notHolder: string[] = [];
   const wokeAndSent: string[] = [];
@@ -429,6 +446,7 @@ export async function replicaSoak(args: Map<string, string | true>): Promise<num
   line("redeploys (each to every replica)", [...deploys].map(([k, n]) => `${k} ${n}`).join(", "));
   line("subscribe requests by replica", [...byReplica].sort().map(([k, n]) => `${k} ${n}`).join(", "));
   line("most polls open at once (hung requests apart)", maxOpen);
+  line("polls answered at a chaos episode (not counted as taken)", answersInEpisodes);
   line("two polls open at once (count, longest ms)", `${overlaps.length}, ${overlaps.length ? Math.max(...overlaps).toFixed(2) : "-"}`);
   line("a poll beside a request the PBX hung on (count, longest ms)", `${hungOverlaps.length}, ${hungOverlaps.length ? Math.max(...hungOverlaps).toFixed(0) : "-"}`);
   const examples: Array<[string, string[]]> = [

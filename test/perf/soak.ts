@@ -392,6 +392,8 @@ async function main(): Promise<number> {
     events, answers, subscribeRequests, restarts, deployLog, received, finalEpoch, kills, answerStyle,
     segments: segments(EXTENSIONS, watch.transitions, subscribeRequests, answers, events, restarts, downs), history: watch.history,
     eventIds,
+    // A kill (from a second before it, as for re-sends) or a deploy may end whoever took a read before its next poll.
+    interruptions: [...downs.map((d) => ({ from: d.from - 1000, to: d.to })), ...deployLog.map((d) => ({ from: d.at, to: d.done ?? d.at }))],
   });
   const { required, lost, lostExamples, blindHead, blindTail, undetectable, survivorsChecked, survivorsLost } = tallies;
   const { duplicated, duplicateExamples, resentAfterKill, phantom, initialMsgs } = tallies;

@@ -44,6 +44,7 @@ function run(input: {
   answerStyle?: "every" | "latest";
   restarts?: SoakRecords["restarts"];
   extensions?: string[];
+  interruptions?: SoakRecords["interruptions"];
 }): ReturnType<typeof account> {
   const transitions = input.transitions ?? [{ at: -10, exten: X, watched: true, cause: "deploy" }];
   const answers = takenAnswers(input.answers, input.requests); // as soak.ts does
@@ -52,6 +53,7 @@ function run(input: {
     received: input.received, finalEpoch: input.restarts?.at(-1)?.epoch ?? 0, kills: input.kills ?? [], answerStyle: input.answerStyle ?? "every",
     segments: segments(input.extensions ?? [X], transitions, input.requests, answers, input.events, input.restarts ?? []),
     history: input.history ?? [{ at: -10, node: "sub-0", extensions: [X] }],
+    interruptions: input.interruptions,
   };
   return account(records);
 }
@@ -162,6 +164,28 @@ describe("soak accounting", function () {
     const received = [msg("a", 0, "Ringing", 111), msg("a", 2, "Unlinked", 501, true)];
     const t = run({ events: evs, answers: ans, requests: reqs, received, restarts: [{ epoch: 1, keepCalls: true, at: 200 }] });
     assert.deepEqual([t.lost, t.blindHead, t.survivorsChecked, t.survivorsLost], [0, 2, 1, 0], "Connected came before 400's read");
+  });
+
+  it("a resync read whose taker ended before a poll after it is passed over for the survivors, not for the changes", function () {
+    // Life 1: b rings (seq 1) and ends unanswered (seq 3). A read at seq 2 shows b ringing; whoever took it ends (a
+    // kill, a deploy, a lost lease) before polling; the next taker polls from 1 and reads at seq 3 (b gone).
+    const in1 = (e: PbxEvent): PbxEvent => ({ ...e, epoch: 1 });
+    const evs = [event(2, 100, "a", 0, "Ringing"), in1(event(1, 210, "b", 0, "Ringing")), in1(event(3, 330, "b", 1, "No Answer"))];
+    const ans = [
+      answer(0, 1, 0, 5), answer(1, 2, 10, 110),
+      { ...answer(0, 2, 290, 300), epoch: 1 }, // the read the interrupted taker never settled
+      { ...answer(1, 3, 360, 365), epoch: 1 }, { ...answer(0, 3, 370, 375), epoch: 1 },
+    ];
+    const reqs = [request(0, 0), request(1, 10), request(2, 120), { ...request(0, 290), epoch: 1 }, { ...request(1, 360), epoch: 1 },
+      { ...request(0, 370), epoch: 1 }, { ...request(3, 380), epoch: 1 }];
+    const received = [msg("a", 0, "Ringing", 111), msg("b", 1, "No Answer", 366)];
+    const restarts = [{ epoch: 1, keepCalls: false, at: 200 }];
+    const strict = run({ events: evs, answers: ans, requests: reqs, received, restarts });
+    assert.deepEqual([strict.survivorsChecked, strict.survivorsLost, strict.lost], [1, 1, 0], "b's Ringing at the first read");
+    const t = run({ events: evs, answers: ans, requests: reqs, received, restarts, interruptions: [{ from: 320, to: 350 }] });
+    assert.deepEqual([t.survivorsChecked, t.survivorsLost, t.lost], [0, 0, 0], "b gone at the next read");
+    const missing = run({ events: evs, answers: ans, requests: reqs, received: received.slice(0, 1), restarts, interruptions: [{ from: 320, to: 350 }] });
+    assert.equal(missing.lost, 1, "the end of b is lost if it never came");
   });
 
   it("a read that showed the client a PBX restart, thrown away for a read of everything, does not stand for a join", function () {

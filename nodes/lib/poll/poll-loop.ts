@@ -298,7 +298,7 @@ export class PollLoop extends LoopRunner {
   private async readAdded(): Promise<void> {
     const added = [...this.pending];
     const response = await this.request(added, 0, 0);
-    if (response.seq < this.groups.maxCursor()) return this.restarted(response.seq);
+    if (response.seq < this.groups.maxCursor()) return this.restarted(response.seq, undefined, true);
     this.placeRead(added.filter((e) => this.pending.has(e)), response);
   }
 
@@ -325,8 +325,8 @@ export class PollLoop extends LoopRunner {
     const sent = group.cursor;
     const response = await this.request(this.members(group), sent, 0);
     if (response.seq < this.groups.maxCursor()) return this.restartedWith(response, sent);
-    const check = this.checks.settle(this.table, response, group.extensions, this.cursorOf);
-    this.sendCheck(check, "before");
+    const checks = this.checks.settle(this.table, response, group.extensions, this.cursorOf);
+    this.sendCheck(checks, "before");
     const events = this.collect(response, false, (extension) => group.extensions.has(extension));
     const before = this.groups.size;
     // Entries that only repeat states already sent are no change: a PBX that lists its calls again in every answer
@@ -334,7 +334,7 @@ export class PollLoop extends LoopRunner {
     this.groups.advance(group, response.seq, events.length > 0, this.answerLife);
     this.emit(events);
     // The check first: a resumed extension's calls are announced once, as the read found them (not a dead call first).
-    this.sendCheck(check, "after");
+    this.sendCheck(checks, "after");
     if (this.resumedUnread.size > 0) this.settled([], group);
     this.outages.answered(group.extensions, this.options.now());
     this.options.onAnswer?.();
@@ -359,13 +359,13 @@ export class PollLoop extends LoopRunner {
       throw err;
     }
     if (response.seq < sent) return this.restartedWith(response, sent);
-    const check = this.checks.settle(this.table, response, group.extensions, this.cursorOf);
-    this.sendCheck(check, "before");
+    const checks = this.checks.settle(this.table, response, group.extensions, this.cursorOf);
+    this.sendCheck(checks, "before");
     const events = this.collect(response, false, (extension) => group.extensions.has(extension));
     this.groups.advance(group, response.seq, events.length > 0, this.answerLife);
     this.emit(events);
     // The check first: a resumed extension's calls are announced once, as the read found them (not a dead call first).
-    this.sendCheck(check, "after");
+    this.sendCheck(checks, "after");
     if (this.resumedUnread.size > 0) this.settled([], group);
     this.outages.answered(group.extensions, this.options.now());
     this.options.onAnswer?.();
@@ -378,20 +378,29 @@ export class PollLoop extends LoopRunner {
     }
   }
 
-  /** What the polls cannot say, from the check's read, around the entries of the answer that catches up with it. */
-  private sendCheck(outcome: CheckOutcome | undefined, part: "before" | "after"): void {
-    if (part === "before" && outcome?.disagrees) this.warn("the PBX's calls differ from what its polls reported (it restarted?): resynchronising");
-    if (!outcome) return;
-    // The life of the cursors that disagree is over (not newer ones'): said before the answer moves them.
-    if (outcome.disagrees && part === "before") this.lives.over(this.groups.list, this.resumeFrom, undefined, outcome.disagreeing);
-    const { inProgress, changed } = outcome[part];
-    const mine = (extension: string): boolean => outcome.extensions.includes(extension);
-    // Found by the read, not seen happen: marked when they came after an outage (outages.ts).
-    this.emit([...this.collect(inProgress, true, mine), ...this.collect(changed, false, mine, true)]);
-    if (part === "before") return;
-    this.outages.caughtUp(outcome.extensions);
-    this.emit(vanishedEnds(this.table, legsNamed(this.table, outcome.gone), this.sequence, (e) => this.outages.mark(e, this.options.now(), true)));
-    this.settled(outcome.whole);
+  /**
+   * What the polls cannot say, from the checks' reads (oldest first), around the entries of the answer that catches up
+   * with them.
+   */
+  private sendCheck(outcomes: readonly CheckOutcome[], part: "before" | "after"): void {
+    const disagreeing = outcomes.flatMap((outcome) => outcome.disagreeing);
+    if (part === "before" && outcomes.some((outcome) => outcome.disagrees)) {
+      this.warn("the PBX's calls differ from what its polls reported (it restarted?): resynchronising");
+      // The life of the cursors that disagree is over (not newer ones'): said before the answer moves them.
+      this.lives.over(this.groups.list, this.resumeFrom, undefined, disagreeing);
+    }
+    for (const outcome of outcomes) {
+      const { inProgress, changed } = outcome[part];
+      const mine = (extension: string): boolean => outcome.extensions.includes(extension);
+      // Found by the read, not seen happen: marked when they came after an outage (outages.ts).
+      this.emit([...this.collect(inProgress, true, mine), ...this.collect(changed, false, mine, true)]);
+    }
+    if (part === "before" || outcomes.length === 0) return;
+    const extensions = [...new Set(outcomes.flatMap((outcome) => outcome.extensions))];
+    this.outages.caughtUp(extensions);
+    const gone = [...new Map(outcomes.flatMap((outcome) => outcome.gone).map((leg) => [`${leg.extension}\u0000${leg.uniqueCallId}`, leg])).values()];
+    this.emit(vanishedEnds(this.table, legsNamed(this.table, gone), this.sequence, (e) => this.outages.mark(e, this.options.now(), true)));
+    this.settled([...new Set(outcomes.flatMap((outcome) => outcome.whole))]);
   }
 
   /**
@@ -419,12 +428,13 @@ export class PollLoop extends LoopRunner {
     const polled = this.extensions.filter((extension) => this.groups.groupOf(extension) !== undefined);
     this.emit(this.collect(response, false, (extension) => polled.includes(extension)));
     this.outages.answered(polled, this.options.now());
+    this.options.onAnswer?.();
   }
 
   /** The answer from `sent` was too large to read: the group's extensions carry on from their current state. */
   private async skipBacklog(group: CursorGroup, sent: number, err: unknown): Promise<void> {
     const response = await this.request(this.members(group), 0, 0);
-    if (response.seq < this.groups.maxCursor()) return this.restarted(response.seq);
+    if (response.seq < this.groups.maxCursor()) return this.restarted(response.seq, undefined, true);
     const read = this.members(group); // less any removed meanwhile
     if (read.length === 0) return;
     const reason = (err as Error).message;
@@ -445,9 +455,12 @@ export class PollLoop extends LoopRunner {
    * The PBX restarted (an answer's seq went back from `from`): `seq` is a cursor of its new life. The extensions read
    * carry on from it, so what changes after it reaches the flow, also before the next read; that read, once the polls
    * have caught up with it, brings what did not change since (read-check.ts). What the new life did before `seq` no
-   * request can ask for.
+   * request can ask for. The position goes out at once (`store`, else the caller passes the answer's entries on first):
+   * a process that carries on from it after a crash, or a replica's next term, polls from `seq` too. From the previous
+   * life's cursor it would find the restart anew and resynchronise from a read of its own, skipping what changed since
+   * `seq`.
    */
-  private restarted(seq: number, from = this.groups.maxCursor()): void {
+  private restarted(seq: number, from = this.groups.maxCursor(), store = false): void {
     this.warn(`PBX sequence went back from ${from} to ${seq}: the PBX restarted, resynchronising`);
     this.held.explained();
     this.lives.over(this.groups.list, this.resumeFrom, seq);
@@ -457,6 +470,7 @@ export class PollLoop extends LoopRunner {
     this.groups.reset(polled, seq, this.answerLife);
     this.checks.restarted();
     this.probeForRestart = true;
+    if (store) this.options.onAnswer?.();
   }
 
   private applySnapshot(extensions: readonly string[], response: SubscribeResponse, initial: boolean): void {

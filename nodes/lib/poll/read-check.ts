@@ -83,6 +83,11 @@ export class ReadCheck {
     this.modes.delete(extension);
   }
 
+  /** An older read found the calls disagree (the PBX restarted unseen): this one resynchronises them too. */
+  resync(): void {
+    for (const [extension, mode] of this.modes) if (mode === "check" || mode === "resumed") this.modes.set(extension, "restart");
+  }
+
   /**
    * The first answer for some of the extensions since the read (its seq is at or past the read's), before its entries
    * are passed on: compares the read with the calls of the extensions `caughtUp` says it brings past the read (those
@@ -129,7 +134,7 @@ export class ReadCheck {
     }
     const disagrees = disagreeing.size > 0;
     // The extensions still to catch up are resynchronised too, without saying it again.
-    if (disagrees) for (const [extension, mode] of this.modes) if (mode === "check" || mode === "resumed") this.modes.set(extension, "restart");
+    if (disagrees) this.resync();
     const answerOf = (data: Record<string, SubscribeEntry[]>): SubscribeResponse => ({ ...this.read, Data: data });
     const entries = (p: ReturnType<typeof pick>): CheckEntries => ({ inProgress: answerOf(p.inProgress), changed: answerOf(p.changed) });
     return {
@@ -155,19 +160,33 @@ function entriesOf(response: SubscribeResponse): Map<string, SubscribeEntry[]> {
   return out;
 }
 
+/** Reads kept waiting at most; past it the oldest gives way (as every older read did before 1.2.0). */
+export const MAX_WAITING_READS = 8;
+
 /** How an extension came to be polled from a saved position (see `place`). */
 export type Placed = "adopted" | "resumed" | "restart";
 
-/** A poll loop's read checks: the one in progress, the extensions placed from saved positions, a restart meanwhile. */
+/**
+ * A poll loop's read checks: those waiting for the polls to catch up with them, the extensions placed from saved
+ * positions, a restart meanwhile.
+ *
+ * A read taken while an older one still waits (the poll after it failed, or the loop stopped and started again, and
+ * any of those is followed by a read: a restart could hide behind it) does not take its place: the older read may be
+ * the only one to show the state of a call that changed or ended before the newer (after a PBX restart, a call begun
+ * before the client saw it). Both wait, and the answer that catches up with them settles them oldest first, so a
+ * state of the older read goes out before one of the newer, and both before the answer's changes (or after them, for
+ * legs the answer does not name: they did not change since before the cursor, so every read lists them alike).
+ */
 export class ReadChecks {
-  private current: ReadCheck | undefined;
+  /** Oldest first. */
+  private waiting: ReadCheck[] = [];
   /** Extensions carried on from a saved position whose first check is still to come. */
   private readonly placed = new Map<string, Placed>();
   private resyncing = false;
 
   /** A read waits for the polls to catch up with it (they ask with timeOut=0 meanwhile). */
   get active(): boolean {
-    return this.current !== undefined;
+    return this.waiting.length > 0;
   }
 
   /**
@@ -185,7 +204,8 @@ export class ReadChecks {
 
   /** The extension is no longer polled. */
   drop(extension: string): void {
-    this.current?.drop(extension);
+    for (const check of this.waiting) check.drop(extension);
+    this.waiting = this.waiting.filter((check) => check.size > 0);
     this.placed.delete(extension);
   }
 
@@ -196,48 +216,55 @@ export class ReadChecks {
    */
   clear(kept: readonly string[] = [], read?: SubscribeResponse): void {
     for (const extension of [...this.placed.keys()]) if (!kept.includes(extension)) this.placed.delete(extension);
-    this.current = undefined;
+    this.waiting = [];
     this.resyncing = false;
     if (read && kept.length > 0) this.begin(read, kept);
   }
 
   /** The PBX restarted and the polls carry on from a cursor of its new life: the next read resynchronises. */
   restarted(): void {
-    this.current = undefined;
+    this.waiting = []; // reads of the life that is over
     this.resyncing = true;
   }
 
   /**
-   * A read of `polled` (the extensions with a cursor), in place of the one in progress. True when one placed since
-   * still needs a read.
+   * A read of `polled` (the extensions with a cursor), beside those still waiting. True when one placed since still
+   * needs a read.
    */
   begin(read: SubscribeResponse, polled: readonly string[]): boolean {
     const modes = new Map<string, CheckMode>();
     for (const extension of polled) {
       const placed = this.placed.get(extension);
-      const restart = this.resyncing || this.current?.mode(extension) === "restart";
+      const restart = this.resyncing || this.waiting.some((check) => check.mode(extension) === "restart");
       modes.set(extension, placed === "adopted" ? placed : restart ? "restart" : placed ?? "check");
     }
-    this.current = new ReadCheck(read, modes);
+    // Bounded: a PBX that answered reads yet failed every poll after them would otherwise pile them up.
+    if (this.waiting.length >= MAX_WAITING_READS) this.waiting.shift();
+    this.waiting.push(new ReadCheck(read, modes));
     this.resyncing = false;
     return [...this.placed.keys()].some((extension) => !modes.has(extension));
   }
 
   /**
-   * The first answer of a group since the read (see ReadCheck.settle): for its extensions (`answered`), and those
-   * whose cursor (`cursorOf`) is past the read already.
+   * The first answer of a group since the reads (see ReadCheck.settle): for its extensions (`answered`), and those
+   * whose cursor (`cursorOf`) is past a read already. The outcomes of the reads it settles, oldest first.
    */
   settle(
     table: CallStateTable,
     answer: SubscribeResponse,
     answered: ReadonlySet<string>,
     cursorOf: (extension: string) => number | undefined,
-  ): CheckOutcome | undefined {
-    const check = this.current;
-    if (!check) return undefined;
-    const outcome = check.settle(table, answer, (extension) => answered.has(extension) || (cursorOf(extension) ?? -1) >= check.seq);
-    if (check.size === 0) this.current = undefined;
-    for (const extension of outcome?.extensions ?? []) this.placed.delete(extension);
-    return outcome;
+  ): CheckOutcome[] {
+    const outcomes: CheckOutcome[] = [];
+    for (const check of this.waiting) {
+      const outcome = check.settle(table, answer, (extension) => answered.has(extension) || (cursorOf(extension) ?? -1) >= check.seq);
+      if (!outcome) continue;
+      outcomes.push(outcome);
+      // Calls that disagree with a read: the other reads resynchronise what they have still to settle too.
+      if (outcome.disagrees) for (const later of this.waiting) if (later !== check) later.resync();
+    }
+    this.waiting = this.waiting.filter((check) => check.size > 0);
+    for (const extension of outcomes.flatMap((outcome) => outcome.extensions)) this.placed.delete(extension);
+    return outcomes;
   }
 }
