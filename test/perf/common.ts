@@ -119,11 +119,8 @@ export function deployMarkerNodes(z: string, deploy: number): FlowNode[] {
  * Deploys `flows` (which hold deployMarkerNodes(z, `deploy`)) and resolves once they run: Node-RED starts the nodes of a
  * flow one after the other without letting other work in between, so once the marker answers, its flow has started.
  */
-export async function deployAndWait(
-  nr: NodeRedProcess, flows: FlowNode[], deploy: number, credentials: Record<string, Record<string, string>> = {},
-  type: "full" | "flows" | "nodes" = "full", timeoutMs = 30_000,
-): Promise<void> {
-  await nr.deploy(flows, credentials, type);
+/** Resolves once the flows of deploy number `deploy` run (after a restart too: the admin API answers before they start). */
+export async function flowsRunning(nr: NodeRedProcess, deploy: number, timeoutMs = 30_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     // Between the old flow's stop and the new one's start the path is a 404 or is never answered (its msg is dropped).
@@ -132,6 +129,14 @@ export async function deployAndWait(
     if (Date.now() > end) throw new Error(`deploy ${deploy}: its flows did not start within ${timeoutMs} ms (last: ${res ? `HTTP ${res.status} ${res.text.slice(0, 40)}` : "no answer"})`);
     await sleep(20);
   }
+}
+
+export async function deployAndWait(
+  nr: NodeRedProcess, flows: FlowNode[], deploy: number, credentials: Record<string, Record<string, string>> = {},
+  type: "full" | "flows" | "nodes" = "full", timeoutMs = 30_000,
+): Promise<void> {
+  await nr.deploy(flows, credentials, type);
+  await flowsRunning(nr, deploy, timeoutMs);
 }
 
 /** GET /perf/mem on the Node-RED port: process.memoryUsage() after a full GC (needs MEMORY_PROBE_OPTIONS). */

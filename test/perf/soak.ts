@@ -48,7 +48,7 @@ import { FirstWriteOut, SoakStore } from "./soak-store";
 import { replicaSoak } from "./soak-replicas";
 import { wipeUserDir } from "../harness/container-restart";
 import {
-  configNode, deployAndWait, deployMarkerNodes, MB, MEMORY_PROBE_OPTIONS, memoryProbeNodes, parseArgs, positionAtKill, probeMemory,
+  configNode, deployAndWait, deployMarkerNodes, flowsRunning, MB, MEMORY_PROBE_OPTIONS, memoryProbeNodes, parseArgs, positionAtKill, probeMemory,
   procStats, seededRandom, sleep, subscribeNode, UDP_SEND_SETTINGS, udpFunctionSinkNode, UdpSink,
 } from "./common";
 
@@ -305,6 +305,7 @@ async function main(): Promise<number> {
         await sleep(between(1_000, 4_000));
         watch.restarted(Date.now());
         nr = await nr.restart();
+        await flowsRunning(nr, deployCount); // a msg change sent before its http-in runs would be refused (a 404)
         current = nr;
         downtimes.push(Date.now() - down);
         kills[kills.length - 1].upWall = Date.now();
