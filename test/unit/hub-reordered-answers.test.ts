@@ -15,8 +15,9 @@ import { NoojeeClient } from "../../nodes/lib/client/api-client";
 import { PbxLives } from "../../nodes/lib/poll/pbx-lives";
 import type { CallEvent } from "../../nodes/lib/poll/poll-loop";
 import type { SubscribeResponse } from "../../nodes/lib/client/types";
-import { type HubPosition, type Subscriber, SubscriptionHub } from "../../nodes/lib/poll/subscription-hub";
+import { type HubPosition, SubscriptionHub } from "../../nodes/lib/poll/subscription-hub";
 import { FakePbx } from "../fake-pbx";
+import { of, type Recorder, recorder } from "./flow-recorder";
 
 describe("PbxLives: the life of an answer's cursor", () => {
   it("an answer below one read before in the same life counts a new life (a restart, or answers crossed)", () => {
@@ -86,32 +87,6 @@ class SlowLinks {
   }
 }
 
-type Recorder = Subscriber & { events: CallEvent[]; waitFor(pred: (e: CallEvent) => boolean): Promise<void> };
-function recorder(extensions: string[], alive: () => boolean = () => true): Recorder {
-  const events: CallEvent[] = [];
-  const waiters: Array<{ pred: (e: CallEvent) => boolean; resolve: () => void }> = [];
-  return {
-    extensions,
-    timeoutSec: 30,
-    events,
-    onStatus: () => undefined,
-    onEvent(event) {
-      if (!alive()) return; // the process is dead: nothing reaches its flow
-      events.push(event);
-      for (const w of [...waiters]) {
-        if (!w.pred(event)) continue;
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve();
-      }
-    },
-    waitFor(pred) {
-      if (events.some(pred)) return Promise.resolve();
-      return new Promise((resolve) => waiters.push({ pred, resolve }));
-    },
-  };
-}
-
-const of = (id: string, status?: string) => (e: CallEvent): boolean => e.data.uniqueCallId === id && (status === undefined || e.data.status === status);
 
 describe("SubscriptionHub: chunks' requests and answers held up on their way around restarts, then a crash", () => {
   let pbx: FakePbx;

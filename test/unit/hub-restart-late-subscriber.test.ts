@@ -7,37 +7,11 @@
  * (found by an outside review). The real fake PBX over HTTP; the order is forced by gates a request waits at (no sleeps).
  */
 import assert from "node:assert/strict";
-import type { CallEvent } from "../../nodes/lib/poll/poll-loop";
-import { type HubPosition, type Subscriber, SubscriptionHub } from "../../nodes/lib/poll/subscription-hub";
+import { type HubPosition, SubscriptionHub } from "../../nodes/lib/poll/subscription-hub";
 import { FakePbx } from "../fake-pbx";
+import { of, type Recorder, recorder, statuses } from "./flow-recorder";
 import { Gates } from "./request-gates";
 
-type Recorder = Subscriber & { events: CallEvent[]; waitFor(pred: (e: CallEvent) => boolean): Promise<void> };
-function recorder(extensions: string[], alive: () => boolean = () => true): Recorder {
-  const events: CallEvent[] = [];
-  const waiters: Array<{ pred: (e: CallEvent) => boolean; resolve: () => void }> = [];
-  return {
-    extensions,
-    timeoutSec: 30,
-    events,
-    onStatus: () => undefined,
-    onEvent(event) {
-      if (!alive()) return; // the process is dead: nothing reaches its flow
-      events.push(event);
-      for (const w of waiters.filter((x) => x.pred(event))) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve();
-      }
-    },
-    waitFor(pred) {
-      if (events.some(pred)) return Promise.resolve();
-      return new Promise((resolve) => waiters.push({ pred, resolve }));
-    },
-  };
-}
-
-const of = (id: string, status?: string) => (e: CallEvent): boolean => e.data.uniqueCallId === id && (status === undefined || e.data.status === status);
-const statuses = (flow: Recorder, id: string): string[] => flow.events.filter(of(id)).map((e) => e.data.status);
 
 describe("SubscriptionHub: killed before a PBX restart's resync settled, resumed with a late subscriber", () => {
   let pbx: FakePbx;

@@ -12,37 +12,11 @@
  *   own and resynchronised from there, skipping the changes made since the cursor the first process had seen.
  */
 import assert from "node:assert/strict";
-import type { CallEvent } from "../../nodes/lib/poll/poll-loop";
-import { type HubPosition, type Subscriber, SubscriptionHub } from "../../nodes/lib/poll/subscription-hub";
+import { type HubPosition, SubscriptionHub } from "../../nodes/lib/poll/subscription-hub";
 import { FakePbx } from "../fake-pbx";
+import { of, type Recorder, recorder, statuses } from "./flow-recorder";
 import { Gates, type Hold } from "./request-gates";
 
-type Recorder = Subscriber & { events: CallEvent[]; waitFor(pred: (e: CallEvent) => boolean): Promise<void> };
-function recorder(alive: () => boolean = () => true): Recorder {
-  const events: CallEvent[] = [];
-  const waiters: Array<{ pred: (e: CallEvent) => boolean; resolve: () => void }> = [];
-  return {
-    extensions: ["410"],
-    timeoutSec: 30,
-    events,
-    onStatus: () => undefined,
-    onEvent(event) {
-      if (!alive()) return; // the process is dead: nothing reaches its flow
-      events.push(event);
-      for (const w of waiters.filter((x) => x.pred(event))) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve();
-      }
-    },
-    waitFor(pred) {
-      if (events.some(pred)) return Promise.resolve();
-      return new Promise((resolve) => waiters.push({ pred, resolve }));
-    },
-  };
-}
-
-const of = (id: string, status?: string) => (e: CallEvent): boolean => e.data.uniqueCallId === id && (status === undefined || e.data.status === status);
-const statuses = (flow: Recorder, id: string): string[] => flow.events.filter(of(id)).map((e) => e.data.status);
 
 describe("SubscriptionHub: a PBX restart right after a resumed poll's backlog, calls changing between the reads", () => {
   let pbx: FakePbx;
@@ -78,7 +52,7 @@ describe("SubscriptionHub: a PBX restart right after a resumed poll's backlog, c
       position, store, backoff: { initialMs: 5, maxMs: 5, jitter: 0 }, random: () => 0, onWarning: (m) => warnings.push(m),
     });
     hubs.push(hub);
-    const flow = recorder(alive);
+    const flow = recorder(["410"], alive);
     hub.register("a", flow);
     hub.releaseLingering();
     await afterBacklog.reached;
@@ -118,7 +92,7 @@ describe("SubscriptionHub: a PBX restart right after a resumed poll's backlog, c
     pbx.update("410", x, { status: "No Answer" });
     pbx.update("410", y, { status: "Connected" });
     pbx.update("410", y, { status: "Hungup" });
-    const flow = recorder();
+    const flow = recorder(["410"]);
     const hub = new SubscriptionHub(new Gates(pbx).api, { position });
     hubs.push(hub);
     hub.register("a", flow);
@@ -135,7 +109,7 @@ describe("SubscriptionHub: a PBX restart right after a resumed poll's backlog, c
     const warnings: string[] = [];
     const hub = new SubscriptionHub(gates.api, { backoff: { initialMs: 5, maxMs: 5, jitter: 0 }, random: () => 0, onWarning: (m) => warnings.push(m) });
     hubs.push(hub);
-    const flow = recorder();
+    const flow = recorder(["410"]);
     const c0 = pbx.seq; // the first read answers at c0: the polls go on from it
     let poll = gates.hold(c0);
     hub.register("a", flow);
