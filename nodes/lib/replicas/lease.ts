@@ -88,6 +88,9 @@ export class Lease {
   private mark: string | undefined;
   /** This replica's own last term, stopped by lose(): a missing key is taken at once if no term began since. */
   private own: string | undefined;
+  /** Acquires sent, and the latest whose answer was acted on: an answer given up on still counts, unless a newer one came. */
+  private asked = 0;
+  private heard = 0;
   private readonly monotonic: () => number;
   private readonly wallNow: () => number;
 
@@ -203,14 +206,16 @@ export class Lease {
     const expected = this.expectation(sent.mono);
     const random = randomBytes(8).toString("hex");
     const { lease, fence, released, term } = this.options.keys;
+    const asked = ++this.asked;
     let answer: unknown;
     try {
       answer = await this.eval(ACQUIRE, [lease, fence, released, term], [this.options.name, random, String(this.ttlMs), expected]);
     } catch (err) {
-      if (err instanceof LateAnswer) void err.answer.then((late) => this.releaseLate(late));
+      if (err instanceof LateAnswer) void err.answer.then((late) => this.lateAcquire(late, expected, asked), () => undefined);
       if (this.state === "standby") this.options.onUnreachable(redisReason(err));
       return;
     }
+    this.heard = Math.max(this.heard, asked);
     const [took, value, pttl] = Array.isArray(answer) ? (answer as [unknown, unknown, unknown]) : [0, undefined, undefined];
     const token = typeof value === "string" && value !== "" ? value : undefined;
     if (this.state !== "standby") {
@@ -218,19 +223,7 @@ export class Lease {
       if (took === 1 && token) await this.release(token);
       return;
     }
-    if (took === 2) return this.vanished(expected, typeof pttl === "string" ? pttl : undefined);
-    if (took !== 1 || !token) {
-      if (token && typeof pttl === "number" && pttl > 0) {
-        // Counted from the answer, not the send: the script ran no later, so the key may live until then. A key found
-        // missing before that vanished (not run out), however late this answer came (a Redis pause, a slow network).
-        this.seen = { token, expiresMono: this.monotonic() + pttl };
-        this.sawHolder = true;
-        this.vanishedUntil = undefined;
-        this.mark = undefined;
-        this.own = undefined;
-      }
-      return this.options.onStandby(holderOf(token));
-    }
+    if (took !== 1 || !token) return this.notTaken(took, token, pttl, expected);
     const earlier = this.sawHolder || fenceOf(token) > 1;
     this.seen = undefined;
     this.sawHolder = true;
@@ -242,6 +235,41 @@ export class Lease {
     this.extend(sent);
     if (!this.holds()) return this.lose("the lease was taken too late to use"); // answered after its own deadline
     this.options.onAcquired(token, earlier);
+  }
+
+  /**
+   * An acquire answered that took nothing (`expected`: what it asked with): a holder seen, or the key missing. An
+   * answer given up on as late goes through here too: it is still what Redis found, which the next try builds on.
+   */
+  private notTaken(took: unknown, token: string | undefined, pttl: unknown, expected: string): void {
+    if (took === 2) return this.vanished(expected, typeof pttl === "string" ? pttl : undefined);
+    if (token && typeof pttl === "number" && pttl > 0) {
+      // Counted from the answer, not the send: the script ran no later, so the key may live until then. A key found
+      // missing before that vanished (not run out), however late this answer came (a Redis pause, a slow network).
+      this.seen = { token, expiresMono: this.monotonic() + pttl };
+      this.sawHolder = true;
+      this.vanishedUntil = undefined;
+      this.mark = undefined;
+      this.own = undefined;
+    }
+    this.options.onStandby(holderOf(token));
+  }
+
+  /**
+   * An acquire given up on answered after all. A lease it took goes back, unused. Anything else is acted on while
+   * this replica still stands by and no newer try has answered: dropping it would lose that the key vanished while a
+   * seen holder's TTL ran (and so the wait), or a holder's renewed TTL, and the next try would take the key as run out.
+   */
+  private lateAcquire(answer: unknown, expected: string, asked: number): void {
+    const [took, value, pttl] = Array.isArray(answer) ? (answer as [unknown, unknown, unknown]) : [0, undefined, undefined];
+    const token = typeof value === "string" && value !== "" ? value : undefined;
+    if (took === 1) {
+      if (token && token !== this.current) void this.release(token);
+      return;
+    }
+    if (this.state !== "standby" || asked < this.heard) return;
+    this.heard = asked;
+    this.notTaken(took, token, pttl, expected);
   }
 
   /**
@@ -313,12 +341,6 @@ export class Lease {
   private clearDeadline(): void {
     if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
     this.deadlineTimer = undefined;
-  }
-
-  /** An acquire given up on took the lease after all: it goes back, unused. */
-  private async releaseLate(answer: unknown): Promise<void> {
-    const [took, token] = Array.isArray(answer) ? (answer as [unknown, unknown]) : [0, undefined];
-    if (took === 1 && typeof token === "string" && token !== this.current) await this.release(token);
   }
 
   private async release(token: string): Promise<void> {
