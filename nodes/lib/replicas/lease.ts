@@ -16,11 +16,12 @@
  *   and the holder learns it only at its next confirm (confirm(), before and after each poll) or renewal. So a
  *   replica takes a missing key at once only when it knows why it is missing: the holder it saw last has had its
  *   TTL run out, or the last term was released (its polls stopped first), or that term was its own (stopped by
- *   lose()). Otherwise, a standby that finds a seen holder's key missing before that TTL could have run out, and a
- *   replica that has seen no holder (just started, or after its own term), waits a whole TTL: by then any holder's
- *   deadline, and so its last poll, are over. The first start on an empty Redis waits too: an empty Redis may be one
- *   that lost its data. The wait ends only if no term began meanwhile (the `term` key unchanged, scripts.ts): one
- *   that began and vanished too starts it again.
+ *   lose()). Otherwise, a standby that finds a seen holder's key missing with a try sent before that TTL could have
+ *   run out (however late the answer: the script may have run at once), and a replica that has seen no holder (just
+ *   started, or after its own term), waits a whole TTL: by then any holder's deadline, and so its last poll, are
+ *   over. The first start on an empty Redis waits too: an empty Redis may be one that lost its data. The wait ends
+ *   only if no term began meanwhile (the `term` key unchanged, scripts.ts): one that began and vanished too starts it
+ *   again. An answer that comes after its try was given up on is still acted on (it is what Redis found).
  */
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
@@ -211,7 +212,7 @@ export class Lease {
     try {
       answer = await this.eval(ACQUIRE, [lease, fence, released, term], [this.options.name, random, String(this.ttlMs), expected]);
     } catch (err) {
-      if (err instanceof LateAnswer) void err.answer.then((late) => this.lateAcquire(late, expected, asked), () => undefined);
+      if (err instanceof LateAnswer) void err.answer.then((late) => this.lateAcquire(late, asked), () => undefined);
       if (this.state === "standby") this.options.onUnreachable(redisReason(err));
       return;
     }
@@ -223,7 +224,7 @@ export class Lease {
       if (took === 1 && token) await this.release(token);
       return;
     }
-    if (took !== 1 || !token) return this.notTaken(took, token, pttl, expected);
+    if (took !== 1 || !token) return this.notTaken(took, token, pttl);
     const earlier = this.sawHolder || fenceOf(token) > 1;
     this.seen = undefined;
     this.sawHolder = true;
@@ -238,11 +239,11 @@ export class Lease {
   }
 
   /**
-   * An acquire answered that took nothing (`expected`: what it asked with): a holder seen, or the key missing. An
+   * An acquire answered that took nothing: a holder seen, or the key missing. An
    * answer given up on as late goes through here too: it is still what Redis found, which the next try builds on.
    */
-  private notTaken(took: unknown, token: string | undefined, pttl: unknown, expected: string): void {
-    if (took === 2) return this.vanished(expected, typeof pttl === "string" ? pttl : undefined);
+  private notTaken(took: unknown, token: string | undefined, pttl: unknown): void {
+    if (took === 2) return this.vanished(typeof pttl === "string" ? pttl : undefined);
     if (token && typeof pttl === "number" && pttl > 0) {
       // Counted from the answer, not the send: the script ran no later, so the key may live until then. A key found
       // missing before that vanished (not run out), however late this answer came (a Redis pause, a slow network).
@@ -260,7 +261,7 @@ export class Lease {
    * this replica still stands by and no newer try has answered: dropping it would lose that the key vanished while a
    * seen holder's TTL ran (and so the wait), or a holder's renewed TTL, and the next try would take the key as run out.
    */
-  private lateAcquire(answer: unknown, expected: string, asked: number): void {
+  private lateAcquire(answer: unknown, asked: number): void {
     const [took, value, pttl] = Array.isArray(answer) ? (answer as [unknown, unknown, unknown]) : [0, undefined, undefined];
     const token = typeof value === "string" && value !== "" ? value : undefined;
     if (took === 1) {
@@ -269,7 +270,7 @@ export class Lease {
     }
     if (this.state !== "standby" || asked < this.heard) return;
     this.heard = asked;
-    this.notTaken(took, token, pttl, expected);
+    this.notTaken(took, token, pttl);
   }
 
   /**
@@ -282,14 +283,11 @@ export class Lease {
     return this.own ?? "?";
   }
 
-  /** The key was missing and nothing here says why (`expected`: what was asked; `mark`: Redis's `term` then). */
-  private vanished(expected: string, mark: string | undefined): void {
+  /** The key was missing and nothing here says why (`mark`: Redis's `term` then). */
+  private vanished(mark: string | undefined): void {
     const now = this.monotonic();
-    if (expected === "?" && this.vanishedUntil === undefined && this.seen && now >= this.seen.expiresMono) {
-      // Found missing as the seen holder's TTL may have run out by itself, the script running late: an expiry, taken
-      // at once (the next try asks with "", the seen TTL over).
-      return this.schedule(0);
-    }
+    // Even when the answer comes after the seen holder's TTL: the try was sent before, and the script may have run
+    // then (this process frozen, a slow network), so the key may have vanished while that holder still polled.
     if (this.vanishedUntil === undefined || mark !== this.mark) {
       // Whatever any holder renewed before the key went, its deadline ends within a TTL of now, and so does its last
       // poll: only then may this replica poll. A changed mark is a term begun (and gone) since: the wait starts again.
