@@ -381,4 +381,30 @@ describe("model: the replicas' lease on a real Redis under random sequences", fu
       new Advance(3400),
     ]);
   });
+
+  // Found by CI (seed -784399389): r1, frozen right after sending an acquire, got its answer (the key missing while
+  // r0's TTL it had seen still ran: Redis had restarted empty) only after it had given that try up as unanswered. It
+  // dropped the answer, and once that old TTL was over took the key at once as if it had run out by itself.
+  it("a standby acts on an acquire's answer that came after it gave the try up", async function () {
+    await runSequence({ replicas: 2, redisRate: 1, walls: [0, 0, 0], released: true }, [
+      new LoseKey(true),
+      new Freeze(1, false, true),
+      new Advance(1000),
+      new Advance(6000),
+      new Wake(1),
+      new Advance(6000),
+    ]);
+  });
+
+  // The same, found by the 2,000-sequence run (seed 940498032), with the answer coming after that TTL had run out: r1
+  // took the missing key as run out by itself, though its try had been sent (and run) while the TTL still ran.
+  it("a standby whose try sent while a seen TTL ran finds the key missing waits a TTL, however late the answer", async function () {
+    await runSequence({ replicas: 2, redisRate: 1, walls: [0, 0, 0], released: true }, [
+      new LoseKey(true),
+      new Freeze(1, false, true),
+      new Advance(11_000),
+      new Wake(1),
+      new Advance(100),
+    ]);
+  });
 });
