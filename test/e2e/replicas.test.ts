@@ -34,6 +34,12 @@ const ACTED: Record<Action, string> = { answer: "answered", dial: "dialing start
 /** The PBX method each of them calls (the last part of the request's path). */
 const METHOD: Record<Action, string> = { answer: "answer", dial: "dial", hangup: "hangup", record: "start" };
 
+/** True when a saved position's text names at least one poll's seq (what a next holder carries on from). */
+function pollsStored(text: string | undefined): boolean {
+  const polls = text === undefined ? undefined : (JSON.parse(text) as { polls?: { seq?: unknown }[] }).polls;
+  return polls?.some((p) => typeof p.seq === "number") ?? false;
+}
+
 /** Polls `check` every 50 ms (Redis has no event to await here) until it returns a value. */
 async function until<T>(check: () => Promise<T | undefined>, what: string, timeoutMs: number): Promise<T> {
   const end = Date.now() + timeoutMs;
@@ -195,6 +201,10 @@ describe("replicas end to end: three Node-RED processes, one Redis, one PBX", fu
   it("the holder killed three times: each time another takes over and the calls made meanwhile reach a flow once", async () => {
     for (let round = 0; round < 3; round++) {
       const dead = await newHolder(undefined);
+      // A holder killed before it stored a poll's seq leaves nothing to carry on from (the next one starts from the calls
+      // in progress, as at a first start). The position a fresh holder writes as it starts names no poll yet, and the
+      // first holder comes a lease time after the start: so wait for a stored seq, not just for the key.
+      await until(async () => (pollsStored(await lease.read("noojee:cfg:position")) ? true : undefined), "a shared position with a poll's seq", TAKEOVER_MS);
       await set!.kill(dead);
       const id = call(EXTENSIONS[round % EXTENSIONS.length]); // made while nobody polls
       const next = await newHolder(dead);

@@ -31,14 +31,14 @@ function contender(redis: Redis, name: string, keyPrefix: string): { lease: Leas
     onUnreachable: (reason) => log.unreachable.push(reason),
   };
   // When each script was sent and which answered 1 (a renewal), on the monotonic clock: Redis's TTL runs from after.
-  const sent = new Map<string, number[]>([["renewed", []]]);
+  const sent = new Map<string, number[]>([["renewed", []], ["failed", []]]);
   const spy = {
     eval: (...args: Parameters<Redis["eval"]>) => {
       const at = monotonicNow();
       const answer = redis.eval(...args) as Promise<unknown>;
       void answer.then((value) => {
         if (value === 1 || (Array.isArray(value) && value[0] === 1)) sent.get("renewed")?.push(at);
-      }, () => undefined);
+      }, () => sent.get("failed")?.push(at));
       return answer;
     },
   } as unknown as Redis;
@@ -146,6 +146,28 @@ describe("Replicas: the lease in a real Redis", function () {
     // Redis started the key's TTL no earlier than the renewal was sent: it lives at least until then + TTL.
     assert.ok(lostAt < lastRenewalSent + TTL, `stopped ${Math.round(lostAt - lastRenewalSent)} ms after the last renewal was sent`);
     assert.ok(lostAt >= lastRenewalSent + TTL - MARGIN - 50, "and not long before its deadline");
+  });
+
+  it("a try given up on while Redis hangs, whose connection then closes, leaves no unhandled rejection", async () => {
+    const a = make("alpha");
+    await clients[0]?.ping();
+    const rejections: unknown[] = [];
+    // mocha's own listener would end the run: set aside for this test, put back after.
+    const mochas = process.listeners("unhandledRejection");
+    process.removeAllListeners("unhandledRejection");
+    process.on("unhandledRejection", (reason) => void rejections.push(reason));
+    try {
+      server.pause();
+      a.lease.start();
+      await until(() => a.log.unreachable.length === 1, "the try is given up on");
+      clients[0]?.disconnect(); // the script still waiting in it fails now
+      await until(() => (a.sent.get("failed")?.length ?? 0) >= 1, "the script fails");
+      await new Promise((resolve) => setImmediate(resolve)); // past the turn an unhandled rejection is told in
+      assert.deepEqual(rejections.map(String), []);
+    } finally {
+      process.removeAllListeners("unhandledRejection");
+      for (const listener of mochas) process.on("unhandledRejection", listener);
+    }
   });
 
   it("a holder frozen past its TTL wakes up holding nothing, before any timer of its own has run", async () => {

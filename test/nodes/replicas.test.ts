@@ -54,8 +54,10 @@ describe("Replicas: the config node in Node-RED", function () {
   }
 
   it("holds the lease under its replica name and polls; a call reaches the flow; stopping hands the lease back", async () => {
-    await load(server.url);
     const keys = replicaKeys(prefix, "cfg");
+    // A term handed back before: on an empty Redis the first start would stand by for a whole lease (10 s) first.
+    await redis.mset(keys.term, "earlier|1|abcdef", keys.released, "earlier|1|abcdef");
+    await load(server.url);
     await until(() => pbx!.openPolls() === 1, "a held poll");
     assert.match((await redis.get(keys.lease)) ?? "", /^replica-under-test\|\d+\|[0-9a-f]+$/);
     const sent = new Sent(helper.getNode("a"));

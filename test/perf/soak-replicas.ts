@@ -186,8 +186,11 @@ export async function replicaSoak(args: Map<string, string | true>): Promise<num
     deployWindows.push({ from: started, to: Date.now() });
     deploys.set(type, (deploys.get(type) ?? 0) + 1);
   }
+  const started = Date.now();
   await deploy([[...EXTENSIONS]], "full", true);
   if (!(await holderAfter(-1, 30_000))) throw new Error("no replica took the lease within 30 s");
+  // On an empty Redis the first holder stands by a lease time first (docs/replicas.md): nobody polls until then.
+  const firstHolderAt = Date.now();
   await pbx.waitForRequest((r) => r.path.endsWith("/subscribe") && r.query.lastSequenceNumber !== "0", 30_000);
 
   // ---------------------------------------------------------------- calls
@@ -216,7 +219,7 @@ export async function replicaSoak(args: Map<string, string | true>): Promise<num
   // ---------------------------------------------------------------- chaos
   const kills: Kill[] = [];
   const pauses: Pause[] = [];
-  const downs: Array<{ from: number; to: number }> = [];
+  const downs: Array<{ from: number; to: number }> = [{ from: started, to: firstHolderAt }];
   const redisDowns: Array<{ from: number; to: number }> = [];
   const episodes = new Map<string, number>();
   const restarts: Array<{ epoch: number; keepCalls: boolean; at: number }> = [];

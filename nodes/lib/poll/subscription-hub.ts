@@ -264,6 +264,9 @@ export class SubscriptionHub implements PollHub {
     // Parked: the loops keep their cursors and the table for a while, in case the nodes come back (a redeploy).
     this.parkedAt = this.now();
     this.running = false;
+    // Stored as it is now: an answer still on its way is kept for the nodes that come back, and nothing is stored while
+    // it is, so a close next (a full deploy, a replica's next term) would carry on from older and send what came since.
+    this.savePosition(true);
     await Promise.all(this.chunks.map((c) => c.loop.stop()));
   }
 
@@ -496,12 +499,15 @@ export class SubscriptionHub implements PollHub {
     if (this.saveWhenDelivered) this.savePosition();
   }
 
-  private savePosition(): void {
+  /** `now`: the position as it is at this instant, not when the write starts. */
+  private savePosition(now = false): void {
     if (!this.options.store) return;
     // Never over the saved position before it has been read: a crash then would leave nothing to resume from.
     this.saveAfterLoad = this.loading !== undefined;
     if (this.saveAfterLoad) return;
     this.saveWhenDelivered = this.holdsChanges();
-    if (!this.saveWhenDelivered) this.options.store.save(this.capture);
+    if (this.saveWhenDelivered) return;
+    const position = now ? structuredClone(this.position()) : undefined;
+    this.options.store.save(position ? () => position : this.capture);
   }
 }

@@ -12,6 +12,11 @@ export interface ReplicaKeys {
   fence: string;
   /** The token of the last lease released by its holder (after stopping its polls), for a TTL. */
   released: string;
+  /**
+   * The token of the last term granted; while none is known (a new or emptied Redis), a mark left by a replica that
+   * found the lease missing. Unchanged through a replica's wait, it shows that no term began meanwhile.
+   */
+  term: string;
   /** Told after each write of the position, for standbys that mirror the calls in progress. */
   changed: string;
 }
@@ -20,7 +25,7 @@ export const DEFAULT_KEY_PREFIX = "noojee";
 
 export function replicaKeys(prefix: string | undefined, configId: string): ReplicaKeys {
   const base = `${prefix?.trim() || DEFAULT_KEY_PREFIX}:${configId}`;
-  return { lease: `${base}:lease`, position: `${base}:position`, fence: `${base}:fence`, changed: `${base}:changed`, released: `${base}:released` };
+  return { lease: `${base}:lease`, position: `${base}:position`, fence: `${base}:fence`, changed: `${base}:changed`, released: `${base}:released`, term: `${base}:term` };
 }
 
 /**

@@ -13,9 +13,15 @@
  *   stops at once (onLost). A process paused between any two lines wakes with holds() false, whatever its timers did.
  * - Redis not answering is no answer: nothing is assumed, the deadline runs out.
  * - The key may vanish before its TTL (a DEL, a Redis restarted without its data) while its holder has a poll open,
- *   and the holder learns it only at its next confirm (confirm(), before and after each poll) or renewal. So a standby
- *   that saw another replica hold the lease, and finds the key missing before that TTL could have run out (and not
- *   released), waits a whole TTL before taking it: by then that holder's deadline, and so its last poll, are over.
+ *   and the holder learns it only at its next confirm (confirm(), before and after each poll) or renewal. So a
+ *   replica takes a missing key at once only when it knows why it is missing: the holder it saw last has had its
+ *   TTL run out, or the last term was released (its polls stopped first), or that term was its own (stopped by
+ *   lose()). Otherwise, a standby that finds a seen holder's key missing with a try sent before that TTL could have
+ *   run out (however late the answer: the script may have run at once), and a replica that has seen no holder (just
+ *   started, or after its own term), waits a whole TTL: by then any holder's deadline, and so its last poll, are
+ *   over. The first start on an empty Redis waits too: an empty Redis may be one that lost its data. The wait ends
+ *   only if no term began meanwhile (the `term` key unchanged, scripts.ts): one that began and vanished too starts it
+ *   again. An answer that comes after its try was given up on is still acted on (it is what Redis found).
  */
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
@@ -59,7 +65,7 @@ export interface LeaseOptions extends LeaseEvents {
 
 type State = "idle" | "standby" | "holding";
 
-/** A holder a standby saw: its token, and the earliest time (monotonic) its key can expire by itself. */
+/** A holder a standby saw: its token, and the latest time (monotonic) its key could expire by itself. */
 interface Seen {
   token: string;
   expiresMono: number;
@@ -77,8 +83,15 @@ export class Lease {
   private seen: Seen | undefined;
   /** Some replica (this one included) was seen holding the lease. */
   private sawHolder = false;
-  /** Set when the key vanished: not taken before this time (monotonic). */
+  /** Set when the key was found missing, cause unknown: not taken before this time (monotonic)... */
   private vanishedUntil: number | undefined;
+  /** ...and then only if Redis's `term` still holds this mark (no term began meanwhile). */
+  private mark: string | undefined;
+  /** This replica's own last term, stopped by lose(): a missing key is taken at once if no term began since. */
+  private own: string | undefined;
+  /** Acquires sent, and the latest whose answer was acted on: an answer given up on still counts, unless a newer one came. */
+  private asked = 0;
+  private heard = 0;
   private readonly monotonic: () => number;
   private readonly wallNow: () => number;
 
@@ -124,6 +137,7 @@ export class Lease {
     const token = this.current;
     this.state = "standby";
     this.current = undefined;
+    this.own = token;
     this.deadline = { mono: -Infinity, wall: -Infinity };
     this.clearDeadline();
     this.options.onLost(reason); // its polls stop (aborted) before the lease is freed
@@ -190,20 +204,19 @@ export class Lease {
 
   private async acquire(): Promise<void> {
     const sent = this.sentAt();
-    const waiting = this.vanishedUntil !== undefined && sent.mono < this.vanishedUntil;
-    if (!waiting) this.vanishedUntil = undefined;
-    // While waiting, never take it ("-" is no token); while a seen holder's TTL runs, only if it was released.
-    const expected = waiting ? "-" : this.seen && sent.mono < this.seen.expiresMono ? this.seen.token : "";
+    const expected = this.expectation(sent.mono);
     const random = randomBytes(8).toString("hex");
-    const { lease, fence, released } = this.options.keys;
+    const { lease, fence, released, term } = this.options.keys;
+    const asked = ++this.asked;
     let answer: unknown;
     try {
-      answer = await this.eval(ACQUIRE, [lease, fence, released], [this.options.name, random, String(this.ttlMs), expected]);
+      answer = await this.eval(ACQUIRE, [lease, fence, released, term], [this.options.name, random, String(this.ttlMs), expected]);
     } catch (err) {
-      if (err instanceof LateAnswer) void err.answer.then((late) => this.releaseLate(late));
+      if (err instanceof LateAnswer) void err.answer.then((late) => this.lateAcquire(late, asked), () => undefined);
       if (this.state === "standby") this.options.onUnreachable(redisReason(err));
       return;
     }
+    this.heard = Math.max(this.heard, asked);
     const [took, value, pttl] = Array.isArray(answer) ? (answer as [unknown, unknown, unknown]) : [0, undefined, undefined];
     const token = typeof value === "string" && value !== "" ? value : undefined;
     if (this.state !== "standby") {
@@ -211,20 +224,13 @@ export class Lease {
       if (took === 1 && token) await this.release(token);
       return;
     }
-    if (took === 2) return this.vanished(expected);
-    if (took !== 1 || !token) {
-      if (token && typeof pttl === "number" && pttl > 0) {
-        // Its key cannot expire before the script ran, which was after this was sent.
-        this.seen = { token, expiresMono: sent.mono + pttl };
-        this.sawHolder = true;
-        this.vanishedUntil = undefined;
-      }
-      return this.options.onStandby(holderOf(token));
-    }
+    if (took !== 1 || !token) return this.notTaken(took, token, pttl);
     const earlier = this.sawHolder || fenceOf(token) > 1;
     this.seen = undefined;
     this.sawHolder = true;
     this.vanishedUntil = undefined;
+    this.mark = undefined;
+    this.own = undefined;
     this.current = token;
     this.state = "holding";
     this.extend(sent);
@@ -232,18 +238,64 @@ export class Lease {
     this.options.onAcquired(token, earlier);
   }
 
-  /** The key was missing although the holder last seen should still hold it (`expected`), and it was not released. */
-  private vanished(expected: string): void {
-    const now = this.monotonic();
-    if (expected !== "-" && this.seen && now >= this.seen.expiresMono) {
-      // Found missing as its TTL may have run out by itself, the script running late: an expiry, taken at once.
-      this.seen = undefined;
-      return this.schedule(0);
+  /**
+   * An acquire answered that took nothing: a holder seen, or the key missing. An
+   * answer given up on as late goes through here too: it is still what Redis found, which the next try builds on.
+   */
+  private notTaken(took: unknown, token: string | undefined, pttl: unknown): void {
+    if (took === 2) return this.vanished(typeof pttl === "string" ? pttl : undefined);
+    if (token && typeof pttl === "number" && pttl > 0) {
+      // Counted from the answer, not the send: the script ran no later, so the key may live until then. A key found
+      // missing before that vanished (not run out), however late this answer came (a Redis pause, a slow network).
+      this.seen = { token, expiresMono: this.monotonic() + pttl };
+      this.sawHolder = true;
+      this.vanishedUntil = undefined;
+      this.mark = undefined;
+      this.own = undefined;
     }
-    // Whatever the holder renewed before the key vanished, its deadline ends within a TTL of now, and so does its
-    // last poll: only then may this replica poll.
-    this.vanishedUntil ??= now + this.ttlMs;
+    this.options.onStandby(holderOf(token));
+  }
+
+  /**
+   * An acquire given up on answered after all. A lease it took goes back, unused. Anything else is acted on while
+   * this replica still stands by and no newer try has answered: dropping it would lose that the key vanished while a
+   * seen holder's TTL ran (and so the wait), or a holder's renewed TTL, and the next try would take the key as run out.
+   */
+  private lateAcquire(answer: unknown, asked: number): void {
+    const [took, value, pttl] = Array.isArray(answer) ? (answer as [unknown, unknown, unknown]) : [0, undefined, undefined];
+    const token = typeof value === "string" && value !== "" ? value : undefined;
+    if (took === 1) {
+      if (token && token !== this.current) void this.release(token);
+      return;
+    }
+    if (this.state !== "standby" || asked < this.heard) return;
+    this.heard = asked;
+    this.notTaken(took, token, pttl);
+  }
+
+  /**
+   * What a missing key may be taken on (ACQUIRE's `expected`): "" at once, the holder seen last having had its TTL
+   * run out; a mark: no term began since it was read; "?": only if the last term was released.
+   */
+  private expectation(sentMono: number): string {
+    if (this.vanishedUntil !== undefined) return sentMono < this.vanishedUntil ? "?" : (this.mark ?? "?");
+    if (this.seen) return sentMono < this.seen.expiresMono ? "?" : "";
+    return this.own ?? "?";
+  }
+
+  /** The key was missing and nothing here says why (`mark`: Redis's `term` then). */
+  private vanished(mark: string | undefined): void {
+    const now = this.monotonic();
+    // Even when the answer comes after the seen holder's TTL: the try was sent before, and the script may have run
+    // then (this process frozen, a slow network), so the key may have vanished while that holder still polled.
+    if (this.vanishedUntil === undefined || mark !== this.mark) {
+      // Whatever any holder renewed before the key went, its deadline ends within a TTL of now, and so does its last
+      // poll: only then may this replica poll. A changed mark is a term begun (and gone) since: the wait starts again.
+      this.vanishedUntil = now + this.ttlMs;
+      this.mark = mark;
+    }
     this.seen = undefined;
+    this.own = undefined;
     this.options.onStandby(undefined);
     this.schedule(Math.max(0, Math.min(this.intervalMs, this.vanishedUntil - now)));
   }
@@ -287,12 +339,6 @@ export class Lease {
   private clearDeadline(): void {
     if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
     this.deadlineTimer = undefined;
-  }
-
-  /** An acquire given up on took the lease after all: it goes back, unused. */
-  private async releaseLate(answer: unknown): Promise<void> {
-    const [took, token] = Array.isArray(answer) ? (answer as [unknown, unknown]) : [0, undefined];
-    if (took === 1 && typeof token === "string" && token !== this.current) await this.release(token);
   }
 
   private async release(token: string): Promise<void> {

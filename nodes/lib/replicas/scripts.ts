@@ -5,19 +5,30 @@
  */
 
 /**
- * KEYS: lease, fence, released. ARGV: name, random, ttl ms, expected. Takes the lease when free, with the next fence
- * value: `{1, token}`; held: `{0, value held, its PTTL}`. `expected` is empty, or the token a standby last saw hold
- * the lease and expects still to (its TTL not yet run out): the key missing then is taken only if that token was
- * released (its holder's polls stopped first); else `{2, ''}`, nothing taken (the key vanished: a DEL, a Redis
- * restarted without its data, and its holder may still have a poll open).
+ * KEYS: lease, fence, released, term. ARGV: name, random, ttl ms, expected. Takes the lease when free, with the next
+ * fence value, noting its token as the last term: `{1, token}`; held: `{0, value held, its PTTL}`. A missing key is
+ * free when `expected` is empty (the caller knows the last holder's TTL ran out), when the last term was released
+ * (its holder's polls stopped first), or when `term` still holds `expected`, a mark the caller read a TTL ago (no term
+ * began since, so every earlier holder's deadline is over). Otherwise (`?` never matches) the key may have vanished
+ * (a DEL, a FLUSHALL, a Redis restarted without its data) while its holder still has a poll open: nothing is taken,
+ * `{2, '', mark}`, with `term` as it is, or a new mark when Redis has none.
  */
 export const ACQUIRE = `
 local held = redis.call('GET', KEYS[1])
 if held then return {0, held, redis.call('PTTL', KEYS[1])} end
-if ARGV[4] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[4] then return {2, ''} end
+local last = redis.call('GET', KEYS[4])
+local free = ARGV[4] == '' or (last and (last == ARGV[4] or redis.call('GET', KEYS[3]) == last))
+if not free then
+  if not last then
+    last = 'none|' .. ARGV[2]
+    redis.call('SET', KEYS[4], last)
+  end
+  return {2, '', last}
+end
 local fence = redis.call('INCR', KEYS[2])
 local token = ARGV[1] .. '|' .. fence .. '|' .. ARGV[2]
 redis.call('SET', KEYS[1], token, 'PX', tonumber(ARGV[3]))
+redis.call('SET', KEYS[4], token)
 return {1, token}
 `;
 

@@ -1,0 +1,196 @@
+/**
+ * The plain reference of the lease model (lease.model.test.ts): it decides from the outside world only, what Redis
+ * answered each replica and when (world time, and each replica's own clocks), and what the model did to Redis (DEL,
+ * FLUSHALL, a key's TTL run out), never from a Lease's own fields. Each script's answer is read by its contract
+ * (scripts.ts), which gives the lease key's value and the world time its TTL ends at every instant.
+ *
+ * Invariants:
+ * - one holder: at no instant are two replicas' holds() true at once. One exception, a known limit: after Redis
+ *   lost the key (DEL, FLUSHALL), a replica whose last look at the holder is older than that holder's TTL (its tries
+ *   failed meanwhile) cannot tell the loss from an expiry and takes the key at once, while the former holder's
+ *   deadline runs (it learns at its next renewal or confirm). Counted (`uninformed`), not failed. A replica that saw
+ *   no holder (just started, or after its own term) is no exception: it waits a TTL unless the last term was
+ *   released or was its own;
+ * - no stale holder: a replica whose holds() is true has the token Redis has, or Redis lost the key (a DEL, a
+ *   FLUSHALL) less than a TTL ago; never a key that ran out, nor one another replica took;
+ * - fenced writes: a write the script accepted ran while Redis had the writer's token;
+ * - fences only grow while Redis keeps its data;
+ * - the vanish wait: a standby whose last look saw a holder with TTL left, and then found the key missing while
+ *   that TTL still ran (the key vanished, not released), takes the lease no sooner than a TTL after finding it
+ *   missing, unless a later term was released meanwhile;
+ * - hand-over (checked by the Release command): after a release, a standby that runs takes it at its next try.
+ */
+import { ACQUIRE, FENCED_WRITE, RELEASE, RENEW } from "../../nodes/lib/replicas/scripts";
+
+export interface Observer {
+  name: string;
+  /** Its monotonic clock now. */
+  mono(): number;
+  holds(): boolean;
+  token(): string | undefined;
+  /** Counted in the checks (a crashed process is not). */
+  alive(): boolean;
+}
+
+interface Sight {
+  token: string;
+  /** The world time that token's TTL ran to when it was seen. */
+  expiresAt: number;
+}
+
+export const fenceOf = (token: string): number => Number(token.split("|")[1]);
+
+export class LeaseReference {
+  /** What Redis has in the lease key, and the world time after which it is gone by itself. */
+  value: string | undefined;
+  expiresAt = Infinity;
+  /** Tokens whose key Redis lost (DEL, FLUSHALL) at a world time; tokens whose key ran out. */
+  readonly lost = new Map<string, number>();
+  readonly ranOut = new Map<string, number>();
+  readonly released = new Set<string>();
+  private fenceMax = 0;
+  /** How the key last went: lost by the model, released, ran out; and when (world time). */
+  private gone: { how: "lost" | "released" | "ranOut"; at: number } | undefined;
+  /** Tokens taken by a replica whose last look was too old to know the key had just been lost (the known limit above). */
+  private readonly uninformed = new Set<string>();
+  /** Each token taken, numbered in the order Redis gave them (fences start again after a FLUSHALL). */
+  private readonly terms = new Map<string, number>();
+  private readonly seen = new Map<string, Sight>();
+  /** Per replica: when it first found the key vanished (its mono) and must wait a TTL from. */
+  private readonly waitFrom = new Map<string, number>();
+  readonly violations: string[] = [];
+  stats = { acquired: 0, renewed: 0, writes: 0, refusedWrites: 0, vanishedSeen: 0, uninformed: 0 };
+
+  constructor(private readonly ttlMs: number, private readonly redisRate: number) {}
+
+  violation(text: string): void {
+    this.violations.push(text);
+  }
+
+  /** Redis ran a script for `who` at world time `now` (its clock `execMono`), which it sent at its mono `sentMono`. */
+  script(who: Observer, script: string, args: string[], answer: unknown, now: number, sentMono: number, execMono: number): void {
+    if (script === ACQUIRE) return this.acquire(who, answer, now, sentMono, execMono);
+    if (script === RENEW && answer === 1) {
+      if (this.value !== args[0]) this.violation(`${who.name}: Redis renewed ${args[0]} but the key held ${this.value ?? "nothing"} (model out of step)`);
+      this.expiresAt = now + this.ttlMs * this.redisRate;
+      this.stats.renewed += 1;
+    } else if (script === RELEASE && answer === 1) {
+      this.value = undefined;
+      this.expiresAt = Infinity;
+      this.released.add(args[0] ?? "");
+      this.gone = { how: "released", at: now };
+    } else if (script === FENCED_WRITE) {
+      if (answer === 1) {
+        this.stats.writes += 1;
+        if (this.value !== args[0]) this.violation(`${who.name}: a fenced write with ${args[0]} succeeded while Redis had ${this.value ?? "no lease"}`);
+      } else this.stats.refusedWrites += 1;
+    }
+  }
+
+  private acquire(who: Observer, answer: unknown, now: number, sentMono: number, execMono: number): void {
+    const [took, value, pttl] = Array.isArray(answer) ? (answer as [unknown, unknown, unknown]) : [undefined, undefined, undefined];
+    // An answer later than the lease waits for (a try, ttl/3) never reached it: it saw nothing (a lease it took that
+    // way it gives back at once, which Redis's next answers show).
+    const late = execMono - sentMono >= Math.floor(this.ttlMs / 3);
+    if (late && took !== 1) return;
+    if (took === 0 && typeof value === "string" && typeof pttl === "number") {
+      this.seen.set(who.name, { token: value, expiresAt: this.value === value ? this.expiresAt : now });
+      this.waitFrom.delete(who.name);
+      return;
+    }
+    const sight = this.seen.get(who.name);
+    if (took === 2) {
+      // Only a vanish the standby had to respect: it had seen the holder, and that TTL still ran when it looked.
+      if (sight && now < sight.expiresAt && !this.waitFrom.has(who.name)) {
+        this.waitFrom.set(who.name, execMono);
+        this.stats.vanishedSeen += 1;
+      }
+      return;
+    }
+    if (took !== 1 || typeof value !== "string") return;
+    this.stats.acquired += 1;
+    this.terms.set(value, this.terms.size);
+    if (this.value !== undefined) this.violation(`${who.name}: Redis gave it ${value} while the key held ${this.value} (model out of step)`);
+    const fence = fenceOf(value);
+    if (!(fence > this.fenceMax)) this.violation(`${who.name}: fence ${fence} after ${this.fenceMax}: fences must grow while Redis keeps its data`);
+    this.fenceMax = Math.max(this.fenceMax, fence);
+    if (late) {
+      this.value = value;
+      this.expiresAt = now + this.ttlMs * this.redisRate;
+      return;
+    }
+    const from = this.waitFrom.get(who.name);
+    const releasedLast = this.gone?.how === "released";
+    if (from !== undefined && sentMono < from + this.ttlMs && !releasedLast) {
+      this.violation(`${who.name}: took the lease ${sentMono - from} ms after finding its holder's key vanished: it must wait a TTL (${this.ttlMs} ms)`);
+    }
+    if (sight && now < sight.expiresAt && this.lost.has(sight.token) && !this.released.has(sight.token) && from === undefined && !releasedLast) {
+      this.violation(`${who.name}: took a vanished key at once, though it saw ${sight.token} hold it with its TTL still running`);
+    }
+    const staleLook = sight !== undefined && this.gone !== undefined && this.gone.at >= sight.expiresAt;
+    if (this.gone?.how === "lost" && now - this.gone.at < this.ttlMs && staleLook) this.uninformed.add(value);
+    this.seen.delete(who.name);
+    this.waitFrom.delete(who.name);
+    this.value = value;
+    this.expiresAt = now + this.ttlMs * this.redisRate;
+  }
+
+  /** `name` is a new process: what its former one saw is not its own. */
+  restarted(name: string): void {
+    this.seen.delete(name);
+    this.waitFrom.delete(name);
+  }
+
+  /** The token `name` last saw hold the lease (as far as the answers it got tell). */
+  sawToken(name: string): string | undefined {
+    return this.seen.get(name)?.token;
+  }
+
+  /** `name` found a key it saw held vanish, and waits (as far as the answers tell). */
+  waiting(name: string): boolean {
+    return this.waitFrom.has(name);
+  }
+
+  /** The key's TTL ran out at world time `now`. */
+  expire(now: number): void {
+    if (this.value !== undefined) this.ranOut.set(this.value, now);
+    this.gone = { how: "ranOut", at: now };
+    this.value = undefined;
+    this.expiresAt = Infinity;
+  }
+
+  /** The model deleted the key (`flush`: every key, the fence counter too). */
+  loseKey(now: number, flush: boolean): void {
+    if (this.value !== undefined) this.lost.set(this.value, now);
+    this.gone = { how: "lost", at: now };
+    this.value = undefined;
+    this.expiresAt = Infinity;
+    if (flush) {
+      this.fenceMax = 0;
+      this.released.clear();
+    }
+  }
+
+  /** The checks that hold at every instant (holds() only turns true at an answer, so checking after each event is enough). */
+  check(now: number, replicas: Observer[]): void {
+    const holding = replicas.filter((r) => r.alive() && r.holds());
+    // The known limit: the newest term was taken uninformed, and every older one still holding lost its key.
+    const order = holding.map((r) => this.terms.get(r.token() ?? "") ?? -1);
+    const newest = holding[order.indexOf(Math.max(...order))];
+    const limit = newest !== undefined && this.uninformed.has(newest.token() ?? "") &&
+      holding.every((r) => r === newest || this.lost.has(r.token() ?? ""));
+    if (holding.length > 1 && limit) this.stats.uninformed += 1;
+    else if (holding.length > 1) {
+      this.violation(`at ${now}: ${holding.map((r) => `${r.name} (${r.token() ?? "?"})`).join(" and ")} hold the lease at once; Redis has ${this.value ?? "nothing"}`);
+    }
+    for (const r of holding) {
+      const token = r.token();
+      if (token === undefined || token === this.value) continue;
+      const lostAt = this.lost.get(token);
+      const ranOut = this.ranOut.get(token);
+      if (ranOut !== undefined) this.violation(`at ${now}: ${r.name} holds ${token}, whose key ran out at ${ranOut}`);
+      else if (lostAt === undefined) this.violation(`at ${now}: ${r.name} holds ${token}, which Redis does not have (${this.value ?? "nothing"})`);
+      else if (now - lostAt >= this.ttlMs) this.violation(`at ${now}: ${r.name} holds ${token} ${now - lostAt} ms after Redis lost it`);
+    }
+  }
+}
