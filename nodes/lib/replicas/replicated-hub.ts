@@ -98,7 +98,7 @@ export class ReplicatedHub implements PollHub {
       redis: options.redis, keys: options.keys, name: options.name, ttlMs: options.ttlMs, marginMs: options.marginMs,
       onAcquired: (token, earlier) => this.begin(token, earlier),
       onLost: (reason) => this.ended(reason),
-      onStandby: (holder) => this.show({ state: "standby", holder }),
+      onStandby: (holder) => this.show(this.standby(holder)),
       onUnreachable: (reason) => this.show({ state: "coordinationLost", reason: this.redact(reason) }),
     });
     this.mirror = new StandbyMirror({
@@ -248,6 +248,14 @@ export class ReplicatedHub implements PollHub {
   private ended(reason: string): void {
     if (this.term) this.stopTerm(this.term);
     this.show({ state: "coordinationLost", reason: this.redact(reason) });
+  }
+
+  /**
+   * A lost term's token stays in the key until its TTL runs out (a renewal unanswered past the deadline: a Redis
+   * pause, a slow network): the holder it names is then this replica, which does not poll. Never shown as another.
+   */
+  private standby(holder: string | undefined): HubStatus {
+    return holder !== undefined && holder === this.options.name ? { state: "standby", holder: undefined, ownFormer: true } : { state: "standby", holder };
   }
 
   private redact(text: string): string {
