@@ -65,6 +65,11 @@ export interface ReplicatedHubOptions extends PositionOwner {
   onWarning?: (message: string) => void;
   /** Masks secrets (the Redis password, the URL) in a reason shown in a status. Default: as it is. */
   redact?: (text: string) => string;
+  /**
+   * Why the connection to Redis fails, when its client knows more than a failed command says (a TLS failure,
+   * connection-failures.ts): shown instead of the command's reason while it lasts.
+   */
+  cause?: () => string | undefined;
   /** Called at the end of close(): e.g. to quit the Redis connections. */
   disconnect?: () => void;
 }
@@ -99,7 +104,7 @@ export class ReplicatedHub implements PollHub {
       onAcquired: (token, earlier) => this.begin(token, earlier),
       onLost: (reason) => this.ended(reason),
       onStandby: (holder) => this.show(this.standby(holder)),
-      onUnreachable: (reason) => this.show({ state: "coordinationLost", reason: this.redact(reason) }),
+      onUnreachable: (reason) => this.show({ state: "coordinationLost", reason: this.reason(reason) }),
     });
     this.mirror = new StandbyMirror({
       redis: options.redis, listener: options.listener, keys: options.keys, host: options.host, authMode: options.authMode,
@@ -247,7 +252,12 @@ export class ReplicatedHub implements PollHub {
   /** The lease says it was lost (or lost() told it). */
   private ended(reason: string): void {
     if (this.term) this.stopTerm(this.term);
-    this.show({ state: "coordinationLost", reason: this.redact(reason) });
+    this.show({ state: "coordinationLost", reason: this.reason(reason) });
+  }
+
+  /** A reason for the status: the connection's own cause while there is one, masked. */
+  private reason(reason: string): string {
+    return this.redact(this.options.cause?.() ?? reason);
   }
 
   /**
