@@ -30,7 +30,7 @@ describe("ConnectionFailures", () => {
     const failures = new ConnectionFailures((detail) => logged.push(detail), ["hunter2-pw"]);
     failures.failed(failure("certificate is not yet valid", "CERT_NOT_YET_VALID"));
     assert.equal(failures.reason, "TLS failed");
-    failures.failed(failure("WRONGPASS for rediss://u:pw@h:1 with hunter2-pw", "ERR"));
-    assert.equal(logged[1], "WRONGPASS for rediss://***@h:1 with *** (ERR)");
+    failures.failed(failure("WRONGPASS for rediss://u:pw@h:1 with hunter2-pw.", "ERR"));
+    assert.equal(logged[1], "WRONGPASS for rediss://***@h:1 with *** (ERR)", "masked, without its full stop");
   });
 });

@@ -29,7 +29,8 @@ export function tlsReason(err: unknown): string | undefined {
 export function failureDetail(err: unknown, secrets: readonly string[] = []): string {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   // Node's AggregateError (each address family tried) has an empty message, the code says it all.
-  const message = (err instanceof Error ? err.message : String(err)).split("\n")[0].trim();
+  // A full stop at its end is dropped: the log line goes on after it.
+  const message = (err instanceof Error ? err.message : String(err)).split("\n")[0].trim().replace(/\.+$/, "");
   const text = typeof code === "string" && code !== "" && !message.includes(code) ? (message ? `${message} (${code})` : code) : message;
   return redactRedis(text || "unknown failure", secrets).slice(0, 200);
 }
