@@ -146,6 +146,7 @@ export = function (RED: NodeAPI): void {
         const hub = openReplicatedHub(replicas, {
           configId: this.id, api: client, hub: hubOptions, host: origin, authMode, maxAgeMs: resumeMaxAge, unitMs,
           warn: (message) => owner.warn(client.redact(message)),
+          connectionFailedText: (url, reason) => RED._("noojee-config.log.redisConnectionFailed", { url, reason }),
         });
         connection = own({ ...shared, hub, standDown: () => hub.standDown() });
         return connection;

@@ -71,7 +71,7 @@ export = function (RED: NodeAPI): void {
     const onStatus = (loop: HubStatus): void => {
       if (loop.state === "reading") return status.show(statusOf.connecting(t("status.reading")));
       // Replicas: another copy of the flows polls; this one shows the shared state (nodes/lib/replicas).
-      if (loop.state === "standby") return status.show(statusOf.idle(standbyText(t, loop.holder)));
+      if (loop.state === "standby") return status.show(statusOf.idle(standbyText(t, loop)));
       if (loop.state === "coordinationLost") return status.show(statusOf.failing(t("status.coordinationLost", { reason: loop.reason })));
       failures.update(loop);
       const connecting = loop.state === "connecting" && failures.failure === undefined;

@@ -7,6 +7,8 @@ import * as os from "node:os";
 import { Redis } from "ioredis";
 import type { SubscribeApi } from "./lib/poll/poll-types";
 import type { HubOptions } from "./lib/poll/hub-types";
+import { maskRedisUrl } from "./lib/redis-url";
+import { ConnectionFailures } from "./lib/replicas/connection-failures";
 import { replicaKeys, replicaName } from "./lib/replicas/keys";
 import { redactRedis } from "./lib/replicas/redis-errors";
 import { ReplicatedHub } from "./lib/replicas/replicated-hub";
@@ -28,6 +30,8 @@ export interface ReplicaHubSetup {
   maxAgeMs: number;
   unitMs: number;
   warn(message: string): void;
+  /** The log line of a failing Redis connection (`url` masked, `reason` whole), from the catalogue. */
+  connectionFailedText(url: string, reason: string): string;
 }
 
 export function openReplicatedHub(link: ReplicaLink, setup: ReplicaHubSetup): ReplicatedHub {
@@ -41,8 +45,13 @@ export function openReplicatedHub(link: ReplicaLink, setup: ReplicaHubSetup): Re
     connectTimeout: 5000,
   });
   const listener = redis.duplicate();
-  // Every failure shows in the lease's status; without a listener ioredis would print each to the console.
-  for (const connection of [redis, listener]) connection.on("error", () => undefined);
+  // Without a listener ioredis would print each failure to the console; the lease's status says it failed, and this
+  // says why (a commands' failure only says "not reachable"), in the log once per run of the same failure.
+  const failures = new ConnectionFailures((detail) => setup.warn(setup.connectionFailedText(maskRedisUrl(link.url), detail)), secrets);
+  for (const connection of [redis, listener]) {
+    connection.on("error", (err: unknown) => failures.failed(err));
+    connection.on("ready", () => failures.ready());
+  }
   return new ReplicatedHub({
     api: setup.api, hub: setup.hub, redis, listener,
     keys: replicaKeys(link.keyPrefix, setup.configId),
@@ -50,6 +59,7 @@ export function openReplicatedHub(link: ReplicaLink, setup: ReplicaHubSetup): Re
     host: setup.host, authMode: setup.authMode, maxAgeMs: setup.maxAgeMs, unitMs: setup.unitMs,
     onWarning: (message) => setup.warn(redact(message)),
     redact,
+    cause: () => failures.reason,
     disconnect: () => {
       redis.disconnect();
       listener.disconnect();

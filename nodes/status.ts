@@ -18,9 +18,13 @@ export const statusOf = {
   past: (text: string): NodeStatus => ({ fill: "grey", shape: "dot", text: shortText(text) }),
 };
 
-/** A replica on standby: who polls instead, when known. */
-export function standbyText(t: (key: string, values?: Record<string, string>) => string, holder: string | undefined): string {
-  return holder === undefined ? t("status.standbyUnknown") : t("status.standby", { holder });
+/** A replica on standby: who polls instead, when known, or that it waits out its own former lease. */
+export function standbyText(
+  t: (key: string, values?: Record<string, string>) => string,
+  standby: { holder: string | undefined; ownFormer?: true },
+): string {
+  if (standby.ownFormer) return t("status.standbyOwnFormer");
+  return standby.holder === undefined ? t("status.standbyUnknown") : t("status.standby", { holder: standby.holder });
 }
 
 /** A green status with a note (e.g. the phonebook file not found): yellow, the note after the text, both in 40 characters. */

@@ -5,6 +5,7 @@
 import * as net from "node:net";
 import Redis from "ioredis";
 import { maskRedisUrl, parseRedisUrl, redactRedisText, type RedisUrlProblem } from "./redis-url";
+import { TLS_CODE } from "./replicas/redis-errors";
 
 export type RedisCheck =
   | { ok: true; status: "connected" }
@@ -17,8 +18,6 @@ export type RedisCheck =
 
 /** Long enough for a Redis across a WAN, short enough for a dialog. */
 export const REDIS_CHECK_TIMEOUT_MS = 3000;
-
-const TLS_CODE = /^(ERR_SSL_|ERR_TLS_|EPROTO$|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|UNABLE_TO_)/;
 
 export async function checkRedis(url: string, password: string | undefined, timeoutMs = REDIS_CHECK_TIMEOUT_MS): Promise<RedisCheck> {
   const parts = parseRedisUrl(url);

@@ -1,9 +1,9 @@
 /**
  * A real Redis for the replica tests: Debian's redis-server, run unprivileged in the foreground on a free loopback
  * port, never saving to disk unless a test restarts it and must keep its data (`persistent`: append-only file in a
- * temp dir), with a password when one is given. Stop, restart and pause (SIGSTOP) it; stop() removes its dir.
- * `startRedis()` starts one at once. Missing redis-server fails the tests when
- * NOOJEE_REQUIRE_REDIS=1 (CI) and skips them, with a visible message, otherwise.
+ * temp dir), with a password when one is given, with a TLS port as well when given a certificate. Stop, restart and
+ * pause (SIGSTOP) it; stop() removes its dir. `startRedis()` starts one at once. Missing redis-server fails the tests
+ * when NOOJEE_REQUIRE_REDIS=1 (CI) and skips them, with a visible message, otherwise.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
@@ -37,9 +37,14 @@ export class RedisServer {
   private readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), "noojee-redis-"));
   private output = "";
   port = 0;
+  /** With `tls`: the port that speaks TLS only (`port` stays plain, for the tests' own commands). */
+  tlsPort = 0;
 
-  /** `persistent`: an append-only file (fsync always), so that a restart keeps the keys; `password`: requirepass. */
-  constructor(private readonly persistent = false, private readonly password?: string) {}
+  /**
+   * `persistent`: an append-only file (fsync always), so that a restart keeps the keys; `password`: requirepass;
+   * `tls`: the certificate and key of a second, TLS, port (clients are not asked for one).
+   */
+  constructor(private readonly persistent = false, private readonly password?: string, private readonly tls?: { key: Buffer; cert: Buffer }) {}
 
   get running(): boolean {
     return this.child !== undefined;
@@ -49,12 +54,23 @@ export class RedisServer {
     return `redis://127.0.0.1:${this.port}`;
   }
 
+  get tlsUrl(): string {
+    return `rediss://127.0.0.1:${this.tlsPort}`;
+  }
+
   /** Starts redis-server (on the same port after the first start) and resolves once it accepts connections. */
   async start(): Promise<void> {
     this.port ||= await freePort();
     const args = ["--port", String(this.port), "--bind", "127.0.0.1", "--dir", this.dir, "--save", "", "--daemonize", "no"];
     args.push(...(this.persistent ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]));
     if (this.password !== undefined) args.push("--requirepass", this.password);
+    if (this.tls) {
+      this.tlsPort ||= await freePort();
+      fs.writeFileSync(path.join(this.dir, "tls.key"), this.tls.key);
+      fs.writeFileSync(path.join(this.dir, "tls.pem"), this.tls.cert);
+      args.push("--tls-port", String(this.tlsPort), "--tls-cert-file", path.join(this.dir, "tls.pem"),
+        "--tls-key-file", path.join(this.dir, "tls.key"), "--tls-auth-clients", "no");
+    }
     const child = spawn(REDIS_SERVER, args, { stdio: ["ignore", "pipe", "pipe"] });
     this.child = child;
     child.stdout?.on("data", (chunk: Buffer) => (this.output = (this.output + chunk.toString()).slice(-4000)));
@@ -104,9 +120,9 @@ export class RedisServer {
   }
 }
 
-/** A started RedisServer (no persistence; with `requirepass` when a password is given). */
-export async function startRedis(options: { password?: string } = {}): Promise<RedisServer> {
-  const server = new RedisServer(false, options.password);
+/** A started RedisServer (no persistence; with `requirepass` when a password is given, a TLS port with `tls`). */
+export async function startRedis(options: { password?: string; tls?: { key: Buffer; cert: Buffer } } = {}): Promise<RedisServer> {
+  const server = new RedisServer(false, options.password, options.tls);
   await server.start();
   return server;
 }

@@ -140,6 +140,34 @@ describe("Replicas: two ReplicatedHubs on one PBX through a real Redis", functio
     assert.ok(Math.max(...asked) <= a.hub.capSec && a.hub.capSec > 0, `timeOuts ${asked.join(",")}, cap ${a.hub.capSec}`);
   });
 
+  it("finding the key still held by its own former term, a replica never names itself as the one polling", async () => {
+    const keys = replicaKeys(prefix, "cfg");
+    // A term of alpha's lost unrenewed (its renewal unanswered past the deadline), its token still in Redis.
+    const admin = redisClient(server.url);
+    await admin.set(keys.lease, "alpha|4|0a1b2c3d", "PX", TTL);
+    admin.disconnect();
+    const a = replica("alpha");
+    await until(() => last(a)?.state === "standby", "alpha on standby");
+    assert.deepEqual(last(a), { state: "standby", holder: undefined, ownFormer: true });
+    await until(() => a.hub.holding, "alpha holds once that term ran out", 3 * TTL);
+    assert.ok(!a.statuses.some((s) => s.state === "standby" && s.holder === "alpha"), JSON.stringify(a.statuses));
+  });
+
+  it("after a CLIENT PAUSE past its deadline the holder never names itself as the one polling", async () => {
+    const a = replica("alpha");
+    await until(() => a.hub.holding, "alpha holds");
+    const admin = redisClient(server.url);
+    // Nothing answers for 3.5 s: alpha loses its term, hands it back, and its tries queue up. Once Redis answers,
+    // the first try takes a new term, too late to use (handed back too), and the next ones find that term in the key.
+    await admin.call("CLIENT", "PAUSE", "3500", "ALL");
+    admin.disconnect();
+    await until(() => last(a)?.state === "coordinationLost", "alpha stops");
+    await until(() => a.hub.holding, "alpha holds again", 4 * TTL);
+    const own = a.statuses.filter((s) => s.state === "standby" && (s.ownFormer === true || s.holder === "alpha"));
+    assert.ok(own.length > 0, `alpha found a term of its own in the key: ${JSON.stringify(a.statuses)}`);
+    assert.deepEqual(own.filter((s) => s.state === "standby" && s.holder === "alpha"), [], "alpha never shows itself as the one polling");
+  });
+
   it("the holder cut off from Redis stops; the other takes over within TTL + a poll and loses nothing, re-sends keep their eventId", async () => {
     const a = replica("alpha");
     await until(() => a.hub.holding, "alpha holds");

@@ -1,8 +1,13 @@
-/** ThrottledStatus: at once when quiet, at most every interval when busy, the last one winning; on the monotonic clock. */
+/**
+ * ThrottledStatus: at once when quiet, at most every interval when busy, the last one winning; on the monotonic clock.
+ * standbyText: a replica's standby texts from the catalogues, within the status length.
+ */
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import sinon from "sinon";
 import type { NodeStatus } from "node-red";
-import { ThrottledStatus } from "../../nodes/status";
+import { standbyText, ThrottledStatus } from "../../nodes/status";
 
 describe("ThrottledStatus", () => {
   let clock: sinon.SinonFakeTimers;
@@ -40,4 +45,20 @@ describe("ThrottledStatus", () => {
     clock.tick(500);
     assert.deepEqual(shown, ["before", "after", "later"]);
   });
+});
+
+describe("standbyText", () => {
+  for (const node of ["noojee-subscribe", "noojee-presence"]) {
+    it(`${node}: names the holder, or says it waits out its own former lease, in 40 characters`, () => {
+      const file = path.join(__dirname, "../../../nodes/locales/en-US", `${node}.json`);
+      const texts = (JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, { status: Record<string, string> }>)[node].status;
+      const t = (key: string, values: Record<string, string> = {}): string =>
+        texts[key.replace(/^status\./, "")].replace(/__(\w+)__/g, (_m, name: string) => values[name]);
+      assert.equal(standbyText(t, { holder: "beta" }), "standby · beta polls");
+      assert.equal(standbyText(t, { holder: undefined }), "standby");
+      const own = standbyText(t, { holder: undefined, ownFormer: true });
+      assert.equal(own, "standby · waiting out its former lease");
+      assert.ok(own.length <= 40, own);
+    });
+  }
 });

@@ -29,14 +29,15 @@ export interface PositionStore {
 
 /**
  * The polls' status as the subscribers see it; `reading`: the saved position is still being read, nothing polls.
- * With replicas (nodes/lib/replicas): `standby`, another replica (`holder`, its name) holds the lease and polls;
+ * With replicas (nodes/lib/replicas): `standby`, another replica (`holder`, its name) holds the lease and polls, or
+ * (`ownFormer`) the key still holds this replica's own former term, lost unrenewed, which nobody uses: it waits it out;
  * `coordinationLost`, Redis cannot be reached (or the lease could not be renewed in time), so this replica does not
  * poll (`reason`: short, no secret).
  */
 export type HubStatus =
   | LoopStatus
   | { state: "reading" }
-  | { state: "standby"; holder: string | undefined }
+  | { state: "standby"; holder: string | undefined; ownFormer?: true }
   | { state: "coordinationLost"; reason: string };
 
 export interface Subscriber extends StatefulSubscriber {

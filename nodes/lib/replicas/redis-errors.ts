@@ -4,6 +4,37 @@
  * password: any `user:password@` is masked, and so is every secret passed in. Knows nothing of Node-RED.
  */
 
+/** Codes of Node's TLS failures: a certificate not trusted, expired or for another name, a failed handshake. */
+export const TLS_CODE = /^(ERR_SSL_|ERR_TLS_|EPROTO$|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|UNABLE_TO_)/;
+
+/** The commonest certificate failures said in the room a status leaves after "coordination lost: " (21 characters). */
+const TLS_SHORT: Record<string, string> = {
+  DEPTH_ZERO_SELF_SIGNED_CERT: "TLS: self-signed cert",
+  SELF_SIGNED_CERT_IN_CHAIN: "TLS: self-signed cert",
+  CERT_HAS_EXPIRED: "TLS: cert expired",
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: "TLS: unknown CA",
+  UNABLE_TO_GET_ISSUER_CERT: "TLS: unknown CA",
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "TLS: unknown CA",
+  ERR_TLS_CERT_ALTNAME_INVALID: "TLS: wrong host name",
+};
+
+/** A TLS failure's short reason for a status (the log line has it whole), undefined for any other failure. */
+export function tlsReason(err: unknown): string | undefined {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof code !== "string" || !TLS_CODE.test(code)) return undefined;
+  return TLS_SHORT[code] ?? "TLS failed";
+}
+
+/** A connection failure whole for a log line: its message and code (`self-signed certificate (DEPTH_ZERO_...)`), masked. */
+export function failureDetail(err: unknown, secrets: readonly string[] = []): string {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  // Node's AggregateError (each address family tried) has an empty message, the code says it all.
+  // A full stop at its end is dropped: the log line goes on after it.
+  const message = (err instanceof Error ? err.message : String(err)).split("\n")[0].trim().replace(/\.+$/, "");
+  const text = typeof code === "string" && code !== "" && !message.includes(code) ? (message ? `${message} (${code})` : code) : message;
+  return redactRedis(text || "unknown failure", secrets).slice(0, 200);
+}
+
 /** A short reason: the errno code when there is one (ECONNREFUSED), else the message, masked and cut. */
 export function redisReason(err: unknown, secrets: readonly string[] = []): string {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;

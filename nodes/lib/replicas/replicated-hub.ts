@@ -65,6 +65,11 @@ export interface ReplicatedHubOptions extends PositionOwner {
   onWarning?: (message: string) => void;
   /** Masks secrets (the Redis password, the URL) in a reason shown in a status. Default: as it is. */
   redact?: (text: string) => string;
+  /**
+   * Why the connection to Redis fails, when its client knows more than a failed command says (a TLS failure,
+   * connection-failures.ts): shown instead of the command's reason while it lasts.
+   */
+  cause?: () => string | undefined;
   /** Called at the end of close(): e.g. to quit the Redis connections. */
   disconnect?: () => void;
 }
@@ -98,8 +103,8 @@ export class ReplicatedHub implements PollHub {
       redis: options.redis, keys: options.keys, name: options.name, ttlMs: options.ttlMs, marginMs: options.marginMs,
       onAcquired: (token, earlier) => this.begin(token, earlier),
       onLost: (reason) => this.ended(reason),
-      onStandby: (holder) => this.show({ state: "standby", holder }),
-      onUnreachable: (reason) => this.show({ state: "coordinationLost", reason: this.redact(reason) }),
+      onStandby: (holder) => this.show(this.standby(holder)),
+      onUnreachable: (reason) => this.show({ state: "coordinationLost", reason: this.reason(reason) }),
     });
     this.mirror = new StandbyMirror({
       redis: options.redis, listener: options.listener, keys: options.keys, host: options.host, authMode: options.authMode,
@@ -247,7 +252,20 @@ export class ReplicatedHub implements PollHub {
   /** The lease says it was lost (or lost() told it). */
   private ended(reason: string): void {
     if (this.term) this.stopTerm(this.term);
-    this.show({ state: "coordinationLost", reason: this.redact(reason) });
+    this.show({ state: "coordinationLost", reason: this.reason(reason) });
+  }
+
+  /** A reason for the status: the connection's own cause while there is one, masked. */
+  private reason(reason: string): string {
+    return this.redact(this.options.cause?.() ?? reason);
+  }
+
+  /**
+   * A lost term's token stays in the key until its TTL runs out (a renewal unanswered past the deadline: a Redis
+   * pause, a slow network): the holder it names is then this replica, which does not poll. Never shown as another.
+   */
+  private standby(holder: string | undefined): HubStatus {
+    return holder !== undefined && holder === this.options.name ? { state: "standby", holder: undefined, ownFormer: true } : { state: "standby", holder };
   }
 
   private redact(text: string): string {
