@@ -13,7 +13,7 @@
  * - fences only grow while Redis keeps its data;
  * - the vanish wait: a standby whose last look saw a holder with TTL left, and then found the key missing while
  *   that TTL still ran (the key vanished, not released), takes the lease no sooner than a TTL after finding it
- *   missing, unless a later term was released meanwhile or the lost key's shadow (a DEL leaves it) ran out;
+ *   missing, unless a later term was released or ran out meanwhile, or the lost key's shadow (a DEL leaves it) ran out;
  * - hand-over (checked by the Release command): after a release, a standby that runs takes it at its next try.
  */
 import { ACQUIRE, FENCED_WRITE, RELEASE, RENEW } from "../../nodes/lib/replicas/scripts";
@@ -119,7 +119,9 @@ export class LeaseReference {
     }
     const from = this.waitFrom.get(who.name);
     const releasedLast = this.gone?.how === "released";
-    if (from !== undefined && sentMono < from + this.ttlMs && !releasedLast && !this.lostRanOut) {
+    // The last term's key ran out by itself, or its shadow did after a DEL: every holder's deadline is over.
+    const ranOutLast = this.gone?.how === "ranOut" || this.lostRanOut;
+    if (from !== undefined && sentMono < from + this.ttlMs && !releasedLast && !ranOutLast) {
       this.violation(`${who.name}: took the lease ${sentMono - from} ms after finding its holder's key vanished: it must wait a TTL (${this.ttlMs} ms)`);
     }
     if (sight && now < sight.expiresAt && this.lost.has(sight.token) && !this.released.has(sight.token) && from === undefined && !releasedLast) {
@@ -166,7 +168,8 @@ export class LeaseReference {
   loseKey(now: number, flush: boolean): void {
     if (this.value !== undefined) this.lost.set(this.value, now);
     this.gone = { how: "lost", at: now };
-    this.lostRanOut = false;
+    // A DEL of a key already gone changes nothing in Redis (its shadow runs on, or has run out).
+    if (this.value !== undefined || flush) this.lostRanOut = false;
     this.value = undefined;
     this.expiresAt = Infinity;
     if (flush) {
