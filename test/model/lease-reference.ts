@@ -5,19 +5,15 @@
  * (scripts.ts), which gives the lease key's value and the world time its TTL ends at every instant.
  *
  * Invariants:
- * - one holder: at no instant are two replicas' holds() true at once. One exception, a known limit: after Redis
- *   lost the key (DEL, FLUSHALL), a replica whose last look at the holder is older than that holder's TTL (its tries
- *   failed meanwhile) cannot tell the loss from an expiry and takes the key at once, while the former holder's
- *   deadline runs (it learns at its next renewal or confirm). Counted (`uninformed`), not failed. A replica that saw
- *   no holder (just started, or after its own term) is no exception: it waits a TTL unless the last term was
- *   released or was its own;
+ * - one holder: at no instant are two replicas' holds() true at once, whatever a replica saw or missed (frozen,
+ *   its tries failing) before Redis lost the key (DEL, FLUSHALL);
  * - no stale holder: a replica whose holds() is true has the token Redis has, or Redis lost the key (a DEL, a
  *   FLUSHALL) less than a TTL ago; never a key that ran out, nor one another replica took;
  * - fenced writes: a write the script accepted ran while Redis had the writer's token;
  * - fences only grow while Redis keeps its data;
  * - the vanish wait: a standby whose last look saw a holder with TTL left, and then found the key missing while
  *   that TTL still ran (the key vanished, not released), takes the lease no sooner than a TTL after finding it
- *   missing, unless a later term was released meanwhile;
+ *   missing, unless a later term was released or ran out meanwhile, or the lost key's shadow (a DEL leaves it) ran out;
  * - hand-over (checked by the Release command): after a release, a standby that runs takes it at its next try.
  */
 import { ACQUIRE, FENCED_WRITE, RELEASE, RENEW } from "../../nodes/lib/replicas/scripts";
@@ -44,6 +40,8 @@ export class LeaseReference {
   /** What Redis has in the lease key, and the world time after which it is gone by itself. */
   value: string | undefined;
   expiresAt = Infinity;
+  /** When the lease's shadow runs out (world time), undefined when Redis has none: set and renewed with the key, a DEL leaves it. */
+  shadowExpiresAt: number | undefined;
   /** Tokens whose key Redis lost (DEL, FLUSHALL) at a world time; tokens whose key ran out. */
   readonly lost = new Map<string, number>();
   readonly ranOut = new Map<string, number>();
@@ -51,15 +49,13 @@ export class LeaseReference {
   private fenceMax = 0;
   /** How the key last went: lost by the model, released, ran out; and when (world time). */
   private gone: { how: "lost" | "released" | "ranOut"; at: number } | undefined;
-  /** Tokens taken by a replica whose last look was too old to know the key had just been lost (the known limit above). */
-  private readonly uninformed = new Set<string>();
-  /** Each token taken, numbered in the order Redis gave them (fences start again after a FLUSHALL). */
-  private readonly terms = new Map<string, number>();
+  /** The key was lost by a DEL and its shadow has run out since: its TTL is over in Redis's own time. */
+  private lostRanOut = false;
   private readonly seen = new Map<string, Sight>();
   /** Per replica: when it first found the key vanished (its mono) and must wait a TTL from. */
   private readonly waitFrom = new Map<string, number>();
   readonly violations: string[] = [];
-  stats = { acquired: 0, renewed: 0, writes: 0, refusedWrites: 0, vanishedSeen: 0, uninformed: 0 };
+  stats = { acquired: 0, renewed: 0, writes: 0, refusedWrites: 0, vanishedSeen: 0 };
 
   constructor(private readonly ttlMs: number, private readonly redisRate: number) {}
 
@@ -73,10 +69,12 @@ export class LeaseReference {
     if (script === RENEW && answer === 1) {
       if (this.value !== args[0]) this.violation(`${who.name}: Redis renewed ${args[0]} but the key held ${this.value ?? "nothing"} (model out of step)`);
       this.expiresAt = now + this.ttlMs * this.redisRate;
+      this.shadowExpiresAt = this.expiresAt;
       this.stats.renewed += 1;
     } else if (script === RELEASE && answer === 1) {
       this.value = undefined;
       this.expiresAt = Infinity;
+      this.shadowExpiresAt = undefined;
       this.released.add(args[0] ?? "");
       this.gone = { how: "released", at: now };
     } else if (script === FENCED_WRITE) {
@@ -109,7 +107,6 @@ export class LeaseReference {
     }
     if (took !== 1 || typeof value !== "string") return;
     this.stats.acquired += 1;
-    this.terms.set(value, this.terms.size);
     if (this.value !== undefined) this.violation(`${who.name}: Redis gave it ${value} while the key held ${this.value} (model out of step)`);
     const fence = fenceOf(value);
     if (!(fence > this.fenceMax)) this.violation(`${who.name}: fence ${fence} after ${this.fenceMax}: fences must grow while Redis keeps its data`);
@@ -117,22 +114,30 @@ export class LeaseReference {
     if (late) {
       this.value = value;
       this.expiresAt = now + this.ttlMs * this.redisRate;
+      this.shadowExpiresAt = this.expiresAt;
       return;
     }
     const from = this.waitFrom.get(who.name);
     const releasedLast = this.gone?.how === "released";
-    if (from !== undefined && sentMono < from + this.ttlMs && !releasedLast) {
+    // The last term's key ran out by itself, or its shadow did after a DEL: every holder's deadline is over.
+    const ranOutLast = this.gone?.how === "ranOut" || this.lostRanOut;
+    if (from !== undefined && sentMono < from + this.ttlMs && !releasedLast && !ranOutLast) {
       this.violation(`${who.name}: took the lease ${sentMono - from} ms after finding its holder's key vanished: it must wait a TTL (${this.ttlMs} ms)`);
     }
     if (sight && now < sight.expiresAt && this.lost.has(sight.token) && !this.released.has(sight.token) && from === undefined && !releasedLast) {
       this.violation(`${who.name}: took a vanished key at once, though it saw ${sight.token} hold it with its TTL still running`);
     }
-    const staleLook = sight !== undefined && this.gone !== undefined && this.gone.at >= sight.expiresAt;
-    if (this.gone?.how === "lost" && now - this.gone.at < this.ttlMs && staleLook) this.uninformed.add(value);
     this.seen.delete(who.name);
     this.waitFrom.delete(who.name);
     this.value = value;
     this.expiresAt = now + this.ttlMs * this.redisRate;
+    this.shadowExpiresAt = this.expiresAt;
+  }
+
+  /** The lease's shadow ran out (a DEL of the key left it running until now). */
+  shadowRanOut(): void {
+    this.shadowExpiresAt = undefined;
+    if (this.value === undefined && this.gone?.how === "lost") this.lostRanOut = true;
   }
 
   /** `name` is a new process: what its former one saw is not its own. */
@@ -163,9 +168,12 @@ export class LeaseReference {
   loseKey(now: number, flush: boolean): void {
     if (this.value !== undefined) this.lost.set(this.value, now);
     this.gone = { how: "lost", at: now };
+    // A DEL of a key already gone changes nothing in Redis (its shadow runs on, or has run out).
+    if (this.value !== undefined || flush) this.lostRanOut = false;
     this.value = undefined;
     this.expiresAt = Infinity;
     if (flush) {
+      this.shadowExpiresAt = undefined;
       this.fenceMax = 0;
       this.released.clear();
     }
@@ -174,13 +182,7 @@ export class LeaseReference {
   /** The checks that hold at every instant (holds() only turns true at an answer, so checking after each event is enough). */
   check(now: number, replicas: Observer[]): void {
     const holding = replicas.filter((r) => r.alive() && r.holds());
-    // The known limit: the newest term was taken uninformed, and every older one still holding lost its key.
-    const order = holding.map((r) => this.terms.get(r.token() ?? "") ?? -1);
-    const newest = holding[order.indexOf(Math.max(...order))];
-    const limit = newest !== undefined && this.uninformed.has(newest.token() ?? "") &&
-      holding.every((r) => r === newest || this.lost.has(r.token() ?? ""));
-    if (holding.length > 1 && limit) this.stats.uninformed += 1;
-    else if (holding.length > 1) {
+    if (holding.length > 1) {
       this.violation(`at ${now}: ${holding.map((r) => `${r.name} (${r.token() ?? "?"})`).join(" and ")} hold the lease at once; Redis has ${this.value ?? "nothing"}`);
     }
     for (const r of holding) {

@@ -9,7 +9,8 @@
  * run on real time (the replicas' 10 s TTL is 10 real seconds, longer than a sequence), so the lease key's TTL is
  * driven from the world's: the key is deleted the world instant its TTL (times the Redis clock's rate) has run out,
  * and before each acquire its real TTL is set to what is left of it (plus a small cushion for real time: a standby
- * sees a TTL a little longer than it is, the safe side), so that the PTTL the script answers is the world's.
+ * sees a TTL a little longer than it is, the safe side), so that the PTTL the script answers is the world's. The
+ * lease's shadow (keys.ts) is deleted the world instant its own TTL runs out, which a DEL of the lease leaves running.
  */
 import type { Redis } from "ioredis";
 import { FencedPosition } from "../../nodes/lib/replicas/fenced-position";
@@ -167,7 +168,8 @@ export class LeaseWorld {
       }
       this.check();
       const keyEnds = this.ref.value === undefined ? Infinity : Math.floor(this.ref.expiresAt) + 1;
-      const next = Math.min(target, keyEnds, ...this.replicas.filter((r) => !r.dead).map((r) => this.now + r.clock.nextDueIn()));
+      const shadowEnds = this.ref.shadowExpiresAt === undefined ? Infinity : Math.floor(this.ref.shadowExpiresAt) + 1;
+      const next = Math.min(target, keyEnds, shadowEnds, ...this.replicas.filter((r) => !r.dead).map((r) => this.now + r.clock.nextDueIn()));
       if (next <= this.now) {
         if (this.now >= target) return;
         continue;
@@ -178,6 +180,13 @@ export class LeaseWorld {
   }
 
   private async expireDue(): Promise<void> {
+    await this.expireLease();
+    if (this.ref.shadowExpiresAt === undefined || this.now <= this.ref.shadowExpiresAt) return;
+    this.ref.shadowRanOut();
+    if (!this.paused) await outside(() => this.admin.del(this.keys.shadow));
+  }
+
+  private async expireLease(): Promise<void> {
     if (this.ref.value === undefined || this.now <= this.ref.expiresAt) return;
     const value = this.ref.value;
     this.ref.expire(this.now);
@@ -207,6 +216,7 @@ export class LeaseWorld {
       // It runs out during the pause: Redis (whose expiry waits too) must find it gone when the pause ends.
       await outside(() => this.admin.pexpire(this.keys.lease, 1));
     }
+    if (this.ref.shadowExpiresAt !== undefined && this.ref.shadowExpiresAt < this.now + ms) await outside(() => this.admin.pexpire(this.keys.shadow, 1));
     await outside(() => this.admin.client("PAUSE", realMs, "ALL"));
     this.paused = true;
     during();

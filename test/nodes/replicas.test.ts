@@ -71,8 +71,10 @@ describe("Replicas: the config node in Node-RED", function () {
 
   it("stands by naming another holder, without polling, and takes over when its lease expires", async () => {
     const keys = replicaKeys(prefix, "cfg");
-    // Held by another replica for 2 s more, then expired (a key that vanished early would be waited for: a TTL).
-    await redis.set(keys.lease, "other-replica|7|abcdef", "PX", 2000);
+    // Held by another replica for 2 s more, then run out: its key, its shadow and the term as its acquire left them (a
+    // key that vanished early, or a Redis without the term, would be waited for: a TTL).
+    const token = "other-replica|7|abcdef";
+    await redis.multi().set(keys.lease, token, "PX", 2000).set(keys.shadow, token, "PX", 2000).set(keys.term, token).exec();
     await load(server.url);
     const statuses = new Statuses(helper.getNode("a"));
     await statuses.waitFor((s) => String(s.text).startsWith("noojee-subscribe.status.standby") && s.fill === "grey");

@@ -64,7 +64,7 @@ describe("Replicas settings", () => {
   });
 
   it("name each configuration node's keys <prefix>:<configId>:lease|position|fence", () => {
-    assert.deepEqual(replicaKeys("noojee", "a1b2"), { lease: "noojee:a1b2:lease", position: "noojee:a1b2:position", fence: "noojee:a1b2:fence", changed: "noojee:a1b2:changed", released: "noojee:a1b2:released", term: "noojee:a1b2:term" });
+    assert.deepEqual(replicaKeys("noojee", "a1b2"), { lease: "noojee:a1b2:lease", position: "noojee:a1b2:position", fence: "noojee:a1b2:fence", changed: "noojee:a1b2:changed", released: "noojee:a1b2:released", term: "noojee:a1b2:term", shadow: "noojee:a1b2:shadow" });
   });
 });
 

@@ -17,6 +17,12 @@ export interface ReplicaKeys {
    * found the lease missing. Unchanged through a replica's wait, it shows that no term began meanwhile.
    */
   term: string;
+  /**
+   * A copy of the lease set and renewed with it, with the same TTL: it only ever runs out. A DEL of the lease key by
+   * hand leaves it, and a Redis that lost its data has no `term` either, so a missing lease with the term kept and
+   * no shadow has surely run out: its holder's deadline is over, whatever any standby saw or missed.
+   */
+  shadow: string;
   /** Told after each write of the position, for standbys that mirror the calls in progress. */
   changed: string;
 }
@@ -25,7 +31,7 @@ export const DEFAULT_KEY_PREFIX = "noojee";
 
 export function replicaKeys(prefix: string | undefined, configId: string): ReplicaKeys {
   const base = `${prefix?.trim() || DEFAULT_KEY_PREFIX}:${configId}`;
-  return { lease: `${base}:lease`, position: `${base}:position`, fence: `${base}:fence`, changed: `${base}:changed`, released: `${base}:released`, term: `${base}:term` };
+  return { lease: `${base}:lease`, position: `${base}:position`, fence: `${base}:fence`, changed: `${base}:changed`, released: `${base}:released`, term: `${base}:term`, shadow: `${base}:shadow` };
 }
 
 /**

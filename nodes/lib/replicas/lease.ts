@@ -14,14 +14,15 @@
  * - Redis not answering is no answer: nothing is assumed, the deadline runs out.
  * - The key may vanish before its TTL (a DEL, a Redis restarted without its data) while its holder has a poll open,
  *   and the holder learns it only at its next confirm (confirm(), before and after each poll) or renewal. So a
- *   replica takes a missing key at once only when it knows why it is missing: the holder it saw last has had its
- *   TTL run out, or the last term was released (its polls stopped first), or that term was its own (stopped by
- *   lose()). Otherwise, a standby that finds a seen holder's key missing with a try sent before that TTL could have
- *   run out (however late the answer: the script may have run at once), and a replica that has seen no holder (just
- *   started, or after its own term), waits a whole TTL: by then any holder's deadline, and so its last poll, are
- *   over. The first start on an empty Redis waits too: an empty Redis may be one that lost its data. The wait ends
- *   only if no term began meanwhile (the `term` key unchanged, scripts.ts): one that began and vanished too starts it
- *   again. An answer that comes after its try was given up on is still acted on (it is what Redis found).
+ *   missing key is taken at once only when Redis shows why it is missing (the script decides, scripts.ts): it ran
+ *   out (its shadow, set with the same TTL, is gone too and Redis kept its data), or the last term was released (its
+ *   polls stopped first), or that term was this replica's own (stopped by lose()). Never on what a standby saw: a
+ *   standby frozen or cut off from Redis misses the holder's renewals, and its last look tells nothing of now.
+ *   Otherwise it waits a whole TTL from finding the key missing: by then any holder's deadline, and so its last
+ *   poll, are over. A key deleted by hand is taken once its shadow runs out, sooner; a Redis that lost its data (an
+ *   empty one looks the same: the first start too) makes every replica wait. The wait ends only if no term began
+ *   meanwhile (the `term` key unchanged): one that began and vanished too starts it again. An answer that comes after
+ *   its try was given up on is still acted on (it is what Redis found).
  */
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
@@ -65,12 +66,6 @@ export interface LeaseOptions extends LeaseEvents {
 
 type State = "idle" | "standby" | "holding";
 
-/** A holder a standby saw: its token, and the latest time (monotonic) its key could expire by itself. */
-interface Seen {
-  token: string;
-  expiresMono: number;
-}
-
 export class Lease {
   readonly ttlMs: number;
   readonly marginMs: number;
@@ -80,7 +75,6 @@ export class Lease {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private deadlineTimer: ReturnType<typeof setTimeout> | undefined;
   private busy = false;
-  private seen: Seen | undefined;
   /** Some replica (this one included) was seen holding the lease. */
   private sawHolder = false;
   /** Set when the key was found missing, cause unknown: not taken before this time (monotonic)... */
@@ -169,7 +163,7 @@ export class Lease {
     const sent = this.sentAt();
     let answer: unknown;
     try {
-      answer = await this.eval(RENEW, [this.options.keys.lease], [token, String(this.ttlMs)]);
+      answer = await this.eval(RENEW, [this.options.keys.lease, this.options.keys.shadow], [token, String(this.ttlMs)]);
     } catch (err) {
       return `Redis: ${redisReason(err)}`;
     }
@@ -206,11 +200,11 @@ export class Lease {
     const sent = this.sentAt();
     const expected = this.expectation(sent.mono);
     const random = randomBytes(8).toString("hex");
-    const { lease, fence, released, term } = this.options.keys;
+    const { lease, fence, released, term, shadow } = this.options.keys;
     const asked = ++this.asked;
     let answer: unknown;
     try {
-      answer = await this.eval(ACQUIRE, [lease, fence, released, term], [this.options.name, random, String(this.ttlMs), expected]);
+      answer = await this.eval(ACQUIRE, [lease, fence, released, term, shadow], [this.options.name, random, String(this.ttlMs), expected]);
     } catch (err) {
       if (err instanceof LateAnswer) void err.answer.then((late) => this.lateAcquire(late, asked), () => undefined);
       if (this.state === "standby") this.options.onUnreachable(redisReason(err));
@@ -226,7 +220,6 @@ export class Lease {
     }
     if (took !== 1 || !token) return this.notTaken(took, token, pttl);
     const earlier = this.sawHolder || fenceOf(token) > 1;
-    this.seen = undefined;
     this.sawHolder = true;
     this.vanishedUntil = undefined;
     this.mark = undefined;
@@ -245,9 +238,6 @@ export class Lease {
   private notTaken(took: unknown, token: string | undefined, pttl: unknown): void {
     if (took === 2) return this.vanished(typeof pttl === "string" ? pttl : undefined);
     if (token && typeof pttl === "number" && pttl > 0) {
-      // Counted from the answer, not the send: the script ran no later, so the key may live until then. A key found
-      // missing before that vanished (not run out), however late this answer came (a Redis pause, a slow network).
-      this.seen = { token, expiresMono: this.monotonic() + pttl };
       this.sawHolder = true;
       this.vanishedUntil = undefined;
       this.mark = undefined;
@@ -258,8 +248,8 @@ export class Lease {
 
   /**
    * An acquire given up on answered after all. A lease it took goes back, unused. Anything else is acted on while
-   * this replica still stands by and no newer try has answered: dropping it would lose that the key vanished while a
-   * seen holder's TTL ran (and so the wait), or a holder's renewed TTL, and the next try would take the key as run out.
+   * this replica still stands by and no newer try has answered: dropping it would lose that the key vanished (and so
+   * the wait), and the status would not name the holder Redis had.
    */
   private lateAcquire(answer: unknown, asked: number): void {
     const [took, value, pttl] = Array.isArray(answer) ? (answer as [unknown, unknown, unknown]) : [0, undefined, undefined];
@@ -274,27 +264,23 @@ export class Lease {
   }
 
   /**
-   * What a missing key may be taken on (ACQUIRE's `expected`): "" at once, the holder seen last having had its TTL
-   * run out; a mark: no term began since it was read; "?": only if the last term was released.
+   * What else a missing key may be taken on (ACQUIRE's `expected`; Redis itself takes one that ran out or was
+   * released): a mark, no term having begun since it was read a TTL ago; this replica's own last term; "?": nothing.
    */
   private expectation(sentMono: number): string {
     if (this.vanishedUntil !== undefined) return sentMono < this.vanishedUntil ? "?" : (this.mark ?? "?");
-    if (this.seen) return sentMono < this.seen.expiresMono ? "?" : "";
     return this.own ?? "?";
   }
 
   /** The key was missing and nothing here says why (`mark`: Redis's `term` then). */
   private vanished(mark: string | undefined): void {
     const now = this.monotonic();
-    // Even when the answer comes after the seen holder's TTL: the try was sent before, and the script may have run
-    // then (this process frozen, a slow network), so the key may have vanished while that holder still polled.
     if (this.vanishedUntil === undefined || mark !== this.mark) {
       // Whatever any holder renewed before the key went, its deadline ends within a TTL of now, and so does its last
       // poll: only then may this replica poll. A changed mark is a term begun (and gone) since: the wait starts again.
       this.vanishedUntil = now + this.ttlMs;
       this.mark = mark;
     }
-    this.seen = undefined;
     this.own = undefined;
     this.options.onStandby(undefined);
     this.schedule(Math.max(0, Math.min(this.intervalMs, this.vanishedUntil - now)));
@@ -307,7 +293,7 @@ export class Lease {
     const sent = this.sentAt();
     let answer: unknown;
     try {
-      answer = await this.eval(RENEW, [this.options.keys.lease], [token, String(this.ttlMs)]);
+      answer = await this.eval(RENEW, [this.options.keys.lease, this.options.keys.shadow], [token, String(this.ttlMs)]);
     } catch (err) {
       // Not renewed: the deadline stands and runs out unless a later renewal gets through.
       if (this.token === token && !this.holds()) this.lose(`Redis: ${redisReason(err)}`);
@@ -342,7 +328,7 @@ export class Lease {
   }
 
   private async release(token: string): Promise<void> {
-    await this.eval(RELEASE, [this.options.keys.lease, this.options.keys.released], [token, String(this.ttlMs)]).catch(() => undefined);
+    await this.eval(RELEASE, [this.options.keys.lease, this.options.keys.released, this.options.keys.shadow], [token, String(this.ttlMs)]).catch(() => undefined);
   }
 
   /** A script, given up on after intervalMs: a Redis that hangs (paused, a dead connection) is one that fails. */

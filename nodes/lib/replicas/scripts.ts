@@ -5,19 +5,23 @@
  */
 
 /**
- * KEYS: lease, fence, released, term. ARGV: name, random, ttl ms, expected. Takes the lease when free, with the next
- * fence value, noting its token as the last term: `{1, token}`; held: `{0, value held, its PTTL}`. A missing key is
- * free when `expected` is empty (the caller knows the last holder's TTL ran out), when the last term was released
- * (its holder's polls stopped first), or when `term` still holds `expected`, a mark the caller read a TTL ago (no term
- * began since, so every earlier holder's deadline is over). Otherwise (`?` never matches) the key may have vanished
- * (a DEL, a FLUSHALL, a Redis restarted without its data) while its holder still has a poll open: nothing is taken,
- * `{2, '', mark}`, with `term` as it is, or a new mark when Redis has none.
+ * KEYS: lease, fence, released, term, shadow. ARGV: name, random, ttl ms, expected. Takes the lease when free, with
+ * the next fence value, noting its token as the last term and setting the shadow beside it: `{1, token}`; held:
+ * `{0, value held, its PTTL}`. A missing key is free when it ran out (the term is a granted token, so Redis kept its
+ * data, and its shadow, set after the lease with the same TTL, is gone too: Redis's own clock says that term's TTL is
+ * over), when the last term was released (its holder's polls stopped first), or when `term` still holds `expected`, a
+ * mark the caller read a TTL ago (no term began since, so every earlier holder's deadline is over). Otherwise (`?`
+ * never matches) the key vanished (a DEL, a FLUSHALL, a Redis restarted without its data) while its holder may still
+ * have a poll open: nothing is taken, `{2, '', mark}`, with `term` as it is, or a new mark when Redis has none. A
+ * mark (`none|<random>`) has one `|`, a granted token (`<name>|<fence>|<random>`) two.
  */
 export const ACQUIRE = `
 local held = redis.call('GET', KEYS[1])
 if held then return {0, held, redis.call('PTTL', KEYS[1])} end
 local last = redis.call('GET', KEYS[4])
-local free = ARGV[4] == '' or (last and (last == ARGV[4] or redis.call('GET', KEYS[3]) == last))
+local granted = last and select(2, string.gsub(last, '|', '')) == 2
+local ranOut = granted and redis.call('EXISTS', KEYS[5]) == 0
+local free = ranOut or (last and (last == ARGV[4] or redis.call('GET', KEYS[3]) == last))
 if not free then
   if not last then
     last = 'none|' .. ARGV[2]
@@ -28,26 +32,31 @@ end
 local fence = redis.call('INCR', KEYS[2])
 local token = ARGV[1] .. '|' .. fence .. '|' .. ARGV[2]
 redis.call('SET', KEYS[1], token, 'PX', tonumber(ARGV[3]))
+redis.call('SET', KEYS[5], token, 'PX', tonumber(ARGV[3]))
 redis.call('SET', KEYS[4], token)
 return {1, token}
 `;
 
-/** KEYS: lease. ARGV: token, ttl ms. 1 when the lease is still this token's (its TTL starts again), else 0. */
+/**
+ * KEYS: lease, shadow. ARGV: token, ttl ms. 1 when the lease is still this token's (its TTL starts again, and its
+ * shadow's after it), else 0.
+ */
 export const RENEW = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
+  redis.call('SET', KEYS[2], ARGV[1], 'PX', tonumber(ARGV[2]))
   return 1
 end
 return 0
 `;
 
 /**
- * KEYS: lease, released. ARGV: token, ttl ms. Frees the lease if it is still this token's, noting the token as
- * released (for a TTL) so that a standby takes it at once: 1, else 0.
+ * KEYS: lease, released, shadow. ARGV: token, ttl ms. Frees the lease if it is still this token's, noting the
+ * token as released (for a TTL) so that a standby takes it at once: 1, else 0.
  */
 export const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('DEL', KEYS[1])
+  redis.call('DEL', KEYS[1], KEYS[3])
   redis.call('SET', KEYS[2], ARGV[1], 'PX', tonumber(ARGV[2]))
   return 1
 end
