@@ -165,11 +165,12 @@ export class LeaseReference {
   }
 
   /** The model deleted the key (`flush`: every key, the fence counter too). */
-  loseKey(now: number, flush: boolean): void {
+  loseKey(now: number, flush: boolean, shadowToo = false): void {
     if (this.value !== undefined) this.lost.set(this.value, now);
     this.gone = { how: "lost", at: now };
     // A DEL of a key already gone changes nothing in Redis (its shadow runs on, or has run out).
     if (this.value !== undefined || flush) this.lostRanOut = false;
+    if (shadowToo) this.shadowExpiresAt = undefined; // deleted, not run out: lostRanOut stays false
     this.value = undefined;
     this.expiresAt = Infinity;
     if (flush) {

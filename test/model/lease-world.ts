@@ -202,10 +202,10 @@ export class LeaseWorld {
 
   // ------------------------------------------------------------------ what happens to Redis
 
-  async loseKey(flush: boolean): Promise<void> {
-    this.log.push(`${this.now} ${flush ? "FLUSHALL" : "DEL"} (Redis had ${this.ref.value ?? "nothing"})`);
-    await outside(() => (flush ? this.admin.flushall() : this.admin.del(this.keys.lease)));
-    this.ref.loseKey(this.now, flush);
+  async loseKey(flush: boolean, shadowToo = false): Promise<void> {
+    this.log.push(`${this.now} ${flush ? "FLUSHALL" : shadowToo ? "DEL lease shadow" : "DEL"} (Redis had ${this.ref.value ?? "nothing"})`);
+    await outside(() => (flush ? this.admin.flushall() : shadowToo ? this.admin.del(this.keys.lease, this.keys.shadow) : this.admin.del(this.keys.lease)));
+    this.ref.loseKey(this.now, flush, shadowToo);
     this.check();
   }
 

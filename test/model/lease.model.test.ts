@@ -231,14 +231,16 @@ class Confirm extends Step {
 }
 
 class LoseKey extends Step {
-  constructor(readonly flush: boolean) {
+  /** `shadowToo`: the lease's shadow goes with it, the term stays (evicted, deleted by a pattern, an older snapshot). */
+  constructor(readonly flush: boolean, readonly shadowToo = false) {
     super();
   }
   act(world: LeaseWorld): Promise<void> {
-    return world.loseKey(this.flush);
+    return world.loseKey(this.flush, this.shadowToo);
   }
   describe(): string {
-    return this.flush ? "Redis restarts empty (FLUSHALL)" : "the lease key is deleted (DEL)";
+    if (this.flush) return "Redis restarts empty (FLUSHALL)";
+    return this.shadowToo ? "the lease key and its shadow are deleted, the term kept" : "the lease key is deleted (DEL)";
   }
 }
 
@@ -272,6 +274,7 @@ const commands = [
   fc.tuple(replica, fc.boolean()).map(([i, late]) => new Write(i, late)),
   replica.map((i) => new Confirm(i)),
   fc.boolean().map((flush) => new LoseKey(flush)),
+  fc.constant(new LoseKey(false, true)),
   fc.tuple(fc.constantFrom(500, 4000, 12_000), fc.boolean()).map(([ms, w]) => new Pause(ms, w)),
 ];
 
@@ -431,6 +434,28 @@ describe("model: the replicas' lease on a real Redis under random sequences", fu
       new LoseKey(true),
       new Wake(1),
       new Advance(4000),
+    ]);
+  });
+
+  // Found by an outside review (rv-26c, real Node-RED processes): the lease and its shadow deleted together, the term
+  // kept (what an evicting Redis, a DEL by pattern or an older snapshot restored can leave). Redis alone then says
+  // "ran out"; r1, which saw r0 renew a moment ago, must not believe it.
+  it("the lease and its shadow lost together: a standby that saw the holder lately waits a TTL", async function () {
+    await runSequence({ replicas: 2, redisRate: 1, walls: [0, 0, 0], released: true }, [
+      new Advance(1000),
+      new Advance(3400),
+      new LoseKey(false, true),
+      new Advance(6000),
+    ]);
+  });
+
+  it("the lease and its shadow lost together: a replica just started waits a TTL", async function () {
+    await runSequence({ replicas: 2, redisRate: 1, walls: [0, 0, 0], released: true }, [
+      new Advance(1000),
+      new Crash(1),
+      new LoseKey(false, true),
+      new Start(1),
+      new Advance(6000),
     ]);
   });
 });

@@ -79,8 +79,12 @@ describe("Replicas: a rediss:// URL with a certificate the replica cannot verify
     // ioredis tries again after 200 ms, 400 ms...: several tries of each of its two connections.
     await relay.tries(8);
     const warnings = new Logged(helper.getNode("cfg"), "warn").all.map(String);
-    const tls = warnings.filter((w) => w.includes("self-signed certificate (DEPTH_ZERO_SELF_SIGNED_CERT)"));
-    assert.deepEqual(tls, [`Cannot connect to Redis at rediss://:***@127.0.0.1:${relay.port}: self-signed certificate (DEPTH_ZERO_SELF_SIGNED_CERT). Trying again; logged once until it connects or fails otherwise`], JSON.stringify(warnings));
+    const tls = warnings.filter((w) => w.includes("(DEPTH_ZERO_SELF_SIGNED_CERT)"));
+    assert.equal(tls.length, 1, `one warning across the retries: ${JSON.stringify(warnings)}`);
+    // Node.js words the certificate error itself (Node 24 adds a hint about --use-system-ca): only our frame is fixed.
+    const at = `Cannot connect to Redis at rediss://:***@127.0.0.1:${relay.port}: `;
+    assert.ok(tls[0]?.startsWith(`${at}self-signed certificate`), tls[0]);
+    assert.ok(tls[0]?.endsWith(" (DEPTH_ZERO_SELF_SIGNED_CERT). Trying again; logged once until it connects or fails otherwise"), tls[0]);
     assert.ok(!visibleText().includes(SECRET), "the password shown");
     assert.equal(pbx.subscribeRequests().length, 0, "no poll without the lease");
   });

@@ -18,9 +18,9 @@ export interface ReplicaKeys {
    */
   term: string;
   /**
-   * A copy of the lease set and renewed with it, with the same TTL: it only ever runs out. A DEL of the lease key by
-   * hand leaves it, and a Redis that lost its data has no `term` either, so a missing lease with the term kept and
-   * no shadow has surely run out: its holder's deadline is over, whatever any standby saw or missed.
+   * A copy of the lease set and renewed with it, with the same TTL. A DEL of the lease key by hand leaves it, and a
+   * Redis that lost its data has no `term` either: a missing lease with the term kept and no shadow ran out, as far
+   * as Redis knows. A standby that saw the holder lately must agree (scripts.ts): Redis too can lose both together.
    */
   shadow: string;
   /** Told after each write of the position, for standbys that mirror the calls in progress. */

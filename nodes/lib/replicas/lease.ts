@@ -14,15 +14,16 @@
  * - Redis not answering is no answer: nothing is assumed, the deadline runs out.
  * - The key may vanish before its TTL (a DEL, a Redis restarted without its data) while its holder has a poll open,
  *   and the holder learns it only at its next confirm (confirm(), before and after each poll) or renewal. So a
- *   missing key is taken at once only when Redis shows why it is missing (the script decides, scripts.ts): it ran
- *   out (its shadow, set with the same TTL, is gone too and Redis kept its data), or the last term was released (its
- *   polls stopped first), or that term was this replica's own (stopped by lose()). Never on what a standby saw: a
- *   standby frozen or cut off from Redis misses the holder's renewals, and its last look tells nothing of now.
- *   Otherwise it waits a whole TTL from finding the key missing: by then any holder's deadline, and so its last
- *   poll, are over. A key deleted by hand is taken once its shadow runs out, sooner; a Redis that lost its data (an
- *   empty one looks the same: the first start too) makes every replica wait. The wait ends only if no term began
- *   meanwhile (the `term` key unchanged): one that began and vanished too starts it again. An answer that comes after
- *   its try was given up on is still acted on (it is what Redis found).
+ *   missing key is taken at once only when it is known why it is missing (the script decides, scripts.ts): it ran
+ *   out, as both this replica's last look at the holder (counted from its answer) and Redis (the lease's shadow, set
+ *   with the same TTL, gone too, and Redis kept its data) say; or the last term was released (its polls stopped
+ *   first); or that term was this replica's own (stopped by lose()). Either view alone can be wrong: a standby
+ *   frozen or cut off from Redis misses the holder's renewals; Redis can lose the lease and its shadow together
+ *   (evicted, an older snapshot restored). Otherwise, and for a replica that has seen no holder (just started, or
+ *   after its own term: an empty Redis looks the same as one that lost its data), it waits a whole TTL from finding
+ *   the key missing: by then any holder's deadline, and so its last poll, are over. The wait ends only if no term
+ *   began meanwhile (the `term` key unchanged): one that began and vanished too starts it again. An answer that comes
+ *   after its try was given up on is still acted on (it is what Redis found).
  */
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
@@ -66,6 +67,12 @@ export interface LeaseOptions extends LeaseEvents {
 
 type State = "idle" | "standby" | "holding";
 
+/** A holder a standby saw: its token, and the latest time (monotonic) its key could run out by itself. */
+interface Seen {
+  token: string;
+  expiresMono: number;
+}
+
 export class Lease {
   readonly ttlMs: number;
   readonly marginMs: number;
@@ -75,6 +82,7 @@ export class Lease {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private deadlineTimer: ReturnType<typeof setTimeout> | undefined;
   private busy = false;
+  private seen: Seen | undefined;
   /** Some replica (this one included) was seen holding the lease. */
   private sawHolder = false;
   /** Set when the key was found missing, cause unknown: not taken before this time (monotonic)... */
@@ -220,6 +228,7 @@ export class Lease {
     }
     if (took !== 1 || !token) return this.notTaken(took, token, pttl);
     const earlier = this.sawHolder || fenceOf(token) > 1;
+    this.seen = undefined;
     this.sawHolder = true;
     this.vanishedUntil = undefined;
     this.mark = undefined;
@@ -238,6 +247,8 @@ export class Lease {
   private notTaken(took: unknown, token: string | undefined, pttl: unknown): void {
     if (took === 2) return this.vanished(typeof pttl === "string" ? pttl : undefined);
     if (token && typeof pttl === "number" && pttl > 0) {
+      // Counted from the answer, not the send: the script ran no later, so the key may live until then.
+      this.seen = { token, expiresMono: this.monotonic() + pttl };
       this.sawHolder = true;
       this.vanishedUntil = undefined;
       this.mark = undefined;
@@ -264,11 +275,13 @@ export class Lease {
   }
 
   /**
-   * What else a missing key may be taken on (ACQUIRE's `expected`; Redis itself takes one that ran out or was
-   * released): a mark, no term having begun since it was read a TTL ago; this replica's own last term; "?": nothing.
+   * What a missing key may be taken on (ACQUIRE's `expected`; one released is taken anyway): "" if Redis shows it ran
+   * out, the holder seen last having had its TTL run out here too; a mark, no term having begun since it was read a
+   * TTL ago; this replica's own last term; "?": nothing.
    */
   private expectation(sentMono: number): string {
     if (this.vanishedUntil !== undefined) return sentMono < this.vanishedUntil ? "?" : (this.mark ?? "?");
+    if (this.seen) return sentMono < this.seen.expiresMono ? "?" : "";
     return this.own ?? "?";
   }
 
@@ -281,6 +294,7 @@ export class Lease {
       this.vanishedUntil = now + this.ttlMs;
       this.mark = mark;
     }
+    this.seen = undefined;
     this.own = undefined;
     this.options.onStandby(undefined);
     this.schedule(Math.max(0, Math.min(this.intervalMs, this.vanishedUntil - now)));

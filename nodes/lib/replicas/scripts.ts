@@ -7,13 +7,17 @@
 /**
  * KEYS: lease, fence, released, term, shadow. ARGV: name, random, ttl ms, expected. Takes the lease when free, with
  * the next fence value, noting its token as the last term and setting the shadow beside it: `{1, token}`; held:
- * `{0, value held, its PTTL}`. A missing key is free when it ran out (the term is a granted token, so Redis kept its
- * data, and its shadow, set after the lease with the same TTL, is gone too: Redis's own clock says that term's TTL is
- * over), when the last term was released (its holder's polls stopped first), or when `term` still holds `expected`, a
- * mark the caller read a TTL ago (no term began since, so every earlier holder's deadline is over). Otherwise (`?`
- * never matches) the key vanished (a DEL, a FLUSHALL, a Redis restarted without its data) while its holder may still
- * have a poll open: nothing is taken, `{2, '', mark}`, with `term` as it is, or a new mark when Redis has none. A
- * mark (`none|<random>`) has one `|`, a granted token (`<name>|<fence>|<random>`) two.
+ * `{0, value held, its PTTL}`. A missing key is free:
+ * - when it ran out, as both sides see it: the caller's own last look says that holder's TTL is over (`expected`
+ *   empty), and Redis agrees (the term is a granted token, so Redis kept its data, and the shadow, set after the
+ *   lease with the same TTL, is gone too). Either alone can be wrong: a standby frozen or cut off misses renewals;
+ *   Redis can lose the lease and its shadow together (evicted, deleted by a pattern, an older snapshot restored);
+ * - when the last term was released (its holder's polls stopped first);
+ * - when `term` still holds `expected`, a mark the caller read a TTL ago (no term began since, so every earlier
+ *   holder's deadline is over), or the caller's own last term.
+ * Otherwise (`?` never matches) the key may have vanished while its holder still has a poll open: nothing is taken,
+ * `{2, '', mark}`, with `term` as it is, or a new mark when Redis has none. A mark (`none|<random>`) has one `|`, a
+ * granted token (`<name>|<fence>|<random>`) two.
  */
 export const ACQUIRE = `
 local held = redis.call('GET', KEYS[1])
@@ -21,7 +25,7 @@ if held then return {0, held, redis.call('PTTL', KEYS[1])} end
 local last = redis.call('GET', KEYS[4])
 local granted = last and select(2, string.gsub(last, '|', '')) == 2
 local ranOut = granted and redis.call('EXISTS', KEYS[5]) == 0
-local free = ranOut or (last and (last == ARGV[4] or redis.call('GET', KEYS[3]) == last))
+local free = (ARGV[4] == '' and ranOut) or (last and (last == ARGV[4] or redis.call('GET', KEYS[3]) == last))
 if not free then
   if not last then
     last = 'none|' .. ARGV[2]
