@@ -6,7 +6,10 @@
  *
  * Invariants:
  * - one holder: at no instant are two replicas' holds() true at once, whatever a replica saw or missed (frozen,
- *   its tries failing) before Redis lost the key (DEL, FLUSHALL);
+ *   its tries failing) before Redis lost the key (DEL, FLUSHALL). One exception, the documented limit
+ *   (docs/replicas.md: both witnesses wrong at once): Redis lost the lease and its shadow together, keeping the
+ *   term (evicted, deleted by hand, an older snapshot), while the taker's last look at the holder was too old to
+ *   see its renewals (it was frozen or its tries failed). Counted (`bothWrong`), not failed;
  * - no stale holder: a replica whose holds() is true has the token Redis has, or Redis lost the key (a DEL, a
  *   FLUSHALL) less than a TTL ago; never a key that ran out, nor one another replica took;
  * - fenced writes: a write the script accepted ran while Redis had the writer's token;
@@ -51,11 +54,17 @@ export class LeaseReference {
   private gone: { how: "lost" | "released" | "ranOut"; at: number } | undefined;
   /** The key was lost by a DEL and its shadow has run out since: its TTL is over in Redis's own time. */
   private lostRanOut = false;
+  /** The key was lost with its shadow (the term kept), at this world time, its TTL then running until `until`. */
+  private lostBoth: { at: number; until: number } | undefined;
+  /** Tokens taken under the documented limit above. */
+  private readonly bothWrongTokens = new Set<string>();
+  /** Each token taken, numbered in the order Redis gave them. */
+  private readonly order = new Map<string, number>();
   private readonly seen = new Map<string, Sight>();
   /** Per replica: when it first found the key vanished (its mono) and must wait a TTL from. */
   private readonly waitFrom = new Map<string, number>();
   readonly violations: string[] = [];
-  stats = { acquired: 0, renewed: 0, writes: 0, refusedWrites: 0, vanishedSeen: 0 };
+  stats = { acquired: 0, renewed: 0, writes: 0, refusedWrites: 0, vanishedSeen: 0, bothWrong: 0 };
 
   constructor(private readonly ttlMs: number, private readonly redisRate: number) {}
 
@@ -127,6 +136,12 @@ export class LeaseReference {
     if (sight && now < sight.expiresAt && this.lost.has(sight.token) && !this.released.has(sight.token) && from === undefined && !releasedLast) {
       this.violation(`${who.name}: took a vanished key at once, though it saw ${sight.token} hold it with its TTL still running`);
     }
+    // The limit: Redis said "ran out" (lease and shadow lost together, the term kept, that TTL still running) and the
+    // taker's look said so too, because it was older than the holder's last renewal.
+    const staleLook = sight !== undefined && sight.expiresAt <= now;
+    if (this.lostBoth !== undefined && now < this.lostBoth.until && staleLook) this.bothWrongTokens.add(value);
+    this.order.set(value, this.order.size);
+    this.lostBoth = undefined;
     this.seen.delete(who.name);
     this.waitFrom.delete(who.name);
     this.value = value;
@@ -170,6 +185,8 @@ export class LeaseReference {
     this.gone = { how: "lost", at: now };
     // A DEL of a key already gone changes nothing in Redis (its shadow runs on, or has run out).
     if (this.value !== undefined || flush) this.lostRanOut = false;
+    if (flush) this.lostBoth = undefined; // the term goes too: every replica waits a TTL
+    else if (shadowToo && this.shadowExpiresAt !== undefined) this.lostBoth = { at: now, until: this.shadowExpiresAt };
     if (shadowToo) this.shadowExpiresAt = undefined; // deleted, not run out: lostRanOut stays false
     this.value = undefined;
     this.expiresAt = Infinity;
@@ -183,7 +200,13 @@ export class LeaseReference {
   /** The checks that hold at every instant (holds() only turns true at an answer, so checking after each event is enough). */
   check(now: number, replicas: Observer[]): void {
     const holding = replicas.filter((r) => r.alive() && r.holds());
-    if (holding.length > 1) {
+    // The documented limit: the newest term was taken with both witnesses wrong, and every older one lost its key.
+    const rank = (r: Observer): number => this.order.get(r.token() ?? "") ?? -1;
+    const newest = holding.reduce<Observer | undefined>((a, r) => (a === undefined || rank(r) > rank(a) ? r : a), undefined);
+    const limit = newest !== undefined && this.bothWrongTokens.has(newest.token() ?? "") &&
+      holding.every((r) => r === newest || this.lost.has(r.token() ?? ""));
+    if (holding.length > 1 && limit) this.stats.bothWrong += 1;
+    else if (holding.length > 1) {
       this.violation(`at ${now}: ${holding.map((r) => `${r.name} (${r.token() ?? "?"})`).join(" and ")} hold the lease at once; Redis has ${this.value ?? "nothing"}`);
     }
     for (const r of holding) {
