@@ -67,11 +67,6 @@ export interface LeaseOptions extends LeaseEvents {
 
 type State = "idle" | "standby" | "holding";
 
-/** A holder a standby saw: its token, and the latest time (monotonic) its key could run out by itself. */
-interface Seen {
-  token: string;
-  expiresMono: number;
-}
 
 export class Lease {
   readonly ttlMs: number;
@@ -82,7 +77,8 @@ export class Lease {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private deadlineTimer: ReturnType<typeof setTimeout> | undefined;
   private busy = false;
-  private seen: Seen | undefined;
+  /** The latest time (monotonic) the key of the holder this standby saw last could run out by itself. */
+  private seenExpiresMono: number | undefined;
   /** Some replica (this one included) was seen holding the lease. */
   private sawHolder = false;
   /** Set when the key was found missing, cause unknown: not taken before this time (monotonic)... */
@@ -219,8 +215,7 @@ export class Lease {
       return;
     }
     this.heard = Math.max(this.heard, asked);
-    const [took, value, pttl] = Array.isArray(answer) ? (answer as [unknown, unknown, unknown]) : [0, undefined, undefined];
-    const token = typeof value === "string" && value !== "" ? value : undefined;
+    const { took, token, pttl } = acquireAnswer(answer);
     if (this.state !== "standby") {
       // Stopped while asking: what it took goes back.
       if (took === 1 && token) await this.release(token);
@@ -228,7 +223,7 @@ export class Lease {
     }
     if (took !== 1 || !token) return this.notTaken(took, token, pttl);
     const earlier = this.sawHolder || fenceOf(token) > 1;
-    this.seen = undefined;
+    this.seenExpiresMono = undefined;
     this.sawHolder = true;
     this.vanishedUntil = undefined;
     this.mark = undefined;
@@ -248,7 +243,7 @@ export class Lease {
     if (took === 2) return this.vanished(typeof pttl === "string" ? pttl : undefined);
     if (token && typeof pttl === "number" && pttl > 0) {
       // Counted from the answer, not the send: the script ran no later, so the key may live until then.
-      this.seen = { token, expiresMono: this.monotonic() + pttl };
+      this.seenExpiresMono = this.monotonic() + pttl;
       this.sawHolder = true;
       this.vanishedUntil = undefined;
       this.mark = undefined;
@@ -263,8 +258,7 @@ export class Lease {
    * the wait), and the status would not name the holder Redis had.
    */
   private lateAcquire(answer: unknown, asked: number): void {
-    const [took, value, pttl] = Array.isArray(answer) ? (answer as [unknown, unknown, unknown]) : [0, undefined, undefined];
-    const token = typeof value === "string" && value !== "" ? value : undefined;
+    const { took, token, pttl } = acquireAnswer(answer);
     if (took === 1) {
       if (token && token !== this.current) void this.release(token);
       return;
@@ -281,7 +275,7 @@ export class Lease {
    */
   private expectation(sentMono: number): string {
     if (this.vanishedUntil !== undefined) return sentMono < this.vanishedUntil ? "?" : (this.mark ?? "?");
-    if (this.seen) return sentMono < this.seen.expiresMono ? "?" : "";
+    if (this.seenExpiresMono !== undefined) return sentMono < this.seenExpiresMono ? "?" : "";
     return this.own ?? "?";
   }
 
@@ -294,7 +288,7 @@ export class Lease {
       this.vanishedUntil = now + this.ttlMs;
       this.mark = mark;
     }
-    this.seen = undefined;
+    this.seenExpiresMono = undefined;
     this.own = undefined;
     this.options.onStandby(undefined);
     this.schedule(Math.max(0, Math.min(this.intervalMs, this.vanishedUntil - now)));
@@ -355,6 +349,12 @@ export class Lease {
     });
     return Promise.race([asked, deadline]).finally(() => clearTimeout(timer));
   }
+}
+
+/** ACQUIRE's answer (scripts.ts): took (1 taken, 0 held, 2 missing), the token taken or held, and the PTTL or mark. */
+function acquireAnswer(answer: unknown): { took: unknown; token: string | undefined; pttl: unknown } {
+  const [took, value, pttl] = Array.isArray(answer) ? (answer as [unknown, unknown, unknown]) : [0, undefined, undefined];
+  return { took, token: typeof value === "string" && value !== "" ? value : undefined, pttl };
 }
 
 /** The fence value in a token (`<name>|<fence>|<random>`), 0 when it has none. */
