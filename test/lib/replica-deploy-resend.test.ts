@@ -15,7 +15,7 @@ import type { CallEvent, SubscribeApi } from "../../nodes/lib/poll/poll-types";
 import { replicaKeys } from "../../nodes/lib/replicas/keys";
 import { ReplicatedHub } from "../../nodes/lib/replicas/replicated-hub";
 import { FakePbx } from "../fake-pbx";
-import { type RedisServer, requireRedis, startRedis } from "../harness/redis-server";
+import { useRedisServer } from "../harness/redis-server";
 import { Gates } from "../unit/request-gates";
 import { redisClient, until } from "./replica-support";
 
@@ -23,17 +23,10 @@ const UNIT = 100;
 
 describe("Replicas: a full deploy on the holder while a poll answer waits for the redeployed nodes", function () {
   this.timeout(20_000);
-  let server: RedisServer;
+  const server = useRedisServer();
   let pbx: FakePbx;
   const closing: Array<() => Promise<void> | void> = [];
 
-  before(async function () {
-    requireRedis(this);
-    server = await startRedis();
-  });
-  after(async () => {
-    await server?.stop();
-  });
   beforeEach(async () => {
     pbx = new FakePbx({ minPollMs: 5, timeOutUnitMs: UNIT });
     await pbx.start();
