@@ -51,8 +51,8 @@ export class LeaseReference {
   readonly ranOut = new Map<string, number>();
   readonly released = new Set<string>();
   private fenceMax = 0;
-  /** How the key last went: lost by the model, released, ran out; and when (world time). */
-  private gone: { how: "lost" | "released" | "ranOut"; at: number } | undefined;
+  /** How the key last went: lost by the model, released, ran out. */
+  private gone: "lost" | "released" | "ranOut" | undefined;
   /** The key was lost with its shadow (the term kept), at this world time, its TTL then running until `until`. */
   private lostBoth: { at: number; until: number } | undefined;
   /** Tokens taken under the documented limit above. */
@@ -84,7 +84,7 @@ export class LeaseReference {
       this.expiresAt = Infinity;
       this.shadowExpiresAt = undefined;
       this.released.add(args[0] ?? "");
-      this.gone = { how: "released", at: now };
+      this.gone = "released";
     } else if (script === FENCED_WRITE) {
       if (answer === 1) {
         this.stats.writes += 1;
@@ -126,7 +126,7 @@ export class LeaseReference {
       return;
     }
     const from = this.waitFrom.get(who.name);
-    const releasedLast = this.gone?.how === "released";
+    const releasedLast = this.gone === "released";
     if (from !== undefined && sentMono < from + this.ttlMs && !releasedLast) {
       this.violation(`${who.name}: took the lease ${sentMono - from} ms after finding its holder's key vanished: it must wait a TTL (${this.ttlMs} ms)`);
     }
@@ -170,7 +170,7 @@ export class LeaseReference {
   /** The key's TTL ran out at world time `now`. */
   expire(now: number): void {
     if (this.value !== undefined) this.ranOut.set(this.value, now);
-    this.gone = { how: "ranOut", at: now };
+    this.gone = "ranOut";
     this.value = undefined;
     this.expiresAt = Infinity;
   }
@@ -178,7 +178,8 @@ export class LeaseReference {
   /** The model deleted the key (`flush`: every key, the fence counter too). */
   loseKey(now: number, flush: boolean, shadowToo = false): void {
     if (this.value !== undefined) this.lost.set(this.value, now);
-    this.gone = { how: "lost", at: now };
+    // A DEL of a key already gone changes nothing in Redis: a hand-back before it still frees the lease.
+    if (this.value !== undefined || flush) this.gone = "lost";
     if (flush) this.lostBoth = undefined; // the term goes too: every replica waits a TTL
     else if (shadowToo && this.shadowExpiresAt !== undefined) this.lostBoth = { at: now, until: this.shadowExpiresAt };
     if (shadowToo) this.shadowExpiresAt = undefined;
