@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
-import { requireRedis, type RedisServer, startRedis } from "../harness/redis-server";
+import { useRedisServer } from "../harness/redis-server";
 import { msg } from "./support/catalogue";
 import { clearTooltips, closeNodeDialog, expectInvalid, expectValid, hasClass, openConfigDialog, openNodeDialog, setField } from "./support/editor-page";
 import { CFG, CREDENTIALS, demoFlow, SUB } from "./support/flows";
@@ -19,13 +19,7 @@ const ALL_FIELDS = ["name", "host", "verifyTls", "authMode", "apiKey", "resumeAf
 describe("editor in a real browser: Replicas on the config dialog", function () {
   this.timeout(60_000);
   const editor = useEditorSession();
-  let redis: RedisServer | undefined;
-
-  before(async function () {
-    requireRedis(this);
-    redis = await startRedis();
-  });
-  after(async () => redis?.stop());
+  const redis = useRedisServer();
 
   async function openConfig(): Promise<Page> {
     // A config node as flows saved before 1.2.0 have it: no replicas, no redisKeyPrefix.

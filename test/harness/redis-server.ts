@@ -2,8 +2,9 @@
  * A real Redis for the replica tests: Debian's redis-server, run unprivileged in the foreground on a free loopback
  * port, never saving to disk unless a test restarts it and must keep its data (`persistent`: append-only file in a
  * temp dir), with a password when one is given, with a TLS port as well when given a certificate. Stop, restart and
- * pause (SIGSTOP) it; stop() removes its dir. `startRedis()` starts one at once. Missing redis-server fails the tests
- * when NOOJEE_REQUIRE_REDIS=1 (CI) and skips them, with a visible message, otherwise.
+ * pause (SIGSTOP) it; stop() removes its dir. `startRedis()` starts one at once; `useRedisServer()` gives a suite one.
+ * Missing redis-server fails the tests when NOOJEE_REQUIRE_REDIS=1 (CI) and skips them, with a visible message,
+ * otherwise.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
@@ -34,7 +35,8 @@ function canConnect(port: number): Promise<boolean> {
 export class RedisServer {
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
-  private readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), "noojee-redis-"));
+  /** Made at the first start (a suite filtered out never starts, nor stops, its server). */
+  private dir = "";
   private output = "";
   port = 0;
   /** With `tls`: the port that speaks TLS only (`port` stays plain, for the tests' own commands). */
@@ -61,6 +63,7 @@ export class RedisServer {
   /** Starts redis-server (on the same port after the first start) and resolves once it accepts connections. */
   async start(): Promise<void> {
     this.port ||= await freePort();
+    this.dir ||= fs.mkdtempSync(path.join(os.tmpdir(), "noojee-redis-"));
     const args = ["--port", String(this.port), "--bind", "127.0.0.1", "--dir", this.dir, "--save", "", "--daemonize", "no"];
     args.push(...(this.persistent ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]));
     if (this.password !== undefined) args.push("--requirepass", this.password);
@@ -116,13 +119,32 @@ export class RedisServer {
 
   async stop(): Promise<void> {
     await this.kill("SIGTERM");
-    fs.rmSync(this.dir, { recursive: true, force: true });
+    if (this.dir !== "") fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
+export interface RedisOptions {
+  password?: string;
+  tls?: { key: Buffer; cert: Buffer };
+}
+
 /** A started RedisServer (no persistence; with `requirepass` when a password is given, a TLS port with `tls`). */
-export async function startRedis(options: { password?: string; tls?: { key: Buffer; cert: Buffer } } = {}): Promise<RedisServer> {
+export async function startRedis(options: RedisOptions = {}): Promise<RedisServer> {
   const server = new RedisServer(false, options.password, options.tls);
   await server.start();
+  return server;
+}
+
+/**
+ * A suite's own redis-server, as Mocha hooks: checked for (requireRedis) and started in the `before` this registers,
+ * stopped in its `after`. Call it first in the `describe` body, so that the suite's own hooks find it running.
+ */
+export function useRedisServer(options: RedisOptions = {}): RedisServer {
+  const server = new RedisServer(false, options.password, options.tls);
+  before(async function () {
+    requireRedis(this);
+    await server.start();
+  });
+  after(async () => server.stop());
   return server;
 }

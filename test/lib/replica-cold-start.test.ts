@@ -9,7 +9,7 @@ import type { Redis } from "ioredis";
 import { replicaKeys } from "../../nodes/lib/replicas/keys";
 import { Lease } from "../../nodes/lib/replicas/lease";
 import { monotonicNow } from "../../nodes/lib/monotonic";
-import { type RedisServer, startRedis, requireRedis } from "../harness/redis-server";
+import { useRedisServer } from "../harness/redis-server";
 import { redisClient, until } from "./replica-support";
 
 const TTL = 1500;
@@ -25,7 +25,7 @@ interface Made {
 
 describe("Replicas: a replica that starts while the lease key is missing", function () {
   this.timeout(30_000);
-  let server: RedisServer;
+  const server = useRedisServer();
   let admin: Redis;
   const clients: Redis[] = [];
   const leases: Lease[] = [];
@@ -33,14 +33,11 @@ describe("Replicas: a replica that starts while the lease key is missing", funct
   let n = 0;
 
   before(async function () {
-    requireRedis(this);
-    server = await startRedis();
     admin = redisClient(server.url);
   });
 
   after(async () => {
     admin?.disconnect();
-    await server?.stop();
   });
 
   beforeEach(() => {

@@ -8,32 +8,18 @@
  * forced by gates a request waits at before it reaches the PBX.
  */
 import assert from "node:assert/strict";
-import type { Redis } from "ioredis";
-import { HoldLimit } from "../../nodes/lib/poll/hold-limit";
-import type { Subscriber } from "../../nodes/lib/poll/hub-types";
-import type { CallEvent, SubscribeApi } from "../../nodes/lib/poll/poll-types";
-import { replicaKeys } from "../../nodes/lib/replicas/keys";
-import { ReplicatedHub } from "../../nodes/lib/replicas/replicated-hub";
+import type { SubscribeApi } from "../../nodes/lib/poll/poll-types";
 import { FakePbx } from "../fake-pbx";
-import { type RedisServer, requireRedis, startRedis } from "../harness/redis-server";
-import { Gates } from "../unit/request-gates";
-import { redisClient, until } from "./replica-support";
-
-const UNIT = 100;
+import { useRedisServer } from "../harness/redis-server";
+import { deployHolder, UNIT } from "./replica-deploy-fixture";
+import { until } from "./replica-support";
 
 describe("Replicas: a full deploy on the holder while a poll answer waits for the redeployed nodes", function () {
   this.timeout(20_000);
-  let server: RedisServer;
+  const server = useRedisServer();
   let pbx: FakePbx;
   const closing: Array<() => Promise<void> | void> = [];
 
-  before(async function () {
-    requireRedis(this);
-    server = await startRedis();
-  });
-  after(async () => {
-    await server?.stop();
-  });
   beforeEach(async () => {
     pbx = new FakePbx({ minPollMs: 5, timeOutUnitMs: UNIT });
     await pbx.start();
@@ -44,13 +30,12 @@ describe("Replicas: a full deploy on the holder while a poll answer waits for th
   });
 
   it("the next term sends nothing the flow had before the deploy, and everything after it", async () => {
-    const gates = new Gates(pbx, UNIT);
     // An answer the client has read but not yet handed on when the deploy stops the polls (on the wire, or its lease
     // check under way): it waits here, after the PBX, until the test lets it go.
     let late: { reached: () => void; opened: Promise<void> } | undefined;
-    const api: SubscribeApi = {
+    const holdAfterPbx = (gated: SubscribeApi): SubscribeApi => ({
       subscribe: async (extensions, last, timeOut, signal) => {
-        const answer = await gates.api.subscribe(extensions, last, timeOut, signal);
+        const answer = await gated.subscribe(extensions, last, timeOut, signal);
         const hold = late;
         late = undefined;
         if (hold) {
@@ -59,27 +44,15 @@ describe("Replicas: a full deploy on the holder while a poll answer waits for th
         }
         return answer;
       },
-    };
-    const redis: Redis = redisClient(server.url);
-    const listener: Redis = redisClient(server.url);
-    const hub = new ReplicatedHub({
-      api, redis, listener, keys: replicaKeys("deploy-resend", "cfg"), name: "alpha", host: pbx.url, authMode: "apiKey",
-      maxAgeMs: 3_600_000, ttlMs: 1500, marginMs: 300, pollSlackMs: 200, mirrorEveryMs: 300,
-      hub: { holdLimit: new HoldLimit({ unitMs: UNIT }), random: () => 0, idleGapMs: 50, earlyReadMs: 200 },
-      // The throttle's lag made long (the default is 300 ms): one write every 2 s.
-      writer: { minIntervalMs: 2000 },
     });
-    closing.push(() => gates.client.close(), () => redis.disconnect(), () => listener.disconnect(), () => hub.close());
-    const events: CallEvent[] = [];
-    const flow: Subscriber = { extensions: ["410"], timeoutSec: 30, onEvent: (e) => events.push(e), onStatus: () => undefined };
-    const statuses = (id: string): string[] => events.filter((e) => e.data.uniqueCallId === id).map((e) => e.data.status);
-
+    // The throttle's lag made long (the default is 300 ms): one write every 2 s.
+    const { gates, hub, redis, keys, flow, statuses } = deployHolder({ server, pbx, closing, prefix: "deploy-resend", writeEveryMs: 2000, api: holdAfterPbx });
     pbx.bumpSeq(20);
     const first = gates.hold(pbx.seq); // the first poll after the start's read: the start's position is written
     hub.register("sub", flow);
     hub.releaseLingering();
     await first.reached;
-    const position = async (): Promise<string> => (await redis.get(replicaKeys("deploy-resend", "cfg").position)) ?? "";
+    const position = async (): Promise<string> => (await redis.get(keys.position)) ?? "";
     const cursor = async (): Promise<number | undefined> => (JSON.parse((await position()) || "{}") as { polls?: Array<{ seq: number }> }).polls?.[0]?.seq;
     const end = Date.now() + 8000;
     let written: number | undefined;

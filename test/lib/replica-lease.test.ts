@@ -9,7 +9,7 @@ import type { Redis } from "ioredis";
 import { replicaKeys } from "../../nodes/lib/replicas/keys";
 import { Lease, type LeaseEvents } from "../../nodes/lib/replicas/lease";
 import { monotonicNow } from "../../nodes/lib/monotonic";
-import { type RedisServer, startRedis, requireRedis } from "../harness/redis-server";
+import { useRedisServer } from "../harness/redis-server";
 import { freeze, redisClient, until } from "./replica-support";
 
 const TTL = 1500;
@@ -48,20 +48,11 @@ function contender(redis: Redis, name: string, keyPrefix: string): { lease: Leas
 
 describe("Replicas: the lease in a real Redis", function () {
   this.timeout(30_000);
-  let server: RedisServer;
+  const server = useRedisServer();
   const clients: Redis[] = [];
   const leases: Lease[] = [];
   let prefix = "";
   let n = 0;
-
-  before(async function () {
-    requireRedis(this);
-    server = await startRedis();
-  });
-
-  after(async () => {
-    await server?.stop();
-  });
 
   beforeEach(() => {
     prefix = `t${++n}`;

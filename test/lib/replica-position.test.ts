@@ -9,7 +9,7 @@ import type { HubPosition } from "../../nodes/lib/poll/hub-types";
 import { FencedPosition } from "../../nodes/lib/replicas/fenced-position";
 import { replicaKeys } from "../../nodes/lib/replicas/keys";
 import { Lease } from "../../nodes/lib/replicas/lease";
-import { type RedisServer, startRedis, requireRedis } from "../harness/redis-server";
+import { useRedisServer } from "../harness/redis-server";
 import { freeze, redisClient, until } from "./replica-support";
 
 const HOST = "http://127.0.0.1:8089";
@@ -17,21 +17,18 @@ const position = (seq: number): HubPosition => ({ polls: [{ seq, extensions: ["4
 
 describe("Replicas: the fenced shared position in a real Redis", function () {
   this.timeout(20_000);
-  let server: RedisServer;
+  const server = useRedisServer();
   let redis: Redis;
   const leases: Lease[] = [];
   let n = 0;
   let keys = replicaKeys("p0", "cfg");
 
   before(async function () {
-    requireRedis(this);
-    server = await startRedis();
     redis = redisClient(server.url);
   });
 
   after(async () => {
     redis?.disconnect();
-    await server?.stop();
   });
 
   beforeEach(() => {

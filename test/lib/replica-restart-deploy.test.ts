@@ -8,32 +8,17 @@
  * forced by gates a request waits at before it reaches the PBX.
  */
 import assert from "node:assert/strict";
-import type { Redis } from "ioredis";
-import { HoldLimit } from "../../nodes/lib/poll/hold-limit";
-import type { Subscriber } from "../../nodes/lib/poll/hub-types";
-import type { CallEvent } from "../../nodes/lib/poll/poll-types";
-import { replicaKeys } from "../../nodes/lib/replicas/keys";
-import { ReplicatedHub } from "../../nodes/lib/replicas/replicated-hub";
 import { FakePbx } from "../fake-pbx";
-import { type RedisServer, requireRedis, startRedis } from "../harness/redis-server";
-import { Gates } from "../unit/request-gates";
-import { redisClient, until } from "./replica-support";
-
-const UNIT = 100;
+import { useRedisServer } from "../harness/redis-server";
+import { deployHolder, UNIT } from "./replica-deploy-fixture";
+import { until } from "./replica-support";
 
 describe("Replicas: a full deploy on the holder between a PBX restart's read and the poll after it", function () {
   this.timeout(20_000);
-  let server: RedisServer;
+  const server = useRedisServer();
   let pbx: FakePbx;
   const closing: Array<() => Promise<void> | void> = [];
 
-  before(async function () {
-    requireRedis(this);
-    server = await startRedis();
-  });
-  after(async () => {
-    await server?.stop();
-  });
   beforeEach(async () => {
     pbx = new FakePbx({ minPollMs: 5, timeOutUnitMs: UNIT });
     await pbx.start();
@@ -44,26 +29,7 @@ describe("Replicas: a full deploy on the holder between a PBX restart's read and
   });
 
   it("the next term carries on from the new life's cursor: no change made between the reads is lost", async () => {
-    const gates = new Gates(pbx, UNIT);
-    const redis: Redis = redisClient(server.url);
-    const listener: Redis = redisClient(server.url);
-    const hub = new ReplicatedHub({
-      api: gates.api, redis, listener, keys: replicaKeys("deploy", "cfg"), name: "alpha", host: pbx.url, authMode: "apiKey",
-      maxAgeMs: 3_600_000, ttlMs: 1500, marginMs: 300, pollSlackMs: 200, mirrorEveryMs: 300,
-      hub: { holdLimit: new HoldLimit({ unitMs: UNIT }), random: () => 0, idleGapMs: 50, earlyReadMs: 200 },
-      writer: { minIntervalMs: 20 },
-    });
-    closing.push(() => gates.client.close(), () => redis.disconnect(), () => listener.disconnect(), () => hub.close());
-    const events: CallEvent[] = [];
-    const flow: Subscriber = { extensions: ["410"], timeoutSec: 30, onEvent: (e) => events.push(e), onStatus: () => undefined };
-    const statuses = (id: string): string[] => events.filter((e) => e.data.uniqueCallId === id).map((e) => e.data.status);
-    /** A full deploy: the subscribe node and the config node close (the lease is handed back), then start again. */
-    const deploy = async (): Promise<void> => {
-      await hub.deregister("sub");
-      await hub.standDown();
-      hub.register("sub", flow);
-      hub.releaseLingering();
-    };
+    const { gates, hub, flow, statuses, deploy } = deployHolder({ server, pbx, closing, prefix: "deploy", writeEveryMs: 20 });
     pbx.bumpSeq(20);
     const quiet = gates.hold(pbx.seq); // the first poll after the start's read: the shared position is there
     hub.register("sub", flow);

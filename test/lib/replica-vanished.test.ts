@@ -14,7 +14,7 @@ import type { CallEvent } from "../../nodes/lib/poll/poll-types";
 import { replicaKeys } from "../../nodes/lib/replicas/keys";
 import { ReplicatedHub } from "../../nodes/lib/replicas/replicated-hub";
 import { FakePbx } from "../fake-pbx";
-import { type RedisServer, startRedis, requireRedis } from "../harness/redis-server";
+import { useRedisServer } from "../harness/redis-server";
 import { redisClient, until } from "./replica-support";
 
 const KEY = "replica-key-5be1c0de-77aa";
@@ -32,7 +32,7 @@ interface Replica {
 
 describe("Replicas: the lease key vanishes from Redis while its holder polls", function () {
   this.timeout(30_000);
-  let server: RedisServer;
+  const server = useRedisServer();
   let admin: Redis;
   let pbx: FakePbx;
   let replicas: Replica[] = [];
@@ -41,14 +41,11 @@ describe("Replicas: the lease key vanishes from Redis while its holder polls", f
   let n = 0;
 
   before(async function () {
-    requireRedis(this);
-    server = await startRedis();
     admin = redisClient(server.url);
   });
 
   after(async () => {
     admin?.disconnect();
-    await server?.stop();
   });
 
   beforeEach(async () => {

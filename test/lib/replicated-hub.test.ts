@@ -15,7 +15,7 @@ import type { CallEvent, SubscribeApi } from "../../nodes/lib/poll/poll-types";
 import { replicaKeys } from "../../nodes/lib/replicas/keys";
 import { ReplicatedHub } from "../../nodes/lib/replicas/replicated-hub";
 import { FakePbx } from "../fake-pbx";
-import { type RedisServer, startRedis, requireRedis } from "../harness/redis-server";
+import { useRedisServer } from "../harness/redis-server";
 import { freeze, redisClient, until } from "./replica-support";
 
 const KEY = "replica-key-5be1c0de-77aa";
@@ -36,21 +36,12 @@ interface Replica {
 
 describe("Replicas: two ReplicatedHubs on one PBX through a real Redis", function () {
   this.timeout(40_000);
-  let server: RedisServer;
+  const server = useRedisServer();
   let pbx: FakePbx;
   let replicas: Replica[] = [];
   let mostPolls = 0;
   let prefix = "";
   let n = 0;
-
-  before(async function () {
-    requireRedis(this);
-    server = await startRedis();
-  });
-
-  after(async () => {
-    await server?.stop();
-  });
 
   beforeEach(async () => {
     freezeOnAnswer = undefined;

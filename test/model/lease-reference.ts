@@ -16,7 +16,8 @@
  * - fences only grow while Redis keeps its data;
  * - the vanish wait: a standby whose last look saw a holder with TTL left, and then found the key missing while
  *   that TTL still ran (the key vanished, not released), takes the lease no sooner than a TTL after finding it
- *   missing, unless a later term was released or ran out meanwhile, or the lost key's shadow (a DEL leaves it) ran out;
+ *   missing, unless a later term was released meanwhile (the two-witness rule frees a key that ran out only for a
+ *   replica that waits for nothing);
  * - hand-over (checked by the Release command): after a release, a standby that runs takes it at its next try.
  */
 import { ACQUIRE, FENCED_WRITE, RELEASE, RENEW } from "../../nodes/lib/replicas/scripts";
@@ -50,10 +51,8 @@ export class LeaseReference {
   readonly ranOut = new Map<string, number>();
   readonly released = new Set<string>();
   private fenceMax = 0;
-  /** How the key last went: lost by the model, released, ran out; and when (world time). */
-  private gone: { how: "lost" | "released" | "ranOut"; at: number } | undefined;
-  /** The key was lost by a DEL and its shadow has run out since: its TTL is over in Redis's own time. */
-  private lostRanOut = false;
+  /** How the key last went: lost by the model, released, ran out. */
+  private gone: "lost" | "released" | "ranOut" | undefined;
   /** The key was lost with its shadow (the term kept), at this world time, its TTL then running until `until`. */
   private lostBoth: { at: number; until: number } | undefined;
   /** Tokens taken under the documented limit above. */
@@ -85,7 +84,7 @@ export class LeaseReference {
       this.expiresAt = Infinity;
       this.shadowExpiresAt = undefined;
       this.released.add(args[0] ?? "");
-      this.gone = { how: "released", at: now };
+      this.gone = "released";
     } else if (script === FENCED_WRITE) {
       if (answer === 1) {
         this.stats.writes += 1;
@@ -127,10 +126,8 @@ export class LeaseReference {
       return;
     }
     const from = this.waitFrom.get(who.name);
-    const releasedLast = this.gone?.how === "released";
-    // The last term's key ran out by itself, or its shadow did after a DEL: every holder's deadline is over.
-    const ranOutLast = this.gone?.how === "ranOut" || this.lostRanOut;
-    if (from !== undefined && sentMono < from + this.ttlMs && !releasedLast && !ranOutLast) {
+    const releasedLast = this.gone === "released";
+    if (from !== undefined && sentMono < from + this.ttlMs && !releasedLast) {
       this.violation(`${who.name}: took the lease ${sentMono - from} ms after finding its holder's key vanished: it must wait a TTL (${this.ttlMs} ms)`);
     }
     if (sight && now < sight.expiresAt && this.lost.has(sight.token) && !this.released.has(sight.token) && from === undefined && !releasedLast) {
@@ -152,7 +149,6 @@ export class LeaseReference {
   /** The lease's shadow ran out (a DEL of the key left it running until now). */
   shadowRanOut(): void {
     this.shadowExpiresAt = undefined;
-    if (this.value === undefined && this.gone?.how === "lost") this.lostRanOut = true;
   }
 
   /** `name` is a new process: what its former one saw is not its own. */
@@ -174,7 +170,7 @@ export class LeaseReference {
   /** The key's TTL ran out at world time `now`. */
   expire(now: number): void {
     if (this.value !== undefined) this.ranOut.set(this.value, now);
-    this.gone = { how: "ranOut", at: now };
+    this.gone = "ranOut";
     this.value = undefined;
     this.expiresAt = Infinity;
   }
@@ -182,12 +178,11 @@ export class LeaseReference {
   /** The model deleted the key (`flush`: every key, the fence counter too). */
   loseKey(now: number, flush: boolean, shadowToo = false): void {
     if (this.value !== undefined) this.lost.set(this.value, now);
-    this.gone = { how: "lost", at: now };
-    // A DEL of a key already gone changes nothing in Redis (its shadow runs on, or has run out).
-    if (this.value !== undefined || flush) this.lostRanOut = false;
+    // A DEL of a key already gone changes nothing in Redis: a hand-back before it still frees the lease.
+    if (this.value !== undefined || flush) this.gone = "lost";
     if (flush) this.lostBoth = undefined; // the term goes too: every replica waits a TTL
     else if (shadowToo && this.shadowExpiresAt !== undefined) this.lostBoth = { at: now, until: this.shadowExpiresAt };
-    if (shadowToo) this.shadowExpiresAt = undefined; // deleted, not run out: lostRanOut stays false
+    if (shadowToo) this.shadowExpiresAt = undefined;
     this.value = undefined;
     this.expiresAt = Infinity;
     if (flush) {

@@ -460,6 +460,21 @@ describe("model: the replicas' lease on a real Redis under random sequences", fu
     ]);
   });
 
+  // Found by the search (seed 1491191059) once the reference stopped excusing a take after a term that ran out: r1
+  // waits out a vanished key; r0 takes its own term again and hands it back; a DEL then finds no key. Redis still has
+  // the hand-back, so r1 takes the lease at its next try, as the script allows; the reference had read that DEL as
+  // the key's last going and failed the take.
+  it("a DEL that finds no key leaves a hand-back standing: a waiting standby takes the released lease", async function () {
+    await runSequence({ replicas: 2, redisRate: 1, walls: [0, 0, 0], released: true }, [
+      new LoseKey(false, true),
+      new Advance(6000),
+      new Pause(4000, false),
+      new Release(0),
+      new LoseKey(false),
+      new Advance(11_000),
+    ]);
+  });
+
   // Found by CI (seed -1208215679): r2, frozen past r0's TTL, woke just after the lease and its shadow were lost
   // together (the term kept): both witnesses then say "ran out", and r0 holds until its next renewal. The documented
   // limit (docs/replicas.md), counted by the reference rather than failed; it needs a frozen standby and a partial loss.

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import type { Node } from "node-red";
 import { FakePbx } from "../fake-pbx";
-import { requireRedis, type RedisServer, startRedis } from "../harness/redis-server";
+import { useRedisServer } from "../harness/redis-server";
 import { freePort } from "../proxy/tinyproxy";
 import { translatedNodes } from "./catalogue";
 import { API_KEY, configFlowNode, FlowNode, helper, isGreen, Logged, startFakePbx, Statuses, subscribeFlowNodes, unloadAndStop } from "./support";
@@ -69,16 +69,9 @@ describe("noojee-config: Replicas settings at runtime", function () {
 describe("noojee-config: Test connection of Redis, against a real redis-server", function () {
   this.timeout(20_000);
   let pbx: FakePbx;
-  let open: RedisServer;
-  let locked: RedisServer;
+  const open = useRedisServer();
+  const locked = useRedisServer({ password: PASSWORD });
 
-  before(async function () {
-    requireRedis(this);
-    [open, locked] = await Promise.all([startRedis(), startRedis({ password: PASSWORD })]);
-  });
-  after(async () => {
-    await Promise.all([open?.stop(), locked?.stop()]);
-  });
   beforeEach(async () => (pbx = await startFakePbx()));
   afterEach(async () => {
     delete process.env.NOOJEE_TEST_REDIS_URL;

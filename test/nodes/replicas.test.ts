@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import type { Redis } from "ioredis";
 import { replicaKeys } from "../../nodes/lib/replicas/keys";
-import { type RedisServer, startRedis, requireRedis } from "../harness/redis-server";
+import { useRedisServer } from "../harness/redis-server";
 import { freePort } from "../proxy/tinyproxy";
 import { redisClient } from "../lib/replica-support";
 import type { FakePbx } from "../fake-pbx";
@@ -17,7 +17,7 @@ import { configFlowNode, helper, Logged, nodes, Sent, startFakePbx, Statuses, su
 
 describe("Replicas: the config node in Node-RED", function () {
   this.timeout(20_000);
-  let server: RedisServer;
+  const server = useRedisServer();
   let redis: Redis;
   let pbx: FakePbx | undefined;
   let prefix = "";
@@ -25,8 +25,6 @@ describe("Replicas: the config node in Node-RED", function () {
   const previousName = process.env.NODE_RED_REPLICA;
 
   before(async function () {
-    requireRedis(this);
-    server = await startRedis();
     redis = redisClient(server.url);
     process.env.NODE_RED_REPLICA = "replica-under-test";
   });
@@ -35,7 +33,6 @@ describe("Replicas: the config node in Node-RED", function () {
     if (previousName === undefined) delete process.env.NODE_RED_REPLICA;
     else process.env.NODE_RED_REPLICA = previousName;
     redis?.disconnect();
-    await server?.stop();
   });
 
   beforeEach(async () => {
