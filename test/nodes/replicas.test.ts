@@ -18,6 +18,7 @@ import { configFlowNode, helper, Logged, nodes, Sent, startFakePbx, Statuses, su
 describe("Replicas: the config node in Node-RED", function () {
   this.timeout(20_000);
   const server = useRedisServer();
+  const locked = useRedisServer({ password: "the-right-one" });
   let redis: Redis;
   let pbx: FakePbx | undefined;
   let prefix = "";
@@ -112,6 +113,21 @@ describe("Replicas: the config node in Node-RED", function () {
     const seen: HubStatus[] = [];
     hub.register("probe", { extensions: [], timeoutSec: 30, onEvent: () => undefined, onStatus: (status) => seen.push(status) });
     assert.deepEqual(seen.at(-1), { state: "coordinationLost", reason: "Redis not reachable" });
+    const shown = JSON.stringify([seen, statuses.all, new Logged(helper.getNode("cfg"), "warn").all]);
+    assert.ok(!shown.includes(secret), shown);
+    await hub.deregister("probe");
+  });
+
+  it("a wrong Redis password: coordination lost: Redis WRONGPASS, whole, no poll, and never the password", async () => {
+    const secret = "wrong-Pw-77";
+    await load(`redis://:${secret}@127.0.0.1:${locked.port}`);
+    const statuses = new Statuses(helper.getNode("a"));
+    await statuses.waitFor((s) => String(s.text).startsWith("noojee-subscribe.status.coordinationLos") && s.fill === "red", 8000);
+    assert.equal(pbx!.subscribeRequests().length, 0);
+    const hub = (helper.getNode("cfg") as unknown as NoojeeConfigNode).connection().hub;
+    const seen: HubStatus[] = [];
+    hub.register("probe", { extensions: [], timeoutSec: 30, onEvent: () => undefined, onStatus: (status) => seen.push(status) });
+    assert.deepEqual(seen.at(-1), { state: "coordinationLost", reason: "Redis WRONGPASS" });
     const shown = JSON.stringify([seen, statuses.all, new Logged(helper.getNode("cfg"), "warn").all]);
     assert.ok(!shown.includes(secret), shown);
     await hub.deregister("probe");
