@@ -26,7 +26,7 @@ function contender(redis: Redis, name: string, keyPrefix: string): { lease: Leas
   const log: Log = { acquired: [], lost: [], standby: [], unreachable: [] };
   const events: LeaseEvents = {
     onAcquired: (token) => log.acquired.push(token),
-    onLost: (reason) => log.lost.push({ reason, at: monotonicNow() }),
+    onLost: (reason) => log.lost.push({ reason: reason.detail, at: monotonicNow() }),
     onStandby: (holder) => log.standby.push(holder),
     onUnreachable: (reason) => log.unreachable.push(reason),
   };
@@ -183,7 +183,7 @@ describe("Replicas: the lease in a real Redis", function () {
     const lease = new Lease({
       redis, keys: replicaKeys(prefix, "cfg1"), name: "vm", ttlMs: TTL, marginMs: MARGIN,
       wallNow: () => Date.now() + suspendedMs,
-      onAcquired: () => undefined, onLost: (reason) => lost.push(reason), onStandby: () => undefined, onUnreachable: () => undefined,
+      onAcquired: () => undefined, onLost: (reason) => lost.push(reason.detail), onStandby: () => undefined, onUnreachable: () => undefined,
     });
     leases.push(lease);
     lease.start();

@@ -55,7 +55,7 @@ describe("Replicas: the fenced shared position in a real Redis", function () {
   function writer(token: string, holds: () => boolean, refusals: string[]): FencedPosition {
     return new FencedPosition({
       redis, keys, token, holds, host: HOST, authMode: "apiKey", minIntervalMs: 0, onWarning: (w) => refusals.push(`warning: ${w}`),
-      onRefused: (reason) => refusals.push(reason),
+      onRefused: (reason) => refusals.push(reason.detail),
     });
   }
 

@@ -115,6 +115,31 @@ describe("Replicas: the lease key vanishes from Redis while its holder polls", f
     assert.equal(count(a) + count(b), 1, `the call delivered ${count(a) + count(b)} times (alpha ${count(a)}, beta ${count(b)})`);
     assert.equal(Number(a.hub.holding) + Number(b.hub.holding), 1, "exactly one holds");
     assert.ok(mostPolls <= 1, `${mostPolls} polls open at once`);
+    // Alpha says why it stopped: whole in the log, short in the status.
+    assert.ok(a.warnings.some((w) => /^coordination lost, this replica stopped polling: the lease is no longer this replica's/.test(w)), JSON.stringify(a.warnings));
+    assert.ok(a.statuses.some((s) => s.state === "coordinationLost" && s.reason === "lease gone or taken"), JSON.stringify(a.statuses));
+  });
+
+  // rv-26d: a replica stopped, Redis emptied (restarted without its data, or another Redis), then a new Node-RED
+  // process: nothing in it knew a term before, so the position's absence went unsaid while the calls made meanwhile
+  // were never sent.
+  it("a process started on a Redis emptied while Node-RED was down says in its log that the shared position is missing", async () => {
+    const first = replica("alpha");
+    await until(() => first.hub.holding && pbx.openPolls() === 1, "alpha polls");
+    const fresh = /^no shared position in Redis yet: starting from the calls in progress\. Expected at the first start on this Redis; otherwise Redis lost its data or is another one/;
+    assert.equal(first.warnings.filter((w) => fresh.test(w)).length, 1, `the first start says so too: ${JSON.stringify(first.warnings)}`);
+    const call = pbx.startCall("410");
+    await until(() => deliveries(first, call, "Ringing").length === 1, "the call at alpha");
+    await first.hub.close(); // Node-RED stopped (SIGTERM): the lease handed back, the position written
+    assert.notEqual(await admin.get(replicaKeys(prefix, "cfg").position), null, "alpha wrote the position");
+    await server.kill("SIGKILL");
+    await server.start(); // without its data
+    await until(() => admin.status === "ready", "the admin connection back");
+    pbx.update("410", call, { status: "Hungup" }); // made while Node-RED was down: lost with the position
+    const next = replica("alpha"); // a new process: it knows no term before
+    await until(() => next.hub.holding, "the new process holds", 15_000);
+    await until(() => next.warnings.some((w) => fresh.test(w)), "its warning");
+    assert.deepEqual(next.warnings.filter((w) => /shared position is gone/.test(w)), [], "it cannot know Redis had one");
   });
 
   it("Redis restarted without its data: never two polls, the call reaches one flow at most once, and the new holder says the position is gone", async () => {

@@ -13,6 +13,7 @@ import { HoldLimit } from "../../nodes/lib/poll/hold-limit";
 import type { HubStatus, Subscriber } from "../../nodes/lib/poll/hub-types";
 import type { CallEvent, SubscribeApi } from "../../nodes/lib/poll/poll-types";
 import { replicaKeys } from "../../nodes/lib/replicas/keys";
+import { STATUS_ROOM } from "../../nodes/lib/replicas/lost-reason";
 import { ReplicatedHub } from "../../nodes/lib/replicas/replicated-hub";
 import { FakePbx } from "../fake-pbx";
 import { useRedisServer } from "../harness/redis-server";
@@ -32,6 +33,7 @@ interface Replica {
   statuses: HubStatus[];
   /** Events handed on while this replica did not hold the lease: must stay empty. */
   unheld: CallEvent[];
+  warnings: string[];
 }
 
 describe("Replicas: two ReplicatedHubs on one PBX through a real Redis", function () {
@@ -88,8 +90,9 @@ describe("Replicas: two ReplicatedHubs on one PBX through a real Redis", functio
       maxAgeMs: 3_600_000, ttlMs: TTL, marginMs: 300, pollSlackMs: 200, mirrorEveryMs: 300,
       hub: { holdLimit: new HoldLimit({ unitMs: UNIT }), random: () => 0, idleGapMs: 50, earlyReadMs: 200 },
       writer: { minIntervalMs: 20 },
+      onWarning: (message) => made.warnings.push(message),
     });
-    const made: Replica = { name, hub, redis, listener, client, events: [], statuses: [], unheld: [] };
+    const made: Replica = { name, hub, redis, listener, client, events: [], statuses: [], unheld: [], warnings: [] };
     const subscriber: Subscriber = {
       extensions, timeoutSec: 30,
       onEvent: (event) => {
@@ -232,6 +235,13 @@ describe("Replicas: two ReplicatedHubs on one PBX through a real Redis", functio
     const down = Date.now();
     await until(() => last(a)?.state === "coordinationLost" && last(b)?.state === "coordinationLost", "both lost");
     assert.ok(Date.now() - down < TTL, "before the lease could have expired");
+    // The status's reason fits after "coordination lost: " whole (rv-26d: "Redis: Redis not rea…"); the log has it all.
+    const reasons = [a, b].flatMap((r) => r.statuses.flatMap((s) => (s.state === "coordinationLost" ? [s.reason] : [])));
+    for (const reason of reasons) assert.ok(reason.length <= STATUS_ROOM, `"${reason}" is cut in a status`);
+    const stopped = a.warnings.filter((w) => w.startsWith("coordination lost, this replica stopped polling: "));
+    assert.equal(stopped.length, 1, JSON.stringify(a.warnings));
+    assert.match(stopped[0] ?? "", /: Redis: /);
+    assert.deepEqual(b.warnings.filter((w) => w.startsWith("coordination lost")), [], "the standby stopped nothing");
     await until(() => pbx.openPolls() === 0, "no poll open");
     const asked = pbx.subscribeRequests().length;
     await new Promise((r) => setTimeout(r, TTL));

@@ -249,7 +249,7 @@ export class LeaseWorld {
         redis: this.redisOf(r), keys: this.keys, name: r.name, ttlMs: TTL, marginMs: MARGIN,
         monotonic: () => r.clock.mono, wallNow: () => r.clock.wall,
         onAcquired: (token) => (r.lastToken = token),
-        onLost: (reason) => this.log.push(`${this.now} ${r.name} lost: ${reason}`),
+        onLost: (reason) => this.log.push(`${this.now} ${r.name} lost: ${reason.detail}`),
         onStandby: () => undefined,
         onUnreachable: (reason) => this.log.push(`${this.now} ${r.name} unreachable: ${reason}`),
       });

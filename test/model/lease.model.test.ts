@@ -222,7 +222,7 @@ class Confirm extends Step {
     void r.clock.run(async () => {
       const reason = await lease.confirm();
       if (reason !== undefined) lease.lose(reason);
-      this.done = reason ?? "confirmed";
+      this.done = reason?.detail ?? "confirmed";
     });
   }
   describe(): string {

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import type { FakePbx } from "../fake-pbx";
-import { configFlowNode, credentials, type FlowNode, heldLongPoll, helper, nodes, Sent, startFakePbx, unloadAndStop, until } from "./support";
+import { configFlowNode, credentials, deploy, type FlowNode, heldLongPoll, helper, nodes, Sent, startFakePbx, unloadAndStop, until } from "./support";
 
 type Payload = Record<string, unknown> & { state: string; unknown?: boolean };
 type Variable = Record<string, Payload> | undefined;
@@ -70,7 +70,7 @@ describe("noojee-presence: its context variable", function () {
     helper.settings({});
     await helper.load(nodes, flowOf(), credentials());
     helper.getNode("cfg").context().global.set(key, { "410": stored });
-    await helper.setFlows(flowOf(presenceNode("a", "410")), "full", credentials());
+    await deploy(flowOf(presenceNode("a", "410")), "full", credentials());
     const sent = new Sent(helper.getNode("a"));
     await until(() => pbx.subscribeRequests().length >= 1, "the first (failing) read");
     await new Promise((resolve) => setImmediate(resolve));
@@ -86,7 +86,7 @@ describe("noojee-presence: its context variable", function () {
     await until(() => stateOf("400") === "idle" && stateOf("410") === "idle", "both idle");
     pbx.startCall("400", { status: "Connected", canAnswer: false, callStartTime: "2026/12/05 09:00:00" });
     await until(() => stateOf("400") === "on a call", "400 on a call");
-    await helper.setFlows(flowOf(presenceNode("b", "410")), "full", credentials());
+    await deploy(flowOf(presenceNode("b", "410")), "full", credentials());
     await heldLongPoll(pbx);
     await until(() => stateOf("400") === undefined, "400 removed with its node");
     assert.equal(stateOf("410"), "idle", "410 is still watched by b");
@@ -98,7 +98,7 @@ describe("noojee-presence: its context variable", function () {
     pbx.startCall("400", { status: "Connected", canAnswer: false, callStartTime: "2026/12/05 09:00:00" });
     await until(() => stateOf("400") === "on a call", "400 on a call");
     // Edited, not deleted: Node-RED closes it with removed false and starts it again (found by the model-based test).
-    await helper.setFlows(flowOf(presenceNode("a", "410")), "full", credentials());
+    await deploy(flowOf(presenceNode("a", "410")), "full", credentials());
     await heldLongPoll(pbx);
     await until(() => stateOf("400") === undefined, "400 removed: no node watches it any more");
     assert.equal(stateOf("410"), "idle");
@@ -131,7 +131,7 @@ describe("noojee-presence: its context variable", function () {
     helper.settings({});
     await helper.load(nodes, flowOf(), credentials());
     helper.getNode("cfg").context().global.set(key, { "410": onACall("410"), "420": onACall("420"), "430": onACall("430"), "440": onACall("440") });
-    await helper.setFlows(flowOf(presenceNode("a", "410"), presenceNode("b", "440")), "full", credentials());
+    await deploy(flowOf(presenceNode("a", "410"), presenceNode("b", "440")), "full", credentials());
     await until(() => stateOf("420") === undefined && stateOf("430") === undefined, "420 and 430 removed: nothing watches them");
     await until(() => stateOf("410") === "idle" && stateOf("440") === "idle", "410 and 440 read");
     assert.deepEqual(Object.keys(variable()!).sort(), ["410", "440"]);

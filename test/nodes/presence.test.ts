@@ -10,10 +10,7 @@ import * as path from "node:path";
 import type { NodeMessage } from "node-red";
 import type { FakePbx } from "../fake-pbx";
 import { eventIdOf } from "../../nodes/lib/poll/call-state-table";
-import {
-  configFlowNode, credentials, heldLongPoll, helper, isGreen, isRed, Logged, nodes, Sent, startFakePbx, Statuses, subscribeFlowNodes,
-  unloadAndStop, until,
-} from "./support";
+import { configFlowNode, credentials, deploy, heldLongPoll, helper, isGreen, isRed, Logged, nodes, Sent, startFakePbx, Statuses, subscribeFlowNodes, unloadAndStop, until } from "./support";
 
 type Payload = { extension: string; state: string; previous: string | null; since: string; count: number; calls: Array<Record<string, unknown>>; initial?: boolean };
 
@@ -155,7 +152,7 @@ describe("noojee-presence", function () {
         { id: "p", z: "f1", type: "noojee-presence", server: "cfg", extensions: "410", persistChanges: persist, name: "changed", wires: [["out"]] },
         { id: "out", z: "f1", type: "helper" },
       ];
-      await helper.setFlows(flow, "nodes", credentials());
+      await deploy(flow, "nodes", credentials());
       const expected = persist ? "499" : "410";
       await until(() => pbx.subscribeRequests().at(-1)?.query.exten === expected && pbx.openPolls() === 1, `a poll for ${expected} after the redeploy`);
       await helper.unload();
@@ -287,7 +284,7 @@ describe("noojee-presence: deploys and Node-RED restarts", function () {
     pbx.update("410", a, { status: "Connected", canAnswer: false });
     await new Sent(helper.getNode("p")).count(2);
     const old = helper.getNode("p");
-    await helper.setFlows(flow("renamed"), "nodes", credentials());
+    await deploy(flow("renamed"), "nodes", credentials());
     assert.notEqual(helper.getNode("p"), old, "a new node");
     const [first] = await new Sent(helper.getNode("p")).count(1);
     const again = first.payload as Payload;

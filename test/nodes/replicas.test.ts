@@ -18,6 +18,7 @@ import { configFlowNode, helper, Logged, nodes, Sent, startFakePbx, Statuses, su
 describe("Replicas: the config node in Node-RED", function () {
   this.timeout(20_000);
   const server = useRedisServer();
+  const locked = useRedisServer({ password: "the-right-one" });
   let redis: Redis;
   let pbx: FakePbx | undefined;
   let prefix = "";
@@ -101,9 +102,9 @@ describe("Replicas: the config node in Node-RED", function () {
     });
   }
 
-  it("Redis unreachable: coordination lost, no poll, and never the password", async () => {
-    const secret = "s3cret-Pw-91";
-    await load(`redis://:${secret}@127.0.0.1:${await freePort()}`);
+  /** Loaded with `url`: the subscribe node red, no poll, the hub's reason whole, and `secret` nowhere shown. */
+  async function expectCoordinationLost(url: string, secret: string, reason: string): Promise<void> {
+    await load(url);
     const statuses = new Statuses(helper.getNode("a"));
     await statuses.waitFor((s) => String(s.text).startsWith("noojee-subscribe.status.coordinationLos") && s.fill === "red", 8000);
     assert.equal(pbx!.subscribeRequests().length, 0);
@@ -111,9 +112,19 @@ describe("Replicas: the config node in Node-RED", function () {
     const hub = (helper.getNode("cfg") as unknown as NoojeeConfigNode).connection().hub;
     const seen: HubStatus[] = [];
     hub.register("probe", { extensions: [], timeoutSec: 30, onEvent: () => undefined, onStatus: (status) => seen.push(status) });
-    assert.deepEqual(seen.at(-1), { state: "coordinationLost", reason: "Redis not reachable" });
+    assert.deepEqual(seen.at(-1), { state: "coordinationLost", reason });
     const shown = JSON.stringify([seen, statuses.all, new Logged(helper.getNode("cfg"), "warn").all]);
     assert.ok(!shown.includes(secret), shown);
     await hub.deregister("probe");
+  }
+
+  it("Redis unreachable: coordination lost, no poll, and never the password", async () => {
+    const secret = "s3cret-Pw-91";
+    await expectCoordinationLost(`redis://:${secret}@127.0.0.1:${await freePort()}`, secret, "Redis not reachable");
+  });
+
+  it("a wrong Redis password: coordination lost: Redis WRONGPASS, whole, no poll, and never the password", async () => {
+    const secret = "wrong-Pw-77";
+    await expectCoordinationLost(`redis://:${secret}@127.0.0.1:${locked.port}`, secret, "Redis WRONGPASS");
   });
 });

@@ -10,7 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { FakePbx } from "../fake-pbx";
 import { GatedStore } from "./gated-store";
-import { configFlowNode, credentials, helper, Logged, nodes, Sent, startFakePbx, Statuses, subscribeFlowNodes, unloadAndStop, until } from "./support";
+import { configFlowNode, credentials, deploy, helper, Logged, nodes, Sent, startFakePbx, Statuses, subscribeFlowNodes, unloadAndStop, until } from "./support";
 
 const POSITION = "noojee-position";
 const KEPT = "noojee-extensions";
@@ -180,7 +180,7 @@ describe("noojee-config: the saved state read from an asynchronous context store
     store.values.set(KEPT, ["420"]);
     store.hold(KEPT);
     pbx!.fault("http500", 5); // nothing is read: 420 keeps its stored state unless it was removed meanwhile
-    await helper.setFlows([
+    await deploy([
       configFlowNode(pbx!.url),
       { id: "pv-presence", type: "noojee-presence", server: "cfg", extensions: "410", persistChanges: true, contextScope: "global", contextStore: "mem", contextKey: "pv", wires: [[]] },
     ], "full", credentials());

@@ -8,10 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { FakePbx } from "../fake-pbx";
-import {
-  API_KEY, configFlowNode, credentials, heldLongPoll, helper, Logged, nodes, Sent, startFakePbx, subscribeFlowNodes,
-  unloadAndStop, until,
-} from "./support";
+import { API_KEY, configFlowNode, credentials, deploy, heldLongPoll, helper, Logged, nodes, Sent, startFakePbx, subscribeFlowNodes, unloadAndStop, until } from "./support";
 
 describe("noojee-config: resume after a restart", function () {
   let pbx: FakePbx | undefined;
@@ -58,7 +55,7 @@ describe("noojee-config: resume after a restart", function () {
     assert.deepEqual((saved.legs as Array<{ data: { uniqueCallId: string } }>).map((l) => l.data.uniqueCallId), ["1.1"]);
     assert.equal(fs.readFileSync(stateFile(), "utf8").includes(API_KEY), false);
 
-    await helper.setFlows([{ id: "other", type: "helper" }], "full");
+    await deploy([{ id: "other", type: "helper" }], "full");
     await until(() => !fs.existsSync(stateFile()), "the file deleted with its config node");
   });
 
@@ -125,7 +122,7 @@ describe("noojee-config: resume after a restart", function () {
       assert.ok(logs.some((m) => logged.test(m)), `${aheadMs} ms ahead: ${logs.join("; ")}`);
       assert.deepEqual(new Logged(helper.getNode("cfg"), "warn").all, [], "a log line, not a warning");
       await heldLongPoll(pbx!);
-      await helper.setFlows([{ id: "other", type: "helper" }], "full");
+      await deploy([{ id: "other", type: "helper" }], "full");
       await helper.unload();
     }
   });
@@ -143,7 +140,7 @@ describe("noojee-config: resume after a restart", function () {
       assert.ok(logs.some((m) => /noojee-config.resume.nothingToResume/.test(m)), logs.join("; "));
       assert.equal(logs.some((m) => /noojee-config.resume.resuming/.test(m)), false, logs.join("; "));
       await heldLongPoll(pbx!);
-      await helper.setFlows([{ id: "other", type: "helper" }], "full");
+      await deploy([{ id: "other", type: "helper" }], "full");
       await helper.unload();
     }
   });
@@ -176,7 +173,7 @@ describe("noojee-config: resume after a restart", function () {
       if (what === "off") await until(() => !fs.existsSync(stateFile()), "turning it off forgets the position");
       await heldLongPoll(pbx!); // so that no request of this case reaches the PBX during the next
       // Deleted, not stopped: a stopped config node's connection would be taken over by the next case's.
-      await helper.setFlows([{ id: "other", type: "helper" }], "full");
+      await deploy([{ id: "other", type: "helper" }], "full");
       await helper.unload();
     }
   });
@@ -193,7 +190,7 @@ describe("noojee-config: resume after a restart", function () {
       await sent.waitFor(() => true);
       await until(() => fs.existsSync(stateFile()), `${store}: the position in the file`);
       await heldLongPoll(pbx!);
-      await helper.setFlows([{ id: "other", type: "helper" }], "full");
+      await deploy([{ id: "other", type: "helper" }], "full");
       await helper.unload();
     }
   });

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import type { NodeMessage } from "node-red";
 import sinon from "sinon";
 import { FakePbx } from "../fake-pbx";
-import { configFlowNode, credentials, helper, heldLongPoll, nodes, Sent, subscribeFlowNodes, startFakePbx, unloadAndStop, until } from "./support";
+import { configFlowNode, credentials, deploy, heldLongPoll, helper, nodes, Sent, startFakePbx, subscribeFlowNodes, unloadAndStop, until } from "./support";
 
 type Outputs = Array<NodeMessage | null>;
 const payloadOf = (msg: NodeMessage) => msg.payload as Record<string, unknown>;
@@ -102,7 +102,7 @@ describe("noojee-subscribe modes and runtime control", function () {
       await heldLongPoll(pbx);
       helper.getNode("sub").receive({ action: "replace", extensions: "499" });
       await until(() => pbx.subscribeRequests().at(-1)?.query.exten === "499" && pbx.openPolls() === 1, "a poll for 499");
-      await helper.setFlows([...flow(persist).slice(0, 1), ...subscribeFlowNodes("sub", "410", { persistChanges: persist, name: "changed" })], "nodes", credentials());
+      await deploy([...flow(persist).slice(0, 1), ...subscribeFlowNodes("sub", "410", { persistChanges: persist, name: "changed" })], "nodes", credentials());
       const expected = persist ? "499" : "410";
       await until(() => pbx.subscribeRequests().at(-1)?.query.exten === expected && pbx.openPolls() === 1, `a poll for ${expected} after the redeploy`);
       await helper.unload();

@@ -11,9 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { NodeMessage } from "node-red";
 import type { FakePbx } from "../fake-pbx";
-import {
-  configFlowNode, credentials, FlowNode, heldLongPoll, helper, nodes, Sent, startFakePbx, subscribeFlowNodes, unloadAndStop, until,
-} from "./support";
+import { configFlowNode, credentials, deploy, FlowNode, heldLongPoll, helper, nodes, Sent, startFakePbx, subscribeFlowNodes, unloadAndStop, until } from "./support";
 
 type Payload = Record<string, unknown> & { uniqueCallId: string; status: string; eventId: string };
 const payloadOf = (msg: NodeMessage) => msg.payload as Payload;
@@ -51,7 +49,7 @@ describe("noojee-subscribe: eventId and times across outages", function () {
    * polls rather than parking them for a redeploy, and deletes its file), then the flow is loaded with this position.
    */
   async function restartFrom(position: string, whileDown = (): void => undefined): Promise<void> {
-    await helper.setFlows([{ id: "other", type: "helper" }], "full");
+    await deploy([{ id: "other", type: "helper" }], "full");
     await until(() => !fs.existsSync(positionFile()), "the old process gone");
     await helper.unload();
     whileDown();
@@ -112,11 +110,11 @@ describe("noojee-subscribe: eventId and times across outages", function () {
     assert.notEqual(ringing.eventId, connected.eventId);
 
     // A full deploy restarts the node; another node, deployed later, watches the same extension.
-    await helper.setFlows(flow(), "full", credentials());
+    await deploy(flow(), "full", credentials());
     const after = new Sent(helper.getNode("a"));
     const [replayed] = (await after.count(1)).map(payloadOf);
     assert.deepEqual([describeMsg(replayed), replayed.eventId], [`${id} Connected (initial)`, connected.eventId]);
-    await helper.setFlows([...flow(), ...subscribeFlowNodes("b", "410")], "nodes", credentials());
+    await deploy([...flow(), ...subscribeFlowNodes("b", "410")], "nodes", credentials());
     const newcomer = new Sent(helper.getNode("b"));
     const [current] = (await newcomer.count(1)).map(payloadOf);
     assert.deepEqual([describeMsg(current), current.eventId], [`${id} Connected (initial)`, connected.eventId]);

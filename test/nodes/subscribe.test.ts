@@ -6,10 +6,7 @@ import type sinon from "sinon";
 import type { NodeMessage } from "node-red";
 import { FakePbx } from "../fake-pbx";
 import { eventIdOf } from "../../nodes/lib/poll/call-state-table";
-import {
-  API_KEY, configFlowNode, credentials, helper, isGreen, isRed, nodes, Sent, Statuses, subscribeFlowNodes, heldLongPoll,
-  startFakePbx, unloadAndStop,
-} from "./support";
+import { API_KEY, configFlowNode, credentials, deploy, heldLongPoll, helper, isGreen, isRed, nodes, Sent, startFakePbx, Statuses, subscribeFlowNodes, unloadAndStop } from "./support";
 
 describe("noojee-subscribe", function () {
   let pbx: FakePbx;
@@ -175,7 +172,7 @@ describe("noojee-subscribe", function () {
     await a.count(1);
 
     // Deploy only the new node: the config node and "a" keep running.
-    await helper.setFlows([...flowA, ...subscribeFlowNodes("b", "420, 410")], "nodes", credentials());
+    await deploy([...flowA, ...subscribeFlowNodes("b", "420, 410")], "nodes", credentials());
     const b = new Sent(helper.getNode("b"));
     const initial = await b.count(2);
     assert.deepEqual(initial.map((m) => [m.topic, (m.payload as { initial?: boolean }).initial]).sort(),
@@ -189,7 +186,7 @@ describe("noojee-subscribe", function () {
     await b.count(3);
 
     // Remove "a": "b" carries on with the same poll.
-    await helper.setFlows([configFlowNode(pbx.url), ...subscribeFlowNodes("b", "420, 410")], "nodes", credentials());
+    await deploy([configFlowNode(pbx.url), ...subscribeFlowNodes("b", "420, 410")], "nodes", credentials());
     await heldLongPoll(pbx);
     pbx.update("420", call420, { status: "Hungup" });
     await b.count(4);
@@ -214,7 +211,7 @@ describe("noojee-subscribe", function () {
     await helper.load(nodes, flow, credentials());
     await heldLongPoll(pbx);
     for (let i = 0; i < 3; i++) {
-      await helper.setFlows(flow, "full", credentials());
+      await deploy(flow, "full", credentials());
       await heldLongPoll(pbx);
     }
     const a = new Sent(helper.getNode("a"));
@@ -238,7 +235,7 @@ describe("noojee-subscribe", function () {
       changed = true;
       pbx.update("410", id, { status: "Connected", canAnswer: false });
     };
-    await helper.setFlows(flow, "full", credentials());
+    await deploy(flow, "full", credentials());
     pbx.onPollsChanged = undefined;
     assert.ok(changed, "the change was made during the deploy");
     const after = new Sent(helper.getNode("a"));
@@ -255,7 +252,7 @@ describe("noojee-subscribe", function () {
   it("a config node deleted by a deploy closes its polls at once", async () => {
     await helper.load(nodes, [configFlowNode(pbx.url), ...subscribeFlowNodes("a", "410")], credentials());
     await heldLongPoll(pbx);
-    await helper.setFlows([{ id: "other", type: "helper" }], "full");
+    await deploy([{ id: "other", type: "helper" }], "full");
     await pbx.waitForPolls(0);
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(pbx.openPolls(), 0);

@@ -149,6 +149,21 @@ export async function startFakePbx(options: FakePbxOptions = {}): Promise<FakePb
   return pbx;
 }
 
+/**
+ * Deploys `flow` the way the editor does (`type`: full, flows or nodes) and resolves once Node-RED has started it.
+ * The helper's own setFlows gives up after 300 ms, and listens for the start only once the deploy has returned: on a
+ * busy machine (CI runs side by side) it failed a test whose flow started a little later.
+ */
+export async function deploy(flow: FlowNode[], type: "full" | "flows" | "nodes", creds: Record<string, unknown> = {}): Promise<void> {
+  const inner = helper as unknown as {
+    _events: { once(event: string, listener: () => void): void };
+    _redNodes: { setFlows(flow: FlowNode[], credentials: Record<string, unknown>, type: string): Promise<unknown> };
+  };
+  const started = new Promise<void>((resolve) => inner._events.once("flows:started", () => resolve()));
+  await inner._redNodes.setFlows(flow, creds, type);
+  await started;
+}
+
 /** After each test: stop the flows (closing every node), then the fake PBX. */
 export async function unloadAndStop(pbx: FakePbx | undefined): Promise<void> {
   await helper.unload();

@@ -10,7 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { NodeMessage } from "node-red";
 import type { FakePbx } from "../fake-pbx";
-import { configFlowNode, credentials, type FlowNode, heldLongPoll, helper, nodes, Sent, startFakePbx, subscribeFlowNodes, unloadAndStop, until } from "./support";
+import { configFlowNode, credentials, deploy, type FlowNode, heldLongPoll, helper, nodes, Sent, startFakePbx, subscribeFlowNodes, unloadAndStop, until } from "./support";
 
 type Payload = Record<string, unknown> & { state?: string; calls?: Array<Record<string, unknown>> };
 const payloadOf = (m: NodeMessage): Payload => m.payload as Payload;
@@ -77,7 +77,7 @@ describe("a PBX restart the polls never saw", function () {
     presence.receive({});
     const answer = await sent.waitFor(() => true, 5000, before);
     assert.equal(payloadOf(answer).state, "idle");
-    await helper.setFlows(flow.map((n) => (n.id === "p" ? { ...n, name: "renamed" } : n)), "nodes", credentials());
+    await deploy(flow.map((n) => (n.id === "p" ? { ...n, name: "renamed" } : n)), "nodes", credentials());
     const [initial] = await new Sent(helper.getNode("p")).count(1);
     assert.equal(payloadOf(initial).state, "idle");
   });

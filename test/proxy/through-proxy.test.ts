@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { checkConnection } from "../../nodes/lib/client/connection-check";
 import { FakePbx, loadTestTls } from "../fake-pbx";
-import { API_KEY, configFlowNode, credentials, helper, heldLongPoll, isGreen, isRed, nodes, Sent, startFakePbx, Statuses, subscribeFlowNodes } from "../nodes/support";
+import { API_KEY, configFlowNode, credentials, deploy, heldLongPoll, helper, isGreen, isRed, nodes, Sent, startFakePbx, Statuses, subscribeFlowNodes } from "../nodes/support";
 import { proxyEnv } from "./proxy-env";
 import { assertAbsent, loadSubscribe } from "./support";
 import { requireTinyproxy, Tinyproxy } from "./tinyproxy";
@@ -128,7 +128,7 @@ describe("through a real proxy (tinyproxy)", function () {
     await helper.load(nodes, flow, credentials());
     await heldLongPoll(pbx);
     const tunnels = proxy.connects().length;
-    await helper.setFlows(flow, "full", credentials());
+    await deploy(flow, "full", credentials());
     const sent = new Sent(helper.getNode("sub"));
     await heldLongPoll(pbx);
     pbx.startCall("410");

@@ -7,6 +7,7 @@
  * are told on `<prefix>:<configId>:changed`. Knows nothing of Node-RED.
  */
 import type { Redis } from "ioredis";
+import { LOST, type LostReason } from "./lost-reason";
 import { checkSavedText, type LoadResult } from "../poll/position-format";
 import { PositionWriter, type PositionWriterOptions } from "../poll/position-writer";
 import type { ReplicaKeys } from "./keys";
@@ -20,7 +21,7 @@ export interface FencedPositionOptions extends PositionWriterOptions {
   /** True while the lease is surely this term's (Lease.holds, and the term still current). */
   holds(): boolean;
   /** The lease turned out lost: stop everything of this term. */
-  onRefused(reason: string): void;
+  onRefused(reason: LostReason): void;
 }
 
 export class FencedPosition extends PositionWriter {
@@ -43,10 +44,10 @@ export class FencedPosition extends PositionWriter {
   protected async persist(text: string): Promise<void> {
     if (this.refused) return;
     // Checked here as well as in Redis: a lease whose deadline has passed may not have expired there yet.
-    if (!this.options.holds()) return this.refuse("the lease ran out before the position was written");
+    if (!this.options.holds()) return this.refuse(LOST.ranOutBeforeWrite);
     const { lease, position, changed } = this.options.keys;
     const written = await this.options.redis.eval(FENCED_WRITE, 3, lease, position, changed, this.options.token, text);
-    if (written !== 1) this.refuse("another replica holds the lease: the position was not written");
+    if (written !== 1) this.refuse(LOST.writeRefused);
   }
 
   /** The shared position is never erased by one replica: the others may carry on from it. */
@@ -54,7 +55,7 @@ export class FencedPosition extends PositionWriter {
     return Promise.resolve();
   }
 
-  private refuse(reason: string): void {
+  private refuse(reason: LostReason): void {
     this.refused = true;
     this.close();
     this.options.onRefused(reason);

@@ -29,7 +29,7 @@ import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import { monotonicNow } from "../monotonic";
 import { holderOf, type ReplicaKeys } from "./keys";
-import { redisReason } from "./redis-errors";
+import { LOST, type LostReason, redisFailure, redisStatus } from "./lost-reason";
 import { ACQUIRE, RELEASE, RENEW } from "./scripts";
 
 export const DEFAULT_TTL_MS = 10_000;
@@ -42,7 +42,7 @@ export interface LeaseEvents {
    */
   onAcquired(token: string, earlier: boolean): void;
   /** It holds it no more (deadline past, taken over, Redis not answering): whatever it does must stop now. */
-  onLost(reason: string): void;
+  onLost(reason: LostReason): void;
   /** Another replica holds it (`holder`: its name), or nobody does and this one could not take it. */
   onStandby(holder: string | undefined): void;
   /** Redis could not be asked (down, unreachable, too slow): this replica does not hold the lease. */
@@ -130,7 +130,7 @@ export class Lease {
   }
 
   /** Gives the lease up at once (the caller found holds() false, or a fenced write refused): onLost, then standby. */
-  lose(reason: string): void {
+  lose(reason: LostReason): void {
     if (this.state !== "holding") return;
     const token = this.current;
     this.state = "standby";
@@ -161,20 +161,20 @@ export class Lease {
    * answer): undefined when it is, else why not (the key vanished or is another's, Redis failing). The caller ends
    * the term on a reason.
    */
-  async confirm(): Promise<string | undefined> {
+  async confirm(): Promise<LostReason | undefined> {
     const token = this.token;
-    if (!token || !this.holds()) return "the lease ran out";
+    if (!token || !this.holds()) return LOST.ranOut;
     const sent = this.sentAt();
     let answer: unknown;
     try {
       answer = await this.eval(RENEW, [this.options.keys.lease, this.options.keys.shadow], [token, String(this.ttlMs)]);
     } catch (err) {
-      return `Redis: ${redisReason(err)}`;
+      return redisFailure(err, "checking the lease");
     }
-    if (this.token !== token) return "the lease ran out";
-    if (answer !== 1) return "the lease is no longer this replica's (its key vanished or another replica took it)";
+    if (this.token !== token) return LOST.ranOut;
+    if (answer !== 1) return LOST.taken;
     this.extend(sent);
-    return this.holds() ? undefined : "the lease ran out";
+    return this.holds() ? undefined : LOST.ranOut;
   }
 
   private schedule(delayMs: number): void {
@@ -211,7 +211,7 @@ export class Lease {
       answer = await this.eval(ACQUIRE, [lease, fence, released, term, shadow], [this.options.name, random, String(this.ttlMs), expected]);
     } catch (err) {
       if (err instanceof LateAnswer) void err.answer.then((late) => this.lateAcquire(late, asked), () => undefined);
-      if (this.state === "standby") this.options.onUnreachable(redisReason(err));
+      if (this.state === "standby") this.options.onUnreachable(redisStatus(err));
       return;
     }
     this.heard = Math.max(this.heard, asked);
@@ -231,7 +231,7 @@ export class Lease {
     this.current = token;
     this.state = "holding";
     this.extend(sent);
-    if (!this.holds()) return this.lose("the lease was taken too late to use"); // answered after its own deadline
+    if (!this.holds()) return this.lose(LOST.tooLate); // answered after its own deadline
     this.options.onAcquired(token, earlier);
   }
 
@@ -297,18 +297,18 @@ export class Lease {
   private async renew(): Promise<void> {
     const token = this.current;
     if (!token) return;
-    if (!this.holds()) return this.lose("the lease was not renewed in time");
+    if (!this.holds()) return this.lose(LOST.notRenewed);
     const sent = this.sentAt();
     let answer: unknown;
     try {
       answer = await this.eval(RENEW, [this.options.keys.lease, this.options.keys.shadow], [token, String(this.ttlMs)]);
     } catch (err) {
       // Not renewed: the deadline stands and runs out unless a later renewal gets through.
-      if (this.token === token && !this.holds()) this.lose(`Redis: ${redisReason(err)}`);
+      if (this.token === token && !this.holds()) this.lose(redisFailure(err, "renewing the lease"));
       return;
     }
     if (this.token !== token) return;
-    if (answer !== 1) return this.lose("the lease is no longer this replica's (its key vanished or another replica took it)");
+    if (answer !== 1) return this.lose(LOST.taken);
     this.extend(sent);
   }
 
@@ -325,7 +325,7 @@ export class Lease {
     const token = this.current;
     this.deadlineTimer = setTimeout(() => {
       this.deadlineTimer = undefined;
-      if (this.token === token && !this.holds()) this.lose("the lease was not renewed in time");
+      if (this.token === token && !this.holds()) this.lose(LOST.notRenewed);
     }, Math.max(0, this.remainingMs()) + 1);
     this.deadlineTimer.unref?.();
   }
@@ -365,6 +365,8 @@ function fenceOf(token: string): number {
 
 /** Redis did not answer in time; `answer` is what it says if it ever does. */
 class LateAnswer extends Error {
+  override readonly name = "LateAnswer";
+
   constructor(readonly answer: Promise<unknown>) {
     super("Redis did not answer in time");
     answer.catch(() => undefined);

@@ -34,7 +34,7 @@ import { SubscriptionHub } from "../poll/subscription-hub";
 import { FencedPosition } from "./fenced-position";
 import type { ReplicaKeys } from "./keys";
 import { Lease } from "./lease";
-import { redisReason } from "./redis-errors";
+import { LOST, type LostReason, redisFailure } from "./lost-reason";
 import { StandbyMirror } from "./standby-mirror";
 
 /** Kept between a poll's end at the PBX and the lease's deadline: the request's way there, the PBX's least answer time. */
@@ -228,12 +228,15 @@ export class ReplicatedHub implements PollHub {
         if (!term.active) return;
         if (loaded.position === undefined && (loaded.reason === "corrupt" || loaded.reason === "otherHost")) {
           this.options.onWarning?.(`the shared position in ${term.writer.where} is not usable (${loaded.detail}): reading the calls in progress`);
-        } else if (loaded.position === undefined && loaded.reason === "missing" && earlier) {
-          // A term existed before this one, so it should have written a position: Redis lost it (docs/replicas.md).
-          this.options.onWarning?.(`the shared position is gone (Redis lost its data?): starting from the calls in progress`);
+        } else if (loaded.position === undefined && loaded.reason === "missing") {
+          // A term known before this one should have written a position: Redis lost it (docs/replicas.md). With none
+          // known (a process just started on an empty Redis), a first use and a Redis emptied or replaced look alike.
+          this.options.onWarning?.(earlier ? "the shared position is gone (Redis lost its data?): starting from the calls in progress"
+            : "no shared position in Redis yet: starting from the calls in progress. Expected at the first start on this Redis; " +
+              "otherwise Redis lost its data or is another one, and the changes made meanwhile are not sent");
         }
         resolve(loaded.position);
-      }, (err: unknown) => this.lost(term, `cannot read the shared position: ${redisReason(err)}`));
+      }, (err: unknown) => this.lost(term, redisFailure(err, "reading the shared position")));
     });
     term.hub = new SubscriptionHub(this.fencedApi(term), { ...this.options.hub, position, store: term.writer });
     this.term = term;
@@ -243,16 +246,17 @@ export class ReplicatedHub implements PollHub {
   }
 
   /** The term's lease is lost: everything of it stops now, and the lease knows. */
-  private lost(term: Term, reason: string): void {
+  private lost(term: Term, reason: LostReason): void {
     if (this.term !== term || !term.active) return;
     this.stopTerm(term);
     this.lease.lose(reason); // calls ended(), which shows it
   }
 
-  /** The lease says it was lost (or lost() told it). */
-  private ended(reason: string): void {
+  /** The lease says it was lost (or lost() told it): said in the log whole, in the status short. */
+  private ended(reason: LostReason): void {
     if (this.term) this.stopTerm(this.term);
-    this.show({ state: "coordinationLost", reason: this.reason(reason) });
+    this.options.onWarning?.(this.redact(`coordination lost, this replica stopped polling: ${reason.detail}`));
+    this.show({ state: "coordinationLost", reason: this.reason(reason.status) });
   }
 
   /** A reason for the status: the connection's own cause while there is one, masked. */
@@ -292,7 +296,7 @@ export class ReplicatedHub implements PollHub {
   private live(term: Term): boolean {
     if (!term.active || this.term !== term) return false;
     if (this.lease.holds()) return true;
-    this.lost(term, "the lease ran out");
+    this.lost(term, LOST.ranOut);
     return false;
   }
 
@@ -340,7 +344,7 @@ export class ReplicatedHub implements PollHub {
         if (!(await confirmed()) || signal?.aborted) throw refused();
         const room = this.lease.remainingMs() - this.pollSlackMs;
         if (room <= 0) {
-          this.lost(term, "the lease ran out");
+          this.lost(term, LOST.ranOut);
           throw refused();
         }
         const answer = await api.subscribe(extensions, last, Math.min(timeOutSec, Math.floor(room / this.unitMs)), signal);
