@@ -1,9 +1,8 @@
 /**
  * The soaks' drain (test/perf/soak-drain.ts): a soak may stop counting only once every watched extension has been
- * polled past the PBX's last change. The replayed case is a local soak's (seed 465687, --store localfilesystem): a
- * Node-RED restarted from a cursor its store had kept since before a PBX restart read the current state first, at the
- * last seq, and the drain took that read for a resync and stopped; one of its two cursor groups had not yet asked for
- * the changes since its cursor, and the accounting, which rightly required them, counted 3 changes lost.
+ * polled past the PBX's last change. A Node-RED restarted from a cursor its store kept reads the current state first
+ * and then polls its cursor groups from that cursor one after another: neither that read nor one group's answer says
+ * the others have been handed the last changes.
  */
 import assert from "node:assert/strict";
 import type { RecordedAnswer } from "../../sim/pbx-types";
