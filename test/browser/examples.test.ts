@@ -32,9 +32,14 @@ describe("editor in a real browser: examples", function () {
     await clickTab(page.locator("#red-ui-tab-red-ui-clipboard-dialog-import-tab-examples"));
     await tree.waitFor();
     const moduleLabel = page.locator(".red-ui-treeList-label-text", { hasText: new RegExp(`^${MODULE}$`) });
-    await tree.locator(".red-ui-treeList-label-text", { hasText: new RegExp(`^${MODULE}$`) }).click();
     // A tree item holds its label and a list of its children; the module's item is the innermost holding its label.
     const folder = tree.locator(".red-ui-editableList-item-content", { has: moduleLabel }).last();
+    // Under load a first click can come before the tree takes clicks (a CI matrix lane: the folder stayed shut), so it
+    // is clicked until the folder opens (never once it has: a second click would shut it).
+    for (let attempt = 0; attempt < 5 && !(await hasClass(folder, "expanded")); attempt++) {
+      await tree.locator(".red-ui-treeList-label-text", { hasText: new RegExp(`^${MODULE}$`) }).click();
+      await page.waitForFunction((el) => el?.classList.contains("expanded") === true, await folder.elementHandle(), { timeout: 3000 }).catch(() => undefined);
+    }
     // The entries load from the library API when the folder opens.
     await folder.locator(".red-ui-editableList .red-ui-treeList-label-text").first().waitFor();
     return folder;

@@ -168,6 +168,8 @@ export interface Tallies {
   /** Lost after a crash before the store had ever written a position out: the documented limit, not required. */
   lostBeforeFirstWrite: number;
   lostExamples: string[];
+  /** The first lost change: its extension and when the PBX made it (for the trace around it). */
+  firstLost?: { exten: string; at: number };
   blindHead: number;
   blindTail: number;
   undetectable: number;
@@ -287,6 +289,7 @@ export function account(records: SoakRecords): Tallies {
     kills.some((x) => blankKill(e, x) && kills.every((k) => k.wall >= x.wall || k.savedWall === undefined));
   let lostBeforeFirstWrite = 0;
   const lostExamples: string[] = [];
+  let firstLost: { exten: string; at: number } | undefined;
   let blindTail = 0;
   let blindHead = 0;
   let undetectable = 0;
@@ -417,6 +420,7 @@ export function account(records: SoakRecords): Tallies {
         if (!deliveredAny.has(k) && neverWrittenKillBefore(e)) lostBeforeFirstWrite += 1;
         else if (!deliveredAny.has(k)) {
           lost += 1;
+          firstLost ??= { exten: e.exten, at: e.at };
           if (blankKillBefore(e)) lostWhileDownBlank += 1;
           if (lostExamples.length < 8) {
             const t = Number(data.t);
@@ -433,7 +437,7 @@ export function account(records: SoakRecords): Tallies {
   const joinsChecked = joinStates(events, restarts, records.segments, deliveredAny, unseen);
 
   return {
-    required, lost, lostWhileDownBlank, lostBeforeFirstWrite, lostExamples, blindHead, blindTail, undetectable, survivorsChecked, survivorsLost, duplicated,
+    required, lost, lostWhileDownBlank, lostBeforeFirstWrite, lostExamples, firstLost, blindHead, blindTail, undetectable, survivorsChecked, survivorsLost, duplicated,
     duplicateExamples, resentAfterKill, oldestResendMs, phantom, initialMsgs, vanishedEnds: madeUp.length, ...stale, joinLeaveExcused, notWatched, notListed,
     ...joinsChecked, ...unwatched, ...eventIdChecks(received, records.eventIds ?? "auto"),
   };

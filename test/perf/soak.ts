@@ -43,6 +43,8 @@ import { type FlowNode, startNodeRed, stopAllNodeRed } from "../harness/node-red
 import { startIdleLimitProxy, type IdleLimitProxy } from "../harness/idle-limit-proxy";
 import { account, type EventIdMode, type Kill, type Received } from "./soak-accounting";
 import { discardedReads, segments, takenAnswers } from "./soak-coverage";
+import { undrained } from "./soak-drain";
+import { traceAround } from "./soak-trace";
 import { EXT_PATH, extensionInputNodes, type ExtChange, WatchModel } from "./soak-extensions";
 import { FirstWriteOut, SoakStore } from "./soak-store";
 import { replicaSoak } from "./soak-replicas";
@@ -351,12 +353,13 @@ async function main(): Promise<number> {
   const finalEpoch = pbx.epoch;
   const lastSeq = events.filter((e) => e.epoch === finalEpoch).reduce((m, e) => Math.max(m, e.seq), 0);
   const drainEnd = Date.now() + 40_000;
-  while (Date.now() < drainEnd) {
-    const handedOut = pbx.answers.some((a) => a.epoch === finalEpoch && !a.snapshot && a.seq >= lastSeq && a.seq >= a.last);
-    const resynced = finalEpoch === 0 || pbx.answers.some((a) => a.epoch === finalEpoch && a.snapshot && a.seq >= lastSeq);
-    if (handedOut || resynced) break;
+  const watchedAtEnd = [...watch.lists().values()].flat();
+  let waitingFor = undrained(pbx.answers, finalEpoch, lastSeq, watchedAtEnd);
+  while (waitingFor.length > 0 && Date.now() < drainEnd) {
     await sleep(100);
+    waitingFor = undrained(pbx.answers, finalEpoch, lastSeq, watchedAtEnd);
   }
+  if (waitingFor.length > 0) log(`drain: ${waitingFor.join(",")} not polled past seq ${lastSeq} after 40 s`);
   await sleep(500); // the last msgs through Node-RED and the UDP socket
   clearInterval(rssTimer);
   memory.push(await probeMemory(nr));
@@ -375,7 +378,8 @@ async function main(): Promise<number> {
   // The reads the client took: one that showed it a PBX restart is read again at once (see discardedReads).
   const answers = takenAnswers(pbx.answers, subscribeRequests, downs);
   const discarded = discardedReads(pbx.answers, subscribeRequests, downs);
-  if (args.get("trace")) {
+  // What happened, in order: written whole with --trace FILE; around the first lost change when the soak fails.
+  const traceLines = (() => {
     const trace = [
       ...subscribeRequests.map((r) => ({ at: r.at, what: `REQ e${r.epoch} last=${r.query.lastSequenceNumber} to=${r.query.timeOut} ctr=${r.seqAtArrival} n=${r.query.exten?.split(",").length}` })),
       ...pbx.answers.map((a) => ({ at: a.at, what: `ANS e${a.epoch} ${a.snapshot ? (discarded.has(a) ? "SNAP(thrown away)" : "SNAP") : "poll"} last=${a.last} seq=${a.seq} entries=${a.entries} [${a.exten}]` })),
@@ -387,8 +391,9 @@ async function main(): Promise<number> {
       ...deployLog.map((d) => ({ at: d.at, what: `DEPLOY ${d.type} done+${(d.done ?? 0) - d.at}` })),
       ...watch.history.map((h) => ({ at: h.at, what: `WATCH ${h.node} ${h.extensions.join(",")}` })),
     ].sort((a, b) => a.at - b.at);
-    fs.writeFileSync(String(args.get("trace")), trace.map((x) => `${x.at} ${x.what}`).join("\n"));
-  }
+    return trace.map((x) => `${x.at} ${x.what}`);
+  })();
+  if (args.get("trace")) fs.writeFileSync(String(args.get("trace")), traceLines.join("\n"));
   const tallies = account({
     events, answers, subscribeRequests, restarts, deployLog, received, finalEpoch, kills, answerStyle,
     segments: segments(EXTENSIONS, watch.transitions, subscribeRequests, answers, events, restarts, downs), history: watch.history,
@@ -483,6 +488,7 @@ async function main(): Promise<number> {
   if (tallies.eventIdExamples.length) line("eventIds, e.g.", tallies.eventIdExamples.join("; "));
   if (violations.length > 0) {
     process.stdout.write(`\nSOAK FAILED: ${violations.join("; ")}\n`);
+    if (tallies.firstLost) process.stdout.write(`${traceAround(traceLines, tallies.firstLost)}\n`);
     const errors = nrLog.split("\n").filter((l) => /error|unhandled|uncaught/i.test(l)).slice(0, 20);
     if (errors.length) process.stdout.write(`Node-RED log (errors):\n${errors.join("\n")}\n`);
     return 1;
