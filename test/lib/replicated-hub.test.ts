@@ -13,7 +13,7 @@ import { HoldLimit } from "../../nodes/lib/poll/hold-limit";
 import type { HubStatus, Subscriber } from "../../nodes/lib/poll/hub-types";
 import type { CallEvent, SubscribeApi } from "../../nodes/lib/poll/poll-types";
 import { replicaKeys } from "../../nodes/lib/replicas/keys";
-import { STATUS_ROOM } from "../../nodes/lib/replicas/lost-reason";
+import { STATUS_ROOM } from "../../nodes/lib/replicas/redis-errors";
 import { ReplicatedHub } from "../../nodes/lib/replicas/replicated-hub";
 import { FakePbx } from "../fake-pbx";
 import { useRedisServer } from "../harness/redis-server";

@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { LOST, redisFailure, redisStatus, STATUS_ROOM } from "../../nodes/lib/replicas/lost-reason";
+import { LOST, redisFailure } from "../../nodes/lib/replicas/lost-reason";
+import { redisStatus, STATUS_ROOM } from "../../nodes/lib/replicas/redis-errors";
 import { statusOf } from "../../nodes/status";
 
 const errno = (code: string, message = `connect ${code} 127.0.0.1:6379`): Error => Object.assign(new Error(message), { code });

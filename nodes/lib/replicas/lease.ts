@@ -29,7 +29,8 @@ import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import { monotonicNow } from "../monotonic";
 import { holderOf, type ReplicaKeys } from "./keys";
-import { LOST, type LostReason, redisFailure, redisStatus } from "./lost-reason";
+import { LOST, type LostReason, redisFailure } from "./lost-reason";
+import { redisStatus } from "./redis-errors";
 import { ACQUIRE, RELEASE, RENEW } from "./scripts";
 
 export const DEFAULT_TTL_MS = 10_000;
@@ -66,7 +67,6 @@ export interface LeaseOptions extends LeaseEvents {
 }
 
 type State = "idle" | "standby" | "holding";
-
 
 export class Lease {
   readonly ttlMs: number;

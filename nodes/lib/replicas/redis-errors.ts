@@ -4,6 +4,9 @@
  * password: any `user:password@` is masked, and so is every secret passed in. Knows nothing of Node-RED.
  */
 
+/** The room a status leaves after "coordination lost: " (a status holds 40 characters). */
+export const STATUS_ROOM = 21;
+
 /** Codes of Node's TLS failures: a certificate not trusted, expired or for another name, a failed handshake. */
 export const TLS_CODE = /^(ERR_SSL_|ERR_TLS_|EPROTO$|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|UNABLE_TO_)/;
 
@@ -35,14 +38,32 @@ export function failureDetail(err: unknown, secrets: readonly string[] = []): st
   return redactRedis(text || "unknown failure", secrets).slice(0, 200);
 }
 
-/** A short reason: the errno code when there is one (ECONNREFUSED), else the message, masked and cut. */
-export function redisReason(err: unknown, secrets: readonly string[] = []): string {
+/** The errno code (ECONNREFUSED), or "Redis not reachable" while ioredis cannot connect; undefined for other failures. */
+function connectionReason(err: unknown): string | undefined {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   if (typeof code === "string" && /^E[A-Z]+$/.test(code)) return code;
   // ioredis fails a command while it cannot connect with this (the cause goes to its error event).
   if (err instanceof Error && err.name === "MaxRetriesPerRequestError") return "Redis not reachable";
+  return undefined;
+}
+
+/** A short reason: the errno code when there is one (ECONNREFUSED), else the message, masked and cut. */
+export function redisReason(err: unknown, secrets: readonly string[] = []): string {
   const message = err instanceof Error ? err.message : String(err);
-  return redactRedis(message, secrets).slice(0, 80);
+  return connectionReason(err) ?? redactRedis(message, secrets).slice(0, 80);
+}
+
+/**
+ * A Redis failure in the room a status leaves after "coordination lost: " (STATUS_ROOM): a TLS failure's own short
+ * text, an errno code, "Redis not reachable", "Redis too slow" (a try not answered in time, lease.ts's LateAnswer),
+ * or the first word of Redis's error reply (`Redis LOADING`, `Redis NOAUTH`).
+ */
+export function redisStatus(err: unknown): string {
+  const known = tlsReason(err) ?? connectionReason(err)?.slice(0, STATUS_ROOM);
+  if (known !== undefined) return known;
+  if (err instanceof Error && err.name === "LateAnswer") return "Redis too slow";
+  const word = /^[A-Z][A-Z_]+(?=\s|$)/.exec(err instanceof Error ? err.message : "")?.[0];
+  return word === undefined ? "Redis failed" : `Redis ${word}`.slice(0, STATUS_ROOM);
 }
 
 /**
