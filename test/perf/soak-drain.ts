@@ -5,6 +5,7 @@
  * for the changes since that cursor): only a poll answer whose seq reaches the last change covers an extension.
  */
 import type { RecordedAnswer } from "../../sim/pbx-types";
+import { sleep } from "./common";
 
 /** The watched extensions no poll answer of `epoch` has covered up to `lastSeq` yet (empty: drained). */
 export function undrained(answers: readonly RecordedAnswer[], epoch: number, lastSeq: number, watched: Iterable<string>): string[] {
@@ -14,4 +15,17 @@ export function undrained(answers: readonly RecordedAnswer[], epoch: number, las
     for (const exten of a.exten.split(",")) covered.add(exten);
   }
   return [...new Set(watched)].filter((exten) => !covered.has(exten)).sort();
+}
+
+/** Waits (up to `timeoutMs`) until `undrained` is empty, reading the PBX's answers anew each time; says in `log` which extensions it gave up on. */
+export async function drain(
+  answers: () => readonly RecordedAnswer[], epoch: number, lastSeq: number, watched: readonly string[], log: (line: string) => void, timeoutMs = 40_000,
+): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  let waitingFor = undrained(answers(), epoch, lastSeq, watched);
+  while (waitingFor.length > 0 && Date.now() < end) {
+    await sleep(100);
+    waitingFor = undrained(answers(), epoch, lastSeq, watched);
+  }
+  if (waitingFor.length > 0) log(`drain: ${waitingFor.join(",")} not polled past seq ${lastSeq} after ${timeoutMs / 1000} s`);
 }

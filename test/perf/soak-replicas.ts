@@ -37,7 +37,7 @@ import type { FlowNode } from "../harness/node-red-process";
 import { replicaSinkNode } from "../harness/replica-set";
 import { account, type EventIdMode, type Kill, type Received } from "./soak-accounting";
 import { segments, takenAnswers } from "./soak-coverage";
-import { undrained } from "./soak-drain";
+import { drain } from "./soak-drain";
 import { WatchModel } from "./soak-extensions";
 import { deployAndWait, deployMarkerNodes, seededRandom, sleep, subscribeNode, UdpSink } from "./common";
 
@@ -337,14 +337,7 @@ export async function replicaSoak(args: Map<string, string | true>): Promise<num
   legs.clear();
   const finalEpoch = pbx.epoch;
   const lastSeq = events.filter((e) => e.epoch === finalEpoch).reduce((m, e) => Math.max(m, e.seq), 0);
-  const drainEnd = Date.now() + 40_000;
-  const watchedAtEnd = [...watch.lists().values()].flat();
-  let waitingFor = undrained(pbx.answers, finalEpoch, lastSeq, watchedAtEnd);
-  while (waitingFor.length > 0 && Date.now() < drainEnd) {
-    await sleep(100);
-    waitingFor = undrained(pbx.answers, finalEpoch, lastSeq, watchedAtEnd);
-  }
-  if (waitingFor.length > 0) log(`drain: ${waitingFor.join(",")} not polled past seq ${lastSeq} after 40 s`);
+  await drain(() => pbx.answers, finalEpoch, lastSeq, [...watch.lists().values()].flat(), log);
   await sleep(500);
   clearInterval(sampler);
   const stops = await Promise.all(set.replicas.map((r) => r.nr.stop()));

@@ -43,7 +43,7 @@ import { type FlowNode, startNodeRed, stopAllNodeRed } from "../harness/node-red
 import { startIdleLimitProxy, type IdleLimitProxy } from "../harness/idle-limit-proxy";
 import { account, type EventIdMode, type Kill, type Received } from "./soak-accounting";
 import { discardedReads, segments, takenAnswers } from "./soak-coverage";
-import { undrained } from "./soak-drain";
+import { drain } from "./soak-drain";
 import { traceAround } from "./soak-trace";
 import { EXT_PATH, extensionInputNodes, type ExtChange, WatchModel } from "./soak-extensions";
 import { FirstWriteOut, SoakStore } from "./soak-store";
@@ -352,14 +352,7 @@ async function main(): Promise<number> {
   legs.clear();
   const finalEpoch = pbx.epoch;
   const lastSeq = events.filter((e) => e.epoch === finalEpoch).reduce((m, e) => Math.max(m, e.seq), 0);
-  const drainEnd = Date.now() + 40_000;
-  const watchedAtEnd = [...watch.lists().values()].flat();
-  let waitingFor = undrained(pbx.answers, finalEpoch, lastSeq, watchedAtEnd);
-  while (waitingFor.length > 0 && Date.now() < drainEnd) {
-    await sleep(100);
-    waitingFor = undrained(pbx.answers, finalEpoch, lastSeq, watchedAtEnd);
-  }
-  if (waitingFor.length > 0) log(`drain: ${waitingFor.join(",")} not polled past seq ${lastSeq} after 40 s`);
+  await drain(() => pbx.answers, finalEpoch, lastSeq, [...watch.lists().values()].flat(), log);
   await sleep(500); // the last msgs through Node-RED and the UDP socket
   clearInterval(rssTimer);
   memory.push(await probeMemory(nr));
