@@ -44,6 +44,10 @@
  *   A read whose taker ended before a poll after it (an interruption: a kill, a deploy, a replica's lost lease) is
  *   passed over for this check: its calls are checked at the next read (the first state of a call begun and ended
  *   in between arrives as its end only, a documented limit); the changes after R(E) stay required.
+ * - A kill with the previous life's position on disk, the new process polling on from it unseen: the changes the killed
+ *   process's own read had summed up (made before the kill, up to that read's seq) are listed again by the resumed poll
+ *   alone, so they are judged by the watch in force when that poll answers (or at the lifetime's end, if it never does):
+ *   an extension a msg removed before then owes them to nobody.
  * - Node-RED kills excuse nothing: the changes made while Node-RED was down are required like any other (the resumed
  *   poll brings them), and the calls of a restart's resume are checked like all others. Survivors are checked
  *   only where their extension was watched since before the resync read (else the join check covers them).
@@ -66,7 +70,7 @@
  */
 import type { PbxEvent, RecordedAnswer, RecordedRequest } from "../fake-pbx";
 import { TERMINAL_STATUSES } from "../fake-pbx";
-import { coverage, DEAF_LIMIT_MS, type Fence, fenceAtOrBefore, LEAVE_GRACE_MS, type Segment, segmentAt } from "./soak-coverage";
+import { type Coverage, coverage, DEAF_LIMIT_MS, type Fence, fenceAtOrBefore, LEAVE_GRACE_MS, type Segment, segmentAt } from "./soak-coverage";
 import type { NodeWatch } from "./soak-extensions";
 
 /** How soon after a PBX restart a request for an extension shows that the client was still polling it. */
@@ -405,13 +409,25 @@ export function account(records: SoakRecords): Tallies {
         }
       }
     }
+    // After a blind kill polled on unseen from the previous life's cursor, the changes the killed process's own read
+    // summed up (made before that kill, at or below that read's seq) are listed again by the new process's resumed poll
+    // and by nothing else: they are judged by the watch in force when that poll answers, not when they were made.
+    const reopenedWatch = (e: PbxEvent): Coverage | undefined => {
+      if (cursorResync === undefined || e.at >= after) return undefined;
+      const covers = (a: RecordedAnswer): boolean => a.exten.split(",").includes(e.exten);
+      const summedUpBy = epochAnswers.find((a) => a.snapshot && a.at < after && covers(a));
+      if (!summedUpBy || e.seq > summedUpBy.seq) return undefined;
+      const resumed = epochAnswers.find((a) => a.requestedAt > after && covers(a));
+      const when = resumed?.at ?? (Number.isFinite(end) ? end : Number.MAX_SAFE_INTEGER);
+      return coverage({ ...e, at: when }, records.segments.get(e.exten));
+    };
     for (; eventIndex < events.length && events[eventIndex].epoch === epoch; eventIndex++) {
       const e = events[eventIndex];
       const data = e.entry.CallData;
       const k = key(data.uniqueCallId, Number(data.step));
       const resync = resyncOf(e.exten);
       const inWindow = resync !== undefined && e.seq > resync && (isLast || e.seq <= handedOut(e.exten));
-      const watch = inWindow ? coverage(e, records.segments.get(e.exten)) : undefined;
+      const watch = inWindow ? (reopenedWatch(e) ?? coverage(e, records.segments.get(e.exten))) : undefined;
       if (watch === "unwatched") notWatched += 1;
       else if (watch === "window") joinLeaveExcused += 1;
       else if (watch && listed && !listed.has(k) && !(isLast && lastOfLeg.get(data.uniqueCallId) === eventIndex)) notListed += 1;

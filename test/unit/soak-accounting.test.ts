@@ -273,6 +273,44 @@ describe("soak accounting", function () {
     assert.deepEqual([t.lost, t.survivorsLost, t.joinStatesLost], [0, 0, 0], "b Ringing (seq 2, at the cursor) is not required");
   });
 
+  it("a kill with the previous life's position on disk reopens what the killed process's read summed up, but only for a node still watching when its resumed poll answers", function () {
+    // Life 0: read at 1, poll to 2 (the position on disk). Life 1 from 200: b rings and ends, c rings and ends (seqs
+    // 2-5); the killed process's read at 340 answers seq 5 (nothing in progress), and its poll lists d Ringing (seq 6).
+    // 400 is removed by a msg at 600 and Node-RED is killed at 700 with life 0's position on disk; the restart brings
+    // 400 back at 800 and polls on from 2 (unseen: the counter is at 6). Seqs 3-5 were summed up by the killed
+    // process's read: only a resumed poll from 2 can list them again, so they are required of the new process alone,
+    // and only if 400 is still watched when that poll answers.
+    const in1 = (e: PbxEvent): PbxEvent => ({ ...e, epoch: 1 });
+    const evs = [
+      event(2, 100, "a", 0, "Ringing"),
+      in1(event(2, 300, "b", 0, "Ringing")), in1(event(3, 305, "b", 1, "Hungup")),
+      in1(event(4, 310, "c", 0, "Ringing")), in1(event(5, 315, "c", 1, "Hungup")),
+      in1(event(6, 400, "d", 0, "Ringing")),
+    ];
+    const ans = [answer(0, 1, 0, 5), answer(1, 2, 10, 110), { ...answer(0, 5, 335, 340), epoch: 1 }, { ...answer(5, 6, 345, 410), epoch: 1 }];
+    const reqs = [
+      request(0, 0), request(1, 10), request(2, 120), { ...request(0, 335), epoch: 1 }, { ...request(5, 345), epoch: 1 }, { ...request(6, 420), epoch: 1 },
+      { ...request(2, 810), epoch: 1, seqAtArrival: 6 },
+    ];
+    const received = [msg("a", 0, "Ringing", 111), msg("d", 0, "Ringing", 411)];
+    const restarts = [{ epoch: 1, keepCalls: true, at: 200 }];
+    const kills: Kill[] = [{ at: 700, wall: 700, savedWall: 150, savedSeqs: [2], upWall: 800 }];
+    const rejoin: WatchTransition[] = [
+      { at: -10, exten: X, watched: true, cause: "deploy" }, { at: 600, exten: X, watched: false, cause: "msg" },
+      { at: 800, exten: X, watched: true, cause: "restart" },
+    ];
+    // Removed again 25 ms after the restart, before the resumed poll answered: nobody could deliver seqs 3-5.
+    const droppedAgain = run({ events: evs, answers: ans, requests: reqs, received, restarts, kills, transitions: [...rejoin, { at: 825, exten: X, watched: false, cause: "msg" }] });
+    assert.deepEqual([droppedAgain.undetectable, droppedAgain.lost], [1, 0], droppedAgain.lostExamples.join("; "));
+    // Still watched when the resumed poll answers (2 -> 6, at 812): seqs 3-5 must reach the flow (d's came before).
+    const answered = [...ans, { ...answer(2, 6, 810, 812), epoch: 1 }];
+    const kept = run({ events: evs, answers: answered, requests: [...reqs, { ...request(6, 815), epoch: 1, seqAtArrival: 6 }], received, restarts, kills, transitions: rejoin });
+    assert.deepEqual([kept.undetectable, kept.lost], [1, 3], kept.lostExamples.join("; "));
+    const delivered = [...received, msg("b", 1, "Hungup", 813), msg("c", 0, "Ringing", 813), msg("c", 1, "Hungup", 813), msg("d", 0, "Ringing", 813)];
+    const resumed = run({ events: evs, answers: answered, requests: [...reqs, { ...request(6, 815), epoch: 1, seqAtArrival: 6 }], received: delivered, restarts, kills, transitions: rejoin });
+    assert.equal(resumed.lost, 0);
+  });
+
   it("a PBX restart forgets what no answer for that extension handed out, though polls of others went further", function () {
     // 400 and 401 polled in two requests (two cursor groups, as a restarted Node-RED resumes them); the PBX answers
     // 400's poll up to seq 6, then restarts before 401's request reaches it: 401's change at seq 5 is in a blind window.
