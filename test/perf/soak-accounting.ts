@@ -45,9 +45,11 @@
  *   passed over for this check: its calls are checked at the next read (the first state of a call begun and ended
  *   in between arrives as its end only, a documented limit); the changes after R(E) stay required.
  * - A kill with the previous life's position on disk, the new process polling on from it unseen: the changes the killed
- *   process's own read had summed up (made before the kill, up to that read's seq) are listed again by the resumed poll
- *   alone, so they are judged by the watch in force when that poll answers (or at the lifetime's end, if it never does):
- *   an extension a msg removed before then owes them to nobody.
+ *   process's resync read had summed up (made before the kill, up to that read's seq, except the states it reported as
+ *   in progress) come back through such a resumed poll alone. They are required where, after some blind kill of that
+ *   lifetime, the extension was still watched (outside a join or leave window) when the new process's poll for it
+ *   answered, or DEAF_LIMIT_MS after the process was up if none had answered by then, before the PBX restarted again;
+ *   else they are excused (counted): a msg that removed the extension right after the restart leaves them to nobody.
  * - Node-RED kills excuse nothing: the changes made while Node-RED was down are required like any other (the resumed
  *   poll brings them), and the calls of a restart's resume are checked like all others. Survivors are checked
  *   only where their extension was watched since before the resync read (else the join check covers them).
@@ -70,7 +72,7 @@
  */
 import type { PbxEvent, RecordedAnswer, RecordedRequest } from "../fake-pbx";
 import { TERMINAL_STATUSES } from "../fake-pbx";
-import { type Coverage, coverage, DEAF_LIMIT_MS, type Fence, fenceAtOrBefore, LEAVE_GRACE_MS, type Segment, segmentAt } from "./soak-coverage";
+import { coverage, DEAF_LIMIT_MS, type Fence, fenceAtOrBefore, LEAVE_GRACE_MS, type Segment, segmentAt } from "./soak-coverage";
 import type { NodeWatch } from "./soak-extensions";
 
 /** How soon after a PBX restart a request for an extension shows that the client was still polling it. */
@@ -195,6 +197,8 @@ export interface Tallies {
   staleAfterKill: number;
   /** Changes excused by a join or leave window; made while no node watched their extension; not listed ("latest"). */
   joinLeaveExcused: number;
+  /** Changes a blind kill's resumed poll alone could list again, no process watching their extension then (see "A kill with"). */
+  reopenedExcused: number;
   notWatched: number;
   notListed: number;
   joins: number;
@@ -265,6 +269,7 @@ export function account(records: SoakRecords): Tallies {
   const lastOfLeg = new Map<string, number>();
   events.forEach((e, i) => lastOfLeg.set(e.entry.CallData.uniqueCallId, i));
   let joinLeaveExcused = 0;
+  let reopenedExcused = 0;
   let notWatched = 0;
   let notListed = 0;
 
@@ -409,17 +414,29 @@ export function account(records: SoakRecords): Tallies {
         }
       }
     }
-    // After a blind kill polled on unseen from the previous life's cursor, the changes the killed process's own read
-    // summed up (made before that kill, at or below that read's seq) are listed again by the new process's resumed poll
-    // and by nothing else: they are judged by the watch in force when that poll answers, not when they were made.
-    const reopenedWatch = (e: PbxEvent): Coverage | undefined => {
-      if (cursorResync === undefined || e.at >= after) return undefined;
+    // After a blind kill, the new process polls on unseen from the previous life's cursor: the changes the killed
+    // process's resync read had summed up (at or below its seq; not the states it reported as in progress, which it
+    // delivered itself) come back through such a resumed poll alone. They are owed where some process resuming after a
+    // blind kill of this lifetime still watched the extension when its poll answered, or 4 s after it was up if it had
+    // not answered by then, and the PBX had not forgotten this lifetime yet.
+    const blindKills = start === undefined ? [] : kills.filter((k) => k.wall > start && k.wall < end && previousLife(k));
+    const reopened = (e: PbxEvent): "owed" | "excused" | undefined => {
+      const first = blindKills[0];
+      if (cursorResync === undefined || !first || e.at >= first.wall) return undefined;
       const covers = (a: RecordedAnswer): boolean => a.exten.split(",").includes(e.exten);
-      const summedUpBy = epochAnswers.find((a) => a.snapshot && a.at < after && covers(a));
-      if (!summedUpBy || e.seq > summedUpBy.seq) return undefined;
-      const resumed = epochAnswers.find((a) => a.requestedAt > after && covers(a));
-      const when = resumed?.at ?? (Number.isFinite(end) ? end : Number.MAX_SAFE_INTEGER);
-      return coverage({ ...e, at: when }, records.segments.get(e.exten));
+      const read = epochAnswers.find((a) => a.snapshot && a.at < first.wall && covers(a));
+      if (!read || e.seq > read.seq) return undefined;
+      const reported = aliveAt(onExten.get(e.exten) ?? [], restarts, { epoch, seq: read.seq }).get(e.entry.CallData.uniqueCallId);
+      if (reported === Number(e.entry.CallData.step)) return undefined;
+      const owedAfter = (k: Kill): boolean => {
+        const answered = epochAnswers.find((a) => a.requestedAt > k.wall && covers(a))?.at ?? Infinity;
+        const when = Math.min(answered, (k.upWall ?? k.wall) + DEAF_LIMIT_MS);
+        if (when >= end) return false;
+        const seg = segmentAt(records.segments.get(e.exten), when);
+        if (!seg || (seg.leave && seg.leave.at - LEAVE_GRACE_MS < when)) return false;
+        return !(seg.join && (!seg.join.fence || fenceAtOrBefore(e, seg.join.fence)));
+      };
+      return blindKills.some((k) => k.wall > e.at && owedAfter(k)) ? "owed" : "excused";
     };
     for (; eventIndex < events.length && events[eventIndex].epoch === epoch; eventIndex++) {
       const e = events[eventIndex];
@@ -427,8 +444,10 @@ export function account(records: SoakRecords): Tallies {
       const k = key(data.uniqueCallId, Number(data.step));
       const resync = resyncOf(e.exten);
       const inWindow = resync !== undefined && e.seq > resync && (isLast || e.seq <= handedOut(e.exten));
-      const watch = inWindow ? (reopenedWatch(e) ?? coverage(e, records.segments.get(e.exten))) : undefined;
-      if (watch === "unwatched") notWatched += 1;
+      const again = inWindow ? reopened(e) : undefined;
+      const watch = again === "owed" ? "required" : inWindow ? coverage(e, records.segments.get(e.exten)) : undefined;
+      if (again === "excused") reopenedExcused += 1;
+      else if (watch === "unwatched") notWatched += 1;
       else if (watch === "window") joinLeaveExcused += 1;
       else if (watch && listed && !listed.has(k) && !(isLast && lastOfLeg.get(data.uniqueCallId) === eventIndex)) notListed += 1;
       else if (inWindow) {
@@ -455,7 +474,7 @@ export function account(records: SoakRecords): Tallies {
   return {
     required, lost, lostWhileDownBlank, lostBeforeFirstWrite, lostExamples, firstLost, blindHead, blindTail, undetectable, survivorsChecked, survivorsLost, duplicated,
     duplicateExamples, resentAfterKill, oldestResendMs, phantom, initialMsgs, vanishedEnds: madeUp.length, ...stale, joinLeaveExcused, notWatched, notListed,
-    ...joinsChecked, ...unwatched, ...eventIdChecks(received, records.eventIds ?? "auto"),
+    reopenedExcused, ...joinsChecked, ...unwatched, ...eventIdChecks(received, records.eventIds ?? "auto"),
   };
 }
 

@@ -453,6 +453,7 @@ async function main(): Promise<number> {
   if (answerStyle === "latest") line("  changes no taken answer listed (skipped)", tallies.notListed);
   line("extension changes by msg", extChanges ? `${[...extSent].map(([k, n]) => `${k} ${n}`).join(", ") || "none"} (${extEmptied} emptied a node, ${extRefilled} added to an empty one)` : "off");
   line("  changes in a join or leave window (excused)", tallies.joinLeaveExcused);
+  line("  reopened by a blind kill, unwatched (excused)", tallies.reopenedExcused);
   line("  changes while no node watched (not required)", tallies.notWatched);
   line("  joins (add, deploy, restart) / never polled", `${tallies.joins} / ${tallies.deafJoins}`);
   line("  calls in progress at a join checked", `${tallies.joinStatesChecked} (${tallies.joinStatesLost} missing)`);
