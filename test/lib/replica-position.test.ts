@@ -74,8 +74,23 @@ describe("Replicas: the fenced shared position in a real Redis", function () {
     writerA.save(() => position(11));
     await writerA.flush();
     assert.equal(refusedA.length, 1, refusedA.join("; "));
-    assert.match(refusedA[0] ?? "", /another replica holds the lease/);
+    assert.match(refusedA[0] ?? "", /^the lease is no longer this replica's \(its key vanished or another replica took it\): the position was not written$/);
     assert.equal((await writerB.load(60_000)).position?.polls[0]?.seq, 20, "beta's position stands");
+  });
+
+  // CI run B: a holder whose position write was in flight when its lease key was deleted logged "another replica
+  // holds the lease" though none did; Redis refuses the write alike for a vanished key and a taken one.
+  it("a write refused because the lease key vanished does not claim another replica holds it", async () => {
+    const a = await held("alpha");
+    const refused: string[] = [];
+    const writerA = writer(a.token, () => true, refused);
+    assert.equal(await redis.del(keys.lease), 1);
+    writerA.save(() => position(7));
+    await writerA.flush();
+    assert.equal(refused.length, 1, refused.join("; "));
+    assert.doesNotMatch(refused[0] ?? "", /another replica holds/);
+    assert.match(refused[0] ?? "", /its key vanished or another replica took it/);
+    assert.equal((await writerA.load(60_000)).position, undefined, "nothing written");
   });
 
   it("a holder frozen past its deadline writes nothing, even before the key has expired in Redis", async () => {

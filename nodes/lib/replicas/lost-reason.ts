@@ -15,7 +15,11 @@ export const LOST = {
   taken: { status: "lease gone or taken", detail: "the lease is no longer this replica's (its key vanished or another replica took it)" },
   tooLate: { status: "lease came too late", detail: "the lease was taken too late to use" },
   ranOutBeforeWrite: { status: "lease ran out", detail: "the lease ran out before the position was written" },
-  writeRefused: { status: "lease gone or taken", detail: "another replica holds the lease: the position was not written" },
+  // Redis refuses the write whenever the key is not this token's: vanished or taken, it cannot tell which.
+  writeRefused: {
+    status: "lease gone or taken",
+    detail: "the lease is no longer this replica's (its key vanished or another replica took it): the position was not written",
+  },
 } as const satisfies Record<string, LostReason>;
 
 /** A Redis failure as a reason: short for the status, its message for the log (`what` failed: "renewing the lease"). */
