@@ -50,6 +50,10 @@
  *   lifetime, the extension was still watched (outside a join or leave window) when the new process's poll for it
  *   answered, or DEAF_LIMIT_MS after the process was up if none had answered by then, before the PBX restarted again;
  *   else they are excused (counted): a msg that removed the extension right after the restart leaves them to nobody.
+ * - A deploy stops the old nodes at once, and Node-RED drops the msgs it is still passing between them (any node's):
+ *   a change whose answer a running poll took while a deploy was under way (requested before the deploy was sent,
+ *   answered before it was done, and the poll after it carrying the answer's seq on, so taken by a loop still running,
+ *   not a parked one) that never reached the flow is counted apart, the documented limit, not as LOST.
  * - Node-RED kills excuse nothing: the changes made while Node-RED was down are required like any other (the resumed
  *   poll brings them), and the calls of a restart's resume are checked like all others. Survivors are checked
  *   only where their extension was watched since before the resync read (else the join check covers them).
@@ -173,6 +177,8 @@ export interface Tallies {
   lostWhileDownBlank: number;
   /** Lost after a crash before the store had ever written a position out: the documented limit, not required. */
   lostBeforeFirstWrite: number;
+  /** Not delivered: sent into a flow as a deploy stopped it, where Node-RED drops msgs between nodes (documented, not required). */
+  lostInDeploy: number;
   lostExamples: string[];
   /** The first lost change: its extension and when the PBX made it (for the trace around it). */
   firstLost?: { exten: string; at: number };
@@ -297,6 +303,18 @@ export function account(records: SoakRecords): Tallies {
   const neverWrittenKillBefore = (e: PbxEvent): boolean =>
     kills.some((x) => blankKill(e, x) && kills.every((k) => k.wall >= x.wall || k.savedWall === undefined));
   let lostBeforeFirstWrite = 0;
+  // Node-RED drops what it is still passing between nodes when a deploy stops them (any node's msgs): a change whose
+  // answer a running poll took while a deploy was under way, the poll opened before the deploy began, was sent into
+  // the flow that was stopping. The documented limit; a poll parked by the deploy polls no more, so the next poll
+  // carrying the answer's seq on shows that the running loop took it.
+  let lostInDeploy = 0;
+  const droppedInDeploy = (e: PbxEvent): boolean => {
+    const covers = (list: string | undefined): boolean => (list ?? "").split(",").includes(e.exten);
+    const a = answers.find((x) => x.epoch === e.epoch && !x.snapshot && x.last < e.seq && e.seq <= x.seq && covers(x.exten));
+    const d = a && deployLog.find((x) => a.requestedAt < x.at && x.at <= a.at && a.at <= (x.done ?? x.at + 10_000));
+    return !!a && !!d && subscribeRequests.some((r) => r.epoch === e.epoch && r.at >= a.at && r.at <= (d.done ?? d.at + 10_000) &&
+      r.query.lastSequenceNumber === String(a.seq) && covers(r.query.exten));
+  };
   const lostExamples: string[] = [];
   let firstLost: { exten: string; at: number } | undefined;
   let blindTail = 0;
@@ -453,6 +471,7 @@ export function account(records: SoakRecords): Tallies {
       else if (inWindow) {
         required += 1;
         if (!deliveredAny.has(k) && neverWrittenKillBefore(e)) lostBeforeFirstWrite += 1;
+        else if (!deliveredAny.has(k) && droppedInDeploy(e)) lostInDeploy += 1;
         else if (!deliveredAny.has(k)) {
           lost += 1;
           firstLost ??= { exten: e.exten, at: e.at };
@@ -472,7 +491,7 @@ export function account(records: SoakRecords): Tallies {
   const joinsChecked = joinStates(events, restarts, records.segments, deliveredAny, unseen);
 
   return {
-    required, lost, lostWhileDownBlank, lostBeforeFirstWrite, lostExamples, firstLost, blindHead, blindTail, undetectable, survivorsChecked, survivorsLost, duplicated,
+    required, lost, lostWhileDownBlank, lostBeforeFirstWrite, lostInDeploy, lostExamples, firstLost, blindHead, blindTail, undetectable, survivorsChecked, survivorsLost, duplicated,
     duplicateExamples, resentAfterKill, oldestResendMs, phantom, initialMsgs, vanishedEnds: madeUp.length, ...stale, joinLeaveExcused, notWatched, notListed,
     reopenedExcused, ...joinsChecked, ...unwatched, ...eventIdChecks(received, records.eventIds ?? "auto"),
   };

@@ -423,6 +423,7 @@ export async function replicaSoak(args: Map<string, string | true>): Promise<num
   line("state changes made by the PBX", events.length);
   line("  required (outside blind windows)", tallies.required);
   line("  lost", tallies.lost);
+  line("    sent into a flow a deploy was stopping (documented)", tallies.lostInDeploy);
   line("  blind: restarted PBX before resync / forgotten", `${tallies.blindHead} / ${tallies.blindTail}`);
   line("msgs received", received.length);
   line("  by replica", [...new Set(senders)].sort().map((n) => `${n} ${senders.filter((s) => s === n).length}`).join(", "));

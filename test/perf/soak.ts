@@ -432,6 +432,7 @@ async function main(): Promise<number> {
   line("  required (outside blind windows)", required);
   line("  lost", `${lost}${tallies.lostWhileDownBlank ? ` (${tallies.lostWhileDownBlank} around a kill that left no position on disk)` : ""}`);
   line("    blind: crash before the store first wrote out (documented)", tallies.lostBeforeFirstWrite);
+  line("    sent into a flow a deploy was stopping (documented)", tallies.lostInDeploy);
   line("  blind: restarted PBX before resync (excused)", blindHead);
   line("  blind: forgotten by a restart (excused)", blindTail);
   line("  restarts the client could not detect", undetectable);

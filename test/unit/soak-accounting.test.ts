@@ -391,6 +391,34 @@ describe("soak accounting", function () {
     assert.deepEqual([answered.required, answered.lost], [3, 1]);
   });
 
+  it("a change a running poll took while a deploy was under way, sent into the stopping flow, is dropped by Node-RED (documented), not lost", function () {
+    // Seen in a localfilesystem soak: a poll opened at 320 answered at 353 (Hungup, seq 4), the full deploy sent at 343
+    // and done at 397; the loop polled on from 4 at 355, and the restarted node carried on from 4: Node-RED had dropped
+    // the msg between nodes. Ringing and Connected reached the flow.
+    const evs = [event(2, 100, "a", 0, "Ringing"), event(3, 200, "a", 1, "Connected"), event(4, 352, "a", 2, "Hungup")];
+    const ans = [answer(0, 1, 0, 5), answer(1, 3, 10, 210), answer(3, 4, 320, 353)];
+    const deployLog = [{ at: 343, type: "full", done: 397 }];
+    const received = [msg("a", 0, "Ringing", 211), msg("a", 1, "Connected", 211)];
+    const tally = (requests: RecordedRequest[], answers = ans, log = deployLog): ReturnType<typeof account> => {
+      const taken = takenAnswers(answers, requests);
+      return account({
+        events: evs, answers: taken, subscribeRequests: requests, restarts: [], deployLog: log, received, finalEpoch: 0, kills: [], answerStyle: "every",
+        segments: segments([X], [{ at: -10, exten: X, watched: true, cause: "deploy" }], requests, taken, evs, []), history: [{ at: -10, node: "sub-0", extensions: [X] }],
+      });
+    };
+    const reqs = [request(0, 0), request(1, 10), request(3, 320)];
+    const dropped = tally([...reqs, request(4, 355), request(4, 400)]);
+    assert.deepEqual([dropped.required, dropped.lost, dropped.lostInDeploy], [3, 0, 1]);
+    // No poll carried the answer on before the deploy was done: a parked loop's answer, which the next node must get.
+    assert.deepEqual([tally([...reqs, request(4, 400)]).lost, tally([...reqs, request(4, 400)]).lostInDeploy], [1, 0]);
+    // The poll was opened after the deploy began (the new nodes'): nothing excuses it.
+    const late = tally([...reqs.slice(0, 2), request(3, 345), request(4, 355)], [...ans.slice(0, 2), answer(3, 4, 345, 353)]);
+    assert.deepEqual([late.lost, late.lostInDeploy], [1, 0]);
+    // Answered after the deploy was done.
+    const after = tally([...reqs, request(4, 355)], ans, [{ at: 343, type: "full", done: 350 }]);
+    assert.deepEqual([after.lost, after.lostInDeploy], [1, 0]);
+  });
+
   it("a join with no request for its extension within 4 s is never polled, and what follows is required", function () {
     const evs = [event(2, 100, "a", 0, "Ringing"), event(3, 6000, "b", 0, "Ringing")];
     const transitions: WatchTransition[] = [{ at: 50, exten: X, watched: true, cause: "msg", node: "sub-0", refill: true }];
