@@ -51,9 +51,11 @@
  *   answered, or DEAF_LIMIT_MS after the process was up if none had answered by then, before the PBX restarted again;
  *   else they are excused (counted): a msg that removed the extension right after the restart leaves them to nobody.
  * - A deploy stops the old nodes at once, and Node-RED drops the msgs it is still passing between them (any node's):
- *   a change whose answer a running poll took while a deploy was under way (requested before the deploy was sent,
- *   answered before it was done, and the poll after it carrying the answer's seq on, so taken by a loop still running,
- *   not a parked one) that never reached the flow is counted apart, the documented limit, not as LOST.
+ *   a change that never reached the flow is counted apart, the documented limit, not as LOST, where the first answer
+ *   that listed it came for a poll requested before a deploy that stopped its path (a full or flows deploy of the
+ *   soak's one tab; a nodes deploy that removed its node and sink) was sent, arrived before that deploy was done, the
+ *   next poll carried its seq on before the new nodes' first read (the old loop took it, not a parked one), and no
+ *   later answer listed the change again.
  * - Node-RED kills excuse nothing: the changes made while Node-RED was down are required like any other (the resumed
  *   poll brings them), and the calls of a restart's resume are checked like all others. Survivors are checked
  *   only where their extension was watched since before the resync read (else the join check covers them).
@@ -147,7 +149,9 @@ export interface SoakRecords {
   answers: RecordedAnswer[];
   subscribeRequests: RecordedRequest[];
   restarts: Array<{ epoch: number; keepCalls: boolean; at: number }>;
-  deployLog: Array<{ at: number; type: string; done?: number }>;
+  /** Each deploy: sent at `at`, done (the new flows run) at `done`; `stops`, whose msgs it may drop: every node's, or
+   * those of the nodes watching these extensions (a "nodes" deploy stops only what changed or went). */
+  deployLog: Array<{ at: number; type: string; done?: number; stops?: "all" | string[] }>;
   received: Received[];
   finalEpoch: number;
   /** Each Node-RED kill. */
@@ -304,16 +308,22 @@ export function account(records: SoakRecords): Tallies {
     kills.some((x) => blankKill(e, x) && kills.every((k) => k.wall >= x.wall || k.savedWall === undefined));
   let lostBeforeFirstWrite = 0;
   // Node-RED drops what it is still passing between nodes when a deploy stops them (any node's msgs): a change whose
-  // answer a running poll took while a deploy was under way, the poll opened before the deploy began, was sent into
-  // the flow that was stopping. The documented limit; a poll parked by the deploy polls no more, so the next poll
-  // carrying the answer's seq on shows that the running loop took it.
+  // answer a running poll took while a deploy that stopped its path was under way (the poll opened before the deploy
+  // was sent) went into a flow that was stopping. The documented limit, where: the next poll carried the answer's seq
+  // on before the new nodes' first read (the old loop took it, not a parked one nor the next config node), and no later
+  // answer listed the change again (a process that got it again must deliver it).
   let lostInDeploy = 0;
   const droppedInDeploy = (e: PbxEvent): boolean => {
     const covers = (list: string | undefined): boolean => (list ?? "").split(",").includes(e.exten);
-    const a = answers.find((x) => x.epoch === e.epoch && !x.snapshot && x.last < e.seq && e.seq <= x.seq && covers(x.exten));
-    const d = a && deployLog.find((x) => a.requestedAt < x.at && x.at <= a.at && a.at <= (x.done ?? x.at + 10_000));
-    return !!a && !!d && subscribeRequests.some((r) => r.epoch === e.epoch && r.at >= a.at && r.at <= (d.done ?? d.at + 10_000) &&
-      r.query.lastSequenceNumber === String(a.seq) && covers(r.query.exten));
+    const lists = (x: RecordedAnswer): boolean => x.epoch === e.epoch && !x.snapshot && x.last < e.seq && e.seq <= x.seq && covers(x.exten);
+    const a = answers.find(lists);
+    if (!a || answers.some((x) => x !== a && x.at > a.at && lists(x))) return false;
+    const stopsPath = (d: SoakRecords["deployLog"][number]): boolean => d.stops === "all" || (d.stops ?? []).includes(e.exten);
+    const d = deployLog.find((x) => a.requestedAt < x.at && x.at <= a.at && a.at <= (x.done ?? x.at + 10_000) && stopsPath(x));
+    if (!d) return false;
+    const newRead = subscribeRequests.find((r) => r.at > d.at && r.query.lastSequenceNumber === "0")?.at ?? Infinity;
+    const until = Math.min(d.done ?? d.at + 10_000, newRead);
+    return subscribeRequests.some((r) => r.epoch === e.epoch && r.at >= a.at && r.at <= until && r.query.lastSequenceNumber === String(a.seq) && covers(r.query.exten));
   };
   const lostExamples: string[] = [];
   let firstLost: { exten: string; at: number } | undefined;

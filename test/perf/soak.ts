@@ -41,7 +41,7 @@ import * as fs from "node:fs";
 import { FakePbx, FaultKind, PbxEvent } from "../fake-pbx";
 import { type FlowNode, startNodeRed, stopAllNodeRed } from "../harness/node-red-process";
 import { startIdleLimitProxy, type IdleLimitProxy } from "../harness/idle-limit-proxy";
-import { account, type EventIdMode, type Kill, type Received } from "./soak-accounting";
+import { account, type EventIdMode, type Kill, type Received, type SoakRecords } from "./soak-accounting";
 import { discardedReads, segments, takenAnswers } from "./soak-coverage";
 import { drain } from "./soak-drain";
 import { traceAround } from "./soak-trace";
@@ -125,7 +125,7 @@ async function main(): Promise<number> {
   const restarts: Array<{ epoch: number; keepCalls: boolean; at: number }> = [];
   const faults = new Map<string, number>();
   const deploys = new Map<string, number>();
-  const deployLog: Array<{ at: number; type: string; done?: number }> = [];
+  const deployLog: SoakRecords["deployLog"] = [];
   let overlapStart: number | undefined;
   const overlaps: number[] = [];
   let maxOpen = 0;
@@ -171,7 +171,10 @@ async function main(): Promise<number> {
   }
   let deployCount = 0;
   /** Deploys `parts` and keeps the watch model in step (see soak-extensions.ts). */
-  async function deploy(parts: string[][], type: "full" | "flows" | "nodes", entry: { at: number; type: string; done?: number }): Promise<void> {
+  async function deploy(parts: string[][], type: "full" | "flows" | "nodes", entry: SoakRecords["deployLog"][number]): Promise<void> {
+    // What it stops (see "A deploy stops" in soak-accounting.ts): the deploy marker changes the one tab every time, so
+    // a flows deploy restarts all of it; a nodes deploy leaves each sink alone unless its node goes.
+    entry.stops = type === "nodes" ? [...watch.lists()].filter(([id]) => Number(id.slice(4)) >= parts.length).flatMap(([, list]) => list) : "all";
     const names = watch.namesFor(parts);
     watch.deployStarted(parts, names, entry.at);
     deployCount += 1;
@@ -288,7 +291,7 @@ async function main(): Promise<number> {
         const type = pick(["full", "flows", "nodes"] as const);
         const parts = randomPartition();
         deploys.set(type, (deploys.get(type) ?? 0) + 1);
-        const entry: { at: number; type: string; done?: number } = { at: Date.now(), type };
+        const entry: SoakRecords["deployLog"][number] = { at: Date.now(), type };
         deployLog.push(entry);
         deploying = deploy(parts, type, entry).finally(() => {
           deploying = undefined;

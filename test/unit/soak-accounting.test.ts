@@ -397,7 +397,7 @@ describe("soak accounting", function () {
     // the msg between nodes. Ringing and Connected reached the flow.
     const evs = [event(2, 100, "a", 0, "Ringing"), event(3, 200, "a", 1, "Connected"), event(4, 352, "a", 2, "Hungup")];
     const ans = [answer(0, 1, 0, 5), answer(1, 3, 10, 210), answer(3, 4, 320, 353)];
-    const deployLog = [{ at: 343, type: "full", done: 397 }];
+    const deployLog: SoakRecords["deployLog"] = [{ at: 343, type: "full", done: 397, stops: "all" }];
     const received = [msg("a", 0, "Ringing", 211), msg("a", 1, "Connected", 211)];
     const tally = (requests: RecordedRequest[], answers = ans, log = deployLog): ReturnType<typeof account> => {
       const taken = takenAnswers(answers, requests);
@@ -415,8 +415,20 @@ describe("soak accounting", function () {
     const late = tally([...reqs.slice(0, 2), request(3, 345), request(4, 355)], [...ans.slice(0, 2), answer(3, 4, 345, 353)]);
     assert.deepEqual([late.lost, late.lostInDeploy], [1, 0]);
     // Answered after the deploy was done.
-    const after = tally([...reqs, request(4, 355)], ans, [{ at: 343, type: "full", done: 350 }]);
+    const after = tally([...reqs, request(4, 355)], ans, [{ at: 343, type: "full", done: 350, stops: "all" }]);
     assert.deepEqual([after.lost, after.lostInDeploy], [1, 0]);
+    // Outside review: a nodes deploy that kept this extension's node and sink stops nothing on its path (Node-RED
+    // delivers to a node it did not stop); one that removed them does.
+    const kept = tally([...reqs, request(4, 355)], ans, [{ at: 343, type: "nodes", done: 397, stops: ["401"] }]);
+    assert.deepEqual([kept.lost, kept.lostInDeploy], [1, 0]);
+    const removed = tally([...reqs, request(4, 355)], ans, [{ at: 343, type: "nodes", done: 397, stops: [X] }]);
+    assert.deepEqual([removed.lost, removed.lostInDeploy], [0, 1]);
+    // The seq carried on only after the new nodes' first read: that poll may be the next config node's.
+    const byNext = tally([...reqs, request(0, 360), request(4, 365)]);
+    assert.deepEqual([byNext.lost, byNext.lostInDeploy], [1, 0]);
+    // Listed again later (a process resumed from seq 3 after a kill): that one had to deliver it.
+    const again = tally([...reqs, request(4, 355), request(3, 1510)], [...ans, answer(3, 4, 1510, 1512)]);
+    assert.deepEqual([again.lost, again.lostInDeploy], [1, 0]);
   });
 
   it("a join with no request for its extension within 4 s is never polled, and what follows is required", function () {
