@@ -129,7 +129,8 @@ export function useEditorSession(): EditorSession {
       const page = await context.newPage();
       page.setDefaultTimeout(15_000);
       const errors: string[] = [];
-      page.on("pageerror", (err) => errors.push(String(err)));
+      // With its stack: an error from Node-RED's own editor code or a vendor library reads apart from one of ours.
+      page.on("pageerror", (err) => errors.push(err.stack ?? String(err)));
       pages.push({ page, errors });
       return page;
     },
