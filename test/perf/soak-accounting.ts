@@ -78,7 +78,7 @@
  */
 import type { PbxEvent, RecordedAnswer, RecordedRequest } from "../fake-pbx";
 import { TERMINAL_STATUSES } from "../fake-pbx";
-import { coverage, DEAF_LIMIT_MS, type Fence, fenceAtOrBefore, LEAVE_GRACE_MS, type Segment, segmentAt } from "./soak-coverage";
+import { coverage, covers, DEAF_LIMIT_MS, type Fence, fenceAtOrBefore, LEAVE_GRACE_MS, type Segment, segmentAt } from "./soak-coverage";
 import type { NodeWatch } from "./soak-extensions";
 
 /** How soon after a PBX restart a request for an extension shows that the client was still polling it. */
@@ -314,16 +314,16 @@ export function account(records: SoakRecords): Tallies {
   // answer listed the change again (a process that got it again must deliver it).
   let lostInDeploy = 0;
   const droppedInDeploy = (e: PbxEvent): boolean => {
-    const covers = (list: string | undefined): boolean => (list ?? "").split(",").includes(e.exten);
-    const lists = (x: RecordedAnswer): boolean => x.epoch === e.epoch && !x.snapshot && x.last < e.seq && e.seq <= x.seq && covers(x.exten);
+    const lists = (x: RecordedAnswer): boolean => x.epoch === e.epoch && !x.snapshot && x.last < e.seq && e.seq <= x.seq && covers(e.exten, x.exten);
     const a = answers.find(lists);
     if (!a || answers.some((x) => x !== a && x.at > a.at && lists(x))) return false;
     const stopsPath = (d: SoakRecords["deployLog"][number]): boolean => d.stops === "all" || (d.stops ?? []).includes(e.exten);
-    const d = deployLog.find((x) => a.requestedAt < x.at && x.at <= a.at && a.at <= (x.done ?? x.at + 10_000) && stopsPath(x));
+    const doneAt = (x: SoakRecords["deployLog"][number]): number => x.done ?? x.at + 10_000;
+    const d = deployLog.find((x) => a.requestedAt < x.at && x.at <= a.at && a.at <= doneAt(x) && stopsPath(x));
     if (!d) return false;
     const newRead = subscribeRequests.find((r) => r.at > d.at && r.query.lastSequenceNumber === "0")?.at ?? Infinity;
-    const until = Math.min(d.done ?? d.at + 10_000, newRead);
-    return subscribeRequests.some((r) => r.epoch === e.epoch && r.at >= a.at && r.at <= until && r.query.lastSequenceNumber === String(a.seq) && covers(r.query.exten));
+    const until = Math.min(doneAt(d), newRead);
+    return subscribeRequests.some((r) => r.epoch === e.epoch && r.at >= a.at && r.at <= until && r.query.lastSequenceNumber === String(a.seq) && covers(e.exten, r.query.exten));
   };
   const lostExamples: string[] = [];
   let firstLost: { exten: string; at: number } | undefined;
@@ -388,7 +388,7 @@ export function account(records: SoakRecords): Tallies {
     const resyncRead = (exten: string): RecordedAnswer | undefined => {
       if (!readOf.has(exten)) {
         const reads = epochAnswers.filter((a) => a.snapshot && a.at > after);
-        readOf.set(exten, reads.find((a) => a.exten.split(",").includes(exten)) ?? reads[0] ?? firstSnapshot);
+        readOf.set(exten, reads.find((a) => covers(exten, a.exten)) ?? reads[0] ?? firstSnapshot);
       }
       return readOf.get(exten);
     };
@@ -405,11 +405,10 @@ export function account(records: SoakRecords): Tallies {
     const handedOut = (exten: string): number => {
       let h = handedOutTo.get(exten);
       if (h === undefined) {
-        const covers = (list: string): boolean => list.split(",").includes(exten);
-        const covering = epochAnswers.filter((a) => !a.snapshot && a.seq >= a.last && covers(a.exten));
-        const lastAt = Math.max(-Infinity, ...epochAnswers.filter((a) => covers(a.exten)).map((a) => a.at));
+        const covering = epochAnswers.filter((a) => !a.snapshot && a.seq >= a.last && covers(exten, a.exten));
+        const lastAt = Math.max(-Infinity, ...epochAnswers.filter((a) => covers(exten, a.exten)).map((a) => a.at));
         const followed = end !== Infinity &&
-          subscribeRequests.some((r) => r.at >= lastAt && r.at <= end + FOLLOW_UP_MS && covers(r.query.exten ?? ""));
+          subscribeRequests.some((r) => r.at >= lastAt && r.at <= end + FOLLOW_UP_MS && covers(exten, r.query.exten));
         h = followed ? Math.max(cursorResync ?? resyncOf(exten) ?? -1, ...covering.map((a) => a.seq)) : handedOutToAll;
         handedOutTo.set(exten, h);
       }
@@ -422,7 +421,7 @@ export function account(records: SoakRecords): Tallies {
       return (records.interruptions ?? []).some((i) => i.to >= a.at && i.from <= (next?.at ?? Infinity));
     };
     const survivorRead = (exten: string): RecordedAnswer | undefined =>
-      epochAnswers.find((a) => a.snapshot && a.at > after && a.exten.split(",").includes(exten) && !interrupted(a)) ?? resyncRead(exten);
+      epochAnswers.find((a) => a.snapshot && a.at > after && covers(exten, a.exten) && !interrupted(a)) ?? resyncRead(exten);
     // The calls in progress at an extension's resync must show their state then, where a node watched it since before.
     if (epoch > 0) {
       for (const exten of onExten.keys()) {
@@ -451,13 +450,12 @@ export function account(records: SoakRecords): Tallies {
     const reopened = (e: PbxEvent): "owed" | "excused" | undefined => {
       const first = blindKills[0];
       if (cursorResync === undefined || !first || e.at >= first.wall) return undefined;
-      const covers = (a: RecordedAnswer): boolean => a.exten.split(",").includes(e.exten);
-      const read = epochAnswers.find((a) => a.snapshot && a.at < first.wall && covers(a));
+      const read = epochAnswers.find((a) => a.snapshot && a.at < first.wall && covers(e.exten, a.exten));
       if (!read || e.seq > read.seq) return undefined;
       const reported = aliveAt(onExten.get(e.exten) ?? [], restarts, { epoch, seq: read.seq }).get(e.entry.CallData.uniqueCallId);
       if (reported === Number(e.entry.CallData.step)) return undefined;
       const owedAfter = (k: Kill): boolean => {
-        const answered = epochAnswers.find((a) => a.requestedAt > k.wall && covers(a))?.at ?? Infinity;
+        const answered = epochAnswers.find((a) => a.requestedAt > k.wall && covers(e.exten, a.exten))?.at ?? Infinity;
         const when = Math.min(answered, (k.upWall ?? k.wall) + DEAF_LIMIT_MS);
         if (when >= end) return false;
         const seg = segmentAt(records.segments.get(e.exten), when);

@@ -27,7 +27,8 @@ export interface Segment {
   leave?: { at: number; cut: Fence | undefined };
 }
 
-const covers = (exten: string, list: string | undefined): boolean => (list ?? "").split(",").includes(exten);
+/** Whether a comma-separated `exten` list (a request's query, an answer's extensions) names `exten`. */
+export const covers = (exten: string, list: string | undefined): boolean => (list ?? "").split(",").includes(exten);
 
 /**
  * The current-state reads the client threw away: one whose seq is below the cursor the client holds tells it that the
