@@ -5,12 +5,15 @@
 import * as net from "node:net";
 import Redis from "ioredis";
 import { maskRedisUrl, parseRedisUrl, redactRedisText, type RedisUrlProblem } from "./redis-url";
-import { TLS_CODE } from "./replicas/redis-errors";
+import { notRedis, TLS_CODE } from "./replicas/redis-errors";
 
 export type RedisCheck =
   | { ok: true; status: "connected" }
-  /** refused, authFailed (wrong password), authRequired (none given), plainPort (rediss:// to a port without TLS). */
-  | { ok: false; status: "refused" | "authFailed" | "authRequired" | "plainPort" }
+  /**
+   * refused, authFailed (wrong password), authRequired (none given), plainPort (rediss:// to a port without TLS),
+   * notRedis (another kind of server answers there: an HTTP port, say).
+   */
+  | { ok: false; status: "refused" | "authFailed" | "authRequired" | "plainPort" | "notRedis" }
   /** tls, unreachable, error (the server's error answer): reason says more. */
   | { ok: false; status: "tls" | "unreachable" | "error"; reason: string }
   | { ok: false; status: "timeout"; seconds: number }
@@ -68,6 +71,7 @@ async function judge(
   if (/^NOAUTH/i.test(message)) return { ok: false, status: "authRequired" };
   if (err.name === "ReplyError") return { ok: false, status: "error", reason: redact(message.split("\n")[0].slice(0, 200)) };
   if (err.code === "ECONNREFUSED") return { ok: false, status: "refused" };
+  if (notRedis(err)) return { ok: false, status: "notRedis" };
   if (err.code !== undefined && TLS_CODE.test(err.code)) return { ok: false, status: "tls", reason: redact(`${message} (${err.code})`) };
   const timedOut = err.code === "ETIMEDOUT" || /timed out/i.test(message);
   // A plain Redis reads a TLS ClientHello as the start of a command and waits for the rest: the handshake times out.

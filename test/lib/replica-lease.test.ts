@@ -124,19 +124,27 @@ describe("Replicas: the lease in a real Redis", function () {
     assert.ok(took >= TTL && took < TTL + b.lease.intervalMs + 300, `took ${Math.round(took)} ms`);
   });
 
-  it("a holder whose renewals get no answer (Redis SIGSTOPped) stops before its key could have expired", async () => {
+  it("a holder whose renewals get no answer (Redis SIGSTOPped) holds nothing from before its key could have expired, and says so", async () => {
     const a = make("alpha");
     a.lease.start();
     await until(() => a.lease.holds(), "alpha holds");
     await until(() => (a.sent.get("renewed")?.length ?? 0) >= 2, "a renewal went through");
     server.pause();
+    // What keeps a holder safe is holds(), which every poll and every hand-on asks: it is watched on each turn of the
+    // event loop. The "lost" timer only tells; on a starved machine it may run late (CI: 2 ms past the TTL).
+    let lastHeldAt = -Infinity;
+    const watch = (): void => {
+      if (a.lease.holds()) lastHeldAt = monotonicNow();
+      if (a.log.lost.length === 0) setImmediate(watch);
+    };
+    watch();
     await until(() => a.log.lost.length === 1, "alpha stops");
     const lastRenewalSent = Math.max(...(a.sent.get("renewed") ?? []));
     const lostAt = a.log.lost[0]?.at ?? Infinity;
     assert.equal(a.lease.holds(), false);
     // Redis started the key's TTL no earlier than the renewal was sent: it lives at least until then + TTL.
-    assert.ok(lostAt < lastRenewalSent + TTL, `stopped ${Math.round(lostAt - lastRenewalSent)} ms after the last renewal was sent`);
-    assert.ok(lostAt >= lastRenewalSent + TTL - MARGIN - 50, "and not long before its deadline");
+    assert.ok(lastHeldAt < lastRenewalSent + TTL - MARGIN, `held ${Math.round(lastHeldAt - lastRenewalSent)} ms after the last renewal was sent`);
+    assert.ok(lostAt >= lastRenewalSent + TTL - MARGIN - 50, "and it held on until near its deadline");
   });
 
   it("a try given up on while Redis hangs, whose connection then closes, leaves no unhandled rejection", async () => {

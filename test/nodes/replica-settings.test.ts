@@ -8,7 +8,6 @@ import assert from "node:assert/strict";
 import type { Node } from "node-red";
 import { FakePbx } from "../fake-pbx";
 import { useRedisServer } from "../harness/redis-server";
-import { freePort } from "../proxy/tinyproxy";
 import { translatedNodes } from "./catalogue";
 import { API_KEY, configFlowNode, FlowNode, helper, isGreen, Logged, startFakePbx, Statuses, subscribeFlowNodes, unloadAndStop } from "./support";
 
@@ -86,15 +85,19 @@ describe("noojee-config: Test connection of Redis, against a real redis-server",
     return (response.body as { redis: Record<string, unknown> }).redis;
   }
 
-  it("says connected, wrong password, password needed, refused, rediss:// to a plain port, invalid URL", async () => {
+  it("says connected, wrong password, password needed, refused, rediss:// to a plain port, not Redis, invalid URL", async () => {
     await helper.load(translatedNodes, [], {});
     assert.deepEqual(await test({ redisUrl: open.url }), { ok: true, status: "connected" });
     assert.deepEqual(await test({ redisUrl: locked.url, redisPassword: PASSWORD }), { ok: true, status: "connected" });
     assert.deepEqual(await test({ redisUrl: `redis://:${PASSWORD}@127.0.0.1:${locked.port}` }), { ok: true, status: "connected" });
     assert.deepEqual(await test({ redisUrl: locked.url, redisPassword: "wrong" }), { ok: false, status: "authFailed" });
     assert.deepEqual(await test({ redisUrl: locked.url }), { ok: false, status: "authRequired" });
-    assert.deepEqual(await test({ redisUrl: `redis://127.0.0.1:${await freePort()}` }), { ok: false, status: "refused" });
+    // Port 1, not a free port from the ephemeral range: on a busy machine another job took such a port between our
+    // close and the test, and an HTTP server answered where Redis was looked for. Nothing of ours binds a port below 1024.
+    assert.deepEqual(await test({ redisUrl: "redis://127.0.0.1:1" }), { ok: false, status: "refused" });
     assert.deepEqual(await test({ redisUrl: `rediss://127.0.0.1:${open.port}` }), { ok: false, status: "plainPort" });
+    // The fake PBX is an HTTP server: a Redis URL naming a web port (Node-RED's own 1880, say).
+    assert.deepEqual(await test({ redisUrl: `redis://127.0.0.1:${new URL(pbx.url).port}` }), { ok: false, status: "notRedis" });
     assert.deepEqual(await test({ redisUrl: `redis://127.0.0.1:${open.port}/x` }), { ok: false, status: "invalidUrl", reason: "path" });
     assert.deepEqual(await test({ redisUrl: "" }), { ok: false, status: "noUrl" });
     // Replicas off in the dialog: Redis is not tested at all.

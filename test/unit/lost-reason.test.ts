@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { LOST, redisFailure } from "../../nodes/lib/replicas/lost-reason";
-import { redisStatus, STATUS_ROOM } from "../../nodes/lib/replicas/redis-errors";
+import { failureDetail, NOT_REDIS_DETAIL, redisStatus, STATUS_ROOM } from "../../nodes/lib/replicas/redis-errors";
 import { statusOf } from "../../nodes/status";
 
 const errno = (code: string, message = `connect ${code} 127.0.0.1:6379`): Error => Object.assign(new Error(message), { code });
@@ -22,6 +22,7 @@ const FAILURES: Array<[string, unknown, string]> = [
   ["out of memory", named("ReplyError", "OOM command not allowed when used memory > 'maxmemory'."), "Redis OOM"],
   ["a wrong password", named("ReplyError", "WRONGPASS invalid username-password pair or user is disabled."), "Redis WRONGPASS"],
   ["a self-signed certificate", errno("DEPTH_ZERO_SELF_SIGNED_CERT", "self-signed certificate"), "TLS: self-signed cert"],
+  ["an HTTP server on the port", new Error('Unknown RESP type 72 "H". Please report this.'), "not a Redis server"],
   ["anything else", new Error("Connection is closed."), "Redis failed"],
   ["not an Error", "boom", "Redis failed"],
 ];
@@ -53,5 +54,11 @@ describe("lost-reason: why a replica stopped polling", () => {
     const failure = redisFailure(named("ReplyError", "ERR connecting to redis://:s3cret@10.0.0.5:6379 failed"), "renewing the lease");
     assert.equal(failure.status, "Redis ERR");
     assert.equal(failure.detail, "renewing the lease: Redis: ERR connecting to redis://***@10.0.0.5:6379 failed");
+  });
+
+  it("a port where another kind of server answers is said as such, not as ioredis's 'please report this'", () => {
+    const err = new Error('Unknown RESP type 72 "H". Please report this.');
+    assert.equal(failureDetail(err), NOT_REDIS_DETAIL);
+    assert.equal(redisFailure(err, "taking the lease").detail, `taking the lease: Redis: ${NOT_REDIS_DETAIL}`);
   });
 });

@@ -10,6 +10,20 @@ export const STATUS_ROOM = 21;
 /** Codes of Node's TLS failures: a certificate not trusted, expired or for another name, a failed handshake. */
 export const TLS_CODE = /^(ERR_SSL_|ERR_TLS_|EPROTO$|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|UNABLE_TO_)/;
 
+/**
+ * ioredis's words for a reply that is not Redis's protocol: the URL names a port where another kind of server answers
+ * (an HTTP server sends "HTTP/1.1 400 ..." back to a command, which is "Unknown RESP type 72 \"H\"").
+ */
+const NOT_REDIS = /^(Unknown RESP type|Protocol error)/i;
+
+/** Whether the failure is a server answering at the URL's port, but not as Redis does. */
+export function notRedis(err: unknown): boolean {
+  return err instanceof Error && NOT_REDIS.test(err.message);
+}
+
+/** What a user is told when the URL's port does not answer as Redis (ioredis's own text asks to report a bug). */
+export const NOT_REDIS_DETAIL = "the server at that address does not answer as Redis does: check the port (Redis's is 6379)";
+
 /** The commonest certificate failures said in the room a status leaves after "coordination lost: " (21 characters). */
 const TLS_SHORT: Record<string, string> = {
   DEPTH_ZERO_SELF_SIGNED_CERT: "TLS: self-signed cert",
@@ -30,6 +44,7 @@ export function tlsReason(err: unknown): string | undefined {
 
 /** A connection failure whole for a log line: its message and code (`self-signed certificate (DEPTH_ZERO_...)`), masked. */
 export function failureDetail(err: unknown, secrets: readonly string[] = []): string {
+  if (notRedis(err)) return NOT_REDIS_DETAIL;
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   // Node's AggregateError (each address family tried) has an empty message, the code says it all.
   // A full stop at its end is dropped: the log line goes on after it.
@@ -49,16 +64,18 @@ function connectionReason(err: unknown): string | undefined {
 
 /** A short reason: the errno code when there is one (ECONNREFUSED), else the message, masked and cut. */
 export function redisReason(err: unknown, secrets: readonly string[] = []): string {
+  if (notRedis(err)) return NOT_REDIS_DETAIL;
   const message = err instanceof Error ? err.message : String(err);
   return connectionReason(err) ?? redactRedis(message, secrets).slice(0, 80);
 }
 
 /**
  * A Redis failure in the room a status leaves after "coordination lost: " (STATUS_ROOM): a TLS failure's own short
- * text, an errno code, "Redis not reachable", "Redis too slow" (a try not answered in time, lease.ts's LateAnswer),
+ * text, "not a Redis server", an errno code, "Redis not reachable", "Redis too slow" (a try not answered in time, lease.ts's LateAnswer),
  * or the first word of Redis's error reply (`Redis LOADING`, `Redis NOAUTH`).
  */
 export function redisStatus(err: unknown): string {
+  if (notRedis(err)) return "not a Redis server";
   const known = tlsReason(err) ?? connectionReason(err)?.slice(0, STATUS_ROOM);
   if (known !== undefined) return known;
   if (err instanceof Error && err.name === "LateAnswer") return "Redis too slow";
