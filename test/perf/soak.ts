@@ -42,7 +42,7 @@ import { FakePbx, FaultKind, PbxEvent } from "../fake-pbx";
 import { type FlowNode, startNodeRed, stopAllNodeRed } from "../harness/node-red-process";
 import { startIdleLimitProxy, type IdleLimitProxy } from "../harness/idle-limit-proxy";
 import { account, type EventIdMode, type Kill, type Received, type SoakRecords } from "./soak-accounting";
-import { discardedReads, segments, takenAnswers } from "./soak-coverage";
+import { discardedReads, droppedPolls, segments, takenAnswers } from "./soak-coverage";
 import { drain } from "./soak-drain";
 import { traceAround } from "./soak-trace";
 import { EXT_PATH, extensionInputNodes, type ExtChange, WatchModel } from "./soak-extensions";
@@ -374,11 +374,13 @@ async function main(): Promise<number> {
   // The reads the client took: one that showed it a PBX restart is read again at once (see discardedReads).
   const answers = takenAnswers(pbx.answers, subscribeRequests, downs);
   const discarded = discardedReads(pbx.answers, subscribeRequests, downs);
+  // Answers written to a poll the client had just aborted (see droppedPolls): not taken.
+  const dropped = droppedPolls(pbx.answers, subscribeRequests, downs);
   // What happened, in order: written whole with --trace FILE; around the first lost change when the soak fails.
   const traceLines = (() => {
     const trace = [
       ...subscribeRequests.map((r) => ({ at: r.at, what: `REQ e${r.epoch} last=${r.query.lastSequenceNumber} to=${r.query.timeOut} ctr=${r.seqAtArrival} n=${r.query.exten?.split(",").length}` })),
-      ...pbx.answers.map((a) => ({ at: a.at, what: `ANS e${a.epoch} ${a.snapshot ? (discarded.has(a) ? "SNAP(thrown away)" : "SNAP") : "poll"} last=${a.last} seq=${a.seq} entries=${a.entries} [${a.exten}]` })),
+      ...pbx.answers.map((a) => ({ at: a.at, what: `ANS e${a.epoch} ${a.snapshot ? (discarded.has(a) ? "SNAP(thrown away)" : "SNAP") : dropped.has(a) ? "poll(aborted)" : "poll"} last=${a.last} seq=${a.seq} entries=${a.entries} [${a.exten}]` })),
       ...events.map((e) => ({ at: e.at, what: `EVT e${e.epoch} seq=${e.seq} ${e.exten} ${e.entry.CallData.uniqueCallId}#${e.entry.CallData.step} ${e.entry.CallData.status}` })),
       ...received.map((m) => ({ at: m.wall, what: `MSG ${m.node} ${m.exten} ${m.id}#${m.step} ${m.status}${m.initial ? " initial" : ""} pid ${m.pid ?? "-"} sent ${m.sent ?? "-"}${m.eventId === undefined ? "" : ` id ${m.eventId}`}` })),
       ...restarts.map((r) => ({ at: r.at, what: `RESTART -> e${r.epoch} keep=${r.keepCalls}` })),
@@ -474,6 +476,7 @@ async function main(): Promise<number> {
   line("redeploys", [...deploys].map(([k, n]) => `${k} ${n}`).join(", "));
   line("subscribe requests", pbx.subscribeRequests().length);
   line("most polls open at once", maxOpen);
+  line("answers to a poll the client had aborted", dropped.size);
   line("two polls open at once (count, longest ms)", `${overlaps.length}, ${overlaps.length ? Math.max(...overlaps).toFixed(2) : "-"}`);
   line("heap after GC first / last, last process (MB)", `${(memory[0].heapUsed / MB).toFixed(1)} / ${(memory[memory.length - 1].heapUsed / MB).toFixed(1)}`);
   line("RSS first / max / last, last process (MB)", `${(rss[0] / MB).toFixed(0)} / ${(Math.max(...rss) / MB).toFixed(0)} / ${(rss[rss.length - 1] / MB).toFixed(0)}`);

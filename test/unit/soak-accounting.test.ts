@@ -152,6 +152,31 @@ describe("soak accounting", function () {
     assert.equal(late.unwatchedMsgs, 1);
   });
 
+  it("a poll answer written after the client aborted the poll is not taken: a leave before the client asks again excuses its changes", function () {
+    // 400 and 401 polled together. The poll from 2 is aborted (a deploy changed the nodes), and the PBX answers it
+    // before it sees the close, listing b's Ringing on 400 (seq 3). The join read that follows fails; 400 is removed
+    // at 600; the next poll (of 401 alone) asks again from 2: the client never had b's Ringing.
+    const both = "400,401";
+    const evs = [event(2, 100, "a", 0, "Ringing"), event(3, 200, "b", 0, "Ringing")];
+    const ans = [{ ...answer(0, 1, 0, 5), exten: both }, { ...answer(1, 2, 10, 110), exten: both, entries: 1 }, { ...answer(2, 3, 120, 210), exten: both, entries: 1 }];
+    const poll = (last: number, at: number, exten: string): RecordedRequest => ({ ...request(last, at), query: { exten, lastSequenceNumber: String(last), timeOut: "2" } });
+    const transitions: WatchTransition[] = [
+      { at: -10, exten: X, watched: true, cause: "deploy" },
+      { at: 600, exten: X, watched: false, cause: "msg", node: "sub-0" },
+    ];
+    const history: NodeWatch[] = [{ at: -10, node: "sub-0", extensions: [X] }, { at: 600, node: "sub-0", extensions: [] }];
+    const received = [msg("a", 0, "Ringing", 111)];
+    const asked = (again: number): ReturnType<typeof run> => run({
+      events: evs, answers: ans, received, transitions, history,
+      requests: [poll(0, 0, both), poll(1, 10, both), poll(2, 120, both), poll(0, 215, both), poll(again, 900, "401")],
+    });
+    const dropped = asked(2);
+    assert.deepEqual([dropped.required, dropped.lost, dropped.joinLeaveExcused], [1, 0, 1], dropped.lostExamples.join("; "));
+    // Polled on from 3: the client took that answer, and b's Ringing was its to deliver.
+    const taken = asked(3);
+    assert.deepEqual([taken.required, taken.lost], [2, 1], taken.lostExamples.join("; "));
+  });
+
   it("after a PBX restart an extension resyncs at the first current-state read that covers it", function () {
     const in1 = (e: PbxEvent): PbxEvent => ({ ...e, epoch: 1 });
     const evs = [event(2, 100, "a", 0, "Ringing"), in1(event(2, 300, "a", 1, "Connected")), in1(event(3, 400, "a", 2, "Unlinked"))];
@@ -225,6 +250,18 @@ describe("soak accounting", function () {
     ];
     const t = run({ events: evs, answers: ans, requests: reqs, received: [msg("a", 1, "Connected", 246)], restarts: [{ epoch: 1, keepCalls: true, at: 200 }] });
     assert.deepEqual([t.undetectable, t.lost, t.survivorsLost, t.blindHead], [1, 0, 0, 1]);
+  });
+
+  it("a restart no seq shows: a call kept through it whose state came after the last answer before it is owed by nobody", function () {
+    // b rings at seq 2 while the poll from 1 waits; the PBX restarts (calls kept) and drops that poll; the new counter
+    // passes 1 at once, so the client polls on from 1 and the new life lists only its own changes: b's Ringing is
+    // forgotten with the old life, and no read of the new one lists b.
+    const in1 = (e: PbxEvent): PbxEvent => ({ ...e, epoch: 1 });
+    const evs = [event(2, 150, "b", 0, "Ringing"), in1(event(2, 230, "c", 0, "Ringing"))];
+    const ans = [answer(0, 1, 0, 5), { ...answer(1, 2, 220, 235), epoch: 1 }];
+    const reqs = [request(0, 0), request(1, 10), { ...request(1, 220), epoch: 1, seqAtArrival: 1 }, { ...request(2, 240), epoch: 1, seqAtArrival: 2 }];
+    const t = run({ events: evs, answers: ans, requests: reqs, received: [msg("c", 0, "Ringing", 236)], restarts: [{ epoch: 1, keepCalls: true, at: 200 }] });
+    assert.deepEqual([t.undetectable, t.blindTail, t.lost, t.survivorsChecked, t.survivorsLost], [1, 1, 0, 0, 0], t.lostExamples.join("; "));
   });
 
   it("a kill while the resume file still held a position of the PBX's previous life: counted from the new process's read", function () {
