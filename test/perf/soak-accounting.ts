@@ -42,8 +42,9 @@
  *   resynchronising read, which reports only the calls then in progress). The API cannot replay either.
  * - Calls that survive a restart are checked by final state: for every call in progress at R(E), its state at R(E)
  *   must have reached the flow. A call that ended inside a blind window simply disappears (no client can see it).
- *   After an undetectable restart, only where a read of E listed the extension before the poll that carried the old
- *   cursor: otherwise no answer of E lists the survivors, and each of their states was judged in its own lifetime.
+ *   After an undetectable restart, R(E) for this check is the first read of E that listed the extension (polls from
+ *   the old cursor never list survivors); with none, no answer of E lists them, and each of their states was judged
+ *   in its own lifetime.
  *   A read whose taker ended before a poll after it (an interruption: a kill, a deploy, a replica's lost lease) is
  *   passed over for this check: its calls are checked at the next read (the first state of a call begun and ended
  *   in between arrives as its end only, a documented limit); the changes after R(E) stay required.
@@ -369,7 +370,6 @@ export function account(records: SoakRecords): Tallies {
     // The resync point of an extension: the first current-state read of the epoch that covers it (a read for
     // extensions just added may come first, for those alone); the first read of all when none does.
     let cursorResync: number | undefined;
-    let cursorPollAt = Infinity;
     if (epoch > 0) {
       // Did the client notice the restart? Its polls after the resynchronising read carry that read's seq.
       // After such a kill, the new process's requests tell (it may carry on from the previous life's cursor unseen).
@@ -381,12 +381,10 @@ export function account(records: SoakRecords): Tallies {
       if (firstPoll && (!resyncSnapshot || firstPoll.at < resyncSnapshot.at) && staleOf(firstPoll) <= firstPoll.seqAtArrival) {
         undetectable += 1; // polled on with a cursor the new counter had already passed: the seq never went down
         cursorResync = staleOf(firstPoll);
-        cursorPollAt = firstPoll.at;
       } else if (resyncSnapshot && afterSnapshot && !fromThisLife(afterSnapshot, epochAnswers) &&
         staleOf(afterSnapshot) <= afterSnapshot.seqAtArrival) {
         undetectable += 1; // the read did not show a lower seq either: the client kept its cursor
         cursorResync = staleOf(afterSnapshot);
-        cursorPollAt = afterSnapshot.at;
       }
     }
     if (cursorResync !== undefined) unseen.set(epoch, cursorResync);
@@ -431,12 +429,13 @@ export function account(records: SoakRecords): Tallies {
     // The calls in progress at an extension's resync must show their state then, where a node watched it since before.
     if (epoch > 0) {
       for (const exten of onExten.keys()) {
-        // Polled on from a cursor (the restart unseen) with no read of this lifetime listing the extension before: the
-        // PBX never lists its survivors to anyone. Their states were each judged in the lifetime that set them (one set
+        // Polled on from a cursor (the restart unseen): only a read of this lifetime lists the survivors (a killed
+        // process's resync, a check or join read), and a client that took one owes them as it listed them. With none,
+        // no answer of this lifetime lists them: their states were each judged in the lifetime that set them (one set
         // after the last answer before the restart was forgotten there, and stays so).
-        if (cursorResync !== undefined && !epochAnswers.some((a) => a.snapshot && a.at <= cursorPollAt && covers(exten, a.exten))) continue;
-        const read = cursorResync === undefined ? survivorRead(exten) : epochAnswers[0];
-        const at = cursorResync ?? read?.seq;
+        const read = cursorResync === undefined ? survivorRead(exten) : epochAnswers.find((a) => a.snapshot && covers(exten, a.exten) && !interrupted(a));
+        if (cursorResync !== undefined && !read) continue;
+        const at = read?.seq;
         if (at === undefined) continue;
         const seg = segmentAt(records.segments.get(exten), read?.at ?? 0);
         if (!seg || (seg.join && (!seg.join.fence || !fenceAtOrBefore(seg.join.fence, { epoch, seq: at })))) continue;

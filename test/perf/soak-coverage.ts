@@ -74,29 +74,34 @@ export function takenAnswers(
   answers: readonly RecordedAnswer[],
   requests: readonly RecordedRequest[],
   downs: ReadonlyArray<{ from: number; to: number }> = [],
+  aborts: ReadonlyArray<{ from: number; to: number }> = [],
 ): RecordedAnswer[] {
   const discarded = discardedReads(answers, requests, downs);
-  const dropped = droppedPolls(answers, requests, downs);
+  const dropped = droppedPolls(answers, requests, downs, aborts);
   return answers.filter((a) => !discarded.has(a) && !dropped.has(a));
 }
 
 /**
  * The poll answers the client never took: the fake PBX wrote them to a poll the client had just aborted (its
- * extensions changed at a deploy or a msg) before the server saw the socket close. The client's next poll of any of
- * those extensions, in the same PBX lifetime and the same process, asks again from the answer's own cursor or before.
- * Had it taken an answer that listed changes, every later cursor of those extensions would be past that answer's
- * cursor: a group merged at a lower cursor goes back only to a point after which none of them changed
- * (nodes/lib/poll/cursor-groups.ts), and the changes the answer listed were after its cursor.
+ * extensions changed at a deploy or a msg) before the server saw the socket close. Both must show: a change of the
+ * watched extensions (`aborts`: the soak's msg changes, and deploys from sent to done) while the poll was open, and
+ * the client's next poll of any of those extensions, in the same PBX lifetime and the same process, asking again
+ * from the answer's own cursor or before. Had it taken an answer that listed changes, every later cursor of those
+ * extensions would be past that answer's cursor: a group merged at a lower cursor goes back only to a point after
+ * which none of them changed (nodes/lib/poll/cursor-groups.ts), and the changes the answer listed were after its
+ * cursor. Without a cause nearby, such an answer stays taken: a client that drops one on its own loses it.
  */
 export function droppedPolls(
   answers: readonly RecordedAnswer[],
   requests: readonly RecordedRequest[],
   downs: ReadonlyArray<{ from: number; to: number }> = [],
+  aborts: ReadonlyArray<{ from: number; to: number }> = [],
 ): Set<RecordedAnswer> {
   const polls = requests.filter((r) => r.query.lastSequenceNumber !== "0").sort((a, b) => a.at - b.at);
   const out = new Set<RecordedAnswer>();
   for (const a of answers) {
     if (a.snapshot || a.entries === 0) continue;
+    if (!aborts.some((x) => x.from <= a.at && x.to >= a.requestedAt)) continue;
     const extens = a.exten.split(",");
     const next = polls.find((r) => r.at > a.at && r.epoch === a.epoch && extens.some((x) => covers(x, r.query.exten)));
     if (!next || downs.some((d) => d.from < next.at && d.to > a.at)) continue;

@@ -372,10 +372,12 @@ async function main(): Promise<number> {
   // ---------------------------------------------------------------- accounting
   const subscribeRequests = pbx.subscribeRequests();
   // The reads the client took: one that showed it a PBX restart is read again at once (see discardedReads).
-  const answers = takenAnswers(pbx.answers, subscribeRequests, downs);
+  // What makes the client abort a poll to ask again: a msg change of the extensions, a deploy (sent to done).
+  const aborts = [...watch.transitions.map((t) => ({ from: t.at, to: t.at })), ...deployLog.map((d) => ({ from: d.at, to: d.done ?? d.at }))];
+  const answers = takenAnswers(pbx.answers, subscribeRequests, downs, aborts);
   const discarded = discardedReads(pbx.answers, subscribeRequests, downs);
   // Answers written to a poll the client had just aborted (see droppedPolls): not taken.
-  const dropped = droppedPolls(pbx.answers, subscribeRequests, downs);
+  const dropped = droppedPolls(pbx.answers, subscribeRequests, downs, aborts);
   // What happened, in order: written whole with --trace FILE; around the first lost change when the soak fails.
   const traceLines = (() => {
     const trace = [

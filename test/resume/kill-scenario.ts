@@ -61,14 +61,21 @@ class Traffic {
     this.legs.clear();
   }
 
+  /** Starts calls until `n` are in progress: a kill then always falls inside calls (a starved timer may have let few begin). */
+  inProgress(n: number): void {
+    while (this.legs.size < n) this.startOne();
+  }
+
+  private startOne(): void {
+    const script = SCRIPTS[this.n % SCRIPTS.length];
+    const id = `${this.prefix}.${++this.n}`;
+    const exten = EXTENSIONS[this.n % EXTENSIONS.length];
+    this.pbx.startCall(exten, { uniqueCallId: id, status: script[0], step: 0, inbound: script[0] === "Ringing", callStartTime: "" });
+    this.legs.set(id, { exten, step: 0, script });
+  }
+
   private tick(): void {
-    if (this.legs.size < 15 && this.random() < 0.5) {
-      const script = SCRIPTS[this.n % SCRIPTS.length];
-      const id = `${this.prefix}.${++this.n}`;
-      const exten = EXTENSIONS[this.n % EXTENSIONS.length];
-      this.pbx.startCall(exten, { uniqueCallId: id, status: script[0], step: 0, inbound: script[0] === "Ringing", callStartTime: "" });
-      this.legs.set(id, { exten, step: 0, script });
-    }
+    if (this.legs.size < 15 && this.random() < 0.5) this.startOne();
     for (const [id, leg] of [...this.legs]) {
       if (this.random() > 0.1) continue;
       leg.step += 1;
@@ -220,6 +227,7 @@ export class KillScenario {
     traffic.start();
     await sleep(upMs);
     await beforeKill?.();
+    traffic.inProgress(3);
     const killedAt = Date.now();
     const pid = this.nr.pid;
     await this.nr.kill();

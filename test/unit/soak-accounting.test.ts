@@ -45,9 +45,13 @@ function run(input: {
   restarts?: SoakRecords["restarts"];
   extensions?: string[];
   interruptions?: SoakRecords["interruptions"];
+  /** Deploys, from sent to done (a msg change's transition is one already). */
+  aborts?: Array<{ from: number; to: number }>;
 }): ReturnType<typeof account> {
   const transitions = input.transitions ?? [{ at: -10, exten: X, watched: true, cause: "deploy" }];
-  const answers = takenAnswers(input.answers, input.requests); // as soak.ts does
+  // As soak.ts does: the msg changes and deploys are what may abort a poll.
+  const aborts = [...transitions.map((t) => ({ from: t.at, to: t.at })), ...(input.aborts ?? [])];
+  const answers = takenAnswers(input.answers, input.requests, [], aborts);
   const records: SoakRecords = {
     events: input.events, answers, subscribeRequests: input.requests, restarts: input.restarts ?? [], deployLog: [],
     received: input.received, finalEpoch: input.restarts?.at(-1)?.epoch ?? 0, kills: input.kills ?? [], answerStyle: input.answerStyle ?? "every",
@@ -153,9 +157,9 @@ describe("soak accounting", function () {
   });
 
   it("a poll answer written after the client aborted the poll is not taken: a leave before the client asks again excuses its changes", function () {
-    // 400 and 401 polled together. The poll from 2 is aborted (a deploy changed the nodes), and the PBX answers it
-    // before it sees the close, listing b's Ringing on 400 (seq 3). The join read that follows fails; 400 is removed
-    // at 600; the next poll (of 401 alone) asks again from 2: the client never had b's Ringing.
+    // 400 and 401 polled together. The poll from 2 is aborted by a deploy (sent at 150, done at 205), and the PBX
+    // answers it before it sees the close, listing b's Ringing on 400 (seq 3). The join read that follows fails; 400
+    // is removed at 600; the next poll (of 401 alone) asks again from 2: the client never had b's Ringing.
     const both = "400,401";
     const evs = [event(2, 100, "a", 0, "Ringing"), event(3, 200, "b", 0, "Ringing")];
     const ans = [{ ...answer(0, 1, 0, 5), exten: both }, { ...answer(1, 2, 10, 110), exten: both, entries: 1 }, { ...answer(2, 3, 120, 210), exten: both, entries: 1 }];
@@ -166,8 +170,8 @@ describe("soak accounting", function () {
     ];
     const history: NodeWatch[] = [{ at: -10, node: "sub-0", extensions: [X] }, { at: 600, node: "sub-0", extensions: [] }];
     const received = [msg("a", 0, "Ringing", 111)];
-    const asked = (again: number): ReturnType<typeof run> => run({
-      events: evs, answers: ans, received, transitions, history,
+    const asked = (again: number, deploy = { from: 150, to: 205 }): ReturnType<typeof run> => run({
+      events: evs, answers: ans, received, transitions, history, aborts: [deploy],
       requests: [poll(0, 0, both), poll(1, 10, both), poll(2, 120, both), poll(0, 215, both), poll(again, 900, "401")],
     });
     const dropped = asked(2);
@@ -175,6 +179,33 @@ describe("soak accounting", function () {
     // Polled on from 3: the client took that answer, and b's Ringing was its to deliver.
     const taken = asked(3);
     assert.deepEqual([taken.required, taken.lost], [2, 1], taken.lostExamples.join("; "));
+    // Nothing that aborts a poll while it was open (the deploy came after the answer): a client that asks again from
+    // the old cursor dropped the answer by itself, and loses b's Ringing (outside review).
+    const unprompted = asked(2, { from: 300, to: 350 });
+    assert.deepEqual([unprompted.required, unprompted.lost], [2, 1], unprompted.lostExamples.join("; "));
+  });
+
+  it("an answer the client dropped with no abort near it stays owed: before a leave 4.9 s later, and before a PBX restart (outside review)", function () {
+    // The answer at 110 lists a's Ringing, never delivered; the client asks again from 1 and that poll fails.
+    const evs = [event(2, 100, "a", 0, "Ringing")];
+    const ans = [answer(0, 1, 0, 5), { ...answer(1, 2, 10, 110), entries: 1 }];
+    const reqs = [request(0, 0), request(1, 10), request(1, 120), request(1, 2120)];
+    const transitions: WatchTransition[] = [
+      { at: -10, exten: X, watched: true, cause: "deploy" },
+      { at: 5000, exten: X, watched: false, cause: "msg", node: "sub-0" },
+    ];
+    const left = run({ events: evs, answers: ans, requests: reqs, received: [], transitions });
+    assert.deepEqual([left.required, left.lost], [1, 1], "the leave came 4.9 s after the answer");
+    // The same, then a PBX restart (seen) at 3000: a's Ringing was handed out 2.9 s before it.
+    const in1 = (e: PbxEvent): PbxEvent => ({ ...e, epoch: 1 });
+    const restarted = run({
+      events: [...evs, in1(event(2, 3100, "c", 0, "Ringing"))],
+      answers: [...ans, { ...answer(0, 1, 3050, 3055), epoch: 1 }, { ...answer(1, 2, 3060, 3110), epoch: 1, entries: 1 }],
+      requests: [...reqs.slice(0, 3), { ...request(0, 3050), epoch: 1 }, { ...request(1, 3060), epoch: 1 }, { ...request(2, 3120), epoch: 1 }],
+      received: [msg("c", 0, "Ringing", 3111)],
+      restarts: [{ epoch: 1, keepCalls: false, at: 3000 }],
+    });
+    assert.deepEqual([restarted.lost, restarted.blindTail], [1, 0], restarted.lostExamples.join("; "));
   });
 
   it("after a PBX restart an extension resyncs at the first current-state read that covers it", function () {
@@ -262,6 +293,14 @@ describe("soak accounting", function () {
     const reqs = [request(0, 0), request(1, 10), { ...request(1, 220), epoch: 1, seqAtArrival: 1 }, { ...request(2, 240), epoch: 1, seqAtArrival: 2 }];
     const t = run({ events: evs, answers: ans, requests: reqs, received: [msg("c", 0, "Ringing", 236)], restarts: [{ epoch: 1, keepCalls: true, at: 200 }] });
     assert.deepEqual([t.undetectable, t.blindTail, t.lost, t.survivorsChecked, t.survivorsLost], [1, 1, 0, 0, 0], t.lostExamples.join("; "));
+    // A read of the new life later lists b Ringing (read-check.ts sends a listed leg it never sent): then it is owed
+    // (outside review: the first version looked only for a read before the old-cursor poll).
+    const read = run({
+      events: evs, received: [msg("c", 0, "Ringing", 236)], restarts: [{ epoch: 1, keepCalls: true, at: 200 }],
+      answers: [...ans, { ...answer(0, 2, 400, 405), epoch: 1, entries: 2 }],
+      requests: [...reqs, { ...request(0, 400), epoch: 1, seqAtArrival: 2 }, { ...request(2, 410), epoch: 1, seqAtArrival: 2 }],
+    });
+    assert.deepEqual([read.undetectable, read.survivorsChecked, read.survivorsLost], [1, 1, 1], read.lostExamples.join("; "));
   });
 
   it("a kill while the resume file still held a position of the PBX's previous life: counted from the new process's read", function () {
