@@ -424,16 +424,22 @@ export function account(records: SoakRecords): Tallies {
       const next = subscribeRequests.find((r) => r.epoch === epoch && r.at > a.at && r.query.lastSequenceNumber !== "0");
       return (records.interruptions ?? []).some((i) => i.to >= a.at && i.from <= (next?.at ?? Infinity));
     };
+    const unseenRestartRead = (exten: string): RecordedAnswer | undefined => {
+      const settled = epochAnswers.filter((a) => a.snapshot && covers(exten, a.exten) &&
+        epochAnswers.some((b) => !b.snapshot && b.requestedAt > a.at && covers(exten, b.exten)));
+      return settled.find((a) => !interrupted(a)) ?? settled[0];
+    };
     const survivorRead = (exten: string): RecordedAnswer | undefined =>
       epochAnswers.find((a) => a.snapshot && a.at > after && covers(exten, a.exten) && !interrupted(a)) ?? resyncRead(exten);
     // The calls in progress at an extension's resync must show their state then, where a node watched it since before.
     if (epoch > 0) {
       for (const exten of onExten.keys()) {
         // Polled on from a cursor (the restart unseen): only a read of this lifetime lists the survivors (a killed
-        // process's resync, a check or join read), and a client that took one owes them as it listed them. With none,
-        // no answer of this lifetime lists them: their states were each judged in the lifetime that set them (one set
-        // after the last answer before the restart was forgotten there, and stays so).
-        const read = cursorResync === undefined ? survivorRead(exten) : epochAnswers.find((a) => a.snapshot && covers(exten, a.exten) && !interrupted(a));
+        // process's resync, a check or join read), and one a poll of this lifetime answered after owes them as it
+        // listed them (read-check.ts keeps a check until then; a restart seen first drops it). An interrupted one
+        // only when no other did. With none, no answer of this lifetime lists them: their states were each judged in
+        // the lifetime that set them (one set after the last answer before the restart was forgotten there).
+        const read = cursorResync === undefined ? survivorRead(exten) : unseenRestartRead(exten);
         if (cursorResync !== undefined && !read) continue;
         const at = read?.seq;
         if (at === undefined) continue;

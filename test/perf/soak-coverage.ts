@@ -74,38 +74,56 @@ export function takenAnswers(
   answers: readonly RecordedAnswer[],
   requests: readonly RecordedRequest[],
   downs: ReadonlyArray<{ from: number; to: number }> = [],
-  aborts: ReadonlyArray<{ from: number; to: number }> = [],
+  aborts?: AbortEvidence,
 ): RecordedAnswer[] {
   const discarded = discardedReads(answers, requests, downs);
-  const dropped = droppedPolls(answers, requests, downs, aborts);
+  const dropped = aborts ? droppedPolls(answers, requests, downs, aborts) : new Set<RecordedAnswer>();
   return answers.filter((a) => !discarded.has(a) && !dropped.has(a));
+}
+
+/** What tells a poll the client aborted: the causes (spans), and the changes and msgs that show an answer was taken. */
+export interface AbortEvidence {
+  /** When the client may abort a poll to ask again: the soak's msg changes of the extensions, deploys from sent to done. */
+  spans: ReadonlyArray<{ from: number; to: number }>;
+  events: readonly PbxEvent[];
+  /** The msgs that reached the flow: leg, step and when (Date.now()). */
+  received: ReadonlyArray<{ id: string; step: number; wall: number }>;
 }
 
 /**
  * The poll answers the client never took: the fake PBX wrote them to a poll the client had just aborted (its
- * extensions changed at a deploy or a msg) before the server saw the socket close. Both must show: a change of the
- * watched extensions (`aborts`: the soak's msg changes, and deploys from sent to done) while the poll was open, and
- * the client's next poll of any of those extensions, in the same PBX lifetime and the same process, asking again
- * from the answer's own cursor or before. Had it taken an answer that listed changes, every later cursor of those
- * extensions would be past that answer's cursor: a group merged at a lower cursor goes back only to a point after
- * which none of them changed (nodes/lib/poll/cursor-groups.ts), and the changes the answer listed were after its
- * cursor. Without a cause nearby, such an answer stays taken: a client that drops one on its own loses it.
+ * extensions changed at a deploy or a msg) before the server saw the socket close. All three must show: a cause
+ * while the poll was open (`aborts.spans`); no change the answer listed reaching the flow before another answer
+ * listed it (a client that took the answer sends its changes); and the client's next poll of any of those
+ * extensions, in the same PBX lifetime and the same process, asking again from the answer's own cursor or before.
+ * Had it taken an answer that listed changes, every later cursor of those extensions would be past that answer's
+ * cursor: a group merged at a lower cursor goes back only to a point after which none of them changed
+ * (nodes/lib/poll/cursor-groups.ts), and the changes the answer listed were after its cursor. Without a cause
+ * nearby, such an answer stays taken: a client that drops one on its own loses it.
  */
 export function droppedPolls(
   answers: readonly RecordedAnswer[],
   requests: readonly RecordedRequest[],
-  downs: ReadonlyArray<{ from: number; to: number }> = [],
-  aborts: ReadonlyArray<{ from: number; to: number }> = [],
+  downs: ReadonlyArray<{ from: number; to: number }>,
+  aborts: AbortEvidence,
 ): Set<RecordedAnswer> {
   const polls = requests.filter((r) => r.query.lastSequenceNumber !== "0").sort((a, b) => a.at - b.at);
   const out = new Set<RecordedAnswer>();
+  // A change of the answer that reached the flow after it was written and before any other answer listed it.
+  const sentFrom = (a: RecordedAnswer): boolean => aborts.events.some((e) => {
+    if (e.epoch !== a.epoch || e.seq <= a.last || e.seq > a.seq || !covers(e.exten, a.exten)) return false;
+    const other = answers.find((b) => b !== a && b.at >= a.at && b.epoch === a.epoch && covers(e.exten, b.exten) && b.seq >= e.seq && (b.snapshot || b.last < e.seq));
+    const id = e.entry.CallData.uniqueCallId;
+    const step = Number(e.entry.CallData.step);
+    return aborts.received.some((m) => m.id === id && m.step === step && m.wall >= a.at && m.wall < (other?.at ?? Infinity));
+  });
   for (const a of answers) {
     if (a.snapshot || a.entries === 0) continue;
-    if (!aborts.some((x) => x.from <= a.at && x.to >= a.requestedAt)) continue;
+    if (!aborts.spans.some((x) => x.from <= a.at && x.to >= a.requestedAt)) continue;
     const extens = a.exten.split(",");
     const next = polls.find((r) => r.at > a.at && r.epoch === a.epoch && extens.some((x) => covers(x, r.query.exten)));
     if (!next || downs.some((d) => d.from < next.at && d.to > a.at)) continue;
-    if (Number(next.query.lastSequenceNumber) <= a.last) out.add(a);
+    if (Number(next.query.lastSequenceNumber) <= a.last && !sentFrom(a)) out.add(a);
   }
   return out;
 }

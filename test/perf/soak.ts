@@ -42,7 +42,7 @@ import { FakePbx, FaultKind, PbxEvent } from "../fake-pbx";
 import { type FlowNode, startNodeRed, stopAllNodeRed } from "../harness/node-red-process";
 import { startIdleLimitProxy, type IdleLimitProxy } from "../harness/idle-limit-proxy";
 import { account, type EventIdMode, type Kill, type Received, type SoakRecords } from "./soak-accounting";
-import { discardedReads, droppedPolls, segments, takenAnswers } from "./soak-coverage";
+import { discardedReads, droppedPolls, segments, takenAnswers, type AbortEvidence } from "./soak-coverage";
 import { drain } from "./soak-drain";
 import { traceAround } from "./soak-trace";
 import { EXT_PATH, extensionInputNodes, type ExtChange, WatchModel } from "./soak-extensions";
@@ -373,7 +373,10 @@ async function main(): Promise<number> {
   const subscribeRequests = pbx.subscribeRequests();
   // The reads the client took: one that showed it a PBX restart is read again at once (see discardedReads).
   // What makes the client abort a poll to ask again: a msg change of the extensions, a deploy (sent to done).
-  const aborts = [...watch.transitions.map((t) => ({ from: t.at, to: t.at })), ...deployLog.map((d) => ({ from: d.at, to: d.done ?? d.at }))];
+  const aborts: AbortEvidence = {
+    spans: [...watch.transitions.map((t) => ({ from: t.at, to: t.at })), ...deployLog.map((d) => ({ from: d.at, to: d.done ?? d.at }))],
+    events, received,
+  };
   const answers = takenAnswers(pbx.answers, subscribeRequests, downs, aborts);
   const discarded = discardedReads(pbx.answers, subscribeRequests, downs);
   // Answers written to a poll the client had just aborted (see droppedPolls): not taken.

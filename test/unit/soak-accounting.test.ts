@@ -50,8 +50,8 @@ function run(input: {
 }): ReturnType<typeof account> {
   const transitions = input.transitions ?? [{ at: -10, exten: X, watched: true, cause: "deploy" }];
   // As soak.ts does: the msg changes and deploys are what may abort a poll.
-  const aborts = [...transitions.map((t) => ({ from: t.at, to: t.at })), ...(input.aborts ?? [])];
-  const answers = takenAnswers(input.answers, input.requests, [], aborts);
+  const spans = [...transitions.map((t) => ({ from: t.at, to: t.at })), ...(input.aborts ?? [])];
+  const answers = takenAnswers(input.answers, input.requests, [], { spans, events: input.events, received: input.received });
   const records: SoakRecords = {
     events: input.events, answers, subscribeRequests: input.requests, restarts: input.restarts ?? [], deployLog: [],
     received: input.received, finalEpoch: input.restarts?.at(-1)?.epoch ?? 0, kills: input.kills ?? [], answerStyle: input.answerStyle ?? "every",
@@ -185,6 +185,28 @@ describe("soak accounting", function () {
     assert.deepEqual([unprompted.required, unprompted.lost], [2, 1], unprompted.lostExamples.join("; "));
   });
 
+  it("an answer the client took in part (a change it alone listed reached the flow) stays taken, a deploy while it was open or not (second review)", function () {
+    // 400 and 401 polled together; the poll from 2 (open 120..210) lists b Ringing on 400 and c Ringing on 401; a
+    // deploy 150..205 lies inside it. c reaches the flow at 212, before any other answer listed it: the client took
+    // the answer, and b Ringing (never delivered, 390 ms before 400 is removed) is lost.
+    const both = "400,401";
+    const on401 = (e: PbxEvent): PbxEvent => ({ ...e, exten: "401" });
+    const evs = [event(2, 100, "a", 0, "Ringing"), event(3, 200, "b", 0, "Ringing"), on401(event(4, 201, "c", 0, "Ringing"))];
+    const ans = [{ ...answer(0, 1, 0, 5), exten: both }, { ...answer(1, 2, 10, 110), exten: both, entries: 1 }, { ...answer(2, 4, 120, 210), exten: both, entries: 2 }];
+    const poll = (last: number, at: number, exten: string): RecordedRequest => ({ ...request(last, at), query: { exten, lastSequenceNumber: String(last), timeOut: "2" } });
+    const transitions: WatchTransition[] = [
+      { at: -10, exten: "400", watched: true, cause: "deploy" }, { at: -10, exten: "401", watched: true, cause: "deploy" },
+      { at: 600, exten: "400", watched: false, cause: "msg", node: "sub-0" },
+    ];
+    const history: NodeWatch[] = [{ at: -10, node: "sub-0", extensions: ["400"] }, { at: -10, node: "sub-1", extensions: ["401"] }, { at: 600, node: "sub-0", extensions: [] }];
+    const t = run({
+      events: evs, answers: ans, transitions, history, extensions: ["400", "401"], aborts: [{ from: 150, to: 205 }],
+      requests: [poll(0, 0, both), poll(1, 10, both), poll(2, 120, both), poll(2, 220, both), poll(2, 900, "401")],
+      received: [msg("a", 0, "Ringing", 111), { ...msg("c", 0, "Ringing", 212), exten: "401", node: "sub-1" }],
+    });
+    assert.deepEqual([t.lost, t.joinLeaveExcused], [1, 0], t.lostExamples.join("; "));
+  });
+
   it("an answer the client dropped with no abort near it stays owed: before a leave 4.9 s later, and before a PBX restart (outside review)", function () {
     // The answer at 110 lists a's Ringing, never delivered; the client asks again from 1 and that poll fails.
     const evs = [event(2, 100, "a", 0, "Ringing")];
@@ -295,12 +317,39 @@ describe("soak accounting", function () {
     assert.deepEqual([t.undetectable, t.blindTail, t.lost, t.survivorsChecked, t.survivorsLost], [1, 1, 0, 0, 0], t.lostExamples.join("; "));
     // A read of the new life later lists b Ringing (read-check.ts sends a listed leg it never sent): then it is owed
     // (outside review: the first version looked only for a read before the old-cursor poll).
-    const read = run({
+    const withRead = (more: Partial<Parameters<typeof run>[0]> = {}): ReturnType<typeof run> => run({
       events: evs, received: [msg("c", 0, "Ringing", 236)], restarts: [{ epoch: 1, keepCalls: true, at: 200 }],
-      answers: [...ans, { ...answer(0, 2, 400, 405), epoch: 1, entries: 2 }],
+      answers: [...ans, { ...answer(0, 2, 400, 405), epoch: 1, entries: 2 }, { ...answer(2, 2, 410, 2410), epoch: 1 }],
       requests: [...reqs, { ...request(0, 400), epoch: 1, seqAtArrival: 2 }, { ...request(2, 410), epoch: 1, seqAtArrival: 2 }],
+      ...more,
     });
+    const read = withRead();
     assert.deepEqual([read.undetectable, read.survivorsChecked, read.survivorsLost], [1, 1, 1], read.lostExamples.join("; "));
+    // The same read inside a deploy that kept the node (an interruption): still the one that listed b (second review).
+    const deployed = withRead({ interruptions: [{ from: 390, to: 500 }] });
+    assert.deepEqual([deployed.survivorsChecked, deployed.survivorsLost], [1, 1], deployed.lostExamples.join("; "));
+  });
+
+  it("a restart no seq shows, then one that drops the calls before a poll settles the read listing a survivor: nobody owes it (second review)", function () {
+    // As above, but the poll after the read (410) reaches a PBX restarted at 408 without its calls: the client sees
+    // that restart, drops the read's check (read-check.ts restarted()) and reads the next life, where b is gone.
+    const in1 = (e: PbxEvent): PbxEvent => ({ ...e, epoch: 1 });
+    const in2 = (e: PbxEvent): PbxEvent => ({ ...e, epoch: 2 });
+    const evs = [event(2, 150, "b", 0, "Ringing"), in1(event(2, 230, "c", 0, "Ringing")), in2(event(1, 409, "d", 0, "Ringing"))];
+    const ans = [
+      answer(0, 1, 0, 5), { ...answer(1, 2, 220, 235), epoch: 1 }, { ...answer(0, 2, 400, 405), epoch: 1, entries: 2 },
+      { ...answer(2, 1, 410, 411), epoch: 2, entries: 1 }, { ...answer(0, 1, 415, 416), epoch: 2, entries: 1 },
+    ];
+    const reqs = [
+      request(0, 0), request(1, 10), { ...request(1, 220), epoch: 1, seqAtArrival: 1 }, { ...request(2, 240), epoch: 1, seqAtArrival: 2 },
+      { ...request(0, 400), epoch: 1, seqAtArrival: 2 }, { ...request(2, 410), epoch: 2, seqAtArrival: 1 },
+      { ...request(0, 415), epoch: 2, seqAtArrival: 1 }, { ...request(1, 420), epoch: 2, seqAtArrival: 1 },
+    ];
+    const t = run({
+      events: evs, answers: ans, requests: reqs, received: [msg("c", 0, "Ringing", 236), msg("d", 0, "Ringing", 412)],
+      restarts: [{ epoch: 1, keepCalls: true, at: 200 }, { epoch: 2, keepCalls: false, at: 408 }],
+    });
+    assert.deepEqual([t.survivorsLost, t.lost], [0, 0], t.lostExamples.join("; "));
   });
 
   it("a kill while the resume file still held a position of the PBX's previous life: counted from the new process's read", function () {
