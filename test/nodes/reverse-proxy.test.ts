@@ -1,7 +1,8 @@
 /**
  * noojee-subscribe behind a reverse proxy with an idle limit below the node's Long poll (test/harness/
  * idle-limit-proxy.ts in front of the fake PBX), over real HTTP. One "second" of timeOut is UNIT ms, on the fake PBX
- * (timeOutUnitMs) and in the nodes (settings.js noojeeTimeOutUnitMs), so a 30 s Long poll is held 1.5 s.
+ * (timeOutUnitMs) and in the nodes (settings.js noojeeTimeOutUnitMs), so a 30 s Long poll is held 1.5 s (LEARN_UNIT
+ * ms where the node learns the limit).
  */
 import assert from "node:assert/strict";
 import * as net from "node:net";
@@ -11,6 +12,12 @@ import { IdleCutMode, IdleLimitProxy, startIdleLimitProxy } from "../harness/idl
 import { API_KEY, Caught, helper, isGreen, isRed, loadSingleNode, Logged, Sent, Statuses, until } from "./support";
 
 const UNIT = 50;
+/**
+ * Where the node learns the proxy's limit from the hold it measured, a second is 100 ms: a loaded machine measured
+ * cuts 200 ms late, which at 50 ms learned a timeOut above the limit.
+ */
+const LEARN_UNIT = 100;
+let unit = UNIT;
 /** The node's Long poll, in units: 1500 ms. */
 const LONG_POLL = 30;
 
@@ -32,8 +39,8 @@ describe("noojee-subscribe behind a reverse proxy with an idle limit", function 
 
   beforeEach(async () => {
     // Our own setting, unknown to the helper's types.
-    helper.settings({ noojeeTimeOutUnitMs: UNIT } as Parameters<typeof helper.settings>[0]);
-    pbx = new FakePbx({ apiKey: API_KEY, timeOutUnitMs: UNIT });
+    helper.settings({ noojeeTimeOutUnitMs: unit } as Parameters<typeof helper.settings>[0]);
+    pbx = new FakePbx({ apiKey: API_KEY, timeOutUnitMs: unit });
     await pbx.start();
   });
 
@@ -61,58 +68,82 @@ describe("noojee-subscribe behind a reverse proxy with an idle limit", function 
 
   const redSince = (statuses: Statuses, from: number): NodeStatus[] => statuses.all.slice(from).filter(isRed);
 
-  for (const mode of ["504", "reset"] as IdleCutMode[]) {
-    it(`mode ${mode}: stays green, retries at once with a timeOut below the limit, says it once, sends nothing to Catch`, async () => {
-      proxy = await startIdleLimitProxy({ target: pbx.url, idleLimitMs: 12 * UNIT, mode }); // "12 s"
-      const { node, sent, statuses, caught, warnings } = await load(proxy.url);
-      await statuses.waitFor(isGreen);
-      const firstGreen = statuses.all.findIndex(isGreen);
-
-      // A call made as the first held poll is cut reaches the flow at once, not after a backoff (800 ms or more).
-      const p = proxy;
-      await until(() => p.cuts === 1, "the first cut", 15_000);
-      const calledAt = Date.now();
-      const id = pbx.startCall("410");
-      await sent.waitFor((m) => (m.payload as { uniqueCallId?: string }).uniqueCallId === id, 3000);
-      assert.ok(Date.now() - calledAt < 500, `the call took ${Date.now() - calledAt} ms to arrive`);
-
-      // Several idle-limit periods more: the polls, held 8 units (400 ms) each, are answered by the PBX, not cut.
-      await until(() => longPolls(pbx).filter((r) => r.query.timeOut === "8").length >= 6, "six polls at the learned timeOut", 20_000);
-      assert.equal(proxy.cuts, 1, "learned once, not cut again");
-      const asked = longPolls(pbx).map((r) => r.query.timeOut);
-      assert.equal(asked[0], String(LONG_POLL));
-      // After the cut, a current-state read (a restarting PBX cuts polls too) and the quick poll that catches up with it.
-      assert.equal(asked[1], "0", `the quick poll after the read: ${asked.join(",")}`);
-      assert.deepEqual(new Set(asked.slice(2)), new Set(["8"]), `every later poll asks 8 (below 12): ${asked.join(",")}`);
-
-      assert.deepEqual(redSince(statuses, firstGreen), [], "no red status");
-      assert.ok(statuses.all.slice(firstGreen).every(isGreen), JSON.stringify(statuses.all));
-      assert.deepEqual(caught.msgs, [], "nothing reached the Catch node");
-      assert.deepEqual(new Logged(node, "error").all, []);
-      assert.ok(!new Logged(node, "log").all.map(String).some((m) => m.includes("recovered")), "no 'restored' line");
-      const said = warnings().filter((w) => w.includes("cut after"));
-      assert.equal(said.length, 1, JSON.stringify(warnings()));
-      assert.match(said[0], /idle limit of about 12 s/);
-      assert.match(said[0], /ask for 8 s instead of 30 s/);
-      assert.match(said[0], /set Long poll below 12 s, or raise the proxy's idle limit above 30 s/);
-      assert.ok(!said[0].includes(API_KEY));
-    });
+  /**
+   * The hold a cut was measured at and the timeOut learned from it, as the n-th "cut after" warning says them. The
+   * proxy cuts at its limit, but a loaded machine measures more (a clean-clone CI beside another learned other than
+   * the 8 expected at a "12 s" limit): the learned timeOut is checked against the limit, and the polls against what
+   * was said.
+   */
+  async function learnedFrom(warnings: () => string[], n: number, limit: number): Promise<{ heldSec: number; timeOutSec: number; said: string }> {
+    await until(() => warnings().filter((w) => w.includes("cut after")).length > n, `warning ${n + 1} on the cut`, 15_000);
+    const said = warnings().filter((w) => w.includes("cut after"))[n] ?? "";
+    const heldSec = Number(/idle limit of about (\d+) s/.exec(said)?.[1]);
+    const timeOutSec = Number(/ask for (\d+) s instead of 30 s/.exec(said)?.[1]);
+    assert.ok(heldSec >= limit, `measured at the limit (${limit}) or later: ${said}`);
+    // The node's rule (hold-limit.ts): 80 % of the hold, less a second. Below the limit unless the measure was a third
+    // late (400 ms at a "12 s" limit, a second being LEARN_UNIT ms; two busy loops beside the test made it 200 ms).
+    assert.ok(timeOutSec >= Math.floor(limit * 0.8 - 1) && timeOutSec < limit, `learned below the limit: ${said}`);
+    return { heldSec, timeOutSec, said };
   }
 
-  it("learns again, and says it again, when the proxy's limit goes down", async () => {
-    proxy = await startIdleLimitProxy({ target: pbx.url, idleLimitMs: 20 * UNIT }); // "20 s": learns 15
-    const { statuses, caught, warnings } = await load(proxy.url);
-    await statuses.waitFor(isGreen);
-    const firstGreen = statuses.all.findIndex(isGreen);
-    await until(() => longPolls(pbx).some((r) => r.query.timeOut === "15"), "a poll at 15", 15_000);
-    proxy.setIdleLimit(10 * UNIT); // "10 s": learns 7
-    await until(() => longPolls(pbx).filter((r) => r.query.timeOut === "7").length >= 3, "polls at 7", 20_000);
-    assert.equal(proxy.cuts, 2);
-    assert.deepEqual(redSince(statuses, firstGreen), []);
-    assert.deepEqual(caught.msgs, []);
-    const said = warnings().filter((w) => w.includes("cut after"));
-    assert.equal(said.length, 2, JSON.stringify(warnings()));
-    assert.match(said[1], /idle limit of about 10 s.*ask for 7 s instead of 30 s/);
+  describe("learning the limit", () => {
+    before(() => (unit = LEARN_UNIT));
+    after(() => (unit = UNIT));
+
+    for (const mode of ["504", "reset"] as IdleCutMode[]) {
+      it(`mode ${mode}: stays green, retries at once with a timeOut below the limit, says it once, sends nothing to Catch`, async () => {
+        proxy = await startIdleLimitProxy({ target: pbx.url, idleLimitMs: 12 * unit, mode }); // "12 s"
+        const { node, sent, statuses, caught, warnings } = await load(proxy.url);
+        await statuses.waitFor(isGreen);
+        const firstGreen = statuses.all.findIndex(isGreen);
+
+        // A call made as the first held poll is cut reaches the flow at once, not after a backoff (800 ms or more).
+        const p = proxy;
+        await until(() => p.cuts === 1, "the first cut", 15_000);
+        const calledAt = Date.now();
+        const id = pbx.startCall("410");
+        await sent.waitFor((m) => (m.payload as { uniqueCallId?: string }).uniqueCallId === id, 3000);
+        assert.ok(Date.now() - calledAt < 500, `the call took ${Date.now() - calledAt} ms to arrive`);
+
+        // Several idle-limit periods more: the polls, held 8 units (800 ms) each, are answered by the PBX, not cut.
+        const learned = await learnedFrom(warnings, 0, 12);
+        const at = String(learned.timeOutSec);
+        await until(() => longPolls(pbx).filter((r) => r.query.timeOut === at).length >= 6, "six polls at the learned timeOut", 20_000);
+        assert.equal(proxy.cuts, 1, "learned once, not cut again");
+        const asked = longPolls(pbx).map((r) => r.query.timeOut);
+        assert.equal(asked[0], String(LONG_POLL));
+        // After the cut, a current-state read (a restarting PBX cuts polls too) and the quick poll that catches up with it.
+        assert.equal(asked[1], "0", `the quick poll after the read: ${asked.join(",")}`);
+        assert.deepEqual(new Set(asked.slice(2)), new Set([at]), `every later poll asks ${at} (below 12): ${asked.join(",")}`);
+
+        assert.deepEqual(redSince(statuses, firstGreen), [], "no red status");
+        assert.ok(statuses.all.slice(firstGreen).every(isGreen), JSON.stringify(statuses.all));
+        assert.deepEqual(caught.msgs, [], "nothing reached the Catch node");
+        assert.deepEqual(new Logged(node, "error").all, []);
+        assert.ok(!new Logged(node, "log").all.map(String).some((m) => m.includes("recovered")), "no 'restored' line");
+        const said = warnings().filter((w) => w.includes("cut after"));
+        assert.equal(said.length, 1, JSON.stringify(warnings()));
+        assert.match(said[0], new RegExp(`set Long poll below ${learned.heldSec} s, or raise the proxy's idle limit above 30 s`));
+        assert.ok(!said[0].includes(API_KEY));
+      });
+    }
+
+    it("learns again, and says it again, when the proxy's limit goes down", async () => {
+      proxy = await startIdleLimitProxy({ target: pbx.url, idleLimitMs: 20 * unit }); // "20 s": learns 15
+      const { statuses, caught, warnings } = await load(proxy.url);
+      await statuses.waitFor(isGreen);
+      const firstGreen = statuses.all.findIndex(isGreen);
+      const first = String((await learnedFrom(warnings, 0, 20)).timeOutSec);
+      await until(() => longPolls(pbx).some((r) => r.query.timeOut === first), `a poll at ${first}`, 15_000);
+      proxy.setIdleLimit(10 * unit); // "10 s": learns 7
+      const second = String((await learnedFrom(warnings, 1, 10)).timeOutSec);
+      await until(() => longPolls(pbx).filter((r) => r.query.timeOut === second).length >= 3, `polls at ${second}`, 20_000);
+      assert.equal(proxy.cuts, 2);
+      assert.deepEqual(redSince(statuses, firstGreen), []);
+      assert.deepEqual(caught.msgs, []);
+      const said = warnings().filter((w) => w.includes("cut after"));
+      assert.equal(said.length, 2, JSON.stringify(warnings()));
+    });
   });
 
   it("a proxy that drops held polls silently: red while they are lost, a shorter timeOut learned and said once, then green", async () => {
