@@ -36,7 +36,8 @@
  *   (counted). A join with no request covering the extension within 4 s (while still watched) is NEVER POLLED, a
  *   violation; its fence is then the PBX's counter 4 s after the join, so what follows is required too.
  * - Joins: every call in progress on the extension at the join's fence must have its state then reach the flow (as
- *   initial: true, or as a change).
+ *   initial: true, or as a change); not where a kill with the previous life's position on disk came less than 1 s
+ *   after the read (the new process counts from its own read, as for the changes).
  * - Blind windows (excused, counted): changes of E above H(E) when E ended with a restart (the PBX forgot them before
  *   anyone could read them), and changes of E at or below R(E) (made by the restarted PBX before the client's
  *   resynchronising read, which reports only the calls then in progress). The API cannot replay either.
@@ -87,6 +88,8 @@ import type { NodeWatch } from "./soak-extensions";
 
 /** How soon after a PBX restart a request for an extension shows that the client was still polling it. */
 const FOLLOW_UP_MS = 2000;
+/** A read this close before a blind kill: its calls may not have left the killed process (see joinStates). */
+const READ_IN_FLIGHT_MS = 1000;
 
 /**
  * A Node-RED kill: when (performance.now() and Date.now(), once the process was dead), the killed process (its pid,
@@ -339,6 +342,8 @@ export function account(records: SoakRecords): Tallies {
   let eventIndex = 0;
   /** Epochs whose restart the client could not see: the cursor it polled on from (states up to it were never listed). */
   const unseen = new Map<number, number>();
+  /** Per PBX lifetime, its blind kills (the position on disk of the previous lifetime): when. */
+  const blindKillsIn = new Map<number, number[]>();
   const onExten = new Map<string, PbxEvent[]>();
   for (const e of events) {
     let list = onExten.get(e.exten);
@@ -388,6 +393,7 @@ export function account(records: SoakRecords): Tallies {
       }
     }
     if (cursorResync !== undefined) unseen.set(epoch, cursorResync);
+    if (blindKill) blindKillsIn.set(epoch, kills.filter((k) => k.wall > start! && k.wall < end && previousLife(k)).map((k) => k.wall));
     const readOf = new Map<string, RecordedAnswer | undefined>();
     const resyncRead = (exten: string): RecordedAnswer | undefined => {
       if (!readOf.has(exten)) {
@@ -511,7 +517,7 @@ export function account(records: SoakRecords): Tallies {
       else blindTail += 1;
     }
   }
-  const joinsChecked = joinStates(events, restarts, records.segments, deliveredAny, unseen);
+  const joinsChecked = joinStates(events, restarts, records.segments, deliveredAny, unseen, blindKillsIn);
 
   return {
     required, lost, lostWhileDownBlank, lostBeforeFirstWrite, lostInDeploy, lostExamples, firstLost, blindHead, blindTail, undetectable, survivorsChecked, survivorsLost, duplicated,
@@ -641,6 +647,7 @@ function joinStates(
   segments: Map<string, Segment[]>,
   delivered: ReadonlySet<string>,
   unseen: ReadonlyMap<number, number> = new Map(),
+  blindKillsIn: ReadonlyMap<number, readonly number[]> = new Map(),
 ): Pick<Tallies, "joins" | "deafJoins" | "deafExamples" | "joinStatesChecked" | "joinStatesLost"> {
   let joins = 0;
   let deafJoins = 0;
@@ -663,6 +670,11 @@ function joinStates(
       const fence = s.join.fence;
       if (!fence || !s.join.read) continue;
       if (s.leave && s.leave.at - LEAVE_GRACE_MS < s.join.read.at) continue; // left before the read could be delivered
+      // Killed just after the read, with the previous PBX lifetime's position on disk: its msgs may not have left the
+      // process, and the next one counts from a read of its own (the lifetime's blind kill rule). Those calls still in
+      // progress then reach the flow from that read; the others no client can list again.
+      const read = s.join.read;
+      if ((blindKillsIn.get(read.epoch) ?? []).some((k) => k >= read.at && k - read.at < READ_IN_FLIGHT_MS)) continue;
       // The state each call had when the read was answered (a poll lists the newest last, a current-state read shows it).
       const alive = aliveAt(onExten, restarts, { epoch: s.join.read.epoch, seq: s.join.read.seq });
       const cursor = unseen.get(s.join.read.epoch);

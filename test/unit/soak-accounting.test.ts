@@ -381,6 +381,42 @@ describe("soak accounting", function () {
     assert.deepEqual([never.lost, never.lostBeforeFirstWrite], [0, 2], "a crash before the store first wrote a position out");
   });
 
+  it("a join read just before a kill with the previous life's position on disk: its calls are owed only if the kill came 1 s or more after it", function () {
+    // 400 watched; the PBX restarts at 200 (calls kept); 401 is added by a msg at 600 and read at 610 (b Ringing in
+    // progress). The process is killed `after` ms later with a position of the PBX's previous life on disk; b ends
+    // while it is down, and the new process's read no longer lists it. The hunt's seed 69471: killed 30 ms after such
+    // a read, nothing of it reached the flow.
+    const both = "400,401";
+    const in1 = (e: PbxEvent): PbxEvent => ({ ...e, epoch: 1 });
+    const on401 = (e: PbxEvent): PbxEvent => ({ ...e, exten: "401" });
+    const poll = (last: number, at: number, exten: string, epoch = 1): RecordedRequest => ({ ...request(last, at), epoch, query: { exten, lastSequenceNumber: String(last), timeOut: "2" } });
+    const killedAfter = (after: number): ReturnType<typeof run> => {
+      const kill = 615 + after;
+      const evs = [event(2, 100, "a", 0, "Ringing"), in1(on401(event(2, 500, "b", 0, "Ringing"))), in1(on401(event(3, kill + 50, "b", 1, "Hungup")))];
+      const ans = [
+        answer(0, 1, 0, 5), answer(1, 2, 10, 110),
+        { ...answer(0, 1, 240, 245), epoch: 1 }, { ...answer(1, 1, 250, 255), epoch: 1 },
+        { ...answer(0, 2, 610, 615), epoch: 1, exten: "401", entries: 1 }, { ...answer(1, 2, 620, 630), epoch: 1, exten: both },
+        { ...answer(0, 3, kill + 150, kill + 155), epoch: 1, exten: both }, { ...answer(3, 3, kill + 160, kill + 2160), epoch: 1, exten: both },
+      ];
+      const reqs = [
+        request(0, 0), request(1, 10), request(2, 120), poll(0, 240, X), poll(1, 250, X), poll(0, 610, "401"), poll(1, 620, both),
+        poll(2, 640, both), poll(0, kill + 150, both), poll(3, kill + 160, both),
+      ];
+      return run({
+        events: evs, answers: ans, requests: reqs, received: [msg("a", 0, "Ringing", 111)],
+        restarts: [{ epoch: 1, keepCalls: true, at: 200 }], extensions: [X, "401"],
+        transitions: [{ at: -10, exten: X, watched: true, cause: "deploy" }, { at: 600, exten: "401", watched: true, cause: "msg", node: "sub-0" }],
+        history: [{ at: -10, node: "sub-0", extensions: [X] }, { at: 600, node: "sub-0", extensions: [X, "401"] }],
+        kills: [{ at: kill, wall: kill, savedWall: 150, upWall: kill + 140 }],
+      });
+    };
+    const soon = killedAfter(30);
+    assert.deepEqual([soon.joinStatesChecked, soon.joinStatesLost], [0, 0], soon.deafExamples.join("; "));
+    const late = killedAfter(1500);
+    assert.deepEqual([late.joinStatesChecked, late.joinStatesLost], [1, 1], late.deafExamples.join("; "));
+  });
+
   it("a kill with the previous life's position on disk, the new process polling on unseen: what the life set up to that cursor is not required", function () {
     const in1 = (e: PbxEvent): PbxEvent => ({ ...e, epoch: 1 });
     // Life 0: a read at 1, a poll to 2 (the position on disk, seq 2). Life 1 from 200: the killed process read it at 1
