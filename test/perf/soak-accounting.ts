@@ -370,7 +370,8 @@ export function account(records: SoakRecords): Tallies {
       const answered = new Set(epochAnswers.filter((a) => a.at <= (k.wall ?? Infinity)).map((a) => a.seq));
       return !k.savedSeqs.every((seq) => answered.has(seq));
     };
-    const blindKill = start === undefined ? undefined : kills.filter((k) => k.wall > start && k.wall < end && previousLife(k)).at(-1);
+    const blindKills = start === undefined ? [] : kills.filter((k) => k.wall > start && k.wall < end && previousLife(k));
+    const blindKill = blindKills.at(-1);
     const after = blindKill?.wall ?? -Infinity;
     // The resync point of an extension: the first current-state read of the epoch that covers it (a read for
     // extensions just added may come first, for those alone); the first read of all when none does.
@@ -393,7 +394,7 @@ export function account(records: SoakRecords): Tallies {
       }
     }
     if (cursorResync !== undefined) unseen.set(epoch, cursorResync);
-    if (blindKill) blindKillsIn.set(epoch, kills.filter((k) => k.wall > start! && k.wall < end && previousLife(k)).map((k) => k.wall));
+    if (blindKill) blindKillsIn.set(epoch, blindKills.map((k) => k.wall));
     const readOf = new Map<string, RecordedAnswer | undefined>();
     const resyncRead = (exten: string): RecordedAnswer | undefined => {
       if (!readOf.has(exten)) {
@@ -467,7 +468,6 @@ export function account(records: SoakRecords): Tallies {
     // delivered itself) come back through such a resumed poll alone. They are owed where some process resuming after a
     // blind kill of this lifetime still watched the extension when its poll answered, or 4 s after it was up if it had
     // not answered by then, and the PBX had not forgotten this lifetime yet.
-    const blindKills = start === undefined ? [] : kills.filter((k) => k.wall > start && k.wall < end && previousLife(k));
     const reopened = (e: PbxEvent): "owed" | "excused" | undefined => {
       const first = blindKills[0];
       if (cursorResync === undefined || !first || e.at >= first.wall) return undefined;
